@@ -1,0 +1,185 @@
+//! Building a [`Client`] from a base URL and a token.
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
+
+use crate::generated::Client;
+use crate::hooks::ClientState;
+use crate::retry::RetryPolicy;
+
+/// The two kinds of TrekMail token. Each operation of the spec names the one it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenKind {
+    /// The account operations token, `tm_live_...`.
+    Ops,
+    /// The mailbox-scoped message token, `tm_msg_...`.
+    Message,
+}
+
+impl TokenKind {
+    /// The prefix every token of this kind starts with.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            TokenKind::Ops => "tm_live_",
+            TokenKind::Message => "tm_msg_",
+        }
+    }
+
+    /// The environment variable that holds this token for the MCP server.
+    pub fn env_var(self) -> &'static str {
+        match self {
+            TokenKind::Ops => "TREKMAIL_API_TOKEN",
+            TokenKind::Message => "TREKMAIL_MESSAGE_TOKEN",
+        }
+    }
+}
+
+/// Why a client could not be built. Never contains a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildError(String);
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// Configures a [`Client`]: `ClientBuilder::new(base_url).token(t).build()`.
+#[derive(Clone)]
+pub struct ClientBuilder {
+    base_url: String,
+    token: Option<String>,
+    user_agent: String,
+    timeout: Duration,
+    connect_timeout: Duration,
+    retry: RetryPolicy,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("user_agent", &self.user_agent)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder for the TrekMail instance at `base_url` (e.g. `https://trekmail.net`); `/api/v1`
+    /// is appended, and a trailing `/` is ignored.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self {
+            base_url: base_url.into(),
+            token: None,
+            user_agent: concat!("trekmail-api/", env!("CARGO_PKG_VERSION")).to_owned(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// The bearer token (`tm_live_...` or `tm_msg_...`); one client per token.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// The `User-Agent` header.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Timeout of one attempt, from sending to the end of the body. Default 30 s.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Timeout of establishing a connection. Default 10 s (never above the timeout).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Retry policy; [`RetryPolicy::none`] turns retries off.
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The API root: the base URL without trailing `/`, plus `/api/v1`.
+    pub fn api_root(base_url: &str) -> Result<String, BuildError> {
+        let trimmed = base_url.trim().trim_end_matches('/');
+        let url = reqwest::Url::parse(trimmed).map_err(|e| BuildError(format!("base URL {trimmed:?} is not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(BuildError(format!("base URL {trimmed:?} must be an http:// or https:// URL with a host")));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(BuildError(format!("base URL {trimmed:?} must not have a query or fragment")));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(BuildError("base URL must not contain credentials".into()));
+        }
+        Ok(format!("{trimmed}/api/v1"))
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client, BuildError> {
+        let root = Self::api_root(&self.base_url)?;
+        let mut headers = HeaderMap::new();
+        if let Some(token) = &self.token {
+            let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|_| BuildError("the token contains characters not allowed in a header".into()))?;
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
+        }
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(
+            USER_AGENT,
+            HeaderValue::from_str(&self.user_agent).map_err(|_| BuildError("the user agent is not a valid header value".into()))?,
+        );
+        // One TLS stack: rustls with ring. Installing it twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout.min(self.timeout))
+            .build()
+            .map_err(|e| BuildError(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Client::new_with_client(&root, http, ClientState { retry: self.retry }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_root_appends_prefix_and_ignores_trailing_slash() {
+        assert_eq!(ClientBuilder::api_root("https://trekmail.net/").as_deref(), Ok("https://trekmail.net/api/v1"));
+        assert_eq!(ClientBuilder::api_root("http://127.0.0.1:8080").as_deref(), Ok("http://127.0.0.1:8080/api/v1"));
+        assert_eq!(ClientBuilder::api_root("https://x.example/base//").as_deref(), Ok("https://x.example/base/api/v1"));
+    }
+
+    #[test]
+    fn api_root_rejects_what_is_not_an_http_url() {
+        for bad in ["", "trekmail.net", "ftp://trekmail.net", "https://", "https://u:p@x.example", "https://x.example/?a=1"] {
+            let err = ClientBuilder::api_root(bad).expect_err(bad);
+            assert!(!err.to_string().contains("p@"), "{err}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let b = ClientBuilder::new("https://x.example").token("tm_live_secret123");
+        assert!(!format!("{b:?}").contains("secret123"));
+    }
+}
