@@ -1,1 +1,75 @@
-fn main() {}
+//! `trekmail-mcp`: the stdio MCP server. Configuration comes from the environment (see README).
+#![forbid(unsafe_code)]
+#![deny(clippy::print_stdout)]
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use rmcp::ServiceExt;
+use trekmail_mcp::{Catalog, Config, TrekmailServer, logging};
+
+const HELP: &str = "trekmail-mcp: MCP server (stdio) for the TrekMail API v1.
+
+Configure it with environment variables (see README.md):
+  TREKMAIL_BASE_URL (required), TREKMAIL_API_TOKEN and/or TREKMAIL_MESSAGE_TOKEN,
+  TREKMAIL_TIMEOUT_MS, TREKMAIL_USER_AGENT, TREKMAIL_ALLOW_DESTRUCTIVE,
+  TREKMAIL_ALLOW_SENDING, TREKMAIL_ALLOW_MIGRATION, TREKMAIL_TOOLSETS,
+  TREKMAIL_READ_ONLY, TREKMAIL_LOG.
+
+Options: --help, --version
+";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // Help and version are the only output that is not the protocol; both go to stderr so stdout
+    // never carries anything but JSON-RPC.
+    match std::env::args().nth(1).as_deref() {
+        Some("--help" | "-h") => {
+            let _ = std::io::stderr().write_all(HELP.as_bytes());
+            return ExitCode::SUCCESS;
+        }
+        Some("--version" | "-V") => {
+            let _ = writeln!(std::io::stderr(), "trekmail-mcp {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => {
+            let _ = writeln!(std::io::stderr(), "trekmail-mcp: unknown argument {other:?}; configuration is by environment (--help)");
+            return ExitCode::from(2);
+        }
+        None => {}
+    }
+    logging::init(std::env::var("TREKMAIL_LOG").ok().as_deref());
+    let catalog = match Catalog::embedded() {
+        Ok(c) => c,
+        Err(problems) => return fail("catalog", &problems),
+    };
+    let mut toolsets: Vec<&str> = catalog.tools().iter().map(|t| t.entry.toolset.as_str()).collect();
+    toolsets.dedup();
+    let toolsets: Vec<String> = toolsets.into_iter().map(str::to_owned).collect();
+    let names: Vec<&str> = toolsets.iter().map(String::as_str).collect();
+    let config = match Config::from_env(|k| std::env::var(k).ok(), &names) {
+        Ok(c) => c,
+        Err(problems) => return fail("configuration", &problems),
+    };
+    let server = match TrekmailServer::new(&config, catalog) {
+        Ok(s) => s,
+        Err(e) => return fail("configuration", &[e]),
+    };
+    tracing::info!(tools = server.tools().len(), "serving on stdio");
+    let service = match server.serve(rmcp::transport::stdio()).await {
+        Ok(s) => s,
+        Err(e) => return fail("startup", &[e.to_string()]),
+    };
+    match service.waiting().await {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => fail("server", &[e.to_string()]),
+    }
+}
+
+fn fail(what: &str, problems: &[String]) -> ExitCode {
+    let mut err = std::io::stderr().lock();
+    for p in problems {
+        let _ = writeln!(err, "trekmail-mcp: {what}: {p}");
+    }
+    ExitCode::from(2)
+}

@@ -1,0 +1,220 @@
+//! The tool catalogue: `tools-map.toml` bound to the operations of the OpenAPI document.
+//! Building it checks the binding both ways and fails with every mismatch named.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use rmcp::model::{Tool, ToolAnnotations};
+use serde_json::{Map, Value};
+
+use crate::map::{Check, GateName, TokenName, ToolEntry, ToolsMap};
+use crate::schema::{self, IDEMPOTENCY_ARG, Shape};
+use crate::validate::Patterns;
+
+/// One tool, ready to list and call.
+pub struct ToolDef {
+    /// Its entry in `tools-map.toml`.
+    pub entry: ToolEntry,
+    /// The operation's HTTP method.
+    pub method: String,
+    /// The operation's path template.
+    pub path: String,
+    /// Arguments and their wire mapping.
+    pub shape: Shape,
+    /// The input schema, as JSON.
+    pub input_schema: Value,
+    /// The MCP definition.
+    pub tool: Tool,
+}
+
+impl ToolDef {
+    /// Whether this tool needs `gate` for these arguments.
+    pub fn gates_for(&self, args: &Map<String, Value>) -> Vec<GateName> {
+        let mut gates: Vec<GateName> = self.entry.gate.into_iter().collect();
+        gates.extend(self.entry.gate_when.iter().filter(|g| g.applies(args)).map(|g| g.gate));
+        gates.sort();
+        gates.dedup();
+        gates
+    }
+}
+
+/// All tools, in map order.
+pub struct Catalog {
+    tools: Vec<Arc<ToolDef>>,
+    by_name: HashMap<String, usize>,
+    /// Compiled `pattern`s of every schema.
+    pub patterns: Patterns,
+}
+
+/// Tool names MCP clients accept.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+impl Catalog {
+    /// The catalogue of this build: the embedded map and the generated client's operations.
+    pub fn embedded() -> Result<Self, Vec<String>> {
+        let map = ToolsMap::embedded().map_err(|e| vec![e])?;
+        let ops: Vec<Value> =
+            serde_json::from_str(trekmail_api::OPERATIONS_JSON).map_err(|e| vec![format!("operations.json: {e}")])?;
+        Self::build(map, &ops)
+    }
+
+    /// Binds `map` to `ops`; every problem found is returned, each naming both sides.
+    pub fn build(map: ToolsMap, ops: &[Value]) -> Result<Self, Vec<String>> {
+        let mut problems = Vec::new();
+        let by_id: BTreeMap<&str, &Value> = ops.iter().filter_map(|o| Some((o["operation_id"].as_str()?, o))).collect();
+        let mut bound: HashSet<String> = HashSet::new();
+        let mut names = HashSet::new();
+        for e in &map.excluded {
+            if !by_id.contains_key(e.operation.as_str()) {
+                problems.push(format!("tools-map.toml excludes operation `{}`, which openapi/trekmail-v1.yaml does not have", e.operation));
+            }
+            if e.reason.trim().is_empty() {
+                problems.push(format!("tools-map.toml excludes `{}` without a reason", e.operation));
+            }
+            bound.insert(e.operation.clone());
+        }
+        let mut tools = Vec::new();
+        let mut patterns = Patterns::default();
+        for entry in map.tool {
+            let name = entry.name.clone();
+            if !valid_name(&name) {
+                problems.push(format!("tool `{name}`: name must match ^[A-Za-z0-9_.-]{{1,64}}$"));
+            }
+            if !names.insert(name.clone()) {
+                problems.push(format!("tool `{name}` is defined twice in tools-map.toml"));
+            }
+            let Some(op) = by_id.get(entry.operation.as_str()) else {
+                problems.push(format!(
+                    "tool `{name}` (tools-map.toml) names operation `{}`, which openapi/trekmail-v1.yaml does not have",
+                    entry.operation
+                ));
+                continue;
+            };
+            if !bound.insert(entry.operation.clone()) {
+                problems.push(format!("operation `{}` is bound twice (again by tool `{name}`)", entry.operation));
+            }
+            match Self::tool(entry, op) {
+                Ok(def) => {
+                    if let Err(e) = patterns.add_from(&def.input_schema) {
+                        problems.push(format!("tool `{name}`: {e}"));
+                    }
+                    tools.push(Arc::new(def));
+                }
+                Err(mut e) => problems.append(&mut e),
+            }
+        }
+        for id in by_id.keys() {
+            if !bound.contains(*id) {
+                problems.push(format!(
+                    "operation `{id}` of openapi/trekmail-v1.yaml has no tool: bind it in tools-map.toml ([[tool]] operation = \"{id}\") or list it under [[excluded]] with a reason"
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let by_name = tools.iter().enumerate().map(|(i, t)| (t.entry.name.clone(), i)).collect();
+        Ok(Self { tools, by_name, patterns })
+    }
+
+    fn tool(entry: ToolEntry, op: &Value) -> Result<ToolDef, Vec<String>> {
+        let name = entry.name.clone();
+        let both = format!("tool `{name}` / operation `{}`", entry.operation);
+        let mut problems = Vec::new();
+        let shape = schema::shape(op).map_err(|e| vec![format!("{both}: {e}")])?;
+        let method = op["method"].as_str().unwrap_or_default().to_owned();
+        let security: Vec<&str> = op["security"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let expected = match entry.token {
+            TokenName::Ops => "opsToken",
+            TokenName::Message => "messageToken",
+        };
+        if security != [expected] {
+            problems.push(format!("{both}: tools-map.toml says token {:?} but the spec's security is {security:?}", entry.token));
+        }
+        let arg_names: HashSet<&str> = shape.args.iter().map(|a| a.name.as_str()).collect();
+        if arg_names.len() != shape.args.len() {
+            problems.push(format!("{both}: two arguments share a name"));
+        }
+        let known = |a: &str| arg_names.contains(a);
+        if let Some(c) = &entry.confirm {
+            if known(c) || c == IDEMPOTENCY_ARG {
+                problems.push(format!("{both}: confirmation argument `{c}` clashes with an argument of the operation"));
+            }
+        }
+        for s in &entry.idempotency.secret_args {
+            let root = s.split("[].").next().unwrap_or(s);
+            if !known(root) {
+                problems.push(format!("{both}: secret argument `{s}` is not an argument of the operation"));
+            }
+        }
+        if method == "GET" && (entry.idempotency.window_s.is_some() || !entry.idempotency.secret_args.is_empty()) {
+            problems.push(format!("{both}: a GET has no idempotency key, but tools-map.toml sets a policy"));
+        }
+        if method != "GET" && !shape.idempotency_header {
+            problems.push(format!("{both}: a {method} must accept the Idempotency-Key header in the spec"));
+        }
+        for g in &entry.gate_when {
+            if !known(&g.arg) {
+                problems.push(format!("{both}: gate_when names `{}`, not an argument of the operation", g.arg));
+            }
+            if g.equals.is_none() == g.contains.is_none() {
+                problems.push(format!("{both}: gate_when on `{}` needs exactly one of equals/contains", g.arg));
+            }
+        }
+        for c in &entry.checks {
+            let args: Vec<&String> = match c {
+                Check::RequireAny { args } | Check::MaxTotalItems { args, .. } => args.iter().collect(),
+                Check::RequiredWhen { arg, requires, .. } => vec![arg, requires],
+            };
+            for a in args {
+                if !known(a) {
+                    problems.push(format!("{both}: check names `{a}`, not an argument of the operation"));
+                }
+            }
+        }
+        for a in &entry.public_host_args {
+            if !known(a) {
+                problems.push(format!("{both}: public_host_args names `{a}`, not an argument of the operation"));
+            }
+        }
+        let ann = entry.annotations;
+        // A gate guards a change; read-only tools may be gated for their side effects (outbound logins).
+        if (entry.gate.is_some() || !entry.gate_when.is_empty()) && !ann.destructive && !ann.read_only {
+            problems.push(format!("{both}: a gated tool that changes data must be annotated destructive"));
+        }
+        if ann.read_only && ann.destructive {
+            problems.push(format!("{both}: read_only and destructive contradict each other"));
+        }
+        if ann.read_only && !matches!(method.as_str(), "GET" | "POST") {
+            problems.push(format!("{both}: a {method} cannot be read-only"));
+        }
+        if entry.title.is_empty() || entry.title.len() > 60 || entry.description.len() < 20 || entry.description.len() > 1024 {
+            problems.push(format!("{both}: title must be 1-60 characters and description 20-1024"));
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let input = schema::input_schema(&shape, entry.confirm.as_deref(), &entry.title);
+        let annotations = ToolAnnotations::with_title(entry.title.clone())
+            .read_only(ann.read_only)
+            .destructive(ann.destructive)
+            .idempotent(ann.idempotent)
+            .open_world(ann.open_world);
+        let tool = Tool::new(entry.name.clone(), entry.description.clone(), Arc::new(input.clone()))
+            .with_title(entry.title.clone())
+            .annotate(annotations);
+        Ok(ToolDef { method, path: op["path"].as_str().unwrap_or_default().to_owned(), shape, input_schema: Value::Object(input), tool, entry })
+    }
+
+    /// Every tool, in map order.
+    pub fn tools(&self) -> &[Arc<ToolDef>] {
+        &self.tools
+    }
+
+    /// A tool by name.
+    pub fn get(&self, name: &str) -> Option<&Arc<ToolDef>> {
+        self.by_name.get(name).map(|&i| &self.tools[i])
+    }
+}

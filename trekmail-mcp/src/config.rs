@@ -1,0 +1,173 @@
+//! Configuration: one struct, read once from the environment, every problem reported at once,
+//! each naming its variable and never echoing a token.
+
+use std::fmt;
+use std::time::Duration;
+
+use trekmail_api::{ClientBuilder, TokenKind};
+
+/// A token that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The token itself, for the Authorization header only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Server configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `TREKMAIL_BASE_URL`: the instance, e.g. `https://trekmail.net`.
+    pub base_url: String,
+    /// `TREKMAIL_API_TOKEN` (`tm_live_...`): enables the ops tools.
+    pub ops_token: Option<Secret>,
+    /// `TREKMAIL_MESSAGE_TOKEN` (`tm_msg_...`): enables the message tools.
+    pub message_token: Option<Secret>,
+    /// `TREKMAIL_TIMEOUT_MS`: timeout of one attempt. Default 30000.
+    pub timeout: Duration,
+    /// `TREKMAIL_USER_AGENT`. Default `trekmail-mcp/<version>`.
+    pub user_agent: String,
+    /// `TREKMAIL_ALLOW_DESTRUCTIVE`.
+    pub allow_destructive: bool,
+    /// `TREKMAIL_ALLOW_SENDING`.
+    pub allow_sending: bool,
+    /// `TREKMAIL_ALLOW_MIGRATION`.
+    pub allow_migration: bool,
+    /// `TREKMAIL_TOOLSETS`: the toolsets to list (comma-separated); `None` lists all.
+    pub toolsets: Option<Vec<String>>,
+    /// `TREKMAIL_READ_ONLY`: list only tools that change nothing.
+    pub read_only: bool,
+}
+
+/// Every variable the server reads, for documentation and tests.
+pub const VARIABLES: [&str; 11] = [
+    "TREKMAIL_BASE_URL",
+    "TREKMAIL_API_TOKEN",
+    "TREKMAIL_MESSAGE_TOKEN",
+    "TREKMAIL_TIMEOUT_MS",
+    "TREKMAIL_USER_AGENT",
+    "TREKMAIL_ALLOW_DESTRUCTIVE",
+    "TREKMAIL_ALLOW_SENDING",
+    "TREKMAIL_ALLOW_MIGRATION",
+    "TREKMAIL_TOOLSETS",
+    "TREKMAIL_READ_ONLY",
+    "TREKMAIL_LOG",
+];
+
+impl Config {
+    /// Reads the configuration through `get` (the process environment in `main`). An empty value
+    /// counts as unset. `toolsets` are the names that `TREKMAIL_TOOLSETS` may use.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>, toolsets: &[&str]) -> Result<Self, Vec<String>> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let mut problems = Vec::new();
+        let base_url = match get("TREKMAIL_BASE_URL") {
+            None => {
+                problems.push("TREKMAIL_BASE_URL is required: the URL of your TrekMail instance, e.g. https://trekmail.net".into());
+                String::new()
+            }
+            Some(u) => {
+                if let Err(e) = ClientBuilder::api_root(&u) {
+                    problems.push(format!("TREKMAIL_BASE_URL: {e}"));
+                }
+                u.trim().to_owned()
+            }
+        };
+        let ops_token = token(get("TREKMAIL_API_TOKEN"), TokenKind::Ops, &mut problems);
+        let message_token = token(get("TREKMAIL_MESSAGE_TOKEN"), TokenKind::Message, &mut problems);
+        if get("TREKMAIL_API_TOKEN").is_none() && get("TREKMAIL_MESSAGE_TOKEN").is_none() {
+            problems.push("set at least one token: TREKMAIL_API_TOKEN (tm_live_...) for account tools, TREKMAIL_MESSAGE_TOKEN (tm_msg_...) for message tools".into());
+        }
+        let timeout = match get("TREKMAIL_TIMEOUT_MS") {
+            None => Duration::from_millis(30_000),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(ms @ 1..=600_000) => Duration::from_millis(ms),
+                _ => {
+                    problems.push(format!("TREKMAIL_TIMEOUT_MS must be a whole number of milliseconds from 1 to 600000, got {v:?}"));
+                    Duration::from_millis(30_000)
+                }
+            },
+        };
+        let user_agent = get("TREKMAIL_USER_AGENT").unwrap_or_else(|| concat!("trekmail-mcp/", env!("CARGO_PKG_VERSION")).into());
+        if user_agent.chars().any(|c| c.is_control() || !c.is_ascii()) || user_agent.len() > 256 {
+            problems.push("TREKMAIL_USER_AGENT must be printable ASCII, at most 256 characters".into());
+        }
+        let mut flag = |name: &str| match get(name) {
+            None => false,
+            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => {
+                    problems.push(format!("{name} must be true, false, 1 or 0 (any case), got {v:?}"));
+                    false
+                }
+            },
+        };
+        let allow_destructive = flag("TREKMAIL_ALLOW_DESTRUCTIVE");
+        let allow_sending = flag("TREKMAIL_ALLOW_SENDING");
+        let allow_migration = flag("TREKMAIL_ALLOW_MIGRATION");
+        let read_only = flag("TREKMAIL_READ_ONLY");
+        let selected = match get("TREKMAIL_TOOLSETS") {
+            None => None,
+            Some(v) if v.trim().eq_ignore_ascii_case("all") => None,
+            Some(v) => {
+                let names: Vec<String> = v.split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect();
+                for n in &names {
+                    if !toolsets.contains(&n.as_str()) {
+                        problems.push(format!("TREKMAIL_TOOLSETS: unknown toolset {n:?}; known: {}", toolsets.join(", ")));
+                    }
+                }
+                Some(names)
+            }
+        };
+        if let Some(v) = get("TREKMAIL_LOG") {
+            if crate::logging::level(&v).is_none() {
+                problems.push(format!("TREKMAIL_LOG must be one of error, warn, info, debug, trace, got {v:?}"));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Self {
+            base_url,
+            ops_token,
+            message_token,
+            timeout,
+            user_agent,
+            allow_destructive,
+            allow_sending,
+            allow_migration,
+            toolsets: selected,
+            read_only,
+        })
+    }
+}
+
+fn token(value: Option<String>, kind: TokenKind, problems: &mut Vec<String>) -> Option<Secret> {
+    let v = value?;
+    let v = v.trim();
+    let prefix = kind.prefix();
+    if !v.starts_with(prefix) || v.len() == prefix.len() {
+        // Never echo the value: say only what is wrong with it.
+        let hint = match kind {
+            TokenKind::Ops if v.starts_with(TokenKind::Message.prefix()) => " (this looks like a message token: use TREKMAIL_MESSAGE_TOKEN)",
+            TokenKind::Message if v.starts_with(TokenKind::Ops.prefix()) => " (this looks like an ops token: use TREKMAIL_API_TOKEN)",
+            _ => "",
+        };
+        problems.push(format!("{} must start with {prefix} and carry the token after it{hint}", kind.env_var()));
+        return None;
+    }
+    if v.chars().any(|c| c.is_whitespace() || c.is_control() || !c.is_ascii()) {
+        problems.push(format!("{} contains spaces or characters a token cannot have", kind.env_var()));
+        return None;
+    }
+    Some(Secret(v.to_owned()))
+}

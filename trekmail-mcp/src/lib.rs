@@ -1,0 +1,25 @@
+//! MCP server exposing the TrekMail API v1 to AI agents.
+//!
+//! Tools are data: [`catalog`] binds `tools-map.toml` to the operations of the OpenAPI document
+//! (through the generated `trekmail-api` client), [`schema`] derives each input schema, and
+//! [`call`] runs every call through the same steps: validation, safety gates, confirmation,
+//! idempotency key, the generated operation, and [`results`] for what the agent sees.
+#![forbid(unsafe_code)]
+#![deny(clippy::print_stdout)]
+
+pub mod call;
+pub mod catalog;
+pub mod config;
+pub mod hostguard;
+pub mod idempotency;
+pub mod logging;
+pub mod map;
+pub mod results;
+pub mod schema;
+pub mod server;
+pub mod validate;
+pub mod wire;
+
+pub use catalog::Catalog;
+pub use config::Config;
+pub use server::TrekmailServer;

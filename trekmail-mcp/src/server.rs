@@ -1,0 +1,130 @@
+//! The MCP server: lists the tools this configuration enables and routes calls to [`Caller`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rmcp::ErrorData;
+use rmcp::ServerHandler;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult, PaginatedRequestParams, ServerCapabilities,
+    ServerConfig, Tool,
+};
+use rmcp::service::{RequestContext, RoleServer};
+use trekmail_api::{ClientBuilder, RetryPolicy};
+
+use crate::call::{Caller, Switches, token_kind};
+use crate::catalog::{Catalog, ToolDef};
+use crate::config::Config;
+use crate::idempotency::SecretKey;
+use crate::map::TokenName;
+
+/// The server.
+pub struct TrekmailServer {
+    catalog: Arc<Catalog>,
+    listed: Vec<Arc<ToolDef>>,
+    hidden: HashMap<String, String>,
+    caller: Arc<Caller>,
+}
+
+const INSTRUCTIONS: &str = "Tools for the TrekMail email-hosting API. Ops tools (domains, DNS, mailboxes, aliases, filters, migrations, SMTP, billing...) use the account token; message tools (messages, folders, contacts, calendar...) act on one mailbox with its message token. Destructive, sending and migration tools only work when the operator has enabled them, and some also need a confirmation argument set to true: check with the user before setting it. Writes are idempotent: repeating a call with the same arguments does not repeat its effect.";
+
+impl TrekmailServer {
+    /// A server for `config`, with the default retry policy.
+    pub fn new(config: &Config, catalog: Catalog) -> Result<Self, String> {
+        Self::with_retry(config, catalog, RetryPolicy::default())
+    }
+
+    /// A server for `config` with a given retry policy (tests use one that does not sleep).
+    pub fn with_retry(config: &Config, catalog: Catalog, retry: RetryPolicy) -> Result<Self, String> {
+        let client = |token: &Option<crate::config::Secret>| -> Result<Option<trekmail_api::Client>, String> {
+            token
+                .as_ref()
+                .map(|t| {
+                    ClientBuilder::new(&config.base_url)
+                        .token(t.expose())
+                        .user_agent(&config.user_agent)
+                        .timeout(config.timeout)
+                        .retry_policy(retry.clone())
+                        .build()
+                        .map_err(|e| e.to_string())
+                })
+                .transpose()
+        };
+        let caller = Caller {
+            ops: client(&config.ops_token)?,
+            message: client(&config.message_token)?,
+            switches: Switches::from_config(config),
+            secret: SecretKey::random(),
+        };
+        let mut listed = Vec::new();
+        let mut hidden = HashMap::new();
+        for def in catalog.tools() {
+            let e = &def.entry;
+            let has_token = match e.token {
+                TokenName::Ops => caller.ops.is_some(),
+                TokenName::Message => caller.message.is_some(),
+            };
+            let why = if !has_token {
+                Some(format!("needs {}", token_kind(e.token).env_var()))
+            } else if config.toolsets.as_ref().is_some_and(|t| !t.contains(&e.toolset)) {
+                Some(format!("its toolset `{}` is not in TREKMAIL_TOOLSETS", e.toolset))
+            } else if config.read_only && !e.annotations.read_only {
+                Some("TREKMAIL_READ_ONLY is on and this tool changes data".into())
+            } else {
+                None
+            };
+            match why {
+                Some(w) => {
+                    hidden.insert(e.name.clone(), w);
+                }
+                None => listed.push(Arc::clone(def)),
+            }
+        }
+        Ok(Self { catalog: Arc::new(catalog), listed, hidden, caller: Arc::new(caller) })
+    }
+
+    /// The tools this configuration lists, in order.
+    pub fn tools(&self) -> Vec<Tool> {
+        self.listed.iter().map(|d| d.tool.clone()).collect()
+    }
+
+    fn find(&self, name: &str) -> Option<&Arc<ToolDef>> {
+        self.listed.iter().find(|d| d.entry.name == name)
+    }
+
+    /// Calls a tool by name: `Err` only for a tool that is not listed.
+    pub async fn call(&self, name: &str, args: Option<serde_json::Map<String, serde_json::Value>>) -> Result<rmcp::model::CallToolResult, ErrorData> {
+        let Some(def) = self.find(name) else {
+            let msg = match self.hidden.get(name) {
+                Some(why) => format!("tool `{name}` is not available: {why}"),
+                None => format!("unknown tool `{name}`"),
+            };
+            return Err(ErrorData::invalid_params(msg, None));
+        };
+        Ok(self.caller.call(&self.catalog, def, args.unwrap_or_default()).await)
+    }
+}
+
+impl ServerHandler for TrekmailServer {
+    fn get_info(&self) -> ServerConfig {
+        let mut info = Implementation::new("trekmail-mcp", env!("CARGO_PKG_VERSION"));
+        info.title = Some("TrekMail".into());
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build()).with_server_info(info).with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(self.tools()))
+    }
+
+    async fn call_tool(&self, request: CallToolRequestParams, _context: RequestContext<RoleServer>) -> Result<CallToolResponse, ErrorData> {
+        self.call(&request.name, request.arguments).await.map(Into::into)
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.find(name).map(|d| d.tool.clone())
+    }
+}
