@@ -47,9 +47,13 @@ fn generate(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
         .with_derive("PartialEq");
     let mut generator = progenitor::Generator::new(&settings);
     let tokens = std::panic::catch_unwind(move || generator.generate_tokens(&spec))
-        .map_err(|_| "progenitor panicked (see the pitfalls note: default responses, mixed success types)".to_string())?
+        .map_err(|_| {
+            "progenitor panicked (see the pitfalls note: default responses, mixed success types)"
+                .to_string()
+        })?
         .map_err(|e| format!("progenitor: {e}"))?;
-    let file: syn::File = syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))?;
+    let file: syn::File =
+        syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))?;
     let client_code = prettyplease::unparse(&file);
 
     let dispatch = dispatch(&file, &operations)?;
@@ -97,14 +101,21 @@ fn resolve(doc: &Value, v: &Value, depth: usize) -> Result<Value, String> {
             }
             Ok(Value::Object(out))
         }
-        Value::Array(a) => a.iter().map(|v| resolve(doc, v, depth + 1)).collect::<Result<_, _>>().map(Value::Array),
+        Value::Array(a) => a
+            .iter()
+            .map(|v| resolve(doc, v, depth + 1))
+            .collect::<Result<_, _>>()
+            .map(Value::Array),
         other => Ok(other.clone()),
     }
 }
 
 /// The operations of the document in a flat, resolved form that the MCP server builds tools from.
 fn operations(doc: &Value) -> Result<Vec<Value>, String> {
-    let paths = doc.get("paths").and_then(Value::as_object).ok_or("no paths")?;
+    let paths = doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .ok_or("no paths")?;
     let mut out = Vec::new();
     for (path, item) in paths {
         for method in METHODS {
@@ -114,14 +125,22 @@ fn operations(doc: &Value) -> Result<Vec<Value>, String> {
                 .and_then(Value::as_str)
                 .ok_or_else(|| format!("{} {path}: no operationId", method.to_uppercase()))?;
             let mut params = Vec::new();
-            for p in op.get("parameters").and_then(Value::as_array).into_iter().flatten() {
+            for p in op
+                .get("parameters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 params.push(resolve(doc, p, 0)?);
             }
             let body = match op.pointer("/requestBody/content/application~1json/schema") {
                 Some(s) => resolve(doc, s, 0)?,
                 None => Value::Null,
             };
-            let responses = op.get("responses").and_then(Value::as_object).ok_or_else(|| format!("{id}: no responses"))?;
+            let responses = op
+                .get("responses")
+                .and_then(Value::as_object)
+                .ok_or_else(|| format!("{id}: no responses"))?;
             let success = responses
                 .iter()
                 .find(|(code, _)| code.starts_with('2'))
@@ -169,7 +188,15 @@ enum Pass {
 }
 
 fn snake(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect()
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// Reads the generated methods' signatures and writes one match arm per operation, so that the MCP
@@ -183,10 +210,10 @@ fn dispatch(file: &syn::File, operations: &[Value]) -> Result<String, String> {
             continue;
         }
         for it in &imp.items {
-            if let syn::ImplItem::Fn(f) = it {
-                if f.sig.asyncness.is_some() {
-                    methods.insert(f.sig.ident.to_string(), f.sig.clone());
-                }
+            if let syn::ImplItem::Fn(f) = it
+                && f.sig.asyncness.is_some()
+            {
+                methods.insert(f.sig.ident.to_string(), f.sig.clone());
             }
         }
     }
@@ -194,9 +221,12 @@ fn dispatch(file: &syn::File, operations: &[Value]) -> Result<String, String> {
     let mut fns = String::new();
     for op in operations {
         let id = op["operation_id"].as_str().unwrap_or_default();
-        let method = methods
-            .get(&snake(id))
-            .ok_or_else(|| format!("operation {id}: progenitor generated no method `{}`", snake(id)))?;
+        let method = methods.get(&snake(id)).ok_or_else(|| {
+            format!(
+                "operation {id}: progenitor generated no method `{}`",
+                snake(id)
+            )
+        })?;
         let mut wire = BTreeMap::new();
         for p in op["parameters"].as_array().into_iter().flatten() {
             let name = p["name"].as_str().unwrap_or_default();
@@ -206,17 +236,22 @@ fn dispatch(file: &syn::File, operations: &[Value]) -> Result<String, String> {
         let mut lets = String::new();
         let mut call = Vec::new();
         for input in method.inputs.iter().skip(1) {
-            let syn::FnArg::Typed(pt) = input else { continue };
+            let syn::FnArg::Typed(pt) = input else {
+                continue;
+            };
             let ident = pt.pat.to_token_stream().to_string();
             let ty = &*pt.ty;
             let (owned, pass) = owned_type(ty);
             let source = if ident == "body" {
                 "args.body()".to_string()
             } else {
-                let (name, location) = wire
-                    .get(&ident)
-                    .ok_or_else(|| format!("operation {id}: generated parameter `{ident}` matches no spec parameter"))?;
-                let optional = matches!(pass, Pass::OptionRef | Pass::OptionStr) || owned.starts_with("Option <");
+                let (name, location) = wire.get(&ident).ok_or_else(|| {
+                    format!(
+                        "operation {id}: generated parameter `{ident}` matches no spec parameter"
+                    )
+                })?;
+                let optional = matches!(pass, Pass::OptionRef | Pass::OptionStr)
+                    || owned.starts_with("Option <");
                 let getter = if optional { "optional" } else { "required" };
                 format!("args.{getter}({location:?}, {name:?})")
             };
@@ -233,11 +268,15 @@ fn dispatch(file: &syn::File, operations: &[Value]) -> Result<String, String> {
         // futures inline has a stack frame (in debug builds) larger than a tokio worker's stack.
         let _ = writeln!(
             fns,
-            "async fn op_{id}(client: &Client, args: &OperationArgs) -> Result<Outcome, CallError> {{\n{lets}    finish(client.{}({}).await).await\n}}\n",
+            "async fn op_{id}(client: &Client, {}: &OperationArgs) -> Result<Outcome, CallError> {{\n{lets}    finish(client.{}({}).await).await\n}}\n",
+            if lets.is_empty() { "_args" } else { "args" },
             snake(id),
             call.join(", ")
         );
-        let _ = writeln!(arms, "        {id:?} => Box::pin(op_{id}(client, args)).await,");
+        let _ = writeln!(
+            arms,
+            "        {id:?} => Box::pin(op_{id}(client, args)).await,"
+        );
     }
     Ok(format!(
         "// Generated by build.rs from the OpenAPI document; do not edit.\n{fns}\
@@ -258,20 +297,17 @@ fn owned_type(ty: &syn::Type) -> (String, Pass) {
         }
         return (inner, Pass::Ref);
     }
-    if let syn::Type::Path(p) = ty {
-        if let Some(seg) = p.path.segments.last() {
-            if seg.ident == "Option" {
-                if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
-                    if let Some(syn::GenericArgument::Type(syn::Type::Reference(r))) = a.args.first() {
-                        let inner = r.elem.to_token_stream().to_string();
-                        if inner == "str" {
-                            return ("Option<String>".into(), Pass::OptionStr);
-                        }
-                        return (format!("Option<{inner}>"), Pass::OptionRef);
-                    }
-                }
-            }
+    if let syn::Type::Path(p) = ty
+        && let Some(seg) = p.path.segments.last()
+        && seg.ident == "Option"
+        && let syn::PathArguments::AngleBracketed(a) = &seg.arguments
+        && let Some(syn::GenericArgument::Type(syn::Type::Reference(r))) = a.args.first()
+    {
+        let inner = r.elem.to_token_stream().to_string();
+        if inner == "str" {
+            return ("Option<String>".into(), Pass::OptionStr);
         }
+        return (format!("Option<{inner}>"), Pass::OptionRef);
     }
     (text, Pass::Value)
 }

@@ -118,12 +118,17 @@ impl ClientBuilder {
     /// The API root: the base URL without trailing `/`, plus `/api/v1`.
     pub fn api_root(base_url: &str) -> Result<String, BuildError> {
         let trimmed = base_url.trim().trim_end_matches('/');
-        let url = reqwest::Url::parse(trimmed).map_err(|e| BuildError(format!("base URL {trimmed:?} is not a URL: {e}")))?;
+        let url = reqwest::Url::parse(trimmed)
+            .map_err(|e| BuildError(format!("base URL {trimmed:?} is not a URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err(BuildError(format!("base URL {trimmed:?} must be an http:// or https:// URL with a host")));
+            return Err(BuildError(format!(
+                "base URL {trimmed:?} must be an http:// or https:// URL with a host"
+            )));
         }
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(BuildError(format!("base URL {trimmed:?} must not have a query or fragment")));
+            return Err(BuildError(format!(
+                "base URL {trimmed:?} must not have a query or fragment"
+            )));
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(BuildError("base URL must not contain credentials".into()));
@@ -136,15 +141,17 @@ impl ClientBuilder {
         let root = Self::api_root(&self.base_url)?;
         let mut headers = HeaderMap::new();
         if let Some(token) = &self.token {
-            let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
-                .map_err(|_| BuildError("the token contains characters not allowed in a header".into()))?;
+            let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                BuildError("the token contains characters not allowed in a header".into())
+            })?;
             value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
         }
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         headers.insert(
             USER_AGENT,
-            HeaderValue::from_str(&self.user_agent).map_err(|_| BuildError("the user agent is not a valid header value".into()))?,
+            HeaderValue::from_str(&self.user_agent)
+                .map_err(|_| BuildError("the user agent is not a valid header value".into()))?,
         );
         // One TLS stack: rustls with ring. Installing it twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -154,7 +161,11 @@ impl ClientBuilder {
             .connect_timeout(self.connect_timeout.min(self.timeout))
             .build()
             .map_err(|e| BuildError(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Client::new_with_client(&root, http, ClientState { retry: self.retry }))
+        Ok(Client::new_with_client(
+            &root,
+            http,
+            ClientState { retry: self.retry },
+        ))
     }
 }
 
@@ -164,14 +175,30 @@ mod tests {
 
     #[test]
     fn api_root_appends_prefix_and_ignores_trailing_slash() {
-        assert_eq!(ClientBuilder::api_root("https://trekmail.net/").as_deref(), Ok("https://trekmail.net/api/v1"));
-        assert_eq!(ClientBuilder::api_root("http://127.0.0.1:8080").as_deref(), Ok("http://127.0.0.1:8080/api/v1"));
-        assert_eq!(ClientBuilder::api_root("https://x.example/base//").as_deref(), Ok("https://x.example/base/api/v1"));
+        assert_eq!(
+            ClientBuilder::api_root("https://trekmail.net/").as_deref(),
+            Ok("https://trekmail.net/api/v1")
+        );
+        assert_eq!(
+            ClientBuilder::api_root("http://127.0.0.1:8080").as_deref(),
+            Ok("http://127.0.0.1:8080/api/v1")
+        );
+        assert_eq!(
+            ClientBuilder::api_root("https://x.example/base//").as_deref(),
+            Ok("https://x.example/base/api/v1")
+        );
     }
 
     #[test]
     fn api_root_rejects_what_is_not_an_http_url() {
-        for bad in ["", "trekmail.net", "ftp://trekmail.net", "https://", "https://u:p@x.example", "https://x.example/?a=1"] {
+        for bad in [
+            "",
+            "trekmail.net",
+            "ftp://trekmail.net",
+            "https://",
+            "https://u:p@x.example",
+            "https://x.example/?a=1",
+        ] {
             let err = ClientBuilder::api_root(bad).expect_err(bad);
             assert!(!err.to_string().contains("p@"), "{err}");
         }

@@ -33,24 +33,41 @@ impl OperationArgs {
     }
 
     fn required<T: DeserializeOwned>(&self, location: &str, name: &str) -> Result<T, CallError> {
-        let v = self.location(location).get(name).ok_or_else(|| CallError::InvalidArgument {
-            name: name.to_owned(),
-            message: format!("missing {location} parameter"),
-        })?;
+        let v = self
+            .location(location)
+            .get(name)
+            .ok_or_else(|| CallError::InvalidArgument {
+                name: name.to_owned(),
+                message: format!("missing {location} parameter"),
+            })?;
         convert(name, v.clone())
     }
 
     fn optional<T: DeserializeOwned>(&self, location: &str, name: &str) -> Result<T, CallError> {
-        convert(name, self.location(location).get(name).cloned().unwrap_or(Value::Null))
+        convert(
+            name,
+            self.location(location)
+                .get(name)
+                .cloned()
+                .unwrap_or(Value::Null),
+        )
     }
 
     fn body<T: DeserializeOwned>(&self) -> Result<T, CallError> {
-        convert("body", self.body.clone().unwrap_or_else(|| Value::Object(Map::new())))
+        convert(
+            "body",
+            self.body
+                .clone()
+                .unwrap_or_else(|| Value::Object(Map::new())),
+        )
     }
 }
 
 fn convert<T: DeserializeOwned>(name: &str, v: Value) -> Result<T, CallError> {
-    serde_json::from_value(v).map_err(|e| CallError::InvalidArgument { name: name.to_owned(), message: e.to_string() })
+    serde_json::from_value(v).map_err(|e| CallError::InvalidArgument {
+        name: name.to_owned(),
+        message: e.to_string(),
+    })
 }
 
 /// A successful answer, body kept whole.
@@ -84,12 +101,21 @@ async fn finish_json<T: Serialize, E: Serialize>(
     let body = if headers.contains_key(EMPTY_BODY) {
         OutcomeBody::Empty
     } else {
-        OutcomeBody::Json(serde_json::to_value(rv.into_inner()).map_err(|e| CallError::InvalidResponse(e.to_string()))?)
+        OutcomeBody::Json(
+            serde_json::to_value(rv.into_inner())
+                .map_err(|e| CallError::InvalidResponse(e.to_string()))?,
+        )
     };
-    Ok(Outcome { status, headers, body })
+    Ok(Outcome {
+        status,
+        headers,
+        body,
+    })
 }
 
-async fn finish_text<E: Serialize>(r: Result<ResponseValue<ByteStream>, progenitor_client::Error<E>>) -> Result<Outcome, CallError> {
+async fn finish_text<E: Serialize>(
+    r: Result<ResponseValue<ByteStream>, progenitor_client::Error<E>>,
+) -> Result<Outcome, CallError> {
     let rv = r?;
     let status = rv.status().as_u16();
     let headers = rv.headers().clone();
@@ -101,14 +127,27 @@ async fn finish_text<E: Serialize>(r: Result<ResponseValue<ByteStream>, progenit
     let body = if bytes.is_empty() {
         OutcomeBody::Empty
     } else {
-        OutcomeBody::Text(String::from_utf8(bytes).map_err(|_| CallError::InvalidResponse("text answer is not UTF-8".into()))?)
+        OutcomeBody::Text(
+            String::from_utf8(bytes)
+                .map_err(|_| CallError::InvalidResponse("text answer is not UTF-8".into()))?,
+        )
     };
-    Ok(Outcome { status, headers, body })
+    Ok(Outcome {
+        status,
+        headers,
+        body,
+    })
 }
 
-async fn finish_empty<E: Serialize>(r: Result<ResponseValue<()>, progenitor_client::Error<E>>) -> Result<Outcome, CallError> {
+async fn finish_empty<E: Serialize>(
+    r: Result<ResponseValue<()>, progenitor_client::Error<E>>,
+) -> Result<Outcome, CallError> {
     let rv = r?;
-    Ok(Outcome { status: rv.status().as_u16(), headers: rv.headers().clone(), body: OutcomeBody::Empty })
+    Ok(Outcome {
+        status: rv.status().as_u16(),
+        headers: rv.headers().clone(),
+        body: OutcomeBody::Empty,
+    })
 }
 
 /// Picks the right `finish_*` for a generated method's success type.
@@ -143,7 +182,11 @@ include!(concat!(env!("OUT_DIR"), "/dispatch.rs"));
 impl Client {
     /// Calls the operation `operation_id` with wire arguments, through the generated method, and
     /// returns the answer with its body kept whole (JSON, text or empty).
-    pub async fn call_operation(&self, operation_id: &str, args: &OperationArgs) -> Result<Outcome, CallError> {
+    pub async fn call_operation(
+        &self,
+        operation_id: &str,
+        args: &OperationArgs,
+    ) -> Result<Outcome, CallError> {
         dispatch_generated(self, operation_id, args).await
     }
 }

@@ -45,7 +45,12 @@ impl ApiError {
             Some(Value::Number(n)) => Some(n.to_string()),
             _ => None,
         };
-        let header = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let header = |k: &str| {
+            headers
+                .get(k)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
         let retry_after = crate::retry::retry_after(header("retry-after").as_deref(), b"")
             .or_else(|| crate::retry::retry_after(None, body.to_string().as_bytes()));
         Self {
@@ -53,7 +58,9 @@ impl ApiError {
             code: text("code"),
             message: text("message"),
             hint: text("hint"),
-            request_id: text("request_id").or_else(|| header("x-request-id").filter(|h| Some(h) != header(CLIENT_REQUEST_ID).as_ref())),
+            request_id: text("request_id").or_else(|| {
+                header("x-request-id").filter(|h| Some(h) != header(CLIENT_REQUEST_ID).as_ref())
+            }),
             client_request_id: header(CLIENT_REQUEST_ID),
             retryable: fields.get("retryable").and_then(Value::as_bool),
             retry_after,
@@ -98,7 +105,7 @@ pub enum TransportKind {
 #[derive(Debug)]
 pub enum CallError {
     /// The API answered with an error status.
-    Api(ApiError),
+    Api(Box<ApiError>),
     /// The request never got an answer.
     Transport {
         /// What happened.
@@ -135,11 +142,22 @@ impl fmt::Display for CallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CallError::Api(e) => e.fmt(f),
-            CallError::Transport { kind: TransportKind::Timeout, message } => write!(f, "timed out: {message}"),
-            CallError::Transport { kind: TransportKind::Connect, message } => write!(f, "cannot connect: {message}"),
-            CallError::Transport { kind: TransportKind::Other, message } => write!(f, "transport error: {message}"),
+            CallError::Transport {
+                kind: TransportKind::Timeout,
+                message,
+            } => write!(f, "timed out: {message}"),
+            CallError::Transport {
+                kind: TransportKind::Connect,
+                message,
+            } => write!(f, "cannot connect: {message}"),
+            CallError::Transport {
+                kind: TransportKind::Other,
+                message,
+            } => write!(f, "transport error: {message}"),
             CallError::InvalidResponse(m) => write!(f, "invalid response from the API: {m}"),
-            CallError::InvalidArgument { name, message } => write!(f, "invalid argument `{name}`: {message}"),
+            CallError::InvalidArgument { name, message } => {
+                write!(f, "invalid argument `{name}`: {message}")
+            }
             CallError::InvalidRequest(m) => write!(f, "invalid request: {m}"),
             CallError::UnknownOperation(op) => write!(f, "unknown operation `{op}`"),
         }
@@ -156,14 +174,18 @@ impl<E: serde::Serialize> From<progenitor_client::Error<E>> for CallError {
                 let status = rv.status().as_u16();
                 let headers = rv.headers().clone();
                 let body = serde_json::to_value(rv.into_inner()).unwrap_or(Value::Null);
-                CallError::Api(ApiError::new(status, &headers, body))
+                CallError::Api(Box::new(ApiError::new(status, &headers, body)))
             }
-            G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => transport(&e),
+            G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => {
+                transport(&e)
+            }
             G::InvalidResponsePayload(bytes, err) => CallError::InvalidResponse(format!(
                 "{err}; body starts: {:?}",
                 crate::hooks::snippet(&bytes)
             )),
-            G::UnexpectedResponse(resp) => CallError::InvalidResponse(format!("unexpected HTTP {}", resp.status())),
+            G::UnexpectedResponse(resp) => {
+                CallError::InvalidResponse(format!("unexpected HTTP {}", resp.status()))
+            }
             G::InvalidRequest(m) | G::Custom(m) => CallError::InvalidRequest(m),
         }
     }

@@ -56,7 +56,9 @@ impl ClientHooks<ClientState> for Client {
         if request.method() != Method::GET && !request.headers().contains_key("idempotency-key") {
             // A caller that passes no key still gets safe retries: one random key per call.
             let key = format!("trekmail-rs-{}", uuid::Uuid::new_v4().simple());
-            request.headers_mut().insert("idempotency-key", value(&key)?);
+            request
+                .headers_mut()
+                .insert("idempotency-key", value(&key)?);
         }
         if request.body().is_none() {
             request.headers_mut().remove(CONTENT_TYPE);
@@ -74,11 +76,19 @@ impl ClientHooks<ClientState> for Client {
         let mut attempt = 1u32;
         loop {
             // JSON bodies are bytes, so a copy always exists; without one there is no retry.
-            let next = (attempt < policy.max_attempts).then(|| request.try_clone()).flatten();
+            let next = (attempt < policy.max_attempts)
+                .then(|| request.try_clone())
+                .flatten();
             let (result, wait) = match self.client().execute(request).await {
-                Err(e) if e.is_timeout() || e.is_connect() => (Err(e), Some(policy.backoff(attempt))),
+                Err(e) if e.is_timeout() || e.is_connect() => {
+                    (Err(e), Some(policy.backoff(attempt)))
+                }
                 Ok(resp) if retryable_status(resp.status().as_u16()) => {
-                    let header = resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+                    let header = resp
+                        .headers()
+                        .get(RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
                     let (parts, body) = split(resp).await?;
                     let wait = if forbids_retry(&body) {
                         None
@@ -100,7 +110,13 @@ impl ClientHooks<ClientState> for Client {
                         Err(e) if e.is_timeout() => "timeout".to_owned(),
                         Err(_) => "connection failed".to_owned(),
                     };
-                    tracing::info!(operation = info.operation_id, attempt, delay_ms = delay.as_millis() as u64, why, "retrying");
+                    tracing::info!(
+                        operation = info.operation_id,
+                        attempt,
+                        delay_ms = delay.as_millis() as u64,
+                        why,
+                        "retrying"
+                    );
                     (policy.sleep)(delay).await;
                     attempt += 1;
                     request = next;
@@ -132,12 +148,16 @@ impl ClientHooks<ClientState> for Client {
     }
 }
 
+#[allow(clippy::result_large_err)] // the hook signature dictates progenitor's error type
 fn value<E>(s: &str) -> Result<HeaderValue, Error<E>> {
-    HeaderValue::from_str(s).map_err(|_| Error::InvalidRequest(format!("header value not allowed: {s:?}")))
+    HeaderValue::from_str(s)
+        .map_err(|_| Error::InvalidRequest(format!("header value not allowed: {s:?}")))
 }
 
 async fn split(resp: Response) -> reqwest::Result<(http::response::Parts, Bytes)> {
-    let mut builder = http::Response::builder().status(resp.status()).version(resp.version());
+    let mut builder = http::Response::builder()
+        .status(resp.status())
+        .version(resp.version());
     if let Some(h) = builder.headers_mut() {
         *h = resp.headers().clone();
     }
@@ -160,8 +180,12 @@ async fn normalise(resp: Response, wants_json: bool) -> reqwest::Result<Response
     let (mut parts, body) = split(resp).await?;
     if status.is_success() {
         if body.iter().all(u8::is_ascii_whitespace) && wants_json {
-            parts.headers.insert(EMPTY_BODY, HeaderValue::from_static("true"));
-            parts.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            parts
+                .headers
+                .insert(EMPTY_BODY, HeaderValue::from_static("true"));
+            parts
+                .headers
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             return Ok(rebuild(parts, Bytes::from_static(b"{}")));
         }
         return Ok(rebuild(parts, body));
@@ -169,7 +193,12 @@ async fn normalise(resp: Response, wants_json: bool) -> reqwest::Result<Response
     if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok() {
         return Ok(rebuild(parts, body));
     }
-    let content_type = parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("no content type").to_owned();
+    let content_type = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("no content type")
+        .to_owned();
     let snippet = snippet(&body);
     let envelope = serde_json::json!({
         "error": {
@@ -183,8 +212,12 @@ async fn normalise(resp: Response, wants_json: bool) -> reqwest::Result<Response
             ),
         }
     });
-    parts.headers.insert(WRAPPED_BODY, HeaderValue::from_static("true"));
-    parts.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts
+        .headers
+        .insert(WRAPPED_BODY, HeaderValue::from_static("true"));
+    parts
+        .headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Ok(rebuild(parts, Bytes::from(envelope.to_string())))
 }
 

@@ -30,7 +30,13 @@ mod error;
 mod hooks;
 mod retry;
 
-#[allow(clippy::all, clippy::pedantic, missing_docs, unused_qualifications)]
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    clippy::unwrap_used,
+    missing_docs,
+    unused_qualifications
+)]
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/client.rs"));
 }

@@ -54,12 +54,17 @@ impl fmt::Debug for RetryPolicy {
 impl RetryPolicy {
     /// No retries at all.
     pub fn none() -> Self {
-        Self { max_attempts: 1, ..Self::default() }
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
     }
 
     /// Exponential backoff with full jitter before attempt `attempt + 1` (`attempt` >= 1).
     pub(crate) fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self.base_delay.saturating_mul(1u32 << (attempt - 1).min(16));
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << (attempt - 1).min(16));
         let cap = exp.min(self.max_delay);
         // Full jitter spreads simultaneous clients; never below a tenth so retries are not instant.
         let millis = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
@@ -80,8 +85,13 @@ pub(crate) fn retry_after(header: Option<&str>, body: &[u8]) -> Option<Duration>
         return seconds(secs);
     }
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let field = v.pointer("/error/retry_after").or_else(|| v.get("retry_after"))?;
-    field.as_f64().or_else(|| field.as_str()?.parse().ok()).and_then(seconds)
+    let field = v
+        .pointer("/error/retry_after")
+        .or_else(|| v.get("retry_after"))?;
+    field
+        .as_f64()
+        .or_else(|| field.as_str()?.parse().ok())
+        .and_then(seconds)
 }
 
 fn seconds(secs: f64) -> Option<Duration> {
@@ -90,7 +100,9 @@ fn seconds(secs: f64) -> Option<Duration> {
 
 /// `retryable: false` in the error body (top level or inside `error`) forbids another attempt.
 pub(crate) fn forbids_retry(body: &[u8]) -> bool {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else { return false };
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return false;
+    };
     let flag = v.pointer("/error/retryable").or_else(|| v.get("retryable"));
     flag == Some(&serde_json::Value::Bool(false))
 }
@@ -101,10 +113,17 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_stays_capped() {
-        let p = RetryPolicy { base_delay: Duration::from_millis(100), max_delay: Duration::from_millis(250), ..Default::default() };
+        let p = RetryPolicy {
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(250),
+            ..Default::default()
+        };
         for _ in 0..50 {
             let first = p.backoff(1);
-            assert!(first >= Duration::from_millis(10) && first <= Duration::from_millis(100), "{first:?}");
+            assert!(
+                first >= Duration::from_millis(10) && first <= Duration::from_millis(100),
+                "{first:?}"
+            );
             assert!(p.backoff(5) <= Duration::from_millis(250));
         }
     }
@@ -112,9 +131,18 @@ mod tests {
     #[test]
     fn retry_after_from_header_or_body() {
         assert_eq!(retry_after(Some("2"), b""), Some(Duration::from_secs(2)));
-        assert_eq!(retry_after(None, br#"{"error":{"retry_after":7}}"#), Some(Duration::from_secs(7)));
-        assert_eq!(retry_after(None, br#"{"retry_after":"3"}"#), Some(Duration::from_secs(3)));
-        assert_eq!(retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT"), b"<html>"), None);
+        assert_eq!(
+            retry_after(None, br#"{"error":{"retry_after":7}}"#),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_after(None, br#"{"retry_after":"3"}"#),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT"), b"<html>"),
+            None
+        );
         assert_eq!(retry_after(Some("-1"), b""), None);
     }
 

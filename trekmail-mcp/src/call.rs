@@ -38,7 +38,11 @@ impl Switches {
 
     /// From the configuration.
     pub fn from_config(c: &Config) -> Self {
-        Self { destructive: c.allow_destructive, sending: c.allow_sending, migration: c.allow_migration }
+        Self {
+            destructive: c.allow_destructive,
+            sending: c.allow_sending,
+            migration: c.allow_migration,
+        }
     }
 }
 
@@ -64,7 +68,11 @@ fn non_empty(v: Option<&Value>) -> bool {
 }
 
 /// Problems with the arguments: schema, checks and outbound hosts; empty when the call may go on.
-pub fn argument_problems(catalog: &Catalog, def: &ToolDef, args: &Map<String, Value>) -> Vec<String> {
+pub fn argument_problems(
+    catalog: &Catalog,
+    def: &ToolDef,
+    args: &Map<String, Value>,
+) -> Vec<String> {
     let confirm_missing = def.entry.confirm.as_ref().map(|c| format!("{c}: required"));
     let mut problems: Vec<String> = validate::validate(&def.input_schema, args, &catalog.patterns)
         .into_iter()
@@ -75,16 +83,29 @@ pub fn argument_problems(catalog: &Catalog, def: &ToolDef, args: &Map<String, Va
         match c {
             Check::RequireAny { args: names } => {
                 if !names.iter().any(|n| non_empty(args.get(n))) {
-                    problems.push(format!("{}: give at least one of these, not empty", names.join(" or ")));
+                    problems.push(format!(
+                        "{}: give at least one of these, not empty",
+                        names.join(" or ")
+                    ));
                 }
             }
             Check::MaxTotalItems { args: names, max } => {
-                let total: usize = names.iter().filter_map(|n| args.get(n)?.as_array().map(Vec::len)).sum();
+                let total: usize = names
+                    .iter()
+                    .filter_map(|n| args.get(n)?.as_array().map(Vec::len))
+                    .sum();
                 if total > *max {
-                    problems.push(format!("{}: at most {max} together, got {total}", names.join(" + ")));
+                    problems.push(format!(
+                        "{}: at most {max} together, got {total}",
+                        names.join(" + ")
+                    ));
                 }
             }
-            Check::RequiredWhen { arg, equals, requires } => {
+            Check::RequiredWhen {
+                arg,
+                equals,
+                requires,
+            } => {
                 if args.get(arg) == Some(equals) && !non_empty(args.get(requires)) {
                     problems.push(format!("{requires}: required when {arg} is {equals}"));
                 }
@@ -97,7 +118,9 @@ pub fn argument_problems(catalog: &Catalog, def: &ToolDef, args: &Map<String, Va
                 continue;
             }
             if let Some(why) = hostguard::refusal(host) {
-                problems.push(format!("{name}: Cannot connect to private/internal network addresses ({why})."));
+                problems.push(format!(
+                    "{name}: Cannot connect to private/internal network addresses ({why})."
+                ));
             }
         }
     }
@@ -113,50 +136,88 @@ impl Caller {
     }
 
     /// Runs one call of `def` with `args`; every outcome is a tool result the model can read.
-    pub async fn call(&self, catalog: &Catalog, def: &ToolDef, args: Map<String, Value>) -> CallToolResult {
+    pub async fn call(
+        &self,
+        catalog: &Catalog,
+        def: &ToolDef,
+        args: Map<String, Value>,
+    ) -> CallToolResult {
         let name = &def.entry.name;
         let problems = argument_problems(catalog, def, &args);
         if !problems.is_empty() {
             tracing::info!(tool = %name, problems = problems.len(), "invalid arguments");
-            return results::refusal(format!("Invalid arguments for {name}; nothing was sent:\n- {}", problems.join("\n- ")));
+            return results::refusal(format!(
+                "Invalid arguments for {name}; nothing was sent:\n- {}",
+                problems.join("\n- ")
+            ));
         }
-        let closed: Vec<GateName> = def.gates_for(&args).into_iter().filter(|g| !self.switches.on(*g)).collect();
+        let closed: Vec<GateName> = def
+            .gates_for(&args)
+            .into_iter()
+            .filter(|g| !self.switches.on(*g))
+            .collect();
         if !closed.is_empty() {
-            let how = closed.iter().map(|g| format!("{}=true (allows {})", g.env_var(), g.what())).collect::<Vec<_>>().join(" and ");
+            let how = closed
+                .iter()
+                .map(|g| format!("{}=true (allows {})", g.env_var(), g.what()))
+                .collect::<Vec<_>>()
+                .join(" and ");
             tracing::info!(tool = %name, "refused by safety gate");
             return results::refusal(format!(
                 "{name} is disabled by a safety gate; nothing was sent. The operator must set {how} in the MCP server's environment and restart it."
             ));
         }
-        if let Some(c) = &def.entry.confirm {
-            if args.get(c) != Some(&Value::Bool(true)) {
-                return results::refusal(format!(
-                    "{name} needs {c}: true on the call to confirm it; nothing was sent. Check the arguments with the user, then call again with {c}: true."
-                ));
-            }
+        if let Some(c) = &def.entry.confirm
+            && args.get(c) != Some(&Value::Bool(true))
+        {
+            return results::refusal(format!(
+                "{name} needs {c}: true on the call to confirm it; nothing was sent. Check the arguments with the user, then call again with {c}: true."
+            ));
         }
         let Some(client) = self.client(def.entry.token) else {
             let kind = token_kind(def.entry.token);
             return results::refusal(format!("{name} needs {} to be configured", kind.env_var()));
         };
-        let key = (def.method != "GET").then(|| match args.get(IDEMPOTENCY_ARG).and_then(Value::as_str) {
-            Some(k) if !k.is_empty() => k.to_owned(),
-            _ => {
-                let mut excluded = vec![IDEMPOTENCY_ARG];
-                excluded.extend(def.entry.confirm.as_deref());
-                let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
-                idempotency::derive(name, &args, &excluded, &def.entry.idempotency, &self.secret, now)
+        let key = (def.method != "GET").then(|| {
+            match args.get(IDEMPOTENCY_ARG).and_then(Value::as_str) {
+                Some(k) if !k.is_empty() => k.to_owned(),
+                _ => {
+                    let mut excluded = vec![IDEMPOTENCY_ARG];
+                    excluded.extend(def.entry.confirm.as_deref());
+                    let now = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map(|d| d.as_millis())
+                        .unwrap_or(0);
+                    idempotency::derive(
+                        name,
+                        &args,
+                        &excluded,
+                        &def.entry.idempotency,
+                        &self.secret,
+                        now,
+                    )
+                }
             }
         });
         let wire_args = wire::to_wire(&def.shape, &args, key);
         let request_id = uuid::Uuid::new_v4().to_string();
         tracing::info!(tool = %name, request_id = %request_id, "calling the API");
-        let outcome = trekmail_api::with_request_id(request_id.clone(), client.call_operation(&def.entry.operation, &wire_args)).await;
+        let outcome = trekmail_api::with_request_id(
+            request_id.clone(),
+            client.call_operation(&def.entry.operation, &wire_args),
+        )
+        .await;
         match outcome {
             Ok(o) => results::success(o, def.entry.decode_base64_field.as_deref()),
             Err(e) => {
                 tracing::warn!(tool = %name, request_id = %request_id, status = e.status(), "call failed");
-                results::failure(name, &e, &request_id, token_kind(def.entry.token), def.method != "GET")
+                results::failure(
+                    name,
+                    &e,
+                    &request_id,
+                    token_kind(def.entry.token),
+                    def.method != "GET",
+                )
             }
         }
     }

@@ -31,7 +31,13 @@ impl ToolDef {
     /// Whether this tool needs `gate` for these arguments.
     pub fn gates_for(&self, args: &Map<String, Value>) -> Vec<GateName> {
         let mut gates: Vec<GateName> = self.entry.gate.into_iter().collect();
-        gates.extend(self.entry.gate_when.iter().filter(|g| g.applies(args)).map(|g| g.gate));
+        gates.extend(
+            self.entry
+                .gate_when
+                .iter()
+                .filter(|g| g.applies(args))
+                .map(|g| g.gate),
+        );
         gates.sort();
         gates.dedup();
         gates
@@ -48,22 +54,29 @@ pub struct Catalog {
 
 /// Tool names MCP clients accept.
 pub fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 impl Catalog {
     /// The catalogue of this build: the embedded map and the generated client's operations.
     pub fn embedded() -> Result<Self, Vec<String>> {
         let map = ToolsMap::embedded().map_err(|e| vec![e])?;
-        let ops: Vec<Value> =
-            serde_json::from_str(trekmail_api::OPERATIONS_JSON).map_err(|e| vec![format!("operations.json: {e}")])?;
+        let ops: Vec<Value> = serde_json::from_str(trekmail_api::OPERATIONS_JSON)
+            .map_err(|e| vec![format!("operations.json: {e}")])?;
         Self::build(map, &ops)
     }
 
     /// Binds `map` to `ops`; every problem found is returned, each naming both sides.
     pub fn build(map: ToolsMap, ops: &[Value]) -> Result<Self, Vec<String>> {
         let mut problems = Vec::new();
-        let by_id: BTreeMap<&str, &Value> = ops.iter().filter_map(|o| Some((o["operation_id"].as_str()?, o))).collect();
+        let by_id: BTreeMap<&str, &Value> = ops
+            .iter()
+            .filter_map(|o| Some((o["operation_id"].as_str()?, o)))
+            .collect();
         let mut bound: HashSet<String> = HashSet::new();
         let mut names = HashSet::new();
         for e in &map.excluded {
@@ -71,7 +84,10 @@ impl Catalog {
                 problems.push(format!("tools-map.toml excludes operation `{}`, which openapi/trekmail-v1.yaml does not have", e.operation));
             }
             if e.reason.trim().is_empty() {
-                problems.push(format!("tools-map.toml excludes `{}` without a reason", e.operation));
+                problems.push(format!(
+                    "tools-map.toml excludes `{}` without a reason",
+                    e.operation
+                ));
             }
             bound.insert(e.operation.clone());
         }
@@ -80,7 +96,9 @@ impl Catalog {
         for entry in map.tool {
             let name = entry.name.clone();
             if !valid_name(&name) {
-                problems.push(format!("tool `{name}`: name must match ^[A-Za-z0-9_.-]{{1,64}}$"));
+                problems.push(format!(
+                    "tool `{name}`: name must match ^[A-Za-z0-9_.-]{{1,64}}$"
+                ));
             }
             if !names.insert(name.clone()) {
                 problems.push(format!("tool `{name}` is defined twice in tools-map.toml"));
@@ -93,7 +111,10 @@ impl Catalog {
                 continue;
             };
             if !bound.insert(entry.operation.clone()) {
-                problems.push(format!("operation `{}` is bound twice (again by tool `{name}`)", entry.operation));
+                problems.push(format!(
+                    "operation `{}` is bound twice (again by tool `{name}`)",
+                    entry.operation
+                ));
             }
             match Self::tool(entry, op) {
                 Ok(def) => {
@@ -115,8 +136,16 @@ impl Catalog {
         if !problems.is_empty() {
             return Err(problems);
         }
-        let by_name = tools.iter().enumerate().map(|(i, t)| (t.entry.name.clone(), i)).collect();
-        Ok(Self { tools, by_name, patterns })
+        let by_name = tools
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.entry.name.clone(), i))
+            .collect();
+        Ok(Self {
+            tools,
+            by_name,
+            patterns,
+        })
     }
 
     fn tool(entry: ToolEntry, op: &Value) -> Result<ToolDef, Vec<String>> {
@@ -125,73 +154,116 @@ impl Catalog {
         let mut problems = Vec::new();
         let shape = schema::shape(op).map_err(|e| vec![format!("{both}: {e}")])?;
         let method = op["method"].as_str().unwrap_or_default().to_owned();
-        let security: Vec<&str> = op["security"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let security: Vec<&str> = op["security"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
         let expected = match entry.token {
             TokenName::Ops => "opsToken",
             TokenName::Message => "messageToken",
         };
         if security != [expected] {
-            problems.push(format!("{both}: tools-map.toml says token {:?} but the spec's security is {security:?}", entry.token));
+            problems.push(format!(
+                "{both}: tools-map.toml says token {:?} but the spec's security is {security:?}",
+                entry.token
+            ));
         }
         let arg_names: HashSet<&str> = shape.args.iter().map(|a| a.name.as_str()).collect();
         if arg_names.len() != shape.args.len() {
             problems.push(format!("{both}: two arguments share a name"));
         }
         let known = |a: &str| arg_names.contains(a);
-        if let Some(c) = &entry.confirm {
-            if known(c) || c == IDEMPOTENCY_ARG {
-                problems.push(format!("{both}: confirmation argument `{c}` clashes with an argument of the operation"));
-            }
+        if let Some(c) = &entry.confirm
+            && (known(c) || c == IDEMPOTENCY_ARG)
+        {
+            problems.push(format!(
+                "{both}: confirmation argument `{c}` clashes with an argument of the operation"
+            ));
         }
         for s in &entry.idempotency.secret_args {
             let root = s.split("[].").next().unwrap_or(s);
             if !known(root) {
-                problems.push(format!("{both}: secret argument `{s}` is not an argument of the operation"));
+                problems.push(format!(
+                    "{both}: secret argument `{s}` is not an argument of the operation"
+                ));
             }
         }
-        if method == "GET" && (entry.idempotency.window_s.is_some() || !entry.idempotency.secret_args.is_empty()) {
-            problems.push(format!("{both}: a GET has no idempotency key, but tools-map.toml sets a policy"));
+        if method == "GET"
+            && (entry.idempotency.window_s.is_some() || !entry.idempotency.secret_args.is_empty())
+        {
+            problems.push(format!(
+                "{both}: a GET has no idempotency key, but tools-map.toml sets a policy"
+            ));
         }
         if method != "GET" && !shape.idempotency_header {
-            problems.push(format!("{both}: a {method} must accept the Idempotency-Key header in the spec"));
+            problems.push(format!(
+                "{both}: a {method} must accept the Idempotency-Key header in the spec"
+            ));
         }
         for g in &entry.gate_when {
             if !known(&g.arg) {
-                problems.push(format!("{both}: gate_when names `{}`, not an argument of the operation", g.arg));
+                problems.push(format!(
+                    "{both}: gate_when names `{}`, not an argument of the operation",
+                    g.arg
+                ));
             }
             if g.equals.is_none() == g.contains.is_none() {
-                problems.push(format!("{both}: gate_when on `{}` needs exactly one of equals/contains", g.arg));
+                problems.push(format!(
+                    "{both}: gate_when on `{}` needs exactly one of equals/contains",
+                    g.arg
+                ));
             }
         }
         for c in &entry.checks {
             let args: Vec<&String> = match c {
-                Check::RequireAny { args } | Check::MaxTotalItems { args, .. } => args.iter().collect(),
+                Check::RequireAny { args } | Check::MaxTotalItems { args, .. } => {
+                    args.iter().collect()
+                }
                 Check::RequiredWhen { arg, requires, .. } => vec![arg, requires],
             };
             for a in args {
                 if !known(a) {
-                    problems.push(format!("{both}: check names `{a}`, not an argument of the operation"));
+                    problems.push(format!(
+                        "{both}: check names `{a}`, not an argument of the operation"
+                    ));
                 }
             }
         }
         for a in &entry.public_host_args {
             if !known(a) {
-                problems.push(format!("{both}: public_host_args names `{a}`, not an argument of the operation"));
+                problems.push(format!(
+                    "{both}: public_host_args names `{a}`, not an argument of the operation"
+                ));
             }
         }
         let ann = entry.annotations;
         // A gate guards a change; read-only tools may be gated for their side effects (outbound logins).
-        if (entry.gate.is_some() || !entry.gate_when.is_empty()) && !ann.destructive && !ann.read_only {
-            problems.push(format!("{both}: a gated tool that changes data must be annotated destructive"));
+        if (entry.gate.is_some() || !entry.gate_when.is_empty())
+            && !ann.destructive
+            && !ann.read_only
+        {
+            problems.push(format!(
+                "{both}: a gated tool that changes data must be annotated destructive"
+            ));
         }
         if ann.read_only && ann.destructive {
-            problems.push(format!("{both}: read_only and destructive contradict each other"));
+            problems.push(format!(
+                "{both}: read_only and destructive contradict each other"
+            ));
         }
         if ann.read_only && !matches!(method.as_str(), "GET" | "POST") {
             problems.push(format!("{both}: a {method} cannot be read-only"));
         }
-        if entry.title.is_empty() || entry.title.len() > 60 || entry.description.len() < 20 || entry.description.len() > 1024 {
-            problems.push(format!("{both}: title must be 1-60 characters and description 20-1024"));
+        if entry.title.is_empty()
+            || entry.title.len() > 60
+            || entry.description.len() < 20
+            || entry.description.len() > 1024
+        {
+            problems.push(format!(
+                "{both}: title must be 1-60 characters and description 20-1024"
+            ));
         }
         if !problems.is_empty() {
             return Err(problems);
@@ -202,10 +274,21 @@ impl Catalog {
             .destructive(ann.destructive)
             .idempotent(ann.idempotent)
             .open_world(ann.open_world);
-        let tool = Tool::new(entry.name.clone(), entry.description.clone(), Arc::new(input.clone()))
-            .with_title(entry.title.clone())
-            .annotate(annotations);
-        Ok(ToolDef { method, path: op["path"].as_str().unwrap_or_default().to_owned(), shape, input_schema: Value::Object(input), tool, entry })
+        let tool = Tool::new(
+            entry.name.clone(),
+            entry.description.clone(),
+            Arc::new(input.clone()),
+        )
+        .with_title(entry.title.clone())
+        .annotate(annotations);
+        Ok(ToolDef {
+            method,
+            path: op["path"].as_str().unwrap_or_default().to_owned(),
+            shape,
+            input_schema: Value::Object(input),
+            tool,
+            entry,
+        })
     }
 
     /// Every tool, in map order.

@@ -66,7 +66,10 @@ pub const VARIABLES: [&str; 11] = [
 impl Config {
     /// Reads the configuration through `get` (the process environment in `main`). An empty value
     /// counts as unset. `toolsets` are the names that `TREKMAIL_TOOLSETS` may use.
-    pub fn from_env(get: impl Fn(&str) -> Option<String>, toolsets: &[&str]) -> Result<Self, Vec<String>> {
+    pub fn from_env(
+        get: impl Fn(&str) -> Option<String>,
+        toolsets: &[&str],
+    ) -> Result<Self, Vec<String>> {
         let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
         let mut problems = Vec::new();
         let base_url = match get("TREKMAIL_BASE_URL") {
@@ -82,7 +85,11 @@ impl Config {
             }
         };
         let ops_token = token(get("TREKMAIL_API_TOKEN"), TokenKind::Ops, &mut problems);
-        let message_token = token(get("TREKMAIL_MESSAGE_TOKEN"), TokenKind::Message, &mut problems);
+        let message_token = token(
+            get("TREKMAIL_MESSAGE_TOKEN"),
+            TokenKind::Message,
+            &mut problems,
+        );
         if get("TREKMAIL_API_TOKEN").is_none() && get("TREKMAIL_MESSAGE_TOKEN").is_none() {
             problems.push("set at least one token: TREKMAIL_API_TOKEN (tm_live_...) for account tools, TREKMAIL_MESSAGE_TOKEN (tm_msg_...) for message tools".into());
         }
@@ -96,9 +103,11 @@ impl Config {
                 }
             },
         };
-        let user_agent = get("TREKMAIL_USER_AGENT").unwrap_or_else(|| concat!("trekmail-mcp/", env!("CARGO_PKG_VERSION")).into());
+        let user_agent = get("TREKMAIL_USER_AGENT")
+            .unwrap_or_else(|| concat!("trekmail-mcp/", env!("CARGO_PKG_VERSION")).into());
         if user_agent.chars().any(|c| c.is_control() || !c.is_ascii()) || user_agent.len() > 256 {
-            problems.push("TREKMAIL_USER_AGENT must be printable ASCII, at most 256 characters".into());
+            problems
+                .push("TREKMAIL_USER_AGENT must be printable ASCII, at most 256 characters".into());
         }
         let mut flag = |name: &str| match get(name) {
             None => false,
@@ -106,7 +115,9 @@ impl Config {
                 "true" | "1" => true,
                 "false" | "0" => false,
                 _ => {
-                    problems.push(format!("{name} must be true, false, 1 or 0 (any case), got {v:?}"));
+                    problems.push(format!(
+                        "{name} must be true, false, 1 or 0 (any case), got {v:?}"
+                    ));
                     false
                 }
             },
@@ -119,19 +130,28 @@ impl Config {
             None => None,
             Some(v) if v.trim().eq_ignore_ascii_case("all") => None,
             Some(v) => {
-                let names: Vec<String> = v.split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect();
+                let names: Vec<String> = v
+                    .split(',')
+                    .map(|s| s.trim().to_ascii_lowercase())
+                    .filter(|s| !s.is_empty())
+                    .collect();
                 for n in &names {
                     if !toolsets.contains(&n.as_str()) {
-                        problems.push(format!("TREKMAIL_TOOLSETS: unknown toolset {n:?}; known: {}", toolsets.join(", ")));
+                        problems.push(format!(
+                            "TREKMAIL_TOOLSETS: unknown toolset {n:?}; known: {}",
+                            toolsets.join(", ")
+                        ));
                     }
                 }
                 Some(names)
             }
         };
-        if let Some(v) = get("TREKMAIL_LOG") {
-            if crate::logging::level(&v).is_none() {
-                problems.push(format!("TREKMAIL_LOG must be one of error, warn, info, debug, trace, got {v:?}"));
-            }
+        if let Some(v) = get("TREKMAIL_LOG")
+            && crate::logging::level(&v).is_none()
+        {
+            problems.push(format!(
+                "TREKMAIL_LOG must be one of error, warn, info, debug, trace, got {v:?}"
+            ));
         }
         if !problems.is_empty() {
             return Err(problems);
@@ -158,15 +178,27 @@ fn token(value: Option<String>, kind: TokenKind, problems: &mut Vec<String>) -> 
     if !v.starts_with(prefix) || v.len() == prefix.len() {
         // Never echo the value: say only what is wrong with it.
         let hint = match kind {
-            TokenKind::Ops if v.starts_with(TokenKind::Message.prefix()) => " (this looks like a message token: use TREKMAIL_MESSAGE_TOKEN)",
-            TokenKind::Message if v.starts_with(TokenKind::Ops.prefix()) => " (this looks like an ops token: use TREKMAIL_API_TOKEN)",
+            TokenKind::Ops if v.starts_with(TokenKind::Message.prefix()) => {
+                " (this looks like a message token: use TREKMAIL_MESSAGE_TOKEN)"
+            }
+            TokenKind::Message if v.starts_with(TokenKind::Ops.prefix()) => {
+                " (this looks like an ops token: use TREKMAIL_API_TOKEN)"
+            }
             _ => "",
         };
-        problems.push(format!("{} must start with {prefix} and carry the token after it{hint}", kind.env_var()));
+        problems.push(format!(
+            "{} must start with {prefix} and carry the token after it{hint}",
+            kind.env_var()
+        ));
         return None;
     }
-    if v.chars().any(|c| c.is_whitespace() || c.is_control() || !c.is_ascii()) {
-        problems.push(format!("{} contains spaces or characters a token cannot have", kind.env_var()));
+    if v.chars()
+        .any(|c| c.is_whitespace() || c.is_control() || !c.is_ascii())
+    {
+        problems.push(format!(
+            "{} contains spaces or characters a token cannot have",
+            kind.env_var()
+        ));
         return None;
     }
     Some(Secret(v.to_owned()))

@@ -6,7 +6,10 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 /// Why a host is refused, or `None` for a public destination.
 pub fn refusal(host: &str) -> Option<String> {
     let h = host.trim().to_ascii_lowercase();
-    let h = h.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(&h);
+    let h = h
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(&h);
     let h = h.trim_end_matches('.');
     if h.is_empty() {
         return Some("the host is empty".into());
@@ -28,16 +31,35 @@ pub fn refusal(host: &str) -> Option<String> {
             Err(()) => Some("the host looks numeric but is not a valid IPv4 address".into()),
         };
     }
-    if !h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_') || h.contains("..") {
+    if !h
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_')
+        || h.contains("..")
+    {
         return Some("the host is not a valid host name".into());
     }
     name_refusal(h)
 }
 
 fn name_refusal(h: &str) -> Option<String> {
-    let internal_names = ["localhost", "localhost.localdomain", "metadata", "instance-data", "100-100-100-200.aliyuncs.com"];
-    let internal_suffixes = [".localhost", ".localdomain", ".internal", ".local", ".home.arpa"];
-    if internal_names.contains(&h) || h.starts_with("metadata.") || internal_suffixes.iter().any(|s| h.ends_with(s)) {
+    let internal_names = [
+        "localhost",
+        "localhost.localdomain",
+        "metadata",
+        "instance-data",
+        "100-100-100-200.aliyuncs.com",
+    ];
+    let internal_suffixes = [
+        ".localhost",
+        ".localdomain",
+        ".internal",
+        ".local",
+        ".home.arpa",
+    ];
+    if internal_names.contains(&h)
+        || h.starts_with("metadata.")
+        || internal_suffixes.iter().any(|s| h.ends_with(s))
+    {
         return Some(format!("{h} is a local or cloud-metadata name"));
     }
     None
@@ -47,7 +69,9 @@ fn name_refusal(h: &str) -> Option<String> {
 /// octal (`0` prefix) or hex (`0x` prefix). `None`: not numeric at all; `Some(Err)`: numeric but invalid.
 fn parse_ipv4_any(h: &str) -> Option<Result<Ipv4Addr, ()>> {
     let parts: Vec<&str> = h.split('.').collect();
-    let looks_numeric = parts.iter().all(|p| !p.is_empty() && (p.chars().all(|c| c.is_ascii_digit()) || p.starts_with("0x")));
+    let looks_numeric = parts
+        .iter()
+        .all(|p| !p.is_empty() && (p.chars().all(|c| c.is_ascii_digit()) || p.starts_with("0x")));
     if !looks_numeric || parts.len() > 4 {
         return None;
     }
@@ -105,19 +129,28 @@ fn v6_refusal(ip: Ipv6Addr) -> Option<String> {
         return v4_refusal(v4).map(|w| format!("{ip} maps to {w}"));
     }
     // IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::/96) and 6to4 (2002::/16) embed an IPv4 address.
-    let embedded = if seg[..6] == [0; 6] && !ip.is_loopback() && !ip.is_unspecified() {
-        Some(Ipv4Addr::new((seg[6] >> 8) as u8, seg[6] as u8, (seg[7] >> 8) as u8, seg[7] as u8))
-    } else if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        Some(Ipv4Addr::new((seg[6] >> 8) as u8, seg[6] as u8, (seg[7] >> 8) as u8, seg[7] as u8))
+    let compatible = seg[..6] == [0; 6] && !ip.is_loopback() && !ip.is_unspecified();
+    let embedded = if compatible || seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        Some(Ipv4Addr::new(
+            (seg[6] >> 8) as u8,
+            seg[6] as u8,
+            (seg[7] >> 8) as u8,
+            seg[7] as u8,
+        ))
     } else if seg[0] == 0x2002 {
-        Some(Ipv4Addr::new((seg[1] >> 8) as u8, seg[1] as u8, (seg[2] >> 8) as u8, seg[2] as u8))
+        Some(Ipv4Addr::new(
+            (seg[1] >> 8) as u8,
+            seg[1] as u8,
+            (seg[2] >> 8) as u8,
+            seg[2] as u8,
+        ))
     } else {
         None
     };
-    if let Some(v4) = embedded {
-        if let Some(w) = v4_refusal(v4) {
-            return Some(format!("{ip} embeds {w}"));
-        }
+    if let Some(v4) = embedded
+        && let Some(w) = v4_refusal(v4)
+    {
+        return Some(format!("{ip} embeds {w}"));
     }
     let why = if ip.is_unspecified() {
         "unspecified (::)"

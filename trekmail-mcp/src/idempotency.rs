@@ -25,7 +25,9 @@ impl SecretKey {
     }
 
     fn digest(&self, v: &Value) -> String {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else { return String::new() };
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
+            return String::new();
+        };
         mac.update(canonical(v).as_bytes());
         format!("hmac:{}", hex(&mac.finalize().into_bytes()))
     }
@@ -42,7 +44,11 @@ pub fn canonical(v: &Value) -> String {
             Value::Object(m) => {
                 let mut keys: Vec<&String> = m.keys().collect();
                 keys.sort();
-                Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+                Value::Object(
+                    keys.into_iter()
+                        .map(|k| (k.clone(), sorted(&m[k])))
+                        .collect(),
+                )
             }
             Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
             other => other.clone(),
@@ -53,14 +59,28 @@ pub fn canonical(v: &Value) -> String {
 
 /// The key for one call. `excluded` are the arguments that never enter it (the caller's key and
 /// the confirmation); `unix_ms` is the current time.
-pub fn derive(tool: &str, args: &Map<String, Value>, excluded: &[&str], policy: &Idempotency, secret: &SecretKey, unix_ms: u128) -> String {
-    let mut hashed: Map<String, Value> = args.iter().filter(|(k, _)| !excluded.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+pub fn derive(
+    tool: &str,
+    args: &Map<String, Value>,
+    excluded: &[&str],
+    policy: &Idempotency,
+    secret: &SecretKey,
+    unix_ms: u128,
+) -> String {
+    let mut hashed: Map<String, Value> = args
+        .iter()
+        .filter(|(k, _)| !excluded.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     for path in &policy.secret_args {
         mask(&mut hashed, path, secret);
     }
     if let Some(w) = policy.window_s.filter(|w| *w > 0) {
         let bucket = unix_ms / (u128::from(w) * 1000);
-        hashed.insert("_t".into(), Value::from(u64::try_from(bucket).unwrap_or(u64::MAX)));
+        hashed.insert(
+            "_t".into(),
+            Value::from(u64::try_from(bucket).unwrap_or(u64::MAX)),
+        );
     }
     let input = format!("{tool}:{}", canonical(&Value::Object(hashed)));
     let digest = Sha256::digest(input.as_bytes());
@@ -96,7 +116,14 @@ mod tests {
 
     #[test]
     fn reference_vector_holds() {
-        let key = derive("create_domain", &obj(json!({"name": "example.com"})), &[], &Idempotency::default(), &SecretKey::random(), 0);
+        let key = derive(
+            "create_domain",
+            &obj(json!({"name": "example.com"})),
+            &[],
+            &Idempotency::default(),
+            &SecretKey::random(),
+            0,
+        );
         assert_eq!(key, "mcp_create_domain_aed93f85c7e12b38e66148d3fbf523af");
     }
 
@@ -104,29 +131,66 @@ mod tests {
     fn key_ignores_order_the_caller_key_and_confirmation() {
         let p = Idempotency::default();
         let s = SecretKey::random();
-        let a = derive("t", &obj(json!({"b": {"y": 1, "x": [2, {"d": 1, "c": 2}]}, "a": 1})), &[], &p, &s, 0);
-        let b = derive("t", &obj(json!({"a": 1, "b": {"x": [2, {"c": 2, "d": 1}], "y": 1}, "idempotency_key": "", "confirm": true})), &["idempotency_key", "confirm"], &p, &s, 0);
+        let a = derive(
+            "t",
+            &obj(json!({"b": {"y": 1, "x": [2, {"d": 1, "c": 2}]}, "a": 1})),
+            &[],
+            &p,
+            &s,
+            0,
+        );
+        let b = derive(
+            "t",
+            &obj(
+                json!({"a": 1, "b": {"x": [2, {"c": 2, "d": 1}], "y": 1}, "idempotency_key": "", "confirm": true}),
+            ),
+            &["idempotency_key", "confirm"],
+            &p,
+            &s,
+            0,
+        );
         assert_eq!(a, b);
-        assert_ne!(a, derive("t", &obj(json!({"a": 2, "b": {"y": 1, "x": [2, {"d": 1, "c": 2}]}})), &[], &p, &s, 0));
+        assert_ne!(
+            a,
+            derive(
+                "t",
+                &obj(json!({"a": 2, "b": {"y": 1, "x": [2, {"d": 1, "c": 2}]}})),
+                &[],
+                &p,
+                &s,
+                0
+            )
+        );
     }
 
     #[test]
     fn window_changes_the_key_every_window() {
-        let p = Idempotency { window_s: Some(300), secret_args: vec![] };
+        let p = Idempotency {
+            window_s: Some(300),
+            secret_args: vec![],
+        };
         let s = SecretKey::random();
         let args = obj(json!({"domain_id": 7}));
         let k1 = derive("dns_recheck", &args, &[], &p, &s, 1_000);
         assert_eq!(k1, derive("dns_recheck", &args, &[], &p, &s, 299_999));
         assert_ne!(k1, derive("dns_recheck", &args, &[], &p, &s, 300_000));
         // The window joins the hash as `_t`.
-        let expected = format!("mcp_dns_recheck_{}", &hex(&Sha256::digest(br#"dns_recheck:{"_t":1,"domain_id":7}"#))[..32]);
+        let expected = format!(
+            "mcp_dns_recheck_{}",
+            &hex(&Sha256::digest(br#"dns_recheck:{"_t":1,"domain_id":7}"#))[..32]
+        );
         assert_eq!(derive("dns_recheck", &args, &[], &p, &s, 300_000), expected);
     }
 
     #[test]
     fn secrets_are_keyed_and_never_hashed_in_the_clear() {
-        let p = Idempotency { window_s: None, secret_args: vec!["password".into(), "items[].password".into()] };
-        let args = obj(json!({"password": "hunter2hunter2", "items": [{"password": "p1p1p1p1p1p1", "local_part": "a"}]}));
+        let p = Idempotency {
+            window_s: None,
+            secret_args: vec!["password".into(), "items[].password".into()],
+        };
+        let args = obj(
+            json!({"password": "hunter2hunter2", "items": [{"password": "p1p1p1p1p1p1", "local_part": "a"}]}),
+        );
         let s1 = SecretKey::random();
         let k1 = derive("t", &args, &[], &p, &s1, 0);
         // Deterministic within a process, different across processes.

@@ -19,5 +19,10 @@ pub fn level(name: &str) -> Option<LevelFilter> {
 /// Installs the stderr subscriber.
 pub fn init(level_name: Option<&str>) {
     let level = level_name.and_then(level).unwrap_or(LevelFilter::INFO);
-    let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(level).with_ansi(false).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_ansi(false)
+        .with_target(false)
+        .try_init();
 }

@@ -29,11 +29,18 @@ async fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Some("--version" | "-V") => {
-            let _ = writeln!(std::io::stderr(), "trekmail-mcp {}", env!("CARGO_PKG_VERSION"));
+            let _ = writeln!(
+                std::io::stderr(),
+                "trekmail-mcp {}",
+                env!("CARGO_PKG_VERSION")
+            );
             return ExitCode::SUCCESS;
         }
         Some(other) => {
-            let _ = writeln!(std::io::stderr(), "trekmail-mcp: unknown argument {other:?}; configuration is by environment (--help)");
+            let _ = writeln!(
+                std::io::stderr(),
+                "trekmail-mcp: unknown argument {other:?}; configuration is by environment (--help)"
+            );
             return ExitCode::from(2);
         }
         None => {}
@@ -43,7 +50,11 @@ async fn main() -> ExitCode {
         Ok(c) => c,
         Err(problems) => return fail("catalog", &problems),
     };
-    let mut toolsets: Vec<&str> = catalog.tools().iter().map(|t| t.entry.toolset.as_str()).collect();
+    let mut toolsets: Vec<&str> = catalog
+        .tools()
+        .iter()
+        .map(|t| t.entry.toolset.as_str())
+        .collect();
     toolsets.dedup();
     let toolsets: Vec<String> = toolsets.into_iter().map(str::to_owned).collect();
     let names: Vec<&str> = toolsets.iter().map(String::as_str).collect();

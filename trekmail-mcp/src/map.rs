@@ -124,9 +124,14 @@ pub struct GateWhen {
 impl GateWhen {
     /// Whether the condition holds for these arguments.
     pub fn applies(&self, args: &serde_json::Map<String, Value>) -> bool {
-        let Some(v) = args.get(&self.arg) else { return false };
+        let Some(v) = args.get(&self.arg) else {
+            return false;
+        };
         self.equals.as_ref().is_some_and(|e| e == v)
-            || self.contains.as_ref().is_some_and(|c| v.as_array().is_some_and(|a| a.contains(c)))
+            || self
+                .contains
+                .as_ref()
+                .is_some_and(|c| v.as_array().is_some_and(|a| a.contains(c)))
     }
 }
 

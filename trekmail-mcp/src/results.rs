@@ -16,7 +16,13 @@ pub fn success(outcome: Outcome, decode_field: Option<&str>) -> CallToolResult {
     match outcome.body {
         OutcomeBody::Json(value) => {
             let text = value.to_string();
-            let decoded = decode_field.and_then(|f| value.get(f).or_else(|| value.pointer(&format!("/data/{f}")))).and_then(decode);
+            let decoded = decode_field
+                .and_then(|f| {
+                    value
+                        .get(f)
+                        .or_else(|| value.pointer(&format!("/data/{f}")))
+                })
+                .and_then(decode);
             let structured = match value {
                 Value::Object(_) => value,
                 other => json!({ "result": other }),
@@ -32,7 +38,10 @@ pub fn success(outcome: Outcome, decode_field: Option<&str>) -> CallToolResult {
         OutcomeBody::Text(text) => CallToolResult::success(vec![ContentBlock::text(text)]),
         OutcomeBody::Empty => {
             let mut r = CallToolResult::structured(json!({ "ok": true, "status": outcome.status }));
-            r.content = vec![ContentBlock::text(format!("Done: HTTP {} with no content.", outcome.status))];
+            r.content = vec![ContentBlock::text(format!(
+                "Done: HTTP {} with no content.",
+                outcome.status
+            ))];
             r
         }
     }
@@ -40,17 +49,30 @@ pub fn success(outcome: Outcome, decode_field: Option<&str>) -> CallToolResult {
 
 fn decode(v: &Value) -> Option<String> {
     let s = v.as_str()?;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(s.trim()).ok()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .ok()?;
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// A failed call, shaped for the agent. `write` says whether the operation changes anything.
-pub fn failure(tool: &str, err: &CallError, request_id: &str, token: TokenKind, write: bool) -> CallToolResult {
+pub fn failure(
+    tool: &str,
+    err: &CallError,
+    request_id: &str,
+    token: TokenKind,
+    write: bool,
+) -> CallToolResult {
     let mut detail = Map::new();
     let headline = match err {
         CallError::Api(e) => {
             detail.insert("status".into(), e.status.into());
-            for (k, v) in [("code", &e.code), ("message", &e.message), ("hint", &e.hint), ("api_request_id", &e.request_id)] {
+            for (k, v) in [
+                ("code", &e.code),
+                ("message", &e.message),
+                ("hint", &e.hint),
+                ("api_request_id", &e.request_id),
+            ] {
                 if let Some(v) = v {
                     detail.insert(k.into(), v.clone().into());
                 }
@@ -68,31 +90,54 @@ pub fn failure(tool: &str, err: &CallError, request_id: &str, token: TokenKind, 
             detail.insert("details".into(), e.body.clone());
             let who = format!("the {} token ({})", kind_name(token), token.env_var());
             match e.status {
-                401 => format!("{tool} failed: {e}. The API rejected {who}: check that it is valid and not revoked."),
-                403 => format!("{tool} failed: {e}. {} lacks the permission or scope for this operation.", capitalise(&who)),
-                429 => format!("{tool} failed: {e}. Rate limited{}.", e.retry_after.map(|a| format!(": retry after {} s", a.as_secs_f64().ceil())).unwrap_or_default()),
-                s if s >= 500 => format!("{tool} failed: {e}. The TrekMail API had a problem{}.", retry_note(write)),
+                401 => format!(
+                    "{tool} failed: {e}. The API rejected {who}: check that it is valid and not revoked."
+                ),
+                403 => format!(
+                    "{tool} failed: {e}. {} lacks the permission or scope for this operation.",
+                    capitalise(&who)
+                ),
+                429 => format!(
+                    "{tool} failed: {e}. Rate limited{}.",
+                    e.retry_after
+                        .map(|a| format!(": retry after {} s", a.as_secs_f64().ceil()))
+                        .unwrap_or_default()
+                ),
+                s if s >= 500 => format!(
+                    "{tool} failed: {e}. The TrekMail API had a problem{}.",
+                    retry_note(write)
+                ),
                 _ => format!("{tool} failed: {e}"),
             }
         }
         CallError::Transport { kind, message } => {
-            detail.insert("transport".into(), format!("{kind:?}").to_lowercase().into());
+            detail.insert(
+                "transport".into(),
+                format!("{kind:?}").to_lowercase().into(),
+            );
             detail.insert("message".into(), message.clone().into());
             let what = match kind {
                 TransportKind::Timeout => "the TrekMail API did not answer in time",
-                TransportKind::Connect => "cannot connect to the TrekMail API (check TREKMAIL_BASE_URL and the network)",
+                TransportKind::Connect => {
+                    "cannot connect to the TrekMail API (check TREKMAIL_BASE_URL and the network)"
+                }
                 TransportKind::Other => "the connection to the TrekMail API failed",
             };
             format!("{tool} failed: {what}: {message}{}", retry_note(write))
         }
         CallError::InvalidResponse(m) => {
             detail.insert("message".into(), m.clone().into());
-            format!("{tool} failed: the TrekMail API answered success with a body that is not what the spec says: {m}")
+            format!(
+                "{tool} failed: the TrekMail API answered success with a body that is not what the spec says: {m}"
+            )
         }
         other => format!("{tool} failed: {other}"),
     };
     detail.insert("request_id".into(), request_id.into());
-    let text = format!("{headline}\nrequest id: {request_id}\n{}", Value::Object(detail.clone()));
+    let text = format!(
+        "{headline}\nrequest id: {request_id}\n{}",
+        Value::Object(detail.clone())
+    );
     let mut r = CallToolResult::error(vec![ContentBlock::text(text)]);
     r.structured_content = Some(json!({ "error": detail }));
     r
@@ -115,5 +160,7 @@ fn kind_name(k: TokenKind) -> &'static str {
 
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
 }

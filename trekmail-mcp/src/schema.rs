@@ -101,24 +101,46 @@ pub const IDEMPOTENCY_ARG: &str = "idempotency_key";
 pub fn shape(op: &Value) -> Result<Shape, String> {
     let mut s = Shape::default();
     for p in op["parameters"].as_array().into_iter().flatten() {
-        let name = p["name"].as_str().ok_or("parameter without a name")?.to_owned();
+        let name = p["name"]
+            .as_str()
+            .ok_or("parameter without a name")?
+            .to_owned();
         let schema = &p["schema"];
         let mut described = schema.clone();
         if let (Some(d), Some(m)) = (p.get("description"), described.as_object_mut()) {
             m.insert("description".into(), d.clone());
         }
         match p["in"].as_str() {
-            Some("path") => s.args.push(arg(name.clone(), Target::Path(name), &described, true)?),
+            Some("path") => s
+                .args
+                .push(arg(name.clone(), Target::Path(name), &described, true)?),
             Some("query") => {
                 let required = p["required"].as_bool().unwrap_or(false);
-                s.args.push(arg(name.clone(), Target::Query(name), &described, required)?);
+                s.args.push(arg(
+                    name.clone(),
+                    Target::Query(name),
+                    &described,
+                    required,
+                )?);
             }
-            Some("header") if name.eq_ignore_ascii_case("idempotency-key") => s.idempotency_header = true,
+            Some("header") if name.eq_ignore_ascii_case("idempotency-key") => {
+                s.idempotency_header = true
+            }
             Some("header") if schema["x-mcp-send"] == "fixed" => {
-                let value = schema.get("default").cloned().ok_or_else(|| format!("fixed header {name} has no default"))?;
-                s.fixed.push(Fixed { target: FixedTarget::Header(name), value });
+                let value = schema
+                    .get("default")
+                    .cloned()
+                    .ok_or_else(|| format!("fixed header {name} has no default"))?;
+                s.fixed.push(Fixed {
+                    target: FixedTarget::Header(name),
+                    value,
+                });
             }
-            other => return Err(format!("parameter {name} in {other:?} is not supported by the MCP layer")),
+            other => {
+                return Err(format!(
+                    "parameter {name} in {other:?} is not supported by the MCP layer"
+                ));
+            }
         }
     }
     let body = &op["request_body"];
@@ -127,25 +149,45 @@ pub fn shape(op: &Value) -> Result<Shape, String> {
         let required = string_set(&body["required"]);
         for (field, prop) in body["properties"].as_object().into_iter().flatten() {
             if prop["x-mcp-send"] == "fixed" {
-                let value = prop.get("default").cloned().ok_or_else(|| format!("fixed field {field} has no default"))?;
-                s.fixed.push(Fixed { target: FixedTarget::Body(field.clone()), value });
+                let value = prop
+                    .get("default")
+                    .cloned()
+                    .ok_or_else(|| format!("fixed field {field} has no default"))?;
+                s.fixed.push(Fixed {
+                    target: FixedTarget::Body(field.clone()),
+                    value,
+                });
                 continue;
             }
             let children = prop["properties"].as_object();
-            let flatten = children.is_some_and(|c| !c.is_empty() && c.values().all(|v| v.get("x-mcp-arg").is_some()));
+            let flatten = children
+                .is_some_and(|c| !c.is_empty() && c.values().all(|v| v.get("x-mcp-arg").is_some()));
             if let (true, Some(children)) = (flatten, children) {
                 let inner_required = string_set(&prop["required"]);
-                s.parents.push(Parent { field: field.clone(), always: prop["x-mcp-send"] == "always" });
+                s.parents.push(Parent {
+                    field: field.clone(),
+                    always: prop["x-mcp-send"] == "always",
+                });
                 for (child, cs) in children {
                     let name = cs["x-mcp-arg"].as_str().unwrap_or(child).to_owned();
-                    let target = Target::Nested { parent: field.clone(), field: child.clone() };
+                    let target = Target::Nested {
+                        parent: field.clone(),
+                        field: child.clone(),
+                    };
                     // An argument inside an optional object is optional, whatever the object requires.
-                    let req = inner_required.contains(child) && required.contains(field) && prop["x-mcp-send"] != "non-empty";
+                    let req = inner_required.contains(child)
+                        && required.contains(field)
+                        && prop["x-mcp-send"] != "non-empty";
                     s.args.push(arg(name, target, cs, req)?);
                 }
             } else {
                 let name = prop["x-mcp-arg"].as_str().unwrap_or(field).to_owned();
-                s.args.push(arg(name, Target::Body(field.clone()), prop, required.contains(field))?);
+                s.args.push(arg(
+                    name,
+                    Target::Body(field.clone()),
+                    prop,
+                    required.contains(field),
+                )?);
             }
         }
     }
@@ -153,14 +195,21 @@ pub fn shape(op: &Value) -> Result<Shape, String> {
 }
 
 fn string_set(v: &Value) -> Vec<String> {
-    v.as_array().into_iter().flatten().filter_map(|s| s.as_str().map(str::to_owned)).collect()
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_owned))
+        .collect()
 }
 
 fn arg(name: String, target: Target, schema: &Value, required: bool) -> Result<ArgSpec, String> {
     let send = match schema["x-mcp-send"].as_str() {
         None => Send::Given,
         Some("default") => Send::Default(
-            schema.get("default").cloned().ok_or_else(|| format!("{name}: x-mcp-send default without a default"))?,
+            schema
+                .get("default")
+                .cloned()
+                .ok_or_else(|| format!("{name}: x-mcp-send default without a default"))?,
         ),
         Some("non-empty") => Send::NonEmpty,
         Some("only-false") => Send::OnlyFalse,
@@ -168,7 +217,13 @@ fn arg(name: String, target: Target, schema: &Value, required: bool) -> Result<A
     };
     // A defaulted argument never has to be given.
     let required = required && !matches!(send, Send::Default(_));
-    Ok(ArgSpec { name, target, send, required, schema: json_schema(schema) })
+    Ok(ArgSpec {
+        name,
+        target,
+        send,
+        required,
+        schema: json_schema(schema),
+    })
 }
 
 /// OpenAPI 3.0 schema → JSON Schema: `nullable` becomes a `null` type, `x-mcp-*` and
@@ -184,7 +239,11 @@ pub fn json_schema(v: &Value) -> Value {
                 let converted = match k.as_str() {
                     // Keys whose values are maps of schemas or lists of schemas.
                     "properties" => Value::Object(
-                        v.as_object().into_iter().flatten().map(|(pk, pv)| (pk.clone(), json_schema(pv))).collect(),
+                        v.as_object()
+                            .into_iter()
+                            .flatten()
+                            .map(|(pk, pv)| (pk.clone(), json_schema(pv)))
+                            .collect(),
                     ),
                     "items" | "additionalProperties" => json_schema(v),
                     _ => v.clone(),
@@ -199,7 +258,11 @@ pub fn json_schema(v: &Value) -> Value {
                     e.push(Value::Null);
                 }
             }
-            if out.get("format").and_then(Value::as_str).is_some_and(|f| f == "int64" || f == "int32") {
+            if out
+                .get("format")
+                .and_then(Value::as_str)
+                .is_some_and(|f| f == "int64" || f == "int32")
+            {
                 out.remove("format");
             }
             Value::Object(out)

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use rmcp::ErrorData;
 use rmcp::ServerHandler;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult, PaginatedRequestParams, ServerCapabilities,
-    ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use trekmail_api::{ClientBuilder, RetryPolicy};
@@ -35,7 +35,11 @@ impl TrekmailServer {
     }
 
     /// A server for `config` with a given retry policy (tests use one that does not sleep).
-    pub fn with_retry(config: &Config, catalog: Catalog, retry: RetryPolicy) -> Result<Self, String> {
+    pub fn with_retry(
+        config: &Config,
+        catalog: Catalog,
+        retry: RetryPolicy,
+    ) -> Result<Self, String> {
         let client = |token: &Option<crate::config::Secret>| -> Result<Option<trekmail_api::Client>, String> {
             token
                 .as_ref()
@@ -66,8 +70,15 @@ impl TrekmailServer {
             };
             let why = if !has_token {
                 Some(format!("needs {}", token_kind(e.token).env_var()))
-            } else if config.toolsets.as_ref().is_some_and(|t| !t.contains(&e.toolset)) {
-                Some(format!("its toolset `{}` is not in TREKMAIL_TOOLSETS", e.toolset))
+            } else if config
+                .toolsets
+                .as_ref()
+                .is_some_and(|t| !t.contains(&e.toolset))
+            {
+                Some(format!(
+                    "its toolset `{}` is not in TREKMAIL_TOOLSETS",
+                    e.toolset
+                ))
             } else if config.read_only && !e.annotations.read_only {
                 Some("TREKMAIL_READ_ONLY is on and this tool changes data".into())
             } else {
@@ -80,7 +91,12 @@ impl TrekmailServer {
                 None => listed.push(Arc::clone(def)),
             }
         }
-        Ok(Self { catalog: Arc::new(catalog), listed, hidden, caller: Arc::new(caller) })
+        Ok(Self {
+            catalog: Arc::new(catalog),
+            listed,
+            hidden,
+            caller: Arc::new(caller),
+        })
     }
 
     /// The tools this configuration lists, in order.
@@ -93,7 +109,11 @@ impl TrekmailServer {
     }
 
     /// Calls a tool by name: `Err` only for a tool that is not listed.
-    pub async fn call(&self, name: &str, args: Option<serde_json::Map<String, serde_json::Value>>) -> Result<rmcp::model::CallToolResult, ErrorData> {
+    pub async fn call(
+        &self,
+        name: &str,
+        args: Option<serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<rmcp::model::CallToolResult, ErrorData> {
         let Some(def) = self.find(name) else {
             let msg = match self.hidden.get(name) {
                 Some(why) => format!("tool `{name}` is not available: {why}"),
@@ -101,7 +121,10 @@ impl TrekmailServer {
             };
             return Err(ErrorData::invalid_params(msg, None));
         };
-        Ok(self.caller.call(&self.catalog, def, args.unwrap_or_default()).await)
+        Ok(self
+            .caller
+            .call(&self.catalog, def, args.unwrap_or_default())
+            .await)
     }
 }
 
@@ -109,7 +132,9 @@ impl ServerHandler for TrekmailServer {
     fn get_info(&self) -> ServerConfig {
         let mut info = Implementation::new("trekmail-mcp", env!("CARGO_PKG_VERSION"));
         info.title = Some("TrekMail".into());
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build()).with_server_info(info).with_instructions(INSTRUCTIONS)
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(info)
+            .with_instructions(INSTRUCTIONS)
     }
 
     async fn list_tools(
@@ -120,8 +145,14 @@ impl ServerHandler for TrekmailServer {
         Ok(ListToolsResult::with_all_items(self.tools()))
     }
 
-    async fn call_tool(&self, request: CallToolRequestParams, _context: RequestContext<RoleServer>) -> Result<CallToolResponse, ErrorData> {
-        self.call(&request.name, request.arguments).await.map(Into::into)
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        self.call(&request.name, request.arguments)
+            .await
+            .map(Into::into)
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

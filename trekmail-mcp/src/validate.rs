@@ -14,11 +14,11 @@ impl Patterns {
     pub fn add_from(&mut self, schema: &Value) -> Result<(), String> {
         match schema {
             Value::Object(m) => {
-                if let Some(Value::String(p)) = m.get("pattern") {
-                    if !self.0.contains_key(p) {
-                        let re = regress::Regex::new(p).map_err(|e| format!("pattern {p:?}: {e}"))?;
-                        self.0.insert(p.clone(), re);
-                    }
+                if let Some(Value::String(p)) = m.get("pattern")
+                    && !self.0.contains_key(p)
+                {
+                    let re = regress::Regex::new(p).map_err(|e| format!("pattern {p:?}: {e}"))?;
+                    self.0.insert(p.clone(), re);
                 }
                 m.values().try_for_each(|v| self.add_from(v))
             }
@@ -36,7 +36,11 @@ pub fn validate(schema: &Value, args: &Map<String, Value>, patterns: &Patterns) 
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -66,12 +70,28 @@ fn is_type(v: &Value, t: &str) -> bool {
 
 fn short(v: &Value) -> String {
     let s = v.to_string();
-    if s.chars().count() > 60 { format!("{}…", s.chars().take(60).collect::<String>()) } else { s }
+    if s.chars().count() > 60 {
+        format!("{}…", s.chars().take(60).collect::<String>())
+    } else {
+        s
+    }
 }
 
-fn check_object(schema: &Value, obj: &Map<String, Value>, path: &str, patterns: &Patterns, out: &mut Vec<String>) {
+fn check_object(
+    schema: &Value,
+    obj: &Map<String, Value>,
+    path: &str,
+    patterns: &Patterns,
+    out: &mut Vec<String>,
+) {
     let props = schema.get("properties").and_then(Value::as_object);
-    for r in schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+    for r in schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
         if !obj.contains_key(r) {
             out.push(format!("{}: required", join(path, r)));
         }
@@ -82,8 +102,13 @@ fn check_object(schema: &Value, obj: &Map<String, Value>, path: &str, patterns: 
             Some(s) => check(s, v, &p, patterns, out),
             None => match schema.get("additionalProperties") {
                 Some(Value::Bool(false)) => {
-                    let known: Vec<&str> = props.map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
-                    out.push(format!("{p}: unknown argument (expected one of: {})", known.join(", ")));
+                    let known: Vec<&str> = props
+                        .map(|m| m.keys().map(String::as_str).collect())
+                        .unwrap_or_default();
+                    out.push(format!(
+                        "{p}: unknown argument (expected one of: {})",
+                        known.join(", ")
+                    ));
                 }
                 Some(s @ Value::Object(_)) => check(s, v, &p, patterns, out),
                 _ => {}
@@ -99,64 +124,88 @@ fn check(schema: &Value, v: &Value, path: &str, patterns: &Patterns, out: &mut V
         _ => vec![],
     };
     if !types.is_empty() && !types.iter().any(|t| is_type(v, t)) {
-        let want = types.iter().map(|t| if *t == "integer" { "an integer" } else { t }).collect::<Vec<_>>().join(" or ");
-        out.push(format!("{path}: must be {want}, got {} {}", type_name(v), short(v)));
+        let want = types
+            .iter()
+            .map(|t| if *t == "integer" { "an integer" } else { t })
+            .collect::<Vec<_>>()
+            .join(" or ");
+        out.push(format!(
+            "{path}: must be {want}, got {} {}",
+            type_name(v),
+            short(v)
+        ));
         return;
     }
-    if let Some(Value::Array(options)) = schema.get("enum") {
-        if !options.contains(v) {
-            let list = options.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(", ");
-            out.push(format!("{path}: {} is not one of {list}", short(v)));
-            return;
-        }
+    if let Some(Value::Array(options)) = schema.get("enum")
+        && !options.contains(v)
+    {
+        let list = options
+            .iter()
+            .map(|o| o.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push(format!("{path}: {} is not one of {list}", short(v)));
+        return;
     }
     match v {
         Value::Number(n) => {
             let x = n.as_f64().unwrap_or(f64::NAN);
-            if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
-                if x < min {
-                    out.push(format!("{path}: {n} is below the minimum {min}"));
-                }
+            if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
+                && x < min
+            {
+                out.push(format!("{path}: {n} is below the minimum {min}"));
             }
-            if let Some(max) = schema.get("maximum").and_then(Value::as_f64) {
-                if x > max {
-                    out.push(format!("{path}: {n} is above the maximum {max}"));
-                }
+            if let Some(max) = schema.get("maximum").and_then(Value::as_f64)
+                && x > max
+            {
+                out.push(format!("{path}: {n} is above the maximum {max}"));
             }
         }
         Value::String(s) => {
             let len = s.chars().count();
-            if let Some(min) = schema.get("minLength").and_then(Value::as_u64) {
-                if (len as u64) < min {
-                    out.push(format!("{path}: must be at least {min} characters, got {len}"));
-                }
+            if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
+                && (len as u64) < min
+            {
+                out.push(format!(
+                    "{path}: must be at least {min} characters, got {len}"
+                ));
             }
-            if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
-                if len as u64 > max {
-                    out.push(format!("{path}: must be at most {max} characters, got {len}"));
-                }
+            if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
+                && len as u64 > max
+            {
+                out.push(format!(
+                    "{path}: must be at most {max} characters, got {len}"
+                ));
             }
-            if let Some(p) = schema.get("pattern").and_then(Value::as_str) {
-                if let Some(re) = patterns.0.get(p) {
-                    if re.find(s).is_none() {
-                        out.push(format!("{path}: {} does not match the pattern {p}", short(v)));
-                    }
-                }
+            if let Some(p) = schema.get("pattern").and_then(Value::as_str)
+                && let Some(re) = patterns.0.get(p)
+                && re.find(s).is_none()
+            {
+                out.push(format!(
+                    "{path}: {} does not match the pattern {p}",
+                    short(v)
+                ));
             }
             if schema.get("format").and_then(Value::as_str) == Some("email") && !is_email(s) {
                 out.push(format!("{path}: {} is not an email address", short(v)));
             }
         }
         Value::Array(items) => {
-            if let Some(min) = schema.get("minItems").and_then(Value::as_u64) {
-                if (items.len() as u64) < min {
-                    out.push(format!("{path}: needs at least {min} items, got {}", items.len()));
-                }
+            if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
+                && (items.len() as u64) < min
+            {
+                out.push(format!(
+                    "{path}: needs at least {min} items, got {}",
+                    items.len()
+                ));
             }
-            if let Some(max) = schema.get("maxItems").and_then(Value::as_u64) {
-                if items.len() as u64 > max {
-                    out.push(format!("{path}: takes at most {max} items, got {}", items.len()));
-                }
+            if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
+                && items.len() as u64 > max
+            {
+                out.push(format!(
+                    "{path}: takes at most {max} items, got {}",
+                    items.len()
+                ));
             }
             if let Some(item_schema) = schema.get("items") {
                 for (i, item) in items.iter().enumerate() {
@@ -171,14 +220,18 @@ fn check(schema: &Value, v: &Value, path: &str, patterns: &Patterns, out: &mut V
 
 /// A pragmatic address check: one `@`, a non-empty local part, a dotted domain, no spaces.
 pub fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.rsplit_once('@') else { return false };
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && local.len() <= 64
         && !domain.is_empty()
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
         && !domain.contains('@')
 }
 
@@ -198,25 +251,40 @@ mod tests {
         let schema = json!({"type": "object", "additionalProperties": false, "required": ["name"],
             "properties": {"name": {"type": "string", "maxLength": 3}, "n": {"type": "integer", "minimum": 1, "maximum": 5},
             "kind": {"type": "string", "enum": ["a", "b"]}, "to": {"type": "array", "maxItems": 1, "items": {"type": "string", "format": "email"}}}});
-        let problems = run(schema, json!({"n": 9, "kind": "c", "to": ["x", "a@b.co"], "extra": 1}));
-        assert_eq!(problems, vec![
-            "name: required",
-            "n: 9 is above the maximum 5",
-            "kind: \"c\" is not one of \"a\", \"b\"",
-            "to: takes at most 1 items, got 2",
-            "to[0]: \"x\" is not an email address",
-            "extra: unknown argument (expected one of: name, n, kind, to)",
-        ]);
+        let problems = run(
+            schema,
+            json!({"n": 9, "kind": "c", "to": ["x", "a@b.co"], "extra": 1}),
+        );
+        assert_eq!(
+            problems,
+            vec![
+                "name: required",
+                "n: 9 is above the maximum 5",
+                "kind: \"c\" is not one of \"a\", \"b\"",
+                "to: takes at most 1 items, got 2",
+                "to[0]: \"x\" is not an email address",
+                "extra: unknown argument (expected one of: name, n, kind, to)",
+            ]
+        );
     }
 
     #[test]
     fn types_are_strict_and_null_needs_nullable() {
         let schema = json!({"type": "object", "properties": {"id": {"type": "integer"}, "note": {"type": ["string", "null"]}, "flag": {"type": "boolean"}}});
-        assert_eq!(run(schema.clone(), json!({"id": "5", "note": null, "flag": "true"})), vec![
-            "id: must be an integer, got a string \"5\"",
-            "flag: must be boolean, got a string \"true\"",
-        ]);
-        assert_eq!(run(schema, json!({"id": 1.5})), vec!["id: must be an integer, got a number 1.5"]);
+        assert_eq!(
+            run(
+                schema.clone(),
+                json!({"id": "5", "note": null, "flag": "true"})
+            ),
+            vec![
+                "id: must be an integer, got a string \"5\"",
+                "flag: must be boolean, got a string \"true\"",
+            ]
+        );
+        assert_eq!(
+            run(schema, json!({"id": 1.5})),
+            vec!["id: must be an integer, got a number 1.5"]
+        );
     }
 
     #[test]
@@ -225,17 +293,23 @@ mod tests {
             "pattern": "^(?!.*_archived_[0-9]{8}_[0-9]{6}(?:_[0-9]+_[0-9]+)?$)[a-z0-9_][a-z0-9_-]*(?:\\.[a-z0-9_-]+)*$"}}});
         assert!(run(schema.clone(), json!({"local_part": "jane.doe"})).is_empty());
         assert_eq!(run(schema.clone(), json!({"local_part": "Jane"})).len(), 1);
-        assert_eq!(run(schema, json!({"local_part": "x_archived_20240101_120000"})).len(), 1);
+        assert_eq!(
+            run(schema, json!({"local_part": "x_archived_20240101_120000"})).len(),
+            1
+        );
     }
 
     #[test]
     fn nested_items_report_their_path() {
         let schema = json!({"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object",
             "required": ["domain_id"], "additionalProperties": false, "properties": {"domain_id": {"type": "integer", "minimum": 1}}}}}});
-        assert_eq!(run(schema, json!({"items": [{"domain_id": 0}, {}]})), vec![
-            "items[0].domain_id: 0 is below the minimum 1",
-            "items[1].domain_id: required",
-        ]);
+        assert_eq!(
+            run(schema, json!({"items": [{"domain_id": 0}, {}]})),
+            vec![
+                "items[0].domain_id: 0 is below the minimum 1",
+                "items[1].domain_id: required",
+            ]
+        );
     }
 
     #[test]
@@ -243,7 +317,9 @@ mod tests {
         for ok in ["a@b.co", "first.last+tag@sub.example.org"] {
             assert!(is_email(ok), "{ok}");
         }
-        for bad in ["", "a", "a@", "@b.co", "a@b", "a b@c.co", "a@.co", "a@co.", "<a@b.co>"] {
+        for bad in [
+            "", "a", "a@", "@b.co", "a@b", "a b@c.co", "a@.co", "a@co.", "<a@b.co>",
+        ] {
             assert!(!is_email(bad), "{bad}");
         }
     }

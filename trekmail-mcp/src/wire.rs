@@ -17,7 +17,11 @@ fn is_empty(v: &Value) -> bool {
 }
 
 /// Builds the request arguments. `idempotency_key` is the header value for writes.
-pub fn to_wire(shape: &Shape, args: &Map<String, Value>, idempotency_key: Option<String>) -> OperationArgs {
+pub fn to_wire(
+    shape: &Shape,
+    args: &Map<String, Value>,
+    idempotency_key: Option<String>,
+) -> OperationArgs {
     let mut out = OperationArgs::default();
     let mut body = Map::new();
     let mut nested: Map<String, Value> = Map::new();
@@ -46,7 +50,10 @@ pub fn to_wire(shape: &Shape, args: &Map<String, Value>, idempotency_key: Option
                 if given.is_some_and(|v| !is_empty(v)) {
                     parent_has_value.push(parent);
                 }
-                if let Value::Object(m) = nested.entry(parent.clone()).or_insert_with(|| Value::Object(Map::new())) {
+                if let Value::Object(m) = nested
+                    .entry(parent.clone())
+                    .or_insert_with(|| Value::Object(Map::new()))
+                {
                     m.insert(field.clone(), value);
                 }
             }
@@ -55,7 +62,9 @@ pub fn to_wire(shape: &Shape, args: &Map<String, Value>, idempotency_key: Option
     for p in &shape.parents {
         let send = p.always || parent_has_value.contains(&p.field.as_str());
         if send {
-            let v = nested.remove(&p.field).unwrap_or_else(|| Value::Object(Map::new()));
+            let v = nested
+                .remove(&p.field)
+                .unwrap_or_else(|| Value::Object(Map::new()));
             body.insert(p.field.clone(), v);
         }
     }
@@ -70,7 +79,8 @@ pub fn to_wire(shape: &Shape, args: &Map<String, Value>, idempotency_key: Option
         }
     }
     if let Some(k) = idempotency_key {
-        out.header.insert("Idempotency-Key".into(), Value::String(k));
+        out.header
+            .insert("Idempotency-Key".into(), Value::String(k));
     }
     if shape.has_body {
         out.body = Some(Value::Object(body));
