@@ -1,0 +1,453 @@
+//! The binding of tools-map.toml to the OpenAPI document, invariants over the whole catalogue,
+//! and a cross-check of every tool against the reference facts
+//! (tests/fixtures/trekmail-api-v1.tools.jsonl, a copy of the shared reference).
+#![allow(clippy::unwrap_used)]
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::Value;
+use trekmail_mcp::Catalog;
+use trekmail_mcp::map::{GateName, TokenName, ToolsMap};
+
+fn ops() -> Vec<Value> {
+    serde_json::from_str(trekmail_api::OPERATIONS_JSON).unwrap()
+}
+
+fn facts() -> Vec<Value> {
+    include_str!("fixtures/trekmail-api-v1.tools.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn build_err(map: ToolsMap, ops: &[Value]) -> Vec<String> {
+    match Catalog::build(map, ops) {
+        Ok(_) => panic!("expected the binding to fail"),
+        Err(p) => p,
+    }
+}
+
+#[test]
+fn the_embedded_catalogue_binds_all_143_tools() {
+    let c = Catalog::embedded().unwrap_or_else(|p| panic!("binding problems:\n{}", p.join("\n")));
+    let ops = c
+        .tools()
+        .iter()
+        .filter(|t| t.entry.token == TokenName::Ops)
+        .count();
+    let msg = c
+        .tools()
+        .iter()
+        .filter(|t| t.entry.token == TokenName::Message)
+        .count();
+    assert_eq!((c.tools().len(), ops, msg), (143, 91, 52));
+}
+
+#[test]
+fn a_tool_naming_a_missing_operation_names_both_sides() {
+    let mut map = ToolsMap::embedded().unwrap();
+    map.tool[0].operation = "list_domainz".into();
+    let p = build_err(map, &ops());
+    assert!(
+        p.iter().any(|l| l.contains("tool `list_domains`")
+            && l.contains("operation `list_domainz`")
+            && l.contains("openapi/trekmail-v1.yaml")),
+        "{p:?}"
+    );
+    // …and the operation it used to bind is now unbound.
+    assert!(
+        p.iter()
+            .any(|l| l.contains("operation `list_domains`") && l.contains("has no tool")),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn a_new_operation_fails_until_it_is_bound_or_excluded() {
+    let mut ops = ops();
+    let mut extra = ops[0].clone();
+    extra["operation_id"] = "list_domain_tags".into();
+    ops.push(extra);
+    let p = build_err(ToolsMap::embedded().unwrap(), &ops);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].contains("operation `list_domain_tags`") && p[0].contains("[[excluded]]"),
+        "{p:?}"
+    );
+    let mut map = ToolsMap::embedded().unwrap();
+    map.excluded.push(trekmail_mcp::map::Excluded {
+        operation: "list_domain_tags".into(),
+        reason: "internal".into(),
+    });
+    assert!(Catalog::build(map, &ops).is_ok());
+}
+
+#[test]
+fn a_removed_operation_breaks_its_tool_by_name() {
+    let ops: Vec<Value> = ops()
+        .into_iter()
+        .filter(|o| o["operation_id"] != "get_domain")
+        .collect();
+    let p = build_err(ToolsMap::embedded().unwrap(), &ops);
+    assert_eq!(
+        p,
+        vec![
+            "tool `get_domain` (tools-map.toml) names operation `get_domain`, which openapi/trekmail-v1.yaml does not have"
+        ]
+    );
+}
+
+#[test]
+fn duplicate_and_invalid_names_are_refused() {
+    let mut map = ToolsMap::embedded().unwrap();
+    let mut dup = map.tool[1].clone();
+    dup.operation = map.tool[1].operation.clone();
+    map.tool.push(dup);
+    map.tool[0].name = "list domains!".into();
+    let p = build_err(map, &ops());
+    assert!(
+        p.iter()
+            .any(|l| l.contains("tool `get_domain` is defined twice")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter()
+            .any(|l| l.contains("tool `list domains!`: name must match")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter()
+            .any(|l| l.contains("operation `get_domain` is bound twice")),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn token_and_policy_mismatches_name_both_sides() {
+    let mut map = ToolsMap::embedded().unwrap();
+    let i = map
+        .tool
+        .iter()
+        .position(|t| t.name == "list_messages")
+        .unwrap();
+    map.tool[i].token = TokenName::Ops;
+    let j = map
+        .tool
+        .iter()
+        .position(|t| t.name == "change_mailbox_password")
+        .unwrap();
+    map.tool[j].idempotency.secret_args = vec!["passwd".into()];
+    let k = map
+        .tool
+        .iter()
+        .position(|t| t.name == "delete_domain")
+        .unwrap();
+    map.tool[k].annotations.destructive = false;
+    let p = build_err(map, &ops());
+    assert!(
+        p.iter().any(
+            |l| l.contains("tool `list_messages` / operation `list_messages`")
+                && l.contains("messageToken")
+        ),
+        "{p:?}"
+    );
+    assert!(
+        p.iter().any(|l| l.contains("secret argument `passwd`")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter()
+            .any(|l| l.contains("tool `delete_domain`") && l.contains("destructive")),
+        "{p:?}"
+    );
+}
+
+fn walk_properties(schema: &Value, path: &str, out: &mut Vec<String>) {
+    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+        for (k, v) in props {
+            let p = format!("{path}.{k}");
+            if v.get("description")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
+                out.push(p.clone());
+            }
+            walk_properties(v, &p, out);
+            if let Some(items) = v.get("items") {
+                walk_properties(items, &format!("{p}[]"), out);
+            }
+        }
+        let required = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for r in required {
+            if !props.contains_key(r.as_str().unwrap()) {
+                out.push(format!("{path}: required `{r}` is not a property"));
+            }
+        }
+    }
+}
+
+#[test]
+fn every_tool_is_fully_described() {
+    let c = Catalog::embedded().unwrap();
+    let mut problems = Vec::new();
+    for t in c.tools() {
+        let json = serde_json::to_value(&t.tool).unwrap();
+        let name = &t.entry.name;
+        let ann = &json["annotations"];
+        for hint in [
+            "readOnlyHint",
+            "destructiveHint",
+            "idempotentHint",
+            "openWorldHint",
+        ] {
+            if !ann[hint].is_boolean() {
+                problems.push(format!("{name}: {hint} not set"));
+            }
+        }
+        let title = json["title"].as_str().unwrap_or("");
+        let desc = json["description"].as_str().unwrap_or("");
+        if title.is_empty() || title.len() > 60 || desc.len() < 40 || desc.len() > 600 {
+            problems.push(format!("{name}: title or description out of bounds"));
+        }
+        let mut missing = Vec::new();
+        walk_properties(&json["inputSchema"], name, &mut missing);
+        problems.extend(missing.into_iter().map(|m| format!("{m}: no description")));
+        if json["inputSchema"]["additionalProperties"] != false {
+            problems.push(format!("{name}: unknown arguments must be refused"));
+        }
+        let props = json["inputSchema"]["properties"].as_object().unwrap();
+        if (t.method != "GET") != props.contains_key("idempotency_key") {
+            problems.push(format!(
+                "{name}: idempotency_key must be offered exactly on non-GET tools"
+            ));
+        }
+        for g in t
+            .entry
+            .gate
+            .iter()
+            .chain(t.entry.gate_when.iter().map(|g| &g.gate))
+        {
+            if !desc.contains(g.env_var()) {
+                problems.push(format!("{name}: description does not name {}", g.env_var()));
+            }
+        }
+        if let Some(c) = &t.entry.confirm {
+            if !desc.contains(c.as_str())
+                || !json["inputSchema"]["required"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&Value::String(c.clone()))
+            {
+                problems.push(format!(
+                    "{name}: confirmation {c} not required or not described"
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Tool argument names of a facts record: path, query and body fields (`arg` where given, nested
+/// objects flattened where their fields carry `arg`), confirmation, idempotency key.
+fn fact_args(f: &Value) -> (BTreeSet<String>, BTreeSet<String>, HashMap<String, Value>) {
+    let mut names = BTreeSet::new();
+    let mut required = BTreeSet::new();
+    let mut fields = HashMap::new();
+    let mut add = |field: &Value, req: bool| {
+        let name = field
+            .get("arg")
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| field["name"].as_str().unwrap())
+            .to_owned();
+        if req {
+            required.insert(name.clone());
+        }
+        fields.insert(name.clone(), field.clone());
+        names.insert(name);
+    };
+    for p in f["path_params"].as_array().unwrap() {
+        add(p, true);
+    }
+    for q in f["query"].as_array().unwrap() {
+        add(q, q["required"] == true && q.get("default").is_none());
+    }
+    for b in f["body"]["fields"].as_array().into_iter().flatten() {
+        if b.get("fixed_value").is_some() {
+            continue;
+        }
+        match b.get("properties").and_then(Value::as_array) {
+            Some(children) if children.iter().all(|c| c.get("arg").is_some()) => {
+                for c in children {
+                    add(c, false);
+                }
+            }
+            _ => add(b, b["required"] == true),
+        }
+    }
+    for t in f["tool_only_args"].as_array().unwrap() {
+        add(t, true);
+    }
+    if f["method"] != "GET" {
+        names.insert("idempotency_key".into());
+    }
+    (names, required, fields)
+}
+
+#[test]
+fn every_tool_matches_the_reference_facts() {
+    let c = Catalog::embedded().unwrap();
+    let mut problems = Vec::new();
+    let facts = facts();
+    assert_eq!(facts.len(), 143);
+    for f in &facts {
+        let name = f["tool"].as_str().unwrap();
+        let Some(t) = c.get(name) else {
+            problems.push(format!("{name}: not in the catalogue"));
+            continue;
+        };
+        let mut p = |m: String| problems.push(format!("{name}: {m}"));
+        let token = if t.entry.token == TokenName::Ops {
+            "ops"
+        } else {
+            "message"
+        };
+        if f["token"] != token {
+            p(format!("token {token} != {}", f["token"]));
+        }
+        if t.method != f["method"].as_str().unwrap() || t.path != f["path"].as_str().unwrap() {
+            p(format!(
+                "{} {} != {} {}",
+                t.method, t.path, f["method"], f["path"]
+            ));
+        }
+        let gate = t.entry.gate.map(|g| match g {
+            GateName::Destructive => "destructive",
+            GateName::Sending => "sending",
+            GateName::Migration => "migration",
+        });
+        if f["gate_when"].is_null() && gate != f["gate"].as_str() {
+            p(format!("gate {gate:?} != {}", f["gate"]));
+        }
+        if !f["gate_when"].is_null() && t.entry.gate_when.is_empty() {
+            p("facts give a conditional gate; the map has none".into());
+        }
+        if t.entry.confirm.as_deref() != f["confirm_arg"].as_str() {
+            p(format!(
+                "confirm {:?} != {}",
+                t.entry.confirm, f["confirm_arg"]
+            ));
+        }
+        if t.entry.annotations.read_only != (f["read_only"] == true) {
+            p("read_only annotation differs".into());
+        }
+        match f["idempotency"].as_object() {
+            None => {
+                if t.entry.idempotency.window_s.is_some() || t.method != "GET" {
+                    p("facts say no idempotency".into());
+                }
+            }
+            Some(i) => {
+                if t.entry.idempotency.window_s != i["window_s"].as_u64() {
+                    p(format!(
+                        "window {:?} != {}",
+                        t.entry.idempotency.window_s, i["window_s"]
+                    ));
+                }
+                let secrets: Vec<&str> = i["secret_args"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap())
+                    .collect();
+                if t.entry.idempotency.secret_args != secrets {
+                    p(format!(
+                        "secret args {:?} != {secrets:?}",
+                        t.entry.idempotency.secret_args
+                    ));
+                }
+            }
+        }
+        let schema = &t.input_schema;
+        let props = schema["properties"].as_object().unwrap();
+        let have: BTreeSet<String> = props.keys().cloned().collect();
+        let (want, want_required, fields) = fact_args(f);
+        if have != want {
+            p(format!("arguments {have:?} != facts {want:?}"));
+        }
+        let required: BTreeSet<String> = schema["required"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| r.as_str().unwrap().to_owned())
+            .collect();
+        // Defaulted facts fields are optional arguments (the default is sent).
+        let want_required: BTreeSet<String> = want_required
+            .into_iter()
+            .filter(|a| fields[a].get("default").is_none())
+            .collect();
+        if required != want_required {
+            p(format!("required {required:?} != facts {want_required:?}"));
+        }
+        for (arg, field) in &fields {
+            let Some(s) = props.get(arg) else { continue };
+            let s = if field["type"] == "array" && !field["items"].is_object() {
+                s
+            } else {
+                s
+            };
+            for (fk, sk) in [
+                ("min", "minimum"),
+                ("max", "maximum"),
+                ("min_length", "minLength"),
+                ("max_length", "maxLength"),
+                ("min_items", "minItems"),
+                ("max_items", "maxItems"),
+                ("pattern", "pattern"),
+            ] {
+                let fv = field.get(fk);
+                let target = if field["type"] == "array"
+                    && matches!(fk, "min" | "max" | "max_length" | "pattern")
+                    && !field["items"].is_object()
+                {
+                    &s["items"]
+                } else {
+                    s
+                };
+                if let Some(fv) = fv {
+                    if target.get(sk).and_then(Value::as_f64) != fv.as_f64()
+                        && target.get(sk) != Some(fv)
+                    {
+                        p(format!(
+                            "{arg}: {sk} {:?} != facts {fk} {fv}",
+                            target.get(sk)
+                        ));
+                    }
+                }
+            }
+            if let Some(e) = field.get("enum") {
+                let target = if field["type"] == "array" {
+                    &s["items"]
+                } else {
+                    s
+                };
+                let mut have_enum = target["enum"].clone();
+                if let Value::Array(a) = &mut have_enum {
+                    a.retain(|v| !v.is_null());
+                }
+                if &have_enum != e {
+                    p(format!("{arg}: enum {have_enum} != facts {e}"));
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} differences from the facts:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
