@@ -1,1 +1,136 @@
-//! placeholder
+//! Configuration: every problem reported at once, each naming its variable, never a token; and
+//! the binary refuses to start on a bad configuration.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::HashMap;
+use std::process::Command;
+
+use trekmail_mcp::Config;
+
+const TOOLSETS: [&str; 3] = ["domains", "dns", "messages"];
+
+fn parse(vars: &[(&str, &str)]) -> Result<Config, Vec<String>> {
+    let env: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::from_env(|k| env.get(k).cloned(), &TOOLSETS)
+}
+
+#[test]
+fn defaults() {
+    let c = parse(&[
+        ("TREKMAIL_BASE_URL", "https://trekmail.net/"),
+        ("TREKMAIL_API_TOKEN", "tm_live_abc"),
+    ])
+    .unwrap();
+    assert_eq!(c.timeout.as_millis(), 30_000);
+    assert_eq!(
+        c.user_agent,
+        format!("trekmail-mcp/{}", env!("CARGO_PKG_VERSION"))
+    );
+    assert!(!c.allow_destructive && !c.allow_sending && !c.allow_migration && !c.read_only);
+    assert!(c.message_token.is_none() && c.toolsets.is_none());
+    assert!(
+        !format!("{c:?}").contains("tm_live_abc"),
+        "Debug must redact tokens"
+    );
+}
+
+#[test]
+fn switches_take_true_false_1_0_in_any_case() {
+    for (v, want) in [
+        ("true", true),
+        ("TRUE", true),
+        ("1", true),
+        ("False", false),
+        ("0", false),
+    ] {
+        let c = parse(&[
+            ("TREKMAIL_BASE_URL", "http://localhost:8080"),
+            ("TREKMAIL_MESSAGE_TOKEN", "tm_msg_x"),
+            ("TREKMAIL_ALLOW_SENDING", v),
+        ])
+        .unwrap();
+        assert_eq!(c.allow_sending, want, "{v}");
+    }
+}
+
+#[test]
+fn every_problem_is_named_at_once_without_echoing_tokens() {
+    let problems = parse(&[
+        ("TREKMAIL_BASE_URL", "ftp://trekmail.net"),
+        ("TREKMAIL_API_TOKEN", "tm_msg_SECRETVALUE1"),
+        ("TREKMAIL_MESSAGE_TOKEN", "sk_SECRETVALUE2"),
+        ("TREKMAIL_TIMEOUT_MS", "soon"),
+        ("TREKMAIL_ALLOW_DESTRUCTIVE", "yes"),
+        ("TREKMAIL_ALLOW_MIGRATION", "2"),
+        ("TREKMAIL_TOOLSETS", "domains,bogus"),
+    ])
+    .unwrap_err();
+    let all = problems.join("\n");
+    for needle in [
+        "TREKMAIL_BASE_URL",
+        "TREKMAIL_API_TOKEN must start with tm_live_",
+        "looks like a message token",
+        "TREKMAIL_MESSAGE_TOKEN must start with tm_msg_",
+        "TREKMAIL_TIMEOUT_MS",
+        "TREKMAIL_ALLOW_DESTRUCTIVE must be true, false, 1 or 0",
+        "TREKMAIL_ALLOW_MIGRATION",
+        "TREKMAIL_TOOLSETS: unknown toolset \"bogus\"",
+    ] {
+        assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+    }
+    assert_eq!(problems.len(), 7, "{all}");
+    assert!(!all.contains("SECRETVALUE"), "a token was echoed:\n{all}");
+}
+
+#[test]
+fn a_base_url_and_one_token_are_required() {
+    let all = parse(&[]).unwrap_err().join("\n");
+    assert!(
+        all.contains("TREKMAIL_BASE_URL is required") && all.contains("set at least one token"),
+        "{all}"
+    );
+    let all = parse(&[
+        ("TREKMAIL_BASE_URL", "https://x.example"),
+        ("TREKMAIL_API_TOKEN", ""),
+    ])
+    .unwrap_err()
+    .join("\n");
+    assert!(all.contains("set at least one token"), "{all}");
+    assert!(
+        parse(&[
+            ("TREKMAIL_BASE_URL", "https://x.example"),
+            ("TREKMAIL_TIMEOUT_MS", "0"),
+            ("TREKMAIL_API_TOKEN", "tm_live_a")
+        ])
+        .is_err()
+    );
+}
+
+#[test]
+fn the_binary_refuses_a_bad_configuration_before_serving() {
+    let out = Command::new(env!("CARGO_BIN_EXE_trekmail-mcp"))
+        .env_clear()
+        .env("TREKMAIL_BASE_URL", "not a url")
+        .env("TREKMAIL_API_TOKEN", "tm_live_")
+        .env("TREKMAIL_MESSAGE_TOKEN", "hunter2-SECRET")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "stdout belongs to JSON-RPC");
+    let err = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 3, "one line per problem:\n{err}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("trekmail-mcp: configuration: TREKMAIL_")),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2-SECRET"), "{err}");
+}

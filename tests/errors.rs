@@ -1,1 +1,400 @@
-//! placeholder
+//! Error shaping and retries: what the agent reads for every kind of failure, and how often
+//! the request is tried. No test sleeps: the retry policy records its waits instead.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::{Harness, Opts, is_error, text};
+use wiremock::matchers::any;
+use wiremock::{Mock, ResponseTemplate};
+
+fn structured_error(r: &rmcp::model::CallToolResult) -> Value {
+    r.structured_content.as_ref().unwrap()["error"].clone()
+}
+
+#[tokio::test]
+async fn status_table() {
+    let h = Harness::start(Opts::default()).await;
+    let cases: [(u16, &str, &[&str]); 8] = [
+        (
+            400,
+            "bad_request",
+            &["HTTP 400 bad_request: nope", "hint: fix it"],
+        ),
+        (
+            401,
+            "unauthorized",
+            &["HTTP 401", "ops token (TREKMAIL_API_TOKEN)", "not revoked"],
+        ),
+        (
+            403,
+            "forbidden",
+            &[
+                "HTTP 403",
+                "ops token (TREKMAIL_API_TOKEN) lacks the permission",
+            ],
+        ),
+        (404, "not_found", &["HTTP 404 not_found: nope"]),
+        (409, "conflict", &["HTTP 409 conflict"]),
+        (
+            422,
+            "validation_failed",
+            &["HTTP 422 validation_failed", "\"details\""],
+        ),
+        (
+            500,
+            "internal",
+            &["HTTP 500 internal", "The TrekMail API had a problem"],
+        ),
+        (501, "not_implemented", &["HTTP 501"]),
+    ];
+    for (status, code, needles) in cases {
+        let body = json!({"error": {"code": code, "message": "nope", "hint": "fix it", "request_id": "req_api_1", "details": {"field": "name"}}});
+        h.answer_json(status, body.clone()).await;
+        let r = h.call("get_domain", json!({"domain_id": 1})).await;
+        assert!(is_error(&r), "{status}");
+        let t = text(&r);
+        for n in needles {
+            assert!(t.contains(n), "{status}: {t:?} lacks {n:?}");
+        }
+        let e = structured_error(&r);
+        assert_eq!(e["status"], status);
+        assert_eq!(e["code"], code);
+        assert_eq!(e["api_request_id"], "req_api_1");
+        assert_eq!(e["details"], body, "the whole error body reaches the agent");
+        let sent_id = h.requests().await[0]
+            .headers
+            .get("x-request-id")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(e["request_id"], sent_id.as_str());
+        assert!(t.contains(&sent_id));
+        assert_eq!(h.requests().await.len(), 1, "{status} is not retried");
+    }
+}
+
+#[tokio::test]
+async fn message_token_errors_name_the_message_token() {
+    let h = Harness::start(Opts::default()).await;
+    h.answer_json(
+        401,
+        json!({"code": "unauthorized", "message": "token revoked"}),
+    )
+    .await;
+    let r = h.call("list_messages", json!({})).await;
+    let t = text(&r);
+    assert!(
+        t.contains("message token (TREKMAIL_MESSAGE_TOKEN)")
+            && t.contains("HTTP 401 unauthorized: token revoked"),
+        "{t}"
+    );
+}
+
+#[tokio::test]
+async fn an_html_error_page_is_a_clear_error() {
+    let h = Harness::start(Opts::default()).await;
+    h.answer(ResponseTemplate::new(400).set_body_raw(
+        "<html><body><h1>400 Bad Request</h1>nginx</body></html>",
+        "text/html",
+    ))
+    .await;
+    let r = h.call("get_account", json!({})).await;
+    let t = text(&r);
+    assert!(is_error(&r));
+    assert!(
+        t.contains("HTTP 400")
+            && t.contains("non-JSON body (text/html")
+            && t.contains("400 Bad Request nginx"),
+        "{t}"
+    );
+    assert_eq!(structured_error(&r)["non_json_body"], true);
+}
+
+#[tokio::test]
+async fn malformed_json_on_success_is_a_clear_error() {
+    let h = Harness::start(Opts::default()).await;
+    h.answer(ResponseTemplate::new(200).set_body_raw("{\"id\": 1,", "application/json"))
+        .await;
+    let r = h.call("get_account", json!({})).await;
+    assert!(is_error(&r));
+    assert!(
+        text(&r).contains("not what the spec says") && text(&r).contains("EOF"),
+        "{}",
+        text(&r)
+    );
+    h.answer(ResponseTemplate::new(200).set_body_raw("<html>maintenance</html>", "text/html"))
+        .await;
+    let r = h.call("get_account", json!({})).await;
+    assert!(
+        is_error(&r) && text(&r).contains("maintenance"),
+        "{}",
+        text(&r)
+    );
+}
+
+#[tokio::test]
+async fn gateway_errors_are_retried_with_the_same_ids() {
+    let h = Harness::start(Opts::default()).await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&h.mock)
+        .await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(502).set_body_raw("<html>bad gateway</html>", "text/html"),
+        )
+        .up_to_n_times(1)
+        .mount(&h.mock)
+        .await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 9})))
+        .mount(&h.mock)
+        .await;
+    let r = h
+        .call("create_domain", json!({"name": "example.com"}))
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert_eq!(r.structured_content, Some(json!({"id": 9})));
+    let reqs = h.requests().await;
+    assert_eq!(reqs.len(), 3);
+    let ids: Vec<_> = reqs
+        .iter()
+        .map(|r| r.headers.get("x-request-id").unwrap().clone())
+        .collect();
+    let keys: Vec<_> = reqs
+        .iter()
+        .map(|r| r.headers.get("idempotency-key").unwrap().clone())
+        .collect();
+    assert!(ids.iter().all(|i| *i == ids[0]) && keys.iter().all(|k| *k == keys[0]));
+    let bodies: Vec<_> = reqs.iter().map(|r| r.body.clone()).collect();
+    assert!(bodies.iter().all(|b| *b == bodies[0]));
+    let sleeps = h.sleeps.lock().unwrap().clone();
+    assert_eq!(sleeps.len(), 2);
+    assert!(
+        sleeps[0] <= Duration::from_millis(500) && sleeps[1] <= Duration::from_secs(1),
+        "{sleeps:?}"
+    );
+}
+
+#[tokio::test]
+async fn at_most_three_attempts() {
+    let h = Harness::start(Opts::default()).await;
+    h.answer_json(
+        504,
+        json!({"error": {"code": "gateway_timeout", "message": "upstream"}}),
+    )
+    .await;
+    let r = h.call("list_domains", json!({})).await;
+    assert_eq!(h.requests().await.len(), 3);
+    assert!(
+        text(&r).contains("HTTP 504 gateway_timeout"),
+        "{}",
+        text(&r)
+    );
+    assert_eq!(structured_error(&r)["attempts"], 3);
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_from_header_or_body() {
+    let h = Harness::start(Opts::default()).await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "2"))
+        .up_to_n_times(1)
+        .mount(&h.mock)
+        .await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(429)
+                .set_body_json(json!({"error": {"code": "rate_limited", "retry_after": 5}})),
+        )
+        .up_to_n_times(1)
+        .mount(&h.mock)
+        .await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
+        .mount(&h.mock)
+        .await;
+    let r = h.call("list_domains", json!({})).await;
+    assert!(!is_error(&r));
+    assert_eq!(
+        *h.sleeps.lock().unwrap(),
+        vec![Duration::from_secs(2), Duration::from_secs(5)]
+    );
+}
+
+#[tokio::test]
+async fn a_retry_after_past_the_cap_fails_at_once_and_says_when() {
+    let h = Harness::start(Opts::default()).await;
+    h.answer(
+        ResponseTemplate::new(429)
+            .insert_header("Retry-After", "120")
+            .set_body_json(json!({"error": {"code": "rate_limited", "message": "slow down"}})),
+    )
+    .await;
+    let r = h.call("list_domains", json!({})).await;
+    assert_eq!(h.requests().await.len(), 1);
+    assert!(h.sleeps.lock().unwrap().is_empty());
+    let t = text(&r);
+    assert!(
+        t.contains("HTTP 429 rate_limited: slow down") && t.contains("retry after 120 s"),
+        "{t}"
+    );
+    assert_eq!(structured_error(&r)["retry_after_s"], 120.0);
+}
+
+#[tokio::test]
+async fn retryable_false_stops_retrying() {
+    let h = Harness::start(Opts::default()).await;
+    h.answer_json(503, json!({"error": {"code": "maintenance", "message": "down for upgrade", "retryable": false}})).await;
+    let r = h.call("list_domains", json!({})).await;
+    assert_eq!(h.requests().await.len(), 1);
+    assert_eq!(structured_error(&r)["retryable"], false);
+}
+
+#[tokio::test]
+async fn timeouts_are_retried_then_reported() {
+    let mock = wiremock::MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .mount(&mock)
+        .await;
+    let (policy, sleeps) = support::recording_policy();
+    let opts = Opts {
+        extra: vec![("TREKMAIL_TIMEOUT_MS", "150".into())],
+        ..Opts::default()
+    };
+    let server = Harness::server_for(&mock.uri(), &opts, policy);
+    let started = std::time::Instant::now();
+    let r = server
+        .call(
+            "create_domain",
+            json!({"name": "example.com"}).as_object().cloned(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "a timed-out call must not hang"
+    );
+    assert_eq!(mock.received_requests().await.unwrap().len(), 3);
+    assert_eq!(sleeps.lock().unwrap().len(), 2);
+    let t = text(&r);
+    assert!(
+        is_error(&r)
+            && t.contains("did not answer in time")
+            && t.contains("calling again with the same arguments is safe"),
+        "{t}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_a_clear_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (policy, sleeps) = support::recording_policy();
+    let server = Harness::server_for(
+        &format!("http://127.0.0.1:{port}"),
+        &Opts::default(),
+        policy,
+    );
+    let r = server.call("get_account", None).await.unwrap();
+    let t = text(&r);
+    assert!(
+        is_error(&r)
+            && t.contains("cannot connect to the TrekMail API")
+            && t.contains("Connection refused"),
+        "{t}"
+    );
+    assert_eq!(
+        sleeps.lock().unwrap().len(),
+        2,
+        "connection failures are retried"
+    );
+    assert!(!t.contains(support::OPS_TOKEN));
+}
+
+#[tokio::test]
+async fn no_token_in_any_output() {
+    let h = Harness::start(Opts::default()).await;
+    h.answer_json(
+        401,
+        json!({"error": {"code": "unauthorized", "message": "bad token"}}),
+    )
+    .await;
+    let r = h.call("whoami", json!({})).await;
+    let all = serde_json::to_string(&r).unwrap();
+    assert!(!all.contains(support::OPS_TOKEN) && !all.contains(support::MSG_TOKEN));
+}
+
+#[tokio::test]
+async fn an_unknown_tool_is_a_json_rpc_error() {
+    let h = Harness::start(Opts {
+        message: false,
+        ..Opts::default()
+    })
+    .await;
+    let e = h.try_call("no_such_tool", json!({})).await.unwrap_err();
+    assert_eq!(e.code.0, -32602);
+    let e = h.try_call("list_messages", json!({})).await.unwrap_err();
+    assert_eq!(e.code.0, -32602);
+    assert!(
+        e.message.contains("TREKMAIL_MESSAGE_TOKEN"),
+        "{}",
+        e.message
+    );
+}
+
+#[tokio::test]
+async fn raw_messages_arrive_as_readable_text() {
+    use base64::Engine as _;
+    let h = Harness::start(Opts::default()).await;
+    let source = "From: a@example.com\r\nSubject: Hi\r\n\r\nHello\r\n";
+    let b64 = base64::engine::general_purpose::STANDARD.encode(source);
+    h.answer_json(
+        200,
+        json!({"uid": 5, "raw_base64": b64, "size": source.len()}),
+    )
+    .await;
+    let r = h.call("get_raw_message", json!({"uid": 5})).await;
+    assert_eq!(text(&r), source);
+    assert_eq!(r.structured_content.unwrap()["raw_base64"], b64);
+}
+
+#[tokio::test]
+async fn megabytes_of_base64_arrive_intact() {
+    use base64::Engine as _;
+    let h = Harness::start(Opts::default()).await;
+    let bytes: Vec<u8> = (0..6 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    h.answer_json(200, json!({"filename": "big.bin", "content_type": "application/octet-stream", "content_base64": b64})).await;
+    let r = h
+        .call("download_attachment", json!({"uid": 5, "index": 0}))
+        .await;
+    assert!(!is_error(&r));
+    let got = r.structured_content.clone().unwrap()["content_base64"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(got)
+            .unwrap(),
+        bytes
+    );
+    let text_copy: Value = serde_json::from_str(&text(&r)).unwrap();
+    assert_eq!(
+        text_copy["content_base64"].as_str().unwrap().len(),
+        b64.len()
+    );
+}

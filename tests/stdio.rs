@@ -1,1 +1,195 @@
-//! placeholder
+//! End to end: the built binary over stdio, speaking MCP to a local wiremock API.
+#![allow(clippy::unwrap_used)]
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use wiremock::matchers::{body_json, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+struct Peer {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: tokio::io::Lines<BufReader<ChildStdout>>,
+}
+
+impl Peer {
+    fn spawn(base: &str, extra: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trekmail-mcp"));
+        cmd.env_clear()
+            .env("TREKMAIL_BASE_URL", base)
+            .env("TREKMAIL_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        Self {
+            child,
+            stdin,
+            stdout,
+        }
+    }
+
+    async fn send(&mut self, msg: Value) {
+        self.stdin
+            .write_all(format!("{msg}\n").as_bytes())
+            .await
+            .unwrap();
+        self.stdin.flush().await.unwrap();
+    }
+
+    async fn recv(&mut self) -> Value {
+        let line = tokio::time::timeout(Duration::from_secs(20), self.stdout.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("stdout carried non-JSON {line:?}: {e}"))
+    }
+
+    async fn request(&mut self, id: u64, method: &str, params: Value) -> Value {
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+        let r = self.recv().await;
+        assert_eq!(r["id"], id, "{r}");
+        r
+    }
+
+    async fn initialize(&mut self) -> Value {
+        let r = self
+            .request(1, "initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "e2e", "version": "1"}}))
+            .await;
+        self.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await;
+        r
+    }
+}
+
+#[tokio::test]
+async fn initialize_list_and_call_over_stdio() {
+    let mock = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/domains"))
+        .and(header("authorization", "Bearer tm_live_e2e_token"))
+        .and(header(
+            "idempotency-key",
+            "mcp_create_domain_aed93f85c7e12b38e66148d3fbf523af",
+        ))
+        .and(body_json(json!({"name": "example.com"})))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"id": 12, "name": "example.com", "status": "pending_dns"})),
+        )
+        .expect(1)
+        .mount(&mock)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/messages/folders"))
+        .and(header("authorization", "Bearer tm_msg_e2e_token"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"folders": [{"path": "INBOX"}]})),
+        )
+        .expect(1)
+        .mount(&mock)
+        .await;
+    let tokens = [
+        ("TREKMAIL_API_TOKEN", "tm_live_e2e_token"),
+        ("TREKMAIL_MESSAGE_TOKEN", "tm_msg_e2e_token"),
+    ];
+    let mut peer = Peer::spawn(&format!("{}/", mock.uri()), &tokens);
+    let init = peer.initialize().await;
+    assert_eq!(init["result"]["serverInfo"]["name"], "trekmail-mcp");
+    assert!(init["result"]["capabilities"]["tools"].is_object());
+
+    let list = peer.request(2, "tools/list", json!({})).await;
+    let tools = list["result"]["tools"].as_array().unwrap();
+    assert_eq!(tools.len(), 143);
+
+    let r = peer
+        .request(
+            3,
+            "tools/call",
+            json!({"name": "create_domain", "arguments": {"name": "example.com"}}),
+        )
+        .await;
+    assert_eq!(r["result"]["isError"], false, "{r}");
+    assert_eq!(
+        r["result"]["structuredContent"],
+        json!({"id": 12, "name": "example.com", "status": "pending_dns"})
+    );
+
+    let r = peer
+        .request(
+            4,
+            "tools/call",
+            json!({"name": "list_folders", "arguments": {}}),
+        )
+        .await;
+    assert_eq!(
+        r["result"]["structuredContent"]["folders"][0]["path"], "INBOX",
+        "{r}"
+    );
+
+    let r = peer.request(5, "tools/call", json!({"name": "delete_domain", "arguments": {"domain_id": 12, "confirm_delete": true}})).await;
+    assert_eq!(r["result"]["isError"], true);
+    assert!(
+        r["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("TREKMAIL_ALLOW_DESTRUCTIVE")
+    );
+
+    let r = peer
+        .request(
+            6,
+            "tools/call",
+            json!({"name": "get_domain", "arguments": {"domain_id": "twelve"}}),
+        )
+        .await;
+    assert_eq!(r["result"]["isError"], true);
+    assert!(
+        r["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("domain_id: must be an integer")
+    );
+
+    let r = peer
+        .request(
+            7,
+            "tools/call",
+            json!({"name": "no_such_tool", "arguments": {}}),
+        )
+        .await;
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+
+    drop(peer.stdin);
+    let status = tokio::time::timeout(Duration::from_secs(10), peer.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        status.success(),
+        "the server exits cleanly when stdin closes"
+    );
+    mock.verify().await;
+}
+
+#[tokio::test]
+async fn one_token_lists_only_its_tools() {
+    let mock = MockServer::start().await;
+    let mut peer = Peer::spawn(&mock.uri(), &[("TREKMAIL_MESSAGE_TOKEN", "tm_msg_only")]);
+    peer.initialize().await;
+    let list = peer.request(2, "tools/list", json!({})).await;
+    assert_eq!(list["result"]["tools"].as_array().unwrap().len(), 52);
+}
