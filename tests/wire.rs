@@ -160,7 +160,20 @@ async fn every_tool_sends_exactly_the_expected_request() {
                         "idempotency key {key:?} is not mcp_{tool}_<32 hex>"
                     ));
                 }
-                if k == "secret" || !def.entry.idempotency.secret_args.is_empty() {
+                let args = case["args"].as_object().unwrap();
+                let secret_given =
+                    def.entry
+                        .idempotency
+                        .secret_args
+                        .iter()
+                        .any(|s| match s.split_once("[].") {
+                            Some((arr, field)) => args
+                                .get(arr)
+                                .and_then(Value::as_array)
+                                .is_some_and(|a| a.iter().any(|i| i.get(field).is_some())),
+                            None => args.contains_key(s),
+                        });
+                if secret_given {
                     // The plain hash of the arguments would let anyone confirm a guessed secret.
                     let args = case["args"].as_object().unwrap();
                     let confirm: Vec<&str> = def.entry.confirm.iter().map(String::as_str).collect();

@@ -182,11 +182,28 @@ include!(concat!(env!("OUT_DIR"), "/dispatch.rs"));
 impl Client {
     /// Calls the operation `operation_id` with wire arguments, through the generated method, and
     /// returns the answer with its body kept whole (JSON, text or empty).
+    ///
+    /// The body is checked against the generated type (it must deserialise into it) and then sent
+    /// exactly as given, so an explicit `[]` or `null` reaches the API; the typed serialisation
+    /// would drop both.
     pub async fn call_operation(
         &self,
         operation_id: &str,
         args: &OperationArgs,
     ) -> Result<Outcome, CallError> {
-        dispatch_generated(self, operation_id, args).await
+        match &args.body {
+            Some(body) => {
+                let bytes = serde_json::to_vec(body).map_err(|e| CallError::InvalidArgument {
+                    name: "body".into(),
+                    message: e.to_string(),
+                })?;
+                crate::hooks::with_exact_body(
+                    bytes.into(),
+                    dispatch_generated(self, operation_id, args),
+                )
+                .await
+            }
+            None => dispatch_generated(self, operation_id, args).await,
+        }
     }
 }

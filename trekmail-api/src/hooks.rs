@@ -25,6 +25,14 @@ pub(crate) const WRAPPED_BODY: &str = "x-trekmail-non-json-body";
 
 tokio::task_local! {
     static CALL_REQUEST_ID: String;
+    static EXACT_BODY: bytes::Bytes;
+}
+
+/// Runs `fut` so that its request carries exactly `body` (JSON bytes) instead of the generated
+/// type's serialisation. [`crate::Client::call_operation`] uses it: typify's optional fields drop an
+/// explicit `[]` or `null`, and the MCP layer must send every field it was given.
+pub(crate) async fn with_exact_body<F: Future>(body: bytes::Bytes, fut: F) -> F::Output {
+    EXACT_BODY.scope(body, fut).await
 }
 
 /// Runs `fut` with `id` as the `X-Request-Id` of every request it makes (the MCP server uses this
@@ -60,7 +68,11 @@ impl ClientHooks<ClientState> for Client {
                 .headers_mut()
                 .insert("idempotency-key", value(&key)?);
         }
-        if request.body().is_none() {
+        if request.body().is_some() {
+            if let Ok(exact) = EXACT_BODY.try_with(Clone::clone) {
+                *request.body_mut() = Some(exact.into());
+            }
+        } else {
             request.headers_mut().remove(CONTENT_TYPE);
         }
         Ok(())

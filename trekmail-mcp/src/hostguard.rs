@@ -72,8 +72,15 @@ fn parse_ipv4_any(h: &str) -> Option<Result<Ipv4Addr, ()>> {
     let looks_numeric = parts
         .iter()
         .all(|p| !p.is_empty() && (p.chars().all(|c| c.is_ascii_digit()) || p.starts_with("0x")));
-    if !looks_numeric || parts.len() > 4 {
-        return None;
+    if !looks_numeric {
+        // A name whose last label is numeric is no DNS name: an address, or nothing.
+        return parts
+            .last()
+            .is_some_and(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_digit()))
+            .then_some(Err(()));
+    }
+    if parts.len() > 4 {
+        return Some(Err(()));
     }
     let nums: Result<Vec<u64>, ()> = parts.iter().map(|p| parse_part(p)).collect();
     let Ok(nums) = nums else { return Some(Err(())) };
