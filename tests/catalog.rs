@@ -235,17 +235,16 @@ fn every_tool_is_fully_described() {
                 problems.push(format!("{name}: description does not name {}", g.env_var()));
             }
         }
-        if let Some(c) = &t.entry.confirm {
-            if !desc.contains(c.as_str())
+        if let Some(c) = &t.entry.confirm
+            && (!desc.contains(c.as_str())
                 || !json["inputSchema"]["required"]
                     .as_array()
                     .unwrap()
-                    .contains(&Value::String(c.clone()))
-            {
-                problems.push(format!(
-                    "{name}: confirmation {c} not required or not described"
-                ));
-            }
+                    .contains(&Value::String(c.clone())))
+        {
+            problems.push(format!(
+                "{name}: confirmation {c} not required or not described"
+            ));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -394,11 +393,6 @@ fn every_tool_matches_the_reference_facts() {
         }
         for (arg, field) in &fields {
             let Some(s) = props.get(arg) else { continue };
-            let s = if field["type"] == "array" && !field["items"].is_object() {
-                s
-            } else {
-                s
-            };
             for (fk, sk) in [
                 ("min", "minimum"),
                 ("max", "maximum"),
@@ -417,15 +411,14 @@ fn every_tool_matches_the_reference_facts() {
                 } else {
                     s
                 };
-                if let Some(fv) = fv {
-                    if target.get(sk).and_then(Value::as_f64) != fv.as_f64()
-                        && target.get(sk) != Some(fv)
-                    {
-                        p(format!(
-                            "{arg}: {sk} {:?} != facts {fk} {fv}",
-                            target.get(sk)
-                        ));
-                    }
+                if let Some(fv) = fv
+                    && target.get(sk).and_then(Value::as_f64) != fv.as_f64()
+                    && target.get(sk) != Some(fv)
+                {
+                    p(format!(
+                        "{arg}: {sk} {:?} != facts {fk} {fv}",
+                        target.get(sk)
+                    ));
                 }
             }
             if let Some(e) = field.get("enum") {

@@ -52,3 +52,8 @@ pub use retry::{RetryPolicy, Sleep};
 /// tags, summary, description, security, parameters, request body schema and response kind.
 /// `trekmail-mcp` builds its tools from it.
 pub const OPERATIONS_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/operations.json"));
+
+/// The README's Rust example compiles.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -108,12 +108,12 @@ pub fn lint(doc: &Value) -> Vec<String> {
                 {
                     out.push(format!("{at}: request bodies are application/json only"));
                 }
-                if let Some(s) = body.pointer("/application~1json/schema") {
-                    if s.get("$ref").is_none() {
-                        out.push(format!(
-                            "{at}: request body: use a named component, not an inline schema"
-                        ));
-                    }
+                if let Some(s) = body.pointer("/application~1json/schema")
+                    && s.get("$ref").is_none()
+                {
+                    out.push(format!(
+                        "{at}: request body: use a named component, not an inline schema"
+                    ));
                 }
             }
         }
@@ -222,12 +222,13 @@ fn lint_schema(
             out.push(format!("{at}: x-mcp-send `{rule}` needs a default"));
         }
     }
-    if !is_component && s.get("properties").is_some() {
-        if let Some(name) = components.get(&canonical(s)) {
-            out.push(format!(
-                "{at}: inline schema duplicates components/schemas/{name}; use a $ref"
-            ));
-        }
+    if !is_component
+        && s.get("properties").is_some()
+        && let Some(name) = components.get(&canonical(s))
+    {
+        out.push(format!(
+            "{at}: inline schema duplicates components/schemas/{name}; use a $ref"
+        ));
     }
     for (k, p) in s
         .get("properties")

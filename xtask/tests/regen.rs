@@ -1,0 +1,203 @@
+//! The regeneration flow on a small fixture spec: each kind of API change shows up where it
+//! should (tool schema, generated client, change report, binding error) with no Rust edited.
+#![allow(clippy::unwrap_used)]
+
+use serde_json::{Value, json};
+use trekmail_mcp::Catalog;
+use trekmail_mcp::map::ToolsMap;
+
+fn base() -> Value {
+    trekmail_spec::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/mini.yaml"),
+    )
+    .unwrap()
+}
+
+fn map() -> ToolsMap {
+    ToolsMap::parse(include_str!("../fixtures/mini-map.toml")).unwrap()
+}
+
+fn surface(doc: &Value) -> Result<(Value, Catalog), Vec<String>> {
+    let ops = trekmail_spec::operations(doc).unwrap();
+    let catalog = Catalog::build(map(), &ops)?;
+    Ok((xtask::surface(&ops, &catalog), catalog))
+}
+
+fn schema_of<'a>(catalog: &'a Catalog, tool: &str) -> &'a Value {
+    &catalog.get(tool).unwrap().input_schema
+}
+
+fn method_signature(doc: &Value, method: &str) -> String {
+    let client = trekmail_spec::Generated::from_document(doc).unwrap().client;
+    let start = client
+        .find(&format!("pub async fn {method}<"))
+        .unwrap_or_else(|| panic!("no method {method}"));
+    client[start..start + client[start..].find("->").unwrap()]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn the_fixture_is_clean() {
+    assert_eq!(trekmail_spec::lint(&base()), Vec::<String>::new());
+    let (s, _) = surface(&base()).unwrap();
+    assert!(xtask::report(&s, &s).is_empty());
+}
+
+#[test]
+fn an_optional_query_parameter_reaches_schema_client_and_report() {
+    let old = base();
+    let mut new = base();
+    new["paths"]["/things"]["get"]["parameters"].as_array_mut().unwrap().push(json!({
+        "name": "color", "in": "query", "required": false, "description": "Only things of this colour",
+        "schema": {"type": "string", "enum": ["red", "blue"]}
+    }));
+    assert!(trekmail_spec::lint(&new).is_empty());
+    let (before, _) = surface(&old).unwrap();
+    let (after, catalog) = surface(&new).unwrap();
+    assert_eq!(
+        schema_of(&catalog, "list_things")["properties"]["color"]["enum"],
+        json!(["red", "blue"])
+    );
+    assert!(
+        method_signature(&new, "list_things").contains("color: Option<types::ListThingsColor>"),
+        "{}",
+        method_signature(&new, "list_things")
+    );
+    assert_eq!(
+        xtask::report(&before, &after),
+        vec![
+            "~ operation list_things (GET /things): parameter `query color` added (optional, string); Rust: the signature or types of Client::list_things may change",
+            "~ tool list_things: input schema changes: argument `color` added (optional, string)",
+        ]
+    );
+}
+
+#[test]
+fn a_new_operation_is_reported_and_fails_until_bound() {
+    let mut new = base();
+    let mut op = new["paths"]["/things/{thing_id}"]["delete"].clone();
+    op["operationId"] = json!("get_thing");
+    op["summary"] = json!("Get Thing");
+    op["parameters"].as_array_mut().unwrap().pop();
+    new["paths"]["/things/{thing_id}"]["get"] = op;
+    let ops = trekmail_spec::operations(&new).unwrap();
+    let err = Catalog::build(map(), &ops).err().unwrap();
+    assert_eq!(err.len(), 1);
+    assert!(
+        err[0].starts_with("operation `get_thing` of openapi/trekmail-v1.yaml has no tool"),
+        "{err:?}"
+    );
+    // The report tells the reviewer the same, before any map edit.
+    let (before, catalog) = surface(&base()).unwrap();
+    let after = xtask::surface(&ops, &catalog);
+    assert!(xtask::report(&before, &after).contains(&"+ operation get_thing (GET /things/{thing_id}): new, and no tool is bound to it; bind it in tools-map.toml or list it under [[excluded]]".to_string()));
+    assert!(method_signature(&new, "get_thing").contains("thing_id: ::std::num::NonZeroU64"));
+}
+
+#[test]
+fn a_renamed_field_changes_the_tool_and_breaks_the_map_where_it_is_named() {
+    let mut new = base();
+    let props = new["components"]["schemas"]["CreateThingRequest"]["properties"]
+        .as_object_mut()
+        .unwrap();
+    let name = props.remove("name").unwrap();
+    props.insert("title".into(), name);
+    new["components"]["schemas"]["CreateThingRequest"]["required"] = json!(["title"]);
+    let ops = trekmail_spec::operations(&new).unwrap();
+    // tools-map.toml's check still names `name`: the binding fails, naming both sides.
+    let err = Catalog::build(map(), &ops).err().unwrap();
+    assert_eq!(
+        err,
+        vec![
+            "tool `create_thing` / operation `create_thing`: check names `name`, not an argument of the operation"
+        ]
+    );
+    let mut fixed = map();
+    fixed.tool[1].checks.clear();
+    let catalog = Catalog::build(fixed, &ops).unwrap();
+    assert_eq!(
+        schema_of(&catalog, "create_thing")["required"],
+        json!(["title"])
+    );
+    let (before, _) = surface(&base()).unwrap();
+    let report = xtask::report(&before, &xtask::surface(&ops, &catalog));
+    assert_eq!(
+        report,
+        vec![
+            "~ operation create_thing (POST /things): body field `title` added (required, string); body field `name` removed; Rust: the signature or types of Client::create_thing may change",
+            "~ tool create_thing: input schema changes: argument `title` added (required, string); argument `name` removed",
+        ]
+    );
+}
+
+#[test]
+fn a_removed_operation_names_the_tools_it_breaks() {
+    let mut new = base();
+    new["paths"]
+        .as_object_mut()
+        .unwrap()
+        .remove("/things/{thing_id}");
+    let ops = trekmail_spec::operations(&new).unwrap();
+    let err = Catalog::build(map(), &ops).err().unwrap();
+    assert_eq!(
+        err,
+        vec![
+            "tool `delete_thing` (tools-map.toml) names operation `delete_thing`, which openapi/trekmail-v1.yaml does not have"
+        ]
+    );
+    let (before, catalog) = surface(&base()).unwrap();
+    let after = xtask::surface(&ops, &catalog);
+    let report = xtask::report(&before, &after);
+    assert!(report.contains(&"- operation delete_thing (DELETE /things/{thing_id}): removed; Rust loses Client::delete_thing; breaks tools: delete_thing".to_string()), "{report:?}");
+}
+
+#[test]
+fn the_lint_names_operation_and_field() {
+    let mut bad = base();
+    let get = &mut bad["paths"]["/things"]["get"];
+    get["parameters"][0]["description"] = json!("");
+    get["responses"].as_object_mut().unwrap().remove("5XX");
+    get["responses"]["default"] = json!({"description": "err"});
+    bad["paths"]["/things"]["post"]["requestBody"]["content"]["application/json"]["schema"] =
+        bad["components"]["schemas"]["CreateThingRequest"].clone();
+    bad["components"]["schemas"]["CreateThingRequest"]["properties"]["color"]["description"] =
+        json!(null);
+    bad["paths"]["/things/{thing_id}"]["delete"]
+        .as_object_mut()
+        .unwrap()
+        .remove("summary");
+    let problems = trekmail_spec::lint(&bad);
+    for want in [
+        "GET /things (list_things): parameter `page`: no description",
+        "GET /things (list_things): a `default` response makes progenitor panic; declare 4XX and 5XX",
+        "GET /things (list_things): error response 5XX is not documented",
+        "POST /things (create_thing): request body: use a named component, not an inline schema",
+        "components/schemas/CreateThingRequest.color: no description",
+        "DELETE /things/{thing_id} (delete_thing): no summary",
+    ] {
+        assert!(
+            problems.iter().any(|p| p == want),
+            "missing {want:?} in {problems:#?}"
+        );
+    }
+}
+
+#[test]
+fn the_real_document_is_lint_clean_and_its_surface_is_current() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let doc = trekmail_spec::load(&root.join("openapi/trekmail-v1.yaml")).unwrap();
+    assert_eq!(trekmail_spec::lint(&doc), Vec::<String>::new());
+    let ops = trekmail_spec::operations(&doc).unwrap();
+    let catalog = Catalog::embedded().unwrap();
+    let current: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("openapi/surface.json")).unwrap())
+            .unwrap();
+    let report = xtask::report(&current, &xtask::surface(&ops, &catalog));
+    assert!(
+        report.is_empty(),
+        "openapi/surface.json is stale; run `cargo xtask generate`:\n{}",
+        report.join("\n")
+    );
+}
