@@ -92,27 +92,6 @@ pub enum OutcomeBody {
     Empty,
 }
 
-async fn finish_json<T: Serialize, E: Serialize>(
-    r: Result<ResponseValue<T>, progenitor_client::Error<E>>,
-) -> Result<Outcome, CallError> {
-    let rv = r?;
-    let status = rv.status().as_u16();
-    let headers = rv.headers().clone();
-    let body = if headers.contains_key(EMPTY_BODY) {
-        OutcomeBody::Empty
-    } else {
-        OutcomeBody::Json(
-            serde_json::to_value(rv.into_inner())
-                .map_err(|e| CallError::InvalidResponse(e.to_string()))?,
-        )
-    };
-    Ok(Outcome {
-        status,
-        headers,
-        body,
-    })
-}
-
 async fn finish_text<E: Serialize>(
     r: Result<ResponseValue<ByteStream>, progenitor_client::Error<E>>,
 ) -> Result<Outcome, CallError> {
@@ -169,7 +148,21 @@ impl<E: Serialize> Finish for Result<ResponseValue<()>, progenitor_client::Error
 
 impl<E: Serialize> Finish for Result<ResponseValue<types::ApiObject>, progenitor_client::Error<E>> {
     async fn finish(self) -> Result<Outcome, CallError> {
-        finish_json(self).await
+        // The generated type wraps the parsed map: move it out rather than serialise a copy
+        // (answers can be megabytes of base64).
+        let rv = self?;
+        let status = rv.status().as_u16();
+        let headers = rv.headers().clone();
+        let body = if headers.contains_key(EMPTY_BODY) {
+            OutcomeBody::Empty
+        } else {
+            OutcomeBody::Json(Value::Object(rv.into_inner().0))
+        };
+        Ok(Outcome {
+            status,
+            headers,
+            body,
+        })
     }
 }
 

@@ -67,6 +67,16 @@ fn non_empty(v: Option<&Value>) -> bool {
     }
 }
 
+/// The field names of a tool's secret arguments (`items[].password` → `password`).
+fn secret_fields(def: &ToolDef) -> Vec<&str> {
+    def.entry
+        .idempotency
+        .secret_args
+        .iter()
+        .map(|s| s.rsplit("[].").next().unwrap_or(s))
+        .collect()
+}
+
 /// Problems with the arguments: schema, checks and outbound hosts; empty when the call may go on.
 pub fn argument_problems(
     catalog: &Catalog,
@@ -74,11 +84,16 @@ pub fn argument_problems(
     args: &Map<String, Value>,
 ) -> Vec<String> {
     let confirm_missing = def.entry.confirm.as_ref().map(|c| format!("{c}: required"));
-    let mut problems: Vec<String> = validate::validate(&def.input_schema, args, &catalog.patterns)
-        .into_iter()
-        // A missing confirmation is reported after the gates, in its own words.
-        .filter(|p| Some(p) != confirm_missing.as_ref())
-        .collect();
+    let mut problems: Vec<String> = validate::validate(
+        &def.input_schema,
+        args,
+        &catalog.patterns,
+        &secret_fields(def),
+    )
+    .into_iter()
+    // A missing confirmation is reported after the gates, in its own words.
+    .filter(|p| Some(p) != confirm_missing.as_ref())
+    .collect();
     for c in &def.entry.checks {
         match c {
             Check::RequireAny { args: names } => {

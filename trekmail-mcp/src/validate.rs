@@ -28,10 +28,36 @@ impl Patterns {
     }
 }
 
+/// What the checks need besides the schema.
+struct Ctx<'a> {
+    patterns: &'a Patterns,
+    /// Field names whose values are never echoed (passwords, API tokens).
+    secrets: &'a [&'a str],
+}
+
+impl Ctx<'_> {
+    /// The value as shown in a message: shortened, or hidden for a secret field.
+    fn show(&self, path: &str, v: &Value) -> String {
+        let field = path.rsplit('.').next().unwrap_or(path);
+        let field = field.split('[').next().unwrap_or(field);
+        if self.secrets.contains(&field) {
+            "(value hidden)".into()
+        } else {
+            short(v)
+        }
+    }
+}
+
 /// Validates `args` against `schema`; returns one line per problem, each naming its argument.
-pub fn validate(schema: &Value, args: &Map<String, Value>, patterns: &Patterns) -> Vec<String> {
+/// Values of `secrets` fields are never echoed.
+pub fn validate(
+    schema: &Value,
+    args: &Map<String, Value>,
+    patterns: &Patterns,
+    secrets: &[&str],
+) -> Vec<String> {
     let mut problems = Vec::new();
-    check_object(schema, args, "", patterns, &mut problems);
+    check_object(schema, args, "", &Ctx { patterns, secrets }, &mut problems);
     problems
 }
 
@@ -81,7 +107,7 @@ fn check_object(
     schema: &Value,
     obj: &Map<String, Value>,
     path: &str,
-    patterns: &Patterns,
+    ctx: &Ctx<'_>,
     out: &mut Vec<String>,
 ) {
     let props = schema.get("properties").and_then(Value::as_object);
@@ -99,7 +125,7 @@ fn check_object(
     for (k, v) in obj {
         let p = join(path, k);
         match props.and_then(|m| m.get(k)) {
-            Some(s) => check(s, v, &p, patterns, out),
+            Some(s) => check(s, v, &p, ctx, out),
             None => match schema.get("additionalProperties") {
                 Some(Value::Bool(false)) => {
                     let known: Vec<&str> = props
@@ -110,14 +136,14 @@ fn check_object(
                         known.join(", ")
                     ));
                 }
-                Some(s @ Value::Object(_)) => check(s, v, &p, patterns, out),
+                Some(s @ Value::Object(_)) => check(s, v, &p, ctx, out),
                 _ => {}
             },
         }
     }
 }
 
-fn check(schema: &Value, v: &Value, path: &str, patterns: &Patterns, out: &mut Vec<String>) {
+fn check(schema: &Value, v: &Value, path: &str, ctx: &Ctx<'_>, out: &mut Vec<String>) {
     let types: Vec<&str> = match schema.get("type") {
         Some(Value::String(t)) => vec![t.as_str()],
         Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
@@ -132,7 +158,7 @@ fn check(schema: &Value, v: &Value, path: &str, patterns: &Patterns, out: &mut V
         out.push(format!(
             "{path}: must be {want}, got {} {}",
             type_name(v),
-            short(v)
+            ctx.show(path, v)
         ));
         return;
     }
@@ -144,7 +170,10 @@ fn check(schema: &Value, v: &Value, path: &str, patterns: &Patterns, out: &mut V
             .map(|o| o.to_string())
             .collect::<Vec<_>>()
             .join(", ");
-        out.push(format!("{path}: {} is not one of {list}", short(v)));
+        out.push(format!(
+            "{path}: {} is not one of {list}",
+            ctx.show(path, v)
+        ));
         return;
     }
     match v {
@@ -178,16 +207,19 @@ fn check(schema: &Value, v: &Value, path: &str, patterns: &Patterns, out: &mut V
                 ));
             }
             if let Some(p) = schema.get("pattern").and_then(Value::as_str)
-                && let Some(re) = patterns.0.get(p)
+                && let Some(re) = ctx.patterns.0.get(p)
                 && re.find(s).is_none()
             {
                 out.push(format!(
                     "{path}: {} does not match the pattern {p}",
-                    short(v)
+                    ctx.show(path, v)
                 ));
             }
             if schema.get("format").and_then(Value::as_str) == Some("email") && !is_email(s) {
-                out.push(format!("{path}: {} is not an email address", short(v)));
+                out.push(format!(
+                    "{path}: {} is not an email address",
+                    ctx.show(path, v)
+                ));
             }
         }
         Value::Array(items) => {
@@ -209,11 +241,11 @@ fn check(schema: &Value, v: &Value, path: &str, patterns: &Patterns, out: &mut V
             }
             if let Some(item_schema) = schema.get("items") {
                 for (i, item) in items.iter().enumerate() {
-                    check(item_schema, item, &format!("{path}[{i}]"), patterns, out);
+                    check(item_schema, item, &format!("{path}[{i}]"), ctx, out);
                 }
             }
         }
-        Value::Object(m) => check_object(schema, m, path, patterns, out),
+        Value::Object(m) => check_object(schema, m, path, ctx, out),
         _ => {}
     }
 }
@@ -243,7 +275,12 @@ mod tests {
     fn run(schema: Value, args: Value) -> Vec<String> {
         let mut p = Patterns::default();
         p.add_from(&schema).expect("patterns compile");
-        validate(&schema, args.as_object().expect("object"), &p)
+        validate(
+            &schema,
+            args.as_object().expect("object"),
+            &p,
+            &["password"],
+        )
     }
 
     #[test]
@@ -308,6 +345,23 @@ mod tests {
             vec![
                 "items[0].domain_id: 0 is below the minimum 1",
                 "items[1].domain_id: required",
+            ]
+        );
+    }
+
+    #[test]
+    fn secret_values_are_never_echoed() {
+        let schema = json!({"type": "object", "properties": {"password": {"type": "string", "minLength": 12},
+            "items": {"type": "array", "items": {"type": "object", "properties": {"password": {"type": "string"}}}}}});
+        let problems = run(
+            schema,
+            json!({"password": 123456789, "items": [{"password": ["hunter2"]}]}),
+        );
+        assert_eq!(
+            problems,
+            vec![
+                "password: must be string, got an integer (value hidden)",
+                "items[0].password: must be string, got an array (value hidden)",
             ]
         );
     }
