@@ -11,7 +11,7 @@ use trekmail_mcp::map::ToolsMap;
 
 /// The surface agents and Rust callers see: operations (method, path, parameters, body fields)
 /// and tools (operation, token, input schema).
-pub fn surface(ops: &[Value], catalog: &Catalog) -> Value {
+pub fn surface(ops: &[Value], catalog: &Catalog, map: &ToolsMap) -> Value {
     let mut operations = Map::new();
     for op in ops {
         let id = op["operation_id"].as_str().unwrap_or_default().to_owned();
@@ -60,7 +60,12 @@ pub fn surface(ops: &[Value], catalog: &Catalog) -> Value {
             json!({"operation": t.entry.operation, "token": format!("{:?}", t.entry.token).to_lowercase(), "input_schema": t.input_schema}),
         );
     }
-    json!({"operations": operations, "tools": tools})
+    let excluded: Map<String, Value> = map
+        .excluded
+        .iter()
+        .map(|e| (e.operation.clone(), Value::String(e.reason.clone())))
+        .collect();
+    json!({"operations": operations, "tools": tools, "excluded": excluded})
 }
 
 fn type_of(s: &Value) -> String {
@@ -155,7 +160,10 @@ pub fn report(old: &Value, new: &Value) -> Vec<String> {
         match old_ops.get(id) {
             None => {
                 let bound = tools_of(new_tools, id);
-                out.push(if bound.is_empty() {
+                let excluded = keyed(new, "excluded").get(id);
+                out.push(if let Some(reason) = excluded {
+                    format!("+ operation {id} ({sig}): new; Rust gains Client::{id}; not a tool (excluded: {})", reason.as_str().unwrap_or(""))
+                } else if bound.is_empty() {
                     format!("+ operation {id} ({sig}): new, and no tool is bound to it; bind it in tools-map.toml or list it under [[excluded]]")
                 } else {
                     format!("+ operation {id} ({sig}): new; Rust gains Client::{id}; tools: {}", bound.join(", "))

@@ -66,7 +66,7 @@ fn generate(check: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let new_surface = xtask::surface(&ops, &catalog);
+    let new_surface = xtask::surface(&ops, &catalog, &map);
     let surface_path = root.join("openapi/surface.json");
     let old_surface: serde_json::Value = std::fs::read_to_string(&surface_path)
         .ok()
