@@ -68,6 +68,7 @@ fn every_problem_is_named_at_once_without_echoing_tokens() {
         ("TREKMAIL_ALLOW_DESTRUCTIVE", "yes"),
         ("TREKMAIL_ALLOW_MIGRATION", "2"),
         ("TREKMAIL_TOOLSETS", "domains,bogus"),
+        ("TREKMAIL_CA_CERT", "/nonexistent/ca.pem"),
     ])
     .unwrap_err();
     let all = problems.join("\n");
@@ -80,10 +81,11 @@ fn every_problem_is_named_at_once_without_echoing_tokens() {
         "TREKMAIL_ALLOW_DESTRUCTIVE must be true, false, 1 or 0",
         "TREKMAIL_ALLOW_MIGRATION",
         "TREKMAIL_TOOLSETS: unknown toolset \"bogus\"",
+        "TREKMAIL_CA_CERT: cannot read \"/nonexistent/ca.pem\"",
     ] {
         assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
     }
-    assert_eq!(problems.len(), 7, "{all}");
+    assert_eq!(problems.len(), 8, "{all}");
     assert!(!all.contains("SECRETVALUE"), "a token was echoed:\n{all}");
 }
 

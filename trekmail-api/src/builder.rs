@@ -57,6 +57,7 @@ pub struct ClientBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     retry: RetryPolicy,
+    extra_roots: Vec<Vec<u8>>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -82,7 +83,15 @@ impl ClientBuilder {
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            extra_roots: Vec::new(),
         }
+    }
+
+    /// Trusts one more certificate authority (PEM), besides the system's: for an instance behind
+    /// a private CA.
+    pub fn root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.extra_roots.push(pem.into());
+        self
     }
 
     /// The bearer token (`tm_live_...` or `tm_msg_...`); one client per token.
@@ -155,7 +164,14 @@ impl ClientBuilder {
         );
         // One TLS stack: rustls with ring. Installing it twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut roots = Vec::new();
+        for pem in &self.extra_roots {
+            roots.push(reqwest::Certificate::from_pem(pem).map_err(|e| {
+                BuildError(format!("the extra root certificate is not valid PEM: {e}"))
+            })?);
+        }
         let http = reqwest::Client::builder()
+            .tls_certs_merge(roots)
             .default_headers(headers)
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout.min(self.timeout))

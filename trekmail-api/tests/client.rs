@@ -184,29 +184,3 @@ async fn the_message_token_works_the_same_way() {
         "Bearer tm_msg_xyz"
     );
 }
-
-#[tokio::test]
-async fn an_https_client_builds_and_fails_cleanly_when_nothing_listens() {
-    // The rustls provider is installed by the builder (building would panic without one).
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let client = ClientBuilder::new(format!("https://127.0.0.1:{port}"))
-        .token("tm_live_abc")
-        .retry_policy(RetryPolicy::none())
-        .build()
-        .unwrap();
-    let err = CallError::from(client.get_account().await.unwrap_err());
-    assert!(
-        matches!(
-            err,
-            CallError::Transport {
-                kind: trekmail_api::TransportKind::Connect,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-}

@@ -46,10 +46,12 @@ pub struct Config {
     pub toolsets: Option<Vec<String>>,
     /// `TREKMAIL_READ_ONLY`: list only tools that change nothing.
     pub read_only: bool,
+    /// `TREKMAIL_CA_CERT`: a PEM file of one more certificate authority to trust.
+    pub ca_cert_pem: Option<Vec<u8>>,
 }
 
 /// Every variable the server reads, for documentation and tests.
-pub const VARIABLES: [&str; 11] = [
+pub const VARIABLES: [&str; 12] = [
     "TREKMAIL_BASE_URL",
     "TREKMAIL_API_TOKEN",
     "TREKMAIL_MESSAGE_TOKEN",
@@ -61,6 +63,7 @@ pub const VARIABLES: [&str; 11] = [
     "TREKMAIL_TOOLSETS",
     "TREKMAIL_READ_ONLY",
     "TREKMAIL_LOG",
+    "TREKMAIL_CA_CERT",
 ];
 
 impl Config {
@@ -153,6 +156,22 @@ impl Config {
                 "TREKMAIL_LOG must be one of error, warn, info, debug, trace, got {v:?}"
             ));
         }
+        let ca_cert_pem =
+            get("TREKMAIL_CA_CERT").and_then(|path| match std::fs::read(path.trim()) {
+                Ok(pem) if pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") => {
+                    Some(pem)
+                }
+                Ok(_) => {
+                    problems.push(format!(
+                        "TREKMAIL_CA_CERT: {path:?} holds no PEM certificate"
+                    ));
+                    None
+                }
+                Err(e) => {
+                    problems.push(format!("TREKMAIL_CA_CERT: cannot read {path:?}: {e}"));
+                    None
+                }
+            });
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -167,6 +186,7 @@ impl Config {
             allow_migration,
             toolsets: selected,
             read_only,
+            ca_cert_pem,
         })
     }
 }

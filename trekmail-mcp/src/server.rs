@@ -44,13 +44,15 @@ impl TrekmailServer {
             token
                 .as_ref()
                 .map(|t| {
-                    ClientBuilder::new(&config.base_url)
+                    let mut b = ClientBuilder::new(&config.base_url)
                         .token(t.expose())
                         .user_agent(&config.user_agent)
                         .timeout(config.timeout)
-                        .retry_policy(retry.clone())
-                        .build()
-                        .map_err(|e| e.to_string())
+                        .retry_policy(retry.clone());
+                    if let Some(pem) = &config.ca_cert_pem {
+                        b = b.root_certificate_pem(pem.clone());
+                    }
+                    b.build().map_err(|e| e.to_string())
                 })
                 .transpose()
         };
