@@ -189,16 +189,14 @@ fn rebuild(parts: http::response::Parts, body: Bytes) -> Response {
 /// (flagged), so callers always learn the status instead of a bare parse failure.
 async fn normalise(resp: Response, wants_json: bool) -> reqwest::Result<Response> {
     let status = resp.status();
-    let (mut parts, body) = split(resp).await?;
+    let (parts, body) = split(resp).await?;
     if status.is_success() {
         if body.iter().all(u8::is_ascii_whitespace) && wants_json {
-            parts
-                .headers
-                .insert(EMPTY_BODY, HeaderValue::from_static("true"));
-            parts
-                .headers
-                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            return Ok(rebuild(parts, Bytes::from_static(b"{}")));
+            return Ok(rebuild_as_json(
+                parts,
+                EMPTY_BODY,
+                Bytes::from_static(b"{}"),
+            ));
         }
         return Ok(rebuild(parts, body));
     }
@@ -224,13 +222,26 @@ async fn normalise(resp: Response, wants_json: bool) -> reqwest::Result<Response
             ),
         }
     });
+    Ok(rebuild_as_json(
+        parts,
+        WRAPPED_BODY,
+        Bytes::from(envelope.to_string()),
+    ))
+}
+
+/// A JSON body the client wrote in place of the API's, flagged with `marker`.
+fn rebuild_as_json(
+    mut parts: http::response::Parts,
+    marker: &'static str,
+    body: Bytes,
+) -> Response {
     parts
         .headers
-        .insert(WRAPPED_BODY, HeaderValue::from_static("true"));
+        .insert(marker, HeaderValue::from_static("true"));
     parts
         .headers
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    Ok(rebuild(parts, Bytes::from(envelope.to_string())))
+    rebuild(parts, body)
 }
 
 /// The first 200 characters of a body as one line of text, tags stripped.
