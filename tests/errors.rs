@@ -398,3 +398,16 @@ async fn megabytes_of_base64_arrive_intact() {
         b64.len()
     );
 }
+
+#[tokio::test]
+async fn an_answer_that_does_not_fit_the_spec_type_still_arrives_whole() {
+    let h = Harness::start(Opts::default()).await;
+    h.answer_json(200, json!([{"id": 1}, {"id": 2}])).await;
+    let r = h.call("list_domains", json!({})).await;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert_eq!(text(&r), r#"[{"id":1},{"id":2}]"#);
+    assert_eq!(
+        r.structured_content,
+        Some(json!({"result": [{"id": 1}, {"id": 2}]}))
+    );
+}

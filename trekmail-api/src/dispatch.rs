@@ -7,8 +7,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::error::CallError;
-use crate::generated::{ByteStream, Client, ResponseValue, types};
-use crate::hooks::EMPTY_BODY;
+use crate::generated::{Client, ResponseValue, types};
+use crate::hooks::{Captured, EMPTY_BODY};
 
 /// Wire arguments of one operation: values by parameter name for each location, and the body.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -92,82 +92,37 @@ pub enum OutcomeBody {
     Empty,
 }
 
-async fn finish_text<E: Serialize>(
-    r: Result<ResponseValue<ByteStream>, progenitor_client::Error<E>>,
-) -> Result<Outcome, CallError> {
-    let rv = r?;
-    let status = rv.status().as_u16();
-    let headers = rv.headers().clone();
-    let mut stream = rv.into_inner().into_inner();
-    let mut bytes = Vec::new();
-    while let Some(chunk) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
-        bytes.extend_from_slice(&chunk.map_err(|e| crate::error::transport(&e))?);
-    }
-    let body = if bytes.is_empty() {
+/// The generated method's result reduced to success or a [`CallError`]: the answer itself is
+/// read from the raw capture, so whatever type the spec gives a response, no field is lost and
+/// no per-type code is needed.
+async fn finish<T, E: Serialize>(
+    r: Result<ResponseValue<T>, progenitor_client::Error<E>>,
+) -> Result<(), CallError> {
+    r.map(drop).map_err(CallError::from)
+}
+
+/// Builds the outcome from the answer as it came off the wire.
+fn outcome(c: Captured) -> Result<Outcome, CallError> {
+    let body = if c.headers.contains_key(EMPTY_BODY) || c.body.is_empty() {
         OutcomeBody::Empty
+    } else if c.json {
+        OutcomeBody::Json(serde_json::from_slice(&c.body).map_err(|e| {
+            CallError::InvalidResponse(format!(
+                "{e}; body starts: {:?}",
+                crate::hooks::snippet(&c.body)
+            ))
+        })?)
     } else {
         OutcomeBody::Text(
-            String::from_utf8(bytes)
+            String::from_utf8(c.body.to_vec())
                 .map_err(|_| CallError::InvalidResponse("text answer is not UTF-8".into()))?,
         )
     };
     Ok(Outcome {
-        status,
-        headers,
+        status: c.status,
+        headers: c.headers,
         body,
     })
-}
-
-async fn finish_empty<E: Serialize>(
-    r: Result<ResponseValue<()>, progenitor_client::Error<E>>,
-) -> Result<Outcome, CallError> {
-    let rv = r?;
-    Ok(Outcome {
-        status: rv.status().as_u16(),
-        headers: rv.headers().clone(),
-        body: OutcomeBody::Empty,
-    })
-}
-
-/// Picks the right `finish_*` for a generated method's success type.
-trait Finish {
-    async fn finish(self) -> Result<Outcome, CallError>;
-}
-
-impl<E: Serialize> Finish for Result<ResponseValue<ByteStream>, progenitor_client::Error<E>> {
-    async fn finish(self) -> Result<Outcome, CallError> {
-        finish_text(self).await
-    }
-}
-
-impl<E: Serialize> Finish for Result<ResponseValue<()>, progenitor_client::Error<E>> {
-    async fn finish(self) -> Result<Outcome, CallError> {
-        finish_empty(self).await
-    }
-}
-
-impl<E: Serialize> Finish for Result<ResponseValue<types::ApiObject>, progenitor_client::Error<E>> {
-    async fn finish(self) -> Result<Outcome, CallError> {
-        // The generated type wraps the parsed map: move it out rather than serialise a copy
-        // (answers can be megabytes of base64).
-        let rv = self?;
-        let status = rv.status().as_u16();
-        let headers = rv.headers().clone();
-        let body = if headers.contains_key(EMPTY_BODY) {
-            OutcomeBody::Empty
-        } else {
-            OutcomeBody::Json(Value::Object(rv.into_inner().0))
-        };
-        Ok(Outcome {
-            status,
-            headers,
-            body,
-        })
-    }
-}
-
-async fn finish<F: Finish>(r: F) -> Result<Outcome, CallError> {
-    r.finish().await
 }
 
 include!(concat!(env!("OUT_DIR"), "/dispatch.rs"));
@@ -184,19 +139,39 @@ impl Client {
         operation_id: &str,
         args: &OperationArgs,
     ) -> Result<Outcome, CallError> {
-        match &args.body {
+        let exact = match &args.body {
             Some(body) => {
-                let bytes = serde_json::to_vec(body).map_err(|e| CallError::InvalidArgument {
-                    name: "body".into(),
-                    message: e.to_string(),
-                })?;
-                crate::hooks::with_exact_body(
-                    bytes.into(),
-                    dispatch_generated(self, operation_id, args),
+                Some(
+                    serde_json::to_vec(body).map_err(|e| CallError::InvalidArgument {
+                        name: "body".into(),
+                        message: e.to_string(),
+                    })?,
                 )
-                .await
             }
-            None => dispatch_generated(self, operation_id, args).await,
+            None => None,
+        };
+        let (result, captured) = crate::hooks::capturing(
+            exact.map(Into::into),
+            dispatch_generated(self, operation_id, args),
+        )
+        .await;
+        match (result, captured) {
+            (Ok(()), Some(c)) => outcome(c),
+            // A 2xx whose JSON does not fit the spec's type is still the API's answer: pass it on whole.
+            (Err(CallError::InvalidResponse(typed)), Some(c)) if (200..300).contains(&c.status) => {
+                match outcome(c) {
+                    Ok(o) => {
+                        tracing::warn!(
+                            operation = operation_id,
+                            "the answer does not match the spec's response type: {typed}"
+                        );
+                        Ok(o)
+                    }
+                    Err(_) => Err(CallError::InvalidResponse(typed)),
+                }
+            }
+            (Ok(()), None) => Err(CallError::InvalidResponse("no answer was captured".into())),
+            (Err(e), _) => Err(e),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! normalisation and redacted logging for every generated operation.
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -25,14 +26,32 @@ pub(crate) const WRAPPED_BODY: &str = "x-trekmail-non-json-body";
 
 tokio::task_local! {
     static CALL_REQUEST_ID: String;
-    static EXACT_BODY: bytes::Bytes;
+    static EXACT_BODY: Option<Bytes>;
+    static CAPTURE: Arc<Mutex<Option<Captured>>>;
 }
 
-/// Runs `fut` so that its request carries exactly `body` (JSON bytes) instead of the generated
-/// type's serialisation. [`crate::Client::call_operation`] uses it: typify's optional fields drop an
-/// explicit `[]` or `null`, and the MCP layer must send every field it was given.
-pub(crate) async fn with_exact_body<F: Future>(body: bytes::Bytes, fut: F) -> F::Output {
-    EXACT_BODY.scope(body, fut).await
+/// An answer as it came off the wire (after normalisation), kept for [`crate::Client::call_operation`].
+pub(crate) struct Captured {
+    pub(crate) status: u16,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: Bytes,
+    /// Whether the operation answers JSON (else text).
+    pub(crate) json: bool,
+}
+
+/// Runs `fut`, sending exactly `body` (JSON bytes) instead of the generated type's serialisation,
+/// and returns the raw answer beside its result. typify's optional fields drop an explicit `[]`
+/// or `null`, and its structs drop fields the spec does not name: the MCP layer must lose neither.
+pub(crate) async fn capturing<F: Future>(
+    body: Option<Bytes>,
+    fut: F,
+) -> (F::Output, Option<Captured>) {
+    let slot = Arc::new(Mutex::new(None));
+    let out = CAPTURE
+        .scope(Arc::clone(&slot), EXACT_BODY.scope(body, fut))
+        .await;
+    let captured = slot.lock().ok().and_then(|mut s| s.take());
+    (out, captured)
 }
 
 /// Runs `fut` with `id` as the `X-Request-Id` of every request it makes (the MCP server uses this
@@ -69,7 +88,7 @@ impl ClientHooks<ClientState> for Client {
                 .insert("idempotency-key", value(&key)?);
         }
         if request.body().is_some() {
-            if let Ok(exact) = EXACT_BODY.try_with(Clone::clone) {
+            if let Ok(Some(exact)) = EXACT_BODY.try_with(Clone::clone) {
                 *request.body_mut() = Some(exact.into());
             }
         } else {
@@ -153,7 +172,8 @@ impl ClientHooks<ClientState> for Client {
                         h.insert(CLIENT_REQUEST_ID, id);
                     }
                     h.insert(ATTEMPTS, HeaderValue::from(attempt));
-                    return normalise(resp, wants_json).await;
+                    let resp = normalise(resp, wants_json).await?;
+                    return Ok(capture(resp, wants_json).await);
                 }
             }
         }
@@ -227,6 +247,28 @@ async fn normalise(resp: Response, wants_json: bool) -> reqwest::Result<Response
         WRAPPED_BODY,
         Bytes::from(envelope.to_string()),
     ))
+}
+
+/// Keeps a copy of the answer (a reference-counted `Bytes`, not a copy of the data) when
+/// [`capturing`] asked for it.
+async fn capture(resp: Response, json: bool) -> Response {
+    let Ok(slot) = CAPTURE.try_with(Arc::clone) else {
+        return resp;
+    };
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let Ok((parts, body)) = split(resp).await else {
+        return Response::from(http::Response::new(Bytes::new()));
+    };
+    if let Ok(mut s) = slot.lock() {
+        *s = Some(Captured {
+            status,
+            headers,
+            body: body.clone(),
+            json,
+        });
+    }
+    rebuild(parts, body)
 }
 
 /// A JSON body the client wrote in place of the API's, flagged with `marker`.
