@@ -366,7 +366,11 @@ async fn raw_messages_arrive_as_readable_text() {
     .await;
     let r = h.call("get_raw_message", json!({"uid": 5})).await;
     assert_eq!(text(&r), source);
-    assert_eq!(r.structured_content.unwrap()["raw_base64"], b64);
+    // The spec types this answer (RawMessage names only raw_base64): the agent still gets every field.
+    assert_eq!(
+        r.structured_content.unwrap(),
+        json!({"uid": 5, "raw_base64": b64, "size": source.len()})
+    );
 }
 
 #[tokio::test]

@@ -184,3 +184,26 @@ async fn the_message_token_works_the_same_way() {
         "Bearer tm_msg_xyz"
     );
 }
+
+#[tokio::test]
+async fn described_answers_come_back_typed() {
+    let mock = MockServer::start().await;
+    Mock::given(path("/api/v1/messages/5/raw"))
+        .and(query_param("folder", "Archive/2024"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"raw_base64": "SGk=", "uid": 5})),
+        )
+        .mount(&mock)
+        .await;
+    let client = ClientBuilder::new(mock.uri())
+        .token("tm_msg_xyz")
+        .build()
+        .unwrap();
+    let folder: types::GetRawMessageFolder = "Archive/2024".parse().unwrap();
+    let raw: types::RawMessage = client
+        .get_raw_message(NonZeroU64::new(5).unwrap(), None, Some(&folder))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(raw.raw_base64.as_deref(), Some("SGk="));
+}

@@ -179,6 +179,7 @@ pub fn operations(doc: &Value) -> Result<Vec<Value>, String> {
                 "parameters": params,
                 "request_body": body,
                 "response": response,
+                "response_schema": success.pointer("/content/application~1json/schema").cloned().unwrap_or(Value::Null),
             }));
         }
     }

@@ -49,7 +49,7 @@ pub fn surface(ops: &[Value], catalog: &Catalog, map: &ToolsMap) -> Value {
             json!({
                 "method": op["method"], "path": op["path"], "parameters": params,
                 "body": if op["request_body"].is_object() { Value::Object(body) } else { Value::Null },
-                "response": op["response"], "security": op["security"],
+                "response": op["response"], "response_schema": op["response_schema"], "security": op["security"],
             }),
         );
     }
@@ -193,6 +193,8 @@ pub fn report(old: &Value, new: &Value) -> Vec<String> {
                 );
                 if o["response"] != op["response"] {
                     changes.push(format!("answer {} → {}", o["response"], op["response"]));
+                } else if o["response_schema"] != op["response_schema"] {
+                    changes.push("answer schema changed (the method's return type follows; agents still get the answer whole)".into());
                 }
                 if o["security"] != op["security"] {
                     changes.push(format!("token {} → {}", o["security"], op["security"]));

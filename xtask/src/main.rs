@@ -19,9 +19,28 @@ fn main() -> ExitCode {
     let check = args.iter().any(|a| a == "--check");
     match args.first().map(String::as_str) {
         Some("generate") => generate(check),
+        Some("client") => show_client(
+            args.get(1)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| root().join("openapi/trekmail-v1.yaml")),
+        ),
         _ => {
-            eprintln!("usage: cargo xtask generate [--check]");
+            eprintln!("usage: cargo xtask generate [--check] | cargo xtask client [SPEC]");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Prints the generated client of a document, for review (the build keeps its copy in OUT_DIR).
+fn show_client(spec: PathBuf) -> ExitCode {
+    match trekmail_spec::load(&spec).and_then(|d| trekmail_spec::Generated::from_document(&d)) {
+        Ok(g) => {
+            println!("{}\n// ---- dispatch.rs\n{}", g.client, g.dispatch);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", spec.display());
+            ExitCode::FAILURE
         }
     }
 }
