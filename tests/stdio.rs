@@ -231,3 +231,66 @@ async fn message_content_is_data_and_cannot_break_the_protocol() {
         "the message text triggered no call"
     );
 }
+
+#[tokio::test]
+async fn logs_go_to_stderr_and_never_carry_a_token() {
+    let mock = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(json!({"error": {"code": "unauthorized", "message": "bad token"}})),
+        )
+        .mount(&mock)
+        .await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trekmail-mcp"))
+        .env_clear()
+        .env("TREKMAIL_BASE_URL", mock.uri())
+        .env("TREKMAIL_API_TOKEN", "tm_live_SECRET_OPS_TOKEN")
+        .env("TREKMAIL_MESSAGE_TOKEN", "tm_msg_SECRET_MSG_TOKEN")
+        .env("TREKMAIL_LOG", "trace")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut peer = Peer {
+        child,
+        stdin,
+        stdout,
+    };
+    peer.initialize().await;
+    let r = peer
+        .request(
+            2,
+            "tools/call",
+            json!({"name": "get_account", "arguments": {}}),
+        )
+        .await;
+    assert_eq!(r["result"]["isError"], true);
+    let r = peer.request(3, "tools/call", json!({"name": "change_mailbox_password", "arguments": {"mailbox_id": 1, "password": "SECRET_PASSWORD_123"}})).await;
+    assert_eq!(r["result"]["isError"], true);
+    drop(peer.stdin);
+    tokio::time::timeout(Duration::from_secs(10), peer.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut logs = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut logs)
+        .await
+        .unwrap();
+    assert!(logs.contains("get_account"), "the call is logged:\n{logs}");
+    for secret in [
+        "SECRET_OPS_TOKEN",
+        "SECRET_MSG_TOKEN",
+        "SECRET_PASSWORD_123",
+    ] {
+        assert!(
+            !logs.contains(secret),
+            "{secret} leaked into the logs:\n{logs}"
+        );
+    }
+}

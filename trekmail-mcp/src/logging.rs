@@ -1,5 +1,6 @@
-//! Logs go to stderr (stdout belongs to JSON-RPC), at `TREKMAIL_LOG` level (default `info`).
-//! Nothing logs tokens or bodies.
+//! Logs go to stderr (stdout belongs to JSON-RPC), at `TREKMAIL_LOG` level (default `info`) for
+//! this project's crates. Other crates log warnings and errors only: at debug level rmcp prints
+//! whole JSON-RPC messages, arguments (passwords) included. Nothing here logs tokens or bodies.
 
 use tracing::level_filters::LevelFilter;
 
@@ -18,11 +19,19 @@ pub fn level(name: &str) -> Option<LevelFilter> {
 
 /// Installs the stderr subscriber.
 pub fn init(level_name: Option<&str>) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let level = level_name.and_then(level).unwrap_or(LevelFilter::INFO);
-    let _ = tracing_subscriber::fmt()
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_target("trekmail_mcp", level)
+        .with_target("trekmail_api", level)
+        .with_default(level.min(LevelFilter::WARN));
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_max_level(level)
         .with_ansi(false)
-        .with_target(false)
+        .with_target(false);
+    let _ = tracing_subscriber::registry()
+        .with(layer)
+        .with(filter)
         .try_init();
 }
