@@ -136,3 +136,29 @@ fn the_binary_refuses_a_bad_configuration_before_serving() {
     );
     assert!(!err.contains("hunter2-SECRET"), "{err}");
 }
+
+#[test]
+fn plain_http_is_flagged_unless_local() {
+    let cfg = |u: &str| {
+        parse(&[
+            ("TREKMAIL_BASE_URL", u),
+            ("TREKMAIL_API_TOKEN", "tm_live_a"),
+        ])
+        .unwrap()
+    };
+    for local in [
+        "http://localhost:8080",
+        "http://127.0.0.1:9/",
+        "http://[::1]:8080/x",
+        "https://trekmail.net",
+    ] {
+        assert!(!cfg(local).sends_tokens_in_the_clear(), "{local}");
+    }
+    for remote in [
+        "http://trekmail.net",
+        "http://10.0.0.5:8080",
+        "http://[2001:db8::1]/",
+    ] {
+        assert!(cfg(remote).sends_tokens_in_the_clear(), "{remote}");
+    }
+}

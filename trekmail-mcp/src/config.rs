@@ -191,6 +191,24 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Whether the base URL is plain http to a host other than this machine.
+    pub fn sends_tokens_in_the_clear(&self) -> bool {
+        let Some(rest) = self.base_url.strip_prefix("http://") else {
+            return false;
+        };
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = match authority.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(""),
+            None => authority.split(':').next().unwrap_or(""),
+        };
+        !(host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback()))
+    }
+}
+
 fn token(value: Option<String>, kind: TokenKind, problems: &mut Vec<String>) -> Option<Secret> {
     let v = value?;
     let v = v.trim();

@@ -66,6 +66,11 @@ async fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail("configuration", &[e]),
     };
+    if config.sends_tokens_in_the_clear() {
+        tracing::warn!(
+            "TREKMAIL_BASE_URL uses plain http to a remote host: tokens travel unencrypted; use https"
+        );
+    }
     tracing::info!(tools = server.tools().len(), "serving on stdio");
     let service = match server.serve(rmcp::transport::stdio()).await {
         Ok(s) => s,
