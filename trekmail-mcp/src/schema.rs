@@ -298,7 +298,8 @@ pub fn input_schema(shape: &Shape, confirm: Option<&str>, tool_title: &str) -> M
             json!({
                 "type": "string",
                 "maxLength": 255,
-                "description": "Optional key that makes a repeated call safe: the API performs the operation once per key. Leave it out to use a key derived from the arguments.",
+                "pattern": "^[!-~]*$",
+                "description": "Optional key that makes a repeated call safe: the API performs the operation once per key. Printable ASCII, no spaces. Leave it out to use a key derived from the arguments.",
             }),
         );
     }

@@ -92,6 +92,32 @@ fn keyed<'a>(v: &'a Value, key: &str) -> &'a Map<String, Value> {
         .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
 }
 
+/// Which keywords of a schema changed, e.g. `maxLength 255 → 300, pattern added`.
+fn schema_changes(old: &Value, new: &Value) -> String {
+    let (o, n) = (old.as_object(), new.as_object());
+    let keys: BTreeSet<&String> = o.into_iter().chain(n).flat_map(|m| m.keys()).collect();
+    let mut out = Vec::new();
+    for k in keys {
+        let (a, b) = (o.and_then(|m| m.get(k)), n.and_then(|m| m.get(k)));
+        match (a, b) {
+            (None, Some(_)) => out.push(format!("{k} added")),
+            (Some(_), None) => out.push(format!("{k} removed")),
+            (Some(a), Some(b)) if a != b => match (a, b) {
+                (Value::Number(_) | Value::Bool(_), Value::Number(_) | Value::Bool(_)) => {
+                    out.push(format!("{k} {a} → {b}"))
+                }
+                _ => out.push(format!("{k} changed")),
+            },
+            _ => {}
+        }
+    }
+    if out.is_empty() {
+        "changed".into()
+    } else {
+        out.join(", ")
+    }
+}
+
 /// Compares two maps of named entries (`{"required", "schema"}`), describing each difference.
 fn diff_fields(
     what: &str,
@@ -127,7 +153,7 @@ fn diff_fields(
                     });
                 }
                 if how.is_empty() {
-                    how.push("bounds, enum or description changed".into());
+                    how.push(schema_changes(&o["schema"], &v["schema"]));
                 }
                 out.push(format!("{what} `{k}` {}", how.join(", ")));
             }

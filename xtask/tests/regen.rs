@@ -204,3 +204,23 @@ fn the_real_document_is_lint_clean_and_its_surface_is_current() {
         report.join("\n")
     );
 }
+
+#[test]
+fn a_tightened_bound_names_the_keyword() {
+    let mut new = base();
+    new["components"]["schemas"]["CreateThingRequest"]["properties"]["name"]["maxLength"] =
+        json!(60);
+    let (before, _) = surface(&base()).unwrap();
+    let (after, catalog) = surface(&new).unwrap();
+    assert_eq!(
+        schema_of(&catalog, "create_thing")["properties"]["name"]["maxLength"],
+        60
+    );
+    assert_eq!(
+        xtask::report(&before, &after),
+        vec![
+            "~ operation create_thing (POST /things): body field `name` maxLength 50 → 60; Rust: the signature or types of Client::create_thing may change",
+            "~ tool create_thing: input schema changes: argument `name` maxLength 50 → 60",
+        ]
+    );
+}
