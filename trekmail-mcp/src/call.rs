@@ -1,4 +1,5 @@
-//! One tool call: validate, check, gate, confirm, then the generated operation.
+//! One tool call: check the arguments, the gates and the confirmation, then the generated
+//! operation with its idempotency key, and shape the result.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -7,44 +8,13 @@ use serde_json::{Map, Value};
 use trekmail_api::{Client, TokenKind};
 
 use crate::catalog::{Catalog, ToolDef};
-use crate::config::Config;
-use crate::hostguard;
+use crate::checks;
+use crate::gates::{self, Switches};
 use crate::idempotency::{self, SecretKey};
-use crate::map::{Check, GateName, TokenName};
+use crate::map::TokenName;
 use crate::results;
 use crate::schema::IDEMPOTENCY_ARG;
-use crate::validate;
 use crate::wire;
-
-/// The safety switches, as configured.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Switches {
-    /// `TREKMAIL_ALLOW_DESTRUCTIVE`.
-    pub destructive: bool,
-    /// `TREKMAIL_ALLOW_SENDING`.
-    pub sending: bool,
-    /// `TREKMAIL_ALLOW_MIGRATION`.
-    pub migration: bool,
-}
-
-impl Switches {
-    fn on(&self, g: GateName) -> bool {
-        match g {
-            GateName::Destructive => self.destructive,
-            GateName::Sending => self.sending,
-            GateName::Migration => self.migration,
-        }
-    }
-
-    /// From the configuration.
-    pub fn from_config(c: &Config) -> Self {
-        Self {
-            destructive: c.allow_destructive,
-            sending: c.allow_sending,
-            migration: c.allow_migration,
-        }
-    }
-}
 
 /// Everything a call needs.
 pub struct Caller {
@@ -56,90 +26,6 @@ pub struct Caller {
     pub switches: Switches,
     /// Keys digests of secret arguments in idempotency keys.
     pub secret: SecretKey,
-}
-
-fn non_empty(v: Option<&Value>) -> bool {
-    match v {
-        None | Some(Value::Null) => false,
-        Some(Value::String(s)) => !s.trim().is_empty(),
-        Some(Value::Array(a)) => !a.is_empty(),
-        Some(_) => true,
-    }
-}
-
-/// The field names of a tool's secret arguments (`items[].password` → `password`).
-fn secret_fields(def: &ToolDef) -> Vec<&str> {
-    def.entry
-        .idempotency
-        .secret_args
-        .iter()
-        .map(|s| s.rsplit("[].").next().unwrap_or(s))
-        .collect()
-}
-
-/// Problems with the arguments: schema, checks and outbound hosts; empty when the call may go on.
-pub fn argument_problems(
-    catalog: &Catalog,
-    def: &ToolDef,
-    args: &Map<String, Value>,
-) -> Vec<String> {
-    let confirm_missing = def.entry.confirm.as_ref().map(|c| format!("{c}: required"));
-    let mut problems: Vec<String> = validate::validate(
-        &def.input_schema,
-        args,
-        &catalog.patterns,
-        &secret_fields(def),
-    )
-    .into_iter()
-    // A missing confirmation is reported after the gates, in its own words.
-    .filter(|p| Some(p) != confirm_missing.as_ref())
-    .collect();
-    for c in &def.entry.checks {
-        match c {
-            Check::RequireAny { args: names } => {
-                if !names.iter().any(|n| non_empty(args.get(n))) {
-                    problems.push(format!(
-                        "{}: give at least one of these, not empty",
-                        names.join(" or ")
-                    ));
-                }
-            }
-            Check::MaxTotalItems { args: names, max } => {
-                let total: usize = names
-                    .iter()
-                    .filter_map(|n| args.get(n)?.as_array().map(Vec::len))
-                    .sum();
-                if total > *max {
-                    problems.push(format!(
-                        "{}: at most {max} together, got {total}",
-                        names.join(" + ")
-                    ));
-                }
-            }
-            Check::RequiredWhen {
-                arg,
-                equals,
-                requires,
-            } => {
-                if args.get(arg) == Some(equals) && !non_empty(args.get(requires)) {
-                    problems.push(format!("{requires}: required when {arg} is {equals}"));
-                }
-            }
-        }
-    }
-    for name in &def.entry.public_host_args {
-        if let Some(Value::String(host)) = args.get(name) {
-            if host.trim().is_empty() {
-                continue;
-            }
-            if let Some(why) = hostguard::refusal(host) {
-                problems.push(format!(
-                    "{name}: Cannot connect to private/internal network addresses ({why})."
-                ));
-            }
-        }
-    }
-    problems
 }
 
 impl Caller {
@@ -158,7 +44,7 @@ impl Caller {
         args: Map<String, Value>,
     ) -> CallToolResult {
         let name = &def.entry.name;
-        let problems = argument_problems(catalog, def, &args);
+        let problems = checks::problems(catalog, def, &args);
         if !problems.is_empty() {
             tracing::info!(tool = %name, problems = problems.len(), "invalid arguments");
             return results::refusal(format!(
@@ -166,21 +52,9 @@ impl Caller {
                 problems.join("\n- ")
             ));
         }
-        let closed: Vec<GateName> = def
-            .gates_for(&args)
-            .into_iter()
-            .filter(|g| !self.switches.on(*g))
-            .collect();
-        if !closed.is_empty() {
-            let how = closed
-                .iter()
-                .map(|g| format!("{}=true (allows {})", g.env_var(), g.what()))
-                .collect::<Vec<_>>()
-                .join(" and ");
+        if let Some(refusal) = gates::refusal(def, &args, &self.switches) {
             tracing::info!(tool = %name, "refused by safety gate");
-            return results::refusal(format!(
-                "{name} is disabled by a safety gate; nothing was sent. The operator must set {how} in the MCP server's environment and restart it."
-            ));
+            return results::refusal(refusal);
         }
         if let Some(c) = &def.entry.confirm
             && args.get(c) != Some(&Value::Bool(true))

@@ -2,14 +2,16 @@
 //!
 //! Tools are data: [`catalog`] binds `tools-map.toml` to the operations of the OpenAPI document
 //! (through the generated `trekmail-api` client), [`schema`] derives each input schema, and
-//! [`call`] runs every call through the same steps: validation, safety gates, confirmation,
-//! idempotency key, the generated operation, and [`results`] for what the agent sees.
+//! [`call`] runs every call through the same steps: [`checks`], [`gates`], confirmation,
+//! [`idempotency`] key, the generated operation, and [`results`] for what the agent sees.
 #![forbid(unsafe_code)]
 #![deny(clippy::print_stdout)]
 
 pub mod call;
 pub mod catalog;
+pub mod checks;
 pub mod config;
+pub mod gates;
 pub mod hostguard;
 pub mod idempotency;
 pub mod logging;

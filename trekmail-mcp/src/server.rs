@@ -12,9 +12,10 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, RoleServer};
 use trekmail_api::{ClientBuilder, RetryPolicy};
 
-use crate::call::{Caller, Switches, token_kind};
+use crate::call::{Caller, token_kind};
 use crate::catalog::{Catalog, ToolDef};
 use crate::config::Config;
+use crate::gates::Switches;
 use crate::idempotency::SecretKey;
 use crate::map::TokenName;
 

@@ -1,0 +1,59 @@
+//! Safety gates: the operator's switches (`TREKMAIL_ALLOW_*`) and the refusal that names them.
+
+use serde_json::{Map, Value};
+
+use crate::catalog::ToolDef;
+use crate::config::Config;
+use crate::map::GateName;
+
+/// The safety switches, as configured.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Switches {
+    /// `TREKMAIL_ALLOW_DESTRUCTIVE`.
+    pub destructive: bool,
+    /// `TREKMAIL_ALLOW_SENDING`.
+    pub sending: bool,
+    /// `TREKMAIL_ALLOW_MIGRATION`.
+    pub migration: bool,
+}
+
+impl Switches {
+    /// Whether `g` is open.
+    pub fn on(&self, g: GateName) -> bool {
+        match g {
+            GateName::Destructive => self.destructive,
+            GateName::Sending => self.sending,
+            GateName::Migration => self.migration,
+        }
+    }
+
+    /// From the configuration.
+    pub fn from_config(c: &Config) -> Self {
+        Self {
+            destructive: c.allow_destructive,
+            sending: c.allow_sending,
+            migration: c.allow_migration,
+        }
+    }
+}
+
+/// The refusal for a call whose gates are not all open, or `None` when it may proceed.
+pub fn refusal(def: &ToolDef, args: &Map<String, Value>, switches: &Switches) -> Option<String> {
+    let closed: Vec<GateName> = def
+        .gates_for(args)
+        .into_iter()
+        .filter(|g| !switches.on(*g))
+        .collect();
+    if closed.is_empty() {
+        return None;
+    }
+    let how = closed
+        .iter()
+        .map(|g| format!("{}=true (allows {})", g.env_var(), g.what()))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    Some(format!(
+        "{} is disabled by a safety gate; nothing was sent. The operator must set {how} in the MCP server's environment and restart it.",
+        def.entry.name
+    ))
+}
