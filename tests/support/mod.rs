@@ -60,16 +60,6 @@ pub struct Harness {
     pub sleeps: Arc<Mutex<Vec<Duration>>>,
 }
 
-pub fn toolsets(catalog: &Catalog) -> Vec<String> {
-    let mut t: Vec<String> = catalog
-        .tools()
-        .iter()
-        .map(|d| d.entry.toolset.clone())
-        .collect();
-    t.dedup();
-    t
-}
-
 pub fn config(base_url: &str, opts: &Opts) -> Result<Config, Vec<String>> {
     let mut env: HashMap<&str, String> = HashMap::new();
     env.insert("TREKMAIL_BASE_URL", base_url.to_owned());
@@ -87,9 +77,7 @@ pub fn config(base_url: &str, opts: &Opts) -> Result<Config, Vec<String>> {
         env.insert(k, v.clone());
     }
     let catalog = Catalog::embedded().unwrap();
-    let names = toolsets(&catalog);
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    Config::from_env(|k| env.get(k).cloned(), &names)
+    Config::from_env(|k| env.get(k).cloned(), &catalog.toolsets())
 }
 
 /// A retry policy that records the waits it would make and returns at once.

@@ -172,8 +172,10 @@ impl ClientHooks<ClientState> for Client {
                         h.insert(CLIENT_REQUEST_ID, id);
                     }
                     h.insert(ATTEMPTS, HeaderValue::from(attempt));
-                    let resp = normalise(resp, wants_json).await?;
-                    return Ok(capture(resp, wants_json).await);
+                    let (parts, body) = split(resp).await?;
+                    let (parts, body) = normalise(parts, body, wants_json);
+                    capture(&parts, &body, wants_json);
+                    return Ok(rebuild(parts, body));
                 }
             }
         }
@@ -207,21 +209,20 @@ fn rebuild(parts: http::response::Parts, body: Bytes) -> Response {
 /// Makes the generated code's job unambiguous: an empty 2xx body becomes `{}` (flagged), and an
 /// error answer whose body is not JSON (an HTML page from a proxy) becomes a JSON error envelope
 /// (flagged), so callers always learn the status instead of a bare parse failure.
-async fn normalise(resp: Response, wants_json: bool) -> reqwest::Result<Response> {
-    let status = resp.status();
-    let (parts, body) = split(resp).await?;
+fn normalise(
+    parts: http::response::Parts,
+    body: Bytes,
+    wants_json: bool,
+) -> (http::response::Parts, Bytes) {
+    let status = parts.status;
     if status.is_success() {
         if body.iter().all(u8::is_ascii_whitespace) && wants_json {
-            return Ok(rebuild_as_json(
-                parts,
-                EMPTY_BODY,
-                Bytes::from_static(b"{}"),
-            ));
+            return as_json(parts, EMPTY_BODY, Bytes::from_static(b"{}"));
         }
-        return Ok(rebuild(parts, body));
+        return (parts, body);
     }
     if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok() {
-        return Ok(rebuild(parts, body));
+        return (parts, body);
     }
     let content_type = parts
         .headers
@@ -242,48 +243,38 @@ async fn normalise(resp: Response, wants_json: bool) -> reqwest::Result<Response
             ),
         }
     });
-    Ok(rebuild_as_json(
-        parts,
-        WRAPPED_BODY,
-        Bytes::from(envelope.to_string()),
-    ))
+    as_json(parts, WRAPPED_BODY, Bytes::from(envelope.to_string()))
 }
 
-/// Keeps a copy of the answer (a reference-counted `Bytes`, not a copy of the data) when
-/// [`capturing`] asked for it.
-async fn capture(resp: Response, json: bool) -> Response {
+/// Keeps the answer (a reference-counted `Bytes`, not a copy of the data) when [`capturing`]
+/// asked for it.
+fn capture(parts: &http::response::Parts, body: &Bytes, json: bool) {
     let Ok(slot) = CAPTURE.try_with(Arc::clone) else {
-        return resp;
-    };
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let Ok((parts, body)) = split(resp).await else {
-        return Response::from(http::Response::new(Bytes::new()));
+        return;
     };
     if let Ok(mut s) = slot.lock() {
         *s = Some(Captured {
-            status,
-            headers,
+            status: parts.status.as_u16(),
+            headers: parts.headers.clone(),
             body: body.clone(),
             json,
         });
     }
-    rebuild(parts, body)
 }
 
 /// A JSON body the client wrote in place of the API's, flagged with `marker`.
-fn rebuild_as_json(
+fn as_json(
     mut parts: http::response::Parts,
     marker: &'static str,
     body: Bytes,
-) -> Response {
+) -> (http::response::Parts, Bytes) {
     parts
         .headers
         .insert(marker, HeaderValue::from_static("true"));
     parts
         .headers
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    rebuild(parts, body)
+    (parts, body)
 }
 
 /// The first 200 characters of a body as one line of text, tags stripped.

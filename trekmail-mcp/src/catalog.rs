@@ -296,6 +296,17 @@ impl Catalog {
         &self.tools
     }
 
+    /// The toolset names, in catalogue order, each once.
+    pub fn toolsets(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for t in &self.tools {
+            if !names.contains(&t.entry.toolset.as_str()) {
+                names.push(&t.entry.toolset);
+            }
+        }
+        names
+    }
+
     /// A tool by name.
     pub fn get(&self, name: &str) -> Option<&Arc<ToolDef>> {
         self.by_name.get(name).map(|&i| &self.tools[i])

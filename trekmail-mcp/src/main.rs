@@ -50,15 +50,7 @@ async fn main() -> ExitCode {
         Ok(c) => c,
         Err(problems) => return fail("catalog", &problems),
     };
-    let mut toolsets: Vec<&str> = catalog
-        .tools()
-        .iter()
-        .map(|t| t.entry.toolset.as_str())
-        .collect();
-    toolsets.dedup();
-    let toolsets: Vec<String> = toolsets.into_iter().map(str::to_owned).collect();
-    let names: Vec<&str> = toolsets.iter().map(String::as_str).collect();
-    let config = match Config::from_env(|k| std::env::var(k).ok(), &names) {
+    let config = match Config::from_env(|k| std::env::var(k).ok(), &catalog.toolsets()) {
         Ok(c) => c,
         Err(problems) => return fail("configuration", &problems),
     };

@@ -81,7 +81,6 @@ pub fn lint(doc: &Value) -> Vec<String> {
                     out.push(format!("{at}: parameter `{name}`: no description"));
                 }
                 lint_schema(
-                    doc,
                     &format!("{at}: parameter `{name}`"),
                     &p["schema"],
                     &components,
@@ -131,7 +130,7 @@ pub fn lint(doc: &Value) -> Vec<String> {
         {
             out.push(format!("{at}: no description"));
         }
-        lint_schema(doc, &at, s, &components, true, &mut out);
+        lint_schema(&at, s, &components, true, &mut out);
     }
     out
 }
@@ -190,7 +189,6 @@ fn canonical(v: &Value) -> String {
 }
 
 fn lint_schema(
-    doc: &Value,
     at: &str,
     s: &Value,
     components: &BTreeMap<String, String>,
@@ -244,13 +242,12 @@ fn lint_schema(
         {
             out.push(format!("{here}: no description"));
         }
-        lint_schema(doc, &here, p, components, false, out);
+        lint_schema(&here, p, components, false, out);
     }
     if let Some(items) = s.get("items") {
-        lint_schema(doc, &format!("{at}[]"), items, components, false, out);
+        lint_schema(&format!("{at}[]"), items, components, false, out);
     }
     if let Some(ap @ Value::Object(_)) = s.get("additionalProperties") {
-        lint_schema(doc, &format!("{at}{{*}}"), ap, components, false, out);
+        lint_schema(&format!("{at}{{*}}"), ap, components, false, out);
     }
-    let _ = doc;
 }

@@ -289,10 +289,9 @@ pub fn report(old: &Value, new: &Value) -> Vec<String> {
 }
 
 /// The README's tool table, one section per toolset.
-pub fn tools_table(catalog: &Catalog, map: &ToolsMap) -> String {
+pub fn tools_table(catalog: &Catalog) -> String {
     let mut out = String::new();
     let mut current = String::new();
-    let _ = map;
     for t in catalog.tools() {
         let e = &t.entry;
         if e.toolset != current {

@@ -103,7 +103,7 @@ fn generate(check: bool) -> ExitCode {
     let surface_text = serde_json::to_string_pretty(&new_surface).unwrap_or_default() + "\n";
     let readme_path = root.join("README.md");
     let readme = std::fs::read_to_string(&readme_path).unwrap_or_default();
-    let Some(new_readme) = xtask::splice_table(&readme, &xtask::tools_table(&catalog, &map)) else {
+    let Some(new_readme) = xtask::splice_table(&readme, &xtask::tools_table(&catalog)) else {
         eprintln!("README.md: tools-table markers are missing");
         return ExitCode::FAILURE;
     };
