@@ -43,30 +43,47 @@ impl Caller {
         def: &ToolDef,
         args: Map<String, Value>,
     ) -> CallToolResult {
+        match self.prepare(catalog, def, args) {
+            Ok(p) => self.execute(p).await,
+            Err(refusal) => refusal,
+        }
+    }
+
+    /// Everything before the API: arguments, gates, confirmation, token and idempotency key.
+    /// `Err` is the refusal the agent gets; nothing was sent.
+    pub fn prepare<'a>(
+        &self,
+        catalog: &Catalog,
+        def: &'a ToolDef,
+        args: Map<String, Value>,
+    ) -> Result<Prepared<'a>, CallToolResult> {
         let name = &def.entry.name;
         let problems = checks::problems(catalog, def, &args);
         if !problems.is_empty() {
             tracing::info!(tool = %name, problems = problems.len(), "invalid arguments");
-            return results::refusal(format!(
+            return Err(results::refusal(format!(
                 "Invalid arguments for {name}; nothing was sent:\n- {}",
                 problems.join("\n- ")
-            ));
+            )));
         }
         if let Some(refusal) = gates::refusal(def, &args, &self.switches) {
             tracing::info!(tool = %name, "refused by safety gate");
-            return results::refusal(refusal);
+            return Err(results::refusal(refusal));
         }
         if let Some(c) = &def.entry.confirm
             && args.get(c) != Some(&Value::Bool(true))
         {
-            return results::refusal(format!(
+            return Err(results::refusal(format!(
                 "{name} needs {c}: true on the call to confirm it; nothing was sent. Check the arguments with the user, then call again with {c}: true."
-            ));
+            )));
         }
-        let Some(client) = self.client(def.entry.token) else {
+        if self.client(def.entry.token).is_none() {
             let kind = token_kind(def.entry.token);
-            return results::refusal(format!("{name} needs {} to be configured", kind.env_var()));
-        };
+            return Err(results::refusal(format!(
+                "{name} needs {} to be configured",
+                kind.env_var()
+            )));
+        }
         let key = (def.method != "GET").then(|| {
             match args.get(IDEMPOTENCY_ARG).and_then(Value::as_str) {
                 Some(k) if !k.is_empty() => k.to_owned(),
@@ -88,6 +105,17 @@ impl Caller {
                 }
             }
         });
+        Ok(Prepared { def, args, key })
+    }
+
+    /// Sends a prepared call and shapes the answer.
+    pub async fn execute(&self, prepared: Prepared<'_>) -> CallToolResult {
+        let Prepared { def, args, key } = prepared;
+        let name = &def.entry.name;
+        let Some(client) = self.client(def.entry.token) else {
+            let kind = token_kind(def.entry.token);
+            return results::refusal(format!("{name} needs {} to be configured", kind.env_var()));
+        };
         let wire_args = wire::to_wire(&def.shape, &args, key);
         let request_id = uuid::Uuid::new_v4().to_string();
         tracing::info!(tool = %name, request_id = %request_id, "calling the API");
@@ -109,6 +137,23 @@ impl Caller {
                 )
             }
         }
+    }
+}
+
+/// A call that passed every check and may be sent.
+pub struct Prepared<'a> {
+    /// The tool.
+    pub def: &'a ToolDef,
+    /// Its arguments, as given.
+    pub args: Map<String, Value>,
+    /// The `Idempotency-Key` of a write.
+    pub key: Option<String>,
+}
+
+impl Prepared<'_> {
+    /// Whether a safety switch or a confirmation argument guards this call.
+    pub fn guarded(&self) -> bool {
+        self.def.entry.confirm.is_some() || !self.def.gates_for(&self.args).is_empty()
     }
 }
 
