@@ -294,3 +294,136 @@ async fn logs_go_to_stderr_and_never_carry_a_token() {
         );
     }
 }
+
+/// A mock that answers 503 with `Retry-After: 1` to everything, so a call waits to retry.
+async fn busy_api() -> MockServer {
+    let mock = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(
+            ResponseTemplate::new(503)
+                .insert_header("retry-after", "1")
+                .set_body_json(json!({"error": {"code": "busy", "message": "try later"}})),
+        )
+        .mount(&mock)
+        .await;
+    mock
+}
+
+async fn wait_for_requests(mock: &MockServer, n: usize) {
+    for _ in 0..200 {
+        if mock.received_requests().await.unwrap().len() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the API never got {n} request(s)");
+}
+
+const SEND_ARGS: &str =
+    r#"{"to": ["a@example.com"], "subject": "hi", "body_text": "x", "confirm_send": true}"#;
+
+#[tokio::test]
+async fn a_cancelled_call_sends_nothing_more() {
+    let mock = busy_api().await;
+    let mut peer = Peer::spawn(
+        &mock.uri(),
+        &[
+            ("TREKMAIL_MESSAGE_TOKEN", "tm_msg_test123456789"),
+            ("TREKMAIL_ALLOW_SENDING", "true"),
+        ],
+    );
+    peer.initialize().await;
+    let args: Value = serde_json::from_str(SEND_ARGS).unwrap();
+    peer.send(json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "send_message", "arguments": args}}))
+        .await;
+    wait_for_requests(&mock, 1).await;
+    peer.send(json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 7, "reason": "user"}}))
+        .await;
+    // The retry would have gone out after 1 s.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        mock.received_requests().await.unwrap().len(),
+        1,
+        "nothing is sent after the cancel"
+    );
+    // The server still serves.
+    let r = peer.request(8, "tools/list", json!({})).await;
+    assert!(
+        r["result"]["tools"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty())
+    );
+}
+
+#[tokio::test]
+async fn closing_stdin_stops_calls_in_flight_and_exits_0() {
+    let mock = busy_api().await;
+    let mut peer = Peer::spawn(
+        &mock.uri(),
+        &[
+            ("TREKMAIL_MESSAGE_TOKEN", "tm_msg_test123456789"),
+            ("TREKMAIL_ALLOW_SENDING", "true"),
+        ],
+    );
+    peer.initialize().await;
+    let args: Value = serde_json::from_str(SEND_ARGS).unwrap();
+    peer.send(json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "send_message", "arguments": args}}))
+        .await;
+    wait_for_requests(&mock, 1).await;
+    let Peer {
+        mut child, stdin, ..
+    } = peer;
+    drop(stdin);
+    let status = tokio::time::timeout(Duration::from_secs(3), child.wait())
+        .await
+        .expect("the server exits promptly")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        mock.received_requests().await.unwrap().len(),
+        1,
+        "no retry after stdin closed"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_cannot_make_the_server_hold_unbounded_answers() {
+    let mock = MockServer::start().await;
+    // Answers far larger than a pipe's buffer, so unread answers pile up in the server.
+    Mock::given(wiremock::matchers::any())
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"blob": "x".repeat(256 * 1024)})),
+        )
+        .mount(&mock)
+        .await;
+    let mut peer = Peer::spawn(
+        &mock.uri(),
+        &[
+            ("TREKMAIL_API_TOKEN", "tm_live_test123456789"),
+            ("TREKMAIL_MAX_CONCURRENT_CALLS", "2"),
+        ],
+    );
+    peer.initialize().await;
+    for id in 10..210 {
+        peer.send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "get_domain", "arguments": {"domain_id": 7}}}))
+            .await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let served = mock.received_requests().await.unwrap().len();
+    // 2 answers waiting to be written per call slot, 2 slots, plus what the pipe holds.
+    println!("API requests made while the client read nothing: {served} of 200");
+    assert!(
+        served <= 8,
+        "{served} calls were made for a client that reads nothing"
+    );
+    // Reading again drains everything.
+    let mut got = 0;
+    while got < 200 {
+        let m = peer.recv().await;
+        if m.get("id").is_some() {
+            got += 1;
+        }
+    }
+    assert_eq!(mock.received_requests().await.unwrap().len(), 200);
+}

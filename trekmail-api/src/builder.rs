@@ -8,6 +8,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT}
 use crate::generated::Client;
 use crate::hooks::ClientState;
 use crate::retry::RetryPolicy;
+use crate::transport::{Limits, Transport};
 
 /// The two kinds of TrekMail token. Each operation of the spec names the one it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,6 +58,8 @@ pub struct ClientBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     retry: RetryPolicy,
+    max_response_bytes: u64,
+    redact: Vec<String>,
     extra_roots: Vec<Vec<u8>>,
 }
 
@@ -68,7 +71,8 @@ impl fmt::Debug for ClientBuilder {
             .field("user_agent", &self.user_agent)
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
-            .finish()
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish_non_exhaustive()
     }
 }
 
@@ -83,6 +87,8 @@ impl ClientBuilder {
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            max_response_bytes: crate::transport::DEFAULT_MAX_RESPONSE_BYTES,
+            redact: Vec::new(),
             extra_roots: Vec::new(),
         }
     }
@@ -106,9 +112,24 @@ impl ClientBuilder {
         self
     }
 
-    /// Timeout of one attempt, from sending to the end of the body. Default 30 s.
+    /// Deadline of one call, every attempt and every wait between retries included: no attempt
+    /// or wait starts that would end past it. Default 30 s.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// The largest answer body read, in bytes (Content-Length checked up front, bytes counted as
+    /// they arrive); a larger answer fails with [`crate::CallError::TooLarge`]. Default 48 MiB.
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    /// One more secret that must never reach a caller: if an answer contains it, it is replaced
+    /// by `[redacted]`. The client's own token always is.
+    pub fn redact(mut self, secret: impl Into<String>) -> Self {
+        self.redact.push(secret.into());
         self
     }
 
@@ -170,17 +191,26 @@ impl ClientBuilder {
                 BuildError(format!("the extra root certificate is not valid PEM: {e}"))
             })?);
         }
+        // Redirects are never followed: one could carry the request, body and token included,
+        // to another host. The transport reports a 3xx as an error naming the target host.
         let http = reqwest::Client::builder()
             .tls_certs_merge(roots)
             .default_headers(headers)
-            .timeout(self.timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(self.connect_timeout.min(self.timeout))
             .build()
             .map_err(|e| BuildError(format!("cannot build the HTTP client: {e}")))?;
+        let mut secrets = self.redact;
+        secrets.extend(self.token);
+        let limits = Limits {
+            deadline: self.timeout,
+            max_response_bytes: self.max_response_bytes,
+        };
+        let transport = Transport::new(http.clone(), self.retry, limits, secrets);
         Ok(Client::new_with_client(
             &root,
             http,
-            ClientState { retry: self.retry },
+            ClientState { transport },
         ))
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::hooks::{ATTEMPTS, CLIENT_REQUEST_ID, WRAPPED_BODY};
+use crate::transport::{Facts, REQUEST_ID};
 
 /// An HTTP error answer of the API (4xx/5xx), parsed from the error envelope
 /// `{"error": {"code", "message", "hint", "request_id", "retryable", "retry_after", ...}}`
@@ -37,8 +37,16 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// Builds the error from a status, the response headers and the JSON body.
-    pub fn new(status: u16, headers: &reqwest::header::HeaderMap, body: Value) -> Self {
+    /// Builds the error from a status, the response headers, the JSON body (any JSON value: an
+    /// error status is an error whatever its body), what the transport learnt, and whether the
+    /// body was not JSON and `body` describes it.
+    pub fn new(
+        status: u16,
+        headers: &reqwest::header::HeaderMap,
+        body: Value,
+        facts: &Facts,
+        non_json_body: bool,
+    ) -> Self {
         let fields = body.get("error").filter(|e| e.is_object()).unwrap_or(&body);
         let text = |k: &str| match fields.get(k) {
             Some(Value::String(s)) => Some(s.clone()),
@@ -52,20 +60,20 @@ impl ApiError {
                 .map(str::to_owned)
         };
         let retry_after = crate::retry::retry_after(header("retry-after").as_deref(), b"")
-            .or_else(|| crate::retry::retry_after(None, body.to_string().as_bytes()));
+            .or_else(|| crate::retry::retry_after_field(&body));
         Self {
             status,
             code: text("code"),
             message: text("message"),
             hint: text("hint"),
-            request_id: text("request_id").or_else(|| {
-                header("x-request-id").filter(|h| Some(h) != header(CLIENT_REQUEST_ID).as_ref())
-            }),
-            client_request_id: header(CLIENT_REQUEST_ID),
+            // The API's own id: its envelope's, or a response X-Request-Id that is not ours echoed.
+            request_id: text("request_id")
+                .or_else(|| header(REQUEST_ID).filter(|h| *h != facts.request_id)),
+            client_request_id: Some(facts.request_id.clone()),
             retryable: fields.get("retryable").and_then(Value::as_bool),
             retry_after,
-            attempts: header(ATTEMPTS).and_then(|a| a.parse().ok()).unwrap_or(1),
-            non_json_body: headers.contains_key(WRAPPED_BODY),
+            attempts: facts.attempts.max(1),
+            non_json_body,
             body,
         }
     }
@@ -102,7 +110,7 @@ pub enum TransportKind {
 }
 
 /// Every way a call through this crate can fail.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum CallError {
     /// The API answered with an error status.
     Api(Box<ApiError>),
@@ -112,6 +120,19 @@ pub enum CallError {
         kind: TransportKind,
         /// Description, without secrets.
         message: String,
+    },
+    /// The API answered with a redirect, which is never followed (a redirect could send the
+    /// request, body and credentials included, to another host).
+    Redirect {
+        /// The 3xx status.
+        status: u16,
+        /// The host the redirect points at (only the host: the URL may carry anything).
+        target_host: String,
+    },
+    /// The answer was larger than the limit (`TREKMAIL_MAX_RESPONSE_BYTES` in the MCP server).
+    TooLarge {
+        /// The limit, in bytes.
+        limit: u64,
     },
     /// The API answered success but the body could not be read as the spec says.
     InvalidResponse(String),
@@ -154,6 +175,17 @@ impl fmt::Display for CallError {
                 kind: TransportKind::Other,
                 message,
             } => write!(f, "transport error: {message}"),
+            CallError::Redirect {
+                status,
+                target_host,
+            } => write!(
+                f,
+                "the API answered HTTP {status}, a redirect to host {target_host}; redirects are never followed, so nothing was sent there"
+            ),
+            CallError::TooLarge { limit } => write!(
+                f,
+                "the answer is larger than the limit of {limit} bytes (TREKMAIL_MAX_RESPONSE_BYTES); it was not read"
+            ),
             CallError::InvalidResponse(m) => write!(f, "invalid response from the API: {m}"),
             CallError::InvalidArgument { name, message } => {
                 write!(f, "invalid argument `{name}`: {message}")
@@ -167,45 +199,42 @@ impl fmt::Display for CallError {
 impl std::error::Error for CallError {}
 
 impl<E: serde::Serialize> From<progenitor_client::Error<E>> for CallError {
+    /// The readable error of a generated method's failure. Failures of the transport core reach
+    /// the generated code as an `UnexpectedResponse` carrying the typed [`CallError`].
     fn from(e: progenitor_client::Error<E>) -> Self {
         use progenitor_client::Error as G;
         match e {
+            G::UnexpectedResponse(resp) => match resp.extensions().get::<Failed>() {
+                Some(Failed(e)) => e.clone(),
+                None => CallError::InvalidResponse(format!("unexpected HTTP {}", resp.status())),
+            },
             G::ErrorResponse(rv) => {
+                // Only reachable when the hooks are bypassed: the core reports error statuses.
                 let status = rv.status().as_u16();
                 let headers = rv.headers().clone();
                 let body = serde_json::to_value(rv.into_inner()).unwrap_or(Value::Null);
-                CallError::Api(Box::new(ApiError::new(status, &headers, body)))
+                let facts = Facts {
+                    request_id: String::new(),
+                    idempotency_key: None,
+                    attempts: 1,
+                };
+                CallError::Api(Box::new(ApiError::new(
+                    status, &headers, body, &facts, false,
+                )))
             }
             G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => {
-                transport(&e)
+                crate::transport::transport_error(&e)
             }
             G::InvalidResponsePayload(bytes, err) => CallError::InvalidResponse(format!(
                 "{err}; body starts: {:?}",
-                crate::hooks::snippet(&bytes)
+                crate::transport::snippet(&bytes)
             )),
-            G::UnexpectedResponse(resp) => {
-                CallError::InvalidResponse(format!("unexpected HTTP {}", resp.status()))
-            }
             G::InvalidRequest(m) | G::Custom(m) => CallError::InvalidRequest(m),
         }
     }
 }
 
-pub(crate) fn transport(e: &reqwest::Error) -> CallError {
-    let kind = if e.is_timeout() {
-        TransportKind::Timeout
-    } else if e.is_connect() {
-        TransportKind::Connect
-    } else {
-        TransportKind::Other
-    };
-    // reqwest's message names the URL (no secrets: tokens travel in headers) and the cause chain.
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    CallError::Transport { kind, message }
-}
+/// A failure of the transport core, carried to [`CallError::from`] as a typed response
+/// extension (the generated code's only way to pass a response through unchanged).
+#[derive(Debug, Clone)]
+pub(crate) struct Failed(pub(crate) CallError);

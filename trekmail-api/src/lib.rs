@@ -25,10 +25,11 @@
 #![forbid(unsafe_code)]
 
 mod builder;
-mod dispatch;
 mod error;
 mod hooks;
+mod operation;
 mod retry;
+mod transport;
 
 #[allow(
     clippy::all,
@@ -42,11 +43,19 @@ mod generated {
 }
 
 pub use builder::{BuildError, ClientBuilder, TokenKind};
-pub use dispatch::{OperationArgs, Outcome, OutcomeBody};
 pub use error::{ApiError, CallError, TransportKind};
 pub use generated::{ByteStream, Client, ClientInfo, Error, ResponseValue, types};
-pub use hooks::{ClientState, current_request_id, with_request_id};
+pub use hooks::ClientState;
+pub use operation::{OperationArgs, Outcome, OutcomeBody, path_segment};
 pub use retry::{RetryPolicy, Sleep};
+pub use transport::{
+    Answer, DEFAULT_MAX_RESPONSE_BYTES, Facts, IDEMPOTENCY_KEY, Limits, REQUEST_ID, Transport,
+};
+
+/// The transport core of a client.
+pub(crate) fn transport_of(client: &Client) -> &Transport {
+    &progenitor_client::ClientInfo::inner(client).transport
+}
 
 /// Every operation of the OpenAPI document, `$ref`s resolved, as JSON: operationId, method, path,
 /// tags, summary, description, security, parameters, request body schema and response kind.

@@ -84,7 +84,11 @@ pub(crate) fn retry_after(header: Option<&str>, body: &[u8]) -> Option<Duration>
     if let Some(secs) = header.and_then(|h| h.trim().parse::<f64>().ok()) {
         return seconds(secs);
     }
-    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    retry_after_field(&serde_json::from_slice(body).ok()?)
+}
+
+/// Seconds to wait from a `retry_after` field of a JSON body (top level or inside `error`).
+pub(crate) fn retry_after_field(v: &serde_json::Value) -> Option<Duration> {
     let field = v
         .pointer("/error/retry_after")
         .or_else(|| v.get("retry_after"))?;

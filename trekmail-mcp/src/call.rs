@@ -64,7 +64,7 @@ impl Caller {
             tracing::info!(tool = %name, problems = problems.len(), "invalid arguments");
             return Err(results::refusal(format!(
                 "Invalid arguments for {name}; nothing was sent:\n- {}",
-                problems.join("\n- ")
+                listing(&problems)
             )));
         }
         if let Some(refusal) = gates::refusal(def, &args, &self.switches) {
@@ -117,15 +117,18 @@ impl Caller {
             let kind = token_kind(def.entry.token);
             return results::refusal(format!("{name} needs {} to be configured", kind.env_var()));
         };
-        let wire_args = wire::to_wire(&def.shape, &args, key);
+        let mut wire_args = wire::to_wire(&def.shape, &args, key);
         let request_id = uuid::Uuid::new_v4().to_string();
+        // Our id travels as the real X-Request-Id header: the transport keeps it on every attempt.
+        wire_args.header.insert(
+            trekmail_api::REQUEST_ID.into(),
+            Value::String(request_id.clone()),
+        );
         tracing::info!(tool = %name, request_id = %request_id, "calling the API");
-        let outcome = trekmail_api::with_request_id(
-            request_id.clone(),
-            client.call_operation(&def.entry.operation, &wire_args),
-        )
-        .await;
-        match outcome {
+        match client
+            .call_operation(&def.entry.operation, &wire_args)
+            .await
+        {
             Ok(o) => results::success(o, def.entry.decode_base64_field.as_deref()),
             Err(e) => {
                 tracing::warn!(tool = %name, request_id = %request_id, status = e.status(), "call failed");
@@ -157,6 +160,28 @@ impl Prepared<'_> {
         self.def.entry.confirm.is_some() || !self.def.gates_for(&self.args).is_empty()
     }
 }
+
+/// Problems listed for the agent: the first [`MAX_PROBLEMS`], each cut to [`MAX_PROBLEM_CHARS`],
+/// then how many more, so that a call with a million bad arguments gets a short answer.
+fn listing(problems: &[String]) -> String {
+    let mut lines: Vec<String> = problems
+        .iter()
+        .take(MAX_PROBLEMS)
+        .map(|p| match p.char_indices().nth(MAX_PROBLEM_CHARS) {
+            Some((i, _)) => format!("{}…", &p[..i]),
+            None => p.clone(),
+        })
+        .collect();
+    if problems.len() > MAX_PROBLEMS {
+        lines.push(format!("… and {} more", problems.len() - MAX_PROBLEMS));
+    }
+    lines.join("\n- ")
+}
+
+/// Problems listed in one refusal.
+pub const MAX_PROBLEMS: usize = 20;
+/// Characters of one listed problem.
+pub const MAX_PROBLEM_CHARS: usize = 300;
 
 /// The client crate's token kind for a map token name.
 pub fn token_kind(t: TokenName) -> TokenKind {

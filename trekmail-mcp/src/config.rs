@@ -32,8 +32,12 @@ pub struct Config {
     pub ops_token: Option<Secret>,
     /// `TREKMAIL_MESSAGE_TOKEN` (`tm_msg_...`): enables the message tools.
     pub message_token: Option<Secret>,
-    /// `TREKMAIL_TIMEOUT_MS`: timeout of one attempt. Default 30000.
+    /// `TREKMAIL_TIMEOUT_MS`: deadline of one call, retries and waits included. Default 30000.
     pub timeout: Duration,
+    /// `TREKMAIL_MAX_RESPONSE_BYTES`: the largest API answer read. Default 48 MiB.
+    pub max_response_bytes: u64,
+    /// `TREKMAIL_MAX_CONCURRENT_CALLS`: tool calls in flight at once; the rest wait. Default 8.
+    pub max_concurrent_calls: usize,
     /// `TREKMAIL_USER_AGENT`. Default `trekmail-mcp/<version>`.
     pub user_agent: String,
     /// `TREKMAIL_ALLOW_DESTRUCTIVE`.
@@ -51,11 +55,13 @@ pub struct Config {
 }
 
 /// Every variable the server reads, for documentation and tests.
-pub const VARIABLES: [&str; 12] = [
+pub const VARIABLES: [&str; 14] = [
     "TREKMAIL_BASE_URL",
     "TREKMAIL_API_TOKEN",
     "TREKMAIL_MESSAGE_TOKEN",
     "TREKMAIL_TIMEOUT_MS",
+    "TREKMAIL_MAX_RESPONSE_BYTES",
+    "TREKMAIL_MAX_CONCURRENT_CALLS",
     "TREKMAIL_USER_AGENT",
     "TREKMAIL_ALLOW_DESTRUCTIVE",
     "TREKMAIL_ALLOW_SENDING",
@@ -106,6 +112,26 @@ impl Config {
                 }
             },
         };
+        let mut number = |name: &str, min: u64, max: u64, default: u64| match get(name) {
+            None => default,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if (min..=max).contains(&n) => n,
+                _ => {
+                    problems.push(format!(
+                        "{name} must be a whole number from {min} to {max}, got {v:?}"
+                    ));
+                    default
+                }
+            },
+        };
+        let max_response_bytes = number(
+            "TREKMAIL_MAX_RESPONSE_BYTES",
+            1024,
+            1 << 32,
+            trekmail_api::DEFAULT_MAX_RESPONSE_BYTES,
+        );
+        let max_concurrent_calls =
+            usize::try_from(number("TREKMAIL_MAX_CONCURRENT_CALLS", 1, 1024, 8)).unwrap_or(8);
         let user_agent = get("TREKMAIL_USER_AGENT")
             .unwrap_or_else(|| concat!("trekmail-mcp/", env!("CARGO_PKG_VERSION")).into());
         if user_agent.chars().any(|c| c.is_control() || !c.is_ascii()) || user_agent.len() > 256 {
@@ -180,6 +206,8 @@ impl Config {
             ops_token,
             message_token,
             timeout,
+            max_response_bytes,
+            max_concurrent_calls,
             user_agent,
             allow_destructive,
             allow_sending,

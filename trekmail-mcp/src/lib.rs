@@ -19,6 +19,7 @@ pub mod map;
 pub mod results;
 pub mod schema;
 pub mod server;
+pub mod stdio;
 pub mod validate;
 pub mod wire;
 

@@ -64,7 +64,18 @@ async fn main() -> ExitCode {
         );
     }
     tracing::info!(tools = server.tools().len(), "serving on stdio");
-    let service = match server.serve(rmcp::transport::stdio()).await {
+    let closing = server.closing();
+    // Answers waiting to be written before no new request is read: a client that stops reading
+    // cannot make the server hold more than this many answers.
+    let max_pending = config.max_concurrent_calls * 2;
+    let transport = trekmail_mcp::stdio::Bounded::new(
+        rmcp::transport::IntoTransport::<rmcp::RoleServer, _, _>::into_transport(
+            rmcp::transport::stdio(),
+        ),
+        max_pending,
+        closing,
+    );
+    let service = match server.serve(transport).await {
         Ok(s) => s,
         Err(e) => return fail("startup", &[e.to_string()]),
     };

@@ -36,6 +36,18 @@ pub fn success(outcome: Outcome, decode_field: Option<&str>) -> CallToolResult {
             r
         }
         OutcomeBody::Text(text) => CallToolResult::success(vec![ContentBlock::text(text)]),
+        OutcomeBody::Binary(bytes) => {
+            let content_type = outcome
+                .headers
+                .get(reqwest_content_type())
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/octet-stream");
+            CallToolResult::success(vec![ContentBlock::text(format!(
+                "Binary answer: {} bytes of {content_type}, base64:\n{}",
+                bytes.len(),
+                base64::engine::general_purpose::STANDARD.encode(&bytes)
+            ))])
+        }
         OutcomeBody::Empty => {
             let mut r = CallToolResult::structured(json!({ "ok": true, "status": outcome.status }));
             r.content = vec![ContentBlock::text(format!(
@@ -45,6 +57,10 @@ pub fn success(outcome: Outcome, decode_field: Option<&str>) -> CallToolResult {
             r
         }
     }
+}
+
+fn reqwest_content_type() -> &'static str {
+    "content-type"
 }
 
 fn decode(v: &Value) -> Option<String> {

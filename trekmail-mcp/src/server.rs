@@ -10,6 +10,7 @@ use rmcp::model::{
     PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::{RequestContext, RoleServer};
+use tokio_util::sync::CancellationToken;
 use trekmail_api::{ClientBuilder, RetryPolicy};
 
 use crate::call::{Caller, token_kind};
@@ -25,6 +26,10 @@ pub struct TrekmailServer {
     listed: Vec<Arc<ToolDef>>,
     hidden: HashMap<String, String>,
     caller: Arc<Caller>,
+    /// Calls in flight at once (`TREKMAIL_MAX_CONCURRENT_CALLS`); the rest wait their turn.
+    slots: Arc<tokio::sync::Semaphore>,
+    /// Cancelled when the server stops serving (end of input): calls in flight stop at once.
+    closing: CancellationToken,
 }
 
 const INSTRUCTIONS: &str = "Tools for the TrekMail email-hosting API. Ops tools (domains, DNS, mailboxes, aliases, filters, migrations, SMTP, billing...) use the account token; message tools (messages, folders, contacts, calendar...) act on one mailbox with its message token. Destructive, sending and migration tools only work when the operator has enabled them, and some also need a confirmation argument set to true: check with the user before setting it. Writes are idempotent: repeating a call with the same arguments does not repeat its effect.";
@@ -49,7 +54,12 @@ impl TrekmailServer {
                         .token(t.expose())
                         .user_agent(&config.user_agent)
                         .timeout(config.timeout)
+                        .max_response_bytes(config.max_response_bytes)
                         .retry_policy(retry.clone());
+                    // Neither token may reach the agent, whichever client's answer echoes it.
+                    for other in [&config.ops_token, &config.message_token].into_iter().flatten() {
+                        b = b.redact(other.expose());
+                    }
                     if let Some(pem) = &config.ca_cert_pem {
                         b = b.root_certificate_pem(pem.clone());
                     }
@@ -99,7 +109,15 @@ impl TrekmailServer {
             listed,
             hidden,
             caller: Arc::new(caller),
+            slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
+            closing: CancellationToken::new(),
         })
+    }
+
+    /// The token that stops every call in flight when cancelled (the stdio transport cancels
+    /// it at end of input).
+    pub fn closing(&self) -> CancellationToken {
+        self.closing.clone()
     }
 
     /// The tools this configuration lists, in order.
@@ -124,11 +142,23 @@ impl TrekmailServer {
             };
             return Err(ErrorData::invalid_params(msg, None));
         };
+        // Waiting for a slot is part of the call: a cancellation ends the wait too.
+        let Ok(_slot) = self.slots.acquire().await else {
+            return Err(ErrorData::internal_error(
+                "the server is shutting down",
+                None,
+            ));
+        };
         Ok(self
             .caller
             .call(&self.catalog, def, args.unwrap_or_default())
             .await)
     }
+}
+
+fn cancelled() -> ErrorData {
+    tracing::info!("call cancelled; nothing more is sent for it");
+    ErrorData::internal_error("the call was cancelled", None)
 }
 
 impl ServerHandler for TrekmailServer {
@@ -151,11 +181,15 @@ impl ServerHandler for TrekmailServer {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        self.call(&request.name, request.arguments)
-            .await
-            .map(Into::into)
+        // A cancelled call (notifications/cancelled, or the end of input) is dropped here: its
+        // HTTP request is aborted and no retry or wait of it follows.
+        tokio::select! {
+            r = self.call(&request.name, request.arguments) => r.map(Into::into),
+            () = context.ct.cancelled() => Err(cancelled()),
+            () = self.closing.cancelled() => Err(cancelled()),
+        }
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

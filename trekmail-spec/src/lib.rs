@@ -1,6 +1,6 @@
 //! Everything derived from the OpenAPI document, in one place: the progenitor client, the
-//! operations catalogue (`$ref`s resolved) that the MCP server builds tools from, the dispatch
-//! table that calls a generated method by operationId, and the document's lint.
+//! operations catalogue (`$ref`s resolved, each bound to its generated method) that the MCP
+//! server builds tools from and `call_operation` sends by operationId, and the document's lint.
 //!
 //! `trekmail-api/build.rs` calls it on every build; `cargo xtask generate` uses it to report and
 //! check. A document that progenitor cannot take fails with a message naming the problem.
@@ -8,8 +8,6 @@
 mod lint;
 pub use lint::lint;
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
 use serde_json::{Map, Value, json};
@@ -26,16 +24,14 @@ pub fn load(path: &Path) -> Result<Value, String> {
 pub struct Generated {
     /// The progenitor client, formatted.
     pub client: String,
-    /// The dispatch table (operationId → generated method).
-    pub dispatch: String,
     /// The operations, `$ref`s resolved.
     pub operations: Vec<Value>,
 }
 
 impl Generated {
-    /// Generates the client, dispatch table and operations of `doc`.
+    /// Generates the client and the operations of `doc`, each bound to its generated method.
     pub fn from_document(doc: &Value) -> Result<Self, String> {
-        let operations = operations(doc)?;
+        let mut operations = operations(doc)?;
         let spec: openapiv3::OpenAPI = serde_json::from_value(strip_extensions(doc.clone()))
             .map_err(|e| format!("not an OpenAPI 3.0 document: {e}"))?;
         let mut settings = progenitor::GenerationSettings::default();
@@ -53,18 +49,13 @@ impl Generated {
         let file: syn::File =
             syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))?;
         let client = prettyplease::unparse(&file);
-        let dispatch = dispatch(&file, &operations)?;
-        Ok(Self {
-            client,
-            dispatch,
-            operations,
-        })
+        bind_methods(&file, &mut operations)?;
+        Ok(Self { client, operations })
     }
 
-    /// Writes `client.rs`, `dispatch.rs` and `operations.json` into `dir`.
+    /// Writes `client.rs` and `operations.json` into `dir`.
     pub fn write_to(&self, dir: &Path) -> Result<(), String> {
         write(dir, "client.rs", &self.client)?;
-        write(dir, "dispatch.rs", &self.dispatch)?;
         let ops = serde_json::to_string(&self.operations).map_err(|e| e.to_string())?;
         write(dir, "operations.json", &ops)
     }
@@ -186,15 +177,6 @@ pub fn operations(doc: &Value) -> Result<Vec<Value>, String> {
     Ok(out)
 }
 
-/// How an owned argument is lent to a generated method parameter.
-enum Pass {
-    Value,
-    Ref,
-    OptionRef,
-    OptionStr,
-    Str,
-}
-
 fn snake(name: &str) -> String {
     name.chars()
         .map(|c| {
@@ -207,11 +189,12 @@ fn snake(name: &str) -> String {
         .collect()
 }
 
-/// Reads the generated methods' signatures and writes one match arm per operation, so that the MCP
-/// server calls the generated client without a line of per-tool Rust.
-fn dispatch(file: &syn::File, operations: &[Value]) -> Result<String, String> {
+/// Binds every operation to the method progenitor generated for it, by reading the generated
+/// code: an operation without its method is an error naming both, and each operation records
+/// its method's name (`client_method`) for the callers that dispatch by operationId.
+fn bind_methods(file: &syn::File, operations: &mut [Value]) -> Result<(), String> {
     use quote::ToTokens;
-    let mut methods = BTreeMap::new();
+    let mut methods = std::collections::BTreeSet::new();
     for item in &file.items {
         let syn::Item::Impl(imp) = item else { continue };
         if imp.trait_.is_some() || imp.self_ty.to_token_stream().to_string() != "Client" {
@@ -221,101 +204,24 @@ fn dispatch(file: &syn::File, operations: &[Value]) -> Result<String, String> {
             if let syn::ImplItem::Fn(f) = it
                 && f.sig.asyncness.is_some()
             {
-                methods.insert(f.sig.ident.to_string(), f.sig.clone());
+                methods.insert(f.sig.ident.to_string());
             }
         }
     }
-    let mut arms = String::new();
-    let mut fns = String::new();
     for op in operations {
-        let id = op["operation_id"].as_str().unwrap_or_default();
-        let method = methods.get(&snake(id)).ok_or_else(|| {
-            format!(
-                "operation {id}: progenitor generated no method `{}`",
-                snake(id)
-            )
-        })?;
-        let mut wire = BTreeMap::new();
-        for p in op["parameters"].as_array().into_iter().flatten() {
-            let name = p["name"].as_str().unwrap_or_default();
-            let location = p["in"].as_str().unwrap_or_default();
-            wire.insert(snake(name), (name.to_string(), location.to_string()));
+        let id = op["operation_id"]
+            .as_str()
+            .ok_or("an operation has no operation_id")?
+            .to_owned();
+        let method = snake(&id);
+        if !methods.contains(&method) {
+            return Err(format!(
+                "operation {id}: progenitor generated no method `{method}`"
+            ));
         }
-        let mut lets = String::new();
-        let mut call = Vec::new();
-        for input in method.inputs.iter().skip(1) {
-            let syn::FnArg::Typed(pt) = input else {
-                continue;
-            };
-            let ident = pt.pat.to_token_stream().to_string();
-            let ty = &*pt.ty;
-            let (owned, pass) = owned_type(ty);
-            let source = if ident == "body" {
-                "args.body()".to_string()
-            } else {
-                let (name, location) = wire.get(&ident).ok_or_else(|| {
-                    format!(
-                        "operation {id}: generated parameter `{ident}` matches no spec parameter"
-                    )
-                })?;
-                let optional = matches!(pass, Pass::OptionRef | Pass::OptionStr)
-                    || owned.starts_with("Option <");
-                let getter = if optional { "optional" } else { "required" };
-                format!("args.{getter}({location:?}, {name:?})")
-            };
-            let var = format!("a_{ident}");
-            let _ = writeln!(lets, "    let {var}: {owned} = {source}?;");
-            call.push(match pass {
-                Pass::Value => var,
-                Pass::Ref | Pass::Str => format!("&{var}"),
-                Pass::OptionRef => format!("{var}.as_ref()"),
-                Pass::OptionStr => format!("{var}.as_deref()"),
-            });
+        if let Some(o) = op.as_object_mut() {
+            o.insert("client_method".into(), Value::String(method));
         }
-        // One small function per operation, boxed at the call site: a 143-arm async match with the
-        // futures inline has a stack frame (in debug builds) larger than a tokio worker's stack.
-        let _ = writeln!(
-            fns,
-            "async fn op_{id}(client: &Client, {}: &OperationArgs) -> Result<(), CallError> {{\n{lets}    finish(client.{}({}).await).await\n}}\n",
-            if lets.is_empty() { "_args" } else { "args" },
-            snake(id),
-            call.join(", ")
-        );
-        let _ = writeln!(
-            arms,
-            "        {id:?} => Box::pin(op_{id}(client, args)).await,"
-        );
     }
-    Ok(format!(
-        "// Generated by build.rs from the OpenAPI document; do not edit.\n{fns}\
-         /// Calls the generated method of `operation_id` with arguments taken from `args`; the answer is captured by the hooks.\n\
-         pub(crate) async fn dispatch_generated(client: &Client, operation_id: &str, args: &OperationArgs) -> Result<(), CallError> {{\n\
-         \x20   match operation_id {{\n{arms}        other => Err(CallError::UnknownOperation(other.to_string())),\n    }}\n}}\n"
-    ))
-}
-
-/// The owned type to deserialise an argument into, and how to lend it to the method.
-fn owned_type(ty: &syn::Type) -> (String, Pass) {
-    use quote::ToTokens;
-    let text = ty.to_token_stream().to_string();
-    if let syn::Type::Reference(r) = ty {
-        let inner = r.elem.to_token_stream().to_string();
-        if inner == "str" {
-            return ("String".into(), Pass::Str);
-        }
-        return (inner, Pass::Ref);
-    }
-    if let syn::Type::Path(p) = ty
-        && let Some(seg) = p.path.segments.last()
-        && seg.ident == "Option"
-        && let syn::PathArguments::AngleBracketed(a) = &seg.arguments
-        && let Some(syn::GenericArgument::Type(syn::Type::Reference(r))) = a.args.first()
-    {
-        let inner = r.elem.to_token_stream().to_string();
-        if inner == "str" {
-            return ("Option<String>".into(), Pass::OptionStr);
-        }
-        return (format!("Option<{inner}>"), Pass::OptionRef);
-    }
-    (text, Pass::Value)
+    Ok(())
 }

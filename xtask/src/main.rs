@@ -35,7 +35,7 @@ fn main() -> ExitCode {
 fn show_client(spec: PathBuf) -> ExitCode {
     match trekmail_spec::load(&spec).and_then(|d| trekmail_spec::Generated::from_document(&d)) {
         Ok(g) => {
-            println!("{}\n// ---- dispatch.rs\n{}", g.client, g.dispatch);
+            println!("{}", g.client);
             ExitCode::SUCCESS
         }
         Err(e) => {

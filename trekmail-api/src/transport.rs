@@ -1,0 +1,441 @@
+//! The one transport core: every request of this crate, from a generated method or from
+//! [`crate::Client::call_operation`], is sent here. It owns the request id, the idempotency key,
+//! retries and their waits, the call's deadline, the answer size limit, redirects (never
+//! followed), the reading and normalisation of answers and the scrubbing of secrets. What it
+//! learns about an attempt comes back as typed values ([`Answer`], [`Facts`], [`CallError`]).
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{
+    CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, RETRY_AFTER,
+};
+use reqwest::{Method, Request, Response};
+use tokio::time::Instant;
+
+use crate::error::{ApiError, CallError, TransportKind};
+use crate::retry::{RetryPolicy, forbids_retry, retry_after, retryable_status};
+
+/// Header carrying the client's request id on every attempt.
+pub const REQUEST_ID: &str = "x-request-id";
+/// Header carrying the idempotency key of a write on every attempt.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// Default limit of one answer's body: the API's largest legitimate answer is an attachment of
+/// about 25 MB, which travels base64-encoded (a third larger) inside JSON.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 48 * 1024 * 1024;
+
+/// An attempt is not started with less time than this left before the deadline.
+const MIN_ATTEMPT: Duration = Duration::from_millis(50);
+
+/// Bounds of one call.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// The whole call, every attempt and every wait between them included.
+    pub deadline: Duration,
+    /// The largest answer body read, in bytes.
+    pub max_response_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            deadline: Duration::from_secs(30),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+}
+
+/// What the transport learnt about a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    /// The `X-Request-Id` sent on every attempt.
+    pub request_id: String,
+    /// The `Idempotency-Key` sent on every attempt of a write.
+    pub idempotency_key: Option<String>,
+    /// Attempts made, the first included.
+    pub attempts: u32,
+}
+
+/// A successful (2xx) answer, read whole within the size limit.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// The body as it came off the wire (configured secrets scrubbed).
+    pub body: Bytes,
+    /// What the transport learnt.
+    pub facts: Facts,
+}
+
+impl Answer {
+    /// Whether the body is empty or only whitespace (a 204, or an empty 2xx).
+    pub fn is_empty(&self) -> bool {
+        self.body.iter().all(u8::is_ascii_whitespace)
+    }
+}
+
+/// Sends requests: one per client, shared by the generated methods and `call_operation`.
+#[derive(Clone)]
+pub struct Transport {
+    http: reqwest::Client,
+    retry: RetryPolicy,
+    limits: Limits,
+    /// Values that must never reach a caller, even when the API echoes them (the tokens).
+    secrets: Vec<String>,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("retry", &self.retry)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How one attempt ended.
+enum Attempt {
+    /// An answer, read whole.
+    Answered {
+        status: u16,
+        headers: HeaderMap,
+        body: Bytes,
+    },
+    /// A failure worth another attempt (timeout, refused or reset connection, body cut short).
+    Retryable(CallError),
+    /// A failure another attempt cannot mend (redirect, answer too large, deadline).
+    Final(CallError),
+}
+
+impl Transport {
+    /// A transport over `http`, which must not follow redirects.
+    pub(crate) fn new(
+        http: reqwest::Client,
+        retry: RetryPolicy,
+        limits: Limits,
+        secrets: Vec<String>,
+    ) -> Self {
+        Self {
+            http,
+            retry,
+            limits,
+            secrets: secrets.into_iter().filter(|s| s.len() >= 8).collect(),
+        }
+    }
+
+    /// The HTTP client requests are built with.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Sends `request` until it gets an answer that is final, within the deadline. A 2xx is an
+    /// [`Answer`]; anything else is a [`CallError`] (an error status, whatever its body, is
+    /// [`CallError::Api`]). Dropping the future stops the call: no attempt or wait follows.
+    pub async fn send(&self, mut request: Request, operation: &str) -> Result<Answer, CallError> {
+        let deadline = Instant::now() + self.limits.deadline;
+        let facts = self.stamp(&mut request)?;
+        let mut attempt = 1u32;
+        loop {
+            // JSON bodies are bytes, so a copy always exists; without one there is no retry.
+            let next = (attempt < self.retry.max_attempts)
+                .then(|| request.try_clone())
+                .flatten();
+            let (error, wait) = match self.attempt(request, deadline).await {
+                Attempt::Answered {
+                    status,
+                    headers,
+                    body,
+                } => {
+                    let facts = Facts {
+                        attempts: attempt,
+                        ..facts.clone()
+                    };
+                    if (200..300).contains(&status) {
+                        return Ok(Answer {
+                            status,
+                            headers,
+                            body,
+                            facts,
+                        });
+                    }
+                    let wait = retryable_status(status)
+                        .then(|| self.wait_for(attempt, &headers, &body))
+                        .flatten();
+                    (api_error(status, &headers, &body, &facts), wait)
+                }
+                Attempt::Retryable(e) => (e, Some(self.retry.backoff(attempt))),
+                Attempt::Final(e) => (e, None),
+            };
+            match (wait, next) {
+                (Some(delay), Some(next)) if Instant::now() + delay + MIN_ATTEMPT <= deadline => {
+                    tracing::info!(
+                        operation,
+                        attempt,
+                        delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                        why = %why(&error),
+                        "retrying"
+                    );
+                    (self.retry.sleep)(delay).await;
+                    attempt += 1;
+                    request = next;
+                }
+                _ => {
+                    tracing::debug!(operation, attempts = attempt, why = %why(&error), "call failed");
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// Sets the request id and, on a write, the idempotency key, unless the caller did.
+    fn stamp(&self, request: &mut Request) -> Result<Facts, CallError> {
+        let headers = request.headers_mut();
+        let request_id = match header_str(headers, REQUEST_ID) {
+            Some(id) => id,
+            None => {
+                let id = uuid::Uuid::new_v4().to_string();
+                headers.insert(REQUEST_ID, header_value(&id)?);
+                id
+            }
+        };
+        let idempotency_key = if request.method() == Method::GET {
+            None
+        } else {
+            let headers = request.headers_mut();
+            Some(match header_str(headers, IDEMPOTENCY_KEY) {
+                Some(k) => k,
+                None => {
+                    // A caller that passes no key still gets safe retries: one random key per call.
+                    let key = format!("trekmail-rs-{}", uuid::Uuid::new_v4().simple());
+                    headers.insert(IDEMPOTENCY_KEY, header_value(&key)?);
+                    key
+                }
+            })
+        };
+        Ok(Facts {
+            request_id,
+            idempotency_key,
+            attempts: 0,
+        })
+    }
+
+    /// How long to wait before another attempt after a retryable status, or `None` when the API
+    /// forbids it or asks for longer than the policy allows (the caller gets the answer, which
+    /// says when to retry). `Retry-After: 0` still waits the backoff: no tight loops.
+    fn wait_for(&self, attempt: u32, headers: &HeaderMap, body: &[u8]) -> Option<Duration> {
+        if forbids_retry(body) {
+            return None;
+        }
+        let backoff = self.retry.backoff(attempt);
+        match retry_after(header_str(headers, RETRY_AFTER.as_str()).as_deref(), body) {
+            Some(after) if after > self.retry.max_retry_after => None,
+            Some(after) => Some(after.max(backoff)),
+            None => Some(backoff),
+        }
+    }
+
+    /// One attempt: send, then read the answer whole, all before the deadline.
+    async fn attempt(&self, request: Request, deadline: Instant) -> Attempt {
+        if deadline.saturating_duration_since(Instant::now()) < MIN_ATTEMPT {
+            return Attempt::Final(deadline_error(self.limits.deadline));
+        }
+        let url_host = request.url().host_str().unwrap_or("").to_owned();
+        let run = async {
+            let response = match self.http.execute(request).await {
+                Ok(r) => r,
+                Err(e) => return Attempt::Retryable(transport_error(&e)),
+            };
+            self.read(response, &url_host).await
+        };
+        match tokio::time::timeout_at(deadline, run).await {
+            Ok(a) => a,
+            Err(_) => Attempt::Final(deadline_error(self.limits.deadline)),
+        }
+    }
+
+    /// Reads an answer within the size limit, counting bytes as they arrive.
+    async fn read(&self, mut response: Response, api_host: &str) -> Attempt {
+        let status = response.status().as_u16();
+        if (300..400).contains(&status) {
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            // Only the host is named: a redirect URL may carry anything.
+            let target = response
+                .url()
+                .join(location)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_else(|| api_host.to_owned());
+            return Attempt::Final(CallError::Redirect {
+                status,
+                target_host: target,
+            });
+        }
+        let limit = self.limits.max_response_bytes;
+        let declared = response
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit) {
+            return Attempt::Final(CallError::TooLarge { limit });
+        }
+        let headers = std::mem::take(response.headers_mut());
+        let mut body =
+            BytesMut::with_capacity(usize::try_from(declared.unwrap_or(0).min(limit)).unwrap_or(0));
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if (body.len() + chunk.len()) as u64 > limit {
+                        return Attempt::Final(CallError::TooLarge { limit });
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Attempt::Retryable(transport_error(&e)),
+            }
+        }
+        Attempt::Answered {
+            status,
+            headers,
+            body: self.scrub(body.freeze()),
+        }
+    }
+
+    /// Replaces every configured secret in `body` (a token the API echoed back).
+    fn scrub(&self, body: Bytes) -> Bytes {
+        let mut body = body;
+        for secret in &self.secrets {
+            let needle = secret.as_bytes();
+            if body.windows(needle.len()).any(|w| w == needle) {
+                let mut out = Vec::with_capacity(body.len());
+                let mut rest: &[u8] = &body;
+                while let Some(i) = rest.windows(needle.len()).position(|w| w == needle) {
+                    out.extend_from_slice(&rest[..i]);
+                    out.extend_from_slice(b"[redacted]");
+                    rest = &rest[i + needle.len()..];
+                }
+                out.extend_from_slice(rest);
+                body = Bytes::from(out);
+            }
+        }
+        body
+    }
+}
+
+/// A short reason for the logs: never a body.
+fn why(error: &CallError) -> String {
+    match error {
+        CallError::Api(e) => format!("HTTP {}", e.status),
+        CallError::Transport {
+            kind: TransportKind::Timeout,
+            ..
+        } => "timeout".into(),
+        CallError::Transport { .. } => "connection failed".into(),
+        e => e.to_string(),
+    }
+}
+
+fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn header_value(s: &str) -> Result<HeaderValue, CallError> {
+    HeaderValue::from_str(s)
+        .map_err(|_| CallError::InvalidRequest("a header value has characters not allowed".into()))
+}
+
+fn deadline_error(deadline: Duration) -> CallError {
+    CallError::Transport {
+        kind: TransportKind::Timeout,
+        message: format!(
+            "no answer within the call's deadline of {} ms (TREKMAIL_TIMEOUT_MS), retries included",
+            deadline.as_millis()
+        ),
+    }
+}
+
+/// An error answer as a [`CallError::Api`]: any JSON body is kept whole (object or not); a body
+/// that is not JSON (an HTML page from a proxy) is described, not parsed.
+fn api_error(status: u16, headers: &HeaderMap, body: &[u8], facts: &Facts) -> CallError {
+    let (value, non_json_body) = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => (v, false),
+        Err(_) => (non_json_envelope(status, headers, body), true),
+    };
+    CallError::Api(Box::new(ApiError::new(
+        status,
+        headers,
+        value,
+        facts,
+        non_json_body,
+    )))
+}
+
+fn non_json_envelope(status: u16, headers: &HeaderMap, body: &[u8]) -> serde_json::Value {
+    let content_type =
+        header_str(headers, CONTENT_TYPE.as_str()).unwrap_or_else(|| "no content type".to_owned());
+    let snippet = snippet(body);
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    serde_json::json!({
+        "error": {
+            "code": format!("http_{status}"),
+            "message": format!(
+                "HTTP {status} {reason} with a non-JSON body ({content_type}, {} bytes){}",
+                body.len(),
+                if snippet.is_empty() { String::new() } else { format!(": {snippet}") }
+            ),
+        }
+    })
+}
+
+/// A reqwest failure as a transport error, described without secrets (tokens travel in headers,
+/// which reqwest never prints).
+pub(crate) fn transport_error(e: &reqwest::Error) -> CallError {
+    let kind = if e.is_timeout() {
+        TransportKind::Timeout
+    } else if e.is_connect() {
+        TransportKind::Connect
+    } else {
+        TransportKind::Other
+    };
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    CallError::Transport { kind, message }
+}
+
+/// The first 200 characters of a body as one line of text, tags stripped.
+pub(crate) fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(if c.is_whitespace() { ' ' } else { c }),
+            _ => {}
+        }
+    }
+    let collapsed = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    collapsed.chars().take(200).collect()
+}
