@@ -583,7 +583,13 @@ fn public(mut v: Value) -> Value {
 
 fn singular(coll: &str) -> String {
     let last = coll.rsplit('/').next().unwrap_or(coll);
-    last.trim_end_matches('s').replace('-', " ")
+    let last = last.rsplit(':').next().unwrap_or(last);
+    let one = last
+        .strip_suffix("es")
+        .filter(|s| s.ends_with("ss") || s.ends_with('x'))
+        .map(str::to_owned);
+    one.unwrap_or_else(|| last.strip_suffix('s').unwrap_or(last).to_owned())
+        .replace('-', " ")
 }
 
 #[allow(clippy::too_many_arguments)]
