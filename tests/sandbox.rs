@@ -71,7 +71,9 @@ async fn every_tool_answers_success_or_an_api_shaped_4xx() {
     let s = start(&Opts::all_gates()).await;
     let args = minimal_args();
     let catalog = trekmail_mcp::Catalog::embedded().unwrap();
+    let spec = trekmail_sandbox::spec::Spec::embedded().unwrap();
     let mut successes = 0;
+    let mut checked = 0;
     // Removals last, so that the other tools find the seed objects.
     let mut tools: Vec<_> = catalog.tools().iter().collect();
     tools.sort_by_key(|d| {
@@ -96,8 +98,23 @@ async fn every_tool_answers_success_or_an_api_shaped_4xx() {
             eprintln!("{name}: {}", t.lines().next().unwrap_or_default());
         } else {
             successes += 1;
+            // The answer conforms to the operation's response schema in the OpenAPI document.
+            let op = spec.get(&def.entry.operation).unwrap();
+            if let (Some(schema), Some(answer)) = (&op.response_schema, &r.structured_content) {
+                let mut problems = serde_json::Map::new();
+                trekmail_sandbox::spec::check(schema, answer, "", &mut problems);
+                assert!(
+                    problems.is_empty(),
+                    "{name}: answer does not fit its schema: {problems:?}\n{answer}"
+                );
+                checked += 1;
+            }
         }
     }
+    assert!(
+        checked + 1 >= successes,
+        "{checked} answers checked of {successes}"
+    );
     assert!(successes >= 100, "only {successes} of 143 tools succeeded");
 }
 
