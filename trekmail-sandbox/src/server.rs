@@ -16,12 +16,15 @@ use tokio::net::TcpListener;
 use crate::spec::{Route, Spec, Token, check, percent_decode, typed};
 use crate::store::{Answer, Request, Store};
 
+/// A remembered answer: request fingerprint, status, body, content type.
+type Replay = (String, u16, Vec<u8>, &'static str);
+
 /// One sandbox: the spec, its store and the idempotency memory. Nothing is shared between two.
 pub struct Sandbox {
     spec: Spec,
     store: Mutex<Store>,
     /// (token, key) → (request fingerprint, answer).
-    replays: Mutex<BTreeMap<(String, String), (String, u16, Vec<u8>, &'static str)>>,
+    replays: Mutex<BTreeMap<(String, String), Replay>>,
 }
 
 /// A running sandbox server; dropping it stops it.
