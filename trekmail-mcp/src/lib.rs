@@ -17,6 +17,8 @@ pub mod idempotency;
 pub mod logging;
 pub mod map;
 pub mod results;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod schema;
 pub mod server;
 pub mod stdio;

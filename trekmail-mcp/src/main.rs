@@ -16,7 +16,8 @@ Configure it with environment variables (see README.md):
   TREKMAIL_ALLOW_SENDING, TREKMAIL_ALLOW_MIGRATION, TREKMAIL_TOOLSETS,
   TREKMAIL_READ_ONLY, TREKMAIL_LOG, TREKMAIL_CA_CERT.
 
-Options: --help, --version
+Options: --sandbox (or TREKMAIL_SANDBOX=true: try every tool on an in-process emulation,
+  no account needed), --help, --version
 ";
 
 #[tokio::main]
@@ -36,6 +37,7 @@ async fn main() -> ExitCode {
             );
             return ExitCode::SUCCESS;
         }
+        Some("--sandbox") if cfg!(feature = "sandbox") => {}
         Some(other) => {
             let _ = writeln!(
                 std::io::stderr(),
@@ -50,7 +52,37 @@ async fn main() -> ExitCode {
         Ok(c) => c,
         Err(problems) => return fail("catalog", &problems),
     };
-    let config = match Config::from_env(|k| std::env::var(k).ok(), &catalog.toolsets()) {
+    #[cfg(feature = "sandbox")]
+    let embedded = {
+        use trekmail_mcp::sandbox;
+        let env = |k: &str| std::env::var(k).ok();
+        if sandbox::requested(std::env::args().nth(1).as_deref() == Some("--sandbox"), env) {
+            for k in sandbox::ignored(env) {
+                tracing::warn!("{k} is ignored: the sandbox replaces it");
+            }
+            match sandbox::start().await {
+                Ok(s) => {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "trekmail-mcp: SANDBOX: serving against an in-memory emulation at {}/api/v1; nothing real happens",
+                        s.base_url
+                    );
+                    Some(s)
+                }
+                Err(e) => return fail("sandbox", &[e]),
+            }
+        } else {
+            None
+        }
+    };
+    #[cfg(feature = "sandbox")]
+    let env = |k: &str| match &embedded {
+        Some(s) => s.env(k, |k| std::env::var(k).ok()),
+        None => std::env::var(k).ok(),
+    };
+    #[cfg(not(feature = "sandbox"))]
+    let env = |k: &str| std::env::var(k).ok();
+    let config = match Config::from_env(env, &catalog.toolsets()) {
         Ok(c) => c,
         Err(problems) => return fail("configuration", &problems),
     };

@@ -1,0 +1,435 @@
+//! The one module that reads the OpenAPI document: the `$ref`-resolved operations that
+//! `trekmail-api` embeds ([`trekmail_api::OPERATIONS_JSON`]), turned into routes and request
+//! checks. Everything else in the sandbox sees only [`Operation`].
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+/// Which bearer token an operation takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Token {
+    /// `tm_live_…`
+    Ops,
+    /// `tm_msg_…`
+    Message,
+}
+
+/// One path segment of a route: `prefix{param}suffix`, or a literal when `param` is `None`.
+#[derive(Debug, Clone)]
+struct Segment {
+    prefix: String,
+    param: Option<String>,
+    suffix: String,
+}
+
+/// One operation of the document.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    /// operationId.
+    pub id: String,
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// The path template, e.g. `/mailboxes/{mailbox_id}:pause`.
+    pub path: String,
+    /// The token the operation needs.
+    pub token: Token,
+    /// Parameters (`in`, `name`, `required`, `schema`).
+    pub parameters: Vec<Value>,
+    /// The JSON request body schema, if the operation takes one.
+    pub body: Option<Value>,
+    /// The 2xx JSON response schema, if the document describes one.
+    pub response_schema: Option<Value>,
+    /// `json`, `text` or `empty`.
+    pub response: String,
+    segments: Vec<Segment>,
+}
+
+impl Operation {
+    /// The literal parts of the path, e.g. `["mailboxes", "aliases"]`: a resource's collection.
+    pub fn literals(&self) -> Vec<String> {
+        self.segments
+            .iter()
+            .map(|s| s.prefix.clone())
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+
+    /// For each path parameter, the collection it names: the literal segments before it.
+    pub fn param_collections(&self) -> Vec<(String, String)> {
+        let mut lits: Vec<String> = Vec::new();
+        let mut out = Vec::new();
+        for s in &self.segments {
+            if !s.prefix.is_empty() {
+                lits.push(s.prefix.clone());
+            }
+            if let Some(p) = &s.param {
+                out.push((p.clone(), lits.join("/")));
+            }
+        }
+        out
+    }
+
+    /// The collection the operation acts on: the literal segments, without a final `:action`.
+    pub fn collection(&self) -> String {
+        let mut lits = self.literals();
+        if !self.ends_with_param()
+            && let Some(last) = lits.last_mut()
+            && let Some((head, _)) = last.split_once(':')
+        {
+            *last = head.to_owned();
+        }
+        lits.join("/")
+    }
+
+    /// The action suffix after a colon on the last segment (`pause` for `{id}:pause`).
+    pub fn action(&self) -> Option<String> {
+        let last = self.segments.last()?;
+        if last.param.is_some() {
+            last.suffix.strip_prefix(':').map(str::to_owned)
+        } else {
+            last.prefix.split_once(':').map(|(_, a)| a.to_owned())
+        }
+    }
+
+    /// The path parameter names, in path order.
+    pub fn path_params(&self) -> Vec<String> {
+        self.segments
+            .iter()
+            .filter_map(|s| s.param.clone())
+            .collect()
+    }
+
+    /// Whether the last segment is a parameter (an item route rather than a collection route).
+    pub fn ends_with_param(&self) -> bool {
+        self.segments.last().is_some_and(|s| s.param.is_some())
+    }
+
+    /// The schema of a path or query parameter.
+    pub fn parameter(&self, location: &str, name: &str) -> Option<&Value> {
+        self.parameters
+            .iter()
+            .find(|p| p["in"] == location && p["name"] == name)
+    }
+
+    /// Matches `path` (below `/api/v1`); the path parameters (percent-decoded) and a specificity.
+    fn matches(&self, parts: &[&str]) -> Option<(BTreeMap<String, String>, usize)> {
+        if parts.len() != self.segments.len() {
+            return None;
+        }
+        let mut params = BTreeMap::new();
+        let mut literal = 0;
+        for (seg, part) in self.segments.iter().zip(parts) {
+            match &seg.param {
+                None => {
+                    if seg.prefix != *part {
+                        return None;
+                    }
+                    literal += 1;
+                }
+                Some(name) => {
+                    let middle = part
+                        .strip_prefix(seg.prefix.as_str())?
+                        .strip_suffix(seg.suffix.as_str())?;
+                    if middle.is_empty() {
+                        return None;
+                    }
+                    params.insert(name.clone(), percent_decode(middle));
+                }
+            }
+        }
+        Some((params, literal))
+    }
+}
+
+/// Every operation, and the router over them.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// The operations, in document order.
+    pub operations: Vec<Operation>,
+}
+
+/// What a request path found.
+pub enum Route<'a> {
+    /// An operation, with its path parameters.
+    Found(&'a Operation, BTreeMap<String, String>),
+    /// The path exists with other methods.
+    WrongMethod,
+    /// No such path.
+    NotFound,
+}
+
+impl Spec {
+    /// The document embedded in `trekmail-api`.
+    pub fn embedded() -> Result<Self, String> {
+        let ops: Vec<Value> = serde_json::from_str(trekmail_api::OPERATIONS_JSON)
+            .map_err(|e| format!("operations: {e}"))?;
+        let mut operations = Vec::new();
+        for op in ops {
+            let s = |k: &str| op[k].as_str().unwrap_or_default().to_owned();
+            let path = s("path");
+            let segments = path
+                .trim_start_matches('/')
+                .split('/')
+                .map(parse_segment)
+                .collect();
+            let token = if op["security"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|t| t == "messageToken"))
+            {
+                Token::Message
+            } else {
+                Token::Ops
+            };
+            operations.push(Operation {
+                id: s("operation_id"),
+                method: s("method"),
+                path,
+                token,
+                parameters: op["parameters"].as_array().cloned().unwrap_or_default(),
+                body: Some(op["request_body"].clone()).filter(|b| !b.is_null()),
+                response_schema: Some(op["response_schema"].clone()).filter(|b| !b.is_null()),
+                response: s("response"),
+                segments,
+            });
+        }
+        Ok(Self { operations })
+    }
+
+    /// Finds the operation of `method path` (path below `/api/v1`); literal segments win over
+    /// parameters (`/messages/folders` before `/messages/{uid}`).
+    pub fn route(&self, method: &str, path: &str) -> Route<'_> {
+        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let mut best: Option<(&Operation, BTreeMap<String, String>, usize)> = None;
+        let mut other_method = false;
+        for op in &self.operations {
+            if let Some((params, score)) = op.matches(&parts) {
+                if op.method != method {
+                    other_method = true;
+                    continue;
+                }
+                if best.as_ref().is_none_or(|b| score > b.2) {
+                    best = Some((op, params, score));
+                }
+            }
+        }
+        match best {
+            Some((op, params, _)) => Route::Found(op, params),
+            None if other_method => Route::WrongMethod,
+            None => Route::NotFound,
+        }
+    }
+
+    /// The operation called `id`.
+    pub fn get(&self, id: &str) -> Option<&Operation> {
+        self.operations.iter().find(|o| o.id == id)
+    }
+}
+
+fn parse_segment(s: &str) -> Segment {
+    if let (Some(open), Some(close)) = (s.find('{'), s.find('}')) {
+        Segment {
+            prefix: s[..open].to_owned(),
+            param: Some(s[open + 1..close].to_owned()),
+            suffix: s[close + 1..].to_owned(),
+        }
+    } else {
+        Segment {
+            prefix: s.to_owned(),
+            param: None,
+            suffix: String::new(),
+        }
+    }
+}
+
+/// Decodes `%XX` escapes (invalid escapes are kept as they are).
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) =
+                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        if b[i] == b'+' {
+            out.push(b' ');
+        } else {
+            out.push(b[i]);
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Converts a path or query string to the parameter's schema type; `Err` names the expected type.
+pub fn typed(schema: &Value, raw: &str) -> Result<Value, String> {
+    match schema["type"].as_str() {
+        Some("integer") => raw
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| "must be an integer".into()),
+        Some("number") => raw
+            .parse::<f64>()
+            .map(Value::from)
+            .map_err(|_| "must be a number".into()),
+        Some("boolean") => match raw {
+            "true" | "1" => Ok(Value::Bool(true)),
+            "false" | "0" => Ok(Value::Bool(false)),
+            _ => Err("must be true or false".into()),
+        },
+        _ => Ok(Value::String(raw.to_owned())),
+    }
+}
+
+/// Request checks against a schema of the document: type, enum, bounds, lengths, items,
+/// required and unknown properties. Problems are collected per field path.
+pub fn check(schema: &Value, v: &Value, at: &str, out: &mut Map<String, Value>) {
+    let mut bad = |msg: String| {
+        let key = if at.is_empty() {
+            "body".to_owned()
+        } else {
+            at.to_owned()
+        };
+        let e = out.entry(key).or_insert_with(|| Value::Array(vec![]));
+        if let Value::Array(a) = e {
+            a.push(Value::String(msg));
+        }
+    };
+    if v.is_null() {
+        if schema["nullable"] != true && schema.get("type").is_some() {
+            bad("must not be null".into());
+        }
+        return;
+    }
+    if let Some(alts) = schema["oneOf"].as_array().or(schema["anyOf"].as_array()) {
+        let ok = alts.iter().any(|a| {
+            let mut m = Map::new();
+            check(a, v, at, &mut m);
+            m.is_empty()
+        });
+        if !ok {
+            bad("matches none of the allowed forms".into());
+        }
+        return;
+    }
+    if let Some(all) = schema["allOf"].as_array() {
+        for a in all {
+            check(a, v, at, out);
+        }
+        return;
+    }
+    let ty = schema["type"].as_str();
+    let ok = match ty {
+        Some("object") => v.is_object(),
+        Some("array") => v.is_array(),
+        Some("string") => v.is_string(),
+        Some("integer") => v.is_i64() || v.is_u64(),
+        Some("number") => v.is_number(),
+        Some("boolean") => v.is_boolean(),
+        _ => true,
+    };
+    if !ok {
+        bad(format!("must be of type {}", ty.unwrap_or("?")));
+        return;
+    }
+    if let Some(e) = schema["enum"].as_array()
+        && !e.contains(v)
+    {
+        bad(format!("must be one of {}", Value::Array(e.clone())));
+    }
+    if let Some(n) = v.as_f64() {
+        if let Some(min) = schema["minimum"].as_f64()
+            && n < min
+        {
+            bad(format!("must be at least {min}"));
+        }
+        if let Some(max) = schema["maximum"].as_f64()
+            && n > max
+        {
+            bad(format!("must be at most {max}"));
+        }
+    }
+    if let Some(s) = v.as_str() {
+        let len = s.chars().count() as u64;
+        if let Some(min) = schema["minLength"].as_u64()
+            && len < min
+        {
+            bad(format!("must be at least {min} characters"));
+        }
+        if let Some(max) = schema["maxLength"].as_u64()
+            && len > max
+        {
+            bad(format!("must be at most {max} characters"));
+        }
+        if schema["format"] == "email" && !is_email(s) {
+            bad("must be an email address".into());
+        }
+    }
+    if let Some(a) = v.as_array() {
+        let len = a.len() as u64;
+        if let Some(min) = schema["minItems"].as_u64()
+            && len < min
+        {
+            bad(format!("must have at least {min} items"));
+        }
+        if let Some(max) = schema["maxItems"].as_u64()
+            && len > max
+        {
+            bad(format!("must have at most {max} items"));
+        }
+        if let Some(items) = schema.get("items") {
+            for (i, x) in a.iter().enumerate() {
+                check(items, x, &format!("{at}[{i}]"), out);
+            }
+        }
+    }
+    if let Some(o) = v.as_object() {
+        let props = schema["properties"].as_object();
+        for r in schema["required"].as_array().into_iter().flatten() {
+            if let Some(name) = r.as_str()
+                && !o.contains_key(name)
+            {
+                let key = join(at, name);
+                out.insert(key, Value::Array(vec![Value::String("is required".into())]));
+            }
+        }
+        for (k, x) in o {
+            match props.and_then(|p| p.get(k)) {
+                Some(s) => check(s, x, &join(at, k), out),
+                None if schema["additionalProperties"] == false => {
+                    out.insert(
+                        join(at, k),
+                        Value::Array(vec![Value::String("is not a known field".into())]),
+                    );
+                }
+                None => {}
+            }
+        }
+    }
+}
+
+fn join(at: &str, k: &str) -> String {
+    if at.is_empty() {
+        k.to_owned()
+    } else {
+        format!("{at}.{k}")
+    }
+}
+
+/// A plain `local@domain.tld` check.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.contains(char::is_whitespace)
+}
