@@ -72,7 +72,7 @@ async fn writes_without_a_key_get_a_random_one_kept_across_retries() {
         .mount(&mock)
         .await;
     Mock::given(any())
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 5})))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"data": {"id": 5}})))
         .mount(&mock)
         .await;
     let (policy, waits) = quick_retries();
@@ -170,7 +170,7 @@ async fn retries_can_be_turned_off() {
 async fn the_message_token_works_the_same_way() {
     let mock = MockServer::start().await;
     Mock::given(path("/api/v1/messages/folders"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"folders": []})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
         .mount(&mock)
         .await;
     let client = ClientBuilder::new(mock.uri())
@@ -191,7 +191,8 @@ async fn described_answers_come_back_typed() {
     Mock::given(path("/api/v1/messages/5/raw"))
         .and(query_param("folder", "Archive/2024"))
         .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"raw_base64": "SGk=", "uid": 5})),
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"data": {"raw_base64": "SGk=", "size": 2, "uid": 5}})),
         )
         .mount(&mock)
         .await;
@@ -205,5 +206,5 @@ async fn described_answers_come_back_typed() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(raw.raw_base64.as_deref(), Some("SGk="));
+    assert_eq!(raw.data.raw_base64, "SGk=");
 }

@@ -39,7 +39,7 @@ async fn tls_server() -> (u16, tokio::task::JoinHandle<String>) {
             }
             request.extend_from_slice(&buf[..n]);
         }
-        let body = br#"{"plan":"pro"}"#;
+        let body = br#"{"data":{"plan":"pro"}}"#;
         let head = format!(
             "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
             body.len()
@@ -63,7 +63,7 @@ async fn a_tls_handshake_and_request_succeed_against_a_trusted_server() {
     let account = client.get_account().await.unwrap();
     assert_eq!(
         serde_json::to_value(account.into_inner()).unwrap(),
-        serde_json::json!({"plan": "pro"})
+        serde_json::json!({"data": {"plan": "pro"}})
     );
     let request = server.await.unwrap();
     assert!(
