@@ -58,23 +58,21 @@ impl<T: Transport<RoleServer>> Transport<RoleServer> for Bounded<T> {
         }
     }
 
-    fn receive(&mut self) -> impl Future<Output = Option<RxJsonRpcMessage<RoleServer>>> + Send {
-        async move {
-            loop {
-                let written = self.pending.written.notified();
-                tokio::pin!(written);
-                written.as_mut().enable();
-                if self.pending.count.load(Ordering::SeqCst) < self.max_pending {
-                    break;
-                }
-                written.await;
+    async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleServer>> {
+        loop {
+            let written = self.pending.written.notified();
+            tokio::pin!(written);
+            written.as_mut().enable();
+            if self.pending.count.load(Ordering::SeqCst) < self.max_pending {
+                break;
             }
-            let message = self.inner.receive().await;
-            if message.is_none() {
-                self.closing.cancel();
-            }
-            message
+            written.await;
         }
+        let message = self.inner.receive().await;
+        if message.is_none() {
+            self.closing.cancel();
+        }
+        message
     }
 
     fn close(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
