@@ -39,7 +39,7 @@ pub fn success(outcome: Outcome, decode_field: Option<&str>) -> CallToolResult {
         OutcomeBody::Binary(bytes) => {
             let content_type = outcome
                 .headers
-                .get(reqwest_content_type())
+                .get("content-type")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("application/octet-stream");
             CallToolResult::success(vec![ContentBlock::text(format!(
@@ -57,10 +57,6 @@ pub fn success(outcome: Outcome, decode_field: Option<&str>) -> CallToolResult {
             r
         }
     }
-}
-
-fn reqwest_content_type() -> &'static str {
-    "content-type"
 }
 
 fn decode(v: &Value) -> Option<String> {
