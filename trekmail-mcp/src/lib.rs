@@ -13,6 +13,7 @@ pub mod checks;
 pub mod config;
 pub mod gates;
 pub mod hostguard;
+pub mod http_server;
 pub mod idempotency;
 pub mod logging;
 pub mod map;

@@ -11,25 +11,196 @@ use rmcp::model::{
 };
 use rmcp::service::{RequestContext, RoleServer};
 use tokio_util::sync::CancellationToken;
-use trekmail_api::{ClientBuilder, RetryPolicy};
+use trekmail_api::{ClientBuilder, Pool, RetryPolicy, TokenKind};
 
 use crate::call::{Caller, token_kind};
 use crate::catalog::{Catalog, ToolDef};
-use crate::config::Config;
+use crate::config::{Config, Secret};
 use crate::gates::Switches;
 use crate::idempotency::SecretKey;
 use crate::map::TokenName;
 
-/// The server.
+/// The server: the tools of one set of tokens, over the process's [`Shared`] state. Cheap to
+/// build per request ([`Shared::server`]) and to clone.
+#[derive(Clone)]
 pub struct TrekmailServer {
     catalog: Arc<Catalog>,
-    listed: Vec<Arc<ToolDef>>,
-    hidden: HashMap<String, String>,
+    listing: Arc<Listing>,
     caller: Arc<Caller>,
     /// Calls in flight at once (`TREKMAIL_MAX_CONCURRENT_CALLS`); the rest wait their turn.
     slots: Arc<tokio::sync::Semaphore>,
     /// Cancelled when the server stops serving (end of input): calls in flight stop at once.
     closing: CancellationToken,
+}
+
+/// The tools listed for one combination of tokens, and why the others are not.
+struct Listing {
+    listed: Vec<Arc<ToolDef>>,
+    hidden: HashMap<String, String>,
+}
+
+/// The TrekMail tokens of one server: the environment's, or those of one HTTP request.
+#[derive(Clone, Default)]
+pub struct Tokens {
+    /// `tm_live_…`.
+    pub ops: Option<Secret>,
+    /// `tm_msg_…`.
+    pub message: Option<Secret>,
+}
+
+/// Where tokens come from, for the messages that say which one is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    /// `TREKMAIL_API_TOKEN` / `TREKMAIL_MESSAGE_TOKEN`.
+    Environment,
+    /// Each HTTP request's `Authorization` (and `X-TrekMail-Message-Token`) header.
+    Request,
+}
+
+impl TokenSource {
+    /// How to supply a token of `kind`.
+    pub fn how(self, kind: TokenKind) -> String {
+        match self {
+            Self::Environment => kind.env_var().to_owned(),
+            Self::Request => format!(
+                "a {}… token in this request's Authorization header{}",
+                kind.prefix(),
+                match kind {
+                    TokenKind::Message => " (or X-TrekMail-Message-Token beside an ops token)",
+                    TokenKind::Ops => "",
+                }
+            ),
+        }
+    }
+}
+
+/// What every server of one process shares: the catalogue, the operator's settings, the
+/// connection pool to the API and the call slots. Building a [`TrekmailServer`] from it for a
+/// set of tokens costs a few small allocations: no connection, no TLS set-up, no catalogue walk.
+#[derive(Clone)]
+pub struct Shared {
+    catalog: Arc<Catalog>,
+    pool: Pool,
+    switches: Switches,
+    source: TokenSource,
+    /// Indexed by [`Shared::index`]: one listing per combination of tokens present.
+    listings: [Arc<Listing>; 4],
+    slots: Arc<tokio::sync::Semaphore>,
+    closing: CancellationToken,
+}
+
+impl Shared {
+    /// The shared state for `config`; `source` says where the tokens will come from.
+    pub fn new(
+        config: &Config,
+        catalog: Catalog,
+        retry: RetryPolicy,
+        source: TokenSource,
+    ) -> Result<Self, String> {
+        let mut b = ClientBuilder::new(&config.base_url)
+            .user_agent(&config.user_agent)
+            .timeout(config.timeout)
+            .max_response_bytes(config.max_response_bytes)
+            .retry_policy(retry);
+        if let Some(pem) = &config.ca_cert_pem {
+            b = b.root_certificate_pem(pem.clone());
+        }
+        let pool = b.build_pool().map_err(|e| e.to_string())?;
+        let listings = [0, 1, 2, 3]
+            .map(|i| Arc::new(listing(&catalog, config, source, i & 1 != 0, i & 2 != 0)));
+        Ok(Self {
+            catalog: Arc::new(catalog),
+            pool,
+            switches: Switches::from_config(config),
+            source,
+            listings,
+            slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
+            closing: CancellationToken::new(),
+        })
+    }
+
+    fn index(ops: bool, message: bool) -> usize {
+        usize::from(ops) | (usize::from(message) << 1)
+    }
+
+    /// The server for `tokens`: exactly their tools, their clients, their idempotency secret.
+    pub fn server(&self, tokens: &Tokens) -> Result<TrekmailServer, String> {
+        // Neither token may reach the agent, whichever client's answer echoes it.
+        let redact: Vec<String> = [&tokens.ops, &tokens.message]
+            .into_iter()
+            .flatten()
+            .map(|t| t.expose().to_owned())
+            .collect();
+        let client = |t: &Option<Secret>| {
+            t.as_ref()
+                .map(|t| self.pool.client(Some(t.expose()), &redact))
+                .transpose()
+                .map_err(|e| e.to_string())
+        };
+        let caller = Caller {
+            ops: client(&tokens.ops)?,
+            message: client(&tokens.message)?,
+            switches: self.switches,
+            secret: SecretKey::random(),
+            source: self.source,
+        };
+        Ok(TrekmailServer {
+            catalog: Arc::clone(&self.catalog),
+            listing: Arc::clone(
+                &self.listings[Self::index(tokens.ops.is_some(), tokens.message.is_some())],
+            ),
+            caller: Arc::new(caller),
+            slots: Arc::clone(&self.slots),
+            closing: self.closing.clone(),
+        })
+    }
+
+    /// The token that stops every call in flight when cancelled.
+    pub fn closing(&self) -> CancellationToken {
+        self.closing.clone()
+    }
+}
+
+/// Which tools `config` lists when the given tokens are present, and why the rest are not.
+fn listing(
+    catalog: &Catalog,
+    config: &Config,
+    source: TokenSource,
+    ops: bool,
+    message: bool,
+) -> Listing {
+    let mut listed = Vec::new();
+    let mut hidden = HashMap::new();
+    for def in catalog.tools() {
+        let e = &def.entry;
+        let has_token = match e.token {
+            TokenName::Ops => ops,
+            TokenName::Message => message,
+        };
+        let why = if !has_token {
+            Some(format!("needs {}", source.how(token_kind(e.token))))
+        } else if config
+            .toolsets
+            .as_ref()
+            .is_some_and(|t| !t.contains(&e.toolset))
+        {
+            Some(format!(
+                "its toolset `{}` is not in TREKMAIL_TOOLSETS",
+                e.toolset
+            ))
+        } else if config.read_only && !e.annotations.read_only {
+            Some("TREKMAIL_READ_ONLY is on and this tool changes data".into())
+        } else {
+            None
+        };
+        match why {
+            Some(w) => {
+                hidden.insert(e.name.clone(), w);
+            }
+            None => listed.push(Arc::clone(def)),
+        }
+    }
+    Listing { listed, hidden }
 }
 
 const INSTRUCTIONS: &str = "Tools for the TrekMail email-hosting API. Ops tools (domains, DNS, mailboxes, aliases, filters, migrations, SMTP, billing...) use the account token; message tools (messages, folders, contacts, calendar...) act on one mailbox with its message token. Destructive, sending and migration tools only work when the operator has enabled them, and some also need a confirmation argument set to true: check with the user before setting it. Writes are idempotent: repeating a call with the same arguments does not repeat its effect.";
@@ -46,71 +217,9 @@ impl TrekmailServer {
         catalog: Catalog,
         retry: RetryPolicy,
     ) -> Result<Self, String> {
-        let client = |token: &Option<crate::config::Secret>| -> Result<Option<trekmail_api::Client>, String> {
-            token
-                .as_ref()
-                .map(|t| {
-                    let mut b = ClientBuilder::new(&config.base_url)
-                        .token(t.expose())
-                        .user_agent(&config.user_agent)
-                        .timeout(config.timeout)
-                        .max_response_bytes(config.max_response_bytes)
-                        .retry_policy(retry.clone());
-                    // Neither token may reach the agent, whichever client's answer echoes it.
-                    for other in [&config.ops_token, &config.message_token].into_iter().flatten() {
-                        b = b.redact(other.expose());
-                    }
-                    if let Some(pem) = &config.ca_cert_pem {
-                        b = b.root_certificate_pem(pem.clone());
-                    }
-                    b.build().map_err(|e| e.to_string())
-                })
-                .transpose()
-        };
-        let caller = Caller {
-            ops: client(&config.ops_token)?,
-            message: client(&config.message_token)?,
-            switches: Switches::from_config(config),
-            secret: SecretKey::random(),
-        };
-        let mut listed = Vec::new();
-        let mut hidden = HashMap::new();
-        for def in catalog.tools() {
-            let e = &def.entry;
-            let has_token = match e.token {
-                TokenName::Ops => caller.ops.is_some(),
-                TokenName::Message => caller.message.is_some(),
-            };
-            let why = if !has_token {
-                Some(format!("needs {}", token_kind(e.token).env_var()))
-            } else if config
-                .toolsets
-                .as_ref()
-                .is_some_and(|t| !t.contains(&e.toolset))
-            {
-                Some(format!(
-                    "its toolset `{}` is not in TREKMAIL_TOOLSETS",
-                    e.toolset
-                ))
-            } else if config.read_only && !e.annotations.read_only {
-                Some("TREKMAIL_READ_ONLY is on and this tool changes data".into())
-            } else {
-                None
-            };
-            match why {
-                Some(w) => {
-                    hidden.insert(e.name.clone(), w);
-                }
-                None => listed.push(Arc::clone(def)),
-            }
-        }
-        Ok(Self {
-            catalog: Arc::new(catalog),
-            listed,
-            hidden,
-            caller: Arc::new(caller),
-            slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
-            closing: CancellationToken::new(),
+        Shared::new(config, catalog, retry, TokenSource::Environment)?.server(&Tokens {
+            ops: config.ops_token.clone(),
+            message: config.message_token.clone(),
         })
     }
 
@@ -122,11 +231,11 @@ impl TrekmailServer {
 
     /// The tools this configuration lists, in order.
     pub fn tools(&self) -> Vec<Tool> {
-        self.listed.iter().map(|d| d.tool.clone()).collect()
+        self.listing.listed.iter().map(|d| d.tool.clone()).collect()
     }
 
     fn find(&self, name: &str) -> Option<&Arc<ToolDef>> {
-        self.listed.iter().find(|d| d.entry.name == name)
+        self.listing.listed.iter().find(|d| d.entry.name == name)
     }
 
     /// Calls a tool by name: `Err` only for a tool that is not listed.
@@ -136,7 +245,7 @@ impl TrekmailServer {
         args: Option<serde_json::Map<String, serde_json::Value>>,
     ) -> Result<rmcp::model::CallToolResult, ErrorData> {
         let Some(def) = self.find(name) else {
-            let msg = match self.hidden.get(name) {
+            let msg = match self.listing.hidden.get(name) {
                 Some(why) => format!("tool `{name}` is not available: {why}"),
                 None => format!("unknown tool `{name}`"),
             };
