@@ -4,7 +4,8 @@
 //! The canonical JSON leaves out `idempotency_key` and the confirmation argument, sorts object
 //! keys at every depth and has no spaces. A windowed tool adds `_t` = unix_ms / (window_s * 1000),
 //! so the same call an hour later is a new operation. Secret arguments enter only as an HMAC under
-//! a key that is random per process: never in the clear, never guessable from the key.
+//! a key derived from the tokens in use: never in the clear, never guessable from the key
+//! without the token, and the same on every replica of an HTTP service.
 
 use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
@@ -22,6 +23,20 @@ impl SecretKey {
         k[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
         k[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
         Self(k)
+    }
+
+    /// The key of a set of tokens: the same on every replica and after a restart (a retry that
+    /// reaches another process sends the same key), unknowable without the tokens.
+    pub fn from_tokens(tokens: &[&str]) -> Self {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(b"trekmail-mcp idempotency secret v1")
+        else {
+            return Self::random();
+        };
+        for t in tokens {
+            mac.update(t.as_bytes());
+            mac.update(&[0]);
+        }
+        Self(mac.finalize().into_bytes().into())
     }
 
     fn digest(&self, v: &Value) -> String {
@@ -196,6 +211,42 @@ mod tests {
         // Deterministic within a process, different across processes.
         assert_eq!(k1, derive("t", &args, &[], &p, &s1, 0));
         assert_ne!(k1, derive("t", &args, &[], &p, &SecretKey::random(), 0));
+        // Keyed by the tokens: the same for the same tokens, in any process; another per token.
+        let a = SecretKey::from_tokens(&["tm_live_a"]);
+        let k = derive("t", &args, &[], &p, &a, 0);
+        assert_eq!(
+            k,
+            derive(
+                "t",
+                &args,
+                &[],
+                &p,
+                &SecretKey::from_tokens(&["tm_live_a"]),
+                0
+            )
+        );
+        assert_ne!(
+            k,
+            derive(
+                "t",
+                &args,
+                &[],
+                &p,
+                &SecretKey::from_tokens(&["tm_live_b"]),
+                0
+            )
+        );
+        assert_ne!(
+            k,
+            derive(
+                "t",
+                &args,
+                &[],
+                &p,
+                &SecretKey::from_tokens(&["tm_live_a", "tm_msg_c"]),
+                0
+            )
+        );
         // Not the plain hash of the arguments: nobody can confirm a guessed password from the key.
         assert_ne!(k1, derive("t", &args, &[], &Idempotency::default(), &s1, 0));
         let mut masked = args.clone();

@@ -141,7 +141,7 @@ impl Shared {
             ops: client(&tokens.ops)?,
             message: client(&tokens.message)?,
             switches: self.switches,
-            secret: SecretKey::random(),
+            secret: SecretKey::from_tokens(&redact.iter().map(String::as_str).collect::<Vec<_>>()),
             source: self.source,
         };
         Ok(TrekmailServer {
