@@ -129,8 +129,13 @@ async fn main() -> ExitCode {
             None
         }
     };
+    // With caller tokens, the sandbox's tokens are presented by the callers, not configured.
+    #[cfg(feature = "sandbox")]
+    let caller_tokens = process_env("TREKMAIL_HTTP_TOKENS")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("caller"));
     #[cfg(feature = "sandbox")]
     let env = |k: &str| match &embedded {
+        Some(_) if caller_tokens && k.ends_with("_TOKEN") => process_env(k),
         Some(s) => s.env(k, process_env),
         None => process_env(k),
     };

@@ -27,7 +27,7 @@ pub struct HttpConfig {
     /// `host:port`); `*` accepts any. Default: loopback names only.
     pub allowed_hosts: Option<Vec<String>>,
     /// `TREKMAIL_HTTP_ALLOWED_ORIGINS`: the browser origins accepted (`scheme://host:port`,
-    /// `:*` for any port); `*` accepts any. Requests without `Origin` (non-browser clients)
+    /// `:*` for any port, `null`); `*` accepts any. Requests without `Origin` (non-browser clients)
     /// always pass. Default: loopback origins only.
     pub allowed_origins: Option<Vec<String>>,
     /// `TREKMAIL_HTTP_MAX_BODY_BYTES`: the largest request body read. Default 4 MiB.
@@ -148,9 +148,18 @@ impl HttpConfig {
         }
         if let Some(origins) = &allowed_origins {
             for o in origins.iter().filter(|o| *o != "*" && *o != "null") {
-                if !(o.starts_with("http://") || o.starts_with("https://")) {
+                let authority = o
+                    .strip_prefix("http://")
+                    .or_else(|| o.strip_prefix("https://"));
+                // The port is required (`:443`, or `:*` for any): rmcp reads an origin without
+                // one as any port today and will read it as the default port later.
+                let has_port = authority.is_some_and(|a| {
+                    let host_end = a.rfind(']').map_or(0, |i| i + 1);
+                    a[host_end..].contains(':')
+                });
+                if !has_port {
                     problems.push(format!(
-                        "TREKMAIL_HTTP_ALLOWED_ORIGINS: {o:?} must be scheme://host[:port], e.g. https://app.example.com"
+                        "TREKMAIL_HTTP_ALLOWED_ORIGINS: {o:?} must be scheme://host:port, e.g. https://app.example.com:443 (or :* for any port)"
                     ));
                 }
             }
