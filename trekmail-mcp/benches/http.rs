@@ -1,4 +1,5 @@
-//! N concurrent clients over Streamable HTTP, beside the same load over stdio (N calls in flight
+//! N concurrent clients over Streamable HTTP (operator tokens, and caller tokens: a server built
+//! per request), beside the same load over stdio (N calls in flight
 //! on one pipe), against a local wiremock API: calls per second, p50/p99 latency, RSS of the
 //! server. Prints figures; asserts nothing. Run: `cargo bench -p trekmail-mcp --bench http`
 //! (`BENCH_CLIENTS`, `BENCH_CALLS` set the load; defaults 32 clients, 4000 calls).
@@ -31,13 +32,17 @@ fn env_num(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn spawn(base: &str, args: &[&str], stdio: bool) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_trekmail-mcp"))
-        .args(args)
-        .env_clear()
+fn spawn(base: &str, args: &[&str], stdio: bool, caller: bool) -> Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trekmail-mcp"));
+    if caller {
+        cmd.env_clear().env("TREKMAIL_HTTP_TOKENS", "caller");
+    } else {
+        cmd.env_clear()
+            .env("TREKMAIL_API_TOKEN", "tm_live_bench")
+            .env("TREKMAIL_MESSAGE_TOKEN", "tm_msg_bench");
+    }
+    cmd.args(args)
         .env("TREKMAIL_BASE_URL", base)
-        .env("TREKMAIL_API_TOKEN", "tm_live_bench")
-        .env("TREKMAIL_MESSAGE_TOKEN", "tm_msg_bench")
         .env("TREKMAIL_LOG", "off")
         // The API is local and fast: let every client's call be in flight at once.
         .env("TREKMAIL_MAX_CONCURRENT_CALLS", "256")
@@ -79,13 +84,14 @@ fn report(name: &str, clients: usize, mut f: Figures) {
     );
 }
 
-async fn over_http(base: &str, clients: usize, calls: usize) -> Figures {
+/// `caller`: the server holds no token and each request brings its own (one per client).
+async fn over_http(base: &str, clients: usize, calls: usize, caller: bool) -> Figures {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
         l.local_addr().expect("addr").port()
     };
     let addr = format!("127.0.0.1:{port}");
-    let child = spawn(base, &["--http", &addr], false);
+    let child = spawn(base, &["--http", &addr], false, caller);
     let pid = child.id().unwrap_or(0);
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
@@ -110,8 +116,11 @@ async fn over_http(base: &str, clients: usize, calls: usize) -> Figures {
             let mut lat = Vec::with_capacity(per_client);
             for i in 0..per_client {
                 let t = Instant::now();
-                let r = http
-                    .post(&url)
+                let mut req = http.post(&url);
+                if caller {
+                    req = req.header("authorization", format!("Bearer tm_live_client{c}"));
+                }
+                let r = req
                     .header("content-type", "application/json")
                     .header("accept", "application/json, text/event-stream")
                     .header("mcp-protocol-version", "2025-11-25")
@@ -143,7 +152,7 @@ async fn over_http(base: &str, clients: usize, calls: usize) -> Figures {
 }
 
 async fn over_stdio(base: &str, clients: usize, calls: usize) -> Figures {
-    let mut child = spawn(base, &[], true);
+    let mut child = spawn(base, &[], true, false);
     let pid = child.id().unwrap_or(0);
     let stdin = Arc::new(Mutex::new(child.stdin.take().expect("stdin")));
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
@@ -237,7 +246,8 @@ async fn main() {
     let mut loads = vec![1, 8, max_clients];
     loads.dedup();
     for n in loads {
-        report("http", n, over_http(&mock.uri(), n, calls).await);
+        report("http", n, over_http(&mock.uri(), n, calls, false).await);
+        report("caller", n, over_http(&mock.uri(), n, calls, true).await);
         report("stdio", n, over_stdio(&mock.uri(), n, calls).await);
     }
 }
