@@ -221,7 +221,10 @@ async fn foreign_host_and_origin_are_forbidden_before_any_call() {
         Opts::default(),
         &[
             ("TREKMAIL_HTTP_BEARER", BEARER),
-            ("TREKMAIL_HTTP_ALLOWED_ORIGINS", "https://app.example.com:443"),
+            (
+                "TREKMAIL_HTTP_ALLOWED_ORIGINS",
+                "https://app.example.com:443",
+            ),
         ],
     )
     .await;
@@ -402,7 +405,7 @@ fn sse_or_json(text: &str) -> Value {
         text.lines()
             .filter_map(|l| l.strip_prefix("data:"))
             .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-            .last()
+            .next_back()
             .unwrap_or(Value::Null)
     })
 }
@@ -777,25 +780,45 @@ fn http_settings_problems_name_their_variable_and_never_the_secret() {
         for (k, v) in http {
             opts.extra.push((k, (*v).to_owned()));
         }
-        support::config("http://127.0.0.1:9", &opts).err().unwrap_or_default()
+        support::config("http://127.0.0.1:9", &opts)
+            .err()
+            .unwrap_or_default()
     };
-    let cases: Vec<(Opts, Vec<(&'static str, &str)>, &str)> = vec![
-        (Opts::default(), vec![("TREKMAIL_HTTP_LISTEN", "localhost:8080")], "TREKMAIL_HTTP_LISTEN"),
-        (Opts::default(), vec![("TREKMAIL_HTTP_LISTEN", "0.0.0.0:8080")], "TREKMAIL_HTTP_BEARER"),
+    type Case = (Opts, Vec<(&'static str, &'static str)>, &'static str);
+    let cases: Vec<Case> = vec![
         (
             Opts::default(),
-            vec![("TREKMAIL_HTTP_LISTEN", "127.0.0.1:8080"), ("TREKMAIL_HTTP_BEARER", "short-secret")],
+            vec![("TREKMAIL_HTTP_LISTEN", "localhost:8080")],
+            "TREKMAIL_HTTP_LISTEN",
+        ),
+        (
+            Opts::default(),
+            vec![("TREKMAIL_HTTP_LISTEN", "0.0.0.0:8080")],
+            "TREKMAIL_HTTP_BEARER",
+        ),
+        (
+            Opts::default(),
+            vec![
+                ("TREKMAIL_HTTP_LISTEN", "127.0.0.1:8080"),
+                ("TREKMAIL_HTTP_BEARER", "short-secret"),
+            ],
             "at least 16",
         ),
         (
             Opts::default(),
-            vec![("TREKMAIL_HTTP_LISTEN", "127.0.0.1:8080"), ("TREKMAIL_HTTP_TOKENS", "both")],
+            vec![
+                ("TREKMAIL_HTTP_LISTEN", "127.0.0.1:8080"),
+                ("TREKMAIL_HTTP_TOKENS", "both"),
+            ],
             "TREKMAIL_HTTP_TOKENS",
         ),
         // Caller mode holds no token.
         (
             Opts::default(),
-            vec![("TREKMAIL_HTTP_LISTEN", "127.0.0.1:8080"), ("TREKMAIL_HTTP_TOKENS", "caller")],
+            vec![
+                ("TREKMAIL_HTTP_LISTEN", "127.0.0.1:8080"),
+                ("TREKMAIL_HTTP_TOKENS", "caller"),
+            ],
             "TREKMAIL_API_TOKEN must not be set",
         ),
         (
@@ -809,24 +832,40 @@ fn http_settings_problems_name_their_variable_and_never_the_secret() {
         ),
         (
             Opts::default(),
-            vec![("TREKMAIL_HTTP_LISTEN", "127.0.0.1:8080"), ("TREKMAIL_HTTP_ALLOWED_ORIGINS", "https://app.example.com")],
+            vec![
+                ("TREKMAIL_HTTP_LISTEN", "127.0.0.1:8080"),
+                ("TREKMAIL_HTTP_ALLOWED_ORIGINS", "https://app.example.com"),
+            ],
             "TREKMAIL_HTTP_ALLOWED_ORIGINS",
         ),
         (
             Opts::default(),
-            vec![("TREKMAIL_HTTP_LISTEN", "127.0.0.1:8080"), ("TREKMAIL_HTTP_MAX_BODY_BYTES", "10")],
+            vec![
+                ("TREKMAIL_HTTP_LISTEN", "127.0.0.1:8080"),
+                ("TREKMAIL_HTTP_MAX_BODY_BYTES", "10"),
+            ],
             "TREKMAIL_HTTP_MAX_BODY_BYTES",
         ),
     ];
     for (opts, http, expected) in cases {
         let p = problems(opts, &http);
         assert!(p.iter().any(|p| p.contains(expected)), "{http:?}: {p:?}");
-        assert!(p.iter().all(|p| !p.contains("short-secret") && !p.contains(BEARER)), "{p:?}");
+        assert!(
+            p.iter()
+                .all(|p| !p.contains("short-secret") && !p.contains(BEARER)),
+            "{p:?}"
+        );
     }
     // Caller mode without tokens, and operator mode on loopback without a bearer, are fine.
     assert!(
-        problems(caller_opts(), &[("TREKMAIL_HTTP_LISTEN", "127.0.0.1:0"), ("TREKMAIL_HTTP_TOKENS", "caller")])
-            .is_empty()
+        problems(
+            caller_opts(),
+            &[
+                ("TREKMAIL_HTTP_LISTEN", "127.0.0.1:0"),
+                ("TREKMAIL_HTTP_TOKENS", "caller")
+            ]
+        )
+        .is_empty()
     );
     assert!(problems(Opts::default(), &[("TREKMAIL_HTTP_LISTEN", "[::1]:0")]).is_empty());
     // Without TREKMAIL_HTTP_LISTEN, caller mode does not lift the need for a token (stdio).

@@ -185,12 +185,12 @@ async fn over_stdio(base: &str, clients: usize, calls: usize) -> Figures {
                     .write_all(format!("{msg}\n").as_bytes())
                     .await
                     .expect("write");
-                rx
+                rx.await.expect("answer")
             }
         }
     };
     let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}});
-    send(init).await.await.expect("initialized");
+    send(init).await;
     stdin
         .lock()
         .await
@@ -206,8 +206,7 @@ async fn over_stdio(base: &str, clients: usize, calls: usize) -> Figures {
             let mut lat = Vec::with_capacity(per_client);
             for i in 0..per_client {
                 let t = Instant::now();
-                let rx = send(call_msg((1 + c * per_client + i) as u64)).await;
-                let body = rx.await.expect("answer");
+                let body = send(call_msg((1 + c * per_client + i) as u64)).await;
                 assert!(body["result"]["structuredContent"]["id"] == 7, "{body}");
                 lat.push(t.elapsed());
             }
