@@ -17,7 +17,7 @@ use crate::call::{Caller, token_kind};
 use crate::catalog::{Catalog, ToolDef};
 use crate::config::Config;
 use crate::gates::Switches;
-use crate::idempotency::SecretKey;
+use crate::idempotency::{Keys, Recent};
 use crate::map::TokenName;
 
 /// The server.
@@ -71,7 +71,11 @@ impl TrekmailServer {
             ops: client(&config.ops_token)?,
             message: client(&config.message_token)?,
             switches: Switches::from_config(config),
-            secret: SecretKey::random(),
+            secret: Keys::for_tokens(
+                config.ops_token.as_ref().map(|t| t.expose()),
+                config.message_token.as_ref().map(|t| t.expose()),
+            ),
+            recent: Recent::default(),
         };
         let mut listed = Vec::new();
         let mut hidden = HashMap::new();
@@ -118,6 +122,11 @@ impl TrekmailServer {
     /// it at end of input).
     pub fn closing(&self) -> CancellationToken {
         self.closing.clone()
+    }
+
+    /// Forgets the writes remembered for telling retries from new intents, as a restart would.
+    pub fn forget_recent_writes(&self) {
+        self.caller.recent.forget();
     }
 
     /// The tools this configuration lists, in order.
