@@ -328,7 +328,8 @@ fn every_tool_matches_the_reference_facts() {
             GateName::Sending => "sending",
             GateName::Migration => "migration",
         });
-        if f["gate_when"].is_null() && gate != f["gate"].as_str() {
+        // The map may gate more than the facts (issue 9's mail-flow gates), never less.
+        if f["gate_when"].is_null() && !f["gate"].is_null() && gate != f["gate"].as_str() {
             p(format!("gate {gate:?} != {}", f["gate"]));
         }
         if !f["gate_when"].is_null() && t.entry.gate_when.is_empty() {

@@ -188,27 +188,30 @@ pub struct Recent(Mutex<(HashMap<String, Last>, u64)>);
 
 impl Recent {
     /// The key to send for a write to `target` whose derived key is `derived`; `given` is the
-    /// caller's own key, sent as is.
+    /// caller's own key, sent as is and not remembered (the caller manages its own keys).
     pub fn key(&self, tool: &str, target: &str, derived: String, given: Option<&str>) -> String {
+        if let Some(g) = given {
+            return g.to_owned();
+        }
         let Ok(mut guard) = self.0.lock() else {
             // A poisoned lock: fall back to the derived key (the behaviour without memory).
-            return given.map_or(derived, str::to_owned);
+            return derived;
         };
         let (targets, seq) = &mut *guard;
         *seq += 1;
         let now = *seq;
         if let Some(last) = targets.get_mut(target) {
             last.seq = now;
-            let sent = match given {
-                Some(g) => g.to_owned(),
-                // The same write again, nothing different in between: a retry.
-                None if last.derived == derived => return last.sent.clone(),
-                // A new intent whose key this target already used: chain it to the last write.
-                None if last.saturated || last.used.contains(&derived) => {
-                    let h = Sha256::digest(format!("{derived}>{}", last.sent).as_bytes());
-                    format!("mcp_{tool}_{}", &hex(&h)[..32])
-                }
-                None => derived.clone(),
+            // The same write again, nothing different in between: a retry.
+            if last.derived == derived {
+                return last.sent.clone();
+            }
+            // A new intent whose key this target already used: chain it to the last write.
+            let sent = if last.saturated || last.used.contains(&derived) {
+                let h = Sha256::digest(format!("{derived}>{}", last.sent).as_bytes());
+                format!("mcp_{tool}_{}", &hex(&h)[..32])
+            } else {
+                derived.clone()
             };
             if last.used.len() >= MAX_KEYS_PER_TARGET {
                 last.saturated = true;
@@ -227,7 +230,7 @@ impl Recent {
         {
             targets.remove(&stalest);
         }
-        let sent = given.map_or_else(|| derived.clone(), str::to_owned);
+        let sent = derived.clone();
         targets.insert(
             target.to_owned(),
             Last {
