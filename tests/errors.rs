@@ -436,18 +436,30 @@ async fn plan_errors_point_at_the_plan_not_the_token() {
         assert_eq!(structured_error(&r)["code"], *code);
     }
     // A permission problem is still one.
-    h.answer_json(403, json!({"error": {"code": "insufficient_scope", "message": "no"}}))
-        .await;
+    h.answer_json(
+        403,
+        json!({"error": {"code": "insufficient_scope", "message": "no"}}),
+    )
+    .await;
     let r = h.call("get_domain", json!({"domain_id": 1})).await;
-    assert!(text(&r).contains("lacks the permission or scope"), "{}", text(&r));
+    assert!(
+        text(&r).contains("lacks the permission or scope"),
+        "{}",
+        text(&r)
+    );
 }
 
 #[tokio::test]
 async fn a_failed_write_names_the_key_a_retry_will_reuse() {
     let h = Harness::start(Opts::default()).await;
-    h.answer_json(503, json!({"error": {"code": "unavailable", "message": "later"}}))
+    h.answer_json(
+        503,
+        json!({"error": {"code": "unavailable", "message": "later"}}),
+    )
+    .await;
+    let r = h
+        .call("create_domain", json!({"name": "example.com"}))
         .await;
-    let r = h.call("create_domain", json!({"name": "example.com"})).await;
     assert!(is_error(&r));
     assert!(
         text(&r).contains("Idempotency-Key: mcp_create_domain_aed93f85c7e12b38e66148d3fbf523af"),

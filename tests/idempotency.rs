@@ -38,7 +38,10 @@ async fn a_then_b_then_a_again_reaches_the_api_three_times_with_three_keys() {
     let k = keys(&h.requests().await);
     assert_eq!(k.len(), 3);
     assert_ne!(k[0], k[1]);
-    assert_ne!(k[2], k[0], "the third call must not replay the first answer");
+    assert_ne!(
+        k[2], k[0],
+        "the third call must not replay the first answer"
+    );
     assert_ne!(k[2], k[1]);
     assert!(k[2].starts_with("mcp_set_forwarding_") && k[2].len() == k[0].len());
     // The same with a tool whose key has no time window, and a retry of the third call.
@@ -63,8 +66,10 @@ fn rule(mailbox_id: u64, folder: &str) -> Value {
 async fn a_then_a_shares_a_key_and_targets_are_independent() {
     let h = Harness::start(Opts::default()).await;
     h.answer_json(201, json!({"id": 1})).await;
-    h.call("create_domain", json!({"name": "example.com"})).await;
-    h.call("create_domain", json!({"name": "example.com"})).await;
+    h.call("create_domain", json!({"name": "example.com"}))
+        .await;
+    h.call("create_domain", json!({"name": "example.com"}))
+        .await;
     // Writes to other targets in between do not make the repeat a new intent.
     h.call("create_mail_rule", rule(1, "A")).await;
     h.call("create_mail_rule", rule(2, "B")).await;
@@ -136,7 +141,10 @@ async fn secret_keys_survive_a_restart_and_cannot_be_confirmed_offline() {
     // A restart: a new server with the same token.
     let (policy, _) = recording_policy();
     let restarted = Harness::server_for(&h.mock.uri(), &Opts::all_gates(), policy);
-    for (tool, args) in [("start_migration", &migration), ("start_bulk_migration", &bulk)] {
+    for (tool, args) in [
+        ("start_migration", &migration),
+        ("start_bulk_migration", &bulk),
+    ] {
         restarted
             .call(tool, args.as_object().cloned())
             .await
@@ -147,9 +155,12 @@ async fn secret_keys_survive_a_restart_and_cannot_be_confirmed_offline() {
     assert_eq!(k[3], k[1], "and so does a bulk migration's");
     // The plain hash of the arguments would let anyone confirm a guessed password.
     let catalog = Catalog::embedded().unwrap();
-    for (i, (tool, args)) in [("start_migration", &migration), ("start_bulk_migration", &bulk)]
-        .into_iter()
-        .enumerate()
+    for (i, (tool, args)) in [
+        ("start_migration", &migration),
+        ("start_bulk_migration", &bulk),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let plain = derive(
             tool,

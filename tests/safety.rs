@@ -512,7 +512,10 @@ async fn path_values_never_change_the_endpoint() {
     let args = minimal_args();
     let tools = string_path_params();
     for t in ["delete_folder", "rename_folder", "get_smtp_test_status"] {
-        assert!(tools.iter().any(|(n, _)| n == t), "{t} missing from {tools:?}");
+        assert!(
+            tools.iter().any(|(n, _)| n == t),
+            "{t} missing from {tools:?}"
+        );
     }
     for (tool, param) in &tools {
         for bad in [".", "..", "a\u{0}b", "x\ny", "tab\there", "\u{7f}"] {
@@ -569,7 +572,10 @@ async fn hosts_inside_csv_rows_and_blank_hosts_are_refused() {
                 &h,
                 tool,
                 with_confirm(json!({"data": data, "per_row_server": true})),
-                &["data row 2, column 4", "Cannot connect to private/internal network addresses"],
+                &[
+                    "data row 2, column 4",
+                    "Cannot connect to private/internal network addresses",
+                ],
             )
             .await;
         }
@@ -625,7 +631,11 @@ fn host_guard_refuses_the_forms_it_used_to_miss() {
     ] {
         assert!(refusal(h).is_some(), "{h:?} should be refused");
     }
-    for h in ["64:ff9b::8.8.8.8", "2001:4860::8888", "kubernetes.example.com"] {
+    for h in [
+        "64:ff9b::8.8.8.8",
+        "2001:4860::8888",
+        "kubernetes.example.com",
+    ] {
         assert!(refusal(h).is_none(), "{h:?} should pass: {:?}", refusal(h));
     }
 }
@@ -696,22 +706,45 @@ async fn every_email_value_is_exactly_one_plain_address() {
 async fn header_bound_text_refuses_cr_lf_and_nul() {
     let h = Harness::start(Opts::all_gates()).await;
     let send = |extra: Value| {
-        let mut a = json!({"to": ["a@x.example"], "subject": "Hi", "body_text": "b", "confirm_send": true});
+        let mut a =
+            json!({"to": ["a@x.example"], "subject": "Hi", "body_text": "b", "confirm_send": true});
         for (k, v) in extra.as_object().unwrap() {
             a[k] = v.clone();
         }
         a
     };
     let cases: Vec<(&str, Value, &str)> = vec![
-        ("send_message", send(json!({"subject": "Hi\r\nBcc: evil@y.example"})), "subject"),
-        ("send_message", send(json!({"subject": "Hi\0"})), "subject"),
-        ("send_message", send(json!({"headers": {"X-Note": "ok\nBcc: evil@y.example"}})), "headers.X-Note"),
-        ("send_message", send(json!({"headers": {"Bcc: evil@y.example\r\nX-A": "v"}})), "headers"),
-        ("send_message", send(json!({"headers": {"X Space": "v"}})), "not a valid header name"),
-        ("send_message", send(json!({"reply_to_message_id": "<1@x>\r\nBcc: e@y.example"})), "reply_to_message_id"),
         (
             "send_message",
-            send(json!({"attachments": [{"filename": "a.txt\r\nX-Evil: 1", "content_type": "text/plain", "content_base64": "eA=="}]})),
+            send(json!({"subject": "Hi\r\nBcc: evil@y.example"})),
+            "subject",
+        ),
+        ("send_message", send(json!({"subject": "Hi\0"})), "subject"),
+        (
+            "send_message",
+            send(json!({"headers": {"X-Note": "ok\nBcc: evil@y.example"}})),
+            "headers.X-Note",
+        ),
+        (
+            "send_message",
+            send(json!({"headers": {"Bcc: evil@y.example\r\nX-A": "v"}})),
+            "headers",
+        ),
+        (
+            "send_message",
+            send(json!({"headers": {"X Space": "v"}})),
+            "not a valid header name",
+        ),
+        (
+            "send_message",
+            send(json!({"reply_to_message_id": "<1@x>\r\nBcc: e@y.example"})),
+            "reply_to_message_id",
+        ),
+        (
+            "send_message",
+            send(
+                json!({"attachments": [{"filename": "a.txt\r\nX-Evil: 1", "content_type": "text/plain", "content_base64": "eA=="}]}),
+            ),
             "attachments[0].filename",
         ),
         (
@@ -720,8 +753,16 @@ async fn header_bound_text_refuses_cr_lf_and_nul() {
             "subject",
         ),
         ("save_draft", json!({"subject": "a\rb"}), "subject"),
-        ("create_identity", json!({"email": "a@x.example", "name": "Jane\r\nBcc: e@y.example"}), "name"),
-        ("create_template", json!({"name": "t", "subject": "x\ny", "body_html": "<p>x</p>"}), "subject"),
+        (
+            "create_identity",
+            json!({"email": "a@x.example", "name": "Jane\r\nBcc: e@y.example"}),
+            "name",
+        ),
+        (
+            "create_template",
+            json!({"name": "t", "subject": "x\ny", "body_html": "<p>x</p>"}),
+            "subject",
+        ),
     ];
     for (tool, args, at) in cases {
         refused_without_request(&h, tool, args, &["Invalid arguments", at]).await;

@@ -226,9 +226,9 @@ async fn every_tool_sends_exactly_the_expected_request() {
         // A write's result names the key it was sent with; a read names none.
         let notes = support::notes(&result);
         match key {
-            Some(k) if !notes.contains(&format!("Idempotency-Key: {k} ")) => {
-                fail(format!("the result does not name its Idempotency-Key: {notes:?}"))
-            }
+            Some(k) if !notes.contains(&format!("Idempotency-Key: {k} ")) => fail(format!(
+                "the result does not name its Idempotency-Key: {notes:?}"
+            )),
             None if notes.contains("Idempotency-Key") => {
                 fail("a read's result names an Idempotency-Key".into())
             }

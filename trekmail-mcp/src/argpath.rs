@@ -196,7 +196,10 @@ mod tests {
             "headers": {"X-A": "1", "X-B": "2"}, "o": {"in": {"deep": true}}});
         assert_eq!(at("host", args.clone()), ["host=\"a\""]);
         assert_eq!(at("to[]", args.clone()), ["to[0]=\"x\"", "to[1]=\"y\""]);
-        assert_eq!(at("items[].pw", args.clone()), ["items[0].pw=1", "items[2].pw=3"]);
+        assert_eq!(
+            at("items[].pw", args.clone()),
+            ["items[0].pw=1", "items[2].pw=3"]
+        );
         assert_eq!(
             at("headers.*", args.clone()),
             ["headers.X-A=\"1\"", "headers.X-B=\"2\""]

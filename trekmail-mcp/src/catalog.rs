@@ -199,11 +199,21 @@ impl Catalog {
         }
         let mut paths: Vec<(&str, &String)> = Vec::new();
         paths.extend(entry.gate_when.iter().map(|g| ("gate_when", &g.arg)));
-        paths.extend(entry.public_host_args.iter().map(|a| ("public_host_args", a)));
+        paths.extend(
+            entry
+                .public_host_args
+                .iter()
+                .map(|a| ("public_host_args", a)),
+        );
         paths.extend(entry.email_args.iter().map(|a| ("email_args", a)));
         paths.extend(entry.email_when.iter().map(|a| ("email_when", &a.each)));
         paths.extend(entry.header_args.iter().map(|a| ("header_args", a)));
-        paths.extend(entry.header_name_args.iter().map(|a| ("header_name_args", a)));
+        paths.extend(
+            entry
+                .header_name_args
+                .iter()
+                .map(|a| ("header_name_args", a)),
+        );
         paths.extend(
             entry
                 .idempotency

@@ -167,7 +167,11 @@ fn hosts(def: &ToolDef, args: &Map<String, Value>, out: &mut Vec<String>) {
 }
 
 fn emails(def: &ToolDef, args: &Map<String, Value>, out: &mut Vec<String>) {
-    let bad = |at: &str| format!("{at}: must be exactly one plain email address (no lists, display names or address literals)");
+    let bad = |at: &str| {
+        format!(
+            "{at}: must be exactly one plain email address (no lists, display names or address literals)"
+        )
+    };
     for path in &def.entry.email_args {
         for (at, v) in at(path, args) {
             if let Value::String(s) = v

@@ -74,9 +74,7 @@ fn name_refusal(h: &str) -> Option<String> {
         ".svc",
     ];
     if internal_names.contains(&h)
-        || internal_prefixes
-            .iter()
-            .any(|p| h.starts_with(p))
+        || internal_prefixes.iter().any(|p| h.starts_with(p))
         || internal_suffixes.iter().any(|s| h.ends_with(s))
     {
         return Some(format!("{h} is a local or cloud-metadata name"));
@@ -89,7 +87,10 @@ const V4_REFUSED: &[(&str, &str)] = &[
     ("0.0.0.0/8", "in 0.0.0.0/8 (this network)"),
     ("10.0.0.0/8", "private (10.0.0.0/8)"),
     ("127.0.0.0/8", "loopback (127.0.0.0/8)"),
-    ("169.254.0.0/16", "link-local (169.254.0.0/16, cloud metadata)"),
+    (
+        "169.254.0.0/16",
+        "link-local (169.254.0.0/16, cloud metadata)",
+    ),
     ("100.64.0.0/10", "carrier-grade NAT (100.64.0.0/10)"),
     ("172.16.0.0/12", "private (172.16.0.0/12)"),
     ("192.168.0.0/16", "private (192.168.0.0/16)"),
@@ -109,10 +110,16 @@ const V6_REFUSED: &[(&str, &str)] = &[
     ("fec0::/10", "site-local (fec0::/10)"),
     ("fc00::/7", "unique local (fc00::/7)"),
     ("ff00::/8", "multicast (ff00::/8)"),
-    ("2001:db8::/32", "reserved for documentation (2001:db8::/32)"),
+    (
+        "2001:db8::/32",
+        "reserved for documentation (2001:db8::/32)",
+    ),
     ("fd00:ec2::/32", "cloud metadata (fd00:ec2::/32)"),
     ("64:ff9b:1::/48", "NAT64 local-use (64:ff9b:1::/48)"),
-    ("2001::/32", "Teredo (2001::/32), which tunnels to an embedded IPv4 address"),
+    (
+        "2001::/32",
+        "Teredo (2001::/32), which tunnels to an embedded IPv4 address",
+    ),
     ("100::/64", "discard-only (100::/64)"),
 ];
 

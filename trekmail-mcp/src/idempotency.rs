@@ -378,7 +378,10 @@ mod tests {
         let args = obj(json!({"data": "a@x.com,hunter2hunter2,b@y.com"}));
         let k = SecretKey::for_token("tm_live_a");
         let masked = derive_masked("t", &args, &[], &Idempotency::default(), &["data"], &k, 0);
-        assert_ne!(masked, derive("t", &args, &[], &Idempotency::default(), &k, 0));
+        assert_ne!(
+            masked,
+            derive("t", &args, &[], &Idempotency::default(), &k, 0)
+        );
         let mut m = args.clone();
         mask(&mut m, "data", &k);
         assert!(!canonical(&Value::Object(m)).contains("hunter2"));
@@ -395,8 +398,14 @@ mod tests {
         assert_eq!(b, "mcp_set_forwarding_b", "a first B keeps its derived key");
         let a2 = k("m1", "mcp_set_forwarding_a");
         assert_ne!(a2, a1, "A, B, A: the third is a new intent");
-        assert!(a2.starts_with("mcp_set_forwarding_") && a2.len() == "mcp_set_forwarding_".len() + 32);
-        assert_eq!(k("m1", "mcp_set_forwarding_a"), a2, "and its retry keeps its key");
+        assert!(
+            a2.starts_with("mcp_set_forwarding_") && a2.len() == "mcp_set_forwarding_".len() + 32
+        );
+        assert_eq!(
+            k("m1", "mcp_set_forwarding_a"),
+            a2,
+            "and its retry keeps its key"
+        );
         // Another target is independent.
         assert_eq!(k("m2", "mcp_set_forwarding_a"), "mcp_set_forwarding_a");
         r.forget();

@@ -260,7 +260,9 @@ pub fn is_email(s: &str) -> bool {
     };
     let atext = |c: char| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
     let dot_atom = |p: &str, ok: &dyn Fn(char) -> bool| {
-        !p.is_empty() && p.split('.').all(|part| !part.is_empty() && part.chars().all(ok))
+        !p.is_empty()
+            && p.split('.')
+                .all(|part| !part.is_empty() && part.chars().all(ok))
     };
     let label = |l: &str| {
         !l.is_empty()
