@@ -763,6 +763,12 @@ async fn header_bound_text_refuses_cr_lf_and_nul() {
             json!({"name": "t", "subject": "x\ny", "body_html": "<p>x</p>"}),
             "subject",
         ),
+        (
+            "create_mail_rule",
+            json!({"mailbox_id": 7, "conditions": [{"field": "header", "operator": "is", "header_name": "X-A\nredirect", "value": "v"}],
+                "actions": [{"type": "fileinto", "value": "A"}]}),
+            "conditions[0].header_name",
+        ),
     ];
     for (tool, args, at) in cases {
         refused_without_request(&h, tool, args, &["Invalid arguments", at]).await;

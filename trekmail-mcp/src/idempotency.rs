@@ -179,7 +179,7 @@ struct Last {
 }
 
 /// Targets remembered, and derived keys remembered per target.
-const MAX_TARGETS: usize = 4096;
+const MAX_TARGETS: usize = 1024;
 const MAX_KEYS_PER_TARGET: usize = 64;
 
 /// The last write per target, for telling a retry from a new intent. Holds only keys.
