@@ -915,3 +915,43 @@ async fn mail_leaving_the_account_needs_its_switch() {
     }
     assert_eq!(h.requests().await.len(), sending.len() + destructive.len());
 }
+
+#[tokio::test]
+async fn every_email_typed_argument_in_the_catalogue_takes_one_plain_address() {
+    let h = Harness::start(Opts::all_gates()).await;
+    let args = minimal_args();
+    let catalog = Catalog::embedded().unwrap();
+    let is_email = |s: &Value| s["format"] == "email";
+    let mut checked = 0;
+    for t in catalog.tools() {
+        let props = t.input_schema["properties"].as_object().unwrap();
+        for (name, s) in props {
+            // (where the argument sits, the arguments with a two-address list put there)
+            let mut cases: Vec<(String, Value)> = Vec::new();
+            let mut put = |at: String, v: Value| {
+                let mut a = args[&t.entry.name].clone();
+                a[name] = v;
+                cases.push((at, a));
+            };
+            let list = json!("a@x.example, b@y.example");
+            if is_email(s) {
+                put(name.clone(), list.clone());
+            } else if is_email(&s["items"]) {
+                put(format!("{name}[0]"), json!([list]));
+            } else if let Some(item_props) = s["items"]["properties"].as_object() {
+                for (field, fs) in item_props {
+                    if is_email(fs) {
+                        let mut item = args[&t.entry.name][name][0].clone();
+                        item[field] = list.clone();
+                        put(format!("{name}[0].{field}"), json!([item]));
+                    }
+                }
+            }
+            for (at, a) in cases {
+                refused_without_request(&h, &t.entry.name, a, &["Invalid arguments", &at]).await;
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 20, "only {checked} email arguments");
+}

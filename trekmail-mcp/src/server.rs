@@ -32,7 +32,7 @@ pub struct TrekmailServer {
     closing: CancellationToken,
 }
 
-const INSTRUCTIONS: &str = "Tools for the TrekMail email-hosting API. Ops tools (domains, DNS, mailboxes, aliases, filters, migrations, SMTP, billing...) use the account token; message tools (messages, folders, contacts, calendar...) act on one mailbox with its message token. Destructive, sending and migration tools only work when the operator has enabled them, and some also need a confirmation argument set to true: check with the user before setting it. Writes are idempotent: repeating a call with the same arguments does not repeat its effect.";
+const INSTRUCTIONS: &str = "Tools for the TrekMail email-hosting API. Ops tools (domains, DNS, mailboxes, aliases, filters, migrations, SMTP, billing...) use the account token; message tools (messages, folders, contacts, calendar...) act on one mailbox with its message token. Destructive, sending and migration tools only work when the operator has enabled them, and some also need a confirmation argument set to true: check with the user before setting it. Writes are idempotent: repeating the last write to the same target with the same arguments is a retry, not a second effect; each write result names its Idempotency-Key.";
 
 impl TrekmailServer {
     /// A server for `config`, with the default retry policy.
