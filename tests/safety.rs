@@ -566,6 +566,8 @@ async fn hosts_inside_csv_rows_and_blank_hosts_are_refused() {
             // A quoted cell hides the host from one kind of reader, not from the guard.
             "a@x.example,\"pw,10.0.0.1\",b@y.example,imap.example.com,993,ssl",
             "a@x.example,pw,b@y.example,\"127.0.0.1\",993,ssl",
+            // A lone CR starts a row for some readers.
+            "a@x.example,pw,b@y.example,imap.example.com,993,ssl\rc@x.example,pw,d@y.example,127.0.0.1,993,ssl",
         ] {
             let data = format!("ok@x.example,pw,ok@y.example,imap.example.com,993,ssl\n{row}\n");
             refused_without_request(
@@ -573,7 +575,8 @@ async fn hosts_inside_csv_rows_and_blank_hosts_are_refused() {
                 tool,
                 with_confirm(json!({"data": data, "per_row_server": true})),
                 &[
-                    "data row 2, column 4",
+                    "data row ",
+                    ", column 4",
                     "Cannot connect to private/internal network addresses",
                 ],
             )

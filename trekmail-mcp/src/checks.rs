@@ -144,10 +144,9 @@ fn hosts(def: &ToolDef, args: &Map<String, Value>, out: &mut Vec<String>) {
         let Some(Value::String(text)) = args.get(&csv.arg) else {
             continue;
         };
-        for (row, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
+        // A lone CR ends a row for some CSV readers: split on it too, so no row hides in a cell.
+        let rows = text.split(['\n', '\r']).filter(|l| !l.trim().is_empty());
+        for (row, line) in rows.enumerate() {
             for &col in &csv.host {
                 let readings = argpath::csv_cell_readings(line, col);
                 let at = format!("{} row {}, column {}", csv.arg, row + 1, col + 1);
