@@ -37,7 +37,8 @@ fn at<'a>(path: &str, args: &'a Map<String, Value>) -> Vec<(String, &'a Value)> 
         .unwrap_or_default()
 }
 
-/// Problems with the arguments: schema, checks and outbound hosts; empty when the call may go on.
+/// Problems with the arguments (schema, checks, path values, hosts, addresses, header-bound
+/// text); empty when the call may go on.
 pub fn problems(catalog: &Catalog, def: &ToolDef, args: &Map<String, Value>) -> Vec<String> {
     let confirm_missing = def.entry.confirm.as_ref().map(|c| format!("{c}: required"));
     let mut problems: Vec<String> = validate::validate(
