@@ -116,7 +116,7 @@ pub fn derive(
     derive_masked(tool, args, excluded, policy, &[], secret, unix_ms)
 }
 
-/// [`derive`] with more secret argument paths (`also_secret`): CSV texts with secret columns.
+/// [`derive()`] with more secret argument paths (`also_secret`): CSV texts with secret columns.
 pub fn derive_masked(
     tool: &str,
     args: &Map<String, Value>,
