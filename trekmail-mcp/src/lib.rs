@@ -9,17 +9,21 @@
 
 pub mod call;
 pub mod catalog;
+pub mod cli;
 pub mod checks;
 pub mod config;
 pub mod gates;
 pub mod hostguard;
+pub mod human;
 pub mod idempotency;
+pub mod instructions;
 pub mod logging;
 pub mod map;
 pub mod results;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod schema;
+pub mod selection;
 pub mod server;
 pub mod stdio;
 pub mod validate;
