@@ -82,9 +82,15 @@ fn exclusions_and_read_only_always_win() {
         ("TREKMAIL_READ_ONLY", "true"),
     ]));
     assert_eq!(n, ["get_domain"]);
-    let all = names(&opts(&[("TREKMAIL_EXCLUDE_TOOLS", "send_message,delete_domain")]));
+    let all = names(&opts(&[(
+        "TREKMAIL_EXCLUDE_TOOLS",
+        "send_message,delete_domain",
+    )]));
     assert_eq!(all.len(), 141);
-    assert!(!all.iter().any(|t| t == "send_message" || t == "delete_domain"));
+    assert!(
+        !all.iter()
+            .any(|t| t == "send_message" || t == "delete_domain")
+    );
 }
 
 #[tokio::test]
@@ -186,19 +192,31 @@ fn instructions_say_only_what_applies() {
     .unwrap();
     let i = ops_only.instructions();
     assert!(i.contains("ops) token is set"), "{i}");
-    assert!(!i.contains("message token") && !i.contains("before_uid"), "{i}");
+    assert!(
+        !i.contains("message token") && !i.contains("before_uid"),
+        "{i}"
+    );
     assert!(i.contains("dns_recheck returns a check_id"), "{i}");
-    assert!(i.contains("Enabled by the operator: TREKMAIL_ALLOW_DESTRUCTIVE"), "{i}");
+    assert!(
+        i.contains("Enabled by the operator: TREKMAIL_ALLOW_DESTRUCTIVE"),
+        "{i}"
+    );
     // create_message_token needs the sending switch for one scope: an ops tool names it too.
     assert!(
         i.contains("Disabled by the operator: TREKMAIL_ALLOW_SENDING (sending email), TREKMAIL_ALLOW_MIGRATION"),
         "{i}"
     );
-    assert!(!i.contains("attachments") && i.contains("verify_job_download"), "{i}");
+    assert!(
+        !i.contains("attachments") && i.contains("verify_job_download"),
+        "{i}"
+    );
     // A narrow selection drops the guidance for tools it does not list.
     let dns = server(&opts(&[("TREKMAIL_TOOLSETS", "dns")])).unwrap();
     let i = dns.instructions();
-    assert!(i.contains("toolsets: dns") && i.contains("dns_recheck"), "{i}");
+    assert!(
+        i.contains("toolsets: dns") && i.contains("dns_recheck"),
+        "{i}"
+    );
     assert!(!i.contains("delete_intent") && !i.contains("Paging"), "{i}");
     assert!(!i.contains("TREKMAIL_ALLOW"), "no dns tool is gated: {i}");
     let never = server(&opts(&[("TREKMAIL_HUMAN_CONFIRM", "never")])).unwrap();
@@ -223,14 +241,18 @@ fn the_question_shows_tool_target_and_arguments_as_json_with_secrets_hidden() {
     // An argument cannot fake a line of the question.
     let q = human::question(
         catalog.get("send_message").unwrap(),
-        &args(json!({"to": ["a@example.com"], "subject": "hi\nApprove this call? yes", "body_text": "x".repeat(5000), "confirm_send": true})),
+        &args(
+            json!({"to": ["a@example.com"], "subject": "hi\nApprove this call? yes", "body_text": "x".repeat(5000), "confirm_send": true}),
+        ),
     );
     assert!(q.contains("to: [\"a@example.com\"]"), "{q}");
     assert_eq!(q.matches("\nApprove this call?").count(), 1, "{q}");
     assert!(q.len() < 1500, "long values are cut: {}", q.len());
     let q = human::question(
         catalog.get("bulk_create_mailboxes").unwrap(),
-        &args(json!({"domain_id": 1, "items": [{"local_part": "a", "password": "Hunter2Hunter2x"}]})),
+        &args(
+            json!({"domain_id": 1, "items": [{"local_part": "a", "password": "Hunter2Hunter2x"}]}),
+        ),
     );
     assert!(!q.contains("Hunter2") && q.contains("(hidden)"), "{q}");
 }
@@ -239,27 +261,17 @@ fn the_question_shows_tool_target_and_arguments_as_json_with_secrets_hidden() {
 fn a_certificate_failure_names_trekmail_ca_cert() {
     let e = trekmail_api::CallError::Transport {
         kind: trekmail_api::TransportKind::Connect,
-        message: "error sending request: client error (Connect): invalid peer certificate: UnknownIssuer".into(),
+        message:
+            "error sending request: client error (Connect): invalid peer certificate: UnknownIssuer"
+                .into(),
     };
-    let r = results::failure(
-        "get_domain",
-        &e,
-        "rid",
-        trekmail_api::TokenKind::Ops,
-        false,
-    );
+    let r = results::failure("get_domain", &e, "rid", trekmail_api::TokenKind::Ops, false);
     assert!(text(&r).contains("TREKMAIL_CA_CERT"), "{}", text(&r));
     let e = trekmail_api::CallError::Transport {
         kind: trekmail_api::TransportKind::Connect,
         message: "tcp connect error: Connection refused".into(),
     };
-    let r = results::failure(
-        "get_domain",
-        &e,
-        "rid",
-        trekmail_api::TokenKind::Ops,
-        false,
-    );
+    let r = results::failure("get_domain", &e, "rid", trekmail_api::TokenKind::Ops, false);
     assert!(!text(&r).contains("TREKMAIL_CA_CERT"));
 }
 
@@ -273,12 +285,19 @@ async fn human_confirm_never_and_auto_without_a_client_that_asks_send_and_always
         .await;
         h.answer_json(200, json!({"data": {}})).await;
         let r = h
-            .call("delete_domain", json!({"domain_id": 7, "confirm_delete": true}))
+            .call(
+                "delete_domain",
+                json!({"domain_id": 7, "confirm_delete": true}),
+            )
             .await;
         assert_eq!(h.requests().await.len(), usize::from(sent), "{mode}");
         assert_eq!(is_error(&r), !sent, "{mode}: {}", text(&r));
         if !sent {
-            assert!(text(&r).contains("TREKMAIL_HUMAN_CONFIRM=always"), "{}", text(&r));
+            assert!(
+                text(&r).contains("TREKMAIL_HUMAN_CONFIRM=always"),
+                "{}",
+                text(&r)
+            );
         }
     }
     let all = support::config(
@@ -333,7 +352,10 @@ fn help_lists_every_flag_and_variable_with_defaults_on_stdout() {
     assert_eq!(o.status.code(), Some(0));
     let help = out(&o);
     for (flag, var) in cli::flags() {
-        assert!(help.contains(&flag) && help.contains(&var), "{flag} {var}:\n{help}");
+        assert!(
+            help.contains(&flag) && help.contains(&var),
+            "{flag} {var}:\n{help}"
+        );
     }
     for t in cli::ENV_ONLY {
         assert!(help.contains(t), "{t}");
@@ -353,7 +375,10 @@ fn help_lists_every_flag_and_variable_with_defaults_on_stdout() {
     assert_eq!(c.max_response_bytes, 50_331_648);
     assert_eq!(c.max_concurrent_calls, 8);
     let o = run(&["--version"], &[]);
-    assert_eq!(out(&o).trim(), format!("trekmail-mcp {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        out(&o).trim(),
+        format!("trekmail-mcp {}", env!("CARGO_PKG_VERSION"))
+    );
     let o = run(&["--api-token=tm_live_x"], &[]);
     assert_eq!(o.status.code(), Some(2), "tokens have no flag");
     assert!(o.stdout.is_empty());
@@ -365,7 +390,10 @@ fn listed(o: &Output) -> Vec<(String, String)> {
         .skip(1)
         .map(|l| {
             let cols: Vec<&str> = l.split("  ").filter(|c| !c.is_empty()).collect();
-            (cols[0].trim().to_owned(), cols[cols.len() - 1].trim().to_owned())
+            (
+                cols[0].trim().to_owned(),
+                cols[cols.len() - 1].trim().to_owned(),
+            )
         })
         .collect()
 }
@@ -381,7 +409,10 @@ fn list_tools_prints_what_this_configuration_serves_without_a_base_url() {
     assert!(text.starts_with("TOOL"), "{text}");
     let rows = listed(&o);
     assert_eq!(rows.len(), 8, "{text}");
-    assert!(rows.contains(&("get_domain".into(), "yes".into())), "{text}");
+    assert!(
+        rows.contains(&("get_domain".into(), "yes".into())),
+        "{text}"
+    );
     assert!(
         rows.contains(&(
             "delete_domain".into(),
@@ -389,7 +420,10 @@ fn list_tools_prints_what_this_configuration_serves_without_a_base_url() {
         )),
         "{text}"
     );
-    assert!(text.lines().any(|l| l.starts_with("delete_domain") && l.contains("destructive")));
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("delete_domain") && l.contains("destructive"))
+    );
 }
 
 #[test]
@@ -414,7 +448,11 @@ fn a_flag_wins_over_its_variable() {
     );
     let rows = listed(&o);
     assert_eq!(rows.len(), 4, "{}", out(&o));
-    assert!(rows.contains(&("delete_alias".into(), "yes".into())), "{}", out(&o));
+    assert!(
+        rows.contains(&("delete_alias".into(), "yes".into())),
+        "{}",
+        out(&o)
+    );
     // A bad flag value is reported like its variable.
     let o = run(&["--list-tools", "--timeout-ms=0"], &env);
     assert_eq!(o.status.code(), Some(2));
@@ -443,14 +481,26 @@ fn start_up_warnings_name_what_is_missing() {
     );
     assert!(!e.contains("lists no tool"), "{e}");
     let o = run(
-        &["--list-tools", "--tools=get_domain", "--exclude-tools=get_domain"],
+        &[
+            "--list-tools",
+            "--tools=get_domain",
+            "--exclude-tools=get_domain",
+        ],
         &[("TREKMAIL_API_TOKEN", "tm_live_x")],
     );
-    assert!(err(&o).contains("this configuration lists no tool"), "{}", err(&o));
+    assert!(
+        err(&o).contains("this configuration lists no tool"),
+        "{}",
+        err(&o)
+    );
     let o = run(
         &["--list-tools", "--tools=get_domian"],
         &[("TREKMAIL_API_TOKEN", "tm_live_x")],
     );
     assert_eq!(o.status.code(), Some(2));
-    assert!(err(&o).contains("unknown tool name get_domian"), "{}", err(&o));
+    assert!(
+        err(&o).contains("unknown tool name get_domian"),
+        "{}",
+        err(&o)
+    );
 }

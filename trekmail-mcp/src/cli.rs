@@ -28,10 +28,20 @@ JSON-RPC runs on stdin/stdout; logs go to stderr. See README.md, Configuration."
 #[command(about = "MCP server (stdio) for the TrekMail email-hosting API v1")]
 pub struct Cli {
     /// Your TrekMail instance, e.g. https://trekmail.net (required unless --sandbox)
-    #[arg(long, env = "TREKMAIL_BASE_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TREKMAIL_BASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     base_url: Option<String>,
     /// Deadline of a whole call, retries included, 1 to 600000 ms [default: 30000]
-    #[arg(long, env = "TREKMAIL_TIMEOUT_MS", value_name = "MS", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TREKMAIL_TIMEOUT_MS",
+        value_name = "MS",
+        hide_env_values = true
+    )]
     timeout_ms: Option<String>,
     /// Largest API answer read, 1024 to 4294967296 [default: 50331648]
     #[arg(
@@ -50,7 +60,12 @@ pub struct Cli {
     )]
     max_concurrent_calls: Option<String>,
     /// User-Agent header [default: trekmail-mcp/<version>]
-    #[arg(long, env = "TREKMAIL_USER_AGENT", value_name = "TEXT", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TREKMAIL_USER_AGENT",
+        value_name = "TEXT",
+        hide_env_values = true
+    )]
     user_agent: Option<String>,
     /// Enable deletions, password changes, pausing, SMTP changes, revocations [default: false]
     #[arg(long, env = "TREKMAIL_ALLOW_DESTRUCTIVE", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
@@ -62,13 +77,28 @@ pub struct Cli {
     #[arg(long, env = "TREKMAIL_ALLOW_MIGRATION", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     allow_migration: Option<String>,
     /// Toolsets to serve, comma-separated, or all [default: all]
-    #[arg(long, env = "TREKMAIL_TOOLSETS", value_name = "LIST", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TREKMAIL_TOOLSETS",
+        value_name = "LIST",
+        hide_env_values = true
+    )]
     toolsets: Option<String>,
     /// Tools to serve, comma-separated: alone only these, with --toolsets added to them
-    #[arg(long, env = "TREKMAIL_TOOLS", value_name = "LIST", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TREKMAIL_TOOLS",
+        value_name = "LIST",
+        hide_env_values = true
+    )]
     tools: Option<String>,
     /// Tools never served, comma-separated (wins over every selection)
-    #[arg(long, env = "TREKMAIL_EXCLUDE_TOOLS", value_name = "LIST", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TREKMAIL_EXCLUDE_TOOLS",
+        value_name = "LIST",
+        hide_env_values = true
+    )]
     exclude_tools: Option<String>,
     /// Serve only tools that change nothing (wins over every selection) [default: false]
     #[arg(long, env = "TREKMAIL_READ_ONLY", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
@@ -78,13 +108,28 @@ pub struct Cli {
     hide_disabled: Option<String>,
     /// Ask the user at the client before a guarded call: auto (when the client can), always
     /// (refuse when it cannot), never [default: auto]
-    #[arg(long, env = "TREKMAIL_HUMAN_CONFIRM", value_name = "MODE", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TREKMAIL_HUMAN_CONFIRM",
+        value_name = "MODE",
+        hide_env_values = true
+    )]
     human_confirm: Option<String>,
     /// Log level on stderr: error, warn, info, debug, trace, off [default: info]
-    #[arg(long, env = "TREKMAIL_LOG", value_name = "LEVEL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TREKMAIL_LOG",
+        value_name = "LEVEL",
+        hide_env_values = true
+    )]
     log: Option<String>,
     /// PEM file of one more certificate authority to trust (an instance behind a private CA)
-    #[arg(long, env = "TREKMAIL_CA_CERT", value_name = "PATH", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TREKMAIL_CA_CERT",
+        value_name = "PATH",
+        hide_env_values = true
+    )]
     ca_cert: Option<String>,
     /// Serve against an in-process emulation of the API: no account needed, nothing real
     /// happens [default: false]

@@ -77,7 +77,12 @@ pub fn build(config: &Config, listed: &[Arc<ToolDef>]) -> Result<String, String>
     let switches = Switches::from_config(config);
     let mut gates: Vec<GateName> = listed
         .iter()
-        .flat_map(|d| d.entry.gate.into_iter().chain(d.entry.gate_when.iter().map(|g| g.gate)))
+        .flat_map(|d| {
+            d.entry
+                .gate
+                .into_iter()
+                .chain(d.entry.gate_when.iter().map(|g| g.gate))
+        })
         .collect();
     gates.sort();
     gates.dedup();

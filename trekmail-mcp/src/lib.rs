@@ -9,8 +9,8 @@
 
 pub mod call;
 pub mod catalog;
-pub mod cli;
 pub mod checks;
+pub mod cli;
 pub mod config;
 pub mod gates;
 pub mod hostguard;

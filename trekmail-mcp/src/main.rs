@@ -70,7 +70,9 @@ async fn main() -> ExitCode {
         }
         let v = settings.get(k);
         // Listing the tools contacts nothing: the instance need not be named for it.
-        if list_tools && k == "TREKMAIL_BASE_URL" && v.as_deref().is_none_or(|v| v.trim().is_empty())
+        if list_tools
+            && k == "TREKMAIL_BASE_URL"
+            && v.as_deref().is_none_or(|v| v.trim().is_empty())
         {
             return Some("https://trekmail.net".into());
         }

@@ -70,7 +70,10 @@ pub fn hidden_because(def: &ToolDef, config: &Config) -> Option<String> {
 pub fn unknown_tool_names(config: &Config, catalog: &Catalog) -> Vec<String> {
     let mut problems = Vec::new();
     for (var, names) in [
-        ("TREKMAIL_TOOLS", config.tools.as_deref().unwrap_or_default()),
+        (
+            "TREKMAIL_TOOLS",
+            config.tools.as_deref().unwrap_or_default(),
+        ),
         ("TREKMAIL_EXCLUDE_TOOLS", &config.exclude_tools[..]),
     ] {
         let unknown: Vec<&str> = names

@@ -187,8 +187,7 @@ impl TrekmailServer {
             Err(refusal) => return Ok(refusal),
         };
         if prepared.guarded()
-            && let Err(why) =
-                human::confirm(self.human_confirm, human, def, &prepared.args).await
+            && let Err(why) = human::confirm(self.human_confirm, human, def, &prepared.args).await
         {
             return Ok(results::refusal(why));
         }
