@@ -494,13 +494,19 @@ fn start_up_warnings_name_what_is_missing() {
         err(&o)
     );
     let o = run(
-        &["--list-tools", "--tools=get_domian"],
+        &["--list-tools", "--tools=get_domian", "--exclude-tools=nope"],
         &[("TREKMAIL_API_TOKEN", "tm_live_x")],
     );
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        err(&o).contains("unknown tool name get_domian"),
-        "{}",
-        err(&o)
+    assert!(o.stdout.is_empty());
+    let e = err(&o);
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "trekmail-mcp: configuration: TREKMAIL_TOOLS: unknown tool name get_domian (see --list-tools)",
+            "trekmail-mcp: configuration: TREKMAIL_EXCLUDE_TOOLS: unknown tool name nope (see --list-tools)"
+        ],
+        "one line per problem"
     );
 }

@@ -143,7 +143,7 @@ pub struct Cli {
 
 /// The parsed command line with the environment: each variable's value, from its flag or from
 /// the environment.
-#[derive(Debug)]
+/// No `Debug`: the values hold the tokens.
 pub struct Settings {
     /// Typed flags that are not variables.
     pub cli: Cli,

@@ -84,7 +84,10 @@ async fn main() -> ExitCode {
     };
     let server = match TrekmailServer::new(&config, catalog) {
         Ok(s) => s,
-        Err(e) => return fail("configuration", &[e]),
+        Err(e) => {
+            let problems: Vec<String> = e.lines().map(String::from).collect();
+            return fail("configuration", &problems);
+        }
     };
     for w in selection::warnings(&config, server.catalog(), server.listed().len()) {
         tracing::warn!("{w}");

@@ -40,7 +40,8 @@ pub struct TrekmailServer {
 }
 
 impl TrekmailServer {
-    /// A server for `config`, with the default retry policy.
+    /// A server for `config`, with the default retry policy. `Err` lists the problems, one a
+    /// line (unknown tool names).
     pub fn new(config: &Config, catalog: Catalog) -> Result<Self, String> {
         Self::with_retry(config, catalog, RetryPolicy::default())
     }
@@ -88,7 +89,7 @@ impl TrekmailServer {
             Err(e) => problems.push(e),
         }
         if !problems.is_empty() {
-            return Err(problems.join("; "));
+            return Err(problems.join("\n"));
         }
         let mut listed = Vec::new();
         let mut listed_tools = Vec::new();
