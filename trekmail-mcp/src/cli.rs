@@ -27,9 +27,9 @@ JSON-RPC runs on stdin/stdout; logs go to stderr. See README.md, Configuration."
 #[command(name = "trekmail-mcp", version, after_help = AFTER_HELP)]
 #[command(about = "MCP server (stdio) for the TrekMail email-hosting API v1")]
 pub struct Cli {
-    /// Your TrekMail instance, e.g. https://trekmail.net (required unless --sandbox)
     #[arg(
         long,
+        help = "Your TrekMail instance, e.g. https://trekmail.net (required unless --sandbox)",
         env = "TREKMAIL_BASE_URL",
         value_name = "URL",
         hide_env_values = true
@@ -59,9 +59,9 @@ pub struct Cli {
         hide_env_values = true
     )]
     max_concurrent_calls: Option<String>,
-    /// User-Agent header [default: trekmail-mcp/<version>]
     #[arg(
         long,
+        help = "User-Agent header [default: trekmail-mcp/<version>]",
         env = "TREKMAIL_USER_AGENT",
         value_name = "TEXT",
         hide_env_values = true
