@@ -140,6 +140,11 @@ async def main():
     human = Human("accept")
 
     async def switch_off(s, init):
+        tools = {t.name: t for t in (await s.list_tools()).tools}
+        d = tools["delete_domain"].description or ""
+        check("switch off: the tool's description says it is disabled here",
+              d.endswith("Disabled here: TREKMAIL_ALLOW_DESTRUCTIVE is off.")
+              and "Disabled" not in (tools["get_domain"].description or ""), d)
         n = len(SEEN)
         r = await s.call_tool("delete_domain", DELETE)
         check("switch off: refused naming it, nobody asked, nothing sent",
