@@ -89,17 +89,23 @@ pub fn derive(
 
 /// Replaces the argument at `path` (`password`, or `items[].password` inside array items) by its digest.
 fn mask(args: &mut Map<String, Value>, path: &str, secret: &SecretKey) {
+    replace_at(args, path, &|v| Value::String(secret.digest(v)));
+}
+
+/// Replaces every value at `path` (`password`, or `items[].password` inside array items) by
+/// `with(value)`: the one reading of the `secret_args` paths.
+pub fn replace_at(args: &mut Map<String, Value>, path: &str, with: &dyn Fn(&Value) -> Value) {
     match path.split_once("[].") {
         Some((array, rest)) => {
             if let Some(Value::Array(items)) = args.get_mut(array) {
                 for item in items.iter_mut().filter_map(Value::as_object_mut) {
-                    mask(item, rest, secret);
+                    replace_at(item, rest, with);
                 }
             }
         }
         None => {
             if let Some(v) = args.get_mut(path) {
-                *v = Value::String(secret.digest(v));
+                *v = with(v);
             }
         }
     }
