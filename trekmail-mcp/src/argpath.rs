@@ -173,6 +173,23 @@ pub fn csv_cell_readings(line: &str, col: usize) -> Vec<String> {
     out
 }
 
+/// The CSV text with the cells of `columns` shown as `(hidden)` (for showing rows to a person;
+/// the cells of a row are joined again without quotes).
+pub fn csv_hide_columns(text: &str, columns: &[usize]) -> String {
+    text.lines()
+        .map(|line| {
+            let mut cells = csv_cells(line);
+            for &c in columns {
+                if let Some(cell) = cells.get_mut(c) {
+                    *cell = "(hidden)".into();
+                }
+            }
+            cells.join(",")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +247,14 @@ mod tests {
         assert_eq!(
             Value::Object(args),
             json!({"items": [{"pw": "masked", "n": 1}, {"pw": "masked"}], "pw": "top"})
+        );
+    }
+
+    #[test]
+    fn hidden_columns_hide_quoted_cells_whole() {
+        assert_eq!(
+            csv_hide_columns("a@x.com,\"p,w\",b@y.com\nc@x.com,pw2,d@y.com", &[1]),
+            "a@x.com,(hidden),b@y.com\nc@x.com,(hidden),d@y.com"
         );
     }
 

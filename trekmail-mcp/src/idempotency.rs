@@ -153,13 +153,19 @@ pub fn derive_masked(
 
 /// Replaces the values at `path` (`password`, `items[].password`, anywhere) by their digest.
 fn mask(args: &mut Map<String, Value>, path: &str, secret: &SecretKey) {
+    replace_at(args, path, &|v| Value::String(secret.digest(v)));
+}
+
+/// Replaces every value at `path` (an argument path: `password`, `items[].password`, anywhere)
+/// by `with(value)`: the one reading of the `secret_args` paths.
+pub fn replace_at(args: &mut Map<String, Value>, path: &str, with: &dyn Fn(&Value) -> Value) {
     match ArgPath::parse(path) {
-        Ok(p) => p.replace(args, &mut |v| Value::String(secret.digest(v))),
-        // The catalogue refuses bad paths; never hash a secret in the clear all the same.
+        Ok(p) => p.replace(args, &mut |v| with(v)),
+        // The catalogue refuses bad paths; never leave a secret in the clear all the same.
         Err(_) => {
             let root = path.split(['.', '[']).next().unwrap_or(path);
             if let Some(v) = args.get_mut(root) {
-                *v = Value::String(secret.digest(v));
+                *v = with(v);
             }
         }
     }

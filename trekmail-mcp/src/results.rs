@@ -165,7 +165,11 @@ pub fn failure(
                 }
                 TransportKind::Other => "the connection to the TrekMail API failed",
             };
-            format!("{tool} failed: {what}: {message}{}", retry_note(write))
+            format!(
+                "{tool} failed: {what}: {message}{}{}",
+                tls_note(message),
+                retry_note(write)
+            )
         }
         CallError::InvalidResponse(m) => {
             detail.insert("message".into(), m.clone().into());
@@ -183,6 +187,16 @@ pub fn failure(
     let mut r = CallToolResult::error(vec![ContentBlock::text(text)]);
     r.structured_content = Some(json!({ "error": detail }));
     r
+}
+
+/// A certificate the TLS stack does not trust: the operator's fix is `TREKMAIL_CA_CERT`.
+pub fn tls_note(message: &str) -> &'static str {
+    let m = message.to_ascii_lowercase();
+    if m.contains("certificate") || m.contains("unknownissuer") {
+        ". If the instance uses a private certificate authority, the operator can trust it with TREKMAIL_CA_CERT (a PEM file)"
+    } else {
+        ""
+    }
 }
 
 fn retry_note(write: bool) -> &'static str {
