@@ -958,3 +958,19 @@ async fn every_email_typed_argument_in_the_catalogue_takes_one_plain_address() {
     }
     assert!(checked >= 20, "only {checked} email arguments");
 }
+
+#[test]
+fn the_users_confirmation_question_hides_csv_password_columns() {
+    let catalog = Catalog::embedded().unwrap();
+    let q = trekmail_mcp::human::question(
+        catalog.get("start_bulk_migration").unwrap(),
+        json!({"data": "jane@old.example,Hunter2Hunter2x,jane@example.com\n", "confirm_start": true})
+            .as_object()
+            .unwrap(),
+    );
+    assert!(!q.contains("Hunter2"), "{q}");
+    assert!(
+        q.contains("jane@old.example,(hidden),jane@example.com"),
+        "{q}"
+    );
+}
