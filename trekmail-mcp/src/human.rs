@@ -9,6 +9,7 @@ use rmcp::model::{ElicitRequestParams, ElicitationAction, ElicitationSchema, Pro
 use rmcp::service::{ElicitationMode, Peer, RoleServer};
 use serde_json::{Map, Value};
 
+use crate::argpath;
 use crate::catalog::ToolDef;
 use crate::idempotency;
 use crate::schema::IDEMPOTENCY_ARG;
@@ -130,6 +131,16 @@ pub fn question(def: &ToolDef, args: &Map<String, Value>) -> String {
     }
     for path in &def.entry.idempotency.secret_args {
         idempotency::replace_at(&mut shown, path, &|_| Value::String("(hidden)".into()));
+    }
+    for c in def
+        .entry
+        .csv_columns
+        .iter()
+        .filter(|c| !c.secret.is_empty())
+    {
+        if let Some(Value::String(text)) = shown.get_mut(&c.arg) {
+            *text = argpath::csv_hide_columns(text, &c.secret);
+        }
     }
     let mut target = def.path.clone();
     for (k, v) in &shown {

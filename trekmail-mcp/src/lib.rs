@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::print_stdout)]
 
+pub mod argpath;
 pub mod call;
 pub mod catalog;
 pub mod checks;

@@ -18,7 +18,7 @@ use crate::catalog::{Catalog, ToolDef};
 use crate::config::Config;
 use crate::gates::{self, Switches};
 use crate::human::{self, Human, HumanConfirm};
-use crate::idempotency::SecretKey;
+use crate::idempotency::{Keys, Recent};
 use crate::{instructions, results, selection};
 
 /// The server.
@@ -77,7 +77,11 @@ impl TrekmailServer {
             ops: client(&config.ops_token)?,
             message: client(&config.message_token)?,
             switches: Switches::from_config(config),
-            secret: SecretKey::random(),
+            secret: Keys::for_tokens(
+                config.ops_token.as_ref().map(|t| t.expose()),
+                config.message_token.as_ref().map(|t| t.expose()),
+            ),
+            recent: Recent::default(),
         };
         let mut problems = selection::unknown_tool_names(config, &catalog);
         match instructions::unknown_tools(|n| catalog.get(n).is_some()) {
@@ -128,6 +132,11 @@ impl TrekmailServer {
     /// it at end of input).
     pub fn closing(&self) -> CancellationToken {
         self.closing.clone()
+    }
+
+    /// Forgets the writes remembered for telling retries from new intents, as a restart would.
+    pub fn forget_recent_writes(&self) {
+        self.caller.recent.forget();
     }
 
     /// The tools this configuration lists, in order.
