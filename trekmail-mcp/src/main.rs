@@ -1,4 +1,5 @@
-//! `trekmail-mcp`: the MCP server, on stdio or (`--http`) Streamable HTTP. Configuration comes from the environment (see README).
+//! `trekmail-mcp`: the MCP server, on stdio or (`--http`) Streamable HTTP. Configuration comes from flags and the environment
+//! (`--help`, README).
 #![forbid(unsafe_code)]
 #![deny(clippy::print_stdout)]
 
@@ -10,107 +11,36 @@ use std::time::Duration;
 
 use rmcp::ServiceExt;
 use trekmail_api::RetryPolicy;
+use trekmail_mcp::cli::Settings;
+use trekmail_mcp::gates::Switches;
 use trekmail_mcp::http_server::{self, HttpServer, settings::HttpConfig};
 use trekmail_mcp::server::{Shared, Tokens};
-use trekmail_mcp::{Catalog, Config, TrekmailServer, logging};
-
-const HELP: &str = "trekmail-mcp: MCP server (stdio, or Streamable HTTP with --http) for the TrekMail API v1.
-
-Configure it with environment variables (see README.md):
-  TREKMAIL_BASE_URL (required), TREKMAIL_API_TOKEN and/or TREKMAIL_MESSAGE_TOKEN,
-  TREKMAIL_TIMEOUT_MS, TREKMAIL_MAX_RESPONSE_BYTES, TREKMAIL_MAX_CONCURRENT_CALLS,
-  TREKMAIL_USER_AGENT, TREKMAIL_ALLOW_DESTRUCTIVE,
-  TREKMAIL_ALLOW_SENDING, TREKMAIL_ALLOW_MIGRATION, TREKMAIL_TOOLSETS,
-  TREKMAIL_READ_ONLY, TREKMAIL_LOG, TREKMAIL_CA_CERT.
-
-HTTP (see README, \"Serving over HTTP\"): TREKMAIL_HTTP_LISTEN (or --http ADDR),
-  TREKMAIL_HTTP_TOKENS (or --http-tokens operator|caller), TREKMAIL_HTTP_BEARER,
-  TREKMAIL_HTTP_BEARER_FILE, TREKMAIL_HTTP_ALLOWED_HOSTS, TREKMAIL_HTTP_ALLOWED_ORIGINS,
-  TREKMAIL_HTTP_MAX_BODY_BYTES, TREKMAIL_HTTP_MAX_REQUESTS.
-
-Options: --http ADDR, --http-tokens MODE, --sandbox (or TREKMAIL_SANDBOX=true: try every tool on an in-process emulation,
-  no account needed), --help, --version
-";
-
-/// What the command line asks for; flags win over their variables.
-#[derive(Default)]
-struct Args {
-    sandbox: bool,
-    /// `--http ADDR` (`TREKMAIL_HTTP_LISTEN`).
-    http: Option<String>,
-    /// `--http-tokens operator|caller` (`TREKMAIL_HTTP_TOKENS`).
-    http_tokens: Option<String>,
-}
-
-fn parse_args() -> Result<Option<Args>, ExitCode> {
-    let mut args = Args::default();
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        let (flag, inline) = match a.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
-            _ => (a.clone(), None),
-        };
-        match flag.as_str() {
-            "--help" | "-h" => {
-                let _ = std::io::stderr().write_all(HELP.as_bytes());
-                return Ok(None);
-            }
-            "--version" | "-V" => {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "trekmail-mcp {}",
-                    env!("CARGO_PKG_VERSION")
-                );
-                return Ok(None);
-            }
-            "--sandbox" if cfg!(feature = "sandbox") => args.sandbox = true,
-            "--http" | "--http-tokens" => {
-                let Some(v) = inline.or_else(|| it.next()) else {
-                    let _ = writeln!(std::io::stderr(), "trekmail-mcp: {flag} needs a value");
-                    return Err(ExitCode::from(2));
-                };
-                if flag == "--http" {
-                    args.http = Some(v);
-                } else {
-                    args.http_tokens = Some(v);
-                }
-            }
-            other => {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "trekmail-mcp: unknown argument {other:?}; configuration is by environment (--help)"
-                );
-                return Err(ExitCode::from(2));
-            }
-        }
-    }
-    Ok(Some(args))
-}
+use trekmail_mcp::{Catalog, Config, TrekmailServer, config, logging, selection};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    // Help and version are the only output that is not the protocol; both go to stderr so stdout
-    // never carries anything but JSON-RPC.
-    let args = match parse_args() {
-        Ok(Some(a)) => a,
-        Ok(None) => return ExitCode::SUCCESS,
-        Err(code) => return code,
+    // --help and --version print on stdout and exit 0; a usage error prints on stderr, exit 2.
+    let settings = match Settings::parse(std::env::args_os()) {
+        Ok(s) => s,
+        Err(e) => e.exit(),
     };
-    let process_env = |k: &str| match k {
-        "TREKMAIL_HTTP_LISTEN" if args.http.is_some() => args.http.clone(),
-        "TREKMAIL_HTTP_TOKENS" if args.http_tokens.is_some() => args.http_tokens.clone(),
-        _ => std::env::var(k).ok(),
-    };
-    logging::init(process_env("TREKMAIL_LOG").as_deref());
+    logging::init(settings.get("TREKMAIL_LOG").as_deref());
+    let names: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .collect();
+    for k in config::unknown_variables(names.iter().map(String::as_str)) {
+        tracing::warn!("{k} is not a variable trekmail-mcp reads (misspelt?); it is ignored");
+    }
     let catalog = match Catalog::embedded() {
         Ok(c) => c,
         Err(problems) => return fail("catalog", &problems),
     };
+    let list_tools = settings.cli.list_tools;
     #[cfg(feature = "sandbox")]
     let embedded = {
         use trekmail_mcp::sandbox;
-        let env = process_env;
-        if sandbox::requested(args.sandbox, env) {
+        let env = |k: &str| settings.get(k);
+        if sandbox::requested(false, env) {
             for k in sandbox::ignored(env) {
                 tracing::warn!("{k} is ignored: the sandbox replaces it");
             }
@@ -129,34 +59,73 @@ async fn main() -> ExitCode {
             None
         }
     };
-    // With caller tokens, the sandbox's tokens are presented by the callers, not configured.
-    #[cfg(feature = "sandbox")]
-    let caller_tokens = process_env("TREKMAIL_HTTP_TOKENS")
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("caller"));
-    #[cfg(feature = "sandbox")]
-    let env = |k: &str| match &embedded {
-        Some(_) if caller_tokens && k.ends_with("_TOKEN") => process_env(k),
-        Some(s) => s.env(k, process_env),
-        None => process_env(k),
-    };
     #[cfg(not(feature = "sandbox"))]
-    let env = process_env;
+    if settings
+        .get("TREKMAIL_SANDBOX")
+        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1"))
+    {
+        return fail(
+            "configuration",
+            &["this build has no sandbox (feature `sandbox`)".into()],
+        );
+    }
+    let env = |k: &str| {
+        #[cfg(feature = "sandbox")]
+        if let Some(s) = &embedded {
+            // With caller tokens, the callers present the sandbox's tokens; none is configured.
+            let caller_tokens = settings
+                .get("TREKMAIL_HTTP_TOKENS")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("caller"));
+            if !(caller_tokens && k.ends_with("_TOKEN")) {
+                return s.env(k, |k| settings.get(k));
+            }
+        }
+        let v = settings.get(k);
+        // Listing the tools contacts nothing: the instance need not be named for it.
+        if list_tools
+            && k == "TREKMAIL_BASE_URL"
+            && v.as_deref().is_none_or(|v| v.trim().is_empty())
+        {
+            return Some("https://trekmail.net".into());
+        }
+        v
+    };
     let config = match Config::from_env(env, &catalog.toolsets()) {
         Ok(c) => c,
         Err(problems) => return fail("configuration", &problems),
     };
+    if let Some(http) = config.http.clone()
+        && !list_tools
+    {
+        if config.sends_tokens_in_the_clear() {
+            tracing::warn!(
+                "TREKMAIL_BASE_URL uses plain http to a remote host: tokens travel unencrypted; use https"
+            );
+        }
+        return serve_http(&config, &http, catalog).await;
+    }
+    let server = match TrekmailServer::new(&config, catalog) {
+        Ok(s) => s,
+        Err(e) => {
+            let problems: Vec<String> = e.lines().map(String::from).collect();
+            return fail("configuration", &problems);
+        }
+    };
+    for w in selection::warnings(&config, server.catalog(), server.listed().len()) {
+        tracing::warn!("{w}");
+    }
     if config.sends_tokens_in_the_clear() {
         tracing::warn!(
             "TREKMAIL_BASE_URL uses plain http to a remote host: tokens travel unencrypted; use https"
         );
     }
-    if let Some(http) = &config.http {
-        return serve_http(&config, http, catalog).await;
+    if list_tools {
+        let table = selection::table(server.listed(), &Switches::from_config(&config));
+        return match std::io::stdout().lock().write_all(table.as_bytes()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::FAILURE,
+        };
     }
-    let server = match TrekmailServer::new(&config, catalog) {
-        Ok(s) => s,
-        Err(e) => return fail("configuration", &[e]),
-    };
     tracing::info!(tools = server.tools().len(), "serving on stdio");
     let closing = server.closing();
     // Requests read and not yet answered before no new request is read: a client that stops
@@ -187,7 +156,10 @@ async fn serve_http(config: &Config, http: &HttpConfig, catalog: Catalog) -> Exi
         http_server::source(http.tokens),
     ) {
         Ok(s) => s,
-        Err(e) => return fail("configuration", &[e]),
+        Err(e) => {
+            let problems: Vec<String> = e.lines().map(String::from).collect();
+            return fail("configuration", &problems);
+        }
     };
     let tokens = Tokens {
         ops: config.ops_token.clone(),

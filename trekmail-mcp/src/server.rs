@@ -16,9 +16,10 @@ use trekmail_api::{ClientBuilder, Pool, RetryPolicy, TokenKind};
 use crate::call::{Caller, token_kind};
 use crate::catalog::{Catalog, ToolDef};
 use crate::config::{Config, Secret};
-use crate::gates::Switches;
-use crate::idempotency::SecretKey;
-use crate::map::TokenName;
+use crate::gates::{self, Switches};
+use crate::human::{self, Human, HumanConfirm};
+use crate::idempotency::{Keys, Recent};
+use crate::{instructions, results, selection};
 
 /// The server: the tools of one set of tokens, over the process's [`Shared`] state. Cheap to
 /// build per request ([`Shared::server`]) and to clone.
@@ -26,6 +27,8 @@ use crate::map::TokenName;
 pub struct TrekmailServer {
     catalog: Arc<Catalog>,
     listing: Arc<Listing>,
+    /// `TREKMAIL_HUMAN_CONFIRM`.
+    human_confirm: HumanConfirm,
     caller: Arc<Caller>,
     /// Calls in flight at once (`TREKMAIL_MAX_CONCURRENT_CALLS`); the rest wait their turn.
     slots: Arc<tokio::sync::Semaphore>,
@@ -33,10 +36,15 @@ pub struct TrekmailServer {
     closing: CancellationToken,
 }
 
-/// The tools listed for one combination of tokens, and why the others are not.
+/// The tools listed for one combination of tokens, why the others are not, and the
+/// instructions generated for them.
 struct Listing {
     listed: Vec<Arc<ToolDef>>,
+    /// The definitions as listed here (a disabled tool's description says so), in `listed` order.
+    listed_tools: Vec<Tool>,
     hidden: HashMap<String, String>,
+    /// Generated from the configuration.
+    instructions: String,
 }
 
 /// The TrekMail tokens of one server: the environment's, or those of one HTTP request.
@@ -83,6 +91,7 @@ pub struct Shared {
     pool: Pool,
     switches: Switches,
     source: TokenSource,
+    human_confirm: HumanConfirm,
     /// Indexed by [`Shared::index`]: one listing per combination of tokens present.
     listings: [Arc<Listing>; 4],
     slots: Arc<tokio::sync::Semaphore>,
@@ -90,7 +99,8 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// The shared state for `config`; `source` says where the tokens will come from.
+    /// The shared state for `config`; `source` says where the tokens will come from. `Err`
+    /// lists the problems, one a line (unknown tool names).
     pub fn new(
         config: &Config,
         catalog: Catalog,
@@ -106,13 +116,39 @@ impl Shared {
             b = b.root_certificate_pem(pem.clone());
         }
         let pool = b.build_pool().map_err(|e| e.to_string())?;
-        let listings = [0, 1, 2, 3]
-            .map(|i| Arc::new(listing(&catalog, config, source, i & 1 != 0, i & 2 != 0)));
+        let mut problems = selection::unknown_tool_names(config, &catalog);
+        match instructions::unknown_tools(|n| catalog.get(n).is_some()) {
+            Ok(unknown) if unknown.is_empty() => {}
+            Ok(unknown) => problems.push(format!(
+                "instructions.toml names unknown tools: {}",
+                unknown.join(", ")
+            )),
+            Err(e) => problems.push(e),
+        }
+        if !problems.is_empty() {
+            return Err(problems.join("\n"));
+        }
+        let switches = Switches::from_config(config);
+        let mut listings = Vec::with_capacity(4);
+        for i in 0..4 {
+            listings.push(Arc::new(listing(
+                &catalog,
+                config,
+                &switches,
+                source,
+                i & 1 != 0,
+                i & 2 != 0,
+            )?));
+        }
+        let listings: [Arc<Listing>; 4] = listings
+            .try_into()
+            .map_err(|_| "four listings".to_owned())?;
         Ok(Self {
             catalog: Arc::new(catalog),
             pool,
-            switches: Switches::from_config(config),
+            switches,
             source,
+            human_confirm: config.human_confirm,
             listings,
             slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
             closing: CancellationToken::new(),
@@ -123,7 +159,8 @@ impl Shared {
         usize::from(ops) | (usize::from(message) << 1)
     }
 
-    /// The server for `tokens`: exactly their tools, their clients, their idempotency secret.
+    /// The server for `tokens`: exactly their tools, their clients, their idempotency secrets.
+    /// Its memory of recent writes is its own: a server built per request keeps none.
     pub fn server(&self, tokens: &Tokens) -> Result<TrekmailServer, String> {
         // Neither token may reach the agent, whichever client's answer echoes it.
         let redact: Vec<String> = [&tokens.ops, &tokens.message]
@@ -141,7 +178,11 @@ impl Shared {
             ops: client(&tokens.ops)?,
             message: client(&tokens.message)?,
             switches: self.switches,
-            secret: SecretKey::from_tokens(&redact.iter().map(String::as_str).collect::<Vec<_>>()),
+            secret: Keys::for_tokens(
+                tokens.ops.as_ref().map(Secret::expose),
+                tokens.message.as_ref().map(Secret::expose),
+            ),
+            recent: Recent::default(),
             source: self.source,
         };
         Ok(TrekmailServer {
@@ -149,6 +190,7 @@ impl Shared {
             listing: Arc::clone(
                 &self.listings[Self::index(tokens.ops.is_some(), tokens.message.is_some())],
             ),
+            human_confirm: self.human_confirm,
             caller: Arc::new(caller),
             slots: Arc::clone(&self.slots),
             closing: self.closing.clone(),
@@ -161,52 +203,55 @@ impl Shared {
     }
 }
 
-/// Which tools `config` lists when the given tokens are present, and why the rest are not.
+/// What `config` lists when the given tokens are present (the selection reads only whether a
+/// token is set, so a stand-in marks it), and why the rest are not.
 fn listing(
     catalog: &Catalog,
     config: &Config,
+    switches: &Switches,
     source: TokenSource,
     ops: bool,
     message: bool,
-) -> Listing {
+) -> Result<Listing, String> {
+    let mut config = config.clone();
+    config.ops_token = ops.then(|| Secret::new("tm_live_present"));
+    config.message_token = message.then(|| Secret::new("tm_msg_present"));
     let mut listed = Vec::new();
+    let mut listed_tools = Vec::new();
     let mut hidden = HashMap::new();
     for def in catalog.tools() {
-        let e = &def.entry;
-        let has_token = match e.token {
-            TokenName::Ops => ops,
-            TokenName::Message => message,
-        };
-        let why = if !has_token {
-            Some(format!("needs {}", source.how(token_kind(e.token))))
-        } else if config
-            .toolsets
-            .as_ref()
-            .is_some_and(|t| !t.contains(&e.toolset))
-        {
-            Some(format!(
-                "its toolset `{}` is not in TREKMAIL_TOOLSETS",
-                e.toolset
-            ))
-        } else if config.read_only && !e.annotations.read_only {
-            Some("TREKMAIL_READ_ONLY is on and this tool changes data".into())
+        let why = if selection::has_token(&config, def.entry.token) {
+            selection::hidden_because(def, &config)
         } else {
-            None
+            Some(format!("needs {}", source.how(token_kind(def.entry.token))))
         };
         match why {
             Some(w) => {
-                hidden.insert(e.name.clone(), w);
+                hidden.insert(def.entry.name.clone(), w);
             }
-            None => listed.push(Arc::clone(def)),
+            None => {
+                let mut tool = def.tool.clone();
+                if let Some(g) = selection::disabled_by(def, switches) {
+                    let d = tool.description.as_deref().unwrap_or_default();
+                    tool.description = Some(format!("{d}{}", gates::disabled_note(g)).into());
+                }
+                listed.push(Arc::clone(def));
+                listed_tools.push(tool);
+            }
         }
     }
-    Listing { listed, hidden }
+    let instructions = instructions::build(&config, &listed)?;
+    Ok(Listing {
+        listed,
+        listed_tools,
+        hidden,
+        instructions,
+    })
 }
 
-const INSTRUCTIONS: &str = "Tools for the TrekMail email-hosting API. Ops tools (domains, DNS, mailboxes, aliases, filters, migrations, SMTP, billing...) use the account token; message tools (messages, folders, contacts, calendar...) act on one mailbox with its message token. Destructive, sending and migration tools only work when the operator has enabled them, and some also need a confirmation argument set to true: check with the user before setting it. Writes are idempotent: repeating a call with the same arguments does not repeat its effect.";
-
 impl TrekmailServer {
-    /// A server for `config`, with the default retry policy.
+    /// A server for `config`, with the default retry policy. `Err` lists the problems, one a
+    /// line (unknown tool names).
     pub fn new(config: &Config, catalog: Catalog) -> Result<Self, String> {
         Self::with_retry(config, catalog, RetryPolicy::default())
     }
@@ -229,39 +274,83 @@ impl TrekmailServer {
         self.closing.clone()
     }
 
+    /// Forgets the writes remembered for telling retries from new intents, as a restart would.
+    pub fn forget_recent_writes(&self) {
+        self.caller.recent.forget();
+    }
+
     /// The tools this configuration lists, in order.
     pub fn tools(&self) -> Vec<Tool> {
-        self.listing.listed.iter().map(|d| d.tool.clone()).collect()
+        self.listing.listed_tools.clone()
     }
 
-    fn find(&self, name: &str) -> Option<&Arc<ToolDef>> {
-        self.listing.listed.iter().find(|d| d.entry.name == name)
+    /// The definitions this configuration lists, in order.
+    pub fn listed(&self) -> &[Arc<ToolDef>] {
+        &self.listing.listed
     }
 
-    /// Calls a tool by name: `Err` only for a tool that is not listed.
+    /// The whole catalogue.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The server's instructions for the agent.
+    pub fn instructions(&self) -> &str {
+        &self.listing.instructions
+    }
+
+    fn find(&self, name: &str) -> Option<(&Arc<ToolDef>, &Tool)> {
+        let l = &self.listing;
+        let i = l.listed.iter().position(|d| d.entry.name == name)?;
+        Some((&l.listed[i], &l.listed_tools[i]))
+    }
+
+    /// Calls a tool by name for a client that cannot ask its user: `Err` only for a tool that
+    /// is not listed.
     pub async fn call(
         &self,
         name: &str,
         args: Option<serde_json::Map<String, serde_json::Value>>,
     ) -> Result<rmcp::model::CallToolResult, ErrorData> {
-        let Some(def) = self.find(name) else {
+        self.call_with(name, args, &Human::Unreachable).await
+    }
+
+    /// Calls a tool by name; a guarded call may first ask `human` (`TREKMAIL_HUMAN_CONFIRM`).
+    pub async fn call_with(
+        &self,
+        name: &str,
+        args: Option<serde_json::Map<String, serde_json::Value>>,
+        human: &Human,
+    ) -> Result<rmcp::model::CallToolResult, ErrorData> {
+        let Some((def, _)) = self.find(name) else {
             let msg = match self.listing.hidden.get(name) {
                 Some(why) => format!("tool `{name}` is not available: {why}"),
                 None => format!("unknown tool `{name}`"),
             };
             return Err(ErrorData::invalid_params(msg, None));
         };
-        // Waiting for a slot is part of the call: a cancellation ends the wait too.
+        // Switches and confirmation first: a refused call asks nobody.
+        let prepared = match self
+            .caller
+            .prepare(&self.catalog, def, args.unwrap_or_default())
+        {
+            Ok(p) => p,
+            Err(refusal) => return Ok(refusal),
+        };
+        if prepared.guarded()
+            && let Err(why) = human::confirm(self.human_confirm, human, def, &prepared.args).await
+        {
+            return Ok(results::refusal(why));
+        }
+        // Waiting for a slot is part of the call: a cancellation ends the wait too. The human
+        // was asked before: a pending question holds no slot.
         let Ok(_slot) = self.slots.acquire().await else {
             return Err(ErrorData::internal_error(
                 "the server is shutting down",
                 None,
             ));
         };
-        Ok(self
-            .caller
-            .call(&self.catalog, def, args.unwrap_or_default())
-            .await)
+        Ok(self.caller.execute(prepared).await)
     }
 }
 
@@ -276,7 +365,7 @@ impl ServerHandler for TrekmailServer {
         info.title = Some("TrekMail".into());
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(info)
-            .with_instructions(INSTRUCTIONS)
+            .with_instructions(self.listing.instructions.clone())
     }
 
     async fn list_tools(
@@ -294,14 +383,15 @@ impl ServerHandler for TrekmailServer {
     ) -> Result<CallToolResponse, ErrorData> {
         // A cancelled call (notifications/cancelled, or the end of input) is dropped here: its
         // HTTP request is aborted and no retry or wait of it follows.
+        let human = Human::of(&context.peer, context.protocol_version().as_ref());
         tokio::select! {
-            r = self.call(&request.name, request.arguments) => r.map(Into::into),
+            r = self.call_with(&request.name, request.arguments, &human) => r.map(Into::into),
             () = context.ct.cancelled() => Err(cancelled()),
             () = self.closing.cancelled() => Err(cancelled()),
         }
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.find(name).map(|d| d.tool.clone())
+        self.find(name).map(|(_, t)| t.clone())
     }
 }
