@@ -871,3 +871,22 @@ fn http_settings_problems_name_their_variable_and_never_the_secret() {
     // Without TREKMAIL_HTTP_LISTEN, caller mode does not lift the need for a token (stdio).
     assert!(!problems(caller_opts(), &[("TREKMAIL_HTTP_TOKENS", "caller")]).is_empty());
 }
+
+#[tokio::test]
+async fn human_confirmation_always_refuses_over_stateless_http() {
+    // A stateless request cannot carry the client's answer to a question: with
+    // TREKMAIL_HUMAN_CONFIRM=always a guarded call is refused, and nothing is sent.
+    let mut opts = Opts::all_gates();
+    opts.extra.push(("TREKMAIL_HUMAN_CONFIRM", "always".into()));
+    let s = serve(opts, &[]).await;
+    let body = s
+        .call(
+            "delete_domain",
+            json!({"domain_id": 7, "confirm_delete": true}),
+            &[],
+        )
+        .await;
+    assert_eq!(body["result"]["isError"], true, "{body}");
+    assert!(s.api_requests().await.is_empty());
+    s.stop.cancel();
+}
