@@ -24,12 +24,15 @@ every user of the machine):
   TREKMAIL_MESSAGE_TOKEN  message token, tm_msg_...: the mailbox tools
 At least one is required (--sandbox supplies both).
 
-JSON-RPC runs on stdin/stdout; logs go to stderr. See README.md, Configuration.";
+JSON-RPC runs on stdin/stdout, or over HTTP at /mcp with --http; logs go to stderr.
+See README.md, Configuration and Serving over HTTP.";
 
-/// `trekmail-mcp`: MCP server (stdio) for the TrekMail API v1.
+/// `trekmail-mcp`: MCP server (stdio, or Streamable HTTP with `--http`) for the TrekMail API v1.
 #[derive(Debug, Parser)]
 #[command(name = "trekmail-mcp", version, after_help = AFTER_HELP)]
-#[command(about = "MCP server (stdio) for the TrekMail email-hosting API v1")]
+#[command(
+    about = "MCP server (stdio, or Streamable HTTP with --http) for the TrekMail email-hosting API v1"
+)]
 pub struct Cli {
     #[arg(
         long,
