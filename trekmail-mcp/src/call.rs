@@ -14,6 +14,7 @@ use crate::idempotency::{self, Keys, Recent};
 use crate::map::TokenName;
 use crate::results;
 use crate::schema::{IDEMPOTENCY_ARG, Target};
+use crate::server::TokenSource;
 use crate::wire;
 
 /// Everything a call needs.
@@ -28,6 +29,8 @@ pub struct Caller {
     pub secret: Keys,
     /// The last write per target: a retry reuses its key, a new intent never does.
     pub recent: Recent,
+    /// Where the tokens come from, for the refusal that names a missing one.
+    pub source: TokenSource,
 }
 
 impl Caller {
@@ -35,6 +38,13 @@ impl Caller {
         match token {
             TokenName::Ops => self.ops.as_ref(),
             TokenName::Message => self.message.as_ref(),
+        }
+    }
+
+    fn missing(&self, kind: TokenKind) -> String {
+        match self.source {
+            TokenSource::Environment => format!("{} to be configured", kind.env_var()),
+            TokenSource::Request => self.source.how(kind),
         }
     }
 
@@ -91,8 +101,8 @@ impl Caller {
         if self.client(def.entry.token).is_none() {
             let kind = token_kind(def.entry.token);
             return Err(results::refusal(format!(
-                "{name} needs {} to be configured",
-                kind.env_var()
+                "{name} needs {}",
+                self.missing(kind)
             )));
         }
         let key = (def.method != "GET").then(|| self.key(def, &args));
@@ -155,7 +165,7 @@ impl Caller {
         let name = &def.entry.name;
         let Some(client) = self.client(def.entry.token) else {
             let kind = token_kind(def.entry.token);
-            return results::refusal(format!("{name} needs {} to be configured", kind.env_var()));
+            return results::refusal(format!("{name} needs {}", self.missing(kind)));
         };
         let mut wire_args = wire::to_wire(&def.shape, &args, key.clone());
         let request_id = uuid::Uuid::new_v4().to_string();

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod gates;
 pub mod hostguard;
+pub mod http_server;
 pub mod human;
 pub mod idempotency;
 pub mod instructions;
