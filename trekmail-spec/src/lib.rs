@@ -5,7 +5,9 @@
 //! `trekmail-api/build.rs` calls it on every build; `cargo xtask generate` uses it to report and
 //! check. A document that progenitor cannot take fails with a message naming the problem.
 
+mod client;
 mod lint;
+pub use client::MARKER;
 pub use lint::lint;
 
 use std::path::Path;
@@ -22,7 +24,8 @@ pub fn load(path: &Path) -> Result<Value, String> {
 
 /// Everything generated from one document.
 pub struct Generated {
-    /// The progenitor client, formatted.
+    /// The checked-in file `trekmail-api/src/generated.rs`: the marker line, the progenitor
+    /// client and the operations.
     pub client: String,
     /// The operations, `$ref`s resolved.
     pub operations: Vec<Value>,
@@ -34,35 +37,12 @@ impl Generated {
         let mut operations = operations(doc)?;
         let spec: openapiv3::OpenAPI = serde_json::from_value(strip_extensions(doc.clone()))
             .map_err(|e| format!("not an OpenAPI 3.0 document: {e}"))?;
-        let mut settings = progenitor::GenerationSettings::default();
-        settings
-            .with_interface(progenitor::InterfaceStyle::Positional)
-            .with_inner_type(quote::quote!(crate::hooks::ClientState))
-            .with_hooks(progenitor::HooksMode::Expected)
-            .with_derive("PartialEq");
-        let mut generator = progenitor::Generator::new(&settings);
-        let tokens = std::panic::catch_unwind(move || generator.generate_tokens(&spec))
-            .map_err(|_| {
-                "progenitor panicked (a `default` response next to a typed 2xx, or two success types?)".to_string()
-            })?
-            .map_err(|e| format!("progenitor: {e}"))?;
-        let file: syn::File =
-            syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))?;
-        let client = prettyplease::unparse(&file);
-        bind_methods(&file, &mut operations)?;
+        let file = client::generate(&spec)?;
+        bind_methods(&client::client_methods(&file), &mut operations)?;
+        let json = serde_json::to_string_pretty(&operations).map_err(|e| e.to_string())?;
+        let client = client::render(&file, &json)?;
         Ok(Self { client, operations })
     }
-
-    /// Writes `client.rs` and `operations.json` into `dir`.
-    pub fn write_to(&self, dir: &Path) -> Result<(), String> {
-        write(dir, "client.rs", &self.client)?;
-        let ops = serde_json::to_string(&self.operations).map_err(|e| e.to_string())?;
-        write(dir, "operations.json", &ops)
-    }
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> Result<(), String> {
-    std::fs::write(dir.join(name), text).map_err(|e| format!("cannot write {name}: {e}"))
 }
 
 /// progenitor has no use for our `x-mcp-*` annotations; typify would otherwise see `default: null`.
@@ -192,22 +172,10 @@ fn snake(name: &str) -> String {
 /// Binds every operation to the method progenitor generated for it, by reading the generated
 /// code: an operation without its method is an error naming both, and each operation records
 /// its method's name (`client_method`) for the callers that dispatch by operationId.
-fn bind_methods(file: &syn::File, operations: &mut [Value]) -> Result<(), String> {
-    use quote::ToTokens;
-    let mut methods = std::collections::BTreeSet::new();
-    for item in &file.items {
-        let syn::Item::Impl(imp) = item else { continue };
-        if imp.trait_.is_some() || imp.self_ty.to_token_stream().to_string() != "Client" {
-            continue;
-        }
-        for it in &imp.items {
-            if let syn::ImplItem::Fn(f) = it
-                && f.sig.asyncness.is_some()
-            {
-                methods.insert(f.sig.ident.to_string());
-            }
-        }
-    }
+fn bind_methods(
+    methods: &std::collections::BTreeSet<String>,
+    operations: &mut [Value],
+) -> Result<(), String> {
     for op in operations {
         let id = op["operation_id"]
             .as_str()

@@ -27,15 +27,36 @@ fn schema_of<'a>(catalog: &'a Catalog, tool: &str) -> &'a Value {
     &catalog.get(tool).unwrap().input_schema
 }
 
-fn method_signature(doc: &Value, method: &str) -> String {
-    let client = trekmail_spec::Generated::from_document(doc).unwrap().client;
+/// The generated client of `doc`.
+fn client(doc: &Value) -> String {
+    trekmail_spec::Generated::from_document(doc).unwrap().client
+}
+
+/// The `impl` block of builder `name` in the generated client, whitespace collapsed.
+fn builder(client: &str, name: &str) -> String {
     let start = client
-        .find(&format!("pub async fn {method}<"))
-        .unwrap_or_else(|| panic!("no method {method}"));
-    client[start..start + client[start..].find("->").unwrap()]
+        .find(&format!("impl<'a> {name}<'a> {{"))
+        .unwrap_or_else(|| panic!("no builder {name}"));
+    let end = client[start + 1..]
+        .find("\n    impl")
+        .map_or(client.len(), |e| start + 1 + e);
+    client[start..end]
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Every public signature of the client: what a Rust caller can name.
+fn public_signatures(client: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = client;
+    while let Some(i) = rest.find("pub ") {
+        let tail = &rest[i..];
+        let end = tail.find(['{', ';']).unwrap_or(tail.len());
+        out.push(tail[..end].split_whitespace().collect::<Vec<_>>().join(" "));
+        rest = &tail[end..];
+    }
+    out
 }
 
 #[test]
@@ -60,15 +81,22 @@ fn an_optional_query_parameter_reaches_schema_client_and_report() {
         schema_of(&catalog, "list_things")["properties"]["color"]["enum"],
         json!(["red", "blue"])
     );
+    // The builder gains a setter, and nothing a caller could name changes or disappears: the
+    // change is not breaking for Rust callers.
+    let (old_client, new_client) = (client(&old), client(&new));
+    let list = builder(&new_client, "ListThings");
     assert!(
-        method_signature(&new, "list_things").contains("color: Option<types::ListThingsColor>"),
-        "{}",
-        method_signature(&new, "list_things")
+        list.contains("pub fn color<V>(mut self, value: V) -> Self where V: std::convert::TryInto<types::ListThingsColor>,"),
+        "{list}"
     );
+    let kept = public_signatures(&new_client);
+    for sig in public_signatures(&old_client) {
+        assert!(kept.contains(&sig), "`{sig}` changed or disappeared");
+    }
     assert_eq!(
         xtask::report(&before, &after),
         vec![
-            "~ operation list_things (GET /things): parameter `query color` added (optional, string); Rust: the signature or types of Client::list_things may change",
+            "~ operation list_things (GET /things): parameter `query color` added (optional, string); Rust: not breaking (Client::list_things keeps its builder; new setters are optional)",
             "~ tool list_things: input schema changes: argument `color` added (optional, string)",
         ]
     );
@@ -93,7 +121,12 @@ fn a_new_operation_is_reported_and_fails_until_bound() {
     let (before, catalog) = surface(&base()).unwrap();
     let after = xtask::surface(&ops, &catalog, &map());
     assert!(xtask::report(&before, &after).contains(&"+ operation get_thing (GET /things/{thing_id}): new, and no tool is bound to it; bind it in tools-map.toml or list it under [[excluded]]".to_string()));
-    assert!(method_signature(&new, "get_thing").contains("thing_id: ::std::num::NonZeroU64"));
+    assert!(
+        builder(&client(&new), "GetThing")
+            .contains("V: std::convert::TryInto<::std::num::NonZeroU64>"),
+        "{}",
+        builder(&client(&new), "GetThing")
+    );
 }
 
 #[test]
@@ -126,7 +159,7 @@ fn a_renamed_field_changes_the_tool_and_breaks_the_map_where_it_is_named() {
     assert_eq!(
         report,
         vec![
-            "~ operation create_thing (POST /things): body field `title` added (required, string); body field `name` removed; Rust: the signature or types of Client::create_thing may change",
+            "~ operation create_thing (POST /things): body field `title` added (required, string); body field `name` removed; Rust: BREAKING for callers of Client::create_thing (body field `title` added (required, string); body field `name` removed)",
             "~ tool create_thing: input schema changes: argument `title` added (required, string); argument `name` removed",
         ]
     );
@@ -150,7 +183,7 @@ fn a_removed_operation_names_the_tools_it_breaks() {
     let (before, catalog) = surface(&base()).unwrap();
     let after = xtask::surface(&ops, &catalog, &map());
     let report = xtask::report(&before, &after);
-    assert!(report.contains(&"- operation delete_thing (DELETE /things/{thing_id}): removed; Rust loses Client::delete_thing; breaks tools: delete_thing".to_string()), "{report:?}");
+    assert!(report.contains(&"- operation delete_thing (DELETE /things/{thing_id}): removed; Rust: BREAKING, Client::delete_thing is gone; breaks tools: delete_thing".to_string()), "{report:?}");
 }
 
 #[test]
@@ -219,8 +252,65 @@ fn a_tightened_bound_names_the_keyword() {
     assert_eq!(
         xtask::report(&before, &after),
         vec![
-            "~ operation create_thing (POST /things): body field `name` maxLength 50 → 60; Rust: the signature or types of Client::create_thing may change",
+            "~ operation create_thing (POST /things): body field `name` maxLength 50 → 60; Rust: not breaking (Client::create_thing keeps its builder; new setters are optional)",
             "~ tool create_thing: input schema changes: argument `name` maxLength 50 → 60",
         ]
+    );
+}
+
+#[test]
+fn the_report_says_which_changes_break_rust_callers() {
+    let (before, _) = surface(&base()).unwrap();
+    let report = |edit: &dyn Fn(&mut Value)| {
+        let mut new = base();
+        edit(&mut new);
+        let ops = trekmail_spec::operations(&new).unwrap();
+        let mut fixed = map();
+        fixed.tool[1].checks.clear();
+        let catalog = Catalog::build(fixed.clone(), &ops).unwrap();
+        xtask::report(&before, &xtask::surface(&ops, &catalog, &fixed))
+            .into_iter()
+            .find(|l| l.starts_with("~ operation"))
+            .unwrap()
+    };
+    // A parameter that becomes required: existing calls fail until they set it.
+    let required =
+        report(&|d| d["paths"]["/things"]["get"]["parameters"][0]["required"] = json!(true));
+    assert!(required.ends_with("Rust: BREAKING for callers of Client::list_things (parameter `query page` now required)"), "{required}");
+    // A body field that becomes optional turns into an Option.
+    let optional =
+        report(&|d| d["components"]["schemas"]["CreateThingRequest"]["required"] = json!([]));
+    assert!(
+        optional.ends_with(
+            "Rust: BREAKING for callers of Client::create_thing (body field `name` now optional)"
+        ),
+        "{optional}"
+    );
+    // A removed enum value is a removed variant; an added one is not breaking.
+    let fewer = report(&|d| {
+        d["components"]["schemas"]["CreateThingRequest"]["properties"]["color"]["enum"] =
+            json!(["red"])
+    });
+    assert!(
+        fewer.contains("Rust: BREAKING") && fewer.contains("enum value \"blue\" removed"),
+        "{fewer}"
+    );
+    let more = report(&|d| {
+        d["components"]["schemas"]["CreateThingRequest"]["properties"]["color"]["enum"] =
+            json!(["red", "blue", "green"])
+    });
+    assert!(
+        more.ends_with(
+            "Rust: not breaking (Client::create_thing keeps its builder; new setters are optional)"
+        ),
+        "{more}"
+    );
+    // A retyped parameter.
+    let retyped = report(&|d| {
+        d["paths"]["/things"]["get"]["parameters"][0]["schema"] = json!({"type": "string"})
+    });
+    assert!(
+        retyped.contains("retyped integer → string") && retyped.contains("Rust: BREAKING"),
+        "{retyped}"
     );
 }
