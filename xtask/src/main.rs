@@ -49,7 +49,7 @@ fn generate(check: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let ops = &generated.operations;
+    let ops = &generated.operations_json;
     let map = match ToolsMap::embedded() {
         Ok(m) => m,
         Err(e) => {

@@ -13,12 +13,17 @@ fn base() -> Value {
     .unwrap()
 }
 
+/// The operations of `doc` as the server reads them.
+fn ops_of(doc: &Value) -> Vec<Value> {
+    trekmail_spec::operations_json(&trekmail_spec::operations(doc).unwrap())
+}
+
 fn map() -> ToolsMap {
     ToolsMap::parse(include_str!("../fixtures/mini-map.toml")).unwrap()
 }
 
 fn surface(doc: &Value) -> Result<(Value, Catalog), Vec<String>> {
-    let ops = trekmail_spec::operations(doc).unwrap();
+    let ops = ops_of(doc);
     let catalog = Catalog::build(map(), &ops)?;
     Ok((xtask::surface(&ops, &catalog, &map()), catalog))
 }
@@ -110,7 +115,7 @@ fn a_new_operation_is_reported_and_fails_until_bound() {
     op["summary"] = json!("Get Thing");
     op["parameters"].as_array_mut().unwrap().pop();
     new["paths"]["/things/{thing_id}"]["get"] = op;
-    let ops = trekmail_spec::operations(&new).unwrap();
+    let ops = ops_of(&new);
     let err = Catalog::build(map(), &ops).err().unwrap();
     assert_eq!(err.len(), 1);
     assert!(
@@ -138,7 +143,7 @@ fn a_renamed_field_changes_the_tool_and_breaks_the_map_where_it_is_named() {
     let name = props.remove("name").unwrap();
     props.insert("title".into(), name);
     new["components"]["schemas"]["CreateThingRequest"]["required"] = json!(["title"]);
-    let ops = trekmail_spec::operations(&new).unwrap();
+    let ops = ops_of(&new);
     // tools-map.toml's check still names `name`: the binding fails, naming both sides.
     let err = Catalog::build(map(), &ops).err().unwrap();
     assert_eq!(
@@ -172,7 +177,7 @@ fn a_removed_operation_names_the_tools_it_breaks() {
         .as_object_mut()
         .unwrap()
         .remove("/things/{thing_id}");
-    let ops = trekmail_spec::operations(&new).unwrap();
+    let ops = ops_of(&new);
     let err = Catalog::build(map(), &ops).err().unwrap();
     assert_eq!(
         err,
@@ -222,7 +227,7 @@ fn the_real_document_is_lint_clean_and_its_surface_is_current() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let doc = trekmail_spec::load(&root.join("openapi/trekmail-v1.yaml")).unwrap();
     assert_eq!(trekmail_spec::lint(&doc), Vec::<String>::new());
-    let ops = trekmail_spec::operations(&doc).unwrap();
+    let ops = ops_of(&doc);
     let catalog = Catalog::embedded().unwrap();
     let current: Value =
         serde_json::from_str(&std::fs::read_to_string(root.join("openapi/surface.json")).unwrap())
@@ -264,7 +269,7 @@ fn the_report_says_which_changes_break_rust_callers() {
     let report = |edit: &dyn Fn(&mut Value)| {
         let mut new = base();
         edit(&mut new);
-        let ops = trekmail_spec::operations(&new).unwrap();
+        let ops = ops_of(&new);
         let mut fixed = map();
         fixed.tool[1].checks.clear();
         let catalog = Catalog::build(fixed.clone(), &ops).unwrap();
