@@ -98,14 +98,14 @@ async fn main() -> ExitCode {
     }
     tracing::info!(tools = server.tools().len(), "serving on stdio");
     let closing = server.closing();
-    // Answers waiting to be written before no new request is read: a client that stops reading
-    // cannot make the server hold more than this many answers.
-    let max_pending = config.max_concurrent_calls * 2;
+    // Requests read and not yet answered before no new request is read: a client that stops
+    // reading cannot make the server make more calls or hold more answers than this.
+    let max_open = config.max_concurrent_calls * 2;
     let transport = trekmail_mcp::stdio::Bounded::new(
         rmcp::transport::IntoTransport::<rmcp::RoleServer, _, _>::into_transport(
             rmcp::transport::stdio(),
         ),
-        max_pending,
+        max_open,
         closing,
     );
     let service = match server.serve(transport).await {
