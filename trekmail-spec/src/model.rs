@@ -337,6 +337,7 @@ fn parameter(doc: &Value, p: &Value, at: &str) -> Result<Parameter, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

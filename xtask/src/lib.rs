@@ -124,7 +124,7 @@ enum Field {
     /// A query, path or header parameter: a setter of the operation's builder.
     Parameter,
     /// A request body field: a field of the body type and a setter of its builder.
-    BodyField,
+    Body,
     /// A tool argument: agents only.
     Argument,
 }
@@ -189,7 +189,7 @@ fn diff_fields(
                     });
                     // A parameter's setter takes the same value either way; a body field
                     // becomes (or stops being) an Option.
-                    breaks |= required || field == Field::BodyField;
+                    breaks |= required || field == Field::Body;
                 }
                 if how.is_empty() {
                     how.push(schema_changes(&o["schema"], &v["schema"]));
@@ -274,7 +274,7 @@ pub fn report(old: &Value, new: &Value) -> Vec<String> {
                 );
                 diff_fields(
                     "body field",
-                    Field::BodyField,
+                    Field::Body,
                     keyed(o, "body"),
                     keyed(op, "body"),
                     &mut changes,
