@@ -1,5 +1,5 @@
-//! What agents see: the whole tools/list, snapshotted and reviewed like an API.
-//! `cargo insta review` (or INSTA_UPDATE=always) accepts a deliberate change.
+//! What agents see: the whole tools/list, one reviewed snapshot per tool in tests/toolsnaps/
+//! (`cargo xtask generate` rewrites them), and the names each token lists (`insta`).
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -17,14 +17,38 @@ fn listing(opts: &Opts) -> Vec<Value> {
         .collect()
 }
 
+/// Every listed tool is exactly its snapshot in tests/toolsnaps/ (one file per tool, written by
+/// `cargo xtask generate`), and every snapshot is a listed tool: a change of what agents see
+/// shows up as the diff of that tool's file.
 #[test]
-fn tools_list_with_both_tokens() {
+fn tools_list_with_both_tokens_matches_the_toolsnaps() {
     let all = listing(&Opts::default());
     assert_eq!(all.len(), 143);
-    insta::assert_snapshot!(
-        "tools_list_all",
-        serde_json::to_string_pretty(&all).unwrap()
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/toolsnaps");
+    let mut snapped: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    snapped.sort();
+    let mut listed: Vec<String> = all
+        .iter()
+        .map(|t| format!("{}.json", t["name"].as_str().unwrap()))
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed, snapped,
+        "run `cargo xtask generate` and review tests/toolsnaps"
     );
+    for tool in &all {
+        let file = dir.join(format!("{}.json", tool["name"].as_str().unwrap()));
+        let snap: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(
+            tool,
+            &snap,
+            "{} differs from what the server lists; run `cargo xtask generate` and review the diff",
+            file.display()
+        );
+    }
 }
 
 #[test]

@@ -1,17 +1,74 @@
-//! What `cargo xtask generate` derives from the OpenAPI document and tools-map.toml: the reviewed
-//! tool surface (`openapi/surface.json`), the change report between two surfaces (for agents and
-//! for Rust callers), and the README's derived sections.
+//! What `cargo xtask generate` derives from the OpenAPI document and tools-map.toml: the
+//! per-tool snapshots (`tests/toolsnaps/<tool>.json`, what agents see), the change report
+//! between the checked-in and the regenerated surface (for agents and for Rust callers), and the
+//! README's derived sections.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::path::Path;
 
 use serde_json::{Map, Value, json};
 use trekmail_mcp::Catalog;
 use trekmail_mcp::map::ToolsMap;
 
-/// The surface agents and Rust callers see: operations (method, path, parameters, body fields)
-/// and tools (operation, token, input schema).
-pub fn surface(ops: &[Value], catalog: &Catalog, map: &ToolsMap) -> Value {
+/// Where the per-tool snapshots live, from the workspace root: one file per tool, what
+/// `tools/list` shows agents (name, title, description, input schema, annotations).
+pub const TOOLSNAPS: &str = "tests/toolsnaps";
+
+/// Every tool's definition as agents see it, by name: the toolsnaps.
+pub fn toolsnaps(catalog: &Catalog) -> BTreeMap<String, Value> {
+    catalog
+        .tools()
+        .iter()
+        .map(|t| {
+            let v = serde_json::to_value(&t.tool).unwrap_or(Value::Null);
+            (t.entry.name.clone(), v)
+        })
+        .collect()
+}
+
+/// A toolsnap file's text.
+pub fn toolsnap_text(tool: &Value) -> String {
+    serde_json::to_string_pretty(tool).unwrap_or_default() + "\n"
+}
+
+/// The toolsnaps checked in under `dir`, by tool name (a file that is not JSON reads as null,
+/// so it shows as changed).
+pub fn read_toolsnaps(dir: &Path) -> BTreeMap<String, Value> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return BTreeMap::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_str()?.strip_suffix(".json")?.to_owned();
+            let text = std::fs::read_to_string(e.path()).ok()?;
+            Some((name, serde_json::from_str(&text).unwrap_or(Value::Null)))
+        })
+        .collect()
+}
+
+/// The operations embedded in a checked-in `generated.rs` (its `OPERATIONS_JSON`): the
+/// operations as they were before a regeneration.
+pub fn embedded_operations(generated_rs: &str) -> Vec<Value> {
+    let Some(start) = generated_rs.find("pub const OPERATIONS_JSON: &str = r") else {
+        return Vec::new();
+    };
+    let rest = &generated_rs[start..];
+    let Some(open) = rest.find('"') else {
+        return Vec::new();
+    };
+    let hashes = &rest[rest.find(" = r").map_or(0, |i| i + 4)..open];
+    let body = &rest[open + 1..];
+    let close = format!("\"{hashes};");
+    body.find(&close)
+        .and_then(|end| serde_json::from_str(&body[..end]).ok())
+        .unwrap_or_default()
+}
+
+/// The surface agents and Rust callers see: operations (method, path, parameters, body fields,
+/// answer) and tools (operation and token from `map`, the input schema from the definition).
+pub fn surface(ops: &[Value], tools: &BTreeMap<String, Value>, map: &ToolsMap) -> Value {
     let mut operations = Map::new();
     for op in ops {
         let id = op["operation_id"].as_str().unwrap_or_default().to_owned();
@@ -53,11 +110,17 @@ pub fn surface(ops: &[Value], catalog: &Catalog, map: &ToolsMap) -> Value {
             }),
         );
     }
-    let mut tools = Map::new();
-    for t in catalog.tools() {
-        tools.insert(
-            t.entry.name.clone(),
-            json!({"operation": t.entry.operation, "token": format!("{:?}", t.entry.token).to_lowercase(), "input_schema": t.input_schema}),
+    let mut out_tools = Map::new();
+    for (name, t) in tools {
+        let entry = map.tool.iter().find(|e| &e.name == name);
+        out_tools.insert(
+            name.clone(),
+            json!({
+                "operation": entry.map(|e| e.operation.clone()),
+                "token": entry.map(|e| format!("{:?}", e.token).to_lowercase()),
+                "input_schema": t["inputSchema"],
+                "definition": t,
+            }),
         );
     }
     let excluded: Map<String, Value> = map
@@ -65,7 +128,7 @@ pub fn surface(ops: &[Value], catalog: &Catalog, map: &ToolsMap) -> Value {
         .iter()
         .map(|e| (e.operation.clone(), Value::String(e.reason.clone())))
         .collect();
-    json!({"operations": operations, "tools": tools, "excluded": excluded})
+    json!({"operations": operations, "tools": out_tools, "excluded": excluded})
 }
 
 fn type_of(s: &Value) -> String {
@@ -369,10 +432,15 @@ pub fn report(old: &Value, new: &Value) -> Vec<String> {
                 if o["operation"] != t["operation"] || o["token"] != t["token"] {
                     changes.push("operation or token changed".into());
                 }
-                out.push(format!(
-                    "~ tool {name}: input schema changes: {}",
-                    changes.join("; ")
-                ));
+                for key in ["title", "description", "annotations"] {
+                    if o["definition"][key] != t["definition"][key] {
+                        changes.push(format!("{key} changed"));
+                    }
+                }
+                if changes.is_empty() && o["input_schema"] != t["input_schema"] {
+                    changes.push("input schema descriptions changed".into());
+                }
+                out.push(format!("~ tool {name}: {}", changes.join("; ")));
             }
             _ => {}
         }

@@ -1,7 +1,8 @@
 //! `cargo xtask generate [--check]`: after an edit of openapi/trekmail-v1.yaml, lints the
 //! document, generates the client (`trekmail-api/src/generated.rs`), binds tools-map.toml, prints
-//! what changed for agents and Rust callers since openapi/surface.json, and rewrites the derived
-//! files. With `--check`, writes nothing and fails when anything is stale or wrong.
+//! what changed for agents and Rust callers since the checked-in client and tool snapshots
+//! (`tests/toolsnaps/`), and rewrites the derived files. With `--check`, writes nothing and fails
+//! when anything is stale or wrong.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -66,22 +67,23 @@ fn generate(check: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let new_surface = xtask::surface(ops, &catalog, &map);
-    let surface_path = root.join("openapi/surface.json");
-    let old_surface: serde_json::Value = std::fs::read_to_string(&surface_path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(serde_json::json!({}));
+    // What is checked in now: the operations embedded in the client, one snapshot per tool.
+    let client_path = root.join("trekmail-api/src/generated.rs");
+    let old_client = std::fs::read_to_string(&client_path).unwrap_or_default();
+    let snaps_dir = root.join(xtask::TOOLSNAPS);
+    let old_tools = xtask::read_toolsnaps(&snaps_dir);
+    let new_tools = xtask::toolsnaps(&catalog);
+    let old_surface = xtask::surface(&xtask::embedded_operations(&old_client), &old_tools, &map);
+    let new_surface = xtask::surface(ops, &new_tools, &map);
     let changes = xtask::report(&old_surface, &new_surface);
     if changes.is_empty() {
-        println!("no change for agents or Rust callers since openapi/surface.json");
+        println!("no change for agents or Rust callers");
     } else {
-        println!("changes since openapi/surface.json ({}):", changes.len());
+        println!("changes for agents and Rust callers ({}):", changes.len());
         for c in &changes {
             println!("  {c}");
         }
     }
-    let surface_text = serde_json::to_string_pretty(&new_surface).unwrap_or_default() + "\n";
     let readme_path = root.join("README.md");
     let readme = std::fs::read_to_string(&readme_path).unwrap_or_default();
     // The Rust section is the crate README's (doc-tested there, packaged with the crate).
@@ -97,36 +99,47 @@ fn generate(check: bool) -> ExitCode {
         eprintln!("README.md: the tools-table or rust-usage markers are missing");
         return ExitCode::FAILURE;
     };
-    let client_path = root.join("trekmail-api/src/generated.rs");
-    for (path, new, old) in [
-        (
-            &client_path,
-            &generated.client,
-            std::fs::read_to_string(&client_path).unwrap_or_default(),
-        ),
-        (
-            &surface_path,
-            &surface_text,
-            std::fs::read_to_string(&surface_path).unwrap_or_default(),
-        ),
-        (&readme_path, &new_readme, readme.clone()),
-    ] {
-        if *new == old {
+    let mut files: Vec<(PathBuf, Option<String>, String)> = vec![
+        (client_path, Some(generated.client.clone()), old_client),
+        (readme_path, Some(new_readme), readme),
+    ];
+    for (name, tool) in &new_tools {
+        let text = xtask::toolsnap_text(tool);
+        let path = snaps_dir.join(format!("{name}.json"));
+        let old = std::fs::read_to_string(&path).unwrap_or_default();
+        files.push((path, Some(text), old));
+    }
+    // A snapshot of a tool that is gone is removed.
+    for name in old_tools.keys().filter(|n| !new_tools.contains_key(*n)) {
+        files.push((snaps_dir.join(format!("{name}.json")), None, String::new()));
+    }
+    if !check {
+        let _ = std::fs::create_dir_all(&snaps_dir);
+    }
+    for (path, new, old) in files {
+        if new.as_ref() == Some(&old) {
             continue;
         }
         let name = path
             .strip_prefix(&root)
-            .unwrap_or(path)
+            .unwrap_or(&path)
             .display()
             .to_string();
-        if check {
-            println!("stale: {name} (run `cargo xtask generate`)");
-            failed = true;
-        } else if let Err(e) = std::fs::write(path, new) {
-            eprintln!("{name}: {e}");
-            failed = true;
-        } else {
-            println!("wrote {name}");
+        let written = match &new {
+            _ if check => {
+                println!("stale: {name} (run `cargo xtask generate`)");
+                failed = true;
+                continue;
+            }
+            Some(text) => std::fs::write(&path, text).map(|()| "wrote"),
+            None => std::fs::remove_file(&path).map(|()| "removed"),
+        };
+        match written {
+            Ok(what) => println!("{what} {name}"),
+            Err(e) => {
+                eprintln!("{name}: {e}");
+                failed = true;
+            }
         }
     }
     if failed {
