@@ -2,6 +2,8 @@
 //! should (tool schema, generated client, change report, binding error) with no Rust edited.
 #![allow(clippy::unwrap_used)]
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
 use trekmail_mcp::Catalog;
 use trekmail_mcp::map::ToolsMap;
@@ -343,5 +345,45 @@ fn the_report_says_which_changes_break_rust_callers() {
     assert!(
         retyped.contains("retyped integer → string") && retyped.contains("Rust: BREAKING"),
         "{retyped}"
+    );
+}
+
+/// The real client: an optional query parameter added to `list_domains` keeps every public
+/// signature a Rust caller can name (existing calls compile unchanged) and adds its setter.
+#[test]
+fn an_optional_parameter_on_the_real_document_breaks_no_rust_caller() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let doc = trekmail_spec::load(&root.join("openapi/trekmail-v1.yaml")).unwrap();
+    let old = std::fs::read_to_string(root.join("trekmail-api/src/generated.rs")).unwrap();
+    let mut new = doc.clone();
+    new["paths"]["/domains"]["get"]["parameters"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "tld", "in": "query", "required": false, "description": "Only domains under this top-level domain", "schema": {"type": "string", "maxLength": 63}}));
+    let new_client = client(&new);
+    let kept = public_signatures(&new_client);
+    for sig in public_signatures(&old) {
+        assert!(kept.contains(&sig), "`{sig}` changed or disappeared");
+    }
+    assert!(
+        builder(&new_client, "ListDomains").contains("pub fn tld<V>(mut self, value: V) -> Self")
+    );
+    let report = xtask::report(
+        &xtask::surface(
+            &xtask::embedded_operations(&old),
+            &BTreeMap::new(),
+            &ToolsMap::embedded().unwrap(),
+        ),
+        &xtask::surface(
+            &xtask::embedded_operations(&new_client),
+            &BTreeMap::new(),
+            &ToolsMap::embedded().unwrap(),
+        ),
+    );
+    assert_eq!(
+        report,
+        vec![
+            "~ operation list_domains (GET /domains): parameter `query tld` added (optional, string); Rust: not breaking (Client::list_domains keeps its builder; new setters are optional)"
+        ]
     );
 }
