@@ -17,20 +17,27 @@ fn listing(opts: &Opts) -> Vec<Value> {
         .collect()
 }
 
-/// Every listed tool is exactly its snapshot in tests/toolsnaps/ (one file per tool, written by
-/// `cargo xtask generate`), and every snapshot is a listed tool: a change of what agents see
-/// shows up as the diff of that tool's file.
+/// Every tool's definition is exactly its snapshot in tests/toolsnaps/ (one file per tool,
+/// written by `cargo xtask generate`), and every snapshot is a listed tool: a change of what
+/// agents see shows up as the diff of that tool's file. With every switch on, the server lists
+/// the definitions as they are; with a switch off, a gated tool's description only gains the
+/// note that says so.
 #[test]
 fn tools_list_with_both_tokens_matches_the_toolsnaps() {
-    let all = listing(&Opts::default());
-    assert_eq!(all.len(), 143);
+    let open = listing(&Opts {
+        destructive: true,
+        sending: true,
+        migration: true,
+        ..Opts::default()
+    });
+    assert_eq!(open.len(), 143);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/toolsnaps");
     let mut snapped: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     snapped.sort();
-    let mut listed: Vec<String> = all
+    let mut listed: Vec<String> = open
         .iter()
         .map(|t| format!("{}.json", t["name"].as_str().unwrap()))
         .collect();
@@ -39,16 +46,37 @@ fn tools_list_with_both_tokens_matches_the_toolsnaps() {
         listed, snapped,
         "run `cargo xtask generate` and review tests/toolsnaps"
     );
-    for tool in &all {
-        let file = dir.join(format!("{}.json", tool["name"].as_str().unwrap()));
-        let snap: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let snap = |name: &str| -> Value {
+        let file = dir.join(format!("{name}.json"));
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
+    };
+    for tool in &open {
+        let name = tool["name"].as_str().unwrap();
         assert_eq!(
             tool,
-            &snap,
-            "{} differs from what the server lists; run `cargo xtask generate` and review the diff",
-            file.display()
+            &snap(name),
+            "tests/toolsnaps/{name}.json differs from what the server lists; run `cargo xtask generate` and review the diff"
         );
     }
+    let mut noted = 0;
+    for tool in listing(&Opts::default()) {
+        let name = tool["name"].as_str().unwrap();
+        let mut want = snap(name);
+        let (got, base) = (
+            tool["description"].as_str().unwrap(),
+            want["description"].as_str().unwrap(),
+        );
+        if got != base {
+            assert!(
+                got.starts_with(base) && got[base.len()..].starts_with(" Disabled here: "),
+                "{name}: {got}"
+            );
+            want["description"] = got.into();
+            noted += 1;
+        }
+        assert_eq!(tool, want, "{name}");
+    }
+    assert!(noted > 0, "no gated tool says it is disabled");
 }
 
 #[test]

@@ -10,10 +10,10 @@ use trekmail_api::{Client, TokenKind};
 use crate::catalog::{Catalog, ToolDef};
 use crate::checks;
 use crate::gates::{self, Switches};
-use crate::idempotency::{self, SecretKey};
+use crate::idempotency::{self, Keys, Recent};
 use crate::map::TokenName;
 use crate::results;
-use crate::schema::IDEMPOTENCY_ARG;
+use crate::schema::{IDEMPOTENCY_ARG, Target};
 use crate::wire;
 
 /// Everything a call needs.
@@ -24,8 +24,10 @@ pub struct Caller {
     pub message: Option<Client>,
     /// Safety switches.
     pub switches: Switches,
-    /// Keys digests of secret arguments in idempotency keys.
-    pub secret: SecretKey,
+    /// Keys digests of secret arguments in idempotency keys, per token.
+    pub secret: Keys,
+    /// The last write per target: a retry reuses its key, a new intent never does.
+    pub recent: Recent,
 }
 
 impl Caller {
@@ -56,9 +58,17 @@ impl Caller {
         &self,
         catalog: &Catalog,
         def: &'a ToolDef,
-        args: Map<String, Value>,
+        mut args: Map<String, Value>,
     ) -> Result<Prepared<'a>, CallToolResult> {
         let name = &def.entry.name;
+        // Documented arguments the API ignores: accepted, never sent, and said so.
+        let notes: Vec<String> = def
+            .entry
+            .ignored_args
+            .iter()
+            .filter(|a| args.remove(a.as_str()).is_some())
+            .map(|a| format!("{a} was ignored and not sent: the API does not use it."))
+            .collect();
         let problems = checks::problems(catalog, def, &args);
         if !problems.is_empty() {
             tracing::info!(tool = %name, problems = problems.len(), "invalid arguments");
@@ -85,39 +95,69 @@ impl Caller {
                 kind.env_var()
             )));
         }
-        let key = (def.method != "GET").then(|| {
-            match args.get(IDEMPOTENCY_ARG).and_then(Value::as_str) {
-                Some(k) if !k.is_empty() => k.to_owned(),
-                _ => {
-                    let mut excluded = vec![IDEMPOTENCY_ARG];
-                    excluded.extend(def.entry.confirm.as_deref());
-                    let now = SystemTime::now()
-                        .duration_since(UNIX_EPOCH)
-                        .map(|d| d.as_millis())
-                        .unwrap_or(0);
-                    idempotency::derive(
-                        name,
-                        &args,
-                        &excluded,
-                        &def.entry.idempotency,
-                        &self.secret,
-                        now,
-                    )
-                }
-            }
-        });
-        Ok(Prepared { def, args, key })
+        let key = (def.method != "GET").then(|| self.key(def, &args));
+        Ok(Prepared {
+            def,
+            args,
+            key,
+            notes,
+        })
+    }
+
+    /// The `Idempotency-Key` of a write: the caller's, a retry's, or a new intent's.
+    fn key(&self, def: &ToolDef, args: &Map<String, Value>) -> String {
+        let name = &def.entry.name;
+        let given = args
+            .get(IDEMPOTENCY_ARG)
+            .and_then(Value::as_str)
+            .filter(|k| !k.is_empty());
+        let mut excluded = vec![IDEMPOTENCY_ARG];
+        excluded.extend(def.entry.confirm.as_deref());
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        let csv_secrets: Vec<&str> = def
+            .entry
+            .csv_columns
+            .iter()
+            .filter(|c| !c.secret.is_empty())
+            .map(|c| c.arg.as_str())
+            .collect();
+        let derived = idempotency::derive_masked(
+            name,
+            args,
+            &excluded,
+            &def.entry.idempotency,
+            &csv_secrets,
+            self.secret.get(def.entry.token),
+            now,
+        );
+        let path_args: Map<String, Value> = def
+            .shape
+            .args
+            .iter()
+            .filter(|a| matches!(a.target, Target::Path(_)))
+            .filter_map(|a| Some((a.name.clone(), args.get(&a.name)?.clone())))
+            .collect();
+        let target = idempotency::target(name, path_args);
+        self.recent.key(name, &target, derived, given)
     }
 
     /// Sends a prepared call and shapes the answer.
     pub async fn execute(&self, prepared: Prepared<'_>) -> CallToolResult {
-        let Prepared { def, args, key } = prepared;
+        let Prepared {
+            def,
+            args,
+            key,
+            notes,
+        } = prepared;
         let name = &def.entry.name;
         let Some(client) = self.client(def.entry.token) else {
             let kind = token_kind(def.entry.token);
             return results::refusal(format!("{name} needs {} to be configured", kind.env_var()));
         };
-        let mut wire_args = wire::to_wire(&def.shape, &args, key);
+        let mut wire_args = wire::to_wire(&def.shape, &args, key.clone());
         let request_id = uuid::Uuid::new_v4().to_string();
         // Our id travels as the real X-Request-Id header: the transport keeps it on every attempt.
         wire_args.header.insert(
@@ -125,7 +165,7 @@ impl Caller {
             Value::String(request_id.clone()),
         );
         tracing::info!(tool = %name, request_id = %request_id, "calling the API");
-        match client
+        let result = match client
             .call_operation(&def.entry.operation, &wire_args)
             .await
         {
@@ -140,7 +180,8 @@ impl Caller {
                     def.method != "GET",
                 )
             }
-        }
+        };
+        results::annotate(result, key.as_deref(), &notes)
     }
 }
 
@@ -152,6 +193,8 @@ pub struct Prepared<'a> {
     pub args: Map<String, Value>,
     /// The `Idempotency-Key` of a write.
     pub key: Option<String>,
+    /// What the result must also say (arguments that were ignored).
+    pub notes: Vec<String>,
 }
 
 impl Prepared<'_> {

@@ -7,19 +7,24 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::print_stdout)]
 
+pub mod argpath;
 pub mod call;
 pub mod catalog;
 pub mod checks;
+pub mod cli;
 pub mod config;
 pub mod gates;
 pub mod hostguard;
+pub mod human;
 pub mod idempotency;
+pub mod instructions;
 pub mod logging;
 pub mod map;
 pub mod results;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod schema;
+pub mod selection;
 pub mod server;
 pub mod stdio;
 pub mod validate;

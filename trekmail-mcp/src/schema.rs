@@ -287,7 +287,7 @@ pub fn input_schema(shape: &Shape, confirm: Option<&str>, tool_title: &str) -> M
             c.to_owned(),
             json!({
                 "type": "boolean",
-                "description": format!("Must be true: confirms that you intend to run {tool_title} now. Without it the tool refuses and sends nothing."),
+                "description": format!("Set true only after the user approved this specific call ({tool_title}). Without it the tool refuses and sends nothing."),
             }),
         );
         required.push(Value::String(c.to_owned()));
