@@ -1,5 +1,5 @@
-//! What agents see: the whole tools/list, snapshotted and reviewed like an API.
-//! `cargo insta review` (or INSTA_UPDATE=always) accepts a deliberate change.
+//! What agents see: the whole tools/list, one reviewed snapshot per tool in tests/toolsnaps/
+//! (`cargo xtask generate` rewrites them), and the names each token lists (`insta`).
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -17,14 +17,66 @@ fn listing(opts: &Opts) -> Vec<Value> {
         .collect()
 }
 
+/// Every tool's definition is exactly its snapshot in tests/toolsnaps/ (one file per tool,
+/// written by `cargo xtask generate`), and every snapshot is a listed tool: a change of what
+/// agents see shows up as the diff of that tool's file. With every switch on, the server lists
+/// the definitions as they are; with a switch off, a gated tool's description only gains the
+/// note that says so.
 #[test]
-fn tools_list_with_both_tokens() {
-    let all = listing(&Opts::default());
-    assert_eq!(all.len(), 143);
-    insta::assert_snapshot!(
-        "tools_list_all",
-        serde_json::to_string_pretty(&all).unwrap()
+fn tools_list_with_both_tokens_matches_the_toolsnaps() {
+    let open = listing(&Opts {
+        destructive: true,
+        sending: true,
+        migration: true,
+        ..Opts::default()
+    });
+    assert_eq!(open.len(), 143);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/toolsnaps");
+    let mut snapped: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    snapped.sort();
+    let mut listed: Vec<String> = open
+        .iter()
+        .map(|t| format!("{}.json", t["name"].as_str().unwrap()))
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed, snapped,
+        "run `cargo xtask generate` and review tests/toolsnaps"
     );
+    let snap = |name: &str| -> Value {
+        let file = dir.join(format!("{name}.json"));
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
+    };
+    for tool in &open {
+        let name = tool["name"].as_str().unwrap();
+        assert_eq!(
+            tool,
+            &snap(name),
+            "tests/toolsnaps/{name}.json differs from what the server lists; run `cargo xtask generate` and review the diff"
+        );
+    }
+    let mut noted = 0;
+    for tool in listing(&Opts::default()) {
+        let name = tool["name"].as_str().unwrap();
+        let mut want = snap(name);
+        let (got, base) = (
+            tool["description"].as_str().unwrap(),
+            want["description"].as_str().unwrap(),
+        );
+        if got != base {
+            assert!(
+                got.starts_with(base) && got[base.len()..].starts_with(" Disabled here: "),
+                "{name}: {got}"
+            );
+            want["description"] = got.into();
+            noted += 1;
+        }
+        assert_eq!(tool, want, "{name}");
+    }
+    assert!(noted > 0, "no gated tool says it is disabled");
 }
 
 #[test]

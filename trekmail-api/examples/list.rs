@@ -1,11 +1,10 @@
 //! Lists the account's domains and mailboxes.
 //!
 //! ```sh
-//! TREKMAIL_BASE_URL=https://trekmail.net TREKMAIL_API_TOKEN=tm_live_... \
+//! cargo run -p trekmail-sandbox -- --listen 127.0.0.1:8025 &   # or your account:
+//! TREKMAIL_BASE_URL=http://127.0.0.1:8025 TREKMAIL_API_TOKEN=tm_live_sandbox \
 //!   cargo run -p trekmail-api --example list
 //! ```
-
-use std::num::NonZeroU64;
 
 use trekmail_api::{CallError, ClientBuilder};
 
@@ -20,31 +19,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .user_agent("trekmail-api-example/1")
         .build()?;
 
-    let per_page = NonZeroU64::new(100);
-    // Positional arguments: page, per_page, search, status (query parameters in alphabetical order).
-    let domains = client
-        .list_domains(None, per_page, None, None)
-        .await
-        .map_err(CallError::from)?;
+    // Parameters by name; leave out what you do not need. `?` prints one line on failure.
+    let domains = client.list_domains().per_page(100).send().await?;
     println!(
         "domains:\n{}",
         serde_json::to_string_pretty(&domains.into_inner())?
     );
 
-    // domain_id, page, per_page, search.
-    match client.list_mailboxes(None, None, per_page, None).await {
+    // The error is typed: the status, the API's code, message and request ids.
+    match client.list_mailboxes().per_page(100).send().await {
         Ok(mailboxes) => println!(
             "mailboxes:\n{}",
             serde_json::to_string_pretty(&mailboxes.into_inner())?
         ),
-        // One error type with the status, the API's code, message and request ids.
-        Err(e) => match CallError::from(e) {
-            CallError::Api(api) => eprintln!(
-                "the API refused: {api} (request id {:?})",
-                api.client_request_id
-            ),
-            other => eprintln!("{other}"),
-        },
+        Err(CallError::Api(api)) => eprintln!(
+            "the API refused: {api} (request id {:?})",
+            api.client_request_id
+        ),
+        Err(other) => eprintln!("{other}"),
     }
     Ok(())
 }

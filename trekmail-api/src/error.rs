@@ -109,7 +109,14 @@ pub enum TransportKind {
     Other,
 }
 
-/// Every way a call through this crate can fail.
+/// Every way a call through this crate can fail: what every generated `send()` and
+/// [`Client::call_operation`](crate::Client::call_operation) return.
+///
+/// Its `Display` is one line, so `?` into `Box<dyn Error>` or `anyhow::Error` prints
+/// `HTTP 404 not_found: No such domain [request id req_9, X-Request-Id 0c5b…]`. To act on the
+/// error, match on it, or get it back from a boxed error with
+/// `err.downcast_ref::<trekmail_api::CallError>()`; [`CallError::Api`] carries the status, the
+/// API's code, message, hint, retry facts and its whole error body.
 #[derive(Debug, Clone)]
 pub enum CallError {
     /// The API answered with an error status.
@@ -162,7 +169,25 @@ impl CallError {
 impl fmt::Display for CallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CallError::Api(e) => e.fmt(f),
+            CallError::Api(e) => {
+                e.fmt(f)?;
+                // The ids a support request needs, on the same line (the MCP server shows them
+                // separately, so `ApiError`'s own `Display` leaves them out).
+                let ids: Vec<String> = [
+                    e.request_id.as_ref().map(|id| format!("request id {id}")),
+                    e.client_request_id
+                        .as_ref()
+                        .filter(|id| !id.is_empty())
+                        .map(|id| format!("X-Request-Id {id}")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                if !ids.is_empty() {
+                    write!(f, " [{}]", ids.join(", "))?;
+                }
+                Ok(())
+            }
             CallError::Transport {
                 kind: TransportKind::Timeout,
                 message,

@@ -1,7 +1,6 @@
 //! The generated client used directly, as a Rust program would: headers, ids, errors, retries.
 #![allow(clippy::unwrap_used)]
 
-use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -41,12 +40,10 @@ async fn typed_calls_send_the_standard_headers() {
         .build()
         .unwrap();
     let r = client
-        .list_domains(
-            None,
-            NonZeroU64::new(50),
-            None,
-            Some(types::ListDomainsStatus::Active),
-        )
+        .list_domains()
+        .per_page(50)
+        .status(types::ListDomainsStatus::Active)
+        .send()
         .await
         .unwrap();
     assert_eq!(
@@ -81,9 +78,12 @@ async fn writes_without_a_key_get_a_random_one_kept_across_retries() {
         .retry_policy(policy)
         .build()
         .unwrap();
-    let body: types::CreateDomainRequest =
-        serde_json::from_value(json!({"name": "example.com"})).unwrap();
-    client.create_domain(None, &body).await.unwrap();
+    client
+        .create_domain()
+        .body_map(|b| b.name("example.com"))
+        .send()
+        .await
+        .unwrap();
     let reqs = mock.received_requests().await.unwrap();
     assert_eq!(reqs.len(), 2);
     let key = |i: usize| {
@@ -115,12 +115,7 @@ async fn errors_carry_status_code_message_and_request_ids() {
         .token("tm_live_abc")
         .build()
         .unwrap();
-    let err = CallError::from(
-        client
-            .get_domain(NonZeroU64::new(7).unwrap())
-            .await
-            .unwrap_err(),
-    );
+    let err = client.get_domain().domain_id(7).send().await.unwrap_err();
     let CallError::Api(api) = &err else {
         panic!("{err:?}")
     };
@@ -146,7 +141,10 @@ async fn errors_carry_status_code_message_and_request_ids() {
         .unwrap()
         .to_owned();
     assert_eq!(api.client_request_id.as_deref(), Some(sent.as_str()));
-    assert_eq!(err.to_string(), "HTTP 404 not_found: No such domain");
+    assert_eq!(
+        err.to_string(),
+        format!("HTTP 404 not_found: No such domain [request id req_9, X-Request-Id {sent}]")
+    );
 }
 
 #[tokio::test]
@@ -161,7 +159,7 @@ async fn retries_can_be_turned_off() {
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
-    let err = CallError::from(client.get_account().await.unwrap_err());
+    let err = client.get_account().send().await.unwrap_err();
     assert_eq!(err.status(), Some(503));
     assert_eq!(mock.received_requests().await.unwrap().len(), 1);
 }
@@ -177,7 +175,7 @@ async fn the_message_token_works_the_same_way() {
         .token("tm_msg_xyz")
         .build()
         .unwrap();
-    client.list_folders(None).await.unwrap();
+    client.list_folders().send().await.unwrap();
     let req = &mock.received_requests().await.unwrap()[0];
     assert_eq!(
         req.headers.get("authorization").unwrap(),
@@ -200,11 +198,72 @@ async fn described_answers_come_back_typed() {
         .token("tm_msg_xyz")
         .build()
         .unwrap();
-    let folder: types::GetRawMessageFolder = "Archive/2024".parse().unwrap();
     let raw: types::RawMessage = client
-        .get_raw_message(NonZeroU64::new(5).unwrap(), None, Some(&folder))
+        .get_raw_message()
+        .uid(5)
+        .folder("Archive/2024")
+        .send()
         .await
         .unwrap()
         .into_inner();
     assert_eq!(raw.data.raw_base64, "SGk=");
+}
+
+/// What `?` into `Box<dyn Error>` shows: one line with the status, the API's code and message and
+/// both request ids; the typed error comes back with `downcast_ref`.
+#[tokio::test]
+async fn question_mark_into_a_boxed_error_reads_as_one_line() {
+    let mock = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({"error": {"code": "validation_failed", "message": "name is taken", "request_id": "req_4"}})))
+        .mount(&mock)
+        .await;
+    let client = ClientBuilder::new(mock.uri())
+        .token("tm_live_abc")
+        .build()
+        .unwrap();
+    async fn create(client: &trekmail_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+        client
+            .create_domain()
+            .body_map(|b| b.name("example.com"))
+            .send()
+            .await?;
+        Ok(())
+    }
+    let err = create(&client).await.unwrap_err();
+    let line = err.to_string();
+    assert!(
+        line.starts_with(
+            "HTTP 422 validation_failed: name is taken [request id req_4, X-Request-Id "
+        ),
+        "{line}"
+    );
+    assert!(
+        !line.contains('\n') && !line.contains("tm_live_abc"),
+        "{line}"
+    );
+    let Some(CallError::Api(api)) = err.downcast_ref::<CallError>() else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        (api.status, api.code.as_deref()),
+        (422, Some("validation_failed"))
+    );
+    assert_eq!(api.body["error"]["message"], "name is taken");
+}
+
+/// A required parameter left out is refused before anything is sent, naming it.
+#[tokio::test]
+async fn a_missing_required_parameter_is_refused_unsent() {
+    let mock = MockServer::start().await;
+    let client = ClientBuilder::new(mock.uri())
+        .token("tm_live_abc")
+        .build()
+        .unwrap();
+    let err = client.get_domain().send().await.unwrap_err();
+    assert!(matches!(err, CallError::InvalidRequest(_)), "{err:?}");
+    assert!(err.to_string().contains("domain_id"), "{err}");
+    let err = client.get_domain().domain_id(0).send().await.unwrap_err();
+    assert!(err.to_string().contains("domain_id"), "{err}");
+    assert!(mock.received_requests().await.unwrap().is_empty());
 }

@@ -60,7 +60,7 @@ async fn a_tls_handshake_and_request_succeed_against_a_trusted_server() {
         .root_certificate_pem(CA)
         .build()
         .unwrap();
-    let account = client.get_account().await.unwrap();
+    let account = client.get_account().send().await.unwrap();
     assert_eq!(
         serde_json::to_value(account.into_inner()).unwrap(),
         serde_json::json!({"data": {"plan": "pro"}})
@@ -86,7 +86,7 @@ async fn an_untrusted_certificate_is_refused() {
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
-    let err = CallError::from(client.get_account().await.unwrap_err());
+    let err = client.get_account().send().await.unwrap_err();
     assert!(matches!(err, CallError::Transport { .. }), "{err:?}");
     assert!(
         err.to_string().to_lowercase().contains("certificate"),

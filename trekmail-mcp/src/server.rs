@@ -385,7 +385,9 @@ impl ServerHandler for TrekmailServer {
         // HTTP request is aborted and no retry or wait of it follows.
         let human = Human::of(&context.peer, context.protocol_version().as_ref());
         tokio::select! {
-            r = self.call_with(&request.name, request.arguments, &human) => r.map(Into::into),
+            // Boxed: the call future is large and rmcp moves the handler future into a task per
+            // request; boxing cut a call's instruction count by a quarter (callgrind).
+            r = Box::pin(self.call_with(&request.name, request.arguments, &human)) => r.map(Into::into),
             () = context.ct.cancelled() => Err(cancelled()),
             () = self.closing.cancelled() => Err(cancelled()),
         }

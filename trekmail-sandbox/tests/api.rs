@@ -107,7 +107,7 @@ async fn serves_http_on_loopback() {
         .token("tm_live_sandbox")
         .build()
         .unwrap();
-    let r = client.list_domains(None, None, None, None).await.unwrap();
+    let r = client.list_domains().send().await.unwrap();
     let v = serde_json::to_value(r.into_inner()).unwrap();
     assert_eq!(v["data"][0]["name"], "example.com", "{v}");
 }

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde_json::Value;
 
-const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+use crate::model::{METHODS, canonical, target};
+
 const SEND_RULES: [&str; 5] = ["default", "non-empty", "only-false", "always", "fixed"];
 
 /// Lints `doc`; an empty list means clean.
@@ -31,7 +32,7 @@ pub fn lint(doc: &Value) -> Vec<String> {
         .map(|m| {
             m.iter()
                 .filter(|(_, s)| s.get("properties").is_some())
-                .map(|(k, s)| (canonical(s), k.clone()))
+                .map(|(k, s)| (canonical(s, &["description"]), k.clone()))
                 .collect()
         })
         .unwrap_or_default();
@@ -158,34 +159,9 @@ fn lint_responses(at: &str, op: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// One level of `$ref`; an unresolvable one is left for [`crate::operations`] to report.
 fn deref<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
-    match v
-        .get("$ref")
-        .and_then(Value::as_str)
-        .and_then(|r| r.strip_prefix("#/"))
-    {
-        Some(p) => doc.pointer(&format!("/{p}")).unwrap_or(v),
-        None => v,
-    }
-}
-
-fn canonical(v: &Value) -> String {
-    fn sorted(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().filter(|k| *k != "description").collect();
-                keys.sort();
-                Value::Object(
-                    keys.into_iter()
-                        .map(|k| (k.clone(), sorted(&m[k])))
-                        .collect(),
-                )
-            }
-            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
-            o => o.clone(),
-        }
-    }
-    sorted(v).to_string()
+    v.get("$ref").and_then(|r| target(doc, r).ok()).unwrap_or(v)
 }
 
 fn lint_schema(
@@ -222,7 +198,7 @@ fn lint_schema(
     }
     if !is_component
         && s.get("properties").is_some()
-        && let Some(name) = components.get(&canonical(s))
+        && let Some(name) = components.get(&canonical(s, &["description"]))
     {
         out.push(format!(
             "{at}: inline schema duplicates components/schemas/{name}; use a $ref"

@@ -1,17 +1,74 @@
-//! What `cargo xtask generate` derives from the OpenAPI document and tools-map.toml: the reviewed
-//! tool surface (`openapi/surface.json`), the change report between two surfaces, and the README
-//! tool table.
+//! What `cargo xtask generate` derives from the OpenAPI document and tools-map.toml: the
+//! per-tool snapshots (`tests/toolsnaps/<tool>.json`, what agents see), the change report
+//! between the checked-in and the regenerated surface (for agents and for Rust callers), and the
+//! README's derived sections.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::path::Path;
 
 use serde_json::{Map, Value, json};
 use trekmail_mcp::Catalog;
 use trekmail_mcp::map::ToolsMap;
 
-/// The surface agents and Rust callers see: operations (method, path, parameters, body fields)
-/// and tools (operation, token, input schema).
-pub fn surface(ops: &[Value], catalog: &Catalog, map: &ToolsMap) -> Value {
+/// Where the per-tool snapshots live, from the workspace root: one file per tool, what
+/// `tools/list` shows agents (name, title, description, input schema, annotations).
+pub const TOOLSNAPS: &str = "tests/toolsnaps";
+
+/// Every tool's definition as agents see it, by name: the toolsnaps.
+pub fn toolsnaps(catalog: &Catalog) -> BTreeMap<String, Value> {
+    catalog
+        .tools()
+        .iter()
+        .map(|t| {
+            let v = serde_json::to_value(&t.tool).unwrap_or(Value::Null);
+            (t.entry.name.clone(), v)
+        })
+        .collect()
+}
+
+/// A toolsnap file's text.
+pub fn toolsnap_text(tool: &Value) -> String {
+    serde_json::to_string_pretty(tool).unwrap_or_default() + "\n"
+}
+
+/// The toolsnaps checked in under `dir`, by tool name (a file that is not JSON reads as null,
+/// so it shows as changed).
+pub fn read_toolsnaps(dir: &Path) -> BTreeMap<String, Value> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return BTreeMap::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_str()?.strip_suffix(".json")?.to_owned();
+            let text = std::fs::read_to_string(e.path()).ok()?;
+            Some((name, serde_json::from_str(&text).unwrap_or(Value::Null)))
+        })
+        .collect()
+}
+
+/// The operations embedded in a checked-in `generated.rs` (its `OPERATIONS_JSON`): the
+/// operations as they were before a regeneration.
+pub fn embedded_operations(generated_rs: &str) -> Vec<Value> {
+    let Some(start) = generated_rs.find("pub const OPERATIONS_JSON: &str = r") else {
+        return Vec::new();
+    };
+    let rest = &generated_rs[start..];
+    let Some(open) = rest.find('"') else {
+        return Vec::new();
+    };
+    let hashes = &rest[rest.find(" = r").map_or(0, |i| i + 4)..open];
+    let body = &rest[open + 1..];
+    let close = format!("\"{hashes};");
+    body.find(&close)
+        .and_then(|end| serde_json::from_str(&body[..end]).ok())
+        .unwrap_or_default()
+}
+
+/// The surface agents and Rust callers see: operations (method, path, parameters, body fields,
+/// answer) and tools (operation and token from `map`, the input schema from the definition).
+pub fn surface(ops: &[Value], tools: &BTreeMap<String, Value>, map: &ToolsMap) -> Value {
     let mut operations = Map::new();
     for op in ops {
         let id = op["operation_id"].as_str().unwrap_or_default().to_owned();
@@ -53,11 +110,17 @@ pub fn surface(ops: &[Value], catalog: &Catalog, map: &ToolsMap) -> Value {
             }),
         );
     }
-    let mut tools = Map::new();
-    for t in catalog.tools() {
-        tools.insert(
-            t.entry.name.clone(),
-            json!({"operation": t.entry.operation, "token": format!("{:?}", t.entry.token).to_lowercase(), "input_schema": t.input_schema}),
+    let mut out_tools = Map::new();
+    for (name, t) in tools {
+        let entry = map.tool.iter().find(|e| &e.name == name);
+        out_tools.insert(
+            name.clone(),
+            json!({
+                "operation": entry.map(|e| e.operation.clone()),
+                "token": entry.map(|e| format!("{:?}", e.token).to_lowercase()),
+                "input_schema": t["inputSchema"],
+                "definition": t,
+            }),
         );
     }
     let excluded: Map<String, Value> = map
@@ -65,7 +128,7 @@ pub fn surface(ops: &[Value], catalog: &Catalog, map: &ToolsMap) -> Value {
         .iter()
         .map(|e| (e.operation.clone(), Value::String(e.reason.clone())))
         .collect();
-    json!({"operations": operations, "tools": tools, "excluded": excluded})
+    json!({"operations": operations, "tools": out_tools, "excluded": excluded})
 }
 
 fn type_of(s: &Value) -> String {
@@ -118,50 +181,108 @@ fn schema_changes(old: &Value, new: &Value) -> String {
     }
 }
 
-/// Compares two maps of named entries (`{"required", "schema"}`), describing each difference.
+/// What a change of a parameter or body field does to Rust callers of the builder interface.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Field {
+    /// A query, path or header parameter: a setter of the operation's builder.
+    Parameter,
+    /// A request body field: a field of the body type and a setter of its builder.
+    Body,
+    /// A tool argument: agents only.
+    Argument,
+}
+
+/// Values of a schema's `enum` that `new` no longer has.
+fn removed_values(old: &Value, new: &Value) -> Vec<String> {
+    let kept = new["enum"].as_array().cloned().unwrap_or_default();
+    old["enum"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| new.get("enum").is_some() && !kept.contains(v))
+        .map(Value::to_string)
+        .collect()
+}
+
+/// Compares two maps of named entries (`{"required", "schema"}`), describing each difference;
+/// the description of each change that breaks Rust callers also goes to `breaking`.
 fn diff_fields(
     what: &str,
+    field: Field,
     old: &Map<String, Value>,
     new: &Map<String, Value>,
     out: &mut Vec<String>,
+    breaking: &mut Vec<String>,
 ) {
+    let mut note = |text: String, breaks: bool, out: &mut Vec<String>| {
+        if breaks && field != Field::Argument {
+            breaking.push(text.clone());
+        }
+        out.push(text);
+    };
     for (k, v) in new {
+        let required = v["required"] == true;
         match old.get(k) {
-            None => out.push(format!(
-                "{what} `{k}` added ({}, {})",
-                if v["required"] == true {
-                    "required"
-                } else {
-                    "optional"
-                },
-                type_of(&v["schema"])
-            )),
+            // An optional setter is new; a required one must now be called (or set in the body).
+            None => note(
+                format!(
+                    "{what} `{k}` added ({}, {})",
+                    if required { "required" } else { "optional" },
+                    type_of(&v["schema"])
+                ),
+                required,
+                out,
+            ),
             Some(o) if o != v => {
                 let mut how = Vec::new();
+                let mut breaks = false;
                 if type_of(&o["schema"]) != type_of(&v["schema"]) {
                     how.push(format!(
                         "retyped {} → {}",
                         type_of(&o["schema"]),
                         type_of(&v["schema"])
                     ));
+                    breaks = true;
                 }
                 if o["required"] != v["required"] {
-                    how.push(if v["required"] == true {
+                    how.push(if required {
                         "now required".into()
                     } else {
                         "now optional".into()
                     });
+                    // A parameter's setter takes the same value either way; a body field
+                    // becomes (or stops being) an Option.
+                    breaks |= required || field == Field::Body;
                 }
                 if how.is_empty() {
                     how.push(schema_changes(&o["schema"], &v["schema"]));
                 }
-                out.push(format!("{what} `{k}` {}", how.join(", ")));
+                let gone = removed_values(&o["schema"], &v["schema"]);
+                if !gone.is_empty() {
+                    how.push(format!("enum value {} removed", gone.join(", ")));
+                    breaks = true;
+                }
+                note(format!("{what} `{k}` {}", how.join(", ")), breaks, out);
             }
             _ => {}
         }
     }
     for k in old.keys().filter(|k| !new.contains_key(*k)) {
-        out.push(format!("{what} `{k}` removed"));
+        note(format!("{what} `{k}` removed"), true, out);
+    }
+}
+
+/// A schema without the keys that only document it: what the generated types depend on.
+fn shape_of(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "description" | "example" | "title"))
+                .map(|(k, v)| (k.clone(), shape_of(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(shape_of).collect()),
+        o => o.clone(),
     }
 }
 
@@ -188,11 +309,11 @@ pub fn report(old: &Value, new: &Value) -> Vec<String> {
                 let bound = tools_of(new_tools, id);
                 let excluded = keyed(new, "excluded").get(id);
                 out.push(if let Some(reason) = excluded {
-                    format!("+ operation {id} ({sig}): new; Rust gains Client::{id}; not a tool (excluded: {})", reason.as_str().unwrap_or(""))
+                    format!("+ operation {id} ({sig}): new; Rust gains Client::{id} (not breaking); not a tool (excluded: {})", reason.as_str().unwrap_or(""))
                 } else if bound.is_empty() {
                     format!("+ operation {id} ({sig}): new, and no tool is bound to it; bind it in tools-map.toml or list it under [[excluded]]")
                 } else {
-                    format!("+ operation {id} ({sig}): new; Rust gains Client::{id}; tools: {}", bound.join(", "))
+                    format!("+ operation {id} ({sig}): new; Rust gains Client::{id} (not breaking); tools: {}", bound.join(", "))
                 });
             }
             Some(o) if o != op => {
@@ -205,28 +326,58 @@ pub fn report(old: &Value, new: &Value) -> Vec<String> {
                 if old_sig != sig {
                     changes.push(format!("moved from {old_sig}"));
                 }
+                let mut breaking = Vec::new();
                 diff_fields(
                     "parameter",
+                    Field::Parameter,
                     keyed(o, "parameters"),
                     keyed(op, "parameters"),
                     &mut changes,
+                    &mut breaking,
                 );
                 diff_fields(
                     "body field",
+                    Field::Body,
                     keyed(o, "body"),
                     keyed(op, "body"),
                     &mut changes,
+                    &mut breaking,
                 );
+                if o["body"].is_null() != op["body"].is_null() {
+                    let text = if op["body"].is_null() {
+                        "body removed"
+                    } else {
+                        "body added"
+                    };
+                    changes.push(text.into());
+                    breaking.push(text.into());
+                }
                 if o["response"] != op["response"] {
-                    changes.push(format!("answer {} → {}", o["response"], op["response"]));
+                    let text = format!("answer {} → {}", o["response"], op["response"]);
+                    breaking.push(text.clone());
+                    changes.push(text);
+                } else if shape_of(&o["response_schema"]) != shape_of(&op["response_schema"]) {
+                    changes
+                        .push("answer schema changed (agents still get the answer whole)".into());
+                    breaking.push("the answer type changed".into());
                 } else if o["response_schema"] != op["response_schema"] {
-                    changes.push("answer schema changed (the method's return type follows; agents still get the answer whole)".into());
+                    changes.push("answer schema descriptions changed".into());
                 }
                 if o["security"] != op["security"] {
                     changes.push(format!("token {} → {}", o["security"], op["security"]));
                 }
+                let rust = if breaking.is_empty() {
+                    format!(
+                        "Rust: not breaking (Client::{id} keeps its builder; new setters are optional)"
+                    )
+                } else {
+                    format!(
+                        "Rust: BREAKING for callers of Client::{id} ({})",
+                        breaking.join("; ")
+                    )
+                };
                 out.push(format!(
-                    "~ operation {id} ({sig}): {}; Rust: the signature or types of Client::{id} may change",
+                    "~ operation {id} ({sig}): {}; {rust}",
                     changes.join("; ")
                 ));
             }
@@ -237,7 +388,7 @@ pub fn report(old: &Value, new: &Value) -> Vec<String> {
         if !new_ops.contains_key(id) {
             let broken = tools_of(old_tools, id);
             out.push(format!(
-                "- operation {id} ({} {}): removed; Rust loses Client::{id}{}",
+                "- operation {id} ({} {}): removed; Rust: BREAKING, Client::{id} is gone{}",
                 o["method"].as_str().unwrap_or(""),
                 o["path"].as_str().unwrap_or(""),
                 if broken.is_empty() {
@@ -270,14 +421,26 @@ pub fn report(old: &Value, new: &Value) -> Vec<String> {
                         })
                         .collect()
                 };
-                diff_fields("argument", &args(o), &args(t), &mut changes);
+                diff_fields(
+                    "argument",
+                    Field::Argument,
+                    &args(o),
+                    &args(t),
+                    &mut changes,
+                    &mut Vec::new(),
+                );
                 if o["operation"] != t["operation"] || o["token"] != t["token"] {
                     changes.push("operation or token changed".into());
                 }
-                out.push(format!(
-                    "~ tool {name}: input schema changes: {}",
-                    changes.join("; ")
-                ));
+                for key in ["title", "description", "annotations"] {
+                    if o["definition"][key] != t["definition"][key] {
+                        changes.push(format!("{key} changed"));
+                    }
+                }
+                if changes.is_empty() && o["input_schema"] != t["input_schema"] {
+                    changes.push("input schema descriptions changed".into());
+                }
+                out.push(format!("~ tool {name}: {}", changes.join("; ")));
             }
             _ => {}
         }
@@ -343,10 +506,24 @@ fn letter(g: trekmail_mcp::map::GateName) -> &'static str {
     }
 }
 
-/// Replaces the text between `<!-- tools-table:start -->` and `<!-- tools-table:end -->`.
-pub fn splice_table(readme: &str, table: &str) -> Option<String> {
-    let (start, end) = ("<!-- tools-table:start -->", "<!-- tools-table:end -->");
-    let a = readme.find(start)? + start.len();
-    let b = readme.find(end)?;
-    (a <= b).then(|| format!("{}\n{}\n{}", &readme[..a], table.trim(), &readme[b..]))
+/// Replaces the text between `<!-- {name}:start -->` and `<!-- {name}:end -->` with `body`.
+pub fn splice(text: &str, name: &str, body: &str) -> Option<String> {
+    let (start, end) = (
+        format!("<!-- {name}:start -->"),
+        format!("<!-- {name}:end -->"),
+    );
+    let a = text.find(&start)? + start.len();
+    let b = text.find(&end)?;
+    (a <= b).then(|| format!("{}\n{}\n{}", &text[..a], body.trim(), &text[b..]))
+}
+
+/// The text between `<!-- {name}:start -->` and `<!-- {name}:end -->`.
+pub fn section<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    let (start, end) = (
+        format!("<!-- {name}:start -->"),
+        format!("<!-- {name}:end -->"),
+    );
+    let a = text.find(&start)? + start.len();
+    let b = text.find(&end)?;
+    text.get(a..b)
 }

@@ -2,6 +2,8 @@
 //! should (tool schema, generated client, change report, binding error) with no Rust edited.
 #![allow(clippy::unwrap_used)]
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
 use trekmail_mcp::Catalog;
 use trekmail_mcp::map::ToolsMap;
@@ -13,29 +15,58 @@ fn base() -> Value {
     .unwrap()
 }
 
+/// The operations of `doc` as the server reads them.
+fn ops_of(doc: &Value) -> Vec<Value> {
+    trekmail_spec::operations_json(&trekmail_spec::operations(doc).unwrap())
+}
+
 fn map() -> ToolsMap {
     ToolsMap::parse(include_str!("../fixtures/mini-map.toml")).unwrap()
 }
 
 fn surface(doc: &Value) -> Result<(Value, Catalog), Vec<String>> {
-    let ops = trekmail_spec::operations(doc).unwrap();
+    let ops = ops_of(doc);
     let catalog = Catalog::build(map(), &ops)?;
-    Ok((xtask::surface(&ops, &catalog, &map()), catalog))
+    Ok((
+        xtask::surface(&ops, &xtask::toolsnaps(&catalog), &map()),
+        catalog,
+    ))
 }
 
 fn schema_of<'a>(catalog: &'a Catalog, tool: &str) -> &'a Value {
     &catalog.get(tool).unwrap().input_schema
 }
 
-fn method_signature(doc: &Value, method: &str) -> String {
-    let client = trekmail_spec::Generated::from_document(doc).unwrap().client;
+/// The generated client of `doc`.
+fn client(doc: &Value) -> String {
+    trekmail_spec::Generated::from_document(doc).unwrap().client
+}
+
+/// The `impl` block of builder `name` in the generated client, whitespace collapsed.
+fn builder(client: &str, name: &str) -> String {
     let start = client
-        .find(&format!("pub async fn {method}<"))
-        .unwrap_or_else(|| panic!("no method {method}"));
-    client[start..start + client[start..].find("->").unwrap()]
+        .find(&format!("impl<'a> {name}<'a> {{"))
+        .unwrap_or_else(|| panic!("no builder {name}"));
+    let end = client[start + 1..]
+        .find("\n    impl")
+        .map_or(client.len(), |e| start + 1 + e);
+    client[start..end]
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Every public signature of the client: what a Rust caller can name.
+fn public_signatures(client: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = client;
+    while let Some(i) = rest.find("pub ") {
+        let tail = &rest[i..];
+        let end = tail.find(['{', ';']).unwrap_or(tail.len());
+        out.push(tail[..end].split_whitespace().collect::<Vec<_>>().join(" "));
+        rest = &tail[end..];
+    }
+    out
 }
 
 #[test]
@@ -60,16 +91,23 @@ fn an_optional_query_parameter_reaches_schema_client_and_report() {
         schema_of(&catalog, "list_things")["properties"]["color"]["enum"],
         json!(["red", "blue"])
     );
+    // The builder gains a setter, and nothing a caller could name changes or disappears: the
+    // change is not breaking for Rust callers.
+    let (old_client, new_client) = (client(&old), client(&new));
+    let list = builder(&new_client, "ListThings");
     assert!(
-        method_signature(&new, "list_things").contains("color: Option<types::ListThingsColor>"),
-        "{}",
-        method_signature(&new, "list_things")
+        list.contains("pub fn color<V>(mut self, value: V) -> Self where V: std::convert::TryInto<types::ListThingsColor>,"),
+        "{list}"
     );
+    let kept = public_signatures(&new_client);
+    for sig in public_signatures(&old_client) {
+        assert!(kept.contains(&sig), "`{sig}` changed or disappeared");
+    }
     assert_eq!(
         xtask::report(&before, &after),
         vec![
-            "~ operation list_things (GET /things): parameter `query color` added (optional, string); Rust: the signature or types of Client::list_things may change",
-            "~ tool list_things: input schema changes: argument `color` added (optional, string)",
+            "~ operation list_things (GET /things): parameter `query color` added (optional, string); Rust: not breaking (Client::list_things keeps its builder; new setters are optional)",
+            "~ tool list_things: argument `color` added (optional, string)",
         ]
     );
 }
@@ -82,7 +120,7 @@ fn a_new_operation_is_reported_and_fails_until_bound() {
     op["summary"] = json!("Get Thing");
     op["parameters"].as_array_mut().unwrap().pop();
     new["paths"]["/things/{thing_id}"]["get"] = op;
-    let ops = trekmail_spec::operations(&new).unwrap();
+    let ops = ops_of(&new);
     let err = Catalog::build(map(), &ops).err().unwrap();
     assert_eq!(err.len(), 1);
     assert!(
@@ -91,9 +129,14 @@ fn a_new_operation_is_reported_and_fails_until_bound() {
     );
     // The report tells the reviewer the same, before any map edit.
     let (before, catalog) = surface(&base()).unwrap();
-    let after = xtask::surface(&ops, &catalog, &map());
+    let after = xtask::surface(&ops, &xtask::toolsnaps(&catalog), &map());
     assert!(xtask::report(&before, &after).contains(&"+ operation get_thing (GET /things/{thing_id}): new, and no tool is bound to it; bind it in tools-map.toml or list it under [[excluded]]".to_string()));
-    assert!(method_signature(&new, "get_thing").contains("thing_id: ::std::num::NonZeroU64"));
+    assert!(
+        builder(&client(&new), "GetThing")
+            .contains("V: std::convert::TryInto<::std::num::NonZeroU64>"),
+        "{}",
+        builder(&client(&new), "GetThing")
+    );
 }
 
 #[test]
@@ -105,7 +148,7 @@ fn a_renamed_field_changes_the_tool_and_breaks_the_map_where_it_is_named() {
     let name = props.remove("name").unwrap();
     props.insert("title".into(), name);
     new["components"]["schemas"]["CreateThingRequest"]["required"] = json!(["title"]);
-    let ops = trekmail_spec::operations(&new).unwrap();
+    let ops = ops_of(&new);
     // tools-map.toml's check still names `name`: the binding fails, naming both sides.
     let err = Catalog::build(map(), &ops).err().unwrap();
     assert_eq!(
@@ -122,12 +165,15 @@ fn a_renamed_field_changes_the_tool_and_breaks_the_map_where_it_is_named() {
         json!(["title"])
     );
     let (before, _) = surface(&base()).unwrap();
-    let report = xtask::report(&before, &xtask::surface(&ops, &catalog, &map()));
+    let report = xtask::report(
+        &before,
+        &xtask::surface(&ops, &xtask::toolsnaps(&catalog), &map()),
+    );
     assert_eq!(
         report,
         vec![
-            "~ operation create_thing (POST /things): body field `title` added (required, string); body field `name` removed; Rust: the signature or types of Client::create_thing may change",
-            "~ tool create_thing: input schema changes: argument `title` added (required, string); argument `name` removed",
+            "~ operation create_thing (POST /things): body field `title` added (required, string); body field `name` removed; Rust: BREAKING for callers of Client::create_thing (body field `title` added (required, string); body field `name` removed)",
+            "~ tool create_thing: argument `title` added (required, string); argument `name` removed",
         ]
     );
 }
@@ -139,7 +185,7 @@ fn a_removed_operation_names_the_tools_it_breaks() {
         .as_object_mut()
         .unwrap()
         .remove("/things/{thing_id}");
-    let ops = trekmail_spec::operations(&new).unwrap();
+    let ops = ops_of(&new);
     let err = Catalog::build(map(), &ops).err().unwrap();
     assert_eq!(
         err,
@@ -148,9 +194,9 @@ fn a_removed_operation_names_the_tools_it_breaks() {
         ]
     );
     let (before, catalog) = surface(&base()).unwrap();
-    let after = xtask::surface(&ops, &catalog, &map());
+    let after = xtask::surface(&ops, &xtask::toolsnaps(&catalog), &map());
     let report = xtask::report(&before, &after);
-    assert!(report.contains(&"- operation delete_thing (DELETE /things/{thing_id}): removed; Rust loses Client::delete_thing; breaks tools: delete_thing".to_string()), "{report:?}");
+    assert!(report.contains(&"- operation delete_thing (DELETE /things/{thing_id}): removed; Rust: BREAKING, Client::delete_thing is gone; breaks tools: delete_thing".to_string()), "{report:?}");
 }
 
 #[test]
@@ -185,24 +231,41 @@ fn the_lint_names_operation_and_field() {
 }
 
 #[test]
-fn the_real_document_is_lint_clean_and_its_surface_is_current() {
+fn the_real_document_is_lint_clean_and_what_derives_from_it_is_current() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let doc = trekmail_spec::load(&root.join("openapi/trekmail-v1.yaml")).unwrap();
     assert_eq!(trekmail_spec::lint(&doc), Vec::<String>::new());
-    let ops = trekmail_spec::operations(&doc).unwrap();
-    let catalog = Catalog::embedded().unwrap();
-    let current: Value =
-        serde_json::from_str(&std::fs::read_to_string(root.join("openapi/surface.json")).unwrap())
-            .unwrap();
+    let ops = ops_of(&doc);
+    let map = ToolsMap::embedded().unwrap();
+    let catalog = Catalog::build(map.clone(), &ops).unwrap();
+    let client = std::fs::read_to_string(root.join("trekmail-api/src/generated.rs")).unwrap();
+    assert!(client.starts_with(trekmail_spec::MARKER));
+    let old = xtask::surface(
+        &xtask::embedded_operations(&client),
+        &xtask::read_toolsnaps(&root.join(xtask::TOOLSNAPS)),
+        &map,
+    );
     let report = xtask::report(
-        &current,
-        &xtask::surface(&ops, &catalog, &ToolsMap::embedded().unwrap()),
+        &old,
+        &xtask::surface(&ops, &xtask::toolsnaps(&catalog), &map),
     );
     assert!(
         report.is_empty(),
-        "openapi/surface.json is stale; run `cargo xtask generate`:\n{}",
+        "the checked-in client or tests/toolsnaps are stale; run `cargo xtask generate`:\n{}",
         report.join("\n")
     );
+}
+
+#[test]
+fn the_report_reads_the_surface_back_from_the_checked_in_files() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let client = std::fs::read_to_string(root.join("trekmail-api/src/generated.rs")).unwrap();
+    let ops = xtask::embedded_operations(&client);
+    let embedded: Vec<Value> = serde_json::from_str(trekmail_api::OPERATIONS_JSON).unwrap();
+    assert_eq!(ops, embedded);
+    assert_eq!(ops.len(), 144);
+    let snaps = xtask::read_toolsnaps(&root.join(xtask::TOOLSNAPS));
+    assert_eq!(snaps.len(), 143);
 }
 
 #[test]
@@ -219,8 +282,108 @@ fn a_tightened_bound_names_the_keyword() {
     assert_eq!(
         xtask::report(&before, &after),
         vec![
-            "~ operation create_thing (POST /things): body field `name` maxLength 50 → 60; Rust: the signature or types of Client::create_thing may change",
-            "~ tool create_thing: input schema changes: argument `name` maxLength 50 → 60",
+            "~ operation create_thing (POST /things): body field `name` maxLength 50 → 60; Rust: not breaking (Client::create_thing keeps its builder; new setters are optional)",
+            "~ tool create_thing: argument `name` maxLength 50 → 60",
+        ]
+    );
+}
+
+#[test]
+fn the_report_says_which_changes_break_rust_callers() {
+    let (before, _) = surface(&base()).unwrap();
+    let report = |edit: &dyn Fn(&mut Value)| {
+        let mut new = base();
+        edit(&mut new);
+        let ops = ops_of(&new);
+        let mut fixed = map();
+        fixed.tool[1].checks.clear();
+        let catalog = Catalog::build(fixed.clone(), &ops).unwrap();
+        xtask::report(
+            &before,
+            &xtask::surface(&ops, &xtask::toolsnaps(&catalog), &fixed),
+        )
+        .into_iter()
+        .find(|l| l.starts_with("~ operation"))
+        .unwrap()
+    };
+    // A parameter that becomes required: existing calls fail until they set it.
+    let required =
+        report(&|d| d["paths"]["/things"]["get"]["parameters"][0]["required"] = json!(true));
+    assert!(required.ends_with("Rust: BREAKING for callers of Client::list_things (parameter `query page` now required)"), "{required}");
+    // A body field that becomes optional turns into an Option.
+    let optional =
+        report(&|d| d["components"]["schemas"]["CreateThingRequest"]["required"] = json!([]));
+    assert!(
+        optional.ends_with(
+            "Rust: BREAKING for callers of Client::create_thing (body field `name` now optional)"
+        ),
+        "{optional}"
+    );
+    // A removed enum value is a removed variant; an added one is not breaking.
+    let fewer = report(&|d| {
+        d["components"]["schemas"]["CreateThingRequest"]["properties"]["color"]["enum"] =
+            json!(["red"])
+    });
+    assert!(
+        fewer.contains("Rust: BREAKING") && fewer.contains("enum value \"blue\" removed"),
+        "{fewer}"
+    );
+    let more = report(&|d| {
+        d["components"]["schemas"]["CreateThingRequest"]["properties"]["color"]["enum"] =
+            json!(["red", "blue", "green"])
+    });
+    assert!(
+        more.ends_with(
+            "Rust: not breaking (Client::create_thing keeps its builder; new setters are optional)"
+        ),
+        "{more}"
+    );
+    // A retyped parameter.
+    let retyped = report(&|d| {
+        d["paths"]["/things"]["get"]["parameters"][0]["schema"] = json!({"type": "string"})
+    });
+    assert!(
+        retyped.contains("retyped integer → string") && retyped.contains("Rust: BREAKING"),
+        "{retyped}"
+    );
+}
+
+/// The real client: an optional query parameter added to `list_domains` keeps every public
+/// signature a Rust caller can name (existing calls compile unchanged) and adds its setter.
+#[test]
+fn an_optional_parameter_on_the_real_document_breaks_no_rust_caller() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let doc = trekmail_spec::load(&root.join("openapi/trekmail-v1.yaml")).unwrap();
+    let old = std::fs::read_to_string(root.join("trekmail-api/src/generated.rs")).unwrap();
+    let mut new = doc.clone();
+    new["paths"]["/domains"]["get"]["parameters"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "tld", "in": "query", "required": false, "description": "Only domains under this top-level domain", "schema": {"type": "string", "maxLength": 63}}));
+    let new_client = client(&new);
+    let kept = public_signatures(&new_client);
+    for sig in public_signatures(&old) {
+        assert!(kept.contains(&sig), "`{sig}` changed or disappeared");
+    }
+    assert!(
+        builder(&new_client, "ListDomains").contains("pub fn tld<V>(mut self, value: V) -> Self")
+    );
+    let report = xtask::report(
+        &xtask::surface(
+            &xtask::embedded_operations(&old),
+            &BTreeMap::new(),
+            &ToolsMap::embedded().unwrap(),
+        ),
+        &xtask::surface(
+            &xtask::embedded_operations(&new_client),
+            &BTreeMap::new(),
+            &ToolsMap::embedded().unwrap(),
+        ),
+    );
+    assert_eq!(
+        report,
+        vec![
+            "~ operation list_domains (GET /domains): parameter `query tld` added (optional, string); Rust: not breaking (Client::list_domains keeps its builder; new setters are optional)"
         ]
     );
 }

@@ -1,0 +1,438 @@
+//! The typed operation model: every operation of the document with its `$ref`s resolved, read
+//! once and checked field by field. A malformed document is an error naming the operation and
+//! the field, never a silent default.
+
+use serde_json::{Map, Value, json};
+
+/// The HTTP methods an OpenAPI path item may hold operations for, in document order.
+pub const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// Where a parameter travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// A path placeholder.
+    Path,
+    /// The query string.
+    Query,
+    /// A request header.
+    Header,
+}
+
+impl Location {
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "path" => Some(Self::Path),
+            "query" => Some(Self::Query),
+            "header" => Some(Self::Header),
+            _ => None,
+        }
+    }
+}
+
+/// One parameter, `$ref` resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parameter {
+    /// Its wire name.
+    pub name: String,
+    /// Where it travels.
+    pub location: Location,
+    /// Whether the document requires it (path parameters always are).
+    pub required: bool,
+    /// Its schema, `$ref`s resolved.
+    pub schema: Value,
+    /// The whole resolved parameter object, every key kept (description, `x-mcp-*`, ...).
+    pub object: Map<String, Value>,
+}
+
+/// What a successful answer carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseKind {
+    /// `application/json`.
+    Json,
+    /// Any other content type (CSV, bytes).
+    Text,
+    /// No content.
+    Empty,
+}
+
+/// One operation of the document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operation {
+    /// `operationId`.
+    pub operation_id: String,
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path template, e.g. `/mailboxes/{mailbox_id}:pause`.
+    pub path: String,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// Its summary.
+    pub summary: Option<String>,
+    /// Its description.
+    pub description: Option<String>,
+    /// The security schemes it accepts (the operation's, or the document's).
+    pub security: Vec<String>,
+    /// Its parameters, in document order.
+    pub parameters: Vec<Parameter>,
+    /// The `application/json` request body schema, if it takes one.
+    pub request_body: Option<Value>,
+    /// What its success answer carries.
+    pub response: ResponseKind,
+    /// The success answer's JSON schema, if the document describes one.
+    pub response_schema: Option<Value>,
+}
+
+impl Operation {
+    /// The JSON form embedded in the client (`OPERATIONS_JSON`) that the server and the sandbox
+    /// read; `client_method` is the name of its generated method.
+    pub fn to_json(&self, client_method: &str) -> Value {
+        json!({
+            "operation_id": self.operation_id,
+            "method": self.method,
+            "path": self.path,
+            "tags": self.tags,
+            "summary": self.summary,
+            "description": self.description,
+            "security": self.security,
+            "parameters": self.parameters.iter().map(|p| Value::Object(p.object.clone())).collect::<Vec<_>>(),
+            "request_body": self.request_body,
+            "response": match self.response {
+                ResponseKind::Json => "json",
+                ResponseKind::Text => "text",
+                ResponseKind::Empty => "empty",
+            },
+            "response_schema": self.response_schema,
+            "client_method": client_method,
+        })
+    }
+}
+
+/// Follows `$ref`s into the document, recursively: the one resolver of this crate. The spec has
+/// no cycles (checked by depth).
+pub fn resolve(doc: &Value, v: &Value) -> Result<Value, String> {
+    fn go(doc: &Value, v: &Value, depth: usize) -> Result<Value, String> {
+        if depth > 32 {
+            return Err("$ref nesting deeper than 32: a cycle?".into());
+        }
+        match v {
+            Value::Object(m) => {
+                if let Some(r) = m.get("$ref") {
+                    return go(doc, target(doc, r)?, depth + 1);
+                }
+                m.iter()
+                    .map(|(k, v)| Ok((k.clone(), go(doc, v, depth + 1)?)))
+                    .collect::<Result<Map<_, _>, String>>()
+                    .map(Value::Object)
+            }
+            Value::Array(a) => a
+                .iter()
+                .map(|v| go(doc, v, depth + 1))
+                .collect::<Result<_, _>>()
+                .map(Value::Array),
+            other => Ok(other.clone()),
+        }
+    }
+    go(doc, v, 0)
+}
+
+/// What a `$ref` points at, one level.
+pub fn target<'a>(doc: &'a Value, r: &Value) -> Result<&'a Value, String> {
+    let r = r.as_str().ok_or("a $ref that is not a string")?;
+    r.strip_prefix("#/")
+        .and_then(|p| doc.pointer(&format!("/{p}")))
+        .ok_or_else(|| format!("unresolved $ref {r}"))
+}
+
+/// A JSON value as text with object keys sorted at every depth and `skip`ped keys left out:
+/// the one canonical form of this crate (equal schemas compare equal).
+pub fn canonical(v: &Value, skip: &[&str]) -> String {
+    fn sorted(v: &Value, skip: &[&str]) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> =
+                    m.keys().filter(|k| !skip.contains(&k.as_str())).collect();
+                keys.sort();
+                Value::Object(
+                    keys.into_iter()
+                        .map(|k| (k.clone(), sorted(&m[k], skip)))
+                        .collect(),
+                )
+            }
+            Value::Array(a) => Value::Array(a.iter().map(|v| sorted(v, skip)).collect()),
+            o => o.clone(),
+        }
+    }
+    sorted(v, skip).to_string()
+}
+
+fn text(op: &Value, field: &str, at: &str) -> Result<Option<String>, String> {
+    match op.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(format!("{at}: `{field}` must be a string, is {other}")),
+    }
+}
+
+/// Every operation of `doc`, in document order.
+pub fn operations(doc: &Value) -> Result<Vec<Operation>, String> {
+    let paths = doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .ok_or("the document has no `paths` object")?;
+    let mut out = Vec::new();
+    for (path, item) in paths {
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            let upper = method.to_uppercase();
+            let id = op
+                .get("operationId")
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("{upper} {path}: no operationId"))?;
+            let at = format!("operation {id} ({upper} {path})");
+            out.push(operation(doc, op, id, &upper, path, &at)?);
+        }
+    }
+    Ok(out)
+}
+
+fn operation(
+    doc: &Value,
+    op: &Value,
+    id: &str,
+    method: &str,
+    path: &str,
+    at: &str,
+) -> Result<Operation, String> {
+    let tags = match op.get("tags") {
+        None => Vec::new(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|t| {
+                t.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("{at}: `tags` holds {t}, not a string"))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => return Err(format!("{at}: `tags` must be a list, is {other}")),
+    };
+    let parameters = match op.get("parameters") {
+        None => Vec::new(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .enumerate()
+            .map(|(i, p)| parameter(doc, p, &format!("{at}: parameters[{i}]")))
+            .collect::<Result<_, _>>()?,
+        Some(other) => return Err(format!("{at}: `parameters` must be a list, is {other}")),
+    };
+    let request_body = match op.get("requestBody") {
+        None => None,
+        Some(b) => {
+            let b = resolve(doc, b).map_err(|e| format!("{at}: requestBody: {e}"))?;
+            match b.pointer("/content/application~1json/schema") {
+                Some(s) => Some(s.clone()),
+                None => {
+                    return Err(format!(
+                        "{at}: requestBody has no content.application/json.schema"
+                    ));
+                }
+            }
+        }
+    };
+    let responses = op
+        .get("responses")
+        .and_then(Value::as_object)
+        .ok_or_else(|| format!("{at}: no `responses` object"))?;
+    let success = responses
+        .iter()
+        .find(|(code, _)| code.starts_with('2'))
+        .map(|(code, r)| resolve(doc, r).map_err(|e| format!("{at}: responses.{code}: {e}")))
+        .transpose()?
+        .unwrap_or(Value::Null);
+    let response = match success.get("content") {
+        None | Some(Value::Null) => ResponseKind::Empty,
+        Some(Value::Object(c)) if c.contains_key("application/json") => ResponseKind::Json,
+        Some(Value::Object(c)) if !c.is_empty() => ResponseKind::Text,
+        Some(Value::Object(_)) => ResponseKind::Empty,
+        Some(other) => {
+            return Err(format!(
+                "{at}: the success response's `content` must be an object, is {other}"
+            ));
+        }
+    };
+    let security = match op.get("security").or_else(|| doc.get("security")) {
+        None => Vec::new(),
+        Some(Value::Array(reqs)) => {
+            let mut names = Vec::new();
+            for r in reqs {
+                let r = r.as_object().ok_or_else(|| {
+                    format!("{at}: `security` holds {r}, not a requirement object")
+                })?;
+                names.extend(r.keys().cloned());
+            }
+            names
+        }
+        Some(other) => return Err(format!("{at}: `security` must be a list, is {other}")),
+    };
+    Ok(Operation {
+        operation_id: id.to_owned(),
+        method: method.to_owned(),
+        path: path.to_owned(),
+        tags,
+        summary: text(op, "summary", at)?,
+        description: text(op, "description", at)?,
+        security,
+        parameters,
+        request_body,
+        response,
+        response_schema: success
+            .pointer("/content/application~1json/schema")
+            .cloned(),
+    })
+}
+
+fn parameter(doc: &Value, p: &Value, at: &str) -> Result<Parameter, String> {
+    let resolved = resolve(doc, p).map_err(|e| format!("{at}: {e}"))?;
+    let Value::Object(object) = resolved else {
+        return Err(format!("{at}: not an object"));
+    };
+    let name = object
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("{at}: no `name`"))?
+        .to_owned();
+    let at = format!("{at} (`{name}`)");
+    let location = object
+        .get("in")
+        .and_then(Value::as_str)
+        .and_then(Location::parse)
+        .ok_or_else(|| {
+            format!(
+                "{at}: `in` must be path, query or header, is {}",
+                object.get("in").unwrap_or(&Value::Null)
+            )
+        })?;
+    let required = match object.get("required") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            return Err(format!(
+                "{at}: `required` must be true or false, is {other}"
+            ));
+        }
+    };
+    if location == Location::Path && !required {
+        return Err(format!("{at}: a path parameter must be `required: true`"));
+    }
+    let schema = object
+        .get("schema")
+        .cloned()
+        .ok_or_else(|| format!("{at}: no `schema`"))?;
+    Ok(Parameter {
+        name,
+        location,
+        required,
+        schema,
+        object,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn doc(op: Value) -> Value {
+        json!({"paths": {"/things/{id}": {"get": op}}, "components": {"parameters": {"Id": {"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}}}})
+    }
+
+    fn err(op: Value) -> String {
+        operations(&doc(op)).expect_err("malformed")
+    }
+
+    #[test]
+    fn a_malformed_operation_names_the_operation_and_the_field() {
+        let base = json!({"operationId": "get_thing", "responses": {"200": {"description": "ok"}}});
+        let with = |k: &str, v: Value| {
+            let mut o = base.clone();
+            o[k] = v;
+            o
+        };
+        assert_eq!(
+            err(with(
+                "parameters",
+                json!([{"$ref": "#/components/parameters/Id"}, {"in": "query", "schema": {}}])
+            )),
+            "operation get_thing (GET /things/{id}): parameters[1]: no `name`"
+        );
+        assert_eq!(
+            err(with(
+                "parameters",
+                json!([{"name": "q", "in": "cookie", "schema": {}}])
+            )),
+            "operation get_thing (GET /things/{id}): parameters[0] (`q`): `in` must be path, query or header, is \"cookie\""
+        );
+        assert_eq!(
+            err(with(
+                "parameters",
+                json!([{"$ref": "#/components/parameters/Nope"}])
+            )),
+            "operation get_thing (GET /things/{id}): parameters[0]: unresolved $ref #/components/parameters/Nope"
+        );
+        assert_eq!(
+            err(with("tags", json!("Things"))),
+            "operation get_thing (GET /things/{id}): `tags` must be a list, is \"Things\""
+        );
+        assert_eq!(
+            err(with("summary", json!(3))),
+            "operation get_thing (GET /things/{id}): `summary` must be a string, is 3"
+        );
+        assert_eq!(
+            err(with("requestBody", json!({"content": {"text/plain": {}}}))),
+            "operation get_thing (GET /things/{id}): requestBody has no content.application/json.schema"
+        );
+        assert_eq!(
+            err(json!({"responses": {}})),
+            "GET /things/{id}: no operationId"
+        );
+        assert_eq!(
+            err(json!({"operationId": "get_thing"})),
+            "operation get_thing (GET /things/{id}): no `responses` object"
+        );
+    }
+
+    #[test]
+    fn a_well_formed_operation_is_read_whole() {
+        let ops = operations(&doc(json!({
+            "operationId": "get_thing", "tags": ["Things"],
+            "parameters": [{"$ref": "#/components/parameters/Id"}, {"name": "x", "in": "query", "schema": {"type": "string"}, "x-mcp-arg": "ex"}],
+            "responses": {"200": {"description": "ok", "content": {"text/csv": {}}}},
+            "security": [{"opsToken": []}]
+        })))
+        .unwrap();
+        let op = &ops[0];
+        assert_eq!(
+            (op.method.as_str(), op.response),
+            ("GET", ResponseKind::Text)
+        );
+        assert_eq!(op.security, ["opsToken"]);
+        assert_eq!(
+            op.parameters
+                .iter()
+                .map(|p| (p.name.as_str(), p.location, p.required))
+                .collect::<Vec<_>>(),
+            [("id", Location::Path, true), ("x", Location::Query, false)]
+        );
+        assert_eq!(op.parameters[1].object["x-mcp-arg"], "ex");
+    }
+
+    #[test]
+    fn canonical_sorts_keys_at_every_depth() {
+        assert_eq!(
+            canonical(
+                &json!({"b": [{"d": 1, "c": 2}], "a": 0, "description": "x"}),
+                &["description"]
+            ),
+            r#"{"a":0,"b":[{"c":2,"d":1}]}"#
+        );
+    }
+}
