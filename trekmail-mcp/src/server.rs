@@ -32,7 +32,7 @@ pub struct TrekmailServer {
     closing: CancellationToken,
 }
 
-const INSTRUCTIONS: &str = "Tools for the TrekMail email-hosting API. Ops tools (domains, DNS, mailboxes, aliases, filters, migrations, SMTP, billing...) use the account token; message tools (messages, folders, contacts, calendar...) act on one mailbox with its message token. Destructive, sending and migration tools only work when the operator has enabled them, and some also need a confirmation argument set to true: check with the user before setting it. Writes are idempotent: repeating a call with the same arguments does not repeat its effect.";
+const INSTRUCTIONS: &str = "Tools for the TrekMail email-hosting API. Ops tools (domains, DNS, mailboxes, aliases, filters, migrations, SMTP, billing...) use the account token; message tools (messages, folders, contacts, calendar...) act on one mailbox with its message token. Destructive, sending and migration tools only work when the operator has enabled them, and some also need a confirmation argument set to true: check with the user before setting it. Every write carries an idempotency key derived from its arguments, so retrying a call that failed or timed out with the same arguments is performed once; pass idempotency_key (printable ASCII, up to 255 characters) to choose the key yourself. Tools marked idempotent may also be repeated later without further effect; the others (creates, sends, new jobs) act again when called again later as a new request.";
 
 impl TrekmailServer {
     /// A server for `config`, with the default retry policy.
