@@ -5,10 +5,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rmcp::model::CallToolResult;
 use serde_json::{Map, Value};
-use trekmail_api::{Client, TokenKind};
+use trekmail_api::{Client, Outcome, TokenKind};
 
 use crate::catalog::{Catalog, ToolDef};
 use crate::checks;
+use crate::files;
 use crate::gates::{self, Switches};
 use crate::idempotency::{self, SecretKey};
 use crate::map::TokenName;
@@ -26,6 +27,8 @@ pub struct Caller {
     pub switches: Switches,
     /// Keys digests of secret arguments in idempotency keys.
     pub secret: SecretKey,
+    /// Files larger than this come as a `resource_link` (`TREKMAIL_MAX_INLINE_BYTES`).
+    pub max_inline_bytes: u64,
 }
 
 impl Caller {
@@ -111,11 +114,33 @@ impl Caller {
 
     /// Sends a prepared call and shapes the answer.
     pub async fn execute(&self, prepared: Prepared<'_>) -> CallToolResult {
+        let def = prepared.def;
+        let uri = files::uri(&def.path, &def.shape, &prepared.args);
+        match self.send(prepared).await {
+            Ok(o) => results::success(
+                o,
+                def.entry.file.as_ref().map(|spec| results::FileAnswer {
+                    tool: &def.entry.name,
+                    spec,
+                    uri: &uri,
+                    max_inline: self.max_inline_bytes,
+                }),
+            ),
+            Err(failure) => failure,
+        }
+    }
+
+    /// Sends a prepared call: the API's success answer, or the failure shaped for the agent.
+    #[allow(clippy::result_large_err)] // the failure is the tool result itself, returned once per call
+    pub async fn send(&self, prepared: Prepared<'_>) -> Result<Outcome, CallToolResult> {
         let Prepared { def, args, key } = prepared;
         let name = &def.entry.name;
         let Some(client) = self.client(def.entry.token) else {
             let kind = token_kind(def.entry.token);
-            return results::refusal(format!("{name} needs {} to be configured", kind.env_var()));
+            return Err(results::refusal(format!(
+                "{name} needs {} to be configured",
+                kind.env_var()
+            )));
         };
         let mut wire_args = wire::to_wire(&def.shape, &args, key);
         let request_id = uuid::Uuid::new_v4().to_string();
@@ -125,12 +150,10 @@ impl Caller {
             Value::String(request_id.clone()),
         );
         tracing::info!(tool = %name, request_id = %request_id, "calling the API");
-        match client
+        client
             .call_operation(&def.entry.operation, &wire_args)
             .await
-        {
-            Ok(o) => results::success(o, def.entry.decode_base64_field.as_deref()),
-            Err(e) => {
+            .map_err(|e| {
                 tracing::warn!(tool = %name, request_id = %request_id, status = e.status(), "call failed");
                 results::failure(
                     name,
@@ -139,8 +162,7 @@ impl Caller {
                     token_kind(def.entry.token),
                     def.method != "GET",
                 )
-            }
-        }
+            })
     }
 }
 

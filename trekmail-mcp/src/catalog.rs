@@ -231,6 +231,22 @@ impl Catalog {
                 }
             }
         }
+        if let Some(f) = &entry.file {
+            let data = &op["response_schema"]["properties"]["data"]["properties"];
+            if method != "GET" {
+                problems.push(format!("{both}: only a GET can answer a file"));
+            }
+            for field in [Some(&f.content), f.name.as_ref(), f.media_type.as_ref()]
+                .into_iter()
+                .flatten()
+            {
+                if data.get(field).is_none() {
+                    problems.push(format!(
+                        "{both}: file field `{field}` is not a field of the answer's data in the spec"
+                    ));
+                }
+            }
+        }
         for a in &entry.public_host_args {
             if !known(a) {
                 problems.push(format!(
@@ -270,6 +286,13 @@ impl Catalog {
         )
         .with_title(entry.title.clone())
         .annotate(annotations);
+        let tool = match &entry.file {
+            Some(f) => tool.with_raw_output_schema(Arc::new(crate::files::output_schema(
+                f,
+                &op["response_schema"],
+            ))),
+            None => tool,
+        };
         Ok(ToolDef {
             method,
             path: op["path"].as_str().unwrap_or_default().to_owned(),

@@ -11,6 +11,7 @@ pub mod call;
 pub mod catalog;
 pub mod checks;
 pub mod config;
+pub mod files;
 pub mod gates;
 pub mod hostguard;
 pub mod idempotency;

@@ -1,4 +1,4 @@
-//! What the agent receives: the API's answer whole on success, and on failure one clear text
+//! What the agent receives: the API's answer whole on success (a file as a file), and on failure one clear text
 //! with the status, the API's code, message, hint and request id, our request id and the details.
 
 use base64::Engine as _;
@@ -6,33 +6,43 @@ use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Map, Value, json};
 use trekmail_api::{CallError, Outcome, OutcomeBody, TokenKind, TransportKind};
 
+use crate::files::File;
+use crate::map::FileSpec;
+
 /// A refusal or validation failure: the model can correct the call.
 pub fn refusal(text: impl Into<String>) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(text.into())])
 }
 
-/// A successful answer. `decode_field` names a base64 field the agent gets decoded as text.
-pub fn success(outcome: Outcome, decode_field: Option<&str>) -> CallToolResult {
+/// Where a file tool's answer carries its file, and how it is delivered.
+pub struct FileAnswer<'a> {
+    /// The tool.
+    pub tool: &'a str,
+    /// The answer fields that hold the file.
+    pub spec: &'a FileSpec,
+    /// The `trekmail://` URI that reads it again.
+    pub uri: &'a str,
+    /// Files larger than this come as a link (`TREKMAIL_MAX_INLINE_BYTES`).
+    pub max_inline: u64,
+}
+
+/// A successful answer: a file as a file ([`crate::files`]), any other JSON whole.
+pub fn success(outcome: Outcome, file: Option<FileAnswer<'_>>) -> CallToolResult {
     match outcome.body {
         OutcomeBody::Json(value) => {
+            if let Some(f) = file {
+                return match File::from_answer(&value, f.spec) {
+                    Some(file) => file.result(f.uri, f.max_inline),
+                    None => not_a_file(f.tool, f.spec, &value),
+                };
+            }
             let text = value.to_string();
-            let decoded = decode_field
-                .and_then(|f| {
-                    value
-                        .get(f)
-                        .or_else(|| value.pointer(&format!("/data/{f}")))
-                })
-                .and_then(decode);
             let structured = match value {
                 Value::Object(_) => value,
                 other => json!({ "result": other }),
             };
             let mut r = CallToolResult::structured(structured);
-            if let Some(d) = decoded {
-                r.content = vec![ContentBlock::text(d)];
-            } else {
-                r.content = vec![ContentBlock::text(text)];
-            }
+            r.content = vec![ContentBlock::text(text)];
             r
         }
         OutcomeBody::Text(text) => CallToolResult::success(vec![ContentBlock::text(text)]),
@@ -59,12 +69,13 @@ pub fn success(outcome: Outcome, decode_field: Option<&str>) -> CallToolResult {
     }
 }
 
-fn decode(v: &Value) -> Option<String> {
-    let s = v.as_str()?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(s.trim())
-        .ok()?;
-    Some(String::from_utf8_lossy(&bytes).into_owned())
+/// A success answer without the file where the spec puts it: passed through as JSON, once, as
+/// an error (the tool's output schema promises a file's metadata, which this answer lacks).
+fn not_a_file(tool: &str, spec: &FileSpec, value: &Value) -> CallToolResult {
+    refusal(format!(
+        "{tool}: the TrekMail API answered success without a file in `{}` (base64, inside `data` or not), so it is passed through as the API sent it:\n{value}",
+        spec.content
+    ))
 }
 
 /// A failed call, shaped for the agent. `write` says whether the operation changes anything.

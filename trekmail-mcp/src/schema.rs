@@ -342,8 +342,7 @@ fn drop_restating(name: &str, schema: &mut Value) {
     let Some(m) = schema.as_object_mut() else {
         return;
     };
-    if m
-        .get("description")
+    if m.get("description")
         .and_then(Value::as_str)
         .is_some_and(|d| letters(d) == letters(name))
     {
@@ -352,8 +351,7 @@ fn drop_restating(name: &str, schema: &mut Value) {
     if m.get("additionalProperties") == Some(&Value::Bool(false)) {
         m.remove("additionalProperties");
     }
-    if m
-        .get("maxLength")
+    if m.get("maxLength")
         .and_then(Value::as_u64)
         .is_some_and(|n| n >= 255)
     {

@@ -6,16 +6,19 @@ use std::sync::Arc;
 use rmcp::ErrorData;
 use rmcp::ServerHandler;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, Implementation, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, ResourceTemplate, ServerCapabilities, ServerConfig,
+    Tool,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use tokio_util::sync::CancellationToken;
-use trekmail_api::{ClientBuilder, RetryPolicy};
+use trekmail_api::{ClientBuilder, OutcomeBody, RetryPolicy};
 
 use crate::call::{Caller, token_kind};
 use crate::catalog::{Catalog, ToolDef};
 use crate::config::Config;
+use crate::files::{self, File};
 use crate::gates::Switches;
 use crate::idempotency::SecretKey;
 use crate::map::TokenName;
@@ -72,6 +75,7 @@ impl TrekmailServer {
             message: client(&config.message_token)?,
             switches: Switches::from_config(config),
             secret: SecretKey::random(),
+            max_inline_bytes: config.max_inline_bytes,
         };
         let mut listed = Vec::new();
         let mut hidden = HashMap::new();
@@ -156,6 +160,88 @@ impl TrekmailServer {
     }
 }
 
+impl TrekmailServer {
+    /// resources/read of a `trekmail://` URI: the file tool whose path the URI names is called
+    /// with the URI's arguments (through every check and gate of a tool call, with this server's
+    /// tokens) and the file comes back whole, whatever the inline limit.
+    pub async fn read(&self, uri: &str) -> Result<ReadResourceResult, ErrorData> {
+        let found = self.listed.iter().find_map(|d| {
+            let spec = d.entry.file.as_ref()?;
+            Some((d, spec, files::args_of(uri, &d.path, &d.shape)?))
+        });
+        let Some((def, spec, args)) = found else {
+            return Err(ErrorData::resource_not_found(
+                format!("no file of this server has the URI {uri}"),
+                None,
+            ));
+        };
+        let text_of = |r: &rmcp::model::CallToolResult| {
+            r.content
+                .iter()
+                .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let prepared = self
+            .caller
+            .prepare(&self.catalog, def, args)
+            .map_err(|r| ErrorData::invalid_params(text_of(&r), None))?;
+        let Ok(_slot) = self.slots.acquire().await else {
+            return Err(ErrorData::internal_error(
+                "the server is shutting down",
+                None,
+            ));
+        };
+        let outcome = self
+            .caller
+            .send(prepared)
+            .await
+            .map_err(|r| ErrorData::internal_error(text_of(&r), None))?;
+        let file = match &outcome.body {
+            OutcomeBody::Json(v) => File::from_answer(v, spec),
+            _ => None,
+        };
+        let file = file.ok_or_else(|| {
+            ErrorData::internal_error(
+                format!(
+                    "the TrekMail API answered {uri} without a file in `{}`",
+                    spec.content
+                ),
+                None,
+            )
+        })?;
+        Ok(ReadResourceResult::new(vec![file.contents(uri)]))
+    }
+
+    /// The URI templates of the listed file tools (RFC 6570), e.g.
+    /// `trekmail://messages/{uid}/attachments/{index}{?folder,external_account_id}`.
+    pub fn resource_templates(&self) -> Vec<ResourceTemplate> {
+        self.listed
+            .iter()
+            .filter(|d| d.entry.file.is_some())
+            .map(|d| {
+                let query: Vec<&str> = d
+                    .shape
+                    .args
+                    .iter()
+                    .filter_map(|a| match &a.target {
+                        crate::schema::Target::Query(q) => Some(q.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                let q = if query.is_empty() {
+                    String::new()
+                } else {
+                    format!("{{?{}}}", query.join(","))
+                };
+                let template = format!("{}{}{q}", files::SCHEME, d.path.trim_start_matches('/'));
+                ResourceTemplate::new(template, d.entry.name.clone())
+                    .with_title(d.entry.title.clone())
+            })
+            .collect()
+    }
+}
+
 fn cancelled() -> ErrorData {
     tracing::info!("call cancelled; nothing more is sent for it");
     ErrorData::internal_error("the call was cancelled", None)
@@ -165,9 +251,14 @@ impl ServerHandler for TrekmailServer {
     fn get_info(&self) -> ServerConfig {
         let mut info = Implementation::new("trekmail-mcp", env!("CARGO_PKG_VERSION"));
         info.title = Some("TrekMail".into());
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(info)
-            .with_instructions(INSTRUCTIONS)
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(info)
+        .with_instructions(INSTRUCTIONS)
     }
 
     async fn list_tools(
@@ -187,6 +278,37 @@ impl ServerHandler for TrekmailServer {
         // HTTP request is aborted and no retry or wait of it follows.
         tokio::select! {
             r = self.call(&request.name, request.arguments) => r.map(Into::into),
+            () = context.ct.cancelled() => Err(cancelled()),
+            () = self.closing.cancelled() => Err(cancelled()),
+        }
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        // Files are reached through tool results and the templates; there is nothing to list.
+        Ok(ListResourcesResult::with_all_items(Vec::new()))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(ListResourceTemplatesResult::with_all_items(
+            self.resource_templates(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        tokio::select! {
+            r = self.read(&request.uri) => r.map(Into::into),
             () = context.ct.cancelled() => Err(cancelled()),
             () = self.closing.cancelled() => Err(cancelled()),
         }
