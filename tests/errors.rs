@@ -367,3 +367,60 @@ async fn an_answer_that_does_not_fit_the_spec_type_still_arrives_whole() {
         Some(json!({"result": [{"id": 1}, {"id": 2}]}))
     );
 }
+
+#[tokio::test]
+async fn progress_is_notified_before_each_retry_when_asked() {
+    use std::sync::{Arc, Mutex};
+    use trekmail_mcp::progress::{Progress, Sink};
+    let h = Harness::start(Opts::default()).await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(503)
+                .set_body_json(json!({"error": {"code": "unavailable", "message": "busy"}})),
+        )
+        .up_to_n_times(2)
+        .mount(&h.mock)
+        .await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 7})))
+        .mount(&h.mock)
+        .await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = Arc::clone(&seen);
+    let sink: Sink = Arc::new(move |p| s.lock().unwrap().push(p));
+    let progress = Progress::new(
+        rmcp::model::ProgressToken(rmcp::model::NumberOrString::Number(9)),
+        sink,
+    );
+    let args = json!({"domain_id": 7}).as_object().cloned();
+    let r = h
+        .server
+        .call_with_progress("get_domain", args.clone(), Some(&progress))
+        .await
+        .unwrap();
+    assert!(!is_error(&r), "{}", text(&r));
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(
+        seen.iter().map(|p| p.progress).collect::<Vec<_>>(),
+        [1.0, 2.0]
+    );
+    assert!(
+        seen[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("attempt 1 of 3 failed (HTTP 503)")
+    );
+    assert!(
+        seen[1]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("attempt 2 of 3")
+    );
+    // Without a progressToken nothing is told, and the call is the same.
+    h.mock.reset().await;
+    h.answer_json(200, json!({"id": 7})).await;
+    assert!(!is_error(&h.server.call("get_domain", args).await.unwrap()));
+}

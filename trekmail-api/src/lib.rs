@@ -49,7 +49,8 @@ pub use hooks::ClientState;
 pub use operation::{OperationArgs, Outcome, OutcomeBody, path_segment};
 pub use retry::{RetryPolicy, Sleep};
 pub use transport::{
-    Answer, DEFAULT_MAX_RESPONSE_BYTES, Facts, IDEMPOTENCY_KEY, Limits, REQUEST_ID, Transport,
+    Answer, DEFAULT_MAX_RESPONSE_BYTES, Facts, IDEMPOTENCY_KEY, Limits, OnRetry, REQUEST_ID,
+    Retrying, Transport,
 };
 
 /// The transport core of a client.

@@ -13,6 +13,7 @@ use crate::files;
 use crate::gates::{self, Switches};
 use crate::idempotency::{self, SecretKey};
 use crate::map::TokenName;
+use crate::progress::Progress;
 use crate::results;
 use crate::schema::IDEMPOTENCY_ARG;
 use crate::wire;
@@ -46,8 +47,19 @@ impl Caller {
         def: &ToolDef,
         args: Map<String, Value>,
     ) -> CallToolResult {
+        self.call_with_progress(catalog, def, args, None).await
+    }
+
+    /// [`Caller::call`], telling `progress` about waits before retries.
+    pub async fn call_with_progress(
+        &self,
+        catalog: &Catalog,
+        def: &ToolDef,
+        args: Map<String, Value>,
+        progress: Option<&Progress>,
+    ) -> CallToolResult {
         match self.prepare(catalog, def, args) {
-            Ok(p) => self.execute(p).await,
+            Ok(p) => self.execute(p, progress).await,
             Err(refusal) => refusal,
         }
     }
@@ -113,10 +125,14 @@ impl Caller {
     }
 
     /// Sends a prepared call and shapes the answer.
-    pub async fn execute(&self, prepared: Prepared<'_>) -> CallToolResult {
+    pub async fn execute(
+        &self,
+        prepared: Prepared<'_>,
+        progress: Option<&Progress>,
+    ) -> CallToolResult {
         let def = prepared.def;
         let uri = files::uri(&def.path, &def.shape, &prepared.args);
-        match self.send(prepared).await {
+        match self.send(prepared, progress).await {
             Ok(o) => results::success(
                 o,
                 def.entry.file.as_ref().map(|spec| results::FileAnswer {
@@ -132,7 +148,11 @@ impl Caller {
 
     /// Sends a prepared call: the API's success answer, or the failure shaped for the agent.
     #[allow(clippy::result_large_err)] // the failure is the tool result itself, returned once per call
-    pub async fn send(&self, prepared: Prepared<'_>) -> Result<Outcome, CallToolResult> {
+    pub async fn send(
+        &self,
+        prepared: Prepared<'_>,
+        progress: Option<&Progress>,
+    ) -> Result<Outcome, CallToolResult> {
         let Prepared { def, args, key } = prepared;
         let name = &def.entry.name;
         let Some(client) = self.client(def.entry.token) else {
@@ -150,8 +170,13 @@ impl Caller {
             Value::String(request_id.clone()),
         );
         tracing::info!(tool = %name, request_id = %request_id, "calling the API");
+        let tell = |r: &trekmail_api::Retrying| {
+            if let Some(p) = progress {
+                p.retrying(r);
+            }
+        };
         client
-            .call_operation(&def.entry.operation, &wire_args)
+            .call_operation_observed(&def.entry.operation, &wire_args, Some(&tell))
             .await
             .map_err(|e| {
                 tracing::warn!(tool = %name, request_id = %request_id, status = e.status(), "call failed");

@@ -17,6 +17,7 @@ pub mod hostguard;
 pub mod idempotency;
 pub mod logging;
 pub mod map;
+pub mod progress;
 pub mod results;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

@@ -22,6 +22,7 @@ use crate::files::{self, File};
 use crate::gates::Switches;
 use crate::idempotency::SecretKey;
 use crate::map::TokenName;
+use crate::progress::Progress;
 
 /// The server.
 pub struct TrekmailServer {
@@ -139,6 +140,17 @@ impl TrekmailServer {
         name: &str,
         args: Option<serde_json::Map<String, serde_json::Value>>,
     ) -> Result<rmcp::model::CallToolResult, ErrorData> {
+        self.call_with_progress(name, args, None).await
+    }
+
+    /// [`TrekmailServer::call`], telling `progress` while the call waits for a free slot or
+    /// before it tries again.
+    pub async fn call_with_progress(
+        &self,
+        name: &str,
+        args: Option<serde_json::Map<String, serde_json::Value>>,
+        progress: Option<&Progress>,
+    ) -> Result<rmcp::model::CallToolResult, ErrorData> {
         let Some(def) = self.find(name) else {
             let msg = match self.hidden.get(name) {
                 Some(why) => format!("tool `{name}` is not available: {why}"),
@@ -147,7 +159,19 @@ impl TrekmailServer {
             return Err(ErrorData::invalid_params(msg, None));
         };
         // Waiting for a slot is part of the call: a cancellation ends the wait too.
-        let Ok(_slot) = self.slots.acquire().await else {
+        let slot = match self.slots.try_acquire() {
+            Ok(s) => Ok(s),
+            Err(_) => {
+                if let Some(p) = progress {
+                    p.tell(
+                        "waiting for a free call slot (TREKMAIL_MAX_CONCURRENT_CALLS)".into(),
+                        None,
+                    );
+                }
+                self.slots.acquire().await
+            }
+        };
+        let Ok(_slot) = slot else {
             return Err(ErrorData::internal_error(
                 "the server is shutting down",
                 None,
@@ -155,7 +179,7 @@ impl TrekmailServer {
         };
         Ok(self
             .caller
-            .call(&self.catalog, def, args.unwrap_or_default())
+            .call_with_progress(&self.catalog, def, args.unwrap_or_default(), progress)
             .await)
     }
 }
@@ -194,7 +218,7 @@ impl TrekmailServer {
         };
         let outcome = self
             .caller
-            .send(prepared)
+            .send(prepared, None)
             .await
             .map_err(|r| ErrorData::internal_error(text_of(&r), None))?;
         let file = match &outcome.body {
@@ -276,8 +300,21 @@ impl ServerHandler for TrekmailServer {
     ) -> Result<CallToolResponse, ErrorData> {
         // A cancelled call (notifications/cancelled, or the end of input) is dropped here: its
         // HTTP request is aborted and no retry or wait of it follows.
+        // Progress goes to the client only when it asked, with a progressToken.
+        let progress = context.meta.get_progress_token().map(|token| {
+            let peer = context.peer.clone();
+            let sink: crate::progress::Sink = Arc::new(move |p| {
+                let peer = peer.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = peer.notify_progress(p).await {
+                        tracing::debug!(error = %e, "progress notification not sent");
+                    }
+                });
+            });
+            Progress::new(token, sink)
+        });
         tokio::select! {
-            r = self.call(&request.name, request.arguments) => r.map(Into::into),
+            r = self.call_with_progress(&request.name, request.arguments, progress.as_ref()) => r.map(Into::into),
             () = context.ct.cancelled() => Err(cancelled()),
             () = self.closing.cancelled() => Err(cancelled()),
         }
