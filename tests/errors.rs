@@ -42,7 +42,7 @@ async fn status_table() {
         (
             422,
             "validation_failed",
-            &["HTTP 422 validation_failed", "\"details\""],
+            &["HTTP 422 validation_failed", "\n- field: name"],
         ),
         (
             500,
@@ -60,6 +60,10 @@ async fn status_table() {
         for n in needles {
             assert!(t.contains(n), "{status}: {t:?} lacks {n:?}");
         }
+        // The API's message and hint are said once.
+        assert_eq!(t.matches("nope").count(), 1, "{status}: {t}");
+        assert_eq!(t.matches("fix it").count(), 1, "{status}: {t}");
+        assert!(t.contains("API request id: req_api_1"), "{t}");
         let e = structured_error(&r);
         assert_eq!(e["status"], status);
         assert_eq!(e["code"], code);
@@ -423,4 +427,37 @@ async fn progress_is_notified_before_each_retry_when_asked() {
     h.mock.reset().await;
     h.answer_json(200, json!({"id": 7})).await;
     assert!(!is_error(&h.server.call("get_domain", args).await.unwrap()));
+}
+
+#[tokio::test]
+async fn validation_errors_list_their_fields_in_the_text() {
+    let h = Harness::start(Opts::default()).await;
+    let shapes = [
+        json!({"error": {"code": "validation_failed", "message": "The given data was invalid.", "details": {"name": ["has already been taken"], "mail_hosting": "must be trekmail or external"}}}),
+        json!({"message": "The given data was invalid.", "errors": {"name": ["has already been taken"], "mail_hosting": ["must be trekmail or external"]}}),
+        json!({"error": {"code": "validation_failed", "message": "The given data was invalid.", "errors": [{"field": "name", "message": "has already been taken"}, {"path": "mail_hosting", "message": "must be trekmail or external"}]}, "trace_id": "t-1"}),
+    ];
+    for body in shapes {
+        h.answer_json(422, body.clone()).await;
+        let r = h
+            .call("create_domain", json!({"name": "example.com"}))
+            .await;
+        let t = text(&r);
+        assert!(is_error(&r));
+        assert!(t.contains("\n- name: has already been taken"), "{t}");
+        assert!(
+            t.contains("\n- mail_hosting: must be trekmail or external"),
+            "{t}"
+        );
+        assert_eq!(t.matches("The given data was invalid.").count(), 1, "{t}");
+        assert_eq!(t.matches("has already been taken").count(), 1, "{t}");
+        // Nothing the API said is lost: what the text does not list, it adds once.
+        if body.get("trace_id").is_some() {
+            assert!(
+                t.contains("The API also said: {\"trace_id\":\"t-1\"}"),
+                "{t}"
+            );
+        }
+        assert_eq!(structured_error(&r)["details"], body);
+    }
 }

@@ -92,7 +92,7 @@ async fn every_tool_answers_success_or_an_api_shaped_4xx() {
                 .map(|v| v["error"]["status"].clone());
             let code = status.and_then(|s| s.as_u64()).unwrap_or(0);
             assert!(
-                (400..500).contains(&code) && t.contains("\"error\""),
+                (400..500).contains(&code) && t.contains("failed: HTTP 4"),
                 "{name}: not an API 4xx: {t}"
             );
             eprintln!("{name}: {}", t.lines().next().unwrap_or_default());
