@@ -512,7 +512,8 @@ fn annotations_follow_the_rule_over_all_143_tools() {
 
 #[test]
 fn a_map_entry_breaking_the_annotation_rule_is_refused() {
-    let cases: [(&str, fn(&mut trekmail_mcp::map::Annotations), &str); 4] = [
+    type Change = fn(&mut trekmail_mcp::map::Annotations);
+    let cases: [(&str, Change, &str); 4] = [
         ("list_domains", |a| a.read_only = false, "read-only"),
         ("create_contact", |a| a.destructive = true, "additive"),
         ("create_contact", |a| a.idempotent = true, "window"),

@@ -279,8 +279,8 @@ fn unsaid(body: &Value, listed_fields: bool) -> Option<String> {
         .iter()
         .chain(outer)
         .filter(|(k, _)| {
-            !SAID.contains(&k.as_str())
-                && !(listed_fields && FIELD_ERROR_KEYS.contains(&k.as_str()))
+            let listed = listed_fields && FIELD_ERROR_KEYS.contains(&k.as_str());
+            !(SAID.contains(&k.as_str()) || listed)
         })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
