@@ -461,3 +461,53 @@ async fn validation_errors_list_their_fields_in_the_text() {
         assert_eq!(structured_error(&r)["details"], body);
     }
 }
+
+#[tokio::test]
+async fn plan_errors_point_at_the_plan_not_the_token() {
+    let h = Harness::start(Opts::default()).await;
+    for code in trekmail_mcp::results::PLAN_ERROR_CODES {
+        h.answer_json(
+            403,
+            json!({"error": {"code": code, "message": "not on this plan"}}),
+        )
+        .await;
+        let r = h.call("get_domain", json!({"domain_id": 1})).await;
+        let t = text(&r);
+        assert!(is_error(&r));
+        assert!(t.contains(&format!("HTTP 403 {code}")), "{t}");
+        assert!(t.contains("plan does not allow this"), "{code}: {t}");
+        assert!(!t.contains("lacks the permission"), "{code}: {t}");
+        assert_eq!(structured_error(&r)["code"], *code);
+    }
+    // A permission problem is still one.
+    h.answer_json(
+        403,
+        json!({"error": {"code": "insufficient_scope", "message": "no"}}),
+    )
+    .await;
+    let r = h.call("get_domain", json!({"domain_id": 1})).await;
+    assert!(
+        text(&r).contains("lacks the permission or scope"),
+        "{}",
+        text(&r)
+    );
+}
+
+#[tokio::test]
+async fn a_failed_write_names_the_key_a_retry_will_reuse() {
+    let h = Harness::start(Opts::default()).await;
+    h.answer_json(
+        503,
+        json!({"error": {"code": "unavailable", "message": "later"}}),
+    )
+    .await;
+    let r = h
+        .call("create_domain", json!({"name": "example.com"}))
+        .await;
+    assert!(is_error(&r));
+    assert!(
+        text(&r).contains("Idempotency-Key: mcp_create_domain_aed93f85c7e12b38e66148d3fbf523af"),
+        "{}",
+        text(&r)
+    );
+}

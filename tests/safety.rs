@@ -490,3 +490,487 @@ fn host_guard_table() {
     }
     assert!(refused.len() + allowed.len() >= 30);
 }
+
+/// Tools with a string path parameter, with that parameter's name.
+fn string_path_params() -> Vec<(String, String)> {
+    use trekmail_mcp::schema::Target;
+    let catalog = Catalog::embedded().unwrap();
+    let mut out = Vec::new();
+    for t in catalog.tools() {
+        for a in &t.shape.args {
+            if matches!(a.target, Target::Path(_)) && a.schema["type"] == "string" {
+                out.push((t.entry.name.clone(), a.name.clone()));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn path_values_never_change_the_endpoint() {
+    let h = Harness::start(Opts::all_gates()).await;
+    let args = minimal_args();
+    let tools = string_path_params();
+    for t in ["delete_folder", "rename_folder", "get_smtp_test_status"] {
+        assert!(
+            tools.iter().any(|(n, _)| n == t),
+            "{t} missing from {tools:?}"
+        );
+    }
+    for (tool, param) in &tools {
+        for bad in [".", "..", "a\u{0}b", "x\ny", "tab\there", "\u{7f}"] {
+            let mut a = args[tool].clone();
+            a[param] = json!(bad);
+            refused_without_request(
+                &h,
+                tool,
+                a,
+                &["Invalid arguments", "nothing was sent", param],
+            )
+            .await;
+        }
+        // Anything else stays one segment: `\`, `/` and `%` are encoded, dots kept inside it.
+        h.answer_json(200, json!({"ok": true})).await;
+        let mut a = args[tool].clone();
+        a[param] = json!("..\\contacts\\7/../%2e%2e");
+        let r = h.call(tool, a).await;
+        assert!(!is_error(&r), "{tool}: {}", text(&r));
+        let reqs = h.requests().await;
+        let path = reqs[0].url.path().to_owned();
+        assert!(
+            path.ends_with("/..%5Ccontacts%5C7%2F..%2F%252e%252e")
+                || path.contains("/..%5Ccontacts%5C7%2F..%2F%252e%252e/"),
+            "{tool}: {path}"
+        );
+        h.mock.reset().await;
+    }
+}
+
+#[tokio::test]
+async fn hosts_inside_csv_rows_and_blank_hosts_are_refused() {
+    let h = Harness::start(Opts::all_gates()).await;
+    for tool in ["preview_bulk_migration", "start_bulk_migration"] {
+        // start_bulk_migration needs its confirmation; preview takes none.
+        let with_confirm = |mut a: Value| {
+            if tool == "start_bulk_migration" {
+                a["confirm_start"] = json!(true);
+            }
+            a
+        };
+        for row in [
+            "a@x.example,pw,b@y.example,127.0.0.1,993,ssl",
+            "a@x.example,pw,b@y.example,169.254.169.254,993,ssl",
+            "a@x.example,pw,b@y.example,localhost,993,ssl",
+            "a@x.example,pw,b@y.example, ,993,ssl",
+            "a@x.example,pw,b@y.example",
+            // A quoted cell hides the host from one kind of reader, not from the guard.
+            "a@x.example,\"pw,10.0.0.1\",b@y.example,imap.example.com,993,ssl",
+            "a@x.example,pw,b@y.example,\"127.0.0.1\",993,ssl",
+            // A lone CR starts a row for some readers.
+            "a@x.example,pw,b@y.example,imap.example.com,993,ssl\rc@x.example,pw,d@y.example,127.0.0.1,993,ssl",
+        ] {
+            let data = format!("ok@x.example,pw,ok@y.example,imap.example.com,993,ssl\n{row}\n");
+            refused_without_request(
+                &h,
+                tool,
+                with_confirm(json!({"data": data, "per_row_server": true})),
+                &[
+                    "data row ",
+                    ", column 4",
+                    "Cannot connect to private/internal network addresses",
+                ],
+            )
+            .await;
+        }
+        h.answer_json(200, json!({"ok": true})).await;
+        for args in [
+            json!({"data": "a@x.example,pw,b@y.example,imap.example.com,993,ssl\n", "per_row_server": true}),
+            // Without per-row servers the rows have no host column.
+            json!({"data": "a@x.example,pw,b@y.example\n", "source_host": "imap.example.com"}),
+        ] {
+            let args = with_confirm(args);
+            let r = h.call(tool, args.clone()).await;
+            assert!(!is_error(&r), "{tool} {args}: {}", text(&r));
+        }
+        assert_eq!(h.requests().await.len(), 2);
+        h.mock.reset().await;
+        // A blank host is refused, not skipped.
+        refused_without_request(
+            &h,
+            tool,
+            with_confirm(json!({"data": "a@x.example,pw,b@y.example\n", "source_host": "  "})),
+            &["source_host", "the host is blank"],
+        )
+        .await;
+    }
+    refused_without_request(
+        &h,
+        "test_smtp",
+        json!({"host": "", "port": 587, "encryption": "tls", "username": "u", "password": "p"}),
+        &["host", "the host is blank"],
+    )
+    .await;
+}
+
+#[test]
+fn host_guard_refuses_the_forms_it_used_to_miss() {
+    use trekmail_mcp::hostguard::refusal;
+    for h in [
+        "ip6-localhost",
+        "ip6-loopback",
+        "localhost6",
+        "localhost6.localdomain6",
+        "kubernetes.default",
+        "kubernetes.default.svc",
+        "kubernetes.default.svc.cluster.local",
+        "::ffff:0:127.0.0.1",
+        "::ffff:0:a9fe:a9fe",
+        "[::ffff:0:10.1.2.3]",
+        "64:ff9b:1::1",
+        "64:ff9b:1:ffff::a00:1",
+        "2001::1",
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+        "%31%32%37.0.0.1",
+    ] {
+        assert!(refusal(h).is_some(), "{h:?} should be refused");
+    }
+    for h in [
+        "64:ff9b::8.8.8.8",
+        "2001:4860::8888",
+        "kubernetes.example.com",
+    ] {
+        assert!(refusal(h).is_none(), "{h:?} should pass: {:?}", refusal(h));
+    }
+}
+
+#[tokio::test]
+async fn every_email_value_is_exactly_one_plain_address() {
+    let h = Harness::start(Opts::all_gates()).await;
+    let list = "a@x.example, b@y.example";
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "send_message",
+            json!({"to": [list], "subject": "s", "body_text": "b", "confirm_send": true}),
+            "to[0]",
+        ),
+        (
+            "send_message",
+            json!({"to": ["a@x.example"], "cc": ["Jane <jane@y.example>"], "subject": "s", "body_text": "b", "confirm_send": true}),
+            "cc[0]",
+        ),
+        (
+            "send_message",
+            json!({"to": ["a@x.example"], "bcc": ["x@[127.0.0.1]"], "subject": "s", "body_text": "b", "confirm_send": true}),
+            "bcc[0]",
+        ),
+        (
+            "set_forwarding",
+            json!({"mailbox_id": 7, "enabled": true, "targets": ["ok@y.example", list]}),
+            "targets[1]",
+        ),
+        (
+            "update_domain_catch_all",
+            json!({"domain_id": 1, "enabled": true, "destination": list}),
+            "destination",
+        ),
+        (
+            "create_invite",
+            json!({"domain_id": 1, "local_part": "bob", "recipient_email": "\"Bob\" <bob@y.example>"}),
+            "recipient_email",
+        ),
+        (
+            "create_invites_bulk",
+            json!({"domain_id": 1, "items": [{"local_part": "a", "recipient_email": "a@y.example"}, {"local_part": "b", "recipient_email": list}]}),
+            "items[1].recipient_email",
+        ),
+        (
+            "create_mail_rule",
+            json!({"mailbox_id": 7, "conditions": [{"field": "subject", "operator": "contains", "value": "x"}],
+                "actions": [{"type": "fileinto", "value": "Archive"}, {"type": "redirect", "value": list}]}),
+            "actions[1].value",
+        ),
+    ];
+    for (tool, args, at) in cases {
+        refused_without_request(&h, tool, args, &["Invalid arguments", at]).await;
+    }
+    // A folder name in a fileinto action is no address; a plain redirect address passes.
+    h.answer_json(200, json!({"ok": true})).await;
+    let r = h
+        .call(
+            "create_mail_rule",
+            json!({"mailbox_id": 7, "conditions": [{"field": "subject", "operator": "contains", "value": "x"}],
+                "actions": [{"type": "fileinto", "value": "Archive, 2024"}, {"type": "redirect_copy", "value": "boss@y.example"}]}),
+        )
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+}
+
+#[tokio::test]
+async fn header_bound_text_refuses_cr_lf_and_nul() {
+    let h = Harness::start(Opts::all_gates()).await;
+    let send = |extra: Value| {
+        let mut a =
+            json!({"to": ["a@x.example"], "subject": "Hi", "body_text": "b", "confirm_send": true});
+        for (k, v) in extra.as_object().unwrap() {
+            a[k] = v.clone();
+        }
+        a
+    };
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "send_message",
+            send(json!({"subject": "Hi\r\nBcc: evil@y.example"})),
+            "subject",
+        ),
+        ("send_message", send(json!({"subject": "Hi\0"})), "subject"),
+        (
+            "send_message",
+            send(json!({"headers": {"X-Note": "ok\nBcc: evil@y.example"}})),
+            "headers.X-Note",
+        ),
+        (
+            "send_message",
+            send(json!({"headers": {"Bcc: evil@y.example\r\nX-A": "v"}})),
+            "headers",
+        ),
+        (
+            "send_message",
+            send(json!({"headers": {"X Space": "v"}})),
+            "not a valid header name",
+        ),
+        (
+            "send_message",
+            send(json!({"reply_to_message_id": "<1@x>\r\nBcc: e@y.example"})),
+            "reply_to_message_id",
+        ),
+        (
+            "send_message",
+            send(
+                json!({"attachments": [{"filename": "a.txt\r\nX-Evil: 1", "content_type": "text/plain", "content_base64": "eA=="}]}),
+            ),
+            "attachments[0].filename",
+        ),
+        (
+            "schedule_message",
+            json!({"to": ["a@x.example"], "scheduled_for": "2026-12-01T09:00:00Z", "subject": "a\nb", "body_text": "b", "confirm_send": true}),
+            "subject",
+        ),
+        ("save_draft", json!({"subject": "a\rb"}), "subject"),
+        (
+            "create_identity",
+            json!({"email": "a@x.example", "name": "Jane\r\nBcc: e@y.example"}),
+            "name",
+        ),
+        (
+            "create_template",
+            json!({"name": "t", "subject": "x\ny", "body_html": "<p>x</p>"}),
+            "subject",
+        ),
+        (
+            "create_mail_rule",
+            json!({"mailbox_id": 7, "conditions": [{"field": "header", "operator": "is", "header_name": "X-A\nredirect", "value": "v"}],
+                "actions": [{"type": "fileinto", "value": "A"}]}),
+            "conditions[0].header_name",
+        ),
+    ];
+    for (tool, args, at) in cases {
+        refused_without_request(&h, tool, args, &["Invalid arguments", at]).await;
+    }
+    h.answer_json(202, json!({"message_id": "<1@x>"})).await;
+    let r = h
+        .call(
+            "send_message",
+            send(json!({"headers": {"X-Campaign": "spring", "List-Unsubscribe": "<mailto:u@x.example>"}})),
+        )
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+}
+
+#[tokio::test]
+async fn documented_but_ignored_arguments_are_accepted_and_not_sent() {
+    let h = Harness::start(Opts::all_gates()).await;
+    h.answer_json(201, json!({"id": 1})).await;
+    // The product description's own example.
+    let r = h
+        .call(
+            "start_migration",
+            json!({"mailbox_id": 10, "provider": "gmail", "source_host": "imap.gmail.com", "source_port": 993,
+                "source_security": "ssl", "source_email": "user@gmail.com", "source_password": "app-password",
+                "target_password": "mailbox-pass", "confirm_start": true}),
+        )
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert!(
+        text(&r).contains("target_password was ignored and not sent"),
+        "{}",
+        text(&r)
+    );
+    assert!(!text(&r).contains("mailbox-pass"));
+    let reqs = h.requests().await;
+    assert_eq!(reqs.len(), 1);
+    let body: Value = serde_json::from_slice(&reqs[0].body).unwrap();
+    assert!(body.get("target_password").is_none(), "{body}");
+    assert!(!String::from_utf8_lossy(&reqs[0].body).contains("mailbox-pass"));
+    h.mock.reset().await;
+    // Other unknown arguments stay refused.
+    refused_without_request(
+        &h,
+        "start_migration",
+        json!({"mailbox_id": 10, "provider": "gmail", "source_host": "imap.gmail.com", "source_port": 993,
+            "source_security": "ssl", "source_email": "user@gmail.com", "source_password": "app-password",
+            "target_pasword": "x", "confirm_start": true}),
+        &["target_pasword: unknown argument"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn mail_leaving_the_account_needs_its_switch() {
+    let rule = |action: &str| {
+        json!({"mailbox_id": 7, "conditions": [{"field": "subject", "operator": "contains", "value": "x"}],
+            "actions": [{"type": "fileinto", "value": "A"}, {"type": action, "value": "boss@y.example"}]})
+    };
+    let mut update = rule("redirect");
+    update["rule_id"] = json!(3);
+    let sending: Vec<(&str, Value)> = vec![
+        (
+            "set_forwarding",
+            json!({"mailbox_id": 7, "enabled": true, "targets": ["out@y.example"]}),
+        ),
+        (
+            "update_domain_catch_all",
+            json!({"domain_id": 1, "enabled": true, "destination": "out@y.example"}),
+        ),
+        ("create_mail_rule", rule("redirect")),
+        ("create_mail_rule", rule("redirect_copy")),
+        ("update_mail_rule", update),
+        (
+            "upload_sieve_script",
+            json!({"mailbox_id": 7, "script": "redirect \"out@y.example\";"}),
+        ),
+        (
+            "create_invite",
+            json!({"domain_id": 1, "local_part": "bob", "recipient_email": "bob@y.example"}),
+        ),
+        (
+            "create_invites_bulk",
+            json!({"domain_id": 1, "items": [{"local_part": "bob", "recipient_email": "bob@y.example"}]}),
+        ),
+    ];
+    let destructive: Vec<(&str, Value)> = vec![
+        ("create_mail_rule", rule("discard")),
+        ("create_mail_rule", rule("reject")),
+        ("apply_cloudflare_dns", json!({"domain_ids": [1]})),
+    ];
+    // Every other switch on: only the one named stands in the way.
+    let h = Harness::start(Opts {
+        destructive: true,
+        migration: true,
+        ..Opts::default()
+    })
+    .await;
+    for (tool, args) in &sending {
+        refused_without_request(
+            &h,
+            tool,
+            args.clone(),
+            &["TREKMAIL_ALLOW_SENDING=true", "nothing was sent"],
+        )
+        .await;
+    }
+    let h = Harness::start(Opts {
+        sending: true,
+        migration: true,
+        ..Opts::default()
+    })
+    .await;
+    for (tool, args) in &destructive {
+        refused_without_request(
+            &h,
+            tool,
+            args.clone(),
+            &["TREKMAIL_ALLOW_DESTRUCTIVE=true", "nothing was sent"],
+        )
+        .await;
+    }
+    // Turning things off, and rules that keep mail in the mailbox, stay free.
+    let h = Harness::start(Opts::default()).await;
+    h.answer_json(200, json!({"ok": true})).await;
+    for (tool, args) in [
+        ("set_forwarding", json!({"mailbox_id": 7, "enabled": false})),
+        (
+            "update_domain_catch_all",
+            json!({"domain_id": 1, "enabled": false}),
+        ),
+        ("create_mail_rule", rule("fileinto")),
+        ("create_mail_rule", rule("addflag")),
+    ] {
+        let r = h.call(tool, args.clone()).await;
+        assert!(!is_error(&r), "{tool} {args}: {}", text(&r));
+    }
+    assert_eq!(h.requests().await.len(), 4);
+    // With both switches on, all of them go out.
+    let h = Harness::start(Opts::all_gates()).await;
+    h.answer_json(200, json!({"ok": true})).await;
+    for (tool, args) in sending.iter().chain(&destructive) {
+        let r = h.call(tool, args.clone()).await;
+        assert!(!is_error(&r), "{tool} {args}: {}", text(&r));
+    }
+    assert_eq!(h.requests().await.len(), sending.len() + destructive.len());
+}
+
+#[tokio::test]
+async fn every_email_typed_argument_in_the_catalogue_takes_one_plain_address() {
+    let h = Harness::start(Opts::all_gates()).await;
+    let args = minimal_args();
+    let catalog = Catalog::embedded().unwrap();
+    let is_email = |s: &Value| s["format"] == "email";
+    let mut checked = 0;
+    for t in catalog.tools() {
+        let props = t.input_schema["properties"].as_object().unwrap();
+        for (name, s) in props {
+            // (where the argument sits, the arguments with a two-address list put there)
+            let mut cases: Vec<(String, Value)> = Vec::new();
+            let mut put = |at: String, v: Value| {
+                let mut a = args[&t.entry.name].clone();
+                a[name] = v;
+                cases.push((at, a));
+            };
+            let list = json!("a@x.example, b@y.example");
+            if is_email(s) {
+                put(name.clone(), list.clone());
+            } else if is_email(&s["items"]) {
+                put(format!("{name}[0]"), json!([list]));
+            } else if let Some(item_props) = s["items"]["properties"].as_object() {
+                for (field, fs) in item_props {
+                    if is_email(fs) {
+                        let mut item = args[&t.entry.name][name][0].clone();
+                        item[field] = list.clone();
+                        put(format!("{name}[0].{field}"), json!([item]));
+                    }
+                }
+            }
+            for (at, a) in cases {
+                refused_without_request(&h, &t.entry.name, a, &["Invalid arguments", &at]).await;
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 20, "only {checked} email arguments");
+}
+
+#[test]
+fn the_users_confirmation_question_hides_csv_password_columns() {
+    let catalog = Catalog::embedded().unwrap();
+    let q = trekmail_mcp::human::question(
+        catalog.get("start_bulk_migration").unwrap(),
+        json!({"data": "jane@old.example,Hunter2Hunter2x,jane@example.com\n", "confirm_start": true})
+            .as_object()
+            .unwrap(),
+    );
+    assert!(!q.contains("Hunter2"), "{q}");
+    assert!(
+        q.contains("jane@old.example,(hidden),jane@example.com"),
+        "{q}"
+    );
+}

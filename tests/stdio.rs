@@ -405,12 +405,11 @@ async fn a_client_that_stops_reading_cannot_make_the_server_hold_unbounded_answe
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let served = mock.received_requests().await.unwrap().len();
-    // Reading stops once 4 answers wait to be written; rmcp's own response channel and the pipe
-    // hold more (29 to 50 seen here): a bound that does not grow with what the client sends,
-    // where without it all 200 calls are made.
+    // Reading stops while 2 × TREKMAIL_MAX_CONCURRENT_CALLS requests wait for their answers to
+    // be written: without the bound all 200 calls are made.
     println!("API requests made while the client read nothing: {served} of 200");
     assert!(
-        served <= 100,
+        served <= 4,
         "{served} calls were made for a client that reads nothing"
     );
     // Reading again drains everything.
@@ -422,4 +421,45 @@ async fn a_client_that_stops_reading_cannot_make_the_server_hold_unbounded_answe
         }
     }
     assert_eq!(mock.received_requests().await.unwrap().len(), 200);
+}
+
+#[tokio::test]
+async fn cancelled_calls_do_not_use_up_the_requests_the_server_reads() {
+    let mock = MockServer::start().await;
+    // Calls to domain 1 hang; domain 2 answers at once.
+    Mock::given(path("/api/v1/domains/1"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+        .mount(&mock)
+        .await;
+    Mock::given(path("/api/v1/domains/2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 2})))
+        .mount(&mock)
+        .await;
+    // At most 2 requests are read and not yet answered.
+    let mut peer = Peer::spawn(
+        &mock.uri(),
+        &[
+            ("TREKMAIL_API_TOKEN", "tm_live_test123456789"),
+            ("TREKMAIL_MAX_CONCURRENT_CALLS", "1"),
+        ],
+    );
+    peer.initialize().await;
+    // rmcp writes no answer for a cancelled request: each must still free its place.
+    for id in 10..15 {
+        peer.send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "get_domain", "arguments": {"domain_id": 1}}}))
+            .await;
+        peer.send(json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": id}}))
+            .await;
+    }
+    let r = tokio::time::timeout(
+        Duration::from_secs(5),
+        peer.request(
+            20,
+            "tools/call",
+            json!({"name": "get_domain", "arguments": {"domain_id": 2}}),
+        ),
+    )
+    .await
+    .expect("the server still reads requests after five cancelled calls");
+    assert_eq!(r["result"]["structuredContent"]["id"], 2, "{r}");
 }

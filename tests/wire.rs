@@ -58,6 +58,8 @@ async fn every_tool_sends_exactly_the_expected_request() {
         } else {
             h.answer_json(200, answer.clone()).await;
         }
+        // Each case is its own scenario: no earlier write to the same target.
+        h.server.forget_recent_writes();
         let result = h.call(tool, case["args"].clone()).await;
         let mut fail = |what: String| failures.push(format!("{label}: {what}"));
         // A file tool given an answer without its file passes it through as an error (checked below).
@@ -173,7 +175,12 @@ async fn every_tool_sends_exactly_the_expected_request() {
                                 .and_then(Value::as_array)
                                 .is_some_and(|a| a.iter().any(|i| i.get(field).is_some())),
                             None => args.contains_key(s),
-                        });
+                        })
+                        || def
+                            .entry
+                            .csv_columns
+                            .iter()
+                            .any(|c| !c.secret.is_empty() && args.contains_key(&c.arg));
                 if secret_given {
                     // The plain hash of the arguments would let anyone confirm a guessed secret.
                     let args = case["args"].as_object().unwrap();
@@ -206,10 +213,10 @@ async fn every_tool_sends_exactly_the_expected_request() {
                 fail("an answer without the file is not passed through whole".into());
             }
         } else if text_answer {
-            if support::text(&result) != "email,result\njane@example.com,safe\n" {
+            if support::answer_text(&result) != "email,result\njane@example.com,safe\n" {
                 fail(format!(
                     "text answer not passed whole: {:?}",
-                    support::text(&result)
+                    support::answer_text(&result)
                 ));
             }
         } else if result.structured_content.as_ref() != Some(&answer) {
@@ -217,10 +224,21 @@ async fn every_tool_sends_exactly_the_expected_request() {
                 "structuredContent {:?} != {answer}",
                 result.structured_content
             ));
-        } else if serde_json::from_str::<Value>(&support::text(&result)).ok()
+        } else if serde_json::from_str::<Value>(&support::answer_text(&result)).ok()
             != Some(answer.clone())
         {
             fail("text content is not the answer as JSON".into());
+        }
+        // A write's result names the key it was sent with; a read names none.
+        let notes = support::notes(&result);
+        match key {
+            Some(k) if !notes.contains(&format!("Idempotency-Key: {k} ")) => fail(format!(
+                "the result does not name its Idempotency-Key: {notes:?}"
+            )),
+            None if notes.contains("Idempotency-Key") => {
+                fail("a read's result names an Idempotency-Key".into())
+            }
+            _ => {}
         }
     }
     assert!(
@@ -306,7 +324,8 @@ async fn an_empty_answer_is_a_clear_success() {
         .call("delete_alias", json!({"mailbox_id": 3, "alias_id": 9}))
         .await;
     assert!(!support::is_error(&r));
-    assert_eq!(support::text(&r), "Done: HTTP 204 with no content.");
+    assert_eq!(support::answer_text(&r), "Done: HTTP 204 with no content.");
+    assert!(support::notes(&r).starts_with("Idempotency-Key: mcp_delete_alias_"));
     assert_eq!(
         r.structured_content,
         Some(json!({"ok": true, "status": 204}))

@@ -86,6 +86,9 @@ on any mismatch.
 # I13 Integer path values must be positive, except download_attachment index which is
 #     zero-based (>= 0); the minimal case uses index 0.
 # I14 Tools with no arguments still get a "minimal" and a "full" case; both are {}.
+# I15 A CSV text body field whose description names a password column (bulk migration
+#     `data`: source_email,source_password,...) holds secrets: the README says secret
+#     values in CSV rows enter the key only as a keyed digest, so its key is "secret".
 # ---------------------------------------------------------------------------------------
 
 import base64
@@ -119,6 +122,13 @@ def encode_segment(value):
 
 def canonical_json(value):
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def csv_with_passwords(rec):
+    """I15: a CSV text field with a password column."""
+    fields = (rec["body"] or {}).get("fields") or []
+    return any(f["type"] == "string" and "CSV" in f.get("description", "")
+               and "password" in f.get("description", "") for f in fields)
 
 
 def idempotency_key(tool, hashed_args):
@@ -309,7 +319,7 @@ def build_request(rec, args):
         key = None
     elif idem["window_s"] is not None:
         key = "windowed"
-    elif idem["secret_args"]:
+    elif idem["secret_args"] or csv_with_passwords(rec):
         key = "secret"
     else:
         drop = excluded_from_hash(rec)

@@ -157,6 +157,25 @@ pub fn text(r: &CallToolResult) -> String {
         .join("\n")
 }
 
+/// The first text block: the API's answer (or the refusal); what follows it are notes such
+/// as the write's `Idempotency-Key`.
+pub fn answer_text(r: &CallToolResult) -> String {
+    r.content
+        .first()
+        .and_then(|c| c.as_text().map(|t| t.text.clone()))
+        .unwrap_or_default()
+}
+
+/// The text blocks after the answer, joined.
+pub fn notes(r: &CallToolResult) -> String {
+    r.content
+        .iter()
+        .skip(1)
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 pub fn is_error(r: &CallToolResult) -> bool {
     r.is_error == Some(true)
 }

@@ -345,23 +345,30 @@ impl Transport {
 
     /// Replaces every configured secret in `body` (a token the API echoed back).
     fn scrub(&self, body: Bytes) -> Bytes {
-        let mut body = body;
-        for secret in &self.secrets {
-            let needle = secret.as_bytes();
-            if body.windows(needle.len()).any(|w| w == needle) {
-                let mut out = Vec::with_capacity(body.len());
-                let mut rest: &[u8] = &body;
-                while let Some(i) = rest.windows(needle.len()).position(|w| w == needle) {
-                    out.extend_from_slice(&rest[..i]);
-                    out.extend_from_slice(b"[redacted]");
-                    rest = &rest[i + needle.len()..];
-                }
-                out.extend_from_slice(rest);
-                body = Bytes::from(out);
-            }
-        }
-        body
+        scrub(&self.secrets, body)
     }
+}
+
+/// Replaces every occurrence of every secret in `body` with `[redacted]`.
+fn scrub(secrets: &[String], body: Bytes) -> Bytes {
+    let mut body = body;
+    for secret in secrets {
+        // memmem (SIMD) rather than comparing every window: answers can be tens of megabytes.
+        let finder = memchr::memmem::Finder::new(secret.as_bytes());
+        if finder.find(&body).is_none() {
+            continue;
+        }
+        let mut out = Vec::with_capacity(body.len());
+        let mut last = 0;
+        for i in finder.find_iter(&body) {
+            out.extend_from_slice(&body[last..i]);
+            out.extend_from_slice(b"[redacted]");
+            last = i + secret.len();
+        }
+        out.extend_from_slice(&body[last..]);
+        body = Bytes::from(out);
+    }
+    body
 }
 
 /// A short reason for the logs: never a body.
@@ -473,4 +480,33 @@ pub(crate) fn snippet(body: &[u8]) -> String {
     }
     let collapsed = out.split_whitespace().collect::<Vec<_>>().join(" ");
     collapsed.chars().take(200).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secrets(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn scrub_replaces_every_occurrence_of_every_secret() {
+        let body = Bytes::from_static(
+            b"{\"a\":\"tm_live_secret1tm_live_secret1\",\"b\":\"x tm_msg_secret22 y\",\"c\":\"tm_live_secre\"}",
+        );
+        assert_eq!(
+            &scrub(&secrets(&["tm_live_secret1", "tm_msg_secret22"]), body)[..],
+            &b"{\"a\":\"[redacted][redacted]\",\"b\":\"x [redacted] y\",\"c\":\"tm_live_secre\"}"[..]
+        );
+    }
+
+    #[test]
+    fn scrub_leaves_a_clean_body_untouched() {
+        let body = Bytes::from_static(b"{\"id\":7}");
+        assert_eq!(
+            &scrub(&secrets(&["tm_live_secret1"]), body)[..],
+            b"{\"id\":7}"
+        );
+    }
 }

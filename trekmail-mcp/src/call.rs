@@ -11,11 +11,11 @@ use crate::catalog::{Catalog, ToolDef};
 use crate::checks;
 use crate::files;
 use crate::gates::{self, Switches};
-use crate::idempotency::{self, SecretKey};
+use crate::idempotency::{self, Keys, Recent};
 use crate::map::TokenName;
 use crate::progress::Progress;
 use crate::results;
-use crate::schema::IDEMPOTENCY_ARG;
+use crate::schema::{IDEMPOTENCY_ARG, Target};
 use crate::wire;
 
 /// Everything a call needs.
@@ -26,8 +26,10 @@ pub struct Caller {
     pub message: Option<Client>,
     /// Safety switches.
     pub switches: Switches,
-    /// Keys digests of secret arguments in idempotency keys.
-    pub secret: SecretKey,
+    /// Keys digests of secret arguments in idempotency keys, per token.
+    pub secret: Keys,
+    /// The last write per target: a retry reuses its key, a new intent never does.
+    pub recent: Recent,
     /// Files larger than this come as a `resource_link` (`TREKMAIL_MAX_INLINE_BYTES`).
     pub max_inline_bytes: u64,
 }
@@ -71,9 +73,17 @@ impl Caller {
         &self,
         catalog: &Catalog,
         def: &'a ToolDef,
-        args: Map<String, Value>,
+        mut args: Map<String, Value>,
     ) -> Result<Prepared<'a>, CallToolResult> {
         let name = &def.entry.name;
+        // Documented arguments the API ignores: accepted, never sent, and said so.
+        let notes: Vec<String> = def
+            .entry
+            .ignored_args
+            .iter()
+            .filter(|a| args.remove(a.as_str()).is_some())
+            .map(|a| format!("{a} was ignored and not sent: the API does not use it."))
+            .collect();
         let problems = checks::problems(catalog, def, &args);
         if !problems.is_empty() {
             tracing::info!(tool = %name, problems = problems.len(), "invalid arguments");
@@ -100,28 +110,53 @@ impl Caller {
                 kind.env_var()
             )));
         }
-        let key = (def.method != "GET").then(|| {
-            match args.get(IDEMPOTENCY_ARG).and_then(Value::as_str) {
-                Some(k) if !k.is_empty() => k.to_owned(),
-                _ => {
-                    let mut excluded = vec![IDEMPOTENCY_ARG];
-                    excluded.extend(def.entry.confirm.as_deref());
-                    let now = SystemTime::now()
-                        .duration_since(UNIX_EPOCH)
-                        .map(|d| d.as_millis())
-                        .unwrap_or(0);
-                    idempotency::derive(
-                        name,
-                        &args,
-                        &excluded,
-                        &def.entry.idempotency,
-                        &self.secret,
-                        now,
-                    )
-                }
-            }
-        });
-        Ok(Prepared { def, args, key })
+        let key = (def.method != "GET").then(|| self.key(def, &args));
+        Ok(Prepared {
+            def,
+            args,
+            key,
+            notes,
+        })
+    }
+
+    /// The `Idempotency-Key` of a write: the caller's, a retry's, or a new intent's.
+    fn key(&self, def: &ToolDef, args: &Map<String, Value>) -> String {
+        let name = &def.entry.name;
+        let given = args
+            .get(IDEMPOTENCY_ARG)
+            .and_then(Value::as_str)
+            .filter(|k| !k.is_empty());
+        let mut excluded = vec![IDEMPOTENCY_ARG];
+        excluded.extend(def.entry.confirm.as_deref());
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        let csv_secrets: Vec<&str> = def
+            .entry
+            .csv_columns
+            .iter()
+            .filter(|c| !c.secret.is_empty())
+            .map(|c| c.arg.as_str())
+            .collect();
+        let derived = idempotency::derive_masked(
+            name,
+            args,
+            &excluded,
+            &def.entry.idempotency,
+            &csv_secrets,
+            self.secret.get(def.entry.token),
+            now,
+        );
+        let path_args: Map<String, Value> = def
+            .shape
+            .args
+            .iter()
+            .filter(|a| matches!(a.target, Target::Path(_)))
+            .filter_map(|a| Some((a.name.clone(), args.get(&a.name)?.clone())))
+            .collect();
+        let target = idempotency::target(name, path_args);
+        self.recent.key(name, &target, derived, given)
     }
 
     /// Sends a prepared call and shapes the answer.
@@ -132,7 +167,9 @@ impl Caller {
     ) -> CallToolResult {
         let def = prepared.def;
         let uri = files::uri(&def.path, &def.shape, &prepared.args);
-        match self.send(prepared, progress).await {
+        let key = prepared.key.clone();
+        let notes = prepared.notes.clone();
+        let result = match self.send(prepared, progress).await {
             Ok(o) => results::success(
                 o,
                 def.entry.file.as_ref().map(|spec| results::FileAnswer {
@@ -143,7 +180,8 @@ impl Caller {
                 }),
             ),
             Err(failure) => failure,
-        }
+        };
+        results::annotate(result, key.as_deref(), &notes)
     }
 
     /// Sends a prepared call: the API's success answer, or the failure shaped for the agent.
@@ -153,7 +191,7 @@ impl Caller {
         prepared: Prepared<'_>,
         progress: Option<&Progress>,
     ) -> Result<Outcome, CallToolResult> {
-        let Prepared { def, args, key } = prepared;
+        let Prepared { def, args, key, .. } = prepared;
         let name = &def.entry.name;
         let Some(client) = self.client(def.entry.token) else {
             let kind = token_kind(def.entry.token);
@@ -162,7 +200,7 @@ impl Caller {
                 kind.env_var()
             )));
         };
-        let mut wire_args = wire::to_wire(&def.shape, &args, key);
+        let mut wire_args = wire::to_wire(&def.shape, &args, key.clone());
         let request_id = uuid::Uuid::new_v4().to_string();
         // Our id travels as the real X-Request-Id header: the transport keeps it on every attempt.
         wire_args.header.insert(
@@ -199,6 +237,8 @@ pub struct Prepared<'a> {
     pub args: Map<String, Value>,
     /// The `Idempotency-Key` of a write.
     pub key: Option<String>,
+    /// What the result must also say (arguments that were ignored).
+    pub notes: Vec<String>,
 }
 
 impl Prepared<'_> {

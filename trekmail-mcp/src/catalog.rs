@@ -7,6 +7,7 @@ use std::sync::Arc;
 use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value};
 
+use crate::argpath::ArgPath;
 use crate::map::{Check, GateName, TokenName, ToolEntry, ToolsMap};
 use crate::schema::{self, IDEMPOTENCY_ARG, Shape};
 use crate::validate::Patterns;
@@ -182,16 +183,10 @@ impl Catalog {
                 "{both}: confirmation argument `{c}` clashes with an argument of the operation"
             ));
         }
-        for s in &entry.idempotency.secret_args {
-            let root = s.split("[].").next().unwrap_or(s);
-            if !known(root) {
-                problems.push(format!(
-                    "{both}: secret argument `{s}` is not an argument of the operation"
-                ));
-            }
-        }
         if method == "GET"
-            && (entry.idempotency.window_s.is_some() || !entry.idempotency.secret_args.is_empty())
+            && (entry.idempotency.window_s.is_some()
+                || !entry.idempotency.secret_args.is_empty()
+                || entry.csv_columns.iter().any(|c| !c.secret.is_empty()))
         {
             problems.push(format!(
                 "{both}: a GET has no idempotency key, but tools-map.toml sets a policy"
@@ -202,17 +197,60 @@ impl Catalog {
                 "{both}: a {method} must accept the Idempotency-Key header in the spec"
             ));
         }
+        let mut paths: Vec<(&str, &String)> = Vec::new();
+        paths.extend(entry.gate_when.iter().map(|g| ("gate_when", &g.arg)));
+        paths.extend(
+            entry
+                .public_host_args
+                .iter()
+                .map(|a| ("public_host_args", a)),
+        );
+        paths.extend(entry.email_args.iter().map(|a| ("email_args", a)));
+        paths.extend(entry.email_when.iter().map(|a| ("email_when", &a.each)));
+        paths.extend(entry.header_args.iter().map(|a| ("header_args", a)));
+        paths.extend(
+            entry
+                .header_name_args
+                .iter()
+                .map(|a| ("header_name_args", a)),
+        );
+        paths.extend(
+            entry
+                .idempotency
+                .secret_args
+                .iter()
+                .map(|a| ("secret argument", a)),
+        );
+        for (column, p) in paths {
+            match ArgPath::parse(p) {
+                Ok(path) if known(path.root()) => {}
+                Ok(_) => problems.push(format!(
+                    "{both}: {column} `{p}` is not an argument of the operation"
+                )),
+                Err(e) => problems.push(format!("{both}: {column}: {e}")),
+            }
+        }
         for g in &entry.gate_when {
-            if !known(&g.arg) {
+            if g.conditions() != 1 {
                 problems.push(format!(
-                    "{both}: gate_when names `{}`, not an argument of the operation",
+                    "{both}: gate_when on `{}` needs exactly one of equals/contains/one_of/truthy",
                     g.arg
                 ));
             }
-            if g.equals.is_none() == g.contains.is_none() {
+        }
+        for c in &entry.csv_columns {
+            for a in std::iter::once(&c.arg).chain(c.host_when.iter()) {
+                if !known(a) {
+                    problems.push(format!(
+                        "{both}: csv_columns names `{a}`, not an argument of the operation"
+                    ));
+                }
+            }
+        }
+        for a in &entry.ignored_args {
+            if known(a) || a == IDEMPOTENCY_ARG || entry.confirm.as_ref() == Some(a) {
                 problems.push(format!(
-                    "{both}: gate_when on `{}` needs exactly one of equals/contains",
-                    g.arg
+                    "{both}: ignored argument `{a}` clashes with an argument of the tool"
                 ));
             }
         }
@@ -245,13 +283,6 @@ impl Catalog {
                         "{both}: file field `{field}` is not a field of the answer's data in the spec"
                     ));
                 }
-            }
-        }
-        for a in &entry.public_host_args {
-            if !known(a) {
-                problems.push(format!(
-                    "{both}: public_host_args names `{a}`, not an argument of the operation"
-                ));
             }
         }
         problems.extend(

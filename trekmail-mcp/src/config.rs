@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use trekmail_api::{ClientBuilder, TokenKind};
 
+use crate::human::HumanConfirm;
+
 /// A token that never prints.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -49,10 +51,20 @@ pub struct Config {
     pub allow_sending: bool,
     /// `TREKMAIL_ALLOW_MIGRATION`.
     pub allow_migration: bool,
-    /// `TREKMAIL_TOOLSETS`: the toolsets to list (comma-separated); `None` lists all.
+    /// `TREKMAIL_TOOLSETS`: the toolsets to list (comma-separated); `None` when unset. `all`
+    /// selects every toolset.
     pub toolsets: Option<Vec<String>>,
+    /// `TREKMAIL_TOOLS`: tool names to list; alone it lists only these, with
+    /// `TREKMAIL_TOOLSETS` it adds them to the selected toolsets. `None` when unset.
+    pub tools: Option<Vec<String>>,
+    /// `TREKMAIL_EXCLUDE_TOOLS`: tool names never listed, whatever else selects them.
+    pub exclude_tools: Vec<String>,
     /// `TREKMAIL_READ_ONLY`: list only tools that change nothing.
     pub read_only: bool,
+    /// `TREKMAIL_HIDE_DISABLED`: do not list tools whose safety switch is off.
+    pub hide_disabled: bool,
+    /// `TREKMAIL_HUMAN_CONFIRM`: when to ask the human at the client before a guarded call.
+    pub human_confirm: HumanConfirm,
     /// `TREKMAIL_CA_CERT`: a PEM file of one more certificate authority to trust.
     pub ca_cert_pem: Option<Vec<u8>>,
 }
@@ -62,8 +74,8 @@ pub struct Config {
 /// refuses a tool result, and far under the 10 MiB an MCP Inspector message may hold.
 pub const DEFAULT_MAX_INLINE_BYTES: u64 = 48 * 1024;
 
-/// Every variable the server reads, for documentation and tests.
-pub const VARIABLES: [&str; 15] = [
+/// Every variable the server reads, for documentation, tests and the unknown-variable warning.
+pub const VARIABLES: &[&str] = &[
     "TREKMAIL_BASE_URL",
     "TREKMAIL_API_TOKEN",
     "TREKMAIL_MESSAGE_TOKEN",
@@ -76,10 +88,24 @@ pub const VARIABLES: [&str; 15] = [
     "TREKMAIL_ALLOW_SENDING",
     "TREKMAIL_ALLOW_MIGRATION",
     "TREKMAIL_TOOLSETS",
+    "TREKMAIL_TOOLS",
+    "TREKMAIL_EXCLUDE_TOOLS",
     "TREKMAIL_READ_ONLY",
+    "TREKMAIL_HIDE_DISABLED",
+    "TREKMAIL_HUMAN_CONFIRM",
     "TREKMAIL_LOG",
     "TREKMAIL_CA_CERT",
+    "TREKMAIL_SANDBOX",
 ];
+
+/// The variables among `names` that start with `TREKMAIL_` and that the server does not read:
+/// a misspelt switch must not pass silently.
+pub fn unknown_variables<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    names
+        .into_iter()
+        .filter(|n| n.starts_with("TREKMAIL_") && !VARIABLES.contains(n))
+        .collect()
+}
 
 impl Config {
     /// Reads the configuration through `get` (the process environment in `main`). An empty value
@@ -170,25 +196,35 @@ impl Config {
         let allow_sending = flag("TREKMAIL_ALLOW_SENDING");
         let allow_migration = flag("TREKMAIL_ALLOW_MIGRATION");
         let read_only = flag("TREKMAIL_READ_ONLY");
-        let selected = match get("TREKMAIL_TOOLSETS") {
-            None => None,
-            Some(v) if v.trim().eq_ignore_ascii_case("all") => None,
-            Some(v) => {
-                let names: Vec<String> = v
-                    .split(',')
-                    .map(|s| s.trim().to_ascii_lowercase())
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                for n in &names {
-                    if !toolsets.contains(&n.as_str()) {
-                        problems.push(format!(
-                            "TREKMAIL_TOOLSETS: unknown toolset {n:?}; known: {}",
-                            toolsets.join(", ")
-                        ));
-                    }
-                }
-                Some(names)
+        let hide_disabled = flag("TREKMAIL_HIDE_DISABLED");
+        let selected = get("TREKMAIL_TOOLSETS").map(|v| {
+            let names = list(&v, true);
+            if names.iter().any(|n| n == "all") {
+                return toolsets.iter().map(|t| (*t).to_owned()).collect();
             }
+            for n in &names {
+                if !toolsets.contains(&n.as_str()) {
+                    problems.push(format!(
+                        "TREKMAIL_TOOLSETS: unknown toolset {n:?}; known: all, {}",
+                        toolsets.join(", ")
+                    ));
+                }
+            }
+            names
+        });
+        // Tool names are checked against the catalogue when the server is built.
+        let tools = get("TREKMAIL_TOOLS").map(|v| list(&v, false));
+        let exclude_tools = get("TREKMAIL_EXCLUDE_TOOLS")
+            .map(|v| list(&v, false))
+            .unwrap_or_default();
+        let human_confirm = match get("TREKMAIL_HUMAN_CONFIRM") {
+            None => HumanConfirm::default(),
+            Some(v) => HumanConfirm::parse(&v).unwrap_or_else(|| {
+                problems.push(format!(
+                    "TREKMAIL_HUMAN_CONFIRM must be auto, always or never, got {v:?}"
+                ));
+                HumanConfirm::default()
+            }),
         };
         if let Some(v) = get("TREKMAIL_LOG")
             && crate::logging::level(&v).is_none()
@@ -229,7 +265,11 @@ impl Config {
             allow_sending,
             allow_migration,
             toolsets: selected,
+            tools,
+            exclude_tools,
             read_only,
+            hide_disabled,
+            human_confirm,
             ca_cert_pem,
         })
     }
@@ -251,6 +291,21 @@ impl Config {
                 .parse::<std::net::IpAddr>()
                 .is_ok_and(|ip| ip.is_loopback()))
     }
+}
+
+/// A comma-separated list, items trimmed, empty items dropped; toolset names are lowercased.
+fn list(v: &str, lowercase: bool) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if lowercase {
+                s.to_ascii_lowercase()
+            } else {
+                s.to_owned()
+            }
+        })
+        .collect()
 }
 
 fn token(value: Option<String>, kind: TokenKind, problems: &mut Vec<String>) -> Option<Secret> {

@@ -57,3 +57,9 @@ pub fn refusal(def: &ToolDef, args: &Map<String, Value>, switches: &Switches) ->
         def.entry.name
     ))
 }
+
+/// What the description of a tool disabled by `g` adds: the agent learns it without calling.
+/// Short on purpose: every disabled tool carries it in tools/list.
+pub fn disabled_note(g: GateName) -> String {
+    format!(" Disabled here: {} is off.", g.env_var())
+}

@@ -3,25 +3,45 @@
 //!
 //! The canonical JSON leaves out `idempotency_key` and the confirmation argument, sorts object
 //! keys at every depth and has no spaces. A windowed tool adds `_t` = unix_ms / (window_s * 1000),
-//! so the same call an hour later is a new operation. Secret arguments enter only as an HMAC under
-//! a key that is random per process: never in the clear, never guessable from the key.
+//! so the same call an hour later is a new operation. Secret arguments (and CSV texts with
+//! secret columns) enter only as an HMAC under a key derived from the configured token: stable
+//! across restarts, never in the clear, and no guess can be confirmed from the key.
+//!
+//! [`Recent`] decides between a retry and a new intent: a call repeats the last write to its
+//! target (same tool, same path arguments) and gets that write's key, or it is new; a new call
+//! whose derived key was already sent to that target (A, B, then A again) gets a fresh key
+//! chained to the write before it, so the API does not replay an old answer.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 
 use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::map::Idempotency;
+use crate::argpath::ArgPath;
+use crate::map::{Idempotency, TokenName};
 
-/// The per-process secret that keys digests of secret arguments.
+/// The key that keys digests of secret arguments.
 pub struct SecretKey([u8; 32]);
 
 impl SecretKey {
-    /// A fresh random key.
+    /// A fresh random key (for tests, and for a token that is not configured).
     pub fn random() -> Self {
         let mut k = [0u8; 32];
         k[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
         k[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
         Self(k)
+    }
+
+    /// The key for a configured token: HMAC-SHA256 keyed by the token, so it is the same after
+    /// a restart, and only who holds the token can compute it.
+    pub fn for_token(token: &str) -> Self {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(token.as_bytes()) else {
+            return Self::random();
+        };
+        mac.update(b"trekmail-mcp idempotency: secret arguments v1");
+        Self(mac.finalize().into_bytes().into())
     }
 
     fn digest(&self, v: &Value) -> String {
@@ -30,6 +50,32 @@ impl SecretKey {
         };
         mac.update(canonical(v).as_bytes());
         format!("hmac:{}", hex(&mac.finalize().into_bytes()))
+    }
+}
+
+/// One [`SecretKey`] per token.
+pub struct Keys {
+    ops: SecretKey,
+    message: SecretKey,
+}
+
+impl Keys {
+    /// Keys derived from the configured tokens (random for one that is not configured: its
+    /// tools cannot be called anyway).
+    pub fn for_tokens(ops: Option<&str>, message: Option<&str>) -> Self {
+        let key = |t: Option<&str>| t.map_or_else(SecretKey::random, SecretKey::for_token);
+        Self {
+            ops: key(ops),
+            message: key(message),
+        }
+    }
+
+    /// The key for a tool's token.
+    pub fn get(&self, token: TokenName) -> &SecretKey {
+        match token {
+            TokenName::Ops => &self.ops,
+            TokenName::Message => &self.message,
+        }
     }
 }
 
@@ -67,12 +113,30 @@ pub fn derive(
     secret: &SecretKey,
     unix_ms: u128,
 ) -> String {
+    derive_masked(tool, args, excluded, policy, &[], secret, unix_ms)
+}
+
+/// [`derive()`] with more secret argument paths (`also_secret`): CSV texts with secret columns.
+pub fn derive_masked(
+    tool: &str,
+    args: &Map<String, Value>,
+    excluded: &[&str],
+    policy: &Idempotency,
+    also_secret: &[&str],
+    secret: &SecretKey,
+    unix_ms: u128,
+) -> String {
     let mut hashed: Map<String, Value> = args
         .iter()
         .filter(|(k, _)| !excluded.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    for path in &policy.secret_args {
+    let paths = policy
+        .secret_args
+        .iter()
+        .map(String::as_str)
+        .chain(also_secret.iter().copied());
+    for path in paths {
         mask(&mut hashed, path, secret);
     }
     if let Some(w) = policy.window_s.filter(|w| *w > 0) {
@@ -87,22 +151,116 @@ pub fn derive(
     format!("mcp_{tool}_{}", &hex(&digest)[..32])
 }
 
-/// Replaces the argument at `path` (`password`, or `items[].password` inside array items) by its digest.
+/// Replaces the values at `path` (`password`, `items[].password`, anywhere) by their digest.
 fn mask(args: &mut Map<String, Value>, path: &str, secret: &SecretKey) {
-    match path.split_once("[].") {
-        Some((array, rest)) => {
-            if let Some(Value::Array(items)) = args.get_mut(array) {
-                for item in items.iter_mut().filter_map(Value::as_object_mut) {
-                    mask(item, rest, secret);
-                }
-            }
-        }
-        None => {
-            if let Some(v) = args.get_mut(path) {
-                *v = Value::String(secret.digest(v));
+    replace_at(args, path, &|v| Value::String(secret.digest(v)));
+}
+
+/// Replaces every value at `path` (an argument path: `password`, `items[].password`, anywhere)
+/// by `with(value)`: the one reading of the `secret_args` paths.
+pub fn replace_at(args: &mut Map<String, Value>, path: &str, with: &dyn Fn(&Value) -> Value) {
+    match ArgPath::parse(path) {
+        Ok(p) => p.replace(args, &mut |v| with(v)),
+        // The catalogue refuses bad paths; never leave a secret in the clear all the same.
+        Err(_) => {
+            let root = path.split(['.', '[']).next().unwrap_or(path);
+            if let Some(v) = args.get_mut(root) {
+                *v = with(v);
             }
         }
     }
+}
+
+/// What a target's writes were.
+struct Last {
+    /// The derived key of the last write.
+    derived: String,
+    /// The key it was sent with.
+    sent: String,
+    /// Derived keys already sent to this target (bounded; `saturated` once full).
+    used: HashSet<String>,
+    saturated: bool,
+    /// For evicting the stalest target first.
+    seq: u64,
+}
+
+/// Targets remembered, and derived keys remembered per target.
+const MAX_TARGETS: usize = 1024;
+const MAX_KEYS_PER_TARGET: usize = 64;
+
+/// The last write per target, for telling a retry from a new intent. Holds only keys.
+#[derive(Default)]
+pub struct Recent(Mutex<(HashMap<String, Last>, u64)>);
+
+impl Recent {
+    /// The key to send for a write to `target` whose derived key is `derived`; `given` is the
+    /// caller's own key, sent as is and not remembered (the caller manages its own keys).
+    pub fn key(&self, tool: &str, target: &str, derived: String, given: Option<&str>) -> String {
+        if let Some(g) = given {
+            return g.to_owned();
+        }
+        let Ok(mut guard) = self.0.lock() else {
+            // A poisoned lock: fall back to the derived key (the behaviour without memory).
+            return derived;
+        };
+        let (targets, seq) = &mut *guard;
+        *seq += 1;
+        let now = *seq;
+        if let Some(last) = targets.get_mut(target) {
+            last.seq = now;
+            // The same write again, nothing different in between: a retry.
+            if last.derived == derived {
+                return last.sent.clone();
+            }
+            // A new intent whose key this target already used: chain it to the last write.
+            let sent = if last.saturated || last.used.contains(&derived) {
+                let h = Sha256::digest(format!("{derived}>{}", last.sent).as_bytes());
+                format!("mcp_{tool}_{}", &hex(&h)[..32])
+            } else {
+                derived.clone()
+            };
+            if last.used.len() >= MAX_KEYS_PER_TARGET {
+                last.saturated = true;
+            } else {
+                last.used.insert(derived.clone());
+            }
+            last.derived = derived;
+            last.sent = sent.clone();
+            return sent;
+        }
+        if targets.len() >= MAX_TARGETS
+            && let Some(stalest) = targets
+                .iter()
+                .min_by_key(|(_, l)| l.seq)
+                .map(|(k, _)| k.clone())
+        {
+            targets.remove(&stalest);
+        }
+        let sent = derived.clone();
+        targets.insert(
+            target.to_owned(),
+            Last {
+                used: HashSet::from([derived.clone()]),
+                derived,
+                sent: sent.clone(),
+                saturated: false,
+                seq: now,
+            },
+        );
+        sent
+    }
+
+    /// Forgets every write (as a restart would).
+    pub fn forget(&self) {
+        if let Ok(mut g) = self.0.lock() {
+            g.0.clear();
+        }
+    }
+}
+
+/// The target of a write: the tool and its path arguments.
+pub fn target(tool: &str, path_args: Map<String, Value>) -> String {
+    format!("{tool}:{}", canonical(&Value::Object(path_args)))
 }
 
 #[cfg(test)]
@@ -201,5 +359,62 @@ mod tests {
         let mut masked = args.clone();
         mask(&mut masked, "items[].password", &s1);
         assert!(!canonical(&Value::Object(masked)).contains("p1p1p1p1p1p1"));
+    }
+
+    #[test]
+    fn secret_keys_are_stable_per_token_and_differ_between_tokens() {
+        let p = Idempotency {
+            window_s: None,
+            secret_args: vec!["source_password".into()],
+        };
+        let args = obj(json!({"source_password": "guessable-password"}));
+        let a = derive("t", &args, &[], &p, &SecretKey::for_token("tm_live_a"), 0);
+        assert_eq!(
+            a,
+            derive("t", &args, &[], &p, &SecretKey::for_token("tm_live_a"), 0)
+        );
+        assert_ne!(
+            a,
+            derive("t", &args, &[], &p, &SecretKey::for_token("tm_live_b"), 0)
+        );
+    }
+
+    #[test]
+    fn a_csv_text_with_secret_columns_enters_only_as_a_digest() {
+        let args = obj(json!({"data": "a@x.com,hunter2hunter2,b@y.com"}));
+        let k = SecretKey::for_token("tm_live_a");
+        let masked = derive_masked("t", &args, &[], &Idempotency::default(), &["data"], &k, 0);
+        assert_ne!(
+            masked,
+            derive("t", &args, &[], &Idempotency::default(), &k, 0)
+        );
+        let mut m = args.clone();
+        mask(&mut m, "data", &k);
+        assert!(!canonical(&Value::Object(m)).contains("hunter2"));
+    }
+
+    #[test]
+    fn recent_tells_a_retry_from_a_new_intent() {
+        let r = Recent::default();
+        let k = |t: &str, d: &str| r.key("set_forwarding", t, d.to_owned(), None);
+        let a1 = k("m1", "mcp_set_forwarding_a");
+        assert_eq!(a1, "mcp_set_forwarding_a");
+        assert_eq!(k("m1", "mcp_set_forwarding_a"), a1, "A then A is a retry");
+        let b = k("m1", "mcp_set_forwarding_b");
+        assert_eq!(b, "mcp_set_forwarding_b", "a first B keeps its derived key");
+        let a2 = k("m1", "mcp_set_forwarding_a");
+        assert_ne!(a2, a1, "A, B, A: the third is a new intent");
+        assert!(
+            a2.starts_with("mcp_set_forwarding_") && a2.len() == "mcp_set_forwarding_".len() + 32
+        );
+        assert_eq!(
+            k("m1", "mcp_set_forwarding_a"),
+            a2,
+            "and its retry keeps its key"
+        );
+        // Another target is independent.
+        assert_eq!(k("m2", "mcp_set_forwarding_a"), "mcp_set_forwarding_a");
+        r.forget();
+        assert_eq!(k("m1", "mcp_set_forwarding_a"), a1);
     }
 }

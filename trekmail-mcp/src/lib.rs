@@ -7,14 +7,18 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::print_stdout)]
 
+pub mod argpath;
 pub mod call;
 pub mod catalog;
 pub mod checks;
+pub mod cli;
 pub mod config;
 pub mod files;
 pub mod gates;
 pub mod hostguard;
+pub mod human;
 pub mod idempotency;
+pub mod instructions;
 pub mod logging;
 pub mod map;
 pub mod progress;
@@ -22,6 +26,7 @@ pub mod results;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod schema;
+pub mod selection;
 pub mod server;
 pub mod stdio;
 pub mod validate;

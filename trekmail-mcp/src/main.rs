@@ -1,4 +1,5 @@
-//! `trekmail-mcp`: the stdio MCP server. Configuration comes from the environment (see README).
+//! `trekmail-mcp`: the stdio MCP server. Configuration comes from flags and the environment
+//! (`--help`, README).
 #![forbid(unsafe_code)]
 #![deny(clippy::print_stdout)]
 
@@ -6,58 +7,34 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use rmcp::ServiceExt;
-use trekmail_mcp::{Catalog, Config, TrekmailServer, logging};
-
-const HELP: &str = "trekmail-mcp: MCP server (stdio) for the TrekMail API v1.
-
-Configure it with environment variables (see README.md):
-  TREKMAIL_BASE_URL (required), TREKMAIL_API_TOKEN and/or TREKMAIL_MESSAGE_TOKEN,
-  TREKMAIL_TIMEOUT_MS, TREKMAIL_MAX_RESPONSE_BYTES, TREKMAIL_MAX_CONCURRENT_CALLS,
-  TREKMAIL_USER_AGENT, TREKMAIL_ALLOW_DESTRUCTIVE,
-  TREKMAIL_ALLOW_SENDING, TREKMAIL_ALLOW_MIGRATION, TREKMAIL_TOOLSETS,
-  TREKMAIL_READ_ONLY, TREKMAIL_LOG, TREKMAIL_CA_CERT.
-
-Options: --sandbox (or TREKMAIL_SANDBOX=true: try every tool on an in-process emulation,
-  no account needed), --help, --version
-";
+use trekmail_mcp::cli::Settings;
+use trekmail_mcp::gates::Switches;
+use trekmail_mcp::{Catalog, Config, TrekmailServer, config, logging, selection};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    // Help and version are the only output that is not the protocol; both go to stderr so stdout
-    // never carries anything but JSON-RPC.
-    match std::env::args().nth(1).as_deref() {
-        Some("--help" | "-h") => {
-            let _ = std::io::stderr().write_all(HELP.as_bytes());
-            return ExitCode::SUCCESS;
-        }
-        Some("--version" | "-V") => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "trekmail-mcp {}",
-                env!("CARGO_PKG_VERSION")
-            );
-            return ExitCode::SUCCESS;
-        }
-        Some("--sandbox") if cfg!(feature = "sandbox") => {}
-        Some(other) => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "trekmail-mcp: unknown argument {other:?}; configuration is by environment (--help)"
-            );
-            return ExitCode::from(2);
-        }
-        None => {}
+    // --help and --version print on stdout and exit 0; a usage error prints on stderr, exit 2.
+    let settings = match Settings::parse(std::env::args_os()) {
+        Ok(s) => s,
+        Err(e) => e.exit(),
+    };
+    logging::init(settings.get("TREKMAIL_LOG").as_deref());
+    let names: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .collect();
+    for k in config::unknown_variables(names.iter().map(String::as_str)) {
+        tracing::warn!("{k} is not a variable trekmail-mcp reads (misspelt?); it is ignored");
     }
-    logging::init(std::env::var("TREKMAIL_LOG").ok().as_deref());
     let catalog = match Catalog::embedded() {
         Ok(c) => c,
         Err(problems) => return fail("catalog", &problems),
     };
+    let list_tools = settings.cli.list_tools;
     #[cfg(feature = "sandbox")]
     let embedded = {
         use trekmail_mcp::sandbox;
-        let env = |k: &str| std::env::var(k).ok();
-        if sandbox::requested(std::env::args().nth(1).as_deref() == Some("--sandbox"), env) {
+        let env = |k: &str| settings.get(k);
+        if sandbox::requested(false, env) {
             for k in sandbox::ignored(env) {
                 tracing::warn!("{k} is ignored: the sandbox replaces it");
             }
@@ -76,36 +53,67 @@ async fn main() -> ExitCode {
             None
         }
     };
-    #[cfg(feature = "sandbox")]
-    let env = |k: &str| match &embedded {
-        Some(s) => s.env(k, |k| std::env::var(k).ok()),
-        None => std::env::var(k).ok(),
-    };
     #[cfg(not(feature = "sandbox"))]
-    let env = |k: &str| std::env::var(k).ok();
+    if settings
+        .get("TREKMAIL_SANDBOX")
+        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1"))
+    {
+        return fail(
+            "configuration",
+            &["this build has no sandbox (feature `sandbox`)".into()],
+        );
+    }
+    let env = |k: &str| {
+        #[cfg(feature = "sandbox")]
+        if let Some(s) = &embedded {
+            return s.env(k, |k| settings.get(k));
+        }
+        let v = settings.get(k);
+        // Listing the tools contacts nothing: the instance need not be named for it.
+        if list_tools
+            && k == "TREKMAIL_BASE_URL"
+            && v.as_deref().is_none_or(|v| v.trim().is_empty())
+        {
+            return Some("https://trekmail.net".into());
+        }
+        v
+    };
     let config = match Config::from_env(env, &catalog.toolsets()) {
         Ok(c) => c,
         Err(problems) => return fail("configuration", &problems),
     };
     let server = match TrekmailServer::new(&config, catalog) {
         Ok(s) => s,
-        Err(e) => return fail("configuration", &[e]),
+        Err(e) => {
+            let problems: Vec<String> = e.lines().map(String::from).collect();
+            return fail("configuration", &problems);
+        }
     };
+    for w in selection::warnings(&config, server.catalog(), server.listed().len()) {
+        tracing::warn!("{w}");
+    }
     if config.sends_tokens_in_the_clear() {
         tracing::warn!(
             "TREKMAIL_BASE_URL uses plain http to a remote host: tokens travel unencrypted; use https"
         );
     }
+    if list_tools {
+        let table = selection::table(server.listed(), &Switches::from_config(&config));
+        return match std::io::stdout().lock().write_all(table.as_bytes()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::FAILURE,
+        };
+    }
     tracing::info!(tools = server.tools().len(), "serving on stdio");
     let closing = server.closing();
-    // Answers waiting to be written before no new request is read: a client that stops reading
-    // cannot make the server hold more than this many answers.
-    let max_pending = config.max_concurrent_calls * 2;
+    // Requests read and not yet answered before no new request is read: a client that stops
+    // reading cannot make the server make more calls or hold more answers than this.
+    let max_open = config.max_concurrent_calls * 2;
     let transport = trekmail_mcp::stdio::Bounded::new(
         rmcp::transport::IntoTransport::<rmcp::RoleServer, _, _>::into_transport(
             rmcp::transport::stdio(),
         ),
-        max_pending,
+        max_open,
         closing,
     );
     let service = match server.serve(transport).await {

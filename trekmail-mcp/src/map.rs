@@ -3,6 +3,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::argpath::ArgPath;
+
 /// The map, embedded at build time so the binary and its tests see the same file.
 pub const TOOLS_MAP_TOML: &str = include_str!("../../tools-map.toml");
 
@@ -58,9 +60,29 @@ pub struct ToolEntry {
     /// Checks beyond the schema, made before any HTTP call.
     #[serde(default)]
     pub checks: Vec<Check>,
-    /// Arguments naming a host TrekMail will connect to: private and internal destinations are refused.
+    /// Argument paths naming a host TrekMail will connect to: blank, private and internal
+    /// destinations are refused.
     #[serde(default)]
     pub public_host_args: Vec<String>,
+    /// Argument paths whose values must each be one plain email address (beyond `format: email`).
+    #[serde(default)]
+    pub email_args: Vec<String>,
+    /// Fields of array items that must be one plain address when a sibling field says so.
+    #[serde(default)]
+    pub email_when: Vec<EmailWhen>,
+    /// Argument paths whose values end up in a mail header: CR, LF and NUL are refused.
+    #[serde(default)]
+    pub header_args: Vec<String>,
+    /// Argument paths of objects whose keys are mail header names: each must be an RFC 7230 token.
+    #[serde(default)]
+    pub header_name_args: Vec<String>,
+    /// Arguments the product documents but the API ignores: accepted, never sent, and the
+    /// result says so.
+    #[serde(default)]
+    pub ignored_args: Vec<String>,
+    /// CSV text arguments and what some of their columns hold.
+    #[serde(default)]
+    pub csv_columns: Vec<CsvColumns>,
     /// Where the answer carries a file (see [`crate::files`]).
     pub file: Option<FileSpec>,
 }
@@ -123,32 +145,95 @@ impl GateName {
     }
 }
 
-/// A gate that applies when an argument equals a value or (for arrays) contains it.
+/// A gate that applies when a value at an argument path meets a condition (exactly one of
+/// `equals`, `contains`, `one_of`, `truthy`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GateWhen {
-    /// The argument.
+    /// The argument path (`action`, `actions[].type`).
     pub arg: String,
-    /// Applies when the argument equals this.
+    /// Applies when a value equals this.
     pub equals: Option<Value>,
-    /// Applies when the argument (an array) contains this.
+    /// Applies when a value (an array) contains this.
     pub contains: Option<Value>,
+    /// Applies when a value is one of these.
+    #[serde(default)]
+    pub one_of: Vec<Value>,
+    /// Applies when a value is truthy (not null, false, 0, "", [] or {}).
+    #[serde(default)]
+    pub truthy: bool,
     /// The gate.
     pub gate: GateName,
 }
 
 impl GateWhen {
+    /// How many conditions the entry sets (exactly one is valid).
+    pub fn conditions(&self) -> usize {
+        usize::from(self.equals.is_some())
+            + usize::from(self.contains.is_some())
+            + usize::from(!self.one_of.is_empty())
+            + usize::from(self.truthy)
+    }
+
     /// Whether the condition holds for these arguments.
     pub fn applies(&self, args: &serde_json::Map<String, Value>) -> bool {
-        let Some(v) = args.get(&self.arg) else {
-            return false;
+        let Ok(path) = ArgPath::parse(&self.arg) else {
+            // The catalogue refuses bad paths at start-up; fail closed all the same.
+            return true;
         };
-        self.equals.as_ref().is_some_and(|e| e == v)
-            || self
-                .contains
-                .as_ref()
-                .is_some_and(|c| v.as_array().is_some_and(|a| a.contains(c)))
+        path.values(args).into_iter().any(|(_, v)| {
+            self.equals.as_ref().is_some_and(|e| e == v)
+                || self
+                    .contains
+                    .as_ref()
+                    .is_some_and(|c| v.as_array().is_some_and(|a| a.contains(c)))
+                || self.one_of.contains(v)
+                || (self.truthy && truthy(v))
+        })
     }
+}
+
+/// Whether a value counts as given and on.
+pub fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|x| x != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(m) => !m.is_empty(),
+    }
+}
+
+/// For every object at `each`, `field` must be one plain address when `when` is one of `one_of`
+/// (a mail rule's `value` when its `type` is a redirect).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailWhen {
+    /// Path of the objects (`actions[]`).
+    pub each: String,
+    /// Their field holding the address.
+    pub field: String,
+    /// Their field deciding whether it is an address.
+    pub when: String,
+    /// The values of `when` that make `field` an address.
+    pub one_of: Vec<Value>,
+}
+
+/// What columns of a CSV text argument hold (0-based).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsvColumns {
+    /// The argument holding the CSV text.
+    pub arg: String,
+    /// Columns naming a host TrekMail connects to: each must be a public host, not blank.
+    #[serde(default)]
+    pub host: Vec<usize>,
+    /// An argument that must be truthy for the rows to carry `host` columns (`per_row_server`).
+    pub host_when: Option<String>,
+    /// Columns holding secrets: the whole text then enters idempotency keys only as a keyed digest.
+    #[serde(default)]
+    pub secret: Vec<usize>,
 }
 
 /// The idempotency-key policy.

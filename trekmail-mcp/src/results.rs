@@ -78,6 +78,29 @@ fn not_a_file(tool: &str, spec: &FileSpec, value: &Value) -> CallToolResult {
     ))
 }
 
+/// Adds what the agent must know beyond the API's answer, in a text block of its own so the
+/// answer stays whole: the write's `Idempotency-Key` and notes (ignored arguments).
+pub fn annotate(mut r: CallToolResult, key: Option<&str>, notes: &[String]) -> CallToolResult {
+    let mut lines: Vec<String> = notes.to_vec();
+    if let Some(k) = key {
+        lines.push(format!(
+            "Idempotency-Key: {k} (the same call again is a retry with this key; to repeat the action on purpose, pass a new idempotency_key)"
+        ));
+    }
+    if !lines.is_empty() {
+        r.content.push(ContentBlock::text(lines.join("\n")));
+    }
+    r
+}
+
+/// API error codes of a 403 that mean the account's plan, not the token, stands in the way.
+pub const PLAN_ERROR_CODES: &[&str] = &[
+    "plan_api_disabled",
+    "token_scope_blocked_by_plan",
+    "feature_not_available",
+    "plan_limit_reached",
+];
+
 /// A failed call, shaped for the agent. `write` says whether the operation changes anything.
 pub fn failure(
     tool: &str,
@@ -112,7 +135,14 @@ pub fn failure(
             }
             detail.insert("details".into(), e.body.clone());
             let who = format!("the {} token ({})", kind_name(token), token.env_var());
+            let plan = e
+                .code
+                .as_deref()
+                .is_some_and(|c| PLAN_ERROR_CODES.contains(&c));
             match e.status {
+                403 if plan => format!(
+                    "{tool} failed: {e}. The account's plan does not allow this (the token's permissions are not the problem): upgrade the plan or stay within its limits."
+                ),
                 401 => format!(
                     "{tool} failed: {e}. The API rejected {who}: check that it is valid and not revoked."
                 ),
@@ -146,7 +176,11 @@ pub fn failure(
                 }
                 TransportKind::Other => "the connection to the TrekMail API failed",
             };
-            format!("{tool} failed: {what}: {message}{}", retry_note(write))
+            format!(
+                "{tool} failed: {what}: {message}{}{}",
+                tls_note(message),
+                retry_note(write)
+            )
         }
         CallError::InvalidResponse(m) => {
             detail.insert("message".into(), m.clone().into());
@@ -291,6 +325,16 @@ fn cut(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_owned(),
+    }
+}
+
+/// A certificate the TLS stack does not trust: the operator's fix is `TREKMAIL_CA_CERT`.
+pub fn tls_note(message: &str) -> &'static str {
+    let m = message.to_ascii_lowercase();
+    if m.contains("certificate") || m.contains("unknownissuer") {
+        ". If the instance uses a private certificate authority, the operator can trust it with TREKMAIL_CA_CERT (a PEM file)"
+    } else {
+        ""
     }
 }
 

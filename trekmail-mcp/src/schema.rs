@@ -287,7 +287,7 @@ pub fn input_schema(shape: &Shape, confirm: Option<&str>) -> Map<String, Value> 
             c.to_owned(),
             json!({
                 "type": "boolean",
-                "description": "Must be true; ask the user first.",
+                "description": "Set true only after the user approved this specific call.",
             }),
         );
         required.push(Value::String(c.to_owned()));

@@ -15,20 +15,27 @@ use rmcp::service::{RequestContext, RoleServer};
 use tokio_util::sync::CancellationToken;
 use trekmail_api::{ClientBuilder, OutcomeBody, RetryPolicy};
 
-use crate::call::{Caller, token_kind};
+use crate::call::Caller;
 use crate::catalog::{Catalog, ToolDef};
 use crate::config::Config;
 use crate::files::{self, File};
-use crate::gates::Switches;
-use crate::idempotency::SecretKey;
-use crate::map::TokenName;
+use crate::gates::{self, Switches};
+use crate::human::{self, Human, HumanConfirm};
+use crate::idempotency::{Keys, Recent};
 use crate::progress::Progress;
+use crate::{instructions, results, selection};
 
 /// The server.
 pub struct TrekmailServer {
     catalog: Arc<Catalog>,
     listed: Vec<Arc<ToolDef>>,
+    /// The definitions as listed here (a disabled tool's description says so), in `listed` order.
+    listed_tools: Vec<Tool>,
     hidden: HashMap<String, String>,
+    /// `TREKMAIL_HUMAN_CONFIRM`.
+    human_confirm: HumanConfirm,
+    /// Generated from the configuration.
+    instructions: String,
     caller: Arc<Caller>,
     /// Calls in flight at once (`TREKMAIL_MAX_CONCURRENT_CALLS`); the rest wait their turn.
     slots: Arc<tokio::sync::Semaphore>,
@@ -36,10 +43,9 @@ pub struct TrekmailServer {
     closing: CancellationToken,
 }
 
-const INSTRUCTIONS: &str = "Tools for the TrekMail email-hosting API. Ops tools (domains, DNS, mailboxes, aliases, filters, migrations, SMTP, billing...) use the account token; message tools (messages, folders, contacts, calendar...) act on one mailbox with its message token. Destructive, sending and migration tools only work when the operator has enabled them, and some also need a confirmation argument set to true: check with the user before setting it. Every write carries an idempotency key derived from its arguments, so retrying a call that failed or timed out with the same arguments is performed once; pass idempotency_key (printable ASCII, up to 255 characters) to choose the key yourself. Tools marked idempotent may also be repeated later without further effect; the others (creates, sends, new jobs) act again when called again later as a new request.";
-
 impl TrekmailServer {
-    /// A server for `config`, with the default retry policy.
+    /// A server for `config`, with the default retry policy. `Err` lists the problems, one a
+    /// line (unknown tool names).
     pub fn new(config: &Config, catalog: Catalog) -> Result<Self, String> {
         Self::with_retry(config, catalog, RetryPolicy::default())
     }
@@ -75,44 +81,52 @@ impl TrekmailServer {
             ops: client(&config.ops_token)?,
             message: client(&config.message_token)?,
             switches: Switches::from_config(config),
-            secret: SecretKey::random(),
+            secret: Keys::for_tokens(
+                config.ops_token.as_ref().map(|t| t.expose()),
+                config.message_token.as_ref().map(|t| t.expose()),
+            ),
+            recent: Recent::default(),
             max_inline_bytes: config.max_inline_bytes,
         };
+        let mut problems = selection::unknown_tool_names(config, &catalog);
+        match instructions::unknown_tools(|n| catalog.get(n).is_some()) {
+            Ok(unknown) if unknown.is_empty() => {}
+            Ok(unknown) => problems.push(format!(
+                "instructions.toml names unknown tools: {}",
+                unknown.join(", ")
+            )),
+            Err(e) => problems.push(e),
+        }
+        if !problems.is_empty() {
+            return Err(problems.join("\n"));
+        }
         let mut listed = Vec::new();
+        let mut listed_tools = Vec::new();
         let mut hidden = HashMap::new();
         for def in catalog.tools() {
-            let e = &def.entry;
-            let has_token = match e.token {
-                TokenName::Ops => caller.ops.is_some(),
-                TokenName::Message => caller.message.is_some(),
-            };
-            let why = if !has_token {
-                Some(format!("needs {}", token_kind(e.token).env_var()))
-            } else if config
-                .toolsets
-                .as_ref()
-                .is_some_and(|t| !t.contains(&e.toolset))
-            {
-                Some(format!(
-                    "its toolset `{}` is not in TREKMAIL_TOOLSETS",
-                    e.toolset
-                ))
-            } else if config.read_only && !e.annotations.read_only {
-                Some("TREKMAIL_READ_ONLY is on and this tool changes data".into())
-            } else {
-                None
-            };
-            match why {
+            match selection::hidden_because(def, config) {
                 Some(w) => {
-                    hidden.insert(e.name.clone(), w);
+                    hidden.insert(def.entry.name.clone(), w);
                 }
-                None => listed.push(Arc::clone(def)),
+                None => {
+                    let mut tool = def.tool.clone();
+                    if let Some(g) = selection::disabled_by(def, &caller.switches) {
+                        let d = tool.description.as_deref().unwrap_or_default();
+                        tool.description = Some(format!("{d}{}", gates::disabled_note(g)).into());
+                    }
+                    listed.push(Arc::clone(def));
+                    listed_tools.push(tool);
+                }
             }
         }
+        let instructions = instructions::build(config, &listed)?;
         Ok(Self {
             catalog: Arc::new(catalog),
             listed,
+            listed_tools,
             hidden,
+            human_confirm: config.human_confirm,
+            instructions,
             caller: Arc::new(caller),
             slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
             closing: CancellationToken::new(),
@@ -125,22 +139,44 @@ impl TrekmailServer {
         self.closing.clone()
     }
 
+    /// Forgets the writes remembered for telling retries from new intents, as a restart would.
+    pub fn forget_recent_writes(&self) {
+        self.caller.recent.forget();
+    }
+
     /// The tools this configuration lists, in order.
     pub fn tools(&self) -> Vec<Tool> {
-        self.listed.iter().map(|d| d.tool.clone()).collect()
+        self.listed_tools.clone()
     }
 
-    fn find(&self, name: &str) -> Option<&Arc<ToolDef>> {
-        self.listed.iter().find(|d| d.entry.name == name)
+    /// The definitions this configuration lists, in order.
+    pub fn listed(&self) -> &[Arc<ToolDef>] {
+        &self.listed
     }
 
-    /// Calls a tool by name: `Err` only for a tool that is not listed.
+    /// The whole catalogue.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The server's instructions for the agent.
+    pub fn instructions(&self) -> &str {
+        &self.instructions
+    }
+
+    fn find(&self, name: &str) -> Option<(&Arc<ToolDef>, &Tool)> {
+        let i = self.listed.iter().position(|d| d.entry.name == name)?;
+        Some((&self.listed[i], &self.listed_tools[i]))
+    }
+
+    /// Calls a tool by name for a client that cannot ask its user: `Err` only for a tool that
+    /// is not listed.
     pub async fn call(
         &self,
         name: &str,
         args: Option<serde_json::Map<String, serde_json::Value>>,
     ) -> Result<rmcp::model::CallToolResult, ErrorData> {
-        self.call_with_progress(name, args, None).await
+        self.call_with(name, args, &Human::Unreachable, None).await
     }
 
     /// [`TrekmailServer::call`], telling `progress` while the call waits for a free slot or
@@ -151,14 +187,41 @@ impl TrekmailServer {
         args: Option<serde_json::Map<String, serde_json::Value>>,
         progress: Option<&Progress>,
     ) -> Result<rmcp::model::CallToolResult, ErrorData> {
-        let Some(def) = self.find(name) else {
+        self.call_with(name, args, &Human::Unreachable, progress)
+            .await
+    }
+
+    /// Calls a tool by name; a guarded call may first ask `human` (`TREKMAIL_HUMAN_CONFIRM`),
+    /// and `progress` hears of waits (for a slot, before a retry).
+    pub async fn call_with(
+        &self,
+        name: &str,
+        args: Option<serde_json::Map<String, serde_json::Value>>,
+        human: &Human,
+        progress: Option<&Progress>,
+    ) -> Result<rmcp::model::CallToolResult, ErrorData> {
+        let Some((def, _)) = self.find(name) else {
             let msg = match self.hidden.get(name) {
                 Some(why) => format!("tool `{name}` is not available: {why}"),
                 None => format!("unknown tool `{name}`"),
             };
             return Err(ErrorData::invalid_params(msg, None));
         };
-        // Waiting for a slot is part of the call: a cancellation ends the wait too.
+        // Switches and confirmation first: a refused call asks nobody.
+        let prepared = match self
+            .caller
+            .prepare(&self.catalog, def, args.unwrap_or_default())
+        {
+            Ok(p) => p,
+            Err(refusal) => return Ok(refusal),
+        };
+        if prepared.guarded()
+            && let Err(why) = human::confirm(self.human_confirm, human, def, &prepared.args).await
+        {
+            return Ok(results::refusal(why));
+        }
+        // Waiting for a slot is part of the call: a cancellation ends the wait too. The human
+        // was asked before: a pending question holds no slot.
         let slot = match self.slots.try_acquire() {
             Ok(s) => Ok(s),
             Err(_) => {
@@ -177,10 +240,7 @@ impl TrekmailServer {
                 None,
             ));
         };
-        Ok(self
-            .caller
-            .call_with_progress(&self.catalog, def, args.unwrap_or_default(), progress)
-            .await)
+        Ok(self.caller.execute(prepared, progress).await)
     }
 }
 
@@ -282,7 +342,7 @@ impl ServerHandler for TrekmailServer {
                 .build(),
         )
         .with_server_info(info)
-        .with_instructions(INSTRUCTIONS)
+        .with_instructions(self.instructions.clone())
     }
 
     async fn list_tools(
@@ -313,8 +373,9 @@ impl ServerHandler for TrekmailServer {
             });
             Progress::new(token, sink)
         });
+        let human = Human::of(&context.peer, context.protocol_version().as_ref());
         tokio::select! {
-            r = self.call_with_progress(&request.name, request.arguments, progress.as_ref()) => r.map(Into::into),
+            r = self.call_with(&request.name, request.arguments, &human, progress.as_ref()) => r.map(Into::into),
             () = context.ct.cancelled() => Err(cancelled()),
             () = self.closing.cancelled() => Err(cancelled()),
         }
@@ -352,6 +413,6 @@ impl ServerHandler for TrekmailServer {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.find(name).map(|d| d.tool.clone())
+        self.find(name).map(|(_, t)| t.clone())
     }
 }
