@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
+use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, USER_AGENT};
 
 use crate::generated::Client;
 use crate::hooks::ClientState;
@@ -168,15 +168,17 @@ impl ClientBuilder {
 
     /// Builds the client.
     pub fn build(self) -> Result<Client, BuildError> {
+        let token = self.token.clone();
+        let redact = self.redact.clone();
+        self.build_pool()?.client(token.as_deref(), &redact)
+    }
+
+    /// Builds everything but the token: the connection pool and the settings, shared by the
+    /// clients of many tokens ([`Pool::client`]), e.g. one per request of a multi-user server.
+    /// The builder's token and redactions are not used.
+    pub fn build_pool(self) -> Result<Pool, BuildError> {
         let root = Self::api_root(&self.base_url)?;
         let mut headers = HeaderMap::new();
-        if let Some(token) = &self.token {
-            let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-                BuildError("the token contains characters not allowed in a header".into())
-            })?;
-            value.set_sensitive(true);
-            headers.insert(AUTHORIZATION, value);
-        }
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         headers.insert(
             USER_AGENT,
@@ -200,16 +202,63 @@ impl ClientBuilder {
             .connect_timeout(self.connect_timeout.min(self.timeout))
             .build()
             .map_err(|e| BuildError(format!("cannot build the HTTP client: {e}")))?;
-        let mut secrets = self.redact;
-        secrets.extend(self.token);
-        let limits = Limits {
-            deadline: self.timeout,
-            max_response_bytes: self.max_response_bytes,
-        };
-        let transport = Transport::new(http.clone(), self.retry, limits, secrets);
-        Ok(Client::new_with_client(
-            &root,
+        Ok(Pool {
+            root,
             http,
+            retry: self.retry,
+            limits: Limits {
+                deadline: self.timeout,
+                max_response_bytes: self.max_response_bytes,
+            },
+        })
+    }
+}
+
+/// The connection pool and settings of [`ClientBuilder::build_pool`]: cheap to clone, and a
+/// [`Client`] for one token costs no new connection or TLS set-up.
+#[derive(Clone)]
+pub struct Pool {
+    root: String,
+    http: reqwest::Client,
+    retry: RetryPolicy,
+    limits: Limits,
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("root", &self.root)
+            .field("retry", &self.retry)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pool {
+    /// A client sending `token` (`Authorization: Bearer …`, marked sensitive) on every request;
+    /// `redact` are more secrets scrubbed from answers besides the token itself.
+    pub fn client(&self, token: Option<&str>, redact: &[String]) -> Result<Client, BuildError> {
+        let auth = token
+            .map(|t| {
+                let mut value = HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| {
+                    BuildError("the token contains characters not allowed in a header".into())
+                })?;
+                value.set_sensitive(true);
+                Ok::<_, BuildError>(value)
+            })
+            .transpose()?;
+        let mut secrets = redact.to_vec();
+        secrets.extend(token.map(str::to_owned));
+        let transport = Transport::new(
+            self.http.clone(),
+            self.retry.clone(),
+            self.limits.clone(),
+            secrets,
+            auth,
+        );
+        Ok(Client::new_with_client(
+            &self.root,
+            self.http.clone(),
             ClientState { transport },
         ))
     }

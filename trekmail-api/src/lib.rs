@@ -42,7 +42,7 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/client.rs"));
 }
 
-pub use builder::{BuildError, ClientBuilder, TokenKind};
+pub use builder::{BuildError, ClientBuilder, Pool, TokenKind};
 pub use error::{ApiError, CallError, TransportKind};
 pub use generated::{ByteStream, Client, ClientInfo, Error, ResponseValue, types};
 pub use hooks::ClientState;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{
-    CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, RETRY_AFTER,
+    AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, RETRY_AFTER,
 };
 use reqwest::{Method, Request, Response};
 use tokio::time::Instant;
@@ -102,6 +102,8 @@ pub struct Transport {
     limits: Limits,
     /// Values that must never reach a caller, even when the API echoes them (the tokens).
     secrets: Vec<String>,
+    /// The `Authorization` value of this client's token, set on every attempt.
+    auth: Option<HeaderValue>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -134,12 +136,14 @@ impl Transport {
         retry: RetryPolicy,
         limits: Limits,
         secrets: Vec<String>,
+        auth: Option<HeaderValue>,
     ) -> Self {
         Self {
             http,
             retry,
             limits,
             secrets: secrets.into_iter().filter(|s| s.len() >= 8).collect(),
+            auth,
         }
     }
 
@@ -228,6 +232,9 @@ impl Transport {
     /// Sets the request id and, on a write, the idempotency key, unless the caller did.
     fn stamp(&self, request: &mut Request) -> Result<Facts, CallError> {
         let headers = request.headers_mut();
+        if let Some(auth) = &self.auth {
+            headers.insert(AUTHORIZATION, auth.clone());
+        }
         let request_id = match header_str(headers, REQUEST_ID) {
             Some(id) => id,
             None => {

@@ -16,6 +16,7 @@ use crate::map::TokenName;
 use crate::progress::Progress;
 use crate::results;
 use crate::schema::{IDEMPOTENCY_ARG, Target};
+use crate::server::TokenSource;
 use crate::wire;
 
 /// Everything a call needs.
@@ -30,6 +31,8 @@ pub struct Caller {
     pub secret: Keys,
     /// The last write per target: a retry reuses its key, a new intent never does.
     pub recent: Recent,
+    /// Where the tokens come from, for the refusal that names a missing one.
+    pub source: TokenSource,
     /// Files larger than this come as a `resource_link` (`TREKMAIL_MAX_INLINE_BYTES`).
     pub max_inline_bytes: u64,
 }
@@ -39,6 +42,13 @@ impl Caller {
         match token {
             TokenName::Ops => self.ops.as_ref(),
             TokenName::Message => self.message.as_ref(),
+        }
+    }
+
+    fn missing(&self, kind: TokenKind) -> String {
+        match self.source {
+            TokenSource::Environment => format!("{} to be configured", kind.env_var()),
+            TokenSource::Request => self.source.how(kind),
         }
     }
 
@@ -106,8 +116,8 @@ impl Caller {
         if self.client(def.entry.token).is_none() {
             let kind = token_kind(def.entry.token);
             return Err(results::refusal(format!(
-                "{name} needs {} to be configured",
-                kind.env_var()
+                "{name} needs {}",
+                self.missing(kind)
             )));
         }
         let key = (def.method != "GET").then(|| self.key(def, &args));
@@ -196,8 +206,8 @@ impl Caller {
         let Some(client) = self.client(def.entry.token) else {
             let kind = token_kind(def.entry.token);
             return Err(results::refusal(format!(
-                "{name} needs {} to be configured",
-                kind.env_var()
+                "{name} needs {}",
+                self.missing(kind)
             )));
         };
         let mut wire_args = wire::to_wire(&def.shape, &args, key.clone());

@@ -8,7 +8,11 @@ use std::collections::HashMap;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
 
 /// Variables read from the environment only.
-pub const ENV_ONLY: [&str; 2] = ["TREKMAIL_API_TOKEN", "TREKMAIL_MESSAGE_TOKEN"];
+pub const ENV_ONLY: [&str; 3] = [
+    "TREKMAIL_API_TOKEN",
+    "TREKMAIL_MESSAGE_TOKEN",
+    "TREKMAIL_HTTP_BEARER",
+];
 
 const AFTER_HELP: &str = "\
 Every flag can be given as its environment variable instead (shown beside it); the flag wins.
@@ -20,12 +24,15 @@ every user of the machine):
   TREKMAIL_MESSAGE_TOKEN  message token, tm_msg_...: the mailbox tools
 At least one is required (--sandbox supplies both).
 
-JSON-RPC runs on stdin/stdout; logs go to stderr. See README.md, Configuration.";
+JSON-RPC runs on stdin/stdout, or over HTTP at /mcp with --http; logs go to stderr.
+See README.md, Configuration and Serving over HTTP.";
 
-/// `trekmail-mcp`: MCP server (stdio) for the TrekMail API v1.
+/// `trekmail-mcp`: MCP server (stdio, or Streamable HTTP with `--http`) for the TrekMail API v1.
 #[derive(Debug, Parser)]
 #[command(name = "trekmail-mcp", version, after_help = AFTER_HELP)]
-#[command(about = "MCP server (stdio) for the TrekMail email-hosting API v1")]
+#[command(
+    about = "MCP server (stdio, or Streamable HTTP with --http) for the TrekMail email-hosting API v1"
+)]
 pub struct Cli {
     #[arg(
         long,
@@ -143,6 +150,64 @@ pub struct Cli {
     /// happens [default: false]
     #[arg(long, env = "TREKMAIL_SANDBOX", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     sandbox: Option<String>,
+    /// Serve MCP Streamable HTTP at /mcp on this address (e.g. 127.0.0.1:8080) instead of stdio
+    #[arg(
+        long = "http",
+        env = "TREKMAIL_HTTP_LISTEN",
+        value_name = "ADDR",
+        hide_env_values = true
+    )]
+    http_listen: Option<String>,
+    /// HTTP: whose TrekMail tokens serve a request: operator (the environment's) or caller
+    /// (each request's own) [default: operator]
+    #[arg(
+        long,
+        env = "TREKMAIL_HTTP_TOKENS",
+        value_name = "MODE",
+        hide_env_values = true
+    )]
+    http_tokens: Option<String>,
+    /// HTTP, operator mode: file whose first line is the bearer callers present (or
+    /// TREKMAIL_HTTP_BEARER, environment only)
+    #[arg(
+        long,
+        env = "TREKMAIL_HTTP_BEARER_FILE",
+        value_name = "PATH",
+        hide_env_values = true
+    )]
+    http_bearer_file: Option<String>,
+    /// HTTP: Host values accepted, comma-separated, or * [default: localhost,127.0.0.1,::1]
+    #[arg(
+        long,
+        env = "TREKMAIL_HTTP_ALLOWED_HOSTS",
+        value_name = "LIST",
+        hide_env_values = true
+    )]
+    http_allowed_hosts: Option<String>,
+    /// HTTP: browser origins accepted (scheme://host:port, :* any port), or * [default: loopback]
+    #[arg(
+        long,
+        env = "TREKMAIL_HTTP_ALLOWED_ORIGINS",
+        value_name = "LIST",
+        hide_env_values = true
+    )]
+    http_allowed_origins: Option<String>,
+    /// HTTP: largest request body read, 1024 to 67108864 [default: 4194304]
+    #[arg(
+        long,
+        env = "TREKMAIL_HTTP_MAX_BODY_BYTES",
+        value_name = "BYTES",
+        hide_env_values = true
+    )]
+    http_max_body_bytes: Option<String>,
+    /// HTTP: requests handled at once, more are answered 503, 1 to 65536 [default: 64]
+    #[arg(
+        long,
+        env = "TREKMAIL_HTTP_MAX_REQUESTS",
+        value_name = "N",
+        hide_env_values = true
+    )]
+    http_max_requests: Option<String>,
     /// Print the tools this configuration serves (name, toolset, gate, enabled) and exit,
     /// without contacting the API
     #[arg(long)]

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use trekmail_api::{ClientBuilder, TokenKind};
 
+use crate::http_server::settings::{HttpConfig, TokenMode};
+
 use crate::human::HumanConfirm;
 
 /// A token that never prints.
@@ -13,6 +15,10 @@ use crate::human::HumanConfirm;
 pub struct Secret(String);
 
 impl Secret {
+    pub(crate) fn new(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+
     /// The token itself, for the Authorization header only.
     pub fn expose(&self) -> &str {
         &self.0
@@ -67,6 +73,8 @@ pub struct Config {
     pub human_confirm: HumanConfirm,
     /// `TREKMAIL_CA_CERT`: a PEM file of one more certificate authority to trust.
     pub ca_cert_pem: Option<Vec<u8>>,
+    /// `TREKMAIL_HTTP_*`: serve MCP over HTTP instead of stdio when `TREKMAIL_HTTP_LISTEN` is set.
+    pub http: Option<HttpConfig>,
 }
 
 /// Default of `TREKMAIL_MAX_INLINE_BYTES`: 48 KiB. Base64 makes a binary file a third larger, so
@@ -96,6 +104,14 @@ pub const VARIABLES: &[&str] = &[
     "TREKMAIL_LOG",
     "TREKMAIL_CA_CERT",
     "TREKMAIL_SANDBOX",
+    "TREKMAIL_HTTP_LISTEN",
+    "TREKMAIL_HTTP_TOKENS",
+    "TREKMAIL_HTTP_BEARER",
+    "TREKMAIL_HTTP_BEARER_FILE",
+    "TREKMAIL_HTTP_ALLOWED_HOSTS",
+    "TREKMAIL_HTTP_ALLOWED_ORIGINS",
+    "TREKMAIL_HTTP_MAX_BODY_BYTES",
+    "TREKMAIL_HTTP_MAX_REQUESTS",
 ];
 
 /// The variables among `names` that start with `TREKMAIL_` and that the server does not read:
@@ -134,7 +150,15 @@ impl Config {
             TokenKind::Message,
             &mut problems,
         );
-        if get("TREKMAIL_API_TOKEN").is_none() && get("TREKMAIL_MESSAGE_TOKEN").is_none() {
+        let http = HttpConfig::from_env(&get, &mut problems);
+        let caller_tokens = http.as_ref().is_some_and(|h| h.tokens == TokenMode::Caller);
+        if caller_tokens {
+            for k in ["TREKMAIL_API_TOKEN", "TREKMAIL_MESSAGE_TOKEN"] {
+                if get(k).is_some() {
+                    problems.push(format!("{k} must not be set with TREKMAIL_HTTP_TOKENS=caller: the server holds no token, each request brings its own"));
+                }
+            }
+        } else if get("TREKMAIL_API_TOKEN").is_none() && get("TREKMAIL_MESSAGE_TOKEN").is_none() {
             problems.push("set at least one token: TREKMAIL_API_TOKEN (tm_live_...) for account tools, TREKMAIL_MESSAGE_TOKEN (tm_msg_...) for message tools".into());
         }
         let timeout = match get("TREKMAIL_TIMEOUT_MS") {
@@ -271,6 +295,7 @@ impl Config {
             hide_disabled,
             human_confirm,
             ca_cert_pem,
+            http,
         })
     }
 }

@@ -16,6 +16,7 @@ pub mod config;
 pub mod files;
 pub mod gates;
 pub mod hostguard;
+pub mod http_server;
 pub mod human;
 pub mod idempotency;
 pub mod instructions;

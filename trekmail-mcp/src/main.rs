@@ -1,4 +1,4 @@
-//! `trekmail-mcp`: the stdio MCP server. Configuration comes from flags and the environment
+//! `trekmail-mcp`: the MCP server, on stdio or (`--http`) Streamable HTTP. Configuration comes from flags and the environment
 //! (`--help`, README).
 #![forbid(unsafe_code)]
 #![deny(clippy::print_stdout)]
@@ -6,9 +6,15 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use rmcp::ServiceExt;
+use trekmail_api::RetryPolicy;
 use trekmail_mcp::cli::Settings;
 use trekmail_mcp::gates::Switches;
+use trekmail_mcp::http_server::{self, HttpServer, settings::HttpConfig};
+use trekmail_mcp::server::{Shared, Tokens};
 use trekmail_mcp::{Catalog, Config, TrekmailServer, config, logging, selection};
 
 #[tokio::main]
@@ -66,7 +72,13 @@ async fn main() -> ExitCode {
     let env = |k: &str| {
         #[cfg(feature = "sandbox")]
         if let Some(s) = &embedded {
-            return s.env(k, |k| settings.get(k));
+            // With caller tokens, the callers present the sandbox's tokens; none is configured.
+            let caller_tokens = settings
+                .get("TREKMAIL_HTTP_TOKENS")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("caller"));
+            if !(caller_tokens && k.ends_with("_TOKEN")) {
+                return s.env(k, |k| settings.get(k));
+            }
         }
         let v = settings.get(k);
         // Listing the tools contacts nothing: the instance need not be named for it.
@@ -82,6 +94,16 @@ async fn main() -> ExitCode {
         Ok(c) => c,
         Err(problems) => return fail("configuration", &problems),
     };
+    if let Some(http) = config.http.clone()
+        && !list_tools
+    {
+        if config.sends_tokens_in_the_clear() {
+            tracing::warn!(
+                "TREKMAIL_BASE_URL uses plain http to a remote host: tokens travel unencrypted; use https"
+            );
+        }
+        return serve_http(&config, &http, catalog).await;
+    }
     let server = match TrekmailServer::new(&config, catalog) {
         Ok(s) => s,
         Err(e) => {
@@ -123,6 +145,74 @@ async fn main() -> ExitCode {
     match service.waiting().await {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => fail("server", &[e.to_string()]),
+    }
+}
+
+async fn serve_http(config: &Config, http: &HttpConfig, catalog: Catalog) -> ExitCode {
+    let shared = match Shared::new(
+        config,
+        catalog,
+        RetryPolicy::default(),
+        http_server::source(http.tokens),
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            let problems: Vec<String> = e.lines().map(String::from).collect();
+            return fail("configuration", &problems);
+        }
+    };
+    let tokens = Tokens {
+        ops: config.ops_token.clone(),
+        message: config.message_token.clone(),
+    };
+    let server = match HttpServer::new(http, shared, &tokens) {
+        Ok(s) => Arc::new(s),
+        Err(e) => return fail("configuration", &[e]),
+    };
+    let listener = match tokio::net::TcpListener::bind(http.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            return fail(
+                "startup",
+                &[format!("cannot listen on {}: {e}", http.listen)],
+            );
+        }
+    };
+    let addr = listener
+        .local_addr()
+        .map_or_else(|_| http.listen.to_string(), |a| a.to_string());
+    if !http.listen.ip().is_loopback() && http.allowed_hosts.is_none() {
+        tracing::warn!(
+            "only loopback Host headers are accepted: set TREKMAIL_HTTP_ALLOWED_HOSTS to the names clients use to reach this server"
+        );
+    }
+    tracing::info!(%addr, tokens = ?http.tokens, "serving MCP Streamable HTTP at http://{addr}{}", http_server::MCP_PATH);
+    // A call cannot outlast its deadline; a little more lets the last answers be written.
+    let drain = config.timeout + Duration::from_secs(5);
+    server.serve(listener, stop_signal(), drain).await;
+    ExitCode::SUCCESS
+}
+
+/// SIGTERM (how service managers and orchestrators stop a process) or Ctrl-C.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -13,11 +13,11 @@ use rmcp::model::{
 };
 use rmcp::service::{RequestContext, RoleServer};
 use tokio_util::sync::CancellationToken;
-use trekmail_api::{ClientBuilder, OutcomeBody, RetryPolicy};
+use trekmail_api::{ClientBuilder, OutcomeBody, Pool, RetryPolicy, TokenKind};
 
-use crate::call::Caller;
+use crate::call::{Caller, token_kind};
 use crate::catalog::{Catalog, ToolDef};
-use crate::config::Config;
+use crate::config::{Config, Secret};
 use crate::files::{self, File};
 use crate::gates::{self, Switches};
 use crate::human::{self, Human, HumanConfirm};
@@ -25,22 +25,236 @@ use crate::idempotency::{Keys, Recent};
 use crate::progress::Progress;
 use crate::{instructions, results, selection};
 
-/// The server.
+/// The server: the tools of one set of tokens, over the process's [`Shared`] state. Cheap to
+/// build per request ([`Shared::server`]) and to clone.
+#[derive(Clone)]
 pub struct TrekmailServer {
     catalog: Arc<Catalog>,
-    listed: Vec<Arc<ToolDef>>,
-    /// The definitions as listed here (a disabled tool's description says so), in `listed` order.
-    listed_tools: Vec<Tool>,
-    hidden: HashMap<String, String>,
+    listing: Arc<Listing>,
     /// `TREKMAIL_HUMAN_CONFIRM`.
     human_confirm: HumanConfirm,
-    /// Generated from the configuration.
-    instructions: String,
     caller: Arc<Caller>,
     /// Calls in flight at once (`TREKMAIL_MAX_CONCURRENT_CALLS`); the rest wait their turn.
     slots: Arc<tokio::sync::Semaphore>,
     /// Cancelled when the server stops serving (end of input): calls in flight stop at once.
     closing: CancellationToken,
+}
+
+/// The tools listed for one combination of tokens, why the others are not, and the
+/// instructions generated for them.
+struct Listing {
+    listed: Vec<Arc<ToolDef>>,
+    /// The definitions as listed here (a disabled tool's description says so), in `listed` order.
+    listed_tools: Vec<Tool>,
+    hidden: HashMap<String, String>,
+    /// Generated from the configuration.
+    instructions: String,
+}
+
+/// The TrekMail tokens of one server: the environment's, or those of one HTTP request.
+#[derive(Clone, Default)]
+pub struct Tokens {
+    /// `tm_live_…`.
+    pub ops: Option<Secret>,
+    /// `tm_msg_…`.
+    pub message: Option<Secret>,
+}
+
+/// Where tokens come from, for the messages that say which one is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    /// `TREKMAIL_API_TOKEN` / `TREKMAIL_MESSAGE_TOKEN`.
+    Environment,
+    /// Each HTTP request's `Authorization` (and `X-TrekMail-Message-Token`) header.
+    Request,
+}
+
+impl TokenSource {
+    /// How to supply a token of `kind`.
+    pub fn how(self, kind: TokenKind) -> String {
+        match self {
+            Self::Environment => kind.env_var().to_owned(),
+            Self::Request => format!(
+                "a {}… token in this request's Authorization header{}",
+                kind.prefix(),
+                match kind {
+                    TokenKind::Message => " (or X-TrekMail-Message-Token beside an ops token)",
+                    TokenKind::Ops => "",
+                }
+            ),
+        }
+    }
+}
+
+/// What every server of one process shares: the catalogue, the operator's settings, the
+/// connection pool to the API and the call slots. Building a [`TrekmailServer`] from it for a
+/// set of tokens costs a few small allocations: no connection, no TLS set-up, no catalogue walk.
+#[derive(Clone)]
+pub struct Shared {
+    catalog: Arc<Catalog>,
+    pool: Pool,
+    switches: Switches,
+    source: TokenSource,
+    /// `TREKMAIL_MAX_INLINE_BYTES`.
+    max_inline_bytes: u64,
+    human_confirm: HumanConfirm,
+    /// Indexed by [`Shared::index`]: one listing per combination of tokens present.
+    listings: [Arc<Listing>; 4],
+    slots: Arc<tokio::sync::Semaphore>,
+    closing: CancellationToken,
+}
+
+impl Shared {
+    /// The shared state for `config`; `source` says where the tokens will come from. `Err`
+    /// lists the problems, one a line (unknown tool names).
+    pub fn new(
+        config: &Config,
+        catalog: Catalog,
+        retry: RetryPolicy,
+        source: TokenSource,
+    ) -> Result<Self, String> {
+        let mut b = ClientBuilder::new(&config.base_url)
+            .user_agent(&config.user_agent)
+            .timeout(config.timeout)
+            .max_response_bytes(config.max_response_bytes)
+            .retry_policy(retry);
+        if let Some(pem) = &config.ca_cert_pem {
+            b = b.root_certificate_pem(pem.clone());
+        }
+        let pool = b.build_pool().map_err(|e| e.to_string())?;
+        let mut problems = selection::unknown_tool_names(config, &catalog);
+        match instructions::unknown_tools(|n| catalog.get(n).is_some()) {
+            Ok(unknown) if unknown.is_empty() => {}
+            Ok(unknown) => problems.push(format!(
+                "instructions.toml names unknown tools: {}",
+                unknown.join(", ")
+            )),
+            Err(e) => problems.push(e),
+        }
+        if !problems.is_empty() {
+            return Err(problems.join("\n"));
+        }
+        let switches = Switches::from_config(config);
+        let mut listings = Vec::with_capacity(4);
+        for i in 0..4 {
+            listings.push(Arc::new(listing(
+                &catalog,
+                config,
+                &switches,
+                source,
+                i & 1 != 0,
+                i & 2 != 0,
+            )?));
+        }
+        let listings: [Arc<Listing>; 4] = listings
+            .try_into()
+            .map_err(|_| "four listings".to_owned())?;
+        Ok(Self {
+            catalog: Arc::new(catalog),
+            pool,
+            switches,
+            source,
+            max_inline_bytes: config.max_inline_bytes,
+            human_confirm: config.human_confirm,
+            listings,
+            slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
+            closing: CancellationToken::new(),
+        })
+    }
+
+    fn index(ops: bool, message: bool) -> usize {
+        usize::from(ops) | (usize::from(message) << 1)
+    }
+
+    /// The server for `tokens`: exactly their tools, their clients, their idempotency secrets.
+    /// Its memory of recent writes is its own: a server built per request keeps none.
+    pub fn server(&self, tokens: &Tokens) -> Result<TrekmailServer, String> {
+        // Neither token may reach the agent, whichever client's answer echoes it.
+        let redact: Vec<String> = [&tokens.ops, &tokens.message]
+            .into_iter()
+            .flatten()
+            .map(|t| t.expose().to_owned())
+            .collect();
+        let client = |t: &Option<Secret>| {
+            t.as_ref()
+                .map(|t| self.pool.client(Some(t.expose()), &redact))
+                .transpose()
+                .map_err(|e| e.to_string())
+        };
+        let caller = Caller {
+            ops: client(&tokens.ops)?,
+            message: client(&tokens.message)?,
+            switches: self.switches,
+            secret: Keys::for_tokens(
+                tokens.ops.as_ref().map(Secret::expose),
+                tokens.message.as_ref().map(Secret::expose),
+            ),
+            recent: Recent::default(),
+            source: self.source,
+            max_inline_bytes: self.max_inline_bytes,
+        };
+        Ok(TrekmailServer {
+            catalog: Arc::clone(&self.catalog),
+            listing: Arc::clone(
+                &self.listings[Self::index(tokens.ops.is_some(), tokens.message.is_some())],
+            ),
+            human_confirm: self.human_confirm,
+            caller: Arc::new(caller),
+            slots: Arc::clone(&self.slots),
+            closing: self.closing.clone(),
+        })
+    }
+
+    /// The token that stops every call in flight when cancelled.
+    pub fn closing(&self) -> CancellationToken {
+        self.closing.clone()
+    }
+}
+
+/// What `config` lists when the given tokens are present (the selection reads only whether a
+/// token is set, so a stand-in marks it), and why the rest are not.
+fn listing(
+    catalog: &Catalog,
+    config: &Config,
+    switches: &Switches,
+    source: TokenSource,
+    ops: bool,
+    message: bool,
+) -> Result<Listing, String> {
+    let mut config = config.clone();
+    config.ops_token = ops.then(|| Secret::new("tm_live_present"));
+    config.message_token = message.then(|| Secret::new("tm_msg_present"));
+    let mut listed = Vec::new();
+    let mut listed_tools = Vec::new();
+    let mut hidden = HashMap::new();
+    for def in catalog.tools() {
+        let why = if selection::has_token(&config, def.entry.token) {
+            selection::hidden_because(def, &config)
+        } else {
+            Some(format!("needs {}", source.how(token_kind(def.entry.token))))
+        };
+        match why {
+            Some(w) => {
+                hidden.insert(def.entry.name.clone(), w);
+            }
+            None => {
+                let mut tool = def.tool.clone();
+                if let Some(g) = selection::disabled_by(def, switches) {
+                    let d = tool.description.as_deref().unwrap_or_default();
+                    tool.description = Some(format!("{d}{}", gates::disabled_note(g)).into());
+                }
+                listed.push(Arc::clone(def));
+                listed_tools.push(tool);
+            }
+        }
+    }
+    let instructions = instructions::build(&config, &listed)?;
+    Ok(Listing {
+        listed,
+        listed_tools,
+        hidden,
+        instructions,
+    })
 }
 
 impl TrekmailServer {
@@ -56,80 +270,9 @@ impl TrekmailServer {
         catalog: Catalog,
         retry: RetryPolicy,
     ) -> Result<Self, String> {
-        let client = |token: &Option<crate::config::Secret>| -> Result<Option<trekmail_api::Client>, String> {
-            token
-                .as_ref()
-                .map(|t| {
-                    let mut b = ClientBuilder::new(&config.base_url)
-                        .token(t.expose())
-                        .user_agent(&config.user_agent)
-                        .timeout(config.timeout)
-                        .max_response_bytes(config.max_response_bytes)
-                        .retry_policy(retry.clone());
-                    // Neither token may reach the agent, whichever client's answer echoes it.
-                    for other in [&config.ops_token, &config.message_token].into_iter().flatten() {
-                        b = b.redact(other.expose());
-                    }
-                    if let Some(pem) = &config.ca_cert_pem {
-                        b = b.root_certificate_pem(pem.clone());
-                    }
-                    b.build().map_err(|e| e.to_string())
-                })
-                .transpose()
-        };
-        let caller = Caller {
-            ops: client(&config.ops_token)?,
-            message: client(&config.message_token)?,
-            switches: Switches::from_config(config),
-            secret: Keys::for_tokens(
-                config.ops_token.as_ref().map(|t| t.expose()),
-                config.message_token.as_ref().map(|t| t.expose()),
-            ),
-            recent: Recent::default(),
-            max_inline_bytes: config.max_inline_bytes,
-        };
-        let mut problems = selection::unknown_tool_names(config, &catalog);
-        match instructions::unknown_tools(|n| catalog.get(n).is_some()) {
-            Ok(unknown) if unknown.is_empty() => {}
-            Ok(unknown) => problems.push(format!(
-                "instructions.toml names unknown tools: {}",
-                unknown.join(", ")
-            )),
-            Err(e) => problems.push(e),
-        }
-        if !problems.is_empty() {
-            return Err(problems.join("\n"));
-        }
-        let mut listed = Vec::new();
-        let mut listed_tools = Vec::new();
-        let mut hidden = HashMap::new();
-        for def in catalog.tools() {
-            match selection::hidden_because(def, config) {
-                Some(w) => {
-                    hidden.insert(def.entry.name.clone(), w);
-                }
-                None => {
-                    let mut tool = def.tool.clone();
-                    if let Some(g) = selection::disabled_by(def, &caller.switches) {
-                        let d = tool.description.as_deref().unwrap_or_default();
-                        tool.description = Some(format!("{d}{}", gates::disabled_note(g)).into());
-                    }
-                    listed.push(Arc::clone(def));
-                    listed_tools.push(tool);
-                }
-            }
-        }
-        let instructions = instructions::build(config, &listed)?;
-        Ok(Self {
-            catalog: Arc::new(catalog),
-            listed,
-            listed_tools,
-            hidden,
-            human_confirm: config.human_confirm,
-            instructions,
-            caller: Arc::new(caller),
-            slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
-            closing: CancellationToken::new(),
+        Shared::new(config, catalog, retry, TokenSource::Environment)?.server(&Tokens {
+            ops: config.ops_token.clone(),
+            message: config.message_token.clone(),
         })
     }
 
@@ -146,12 +289,12 @@ impl TrekmailServer {
 
     /// The tools this configuration lists, in order.
     pub fn tools(&self) -> Vec<Tool> {
-        self.listed_tools.clone()
+        self.listing.listed_tools.clone()
     }
 
     /// The definitions this configuration lists, in order.
     pub fn listed(&self) -> &[Arc<ToolDef>] {
-        &self.listed
+        &self.listing.listed
     }
 
     /// The whole catalogue.
@@ -161,12 +304,13 @@ impl TrekmailServer {
 
     /// The server's instructions for the agent.
     pub fn instructions(&self) -> &str {
-        &self.instructions
+        &self.listing.instructions
     }
 
     fn find(&self, name: &str) -> Option<(&Arc<ToolDef>, &Tool)> {
-        let i = self.listed.iter().position(|d| d.entry.name == name)?;
-        Some((&self.listed[i], &self.listed_tools[i]))
+        let l = &self.listing;
+        let i = l.listed.iter().position(|d| d.entry.name == name)?;
+        Some((&l.listed[i], &l.listed_tools[i]))
     }
 
     /// Calls a tool by name for a client that cannot ask its user: `Err` only for a tool that
@@ -201,7 +345,7 @@ impl TrekmailServer {
         progress: Option<&Progress>,
     ) -> Result<rmcp::model::CallToolResult, ErrorData> {
         let Some((def, _)) = self.find(name) else {
-            let msg = match self.hidden.get(name) {
+            let msg = match self.listing.hidden.get(name) {
                 Some(why) => format!("tool `{name}` is not available: {why}"),
                 None => format!("unknown tool `{name}`"),
             };
@@ -249,7 +393,7 @@ impl TrekmailServer {
     /// with the URI's arguments (through every check and gate of a tool call, with this server's
     /// tokens) and the file comes back whole, whatever the inline limit.
     pub async fn read(&self, uri: &str) -> Result<ReadResourceResult, ErrorData> {
-        let found = self.listed.iter().find_map(|d| {
+        let found = self.listed().iter().find_map(|d| {
             let spec = d.entry.file.as_ref()?;
             Some((d, spec, files::args_of(uri, &d.path, &d.shape)?))
         });
@@ -300,7 +444,7 @@ impl TrekmailServer {
     /// The URI templates of the listed file tools (RFC 6570), e.g.
     /// `trekmail://messages/{uid}/attachments/{index}{?folder,external_account_id}`.
     pub fn resource_templates(&self) -> Vec<ResourceTemplate> {
-        self.listed
+        self.listed()
             .iter()
             .filter(|d| d.entry.file.is_some())
             .map(|d| {
@@ -342,7 +486,7 @@ impl ServerHandler for TrekmailServer {
                 .build(),
         )
         .with_server_info(info)
-        .with_instructions(self.instructions.clone())
+        .with_instructions(self.listing.instructions.clone())
     }
 
     async fn list_tools(

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Interoperability over Streamable HTTP: the official Python MCP client (`mcp` on PyPI,
+`mcp.client.streamable_http`) drives the built binary started with `--http`, in both token modes.
+
+The stub TrekMail API of python_client.py records what it receives. Every check prints a line;
+the script ends with "N passed, M failed". Run from the repository root after `cargo build`:
+
+    .venv/bin/python tests/interop/http_client.py
+"""
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import ThreadingHTTPServer
+
+import httpx2
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from python_client import SEEN, StubApi  # noqa: E402
+
+BINARY = os.environ.get("TREKMAIL_MCP_BIN", os.path.join("target", "debug", "trekmail-mcp"))
+BEARER = "interop-operator-bearer-0123"
+
+passed = failed = 0
+NEGOTIATED = set()
+
+
+def check(what, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"ok   {what}")
+    else:
+        failed += 1
+        print(f"FAIL {what} {detail}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(api_port, env):
+    port = free_port()
+    full = {
+        "TREKMAIL_BASE_URL": f"http://127.0.0.1:{api_port}",
+        "TREKMAIL_LOG": "warn",
+        "PATH": os.environ.get("PATH", ""),
+        **env,
+    }
+    proc = subprocess.Popen([BINARY, "--http", f"127.0.0.1:{port}"], env=full, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if httpx2.get(f"{url}/healthz").status_code == 200:
+                break
+        except Exception:
+            time.sleep(0.05)
+    return proc, f"{url}/mcp"
+
+
+def stop(proc):
+    proc.terminate()
+    code = proc.wait(timeout=20)
+    err = proc.stderr.read().decode(errors="replace")
+    return code, err
+
+
+
+
+async def run(url, headers, body):
+    async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30.0)) as client:
+        async with streamable_http_client(url, http_client=client) as (read, write):
+            async with ClientSession(read, write) as session:
+                init = await session.initialize()
+                NEGOTIATED.add(init.protocol_version)
+                return await body(session)
+
+
+async def refused(url, headers):
+    """Whether the client fails to initialize with these headers (the server answers 401)."""
+    try:
+        await asyncio.wait_for(run(url, headers, lambda s: asyncio.sleep(0)), timeout=15)
+        return False
+    except Exception:
+        return True
+
+
+async def operator_mode(api_port):
+    proc, url = start(api_port, {
+        "TREKMAIL_API_TOKEN": "tm_live_interop",
+        "TREKMAIL_MESSAGE_TOKEN": "tm_msg_interop",
+        "TREKMAIL_HTTP_BEARER": BEARER,
+    })
+    try:
+        SEEN.clear()
+        check("operator: no bearer is refused", await refused(url, {}))
+        check("operator: a wrong bearer is refused", await refused(url, {"Authorization": "Bearer wrong-bearer-0123456789"}))
+        check("operator: nothing reached the API for refused requests", not SEEN, SEEN)
+
+        async def body(session):
+            tools = (await session.list_tools()).tools
+            check("operator: 143 tools listed", len(tools) == 143, len(tools))
+            r = await session.call_tool("get_domain", {"domain_id": 7})
+            check("operator: a read returns the API's JSON whole",
+                  not r.is_error and r.structured_content == {"id": 7, "name": "example.com", "unlisted_field": [1, 2]}, r)
+            check("operator: the API sees the operator's token, not the bearer",
+                  SEEN and all(s[2].get("authorization") == "Bearer tm_live_interop" for s in SEEN), SEEN)
+            n = len(SEEN)
+            r = await session.call_tool("delete_domain", {"domain_id": 7, "confirm_delete": True})
+            text = r.content[0].text if r.content else ""
+            check("operator: a gated tool refuses without a request",
+                  r.is_error and "TREKMAIL_ALLOW_DESTRUCTIVE" in text and len(SEEN) == n, text)
+
+        await run(url, {"Authorization": f"Bearer {BEARER}"}, body)
+    finally:
+        code, err = stop(proc)
+        check("operator: SIGTERM exits 0", code == 0, (code, err))
+        check("operator: no token or bearer in the logs",
+              BEARER not in err and "tm_live_interop" not in err, err)
+
+
+async def caller_mode(api_port):
+    proc, url = start(api_port, {"TREKMAIL_HTTP_TOKENS": "caller"})
+    try:
+        SEEN.clear()
+        check("caller: no token is refused", await refused(url, {}))
+        check("caller: nothing reached the API", not SEEN, SEEN)
+
+        async def ops_user(session):
+            tools = (await session.list_tools()).tools
+            check("caller: an ops token lists the 91 ops tools", len(tools) == 91, len(tools))
+            r = await session.call_tool("get_domain", {"domain_id": 7})
+            check("caller: a read works with the caller's token", not r.is_error and r.structured_content["id"] == 7, r)
+            r = await session.call_tool("delete_domain", {"domain_id": 7, "confirm_delete": True})
+            text = r.content[0].text if r.content else ""
+            check("caller: the operator's gates still hold", r.is_error and "TREKMAIL_ALLOW_DESTRUCTIVE" in text, text)
+            try:
+                await session.call_tool("list_folders", {})
+                check("caller: a message tool without a message token is an error", False, "no error")
+            except Exception as e:
+                check("caller: a message tool without a message token is an error", "tm_msg_" in str(e), e)
+
+        async def msg_user(session):
+            tools = (await session.list_tools()).tools
+            check("caller: a message token lists the 52 message tools", len(tools) == 52, len(tools))
+
+        async def both_user(session):
+            tools = (await session.list_tools()).tools
+            check("caller: both tokens list all 143 tools", len(tools) == 143, len(tools))
+
+        await asyncio.gather(
+            run(url, {"Authorization": "Bearer tm_live_alice"}, ops_user),
+            run(url, {"Authorization": "Bearer tm_msg_bob"}, msg_user),
+            run(url, {"Authorization": "Bearer tm_live_carol", "X-TrekMail-Message-Token": "tm_msg_carol"}, both_user),
+        )
+        check("caller: every API request carried alice's token (the only caller that called)",
+              SEEN and all(s[2].get("authorization") == "Bearer tm_live_alice" for s in SEEN), SEEN)
+    finally:
+        code, err = stop(proc)
+        check("caller: SIGTERM exits 0", code == 0, (code, err))
+        check("caller: no caller token in the logs", "tm_live_alice" not in err and "tm_msg_bob" not in err, err)
+
+
+async def main():
+    api = ThreadingHTTPServer(("127.0.0.1", 0), StubApi)
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    await operator_mode(api.server_address[1])
+    await caller_mode(api.server_address[1])
+    api.shutdown()
+    print(f"protocol versions negotiated: {sorted(NEGOTIATED)}")
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
