@@ -10,7 +10,7 @@ use base64::Engine as _;
 use rmcp::model::{CallToolResult, ResourceContents};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use support::{Harness, Opts, is_error, text};
+use support::{Harness, MSG_TOKEN, OPS_TOKEN, Opts, is_error, text};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -380,4 +380,57 @@ async fn file_tools_and_only_they_declare_an_output_schema() {
         // The bytes are never part of it.
         assert!(!s.to_string().contains("base64"), "{}: {s}", t.name);
     }
+}
+
+#[tokio::test]
+async fn a_token_inside_a_file_never_reaches_the_agent() {
+    // base64 hides the token from the scrub of the raw answer: the decoded file is scrubbed too.
+    let h = Harness::start(Opts {
+        extra: vec![("TREKMAIL_MAX_INLINE_BYTES", "100".into())],
+        ..Opts::default()
+    })
+    .await;
+    let note = format!("ops {OPS_TOKEN} and msg {MSG_TOKEN} pasted in a note\n");
+    for (index, body) in [(0, note.clone()), (1, note.repeat(10))] {
+        Mock::given(method("GET"))
+            .and(path(format!("/api/v1/messages/5/attachments/{index}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
+                "filename": "note.txt", "content_type": "text/plain",
+                "size": body.len(), "content_base64": b64(body.as_bytes())}})))
+            .mount(&h.mock)
+            .await;
+    }
+    // Inline (under the budget) as text.
+    let r = h
+        .call("download_attachment", json!({"uid": 5, "index": 0}))
+        .await;
+    let whole = serde_json::to_string(&r).unwrap();
+    assert!(!is_error(&r), "{whole}");
+    assert!(
+        whole.contains("[redacted] and msg [redacted] pasted"),
+        "{whole}"
+    );
+    // Over the budget: the link, then resources/read.
+    let r = h
+        .call("download_attachment", json!({"uid": 5, "index": 1}))
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let read = h
+        .server
+        .read("trekmail://messages/5/attachments/1")
+        .await
+        .unwrap();
+    let all = format!(
+        "{} {}",
+        serde_json::to_string(&r).unwrap(),
+        serde_json::to_string(&read).unwrap()
+    );
+    for secret in [OPS_TOKEN, MSG_TOKEN] {
+        assert!(!all.contains(secret), "a token reached the agent: {all}");
+        assert!(
+            !all.contains(&b64(secret.as_bytes())[..16]),
+            "a token's base64 reached the agent"
+        );
+    }
+    assert!(all.contains("[redacted]"), "{all}");
 }

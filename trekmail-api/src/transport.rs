@@ -354,6 +354,12 @@ impl Transport {
     fn scrub(&self, body: Bytes) -> Bytes {
         scrub(&self.secrets, body)
     }
+
+    /// The same for content the API sent encoded (a base64 file), which the scrub of the raw
+    /// answer cannot see.
+    pub(crate) fn redact(&self, bytes: Vec<u8>) -> Vec<u8> {
+        Vec::from(scrub(&self.secrets, Bytes::from(bytes)))
+    }
 }
 
 /// Replaces every occurrence of every secret in `body` with `[redacted]`.

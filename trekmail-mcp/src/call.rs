@@ -38,7 +38,7 @@ pub struct Caller {
 }
 
 impl Caller {
-    fn client(&self, token: TokenName) -> Option<&Client> {
+    pub(crate) fn client(&self, token: TokenName) -> Option<&Client> {
         match token {
             TokenName::Ops => self.ops.as_ref(),
             TokenName::Message => self.message.as_ref(),
@@ -182,12 +182,17 @@ impl Caller {
         let result = match self.send(prepared, progress).await {
             Ok(o) => results::success(
                 o,
-                def.entry.file.as_ref().map(|spec| results::FileAnswer {
-                    tool: &def.entry.name,
-                    spec,
-                    uri: &uri,
-                    max_inline: self.max_inline_bytes,
-                }),
+                def.entry
+                    .file
+                    .as_ref()
+                    .zip(self.client(def.entry.token))
+                    .map(|(spec, client)| results::FileAnswer {
+                        tool: &def.entry.name,
+                        spec,
+                        uri: &uri,
+                        max_inline: self.max_inline_bytes,
+                        client,
+                    }),
             ),
             Err(failure) => failure,
         };

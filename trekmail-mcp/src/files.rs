@@ -84,6 +84,15 @@ impl File {
         })
     }
 
+    /// The file with every configured secret in its decoded bytes replaced by `[redacted]`: a
+    /// token inside a file is invisible to the scrub of the raw (base64) answer.
+    #[must_use]
+    pub fn redacted(mut self, client: &trekmail_api::Client) -> Self {
+        use trekmail_api::ClientInfo as _;
+        self.bytes = client.inner().redact(std::mem::take(&mut self.bytes));
+        self
+    }
+
     /// The metadata the agent gets as `structuredContent`: name, type, size, sha256, the URI it
     /// can be read again from, and the answer's other fields. Never the bytes.
     pub fn metadata(&self, uri: &str) -> Value {

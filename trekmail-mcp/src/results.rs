@@ -24,6 +24,8 @@ pub struct FileAnswer<'a> {
     pub uri: &'a str,
     /// Files larger than this come as a link (`TREKMAIL_MAX_INLINE_BYTES`).
     pub max_inline: u64,
+    /// The client that fetched it, whose secrets are redacted from the decoded file.
+    pub client: &'a trekmail_api::Client,
 }
 
 /// A successful answer: a file as a file ([`crate::files`]), any other JSON whole.
@@ -32,7 +34,7 @@ pub fn success(outcome: Outcome, file: Option<FileAnswer<'_>>) -> CallToolResult
         OutcomeBody::Json(value) => {
             if let Some(f) = file {
                 return match File::from_answer(&value, f.spec) {
-                    Some(file) => file.result(f.uri, f.max_inline),
+                    Some(file) => file.redacted(f.client).result(f.uri, f.max_inline),
                     None => not_a_file(f.tool, f.spec, &value),
                 };
             }

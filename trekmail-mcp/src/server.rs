@@ -425,8 +425,10 @@ impl TrekmailServer {
             .send(prepared, None)
             .await
             .map_err(|r| ErrorData::internal_error(text_of(&r), None))?;
-        let file = match &outcome.body {
-            OutcomeBody::Json(v) => File::from_answer(v, spec),
+        let file = match (&outcome.body, self.caller.client(def.entry.token)) {
+            (OutcomeBody::Json(v), Some(client)) => {
+                File::from_answer(v, spec).map(|f| f.redacted(client))
+            }
             _ => None,
         };
         let file = file.ok_or_else(|| {
