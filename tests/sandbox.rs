@@ -144,7 +144,10 @@ async fn every_tool_answers_success_or_an_api_shaped_4xx() {
         .map(|d| &d.entry.name)
         .collect();
     for name in &described {
-        assert!(validated.contains(name), "{name}: not validated: {validated:?}");
+        assert!(
+            validated.contains(name),
+            "{name}: not validated: {validated:?}"
+        );
     }
     assert!(described.len() >= 5, "{described:?}");
 }

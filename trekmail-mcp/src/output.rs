@@ -54,6 +54,60 @@ fn compact(s: &Value) -> Value {
     Value::Object(out)
 }
 
+/// Whether `value` fits an output schema made by [`schema`] (types, properties, items, required:
+/// the whole subset it emits), or the first misfit, named by its JSON path.
+pub fn fits(schema: &Map<String, Value>, value: &Value) -> Result<(), String> {
+    fn go(s: &Map<String, Value>, v: &Value, at: &str) -> Result<(), String> {
+        let types: Vec<&str> = match s.get("type") {
+            Some(Value::String(t)) => vec![t.as_str()],
+            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        let is = |t: &str| match t {
+            "object" => v.is_object(),
+            "array" => v.is_array(),
+            "string" => v.is_string(),
+            "integer" => v.is_i64() || v.is_u64(),
+            "number" => v.is_number(),
+            "boolean" => v.is_boolean(),
+            "null" => v.is_null(),
+            _ => true,
+        };
+        if !types.is_empty() && !types.iter().any(|t| is(t)) {
+            return Err(format!("`{at}` is {v}, not {}", types.join(" or ")));
+        }
+        if let Value::Object(o) = v {
+            for r in s
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(r) = r.as_str().filter(|r| !o.contains_key(*r)) {
+                    return Err(format!("`{at}` has no `{r}`"));
+                }
+            }
+            for (k, ps) in s
+                .get("properties")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                if let (Some(x), Some(ps)) = (o.get(k), ps.as_object()) {
+                    go(ps, x, &format!("{at}.{k}"))?;
+                }
+            }
+        }
+        if let (Value::Array(a), Some(Value::Object(is))) = (v, s.get("items")) {
+            for (i, x) in a.iter().enumerate() {
+                go(is, x, &format!("{at}[{i}]"))?;
+            }
+        }
+        Ok(())
+    }
+    go(schema, value, "$")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +128,30 @@ mod tests {
             json!({"type": "object", "properties": {"data": {"type": "object", "required": ["id"],
                 "properties": {"id": {"type": "integer"}, "at": {"type": ["string", "null"]}}}}})
         );
+    }
+
+    #[test]
+    fn fits_names_the_first_misfit() {
+        let s = schema(
+            &json!({"type": "object", "properties": {"data": {"type": "object",
+            "required": ["id"], "properties": {"id": {"type": "integer"},
+            "tags": {"type": "array", "items": {"type": "string"}}}}}}),
+        )
+        .unwrap_or_default();
+        assert_eq!(fits(&s, &json!({"data": {"id": 7, "more": 1}})), Ok(()));
+        assert_eq!(fits(&s, &json!({"id": 7})), Ok(()));
+        assert_eq!(
+            fits(&s, &json!({"data": {"id": "7"}})),
+            Err("`$.data.id` is \"7\", not integer".into())
+        );
+        assert_eq!(
+            fits(&s, &json!({"data": {}})),
+            Err("`$.data` has no `id`".into())
+        );
+        assert_eq!(
+            fits(&s, &json!({"data": {"id": 1, "tags": ["a", 2]}})),
+            Err("`$.data.tags[1]` is 2, not string".into())
+        );
+        assert!(fits(&s, &json!([1])).is_err());
     }
 }
