@@ -860,7 +860,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///`BulkMailboxResultsData`
+    ///The results.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct BulkMailboxResultsData {
         ///Per item, in request order, the mailbox created or why it was not.
@@ -3457,7 +3457,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///`DeleteIntentData`
+    ///The intent.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DeleteIntentData {
         ///When it expires (ISO 8601).
@@ -3533,7 +3533,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///`DnsCheckStartedData`
+    ///The check.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DnsCheckStartedData {
         ///The check to poll with GET /dns-checks/{check_id}.
@@ -5104,7 +5104,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MessageTokenCreatedData`
+    ///The token.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct MessageTokenCreatedData {
         ///When it expires (ISO 8601), null if never.
@@ -10777,7 +10777,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///`WhoamiData`
+    ///The token, its account and capabilities.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct WhoamiData {
         ///The account the token belongs to.
@@ -36443,6 +36443,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "properties": {
         "data": {
           "type": "object",
+          "description": "The check.",
           "additionalProperties": true,
           "required": [
             "check_id"
@@ -37137,6 +37138,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "properties": {
         "data": {
           "type": "object",
+          "description": "The results.",
           "additionalProperties": true,
           "properties": {
             "results": {
@@ -38660,6 +38662,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "properties": {
         "data": {
           "type": "object",
+          "description": "The intent.",
           "additionalProperties": true,
           "required": [
             "id",
@@ -43443,6 +43446,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "properties": {
         "data": {
           "type": "object",
+          "description": "The token, its account and capabilities.",
           "additionalProperties": true,
           "required": [
             "capabilities"
@@ -43766,6 +43770,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "properties": {
         "data": {
           "type": "object",
+          "description": "The token.",
           "additionalProperties": true,
           "properties": {
             "id": {
