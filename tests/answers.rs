@@ -39,6 +39,21 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
             json!({"mailbox_id": 10}),
             json!({"data": {"id": 7, "expires_at": "2026-01-15T09:10:00Z", "status": "pending"}}),
         ),
+        (
+            "test_smtp",
+            json!({"host": "smtp.example.com", "port": 587, "encryption": "tls", "username": "u", "password": "p4ssword-long"}),
+            json!({"data": {"job_id": "5f0c", "status": "queued"}}),
+        ),
+        (
+            "create_mailbox_generated_password",
+            json!({"domain_id": 5, "local_part": "alice"}),
+            json!({"data": {"id": 10, "email": "alice@example.com", "password": "Gen-3r4t3d-pw"}}),
+        ),
+        (
+            "create_invite",
+            json!({"domain_id": 5, "local_part": "bob", "recipient_email": "bob@gmail.com"}),
+            json!({"data": {"id": 1, "status": "pending", "invite_url": "https://trekmail.net/i/x"}}),
+        ),
     ]
 }
 

@@ -3960,6 +3960,34 @@ pub mod types {
             value.parse()
         }
     }
+    ///A setup invite, sent. The API may send more fields than those named here.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct InviteCreated {
+        pub data: InviteCreatedData,
+    }
+    impl InviteCreated {
+        pub fn builder() -> builder::InviteCreated {
+            Default::default()
+        }
+    }
+    ///The invite.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct InviteCreatedData {
+        ///The invite's id.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<i64>,
+        ///The setup link.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub invite_url: ::std::option::Option<::std::string::String>,
+        ///Its state (`pending` until accepted).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
+    }
+    impl InviteCreatedData {
+        pub fn builder() -> builder::InviteCreatedData {
+            Default::default()
+        }
+    }
     ///`ListBulkMigrationsStatus`
     #[derive(
         ::serde::Deserialize,
@@ -5092,6 +5120,34 @@ pub mod types {
                 .map_err(|e: self::error::ConversionError| {
                     <D::Error as ::serde::de::Error>::custom(e.to_string())
                 })
+        }
+    }
+    ///A new mailbox with the password the server generated, shown only in this answer. The API may send more fields than those named here.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct MailboxCreated {
+        pub data: MailboxCreatedData,
+    }
+    impl MailboxCreated {
+        pub fn builder() -> builder::MailboxCreated {
+            Default::default()
+        }
+    }
+    ///The mailbox.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct MailboxCreatedData {
+        ///Its address.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        ///The mailbox's id.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<i64>,
+        ///The generated password, never shown again.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
+    }
+    impl MailboxCreatedData {
+        pub fn builder() -> builder::MailboxCreatedData {
+            Default::default()
         }
     }
     ///A new message token, its plaintext value shown only in this answer. The API may send more fields than those named here.
@@ -7044,6 +7100,30 @@ pub mod types {
     }
     impl SetForwardingRequest {
         pub fn builder() -> builder::SetForwardingRequest {
+            Default::default()
+        }
+    }
+    ///An asynchronous SMTP connection test, queued. The API may send more fields than those named here.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct SmtpTestStarted {
+        pub data: SmtpTestStartedData,
+    }
+    impl SmtpTestStarted {
+        pub fn builder() -> builder::SmtpTestStarted {
+            Default::default()
+        }
+    }
+    ///The test.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct SmtpTestStartedData {
+        ///The job to poll with get_smtp_test_status.
+        pub job_id: ::std::string::String,
+        ///Its state.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
+    }
+    impl SmtpTestStartedData {
+        pub fn builder() -> builder::SmtpTestStartedData {
             Default::default()
         }
     }
@@ -13916,6 +13996,118 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct InviteCreated {
+            data: ::std::result::Result<super::InviteCreatedData, ::std::string::String>,
+        }
+        impl ::std::default::Default for InviteCreated {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl InviteCreated {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::InviteCreatedData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<InviteCreated> for super::InviteCreated {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: InviteCreated,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::InviteCreated> for InviteCreated {
+            fn from(value: super::InviteCreated) -> Self {
+                Self {
+                    data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct InviteCreatedData {
+            id: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            invite_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for InviteCreatedData {
+            fn default() -> Self {
+                Self {
+                    id: Ok(Default::default()),
+                    invite_url: Ok(Default::default()),
+                    status: Ok(Default::default()),
+                }
+            }
+        }
+        impl InviteCreatedData {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn invite_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.invite_url = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for invite_url: {e}"));
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for status: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<InviteCreatedData> for super::InviteCreatedData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: InviteCreatedData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    invite_url: value.invite_url?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::InviteCreatedData> for InviteCreatedData {
+            fn from(value: super::InviteCreatedData) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    invite_url: Ok(value.invite_url),
+                    status: Ok(value.status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ListCloudflareZonesRequest {
             api_token: ::std::result::Result<
                 super::ListCloudflareZonesRequestApiToken,
@@ -14103,6 +14295,118 @@ pub mod types {
                     header_name: Ok(value.header_name),
                     operator: Ok(value.operator),
                     value: Ok(value.value),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MailboxCreated {
+            data: ::std::result::Result<super::MailboxCreatedData, ::std::string::String>,
+        }
+        impl ::std::default::Default for MailboxCreated {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl MailboxCreated {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MailboxCreatedData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MailboxCreated> for super::MailboxCreated {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MailboxCreated,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::MailboxCreated> for MailboxCreated {
+            fn from(value: super::MailboxCreated) -> Self {
+                Self {
+                    data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MailboxCreatedData {
+            email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            password: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MailboxCreatedData {
+            fn default() -> Self {
+                Self {
+                    email: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    password: Ok(Default::default()),
+                }
+            }
+        }
+        impl MailboxCreatedData {
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for password: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MailboxCreatedData> for super::MailboxCreatedData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MailboxCreatedData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    email: value.email?,
+                    id: value.id?,
+                    password: value.password?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MailboxCreatedData> for MailboxCreatedData {
+            fn from(value: super::MailboxCreatedData) -> Self {
+                Self {
+                    email: Ok(value.email),
+                    id: Ok(value.id),
+                    password: Ok(value.password),
                 }
             }
         }
@@ -15859,6 +16163,101 @@ pub mod types {
                     enabled: Ok(value.enabled),
                     keep_copy: Ok(value.keep_copy),
                     targets: Ok(value.targets),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SmtpTestStarted {
+            data: ::std::result::Result<super::SmtpTestStartedData, ::std::string::String>,
+        }
+        impl ::std::default::Default for SmtpTestStarted {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl SmtpTestStarted {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SmtpTestStartedData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SmtpTestStarted> for super::SmtpTestStarted {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SmtpTestStarted,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::SmtpTestStarted> for SmtpTestStarted {
+            fn from(value: super::SmtpTestStarted) -> Self {
+                Self {
+                    data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SmtpTestStartedData {
+            job_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SmtpTestStartedData {
+            fn default() -> Self {
+                Self {
+                    job_id: Err("no value supplied for job_id".to_string()),
+                    status: Ok(Default::default()),
+                }
+            }
+        }
+        impl SmtpTestStartedData {
+            pub fn job_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.job_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for job_id: {e}"));
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for status: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SmtpTestStartedData> for super::SmtpTestStartedData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SmtpTestStartedData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    job_id: value.job_id?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SmtpTestStartedData> for SmtpTestStartedData {
+            fn from(value: super::SmtpTestStartedData) -> Self {
+                Self {
+                    job_id: Ok(value.job_id),
+                    status: Ok(value.status),
                 }
             }
         }
@@ -22568,7 +22967,7 @@ pub mod builder {
         }
         async fn send_generated(
             self,
-        ) -> Result<ResponseValue<types::DataObject>, Error<types::ErrorEnvelope>> {
+        ) -> Result<ResponseValue<types::MailboxCreated>, Error<types::ErrorEnvelope>> {
             let Self {
                 client,
                 idempotency_key,
@@ -22623,7 +23022,7 @@ pub mod builder {
         ///
         /// A failure is a [`crate::CallError`]: its `Display` is one line (the status,
         /// the API's code and message); match on it for the fields.
-        pub async fn send(self) -> Result<ResponseValue<types::DataObject>, crate::CallError> {
+        pub async fn send(self) -> Result<ResponseValue<types::MailboxCreated>, crate::CallError> {
             self.send_generated().await.map_err(crate::CallError::from)
         }
     }
@@ -23421,7 +23820,7 @@ pub mod builder {
         }
         async fn send_generated(
             self,
-        ) -> Result<ResponseValue<types::DataObject>, Error<types::ErrorEnvelope>> {
+        ) -> Result<ResponseValue<types::InviteCreated>, Error<types::ErrorEnvelope>> {
             let Self {
                 client,
                 idempotency_key,
@@ -23473,7 +23872,7 @@ pub mod builder {
         ///
         /// A failure is a [`crate::CallError`]: its `Display` is one line (the status,
         /// the API's code and message); match on it for the fields.
-        pub async fn send(self) -> Result<ResponseValue<types::DataObject>, crate::CallError> {
+        pub async fn send(self) -> Result<ResponseValue<types::InviteCreated>, crate::CallError> {
             self.send_generated().await.map_err(crate::CallError::from)
         }
     }
@@ -31240,7 +31639,7 @@ pub mod builder {
         }
         async fn send_generated(
             self,
-        ) -> Result<ResponseValue<types::DataObject>, Error<types::ErrorEnvelope>> {
+        ) -> Result<ResponseValue<types::SmtpTestStarted>, Error<types::ErrorEnvelope>> {
             let Self {
                 client,
                 idempotency_key,
@@ -31292,7 +31691,7 @@ pub mod builder {
         ///
         /// A failure is a [`crate::CallError`]: its `Display` is one line (the status,
         /// the API's code and message); match on it for the fields.
-        pub async fn send(self) -> Result<ResponseValue<types::DataObject>, crate::CallError> {
+        pub async fn send(self) -> Result<ResponseValue<types::SmtpTestStarted>, crate::CallError> {
             self.send_generated().await.map_err(crate::CallError::from)
         }
     }
@@ -36673,9 +37072,8 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
-      "x-generic": true,
       "additionalProperties": true,
-      "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
+      "description": "A new mailbox with the password the server generated, shown only in this answer. The API may send more fields than those named here.",
       "required": [
         "data"
       ],
@@ -36683,7 +37081,22 @@ pub const OPERATIONS_JSON: &str = r#"[
         "data": {
           "type": "object",
           "additionalProperties": true,
-          "description": "The resource or result; its fields are those of the resource or action."
+          "description": "The mailbox.",
+          "properties": {
+            "id": {
+              "type": "integer",
+              "format": "int64",
+              "description": "The mailbox's id."
+            },
+            "email": {
+              "type": "string",
+              "description": "Its address."
+            },
+            "password": {
+              "type": "string",
+              "description": "The generated password, never shown again."
+            }
+          }
         }
       }
     },
@@ -37224,9 +37637,8 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
-      "x-generic": true,
       "additionalProperties": true,
-      "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
+      "description": "A setup invite, sent. The API may send more fields than those named here.",
       "required": [
         "data"
       ],
@@ -37234,7 +37646,22 @@ pub const OPERATIONS_JSON: &str = r#"[
         "data": {
           "type": "object",
           "additionalProperties": true,
-          "description": "The resource or result; its fields are those of the resource or action."
+          "description": "The invite.",
+          "properties": {
+            "id": {
+              "type": "integer",
+              "format": "int64",
+              "description": "The invite's id."
+            },
+            "status": {
+              "type": "string",
+              "description": "Its state (`pending` until accepted)."
+            },
+            "invite_url": {
+              "type": "string",
+              "description": "The setup link."
+            }
+          }
         }
       }
     },
@@ -42947,9 +43374,8 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
-      "x-generic": true,
       "additionalProperties": true,
-      "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
+      "description": "An asynchronous SMTP connection test, queued. The API may send more fields than those named here.",
       "required": [
         "data"
       ],
@@ -42957,7 +43383,20 @@ pub const OPERATIONS_JSON: &str = r#"[
         "data": {
           "type": "object",
           "additionalProperties": true,
-          "description": "The resource or result; its fields are those of the resource or action."
+          "description": "The test.",
+          "required": [
+            "job_id"
+          ],
+          "properties": {
+            "job_id": {
+              "type": "string",
+              "description": "The job to poll with get_smtp_test_status."
+            },
+            "status": {
+              "type": "string",
+              "description": "Its state."
+            }
+          }
         }
       }
     },
