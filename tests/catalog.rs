@@ -6,11 +6,12 @@
 use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
+use trekmail_api::model::Operation;
 use trekmail_mcp::Catalog;
 use trekmail_mcp::map::{GateName, TokenName, ToolsMap};
 
-fn ops() -> Vec<Value> {
-    serde_json::from_str(trekmail_api::OPERATIONS_JSON).unwrap()
+fn ops() -> Vec<Operation> {
+    trekmail_api::model::operations().unwrap().to_vec()
 }
 
 fn facts() -> Vec<Value> {
@@ -20,7 +21,7 @@ fn facts() -> Vec<Value> {
         .collect()
 }
 
-fn build_err(map: ToolsMap, ops: &[Value]) -> Vec<String> {
+fn build_err(map: ToolsMap, ops: &[Operation]) -> Vec<String> {
     match Catalog::build(map, ops) {
         Ok(_) => panic!("expected the binding to fail"),
         Err(p) => p,
@@ -66,7 +67,7 @@ fn a_tool_naming_a_missing_operation_names_both_sides() {
 fn a_new_operation_fails_until_it_is_bound_or_excluded() {
     let mut ops = ops();
     let mut extra = ops[0].clone();
-    extra["operation_id"] = "list_domain_tags".into();
+    extra.operation_id = "list_domain_tags".into();
     ops.push(extra);
     let p = build_err(ToolsMap::embedded().unwrap(), &ops);
     assert_eq!(p.len(), 1, "{p:?}");
@@ -84,9 +85,9 @@ fn a_new_operation_fails_until_it_is_bound_or_excluded() {
 
 #[test]
 fn a_removed_operation_breaks_its_tool_by_name() {
-    let ops: Vec<Value> = ops()
+    let ops: Vec<Operation> = ops()
         .into_iter()
-        .filter(|o| o["operation_id"] != "get_domain")
+        .filter(|o| o.operation_id != "get_domain")
         .collect();
     let p = build_err(ToolsMap::embedded().unwrap(), &ops);
     assert_eq!(
