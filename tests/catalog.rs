@@ -481,9 +481,17 @@ fn the_facts_are_a_floor_for_optional_arguments_only() {
                 .find(|o| o.operation_id == "list_domains")
                 .unwrap(),
         );
-        fact_differences(&Catalog::build(ToolsMap::embedded().unwrap(), &ops).unwrap())
+        let (problems, notes) =
+            fact_differences(&Catalog::build(ToolsMap::embedded().unwrap(), &ops).unwrap());
+        (problems, notes.into_iter().collect::<BTreeSet<String>>())
     };
-    assert_eq!(with(&|_| {}), (vec![], vec![]));
+    let (problems, base) = with(&|_| {});
+    assert_eq!(problems, Vec::<String>::new());
+    let noted = |more: &[&str]| {
+        let mut n = base.clone();
+        n.extend(more.iter().map(|s| s.to_string()));
+        n
+    };
     let tld = |required: bool| Parameter {
         name: "tld".into(),
         location: Location::Query,
@@ -496,7 +504,7 @@ fn the_facts_are_a_floor_for_optional_arguments_only() {
         with(&|o| o.parameters.push(tld(false))),
         (
             vec![],
-            vec!["list_domains: optional argument `tld` is in the spec, not in the facts".into()]
+            noted(&["list_domains: optional argument `tld` is in the spec, not in the facts"])
         )
     );
     // A new required one fails.
@@ -520,7 +528,7 @@ fn the_facts_are_a_floor_for_optional_arguments_only() {
     );
     assert_eq!(
         notes,
-        ["list_domains: optional argument `page_size` is in the spec, not in the facts"]
+        noted(&["list_domains: optional argument `page_size` is in the spec, not in the facts"])
     );
     // An optional one made required fails.
     let (problems, _) = with(&|o| {
