@@ -391,7 +391,9 @@ fn fact_differences(c: &Catalog) -> (Vec<String>, Vec<String>) {
         }
         for extra in have.difference(&want) {
             if required.contains(extra) {
-                p(format!("argument `{extra}` is required but not in the facts"));
+                p(format!(
+                    "argument `{extra}` is required but not in the facts"
+                ));
             } else {
                 notes.push(format!(
                     "{name}: optional argument `{extra}` is in the spec, not in the facts"
@@ -523,7 +525,8 @@ fn the_facts_are_a_floor_for_optional_arguments_only() {
         p.name = "page_size".into();
     });
     assert!(
-        problems.contains(&"list_domains: arguments [\"per_page\"] of the facts are missing".into()),
+        problems
+            .contains(&"list_domains: arguments [\"per_page\"] of the facts are missing".into()),
         "{problems:?}"
     );
     assert_eq!(

@@ -90,7 +90,10 @@ mod tests {
             "operation get_thing: `parameters[0]`: missing field `schema`"
         );
         assert_eq!(
-            err(|v| v["x-extra"] = json!(1)).split(", expected").next().unwrap(),
+            err(|v| v["x-extra"] = json!(1))
+                .split(", expected")
+                .next()
+                .unwrap(),
             "operation get_thing: `x-extra`: unknown field `x-extra`"
         );
         assert_eq!(

@@ -57,7 +57,9 @@ pub fn embedded_operations(generated_rs: &str) -> Result<Vec<Operation>, String>
         .find("pub const OPERATIONS_JSON: &str = r")
         .ok_or("no OPERATIONS_JSON")?;
     let rest = &generated_rs[start..];
-    let open = rest.find('"').ok_or("OPERATIONS_JSON is not a raw string")?;
+    let open = rest
+        .find('"')
+        .ok_or("OPERATIONS_JSON is not a raw string")?;
     let hashes = &rest[rest.find(" = r").map_or(0, |i| i + 4)..open];
     let body = &rest[open + 1..];
     let end = body
