@@ -214,10 +214,12 @@ fn every_tool_is_fully_described() {
         if title.is_empty() || title.len() > 60 || desc.len() < 40 || desc.len() > 600 {
             problems.push(format!("{name}: title or description out of bounds"));
         }
+        // The validated schema documents every argument; the listing drops only descriptions
+        // that restate the name (schema::listed).
         let mut missing = Vec::new();
-        walk_properties(&json["inputSchema"], name, &mut missing);
+        walk_properties(&t.input_schema, name, &mut missing);
         problems.extend(missing.into_iter().map(|m| format!("{m}: no description")));
-        if json["inputSchema"]["additionalProperties"] != false {
+        if t.input_schema["additionalProperties"] != false {
             problems.push(format!("{name}: unknown arguments must be refused"));
         }
         let props = json["inputSchema"]["properties"].as_object().unwrap();
@@ -549,6 +551,69 @@ fn the_facts_are_a_floor_for_optional_arguments_only() {
     );
 }
 
+/// The annotation rule (README, "Annotations"), checked on what agents receive for all 143
+/// tools: the hints as listed, against the method, the name, the idempotency policy, the gates
+/// and the hosts each tool connects to.
+#[test]
+fn annotations_follow_the_rule_over_all_143_tools() {
+    let c = Catalog::embedded().unwrap();
+    assert_eq!(c.tools().len(), 143);
+    let mut problems = Vec::new();
+    for t in c.tools() {
+        let json = serde_json::to_value(&t.tool).unwrap();
+        let a = &json["annotations"];
+        let hint = |k: &str| a[k].as_bool().unwrap();
+        let (ro, de, id, ow) = (
+            hint("readOnlyHint"),
+            hint("destructiveHint"),
+            hint("idempotentHint"),
+            hint("openWorldHint"),
+        );
+        let e = &t.entry;
+        let m = t.method.as_str();
+        let mut fail = |what: &str| problems.push(format!("{}: {what}", e.name));
+        if (m == "GET" || e.name.starts_with("list_") || e.name.starts_with("get_")) && !ro {
+            fail("a GET or list_/get_ tool must be read-only");
+        }
+        if ro && (de || !id) {
+            fail("a read-only tool is idempotent and not destructive");
+        }
+        if matches!(m, "DELETE" | "PUT" | "PATCH") && !de {
+            fail("a DELETE, PUT or PATCH is destructive");
+        }
+        if e.name.starts_with("create_") && de {
+            fail("a create_ tool is additive");
+        }
+        if !ro && id && e.idempotency.window_s.is_none() {
+            fail("an idempotent write re-keys after a window");
+        }
+        if (e.gate == Some(GateName::Sending) || !e.public_host_args.is_empty()) && !ow {
+            fail("sending or connecting out is open-world");
+        }
+        if m == "GET" && ow {
+            fail("a read of the account's data is not open-world");
+        }
+        if json["annotations"].get("title").is_some() {
+            fail("the title is the tool's own field, not repeated in the annotations");
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // The hints carry information: each takes both values somewhere.
+    for k in [
+        "readOnlyHint",
+        "destructiveHint",
+        "idempotentHint",
+        "openWorldHint",
+    ] {
+        let values: BTreeSet<bool> = c
+            .tools()
+            .iter()
+            .map(|t| serde_json::to_value(&t.tool).unwrap()["annotations"][k] == true)
+            .collect();
+        assert_eq!(values.len(), 2, "{k} is the same on every tool");
+    }
+}
+
 #[test]
 fn argument_paths_and_columns_of_the_map_are_checked_at_start_up() {
     let mut map = ToolsMap::embedded().unwrap();
@@ -571,6 +636,28 @@ fn argument_paths_and_columns_of_the_map_are_checked_at_start_up() {
         "csv_columns names `per_row`",
     ] {
         assert!(p.iter().any(|l| l.contains(needle)), "{needle}: {p:?}");
+    }
+}
+
+#[test]
+fn a_map_entry_breaking_the_annotation_rule_is_refused() {
+    type Change = fn(&mut trekmail_mcp::map::Annotations);
+    let cases: [(&str, Change, &str); 4] = [
+        ("list_domains", |a| a.read_only = false, "read-only"),
+        ("create_contact", |a| a.destructive = true, "additive"),
+        ("create_contact", |a| a.idempotent = true, "window"),
+        ("send_message", |a| a.open_world = false, "open-world"),
+    ];
+    for (tool, change, words) in cases {
+        let mut map = ToolsMap::embedded().unwrap();
+        let i = map.tool.iter().position(|t| t.name == tool).unwrap();
+        change(&mut map.tool[i].annotations);
+        let p = build_err(map, &ops());
+        assert!(
+            p.iter()
+                .any(|l| l.contains(&format!("tool `{tool}`")) && l.contains(words)),
+            "{tool}: {p:?}"
+        );
     }
 }
 

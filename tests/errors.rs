@@ -42,7 +42,7 @@ async fn status_table() {
         (
             422,
             "validation_failed",
-            &["HTTP 422 validation_failed", "\"details\""],
+            &["HTTP 422 validation_failed", "\n- field: name"],
         ),
         (
             500,
@@ -60,6 +60,10 @@ async fn status_table() {
         for n in needles {
             assert!(t.contains(n), "{status}: {t:?} lacks {n:?}");
         }
+        // The API's message and hint are said once.
+        assert_eq!(t.matches("nope").count(), 1, "{status}: {t}");
+        assert_eq!(t.matches("fix it").count(), 1, "{status}: {t}");
+        assert!(t.contains("API request id: req_api_1"), "{t}");
         let e = structured_error(&r);
         assert_eq!(e["status"], status);
         assert_eq!(e["code"], code);
@@ -356,56 +360,6 @@ async fn an_unknown_tool_is_a_json_rpc_error() {
 }
 
 #[tokio::test]
-async fn raw_messages_arrive_as_readable_text() {
-    use base64::Engine as _;
-    let h = Harness::start(Opts::default()).await;
-    let source = "From: a@example.com\r\nSubject: Hi\r\n\r\nHello\r\n";
-    let b64 = base64::engine::general_purpose::STANDARD.encode(source);
-    h.answer_json(
-        200,
-        json!({"uid": 5, "raw_base64": b64, "size": source.len()}),
-    )
-    .await;
-    let r = h.call("get_raw_message", json!({"uid": 5})).await;
-    assert_eq!(text(&r), source);
-    // The spec types this answer (RawMessage names only raw_base64): the agent still gets every field.
-    assert_eq!(
-        r.structured_content.unwrap(),
-        json!({"uid": 5, "raw_base64": b64, "size": source.len()})
-    );
-}
-
-#[tokio::test]
-async fn megabytes_of_base64_arrive_intact() {
-    use base64::Engine as _;
-    let h = Harness::start(Opts::default()).await;
-    let bytes: Vec<u8> = (0..6 * 1024 * 1024u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
-        .collect();
-    let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
-    h.answer_json(200, json!({"filename": "big.bin", "content_type": "application/octet-stream", "content_base64": b64})).await;
-    let r = h
-        .call("download_attachment", json!({"uid": 5, "index": 0}))
-        .await;
-    assert!(!is_error(&r));
-    let got = r.structured_content.clone().unwrap()["content_base64"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(
-        base64::engine::general_purpose::STANDARD
-            .decode(got)
-            .unwrap(),
-        bytes
-    );
-    let text_copy: Value = serde_json::from_str(&text(&r)).unwrap();
-    assert_eq!(
-        text_copy["content_base64"].as_str().unwrap().len(),
-        b64.len()
-    );
-}
-
-#[tokio::test]
 async fn an_answer_that_does_not_fit_the_spec_type_still_arrives_whole() {
     let h = Harness::start(Opts::default()).await;
     h.answer_json(200, json!([{"id": 1}, {"id": 2}])).await;
@@ -416,6 +370,96 @@ async fn an_answer_that_does_not_fit_the_spec_type_still_arrives_whole() {
         r.structured_content,
         Some(json!({"result": [{"id": 1}, {"id": 2}]}))
     );
+}
+
+#[tokio::test]
+async fn progress_is_notified_before_each_retry_when_asked() {
+    use std::sync::{Arc, Mutex};
+    use trekmail_mcp::progress::{Progress, Sink};
+    let h = Harness::start(Opts::default()).await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(503)
+                .set_body_json(json!({"error": {"code": "unavailable", "message": "busy"}})),
+        )
+        .up_to_n_times(2)
+        .mount(&h.mock)
+        .await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 7})))
+        .mount(&h.mock)
+        .await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = Arc::clone(&seen);
+    let sink: Sink = Arc::new(move |p| s.lock().unwrap().push(p));
+    let progress = Progress::new(
+        rmcp::model::ProgressToken(rmcp::model::NumberOrString::Number(9)),
+        sink,
+    );
+    let args = json!({"domain_id": 7}).as_object().cloned();
+    let r = h
+        .server
+        .call_with_progress("get_domain", args.clone(), Some(&progress))
+        .await
+        .unwrap();
+    assert!(!is_error(&r), "{}", text(&r));
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(
+        seen.iter().map(|p| p.progress).collect::<Vec<_>>(),
+        [1.0, 2.0]
+    );
+    assert!(
+        seen[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("attempt 1 of 3 failed (HTTP 503)")
+    );
+    assert!(
+        seen[1]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("attempt 2 of 3")
+    );
+    // Without a progressToken nothing is told, and the call is the same.
+    h.mock.reset().await;
+    h.answer_json(200, json!({"id": 7})).await;
+    assert!(!is_error(&h.server.call("get_domain", args).await.unwrap()));
+}
+
+#[tokio::test]
+async fn validation_errors_list_their_fields_in_the_text() {
+    let h = Harness::start(Opts::default()).await;
+    let shapes = [
+        json!({"error": {"code": "validation_failed", "message": "The given data was invalid.", "details": {"name": ["has already been taken"], "mail_hosting": "must be trekmail or external"}}}),
+        json!({"message": "The given data was invalid.", "errors": {"name": ["has already been taken"], "mail_hosting": ["must be trekmail or external"]}}),
+        json!({"error": {"code": "validation_failed", "message": "The given data was invalid.", "errors": [{"field": "name", "message": "has already been taken"}, {"path": "mail_hosting", "message": "must be trekmail or external"}]}, "trace_id": "t-1"}),
+    ];
+    for body in shapes {
+        h.answer_json(422, body.clone()).await;
+        let r = h
+            .call("create_domain", json!({"name": "example.com"}))
+            .await;
+        let t = text(&r);
+        assert!(is_error(&r));
+        assert!(t.contains("\n- name: has already been taken"), "{t}");
+        assert!(
+            t.contains("\n- mail_hosting: must be trekmail or external"),
+            "{t}"
+        );
+        assert_eq!(t.matches("The given data was invalid.").count(), 1, "{t}");
+        assert_eq!(t.matches("has already been taken").count(), 1, "{t}");
+        // Nothing the API said is lost: what the text does not list, it adds once.
+        if body.get("trace_id").is_some() {
+            assert!(
+                t.contains("The API also said: {\"trace_id\":\"t-1\"}"),
+                "{t}"
+            );
+        }
+        assert_eq!(structured_error(&r)["details"], body);
+    }
 }
 
 #[tokio::test]

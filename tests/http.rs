@@ -890,3 +890,93 @@ async fn human_confirmation_always_refuses_over_stateless_http() {
     assert!(s.api_requests().await.is_empty());
     s.stop.cancel();
 }
+
+#[tokio::test]
+async fn files_over_http_are_links_that_resources_read_fetches_with_the_readers_token() {
+    let s = serve(
+        Opts {
+            extra: vec![("TREKMAIL_MAX_INLINE_BYTES", "1000".into())],
+            ..caller_opts()
+        },
+        &[("TREKMAIL_HTTP_TOKENS", "caller")],
+    )
+    .await;
+    let pdf: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &pdf);
+    Mock::given(method("GET"))
+        .and(path("/api/v1/messages/5/attachments/2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
+            "filename": "report.pdf", "content_type": "application/pdf",
+            "size": pdf.len(), "content_base64": b64}})))
+        .mount(&s.mock)
+        .await;
+    // Carol downloads: above the inline budget she gets a link, not the bytes.
+    let (carol, carol_msg) = (auth(CAROL_OPS), CAROL_MSG);
+    let carol_headers = [
+        ("authorization", carol.as_str()),
+        ("x-trekmail-message-token", carol_msg),
+    ];
+    let body = s
+        .call(
+            "download_attachment",
+            json!({"uid": 5, "index": 2}),
+            &carol_headers,
+        )
+        .await;
+    let uri = "trekmail://messages/5/attachments/2";
+    let link = body["result"]["content"]
+        .as_array()
+        .and_then(|c| c.iter().find(|b| b["type"] == "resource_link"))
+        .unwrap_or_else(|| panic!("no resource_link: {body}"));
+    assert_eq!(link["uri"], uri, "{body}");
+    assert!(
+        !body.to_string().contains(&b64[..64]),
+        "the bytes travel in the tool result"
+    );
+    // Bob reads the link with his own message token: the API sees Bob's token, and the file
+    // comes back whole.
+    let bob = auth(BOB_MSG);
+    let (status, read, text) = s
+        .post(
+            &rpc(3, "resources/read", json!({"uri": uri})),
+            &[("authorization", &bob)],
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        read["result"]["contents"][0]["blob"],
+        b64.as_str(),
+        "{text}"
+    );
+    assert_eq!(read["result"]["contents"][0]["mimeType"], "application/pdf");
+    // Alice has no message token: her read is refused and sends nothing.
+    let before = s.api_requests().await.len();
+    let alice = auth(ALICE_OPS);
+    let (status, refused, text) = s
+        .post(
+            &rpc(4, "resources/read", json!({"uri": uri})),
+            &[("authorization", &alice)],
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    assert!(refused.get("error").is_some(), "{text}");
+    assert!(!text.contains("0123456789"), "{text}");
+    let requests = s.api_requests().await;
+    assert_eq!(requests.len(), before, "a refused read reached the API");
+    let tokens: Vec<String> = requests
+        .iter()
+        .map(|r| {
+            r.headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        tokens,
+        [format!("Bearer {CAROL_MSG}"), format!("Bearer {BOB_MSG}")],
+        "each API request carries the token of the request that made it"
+    );
+    s.stop.cancel();
+}

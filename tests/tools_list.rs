@@ -135,3 +135,37 @@ fn read_only_mode_and_toolsets_filter_by_data() {
         ]
     );
 }
+
+/// The byte budget of tools/list: the `tools` array as sent (compact JSON), per configuration.
+/// This test is the one place that states the limits; it prints the figures (`--nocapture`).
+#[test]
+fn tools_list_stays_within_its_byte_budget() {
+    let configs = [
+        ("both tokens, default switches", Opts::default(), 92_806),
+        (
+            "ops token only",
+            Opts {
+                message: false,
+                ..Opts::default()
+            },
+            66_326,
+        ),
+        (
+            "message token only",
+            Opts {
+                ops: false,
+                ..Opts::default()
+            },
+            31_365,
+        ),
+    ];
+    let mut over = Vec::new();
+    for (what, opts, limit) in configs {
+        let bytes = serde_json::to_vec(&listing(&opts)).unwrap().len();
+        println!("tools/list {what}: {bytes} B (budget {limit} B)");
+        if bytes > limit {
+            over.push(format!("{what}: {bytes} B > {limit} B"));
+        }
+    }
+    assert!(over.is_empty(), "over budget: {over:?}");
+}

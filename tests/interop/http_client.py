@@ -22,7 +22,9 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from python_client import SEEN, StubApi  # noqa: E402
+import base64  # noqa: E402
+
+from python_client import BIG, SEEN, StubApi  # noqa: E402
 
 BINARY = os.environ.get("TREKMAIL_MCP_BIN", os.path.join("target", "debug", "trekmail-mcp"))
 BEARER = "interop-operator-bearer-0123"
@@ -75,6 +77,18 @@ def stop(proc):
 
 
 
+async def file_through_a_link(session, who):
+    """download_attachment of the 8 MB file: a resource_link, then resources/read fetches it whole."""
+    r = await session.call_tool("download_attachment", {"uid": 5, "index": 0})
+    links = [c for c in r.content if c.type == "resource_link"]
+    check(f"{who}: an 8 MB attachment is a resource_link in a small result",
+          not r.is_error and links and len(r.model_dump_json()) < 2000, r.content[:1])
+    if links:
+        read = await session.read_resource(links[0].uri)
+        blob = base64.b64decode(read.contents[0].blob) if read.contents else b""
+        check(f"{who}: resources/read over HTTP returns the file whole", blob == BIG, len(blob))
+
+
 async def run(url, headers, body):
     async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30.0)) as client:
         async with streamable_http_client(url, http_client=client) as (read, write):
@@ -118,6 +132,7 @@ async def operator_mode(api_port):
             text = r.content[0].text if r.content else ""
             check("operator: a gated tool refuses without a request",
                   r.is_error and "TREKMAIL_ALLOW_DESTRUCTIVE" in text and len(SEEN) == n, text)
+            await file_through_a_link(session, "operator")
 
         await run(url, {"Authorization": f"Bearer {BEARER}"}, body)
     finally:
@@ -151,6 +166,7 @@ async def caller_mode(api_port):
         async def msg_user(session):
             tools = (await session.list_tools()).tools
             check("caller: a message token lists the 52 message tools", len(tools) == 52, len(tools))
+            await file_through_a_link(session, "caller")
 
         async def both_user(session):
             tools = (await session.list_tools()).tools
@@ -161,8 +177,14 @@ async def caller_mode(api_port):
             run(url, {"Authorization": "Bearer tm_msg_bob"}, msg_user),
             run(url, {"Authorization": "Bearer tm_live_carol", "X-TrekMail-Message-Token": "tm_msg_carol"}, both_user),
         )
-        check("caller: every API request carried alice's token (the only caller that called)",
-              SEEN and all(s[2].get("authorization") == "Bearer tm_live_alice" for s in SEEN), SEEN)
+        files = [s for s in SEEN if "/attachments/" in s[1]]
+        rest = [s for s in SEEN if "/attachments/" not in s[1]]
+        check("caller: the file was fetched twice (call, then resources/read) with bob's token only",
+              len(files) == 2 and all(s[2].get("authorization") == "Bearer tm_msg_bob" for s in files),
+              [(s[1], s[2].get("authorization")) for s in files])
+        check("caller: every other API request carried alice's token (the only other caller that called)",
+              rest and all(s[2].get("authorization") == "Bearer tm_live_alice" for s in rest),
+              [(s[1], s[2].get("authorization")) for s in rest])
     finally:
         code, err = stop(proc)
         check("caller: SIGTERM exits 0", code == 0, (code, err))

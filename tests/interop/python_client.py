@@ -9,6 +9,8 @@ the script ends with "N passed, M failed". Run from the repository root after `c
 """
 
 import asyncio
+import base64
+import hashlib
 import json
 import os
 import sys
@@ -20,6 +22,10 @@ from mcp.client.stdio import stdio_client
 
 BINARY = os.environ.get("TREKMAIL_MCP_BIN", os.path.join("target", "debug", "trekmail-mcp"))
 SEEN = []
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
+BIG = bytes(range(256)) * (32 * 1024)  # 8 MiB
+BIG_B64 = base64.b64encode(BIG).decode()
+BUSY = 2  # answers 503 before domain 9 answers
 
 
 class StubApi(BaseHTTPRequestHandler):
@@ -33,7 +39,19 @@ class StubApi(BaseHTTPRequestHandler):
 
     def do_GET(self):
         SEEN.append(("GET", self.path, {k.lower(): v for k, v in self.headers.items()}, b""))
-        if self.path == "/api/v1/domains/7":
+        global BUSY
+        if self.path == "/api/v1/messages/6/attachments/0":
+            self._answer(200, {"data": {"filename": "dot.png", "content_type": "image/png", "size": len(PNG),
+                                        "content_base64": base64.b64encode(PNG).decode()}})
+        elif self.path == "/api/v1/messages/5/attachments/0":
+            self._answer(200, {"data": {"filename": "big.bin", "content_type": "application/octet-stream",
+                                        "size": len(BIG), "content_base64": BIG_B64}})
+        elif self.path == "/api/v1/domains/9" and BUSY > 0:
+            BUSY -= 1
+            self._answer(503, {"error": {"code": "unavailable", "message": "busy, try again"}})
+        elif self.path == "/api/v1/domains/9":
+            self._answer(200, {"id": 9, "name": "slow.example"})
+        elif self.path == "/api/v1/domains/7":
             self._answer(200, {"id": 7, "name": "example.com", "unlisted_field": [1, 2]})
         else:
             self._answer(404, {"error": {"code": "not_found", "message": "no such thing"}})
@@ -105,6 +123,45 @@ async def main():
             r = await session.call_tool("get_domain", {"domain_id": "seven"})
             check("a bad argument is an error the model can read",
                   r.is_error and "domain_id: must be an integer" in (r.content[0].text if r.content else ""), r)
+            # Files as files: an image is image content; the metadata validates against the
+            # tool's outputSchema (the client checks it with jsonschema) and holds no bytes.
+            r = await session.call_tool("download_attachment", {"uid": 6, "index": 0})
+            images = [c for c in r.content if c.type == "image"]
+            check("an image attachment arrives as image content",
+                  not r.is_error and images and images[0].mime_type == "image/png"
+                  and base64.b64decode(images[0].data) == PNG, r)
+            check("its structuredContent is metadata, without the bytes",
+                  r.structured_content == {"name": "dot.png", "media_type": "image/png", "size": len(PNG),
+                                           "sha256": hashlib.sha256(PNG).hexdigest(),
+                                           "uri": "trekmail://messages/6/attachments/0"}, r.structured_content)
+
+            # 8 MB: a resource_link of a few hundred bytes, then resources/read fetches it whole.
+            r = await session.call_tool("download_attachment", {"uid": 5, "index": 0})
+            links = [c for c in r.content if c.type == "resource_link"]
+            size = len(r.model_dump_json())
+            check("an 8 MB attachment is a resource_link in a small result",
+                  not r.is_error and links and links[0].size == len(BIG) and size < 2000, (size, r.content[:1]))
+            if links:
+                read = await session.read_resource(links[0].uri)
+                blob = base64.b64decode(read.contents[0].blob) if read.contents else b""
+                check("resources/read returns the 8 MB file whole",
+                      blob == BIG and hashlib.sha256(blob).hexdigest() == r.structured_content["sha256"], len(blob))
+            templates = (await session.list_resource_templates()).resource_templates
+            check("resource templates name the file tools",
+                  sorted(t.name for t in templates) ==
+                  ["download_all_attachments", "download_attachment", "export_contacts", "get_raw_message"], templates)
+
+            # Progress while the call waits to try again, for a client that asked.
+            told = []
+
+            async def on_progress(progress, total, message):
+                told.append((progress, message))
+
+            r = await session.call_tool("get_domain", {"domain_id": 9}, progress_callback=on_progress)
+            check("progress is notified before each retry",
+                  not r.is_error and len(told) == 2 and "HTTP 503" in (told[0][1] or "")
+                  and told[0][0] < told[1][0], (told, r))
+
             try:
                 await session.call_tool("no_such_tool", {})
                 check("an unknown tool is a JSON-RPC error", False, "no error raised")

@@ -85,9 +85,10 @@ async def main():
             uid = with_png[0]["uid"]
             await ok("read_message", {"uid": uid})
             await ok("update_message_flags", {"uid": uid, "seen": True})
-            a = await ok("download_attachment", {"uid": uid, "index": 0})
-            data = base64.b64decode(a["data"]["content_base64"])
-            check("the attachment is a PNG", data.startswith(b"\x89PNG"), a["data"].get("filename"))
+            r = await s.call_tool("download_attachment", {"uid": uid, "index": 0})
+            images = [c for c in r.content if c.type == "image"]
+            data = base64.b64decode(images[0].data) if images else b""
+            check("the attachment arrives as a PNG image", not r.is_error and data.startswith(b"\x89PNG"), r.structured_content)
 
             # Send with confirmation, then find it in Sent.
             r = await s.call_tool("send_message", {"to": ["bob@example.com"], "subject": "Workflow", "body_text": "Hi"})

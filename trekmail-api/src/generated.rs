@@ -11,7 +11,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct AddContactGroupMembersRequest {
-        ///Contact IDs to add (positive integers; no max)
+        ///Contact IDs to add
         pub contact_ids: ::std::vec::Vec<::std::num::NonZeroU64>,
     }
     impl AddContactGroupMembersRequest {
@@ -73,15 +73,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///Files to attach; sent only when non-empty. API limits: 5 MB each, 10 MB total
+    ///5 MB each, 10 MB total
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct Attachment {
-        ///File bytes, base64-encoded
+        ///Content base64
         pub content_base64: ::std::string::String,
-        ///MIME type of the attachment
+        ///MIME type
         pub content_type: AttachmentContentType,
-        ///Attachment file name
+        ///File name
         pub filename: AttachmentFilename,
     }
     impl Attachment {
@@ -89,7 +89,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///MIME type of the attachment
+    ///MIME type
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct AttachmentContentType(::std::string::String);
@@ -167,7 +167,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Attachment file name
+    ///File name
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct AttachmentFilename(::std::string::String);
@@ -249,7 +249,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct BlockSenderRequest {
-        ///Full address (user@example.com) or a whole domain written as @example.com
+        ///user@example.com, or @example.com for a domain
         pub email_or_domain: BlockSenderRequestEmailOrDomain,
     }
     impl BlockSenderRequest {
@@ -257,7 +257,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Full address (user@example.com) or a whole domain written as @example.com
+    ///user@example.com, or @example.com for a domain
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct BlockSenderRequestEmailOrDomain(::std::string::String);
@@ -311,17 +311,17 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct BulkActionRequest {
-        ///Operation applied to every listed message
+        ///Action
         pub action: BulkActionRequestAction,
-        ///Target folder; the API requires it for action=move
+        ///Required for action=move
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub destination: ::std::option::Option<BulkActionRequestDestination>,
-        ///Connected external account; API rejects spam/notspam for these
+        ///Connected external account (no spam/notspam)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub external_account_id: ::std::option::Option<::std::num::NonZeroU64>,
-        ///IMAP folder holding the messages
+        ///Folder
         pub folder: BulkActionRequestFolder,
-        ///IMAP UIDs (positive integers)
+        ///UIDs
         pub uids: ::std::vec::Vec<::std::num::NonZeroU64>,
     }
     impl BulkActionRequest {
@@ -329,7 +329,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Operation applied to every listed message
+    ///Action
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -404,7 +404,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Target folder; the API requires it for action=move
+    ///Required for action=move
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct BulkActionRequestDestination(::std::string::String);
@@ -454,7 +454,7 @@ pub mod types {
                 })
         }
     }
-    ///IMAP folder holding the messages
+    ///Folder
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct BulkActionRequestFolder(::std::string::String);
@@ -1155,30 +1155,30 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateCalendarEventRequest {
-        ///Marks an all-day event
+        ///All day
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub all_day: ::std::option::Option<bool>,
-        ///Display color as hex code, e.g. #6366f1
+        ///Hex, e.g. #6366f1
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub color: ::std::option::Option<CreateCalendarEventRequestColor>,
-        ///Event description
+        ///Description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<CreateCalendarEventRequestDescription>,
-        ///Event end datetime (ISO 8601); API requires it to be >= start_at
+        ///End (ISO 8601), not before start_at
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub end_at: ::std::option::Option<::std::string::String>,
-        ///Event location
+        ///Location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub location: ::std::option::Option<CreateCalendarEventRequestLocation>,
-        ///Reminder lead time in minutes before the event
+        ///Minutes before the event
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reminder_minutes: ::std::option::Option<i64>,
-        ///Event start datetime (ISO 8601)
+        ///ISO 8601
         pub start_at: ::std::string::String,
-        ///IANA time zone of the start_at/end_at wall-clock times (e.g. Europe/Berlin); omit for a floating event
+        ///IANA zone for start_at/end_at, e.g. Europe/Berlin
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub timezone: ::std::option::Option<CreateCalendarEventRequestTimezone>,
-        ///Event title
+        ///Title
         pub title: CreateCalendarEventRequestTitle,
     }
     impl CreateCalendarEventRequest {
@@ -1186,7 +1186,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Display color as hex code, e.g. #6366f1
+    ///Hex, e.g. #6366f1
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateCalendarEventRequestColor(::std::string::String);
@@ -1236,7 +1236,7 @@ pub mod types {
                 })
         }
     }
-    ///Event description
+    ///Description
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateCalendarEventRequestDescription(::std::string::String);
@@ -1286,7 +1286,7 @@ pub mod types {
                 })
         }
     }
-    ///Event location
+    ///Location
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateCalendarEventRequestLocation(::std::string::String);
@@ -1336,7 +1336,7 @@ pub mod types {
                 })
         }
     }
-    ///IANA time zone of the start_at/end_at wall-clock times (e.g. Europe/Berlin); omit for a floating event
+    ///IANA zone for start_at/end_at, e.g. Europe/Berlin
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateCalendarEventRequestTimezone(::std::string::String);
@@ -1386,7 +1386,7 @@ pub mod types {
                 })
         }
     }
-    ///Event title
+    ///Title
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateCalendarEventRequestTitle(::std::string::String);
@@ -1511,7 +1511,7 @@ pub mod types {
         ///Company
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub company: ::std::option::Option<CreateContactRequestCompany>,
-        ///Contact email address
+        ///Email
         pub email: ::std::string::String,
         ///Job title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1519,7 +1519,7 @@ pub mod types {
         ///Display name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<CreateContactRequestName>,
-        ///Free-form notes
+        ///Notes
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub notes: ::std::option::Option<CreateContactRequestNotes>,
         ///Phone number
@@ -1731,7 +1731,7 @@ pub mod types {
                 })
         }
     }
-    ///Free-form notes
+    ///Notes
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateContactRequestNotes(::std::string::String);
@@ -1951,7 +1951,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateFolderRequest {
-        ///Leaf name of the new folder (must not contain the hierarchy delimiter)
+        ///Leaf name, without the hierarchy delimiter
         pub name: CreateFolderRequestName,
         ///Raw path of an existing parent folder
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1962,7 +1962,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Leaf name of the new folder (must not contain the hierarchy delimiter)
+    ///Leaf name, without the hierarchy delimiter
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateFolderRequestName(::std::string::String);
@@ -2072,18 +2072,18 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateIdentityRequest {
-        ///Send-from address; API requires it to be the mailbox address or one of its aliases
+        ///Send-from address
         pub email: ::std::string::String,
         ///Display name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<CreateIdentityRequestName>,
-        ///Reply-To address
+        ///Reply to
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reply_to: ::std::option::Option<::std::string::String>,
         ///Whether the signature is applied
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub signature_enabled: ::std::option::Option<bool>,
-        ///HTML signature
+        ///Signature HTML
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub signature_html: ::std::option::Option<CreateIdentityRequestSignatureHtml>,
     }
@@ -2142,7 +2142,7 @@ pub mod types {
                 })
         }
     }
-    ///HTML signature
+    ///Signature HTML
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateIdentityRequestSignatureHtml(::std::string::String);
@@ -3839,7 +3839,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ImportContactsRequest {
-        ///Whole CSV or vCard file, base64-encoded (API max 2 MB file)
+        ///The file, base64 (max 2 MB)
         pub content_base64: ::std::string::String,
         ///Format of the encoded file
         pub format: ImportContactsRequestFormat,
@@ -5040,7 +5040,7 @@ pub mod types {
     pub struct MoveMessageRequest {
         ///Target IMAP folder path
         pub destination: MoveMessageRequestDestination,
-        ///Act on a connected external account
+        ///External account ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub external_account_id: ::std::option::Option<::std::num::NonZeroU64>,
         ///Source folder; API default INBOX
@@ -5660,7 +5660,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct RemoveContactGroupMembersRequest {
-        ///Contact IDs to remove (positive integers)
+        ///Contact IDs to remove
         pub contact_ids: ::std::vec::Vec<::std::num::NonZeroU64>,
     }
     impl RemoveContactGroupMembersRequest {
@@ -5993,27 +5993,27 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct SaveDraftRequest {
-        ///Base64 files; sent whenever provided; API cap 25 MB total
+        ///25 MB total
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<Attachment>,
-        ///BCC; sent whenever provided
+        ///BCC
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub bcc: ::std::vec::Vec<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub body: ::std::option::Option<SaveDraftRequestBody>,
-        ///CC; sent whenever provided
+        ///CC
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub cc: ::std::vec::Vec<::std::string::String>,
-        ///Use a connected external account's Drafts
+        ///External account ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub external_account_id: ::std::option::Option<::std::num::NonZeroU64>,
-        ///From identity (list_identities)
+        ///From list_identities
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub identity_id: ::std::option::Option<::std::num::NonZeroU64>,
         ///Subject
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub subject: ::std::option::Option<SaveDraftRequestSubject>,
-        ///Recipients; sent whenever provided (even empty)
+        ///Recipients
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub to: ::std::vec::Vec<::std::string::String>,
     }
@@ -6026,10 +6026,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct SaveDraftRequestBody {
-        ///HTML body
+        ///Body HTML
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub html: ::std::option::Option<SaveDraftRequestBodyHtml>,
-        ///Plain-text body
+        ///Body text
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub text: ::std::option::Option<SaveDraftRequestBodyText>,
     }
@@ -6038,7 +6038,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///HTML body
+    ///Body HTML
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SaveDraftRequestBodyHtml(::std::string::String);
@@ -6088,7 +6088,7 @@ pub mod types {
                 })
         }
     }
-    ///Plain-text body
+    ///Body text
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SaveDraftRequestBodyText(::std::string::String);
@@ -6192,29 +6192,29 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ScheduleMessageRequest {
-        ///BCC; sent whenever provided
+        ///BCC
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub bcc: ::std::vec::Vec<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub body: ::std::option::Option<ScheduleMessageRequestBody>,
-        ///CC; sent whenever provided
+        ///CC
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub cc: ::std::vec::Vec<::std::string::String>,
-        ///Connected inbox used for sending
+        ///External account ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub external_account_id: ::std::option::Option<::std::num::NonZeroU64>,
-        ///From identity
+        ///From list_identities
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub identity_id: ::std::option::Option<::std::num::NonZeroU64>,
-        ///Future ISO 8601 datetime; an explicit offset/Z wins, else timezone (or UTC) applies
+        ///Future ISO 8601 time (no offset: in timezone, else UTC)
         pub scheduled_for: ::std::string::String,
-        ///Subject; optional,
+        ///Subject
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub subject: ::std::option::Option<ScheduleMessageRequestSubject>,
-        ///IANA zone for an offset-less scheduled_for
+        ///IANA zone for scheduled_for
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub timezone: ::std::option::Option<::std::string::String>,
-        ///Recipient addresses
+        ///Recipients
         pub to: ::std::vec::Vec<::std::string::String>,
     }
     impl ScheduleMessageRequest {
@@ -6226,10 +6226,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ScheduleMessageRequestBody {
-        ///HTML body
+        ///Body HTML
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub html: ::std::option::Option<ScheduleMessageRequestBodyHtml>,
-        ///Plain-text body
+        ///Body text
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub text: ::std::option::Option<ScheduleMessageRequestBodyText>,
     }
@@ -6238,7 +6238,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///HTML body
+    ///Body HTML
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ScheduleMessageRequestBodyHtml(::std::string::String);
@@ -6288,7 +6288,7 @@ pub mod types {
                 })
         }
     }
-    ///Plain-text body
+    ///Body text
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ScheduleMessageRequestBodyText(::std::string::String);
@@ -6338,7 +6338,7 @@ pub mod types {
                 })
         }
     }
-    ///Subject; optional,
+    ///Subject
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ScheduleMessageRequestSubject(::std::string::String);
@@ -6392,38 +6392,38 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct SendMessageRequest {
-        ///Only ever sent as false (to skip the mailbox's default CC/BCC); omitted when true or absent
+        ///false: no default CC/BCC
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub apply_default_recipients: ::std::option::Option<bool>,
-        ///Files to attach. API limits: 5 MB each, 10 MB total
+        ///5 MB each, 10 MB total
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<Attachment>,
-        ///BCC addresses
+        ///BCC
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub bcc: ::std::vec::Vec<::std::string::String>,
         pub body: SendMessageRequestBody,
-        ///CC addresses
+        ///CC
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub cc: ::std::vec::Vec<::std::string::String>,
-        ///Send from a connected external account via its own SMTP
+        ///External account ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub external_account_id: ::std::option::Option<::std::num::NonZeroU64>,
-        ///Extra outbound headers map name->value. API allows List-Unsubscribe, List-Unsubscribe-Post, Reply-To, X-*; others 422
+        ///List-Unsubscribe(-Post), Reply-To or X-* headers
         #[serde(
             default,
             skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
         )]
         pub headers:
             ::std::collections::HashMap<::std::string::String, SendMessageRequestHeadersValue>,
-        ///Send-from identity (from list_identities)
+        ///From list_identities
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub identity_id: ::std::option::Option<::std::num::NonZeroU64>,
-        ///Message-ID being answered (sets In-Reply-To/References)
+        ///Message-ID this replies to
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reply_to_message_id: ::std::option::Option<SendMessageRequestReplyToMessageId>,
-        ///Subject line
+        ///Subject
         pub subject: SendMessageRequestSubject,
-        ///Recipient addresses; each must be a valid email
+        ///Recipients
         pub to: ::std::vec::Vec<::std::string::String>,
     }
     impl SendMessageRequest {
@@ -6435,10 +6435,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct SendMessageRequestBody {
-        ///HTML body (500 KB cap); null when not given
+        ///Max 500 KB
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub html: ::std::option::Option<SendMessageRequestBodyHtml>,
-        ///Plain-text body (200 KB cap); null when not given
+        ///Max 200 KB
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub text: ::std::option::Option<SendMessageRequestBodyText>,
     }
@@ -6447,7 +6447,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///HTML body (500 KB cap); null when not given
+    ///Max 500 KB
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SendMessageRequestBodyHtml(::std::string::String);
@@ -6497,7 +6497,7 @@ pub mod types {
                 })
         }
     }
-    ///Plain-text body (200 KB cap); null when not given
+    ///Max 200 KB
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SendMessageRequestBodyText(::std::string::String);
@@ -6597,7 +6597,7 @@ pub mod types {
                 })
         }
     }
-    ///Message-ID being answered (sets In-Reply-To/References)
+    ///Message-ID this replies to
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SendMessageRequestReplyToMessageId(::std::string::String);
@@ -6647,7 +6647,7 @@ pub mod types {
                 })
         }
     }
-    ///Subject line
+    ///Subject
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SendMessageRequestSubject(::std::string::String);
@@ -6709,13 +6709,13 @@ pub mod types {
         pub body: ::std::option::Option<SetAutoReplyRequestBody>,
         ///Auto-reply on or off
         pub enabled: bool,
-        ///Last active day YYYY-MM-DD (not validated by the tool); omit = until disabled
+        ///Last active day YYYY-MM-DD; omit = until disabled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub end_date: ::std::option::Option<SetAutoReplyRequestEndDate>,
         ///Do not answer mailing lists/automated mail
         #[serde(default = "defaults::default_bool::<true>")]
         pub skip_lists: bool,
-        ///First active day YYYY-MM-DD (not validated by the tool); omit = now
+        ///First active day YYYY-MM-DD; omit = now
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub start_date: ::std::option::Option<SetAutoReplyRequestStartDate>,
         ///Reply subject; needed when enabled (server rule)
@@ -6777,7 +6777,7 @@ pub mod types {
                 })
         }
     }
-    ///Last active day YYYY-MM-DD (not validated by the tool); omit = until disabled
+    ///Last active day YYYY-MM-DD; omit = until disabled
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SetAutoReplyRequestEndDate(::std::string::String);
@@ -6831,7 +6831,7 @@ pub mod types {
                 })
         }
     }
-    ///First active day YYYY-MM-DD (not validated by the tool); omit = now
+    ///First active day YYYY-MM-DD; omit = now
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SetAutoReplyRequestStartDate(::std::string::String);
@@ -7269,7 +7269,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct StartMigrationRequest {
-        ///Only import mail from this date, YYYY-MM-DD (format not validated client-side)
+        ///Only import mail from this date, YYYY-MM-DD
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub import_since: ::std::option::Option<::std::string::String>,
         ///Target TrekMail mailbox ID
@@ -8267,31 +8267,31 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateCalendarEventRequest {
-        ///All-day flag
+        ///All day
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub all_day: ::std::option::Option<bool>,
-        ///Hex color code
+        ///Hex, e.g. #6366f1
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub color: ::std::option::Option<UpdateCalendarEventRequestColor>,
-        ///New description
+        ///Description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<UpdateCalendarEventRequestDescription>,
-        ///New end datetime (ISO 8601)
+        ///ISO 8601
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub end_at: ::std::option::Option<::std::string::String>,
-        ///New location
+        ///Location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub location: ::std::option::Option<UpdateCalendarEventRequestLocation>,
-        ///Reminder lead time in minutes
+        ///Minutes before the event
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reminder_minutes: ::std::option::Option<i64>,
-        ///New start datetime (ISO 8601)
+        ///ISO 8601
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub start_at: ::std::option::Option<::std::string::String>,
-        ///IANA time zone of the start_at/end_at wall-clock times (e.g. Europe/Berlin); omit for a floating event
+        ///IANA zone for start_at/end_at, e.g. Europe/Berlin
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub timezone: ::std::option::Option<UpdateCalendarEventRequestTimezone>,
-        ///New event title
+        ///Title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub title: ::std::option::Option<UpdateCalendarEventRequestTitle>,
     }
@@ -8300,7 +8300,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Hex color code
+    ///Hex, e.g. #6366f1
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateCalendarEventRequestColor(::std::string::String);
@@ -8350,7 +8350,7 @@ pub mod types {
                 })
         }
     }
-    ///New description
+    ///Description
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateCalendarEventRequestDescription(::std::string::String);
@@ -8400,7 +8400,7 @@ pub mod types {
                 })
         }
     }
-    ///New location
+    ///Location
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateCalendarEventRequestLocation(::std::string::String);
@@ -8450,7 +8450,7 @@ pub mod types {
                 })
         }
     }
-    ///IANA time zone of the start_at/end_at wall-clock times (e.g. Europe/Berlin); omit for a floating event
+    ///IANA zone for start_at/end_at, e.g. Europe/Berlin
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateCalendarEventRequestTimezone(::std::string::String);
@@ -8500,7 +8500,7 @@ pub mod types {
                 })
         }
     }
-    ///New event title
+    ///Title
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateCalendarEventRequestTitle(::std::string::String);
@@ -8625,7 +8625,7 @@ pub mod types {
         ///Company
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub company: ::std::option::Option<UpdateContactRequestCompany>,
-        ///Contact email address
+        ///Email
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Job title
@@ -8634,7 +8634,7 @@ pub mod types {
         ///Display name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<UpdateContactRequestName>,
-        ///Free-form notes
+        ///Notes
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub notes: ::std::option::Option<UpdateContactRequestNotes>,
         ///Phone number
@@ -8846,7 +8846,7 @@ pub mod types {
                 })
         }
     }
-    ///Free-form notes
+    ///Notes
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateContactRequestNotes(::std::string::String);
@@ -9078,27 +9078,27 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateDraftRequest {
-        ///Base64 files; sent whenever provided; API cap 25 MB total
+        ///25 MB total
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<Attachment>,
-        ///BCC; sent whenever provided
+        ///BCC
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub bcc: ::std::vec::Vec<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub body: ::std::option::Option<UpdateDraftRequestBody>,
-        ///CC; sent whenever provided
+        ///CC
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub cc: ::std::vec::Vec<::std::string::String>,
-        ///Use a connected external account's Drafts
+        ///External account ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub external_account_id: ::std::option::Option<::std::num::NonZeroU64>,
-        ///From identity (list_identities)
+        ///From list_identities
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub identity_id: ::std::option::Option<::std::num::NonZeroU64>,
         ///Subject
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub subject: ::std::option::Option<UpdateDraftRequestSubject>,
-        ///Recipients; sent whenever provided (even empty)
+        ///Recipients
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub to: ::std::vec::Vec<::std::string::String>,
     }
@@ -9111,10 +9111,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateDraftRequestBody {
-        ///HTML body
+        ///Body HTML
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub html: ::std::option::Option<UpdateDraftRequestBodyHtml>,
-        ///Plain-text body
+        ///Body text
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub text: ::std::option::Option<UpdateDraftRequestBodyText>,
     }
@@ -9123,7 +9123,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///HTML body
+    ///Body HTML
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateDraftRequestBodyHtml(::std::string::String);
@@ -9173,7 +9173,7 @@ pub mod types {
                 })
         }
     }
-    ///Plain-text body
+    ///Body text
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateDraftRequestBodyText(::std::string::String);
@@ -9283,13 +9283,13 @@ pub mod types {
         ///Display name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<UpdateIdentityRequestName>,
-        ///Reply-To address
+        ///Reply to
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reply_to: ::std::option::Option<::std::string::String>,
         ///Whether the signature is applied
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub signature_enabled: ::std::option::Option<bool>,
-        ///HTML signature
+        ///Signature HTML
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub signature_html: ::std::option::Option<UpdateIdentityRequestSignatureHtml>,
     }
@@ -9348,7 +9348,7 @@ pub mod types {
                 })
         }
     }
-    ///HTML signature
+    ///Signature HTML
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateIdentityRequestSignatureHtml(::std::string::String);
@@ -9597,7 +9597,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateMessageFlagsRequest {
-        ///Act on a connected external account
+        ///External account ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub external_account_id: ::std::option::Option<::std::num::NonZeroU64>,
         pub flags: UpdateMessageFlagsRequestFlags,
@@ -17800,7 +17800,7 @@ impl Client {
     ///Sends a `GET` request to `/domains/{domain_id}`
     ///
     ///Arguments:
-    ///- `domain_id`: Domain ID (positive integer)
+    ///- `domain_id`: Domain ID
     ///```ignore
     ///let response = client.get_domain()
     ///    .domain_id(domain_id)
@@ -17817,7 +17817,7 @@ impl Client {
     ///Sends a `DELETE` request to `/domains/{domain_id}`
     ///
     ///Arguments:
-    ///- `domain_id`: Domain ID (positive integer)
+    ///- `domain_id`: Domain ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_domain()
@@ -17836,7 +17836,7 @@ impl Client {
     ///Sends a `PATCH` request to `/domains/{domain_id}/catch-all`
     ///
     ///Arguments:
-    ///- `domain_id`: Domain ID (positive integer)
+    ///- `domain_id`: Domain ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -17857,7 +17857,7 @@ impl Client {
     ///Sends a `POST` request to `/domains/{domain_id}/dkim:retry`
     ///
     ///Arguments:
-    ///- `domain_id`: Domain ID (positive integer)
+    ///- `domain_id`: Domain ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.retry_domain_dkim()
@@ -17876,7 +17876,7 @@ impl Client {
     ///Sends a `PATCH` request to `/domains/{domain_id}/note`
     ///
     ///Arguments:
-    ///- `domain_id`: Domain ID (positive integer)
+    ///- `domain_id`: Domain ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -17916,7 +17916,7 @@ impl Client {
     ///Sends a `GET` request to `/domains/{domain_id}/dns-requirements`
     ///
     ///Arguments:
-    ///- `domain_id`: Domain ID (positive integer)
+    ///- `domain_id`: Domain ID
     ///```ignore
     ///let response = client.get_dns_requirements()
     ///    .domain_id(domain_id)
@@ -17933,7 +17933,7 @@ impl Client {
     ///Sends a `POST` request to `/domains/{domain_id}/dns-recheck`
     ///
     ///Arguments:
-    ///- `domain_id`: Domain ID (positive integer)
+    ///- `domain_id`: Domain ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.dns_recheck()
@@ -18011,7 +18011,7 @@ impl Client {
     ///Sends a `GET` request to `/mailboxes/{mailbox_id}`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox ID (positive integer)
+    ///- `mailbox_id`: Mailbox ID
     ///```ignore
     ///let response = client.get_mailbox()
     ///    .mailbox_id(mailbox_id)
@@ -18028,7 +18028,7 @@ impl Client {
     ///Sends a `POST` request to `/mailboxes/{mailbox_id}/password`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox ID (positive integer)
+    ///- `mailbox_id`: Mailbox ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -18049,7 +18049,7 @@ impl Client {
     ///Sends a `PATCH` request to `/mailboxes/{mailbox_id}/note`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox ID (positive integer)
+    ///- `mailbox_id`: Mailbox ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -18070,7 +18070,7 @@ impl Client {
     ///Sends a `POST` request to `/mailboxes/{mailbox_id}:pause`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox ID (positive integer)
+    ///- `mailbox_id`: Mailbox ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.pause_mailbox()
@@ -18089,7 +18089,7 @@ impl Client {
     ///Sends a `POST` request to `/mailboxes/{mailbox_id}:resume`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox ID (positive integer)
+    ///- `mailbox_id`: Mailbox ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.resume_mailbox()
@@ -18108,7 +18108,7 @@ impl Client {
     ///Sends a `POST` request to `/mailboxes/{mailbox_id}/enable-imap`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox ID (positive integer)
+    ///- `mailbox_id`: Mailbox ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -18186,7 +18186,7 @@ impl Client {
     ///Sends a `GET` request to `/mailboxes/{mailbox_id}/aliases`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox ID (positive integer)
+    ///- `mailbox_id`: Mailbox ID
     ///```ignore
     ///let response = client.list_aliases()
     ///    .mailbox_id(mailbox_id)
@@ -18203,7 +18203,7 @@ impl Client {
     ///Sends a `POST` request to `/mailboxes/{mailbox_id}/aliases`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox ID (positive integer)
+    ///- `mailbox_id`: Mailbox ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -18224,7 +18224,7 @@ impl Client {
     ///Sends a `DELETE` request to `/mailboxes/{mailbox_id}/aliases/{alias_id}`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox ID (positive integer)
+    ///- `mailbox_id`: Mailbox ID
     ///- `alias_id`: Alias ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
@@ -18245,7 +18245,7 @@ impl Client {
     ///Sends a `PATCH` request to `/mailboxes/{mailbox_id}/aliases/{alias_id}`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox ID (positive integer)
+    ///- `mailbox_id`: Mailbox ID
     ///- `alias_id`: Alias ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
@@ -18268,7 +18268,7 @@ impl Client {
     ///Sends a `GET` request to `/mailboxes/{mailbox_id}/forwarding`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox ID (positive integer)
+    ///- `mailbox_id`: Mailbox ID
     ///```ignore
     ///let response = client.get_forwarding()
     ///    .mailbox_id(mailbox_id)
@@ -18285,7 +18285,7 @@ impl Client {
     ///Sends a `PUT` request to `/mailboxes/{mailbox_id}/forwarding`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox ID (positive integer)
+    ///- `mailbox_id`: Mailbox ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -18306,7 +18306,7 @@ impl Client {
     ///Sends a `GET` request to `/mailboxes/{mailbox_id}/rules`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox ID (positive integer)
+    ///- `mailbox_id`: Mailbox ID
     ///```ignore
     ///let response = client.list_mail_rules()
     ///    .mailbox_id(mailbox_id)
@@ -18323,7 +18323,7 @@ impl Client {
     ///Sends a `POST` request to `/mailboxes/{mailbox_id}/rules`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox ID (positive integer)
+    ///- `mailbox_id`: Mailbox ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -18344,7 +18344,7 @@ impl Client {
     ///Sends a `GET` request to `/mailboxes/{mailbox_id}/rules/{rule_id}`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox ID (positive integer)
+    ///- `mailbox_id`: Mailbox ID
     ///- `rule_id`: Filter ID
     ///```ignore
     ///let response = client.get_mail_rule()
@@ -18363,7 +18363,7 @@ impl Client {
     ///Sends a `PUT` request to `/mailboxes/{mailbox_id}/rules/{rule_id}`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox ID (positive integer)
+    ///- `mailbox_id`: Mailbox ID
     ///- `rule_id`: Filter ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
@@ -18386,7 +18386,7 @@ impl Client {
     ///Sends a `DELETE` request to `/mailboxes/{mailbox_id}/rules/{rule_id}`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox ID (positive integer)
+    ///- `mailbox_id`: Mailbox ID
     ///- `rule_id`: Filter ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
@@ -18407,7 +18407,7 @@ impl Client {
     ///Sends a `PATCH` request to `/mailboxes/{mailbox_id}/rules/reorder`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox ID (positive integer)
+    ///- `mailbox_id`: Mailbox ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -18428,7 +18428,7 @@ impl Client {
     ///Sends a `GET` request to `/mailboxes/{mailbox_id}/auto-reply`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox ID (positive integer)
+    ///- `mailbox_id`: Mailbox ID
     ///```ignore
     ///let response = client.get_auto_reply()
     ///    .mailbox_id(mailbox_id)
@@ -18445,7 +18445,7 @@ impl Client {
     ///Sends a `PUT` request to `/mailboxes/{mailbox_id}/auto-reply`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox ID (positive integer)
+    ///- `mailbox_id`: Mailbox ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -18466,7 +18466,7 @@ impl Client {
     ///Sends a `GET` request to `/mailboxes/{mailbox_id}/sieve`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox ID (positive integer)
+    ///- `mailbox_id`: Mailbox ID
     ///```ignore
     ///let response = client.get_sieve_script()
     ///    .mailbox_id(mailbox_id)
@@ -18483,7 +18483,7 @@ impl Client {
     ///Sends a `PUT` request to `/mailboxes/{mailbox_id}/sieve`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox ID (positive integer)
+    ///- `mailbox_id`: Mailbox ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -18504,7 +18504,7 @@ impl Client {
     ///Sends a `POST` request to `/mailboxes/{mailbox_id}:delete-intent`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox ID (positive integer)
+    ///- `mailbox_id`: Mailbox ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.create_delete_intent()
@@ -18544,13 +18544,13 @@ impl Client {
     ///Sends a `GET` request to `/messages`
     ///
     ///Arguments:
-    ///- `before_uid`: Cursor: only messages with UID lower than this value
-    ///- `external_account_id`: Act on a connected external account (Gmail/Outlook/IMAP) instead of the token's mailbox
-    ///- `folder`: IMAP folder path; API default INBOX
-    ///- `limit`: Max messages to return; API default 20
-    ///- `search`: Subject keyword filter
-    ///- `since`: Only messages since this ISO 8601 date
-    ///- `unread_only`: Only unread messages
+    ///- `before_uid`: Only messages with a lower UID (paging)
+    ///- `external_account_id`: External account ID
+    ///- `folder`: Folder; default INBOX
+    ///- `limit`: Default 20
+    ///- `search`: Subject keyword
+    ///- `since`: ISO 8601 date
+    ///- `unread_only`: Unread only
     ///```ignore
     ///let response = client.list_messages()
     ///    .before_uid(before_uid)
@@ -18573,9 +18573,9 @@ impl Client {
     ///Sends a `GET` request to `/messages/{uid}`
     ///
     ///Arguments:
-    ///- `uid`: IMAP UID of the message (positive integer)
-    ///- `external_account_id`: Act on a connected external account (Gmail/Outlook/IMAP) instead of the token's mailbox
-    ///- `folder`: IMAP folder path; API default INBOX
+    ///- `uid`: UID
+    ///- `external_account_id`: External account ID
+    ///- `folder`: Folder; default INBOX
     ///```ignore
     ///let response = client.read_message()
     ///    .uid(uid)
@@ -18594,9 +18594,9 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/{uid}`
     ///
     ///Arguments:
-    ///- `uid`: IMAP UID of the message (positive integer)
-    ///- `external_account_id`: Act on a connected external account (Gmail/Outlook/IMAP) instead of the token's mailbox
-    ///- `folder`: IMAP folder path; API default INBOX
+    ///- `uid`: UID
+    ///- `external_account_id`: External account ID
+    ///- `folder`: Folder; default INBOX
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_message()
@@ -18617,7 +18617,7 @@ impl Client {
     ///Sends a `PATCH` request to `/messages/{uid}`
     ///
     ///Arguments:
-    ///- `uid`: IMAP UID of the message (positive integer)
+    ///- `uid`: UID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -18657,7 +18657,7 @@ impl Client {
     ///Sends a `POST` request to `/messages/{uid}:move`
     ///
     ///Arguments:
-    ///- `uid`: IMAP UID of the message (positive integer)
+    ///- `uid`: UID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -18678,7 +18678,7 @@ impl Client {
     ///Sends a `GET` request to `/messages/folders`
     ///
     ///Arguments:
-    ///- `external_account_id`: List a connected external account's folders instead
+    ///- `external_account_id`: External account ID
     ///```ignore
     ///let response = client.list_folders()
     ///    .external_account_id(external_account_id)
@@ -18714,10 +18714,10 @@ impl Client {
     ///Sends a `GET` request to `/messages/{uid}/attachments/{index}`
     ///
     ///Arguments:
-    ///- `uid`: IMAP UID of the message (positive integer)
-    ///- `index`: Zero-based attachment index (>= 0)
-    ///- `external_account_id`: Act on a connected external account (Gmail/Outlook/IMAP) instead of the token's mailbox
-    ///- `folder`: IMAP folder path; API default INBOX
+    ///- `uid`: UID
+    ///- `index`: Zero-based, as in read_message
+    ///- `external_account_id`: External account ID
+    ///- `folder`: Folder; default INBOX
     ///```ignore
     ///let response = client.download_attachment()
     ///    .uid(uid)
@@ -18737,9 +18737,9 @@ impl Client {
     ///Sends a `GET` request to `/messages/{uid}/attachments`
     ///
     ///Arguments:
-    ///- `uid`: IMAP UID of the message (positive integer)
-    ///- `external_account_id`: Act on a connected external account (Gmail/Outlook/IMAP) instead of the token's mailbox
-    ///- `folder`: IMAP folder path; API default INBOX
+    ///- `uid`: UID
+    ///- `external_account_id`: External account ID
+    ///- `folder`: Folder; default INBOX
     ///```ignore
     ///let response = client.download_all_attachments()
     ///    .uid(uid)
@@ -18758,9 +18758,9 @@ impl Client {
     ///Sends a `GET` request to `/messages/{uid}/raw`
     ///
     ///Arguments:
-    ///- `uid`: IMAP UID of the message (positive integer)
-    ///- `external_account_id`: Act on a connected external account (Gmail/Outlook/IMAP) instead of the token's mailbox
-    ///- `folder`: IMAP folder path; API default INBOX
+    ///- `uid`: UID
+    ///- `external_account_id`: External account ID
+    ///- `folder`: Folder; default INBOX
     ///```ignore
     ///let response = client.get_raw_message()
     ///    .uid(uid)
@@ -18798,7 +18798,7 @@ impl Client {
     ///Sends a `PUT` request to `/messages/drafts/{uid}`
     ///
     ///Arguments:
-    ///- `uid`: IMAP UID of the draft to replace (positive integer)
+    ///- `uid`: IMAP UID of the draft to replace
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -18819,7 +18819,7 @@ impl Client {
     ///Sends a `POST` request to `/messages/{uid}:spam`
     ///
     ///Arguments:
-    ///- `uid`: IMAP UID of the message to report (positive integer)
+    ///- `uid`: UID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -18840,7 +18840,7 @@ impl Client {
     ///Sends a `POST` request to `/messages/{uid}:ham`
     ///
     ///Arguments:
-    ///- `uid`: IMAP UID of the message to report (positive integer)
+    ///- `uid`: UID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -18880,7 +18880,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/folders/{path}`
     ///
     ///Arguments:
-    ///- `path`: Folder path to delete (1..255 chars); percent-encoded as one segment (encodeURIComponent)
+    ///- `path`: Folder path to delete (1..255 chars)
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_folder()
@@ -18899,7 +18899,7 @@ impl Client {
     ///Sends a `PATCH` request to `/messages/folders/{path}`
     ///
     ///Arguments:
-    ///- `path`: Current folder path (1..255 chars); percent-encoded as ONE segment (encodeURIComponent, so '/' -> %2F)
+    ///- `path`: Current folder path (1..255 chars), e.g. Archive/2024
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -18977,7 +18977,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/scheduled/{id}`
     ///
     ///Arguments:
-    ///- `id`: ID of the pending scheduled message (positive integer)
+    ///- `id`: ID of the pending scheduled message
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.cancel_scheduled()
@@ -19036,7 +19036,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/contacts/{id}`
     ///
     ///Arguments:
-    ///- `id`: Contact ID (positive integer)
+    ///- `id`: Contact ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_contact()
@@ -19055,7 +19055,7 @@ impl Client {
     ///Sends a `PATCH` request to `/messages/contacts/{id}`
     ///
     ///Arguments:
-    ///- `id`: Contact ID (positive integer)
+    ///- `id`: Contact ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -19145,7 +19145,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/contact-groups/{id}`
     ///
     ///Arguments:
-    ///- `id`: Group ID (positive integer)
+    ///- `id`: Group ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_contact_group()
@@ -19164,7 +19164,7 @@ impl Client {
     ///Sends a `PATCH` request to `/messages/contact-groups/{id}`
     ///
     ///Arguments:
-    ///- `id`: Group ID (positive integer)
+    ///- `id`: Group ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -19185,7 +19185,7 @@ impl Client {
     ///Sends a `POST` request to `/messages/contact-groups/{id}/members`
     ///
     ///Arguments:
-    ///- `id`: Group ID (positive integer)
+    ///- `id`: Group ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -19206,7 +19206,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/contact-groups/{id}/members`
     ///
     ///Arguments:
-    ///- `id`: Group ID (positive integer)
+    ///- `id`: Group ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -19228,9 +19228,9 @@ impl Client {
     ///
     ///Arguments:
     ///- `cursor`: Opaque cursor from the previous page
-    ///- `end`: End of the date range (ISO 8601 date or datetime); not format-validated by the tool
+    ///- `end`: End of the date range (ISO 8601 date or datetime)
     ///- `per_page`: Events per page (1-200)
-    ///- `start`: Start of the date range (ISO 8601 date or datetime); not format-validated by the tool
+    ///- `start`: Start of the date range (ISO 8601 date or datetime)
     ///```ignore
     ///let response = client.list_calendar_events()
     ///    .cursor(cursor)
@@ -19269,7 +19269,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/calendar/events/{id}`
     ///
     ///Arguments:
-    ///- `id`: Calendar event ID (positive integer)
+    ///- `id`: Calendar event ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_calendar_event()
@@ -19288,7 +19288,7 @@ impl Client {
     ///Sends a `PATCH` request to `/messages/calendar/events/{id}`
     ///
     ///Arguments:
-    ///- `id`: Calendar event ID (positive integer)
+    ///- `id`: Calendar event ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -19309,8 +19309,8 @@ impl Client {
     ///Sends a `GET` request to `/messages/{uid}/reply`
     ///
     ///Arguments:
-    ///- `uid`: IMAP UID of the source message (positive integer)
-    ///- `folder`: IMAP folder that holds the message; API defaults to INBOX when omitted
+    ///- `uid`: UID
+    ///- `folder`: Folder; default INBOX
     ///```ignore
     ///let response = client.prepare_reply()
     ///    .uid(uid)
@@ -19328,8 +19328,8 @@ impl Client {
     ///Sends a `GET` request to `/messages/{uid}/reply-all`
     ///
     ///Arguments:
-    ///- `uid`: IMAP UID of the source message (positive integer)
-    ///- `folder`: IMAP folder that holds the message; API defaults to INBOX when omitted
+    ///- `uid`: UID
+    ///- `folder`: Folder; default INBOX
     ///```ignore
     ///let response = client.prepare_reply_all()
     ///    .uid(uid)
@@ -19347,8 +19347,8 @@ impl Client {
     ///Sends a `GET` request to `/messages/{uid}/forward`
     ///
     ///Arguments:
-    ///- `uid`: IMAP UID of the source message (positive integer)
-    ///- `folder`: IMAP folder that holds the message; API defaults to INBOX when omitted
+    ///- `uid`: UID
+    ///- `folder`: Folder; default INBOX
     ///```ignore
     ///let response = client.prepare_forward()
     ///    .uid(uid)
@@ -19399,7 +19399,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/identities/{id}`
     ///
     ///Arguments:
-    ///- `id`: Identity ID (positive integer)
+    ///- `id`: Identity ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_identity()
@@ -19418,7 +19418,7 @@ impl Client {
     ///Sends a `PATCH` request to `/messages/identities/{id}`
     ///
     ///Arguments:
-    ///- `id`: Identity ID (positive integer)
+    ///- `id`: Identity ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -19472,7 +19472,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/templates/{id}`
     ///
     ///Arguments:
-    ///- `id`: Template ID (positive integer)
+    ///- `id`: Template ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_template()
@@ -19491,7 +19491,7 @@ impl Client {
     ///Sends a `PATCH` request to `/messages/templates/{id}`
     ///
     ///Arguments:
-    ///- `id`: Template ID (positive integer)
+    ///- `id`: Template ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -19545,7 +19545,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/blocked-senders/{id}`
     ///
     ///Arguments:
-    ///- `id`: Blocked-sender entry ID from list_blocked_senders (positive integer), not the address
+    ///- `id`: Entry ID from list_blocked_senders
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.unblock_sender()
@@ -19597,7 +19597,7 @@ impl Client {
     ///Sends a `DELETE` request to `/smtp/{connection_id}`
     ///
     ///Arguments:
-    ///- `connection_id`: ID of the custom SMTP connection to delete (positive integer)
+    ///- `connection_id`: ID of the custom SMTP connection to delete
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_smtp_connection()
@@ -19694,7 +19694,7 @@ impl Client {
     ///Sends a `GET` request to `/tickets/{ticket_id}`
     ///
     ///Arguments:
-    ///- `ticket_id`: Support ticket ID (positive integer)
+    ///- `ticket_id`: Ticket ID
     ///```ignore
     ///let response = client.get_ticket()
     ///    .ticket_id(ticket_id)
@@ -19711,7 +19711,7 @@ impl Client {
     ///Sends a `GET` request to `/tickets/{ticket_id}/messages`
     ///
     ///Arguments:
-    ///- `ticket_id`: Support ticket ID (positive integer)
+    ///- `ticket_id`: Ticket ID
     ///```ignore
     ///let response = client.get_ticket_messages()
     ///    .ticket_id(ticket_id)
@@ -19728,7 +19728,7 @@ impl Client {
     ///Sends a `POST` request to `/tickets/{ticket_id}/reply`
     ///
     ///Arguments:
-    ///- `ticket_id`: Support ticket ID (positive integer)
+    ///- `ticket_id`: Ticket ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -19749,7 +19749,7 @@ impl Client {
     ///Sends a `POST` request to `/tickets/{ticket_id}:close`
     ///
     ///Arguments:
-    ///- `ticket_id`: Support ticket ID (positive integer)
+    ///- `ticket_id`: Ticket ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.close_ticket()
@@ -19824,7 +19824,7 @@ impl Client {
     ///Sends a `GET` request to `/mailboxes/{mailbox_id}/message-tokens`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox whose tokens to list (positive integer)
+    ///- `mailbox_id`: Mailbox whose tokens to list
     ///- `page`: Page number
     ///- `per_page`: Items per page, at most 20 (API-enforced)
     ///```ignore
@@ -19845,7 +19845,7 @@ impl Client {
     ///Sends a `POST` request to `/mailboxes/{mailbox_id}/message-tokens`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox the token is bound to (positive integer)
+    ///- `mailbox_id`: Mailbox the token is bound to
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -19866,7 +19866,7 @@ impl Client {
     ///Sends a `DELETE` request to `/message-tokens/{token_id}`
     ///
     ///Arguments:
-    ///- `token_id`: Message token ID (positive integer)
+    ///- `token_id`: Message token ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.revoke_message_token()
@@ -19946,7 +19946,7 @@ impl Client {
     ///Sends a `GET` request to `/migrations/{migration_id}`
     ///
     ///Arguments:
-    ///- `migration_id`: Migration job ID (positive integer)
+    ///- `migration_id`: Migration ID
     ///```ignore
     ///let response = client.get_migration()
     ///    .migration_id(migration_id)
@@ -19963,7 +19963,7 @@ impl Client {
     ///Sends a `DELETE` request to `/migrations/{migration_id}`
     ///
     ///Arguments:
-    ///- `migration_id`: Migration job ID (positive integer)
+    ///- `migration_id`: Migration ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_migration()
@@ -19982,7 +19982,7 @@ impl Client {
     ///Sends a `POST` request to `/migrations/{migration_id}:cancel`
     ///
     ///Arguments:
-    ///- `migration_id`: Migration job ID (positive integer)
+    ///- `migration_id`: Migration ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.cancel_migration()
@@ -20001,7 +20001,7 @@ impl Client {
     ///Sends a `POST` request to `/migrations/{migration_id}:retry`
     ///
     ///Arguments:
-    ///- `migration_id`: Migration job ID (positive integer)
+    ///- `migration_id`: Migration ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.retry_migration()
@@ -20077,7 +20077,7 @@ impl Client {
     ///Sends a `GET` request to `/migrations/bulk/{batch_id}`
     ///
     ///Arguments:
-    ///- `batch_id`: Bulk migration batch ID (positive integer)
+    ///- `batch_id`: Batch ID
     ///```ignore
     ///let response = client.get_bulk_migration()
     ///    .batch_id(batch_id)
@@ -20094,7 +20094,7 @@ impl Client {
     ///Sends a `DELETE` request to `/migrations/bulk/{batch_id}`
     ///
     ///Arguments:
-    ///- `batch_id`: Bulk migration batch ID (positive integer)
+    ///- `batch_id`: Batch ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_bulk_migration()
@@ -20113,7 +20113,7 @@ impl Client {
     ///Sends a `POST` request to `/migrations/bulk/{batch_id}:cancel`
     ///
     ///Arguments:
-    ///- `batch_id`: Bulk migration batch ID (positive integer)
+    ///- `batch_id`: Batch ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.cancel_bulk_migration()
@@ -20132,7 +20132,7 @@ impl Client {
     ///Sends a `POST` request to `/migrations/bulk/{batch_id}:retry`
     ///
     ///Arguments:
-    ///- `batch_id`: Bulk migration batch ID (positive integer)
+    ///- `batch_id`: Batch ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.retry_bulk_migration()
@@ -20151,7 +20151,7 @@ impl Client {
     ///Sends a `POST` request to `/migrations/bulk/{batch_id}:resume`
     ///
     ///Arguments:
-    ///- `batch_id`: Bulk migration batch ID (positive integer)
+    ///- `batch_id`: Batch ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.resume_bulk_migration()
@@ -20170,8 +20170,8 @@ impl Client {
     ///Sends a `PATCH` request to `/migrations/bulk/{batch_id}/jobs/{job_id}/password`
     ///
     ///Arguments:
-    ///- `batch_id`: Bulk migration batch ID (positive integer)
-    ///- `job_id`: Job ID within the batch (positive integer)
+    ///- `batch_id`: Batch ID
+    ///- `job_id`: Job ID within the batch
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -20195,7 +20195,7 @@ impl Client {
     ///Sends a `GET` request to `/domains/{domain_id}/spam-metrics`
     ///
     ///Arguments:
-    ///- `domain_id`: Domain ID (positive integer)
+    ///- `domain_id`: Domain ID
     ///- `days`: Look-back window in days (1-90)
     ///```ignore
     ///let response = client.get_spam_metrics()
@@ -20214,7 +20214,7 @@ impl Client {
     ///Sends a `GET` request to `/domains/{domain_id}/spam-metrics/summary`
     ///
     ///Arguments:
-    ///- `domain_id`: Domain ID (positive integer)
+    ///- `domain_id`: Domain ID
     ///- `days`: Look-back window in days (1-90)
     ///```ignore
     ///let response = client.get_spam_summary()
@@ -20292,7 +20292,7 @@ impl Client {
     ///Sends a `GET` request to `/verify/bulk/{job_id}`
     ///
     ///Arguments:
-    ///- `job_id`: Verification job ID from verify_email_bulk (positive integer)
+    ///- `job_id`: Verification job ID from verify_email_bulk
     ///- `page`: Results page; server default 1
     ///- `per_page`: Results per page; server default 100, max 500
     ///- `search`: Partial match on email address
@@ -20317,7 +20317,7 @@ impl Client {
     ///Sends a `DELETE` request to `/verify/bulk/{job_id}`
     ///
     ///Arguments:
-    ///- `job_id`: Verification job ID (positive integer)
+    ///- `job_id`: Job ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.verify_delete_job()
@@ -20336,7 +20336,7 @@ impl Client {
     ///Sends a `GET` request to `/verify/bulk/{job_id}/download`
     ///
     ///Arguments:
-    ///- `job_id`: Verification job ID (positive integer)
+    ///- `job_id`: Job ID
     ///- `filter`: Which results to include
     ///```ignore
     ///let response = client.verify_job_download()
@@ -20369,7 +20369,7 @@ impl Client {
     ///Sends a `POST` request to `/verify/bulk/{job_id}/cancel`
     ///
     ///Arguments:
-    ///- `job_id`: Verification job ID (positive integer)
+    ///- `job_id`: Job ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.verify_cancel_job()
@@ -20497,7 +20497,7 @@ impl Client {
     ///Sends a `DELETE` request to `/cloudflare/tokens/{token_id}`
     ///
     ///Arguments:
-    ///- `token_id`: Saved Cloudflare token ID (positive integer)
+    ///- `token_id`: Saved Cloudflare token ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_cloudflare_token()
@@ -35228,7 +35228,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "domain_id",
         "in": "path",
         "required": true,
-        "description": "Domain ID (positive integer)",
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -35272,7 +35272,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "domain_id",
         "in": "path",
         "required": true,
-        "description": "Domain ID (positive integer)",
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -35325,7 +35325,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "domain_id",
         "in": "path",
         "required": true,
-        "description": "Domain ID (positive integer)",
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -35397,7 +35397,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "domain_id",
         "in": "path",
         "required": true,
-        "description": "Domain ID (positive integer)",
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -35450,7 +35450,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "domain_id",
         "in": "path",
         "required": true,
-        "description": "Domain ID (positive integer)",
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -35578,7 +35578,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "domain_id",
         "in": "path",
         "required": true,
-        "description": "Domain ID (positive integer)",
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -35622,7 +35622,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "domain_id",
         "in": "path",
         "required": true,
-        "description": "Domain ID (positive integer)",
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -35894,7 +35894,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox ID (positive integer)",
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -35938,7 +35938,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox ID (positive integer)",
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36005,7 +36005,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox ID (positive integer)",
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36073,7 +36073,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox ID (positive integer)",
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36126,7 +36126,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox ID (positive integer)",
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36179,7 +36179,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox ID (positive integer)",
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36534,7 +36534,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox ID (positive integer)",
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36586,7 +36586,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox ID (positive integer)",
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36673,7 +36673,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox ID (positive integer)",
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36755,7 +36755,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox ID (positive integer)",
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36819,7 +36819,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox ID (positive integer)",
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36863,7 +36863,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox ID (positive integer)",
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36943,7 +36943,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox ID (positive integer)",
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36995,7 +36995,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox ID (positive integer)",
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37169,7 +37169,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox ID (positive integer)",
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37224,7 +37224,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox ID (positive integer)",
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37405,7 +37405,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox ID (positive integer)",
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37469,7 +37469,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox ID (positive integer)",
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37540,7 +37540,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox ID (positive integer)",
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37584,7 +37584,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox ID (positive integer)",
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37624,12 +37624,12 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxLength": 5000
         },
         "start_date": {
-          "description": "First active day YYYY-MM-DD (not validated by the tool); omit = now",
+          "description": "First active day YYYY-MM-DD; omit = now",
           "type": "string",
           "pattern": "^\\d{4}-\\d{2}-\\d{2}$"
         },
         "end_date": {
-          "description": "Last active day YYYY-MM-DD (not validated by the tool); omit = until disabled",
+          "description": "Last active day YYYY-MM-DD; omit = until disabled",
           "type": "string",
           "pattern": "^\\d{4}-\\d{2}-\\d{2}$"
         },
@@ -37676,7 +37676,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox ID (positive integer)",
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37720,7 +37720,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox ID (positive integer)",
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37787,7 +37787,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox ID (positive integer)",
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37907,7 +37907,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "IMAP folder path; API default INBOX",
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -37917,7 +37917,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "limit",
         "in": "query",
         "required": false,
-        "description": "Max messages to return; API default 20",
+        "description": "Default 20",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -37929,7 +37929,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "before_uid",
         "in": "query",
         "required": false,
-        "description": "Cursor: only messages with UID lower than this value",
+        "description": "Only messages with a lower UID (paging)",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -37940,7 +37940,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "since",
         "in": "query",
         "required": false,
-        "description": "Only messages since this ISO 8601 date",
+        "description": "ISO 8601 date",
         "schema": {
           "type": "string"
         }
@@ -37949,7 +37949,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "unread_only",
         "in": "query",
         "required": false,
-        "description": "Only unread messages",
+        "description": "Unread only",
         "schema": {
           "type": "boolean"
         }
@@ -37958,7 +37958,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "search",
         "in": "query",
         "required": false,
-        "description": "Subject keyword filter",
+        "description": "Subject keyword",
         "schema": {
           "type": "string",
           "maxLength": 200
@@ -37968,7 +37968,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "external_account_id",
         "in": "query",
         "required": false,
-        "description": "Act on a connected external account (Gmail/Outlook/IMAP) instead of the token's mailbox",
+        "description": "External account ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38020,7 +38020,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "uid",
         "in": "path",
         "required": true,
-        "description": "IMAP UID of the message (positive integer)",
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38031,7 +38031,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "IMAP folder path; API default INBOX",
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -38041,7 +38041,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "external_account_id",
         "in": "query",
         "required": false,
-        "description": "Act on a connected external account (Gmail/Outlook/IMAP) instead of the token's mailbox",
+        "description": "External account ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38085,7 +38085,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "uid",
         "in": "path",
         "required": true,
-        "description": "IMAP UID of the message (positive integer)",
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38134,7 +38134,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxLength": 255
         },
         "external_account_id": {
-          "description": "Act on a connected external account",
+          "description": "External account ID",
           "type": "integer",
           "format": "int64",
           "minimum": 1
@@ -38176,7 +38176,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "uid",
         "in": "path",
         "required": true,
-        "description": "IMAP UID of the message (positive integer)",
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38187,7 +38187,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "IMAP folder path; API default INBOX",
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -38197,7 +38197,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "external_account_id",
         "in": "query",
         "required": false,
-        "description": "Act on a connected external account (Gmail/Outlook/IMAP) instead of the token's mailbox",
+        "description": "External account ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38267,7 +38267,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "to": {
-          "description": "Recipient addresses; each must be a valid email",
+          "description": "Recipients",
           "type": "array",
           "items": {
             "type": "string",
@@ -38277,7 +38277,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 10
         },
         "cc": {
-          "description": "CC addresses",
+          "description": "CC",
           "type": "array",
           "items": {
             "type": "string",
@@ -38287,7 +38287,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "x-mcp-send": "non-empty"
         },
         "bcc": {
-          "description": "BCC addresses",
+          "description": "BCC",
           "type": "array",
           "items": {
             "type": "string",
@@ -38297,7 +38297,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "x-mcp-send": "non-empty"
         },
         "subject": {
-          "description": "Subject line",
+          "description": "Subject",
           "type": "string",
           "minLength": 1,
           "maxLength": 998
@@ -38312,7 +38312,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "additionalProperties": false,
           "properties": {
             "text": {
-              "description": "Plain-text body (200 KB cap); null when not given",
+              "description": "Max 200 KB",
               "type": "string",
               "maxLength": 204800,
               "nullable": true,
@@ -38321,7 +38321,7 @@ pub const OPERATIONS_JSON: &str = r#"[
               "x-mcp-arg": "body_text"
             },
             "html": {
-              "description": "HTML body (500 KB cap); null when not given",
+              "description": "Max 500 KB",
               "type": "string",
               "maxLength": 512000,
               "nullable": true,
@@ -38333,10 +38333,10 @@ pub const OPERATIONS_JSON: &str = r#"[
           "x-mcp-send": "always"
         },
         "attachments": {
-          "description": "Files to attach. API limits: 5 MB each, 10 MB total",
+          "description": "5 MB each, 10 MB total",
           "type": "array",
           "items": {
-            "description": "Files to attach; sent only when non-empty. API limits: 5 MB each, 10 MB total",
+            "description": "5 MB each, 10 MB total",
             "type": "object",
             "required": [
               "filename",
@@ -38346,17 +38346,17 @@ pub const OPERATIONS_JSON: &str = r#"[
             "additionalProperties": false,
             "properties": {
               "filename": {
-                "description": "Attachment file name",
+                "description": "File name",
                 "type": "string",
                 "maxLength": 255
               },
               "content_type": {
-                "description": "MIME type of the attachment",
+                "description": "MIME type",
                 "type": "string",
                 "maxLength": 255
               },
               "content_base64": {
-                "description": "File bytes, base64-encoded",
+                "description": "Content base64",
                 "type": "string"
               }
             }
@@ -38365,13 +38365,13 @@ pub const OPERATIONS_JSON: &str = r#"[
           "x-mcp-send": "non-empty"
         },
         "reply_to_message_id": {
-          "description": "Message-ID being answered (sets In-Reply-To/References)",
+          "description": "Message-ID this replies to",
           "type": "string",
           "maxLength": 500,
           "x-mcp-send": "non-empty"
         },
         "headers": {
-          "description": "Extra outbound headers map name->value. API allows List-Unsubscribe, List-Unsubscribe-Post, Reply-To, X-*; others 422",
+          "description": "List-Unsubscribe(-Post), Reply-To or X-* headers",
           "type": "object",
           "additionalProperties": {
             "type": "string",
@@ -38380,19 +38380,19 @@ pub const OPERATIONS_JSON: &str = r#"[
           "x-mcp-send": "non-empty"
         },
         "external_account_id": {
-          "description": "Send from a connected external account via its own SMTP",
+          "description": "External account ID",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "identity_id": {
-          "description": "Send-from identity (from list_identities)",
+          "description": "From list_identities",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "apply_default_recipients": {
-          "description": "Only ever sent as false (to skip the mailbox's default CC/BCC); omitted when true or absent",
+          "description": "false: no default CC/BCC",
           "type": "boolean",
           "x-mcp-send": "only-false"
         }
@@ -38433,7 +38433,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "uid",
         "in": "path",
         "required": true,
-        "description": "IMAP UID of the message (positive integer)",
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38469,7 +38469,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxLength": 255
         },
         "external_account_id": {
-          "description": "Act on a connected external account",
+          "description": "External account ID",
           "type": "integer",
           "format": "int64",
           "minimum": 1
@@ -38511,7 +38511,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "external_account_id",
         "in": "query",
         "required": false,
-        "description": "List a connected external account's folders instead",
+        "description": "External account ID",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -38578,7 +38578,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "name": {
-          "description": "Leaf name of the new folder (must not contain the hierarchy delimiter)",
+          "description": "Leaf name, without the hierarchy delimiter",
           "type": "string",
           "minLength": 1,
           "maxLength": 255
@@ -38626,7 +38626,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "uid",
         "in": "path",
         "required": true,
-        "description": "IMAP UID of the message (positive integer)",
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38637,7 +38637,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "index",
         "in": "path",
         "required": true,
-        "description": "Zero-based attachment index (>= 0)",
+        "description": "Zero-based, as in read_message",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -38648,7 +38648,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "IMAP folder path; API default INBOX",
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -38658,7 +38658,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "external_account_id",
         "in": "query",
         "required": false,
-        "description": "Act on a connected external account (Gmail/Outlook/IMAP) instead of the token's mailbox",
+        "description": "External account ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38726,7 +38726,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "uid",
         "in": "path",
         "required": true,
-        "description": "IMAP UID of the message (positive integer)",
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38737,7 +38737,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "IMAP folder path; API default INBOX",
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -38747,7 +38747,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "external_account_id",
         "in": "query",
         "required": false,
-        "description": "Act on a connected external account (Gmail/Outlook/IMAP) instead of the token's mailbox",
+        "description": "External account ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38815,7 +38815,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "uid",
         "in": "path",
         "required": true,
-        "description": "IMAP UID of the message (positive integer)",
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38826,7 +38826,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "IMAP folder path; API default INBOX",
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -38836,7 +38836,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "external_account_id",
         "in": "query",
         "required": false,
-        "description": "Act on a connected external account (Gmail/Outlook/IMAP) instead of the token's mailbox",
+        "description": "External account ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38906,7 +38906,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "to": {
-          "description": "Recipients; sent whenever provided (even empty)",
+          "description": "Recipients",
           "type": "array",
           "items": {
             "type": "string",
@@ -38915,7 +38915,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 10
         },
         "cc": {
-          "description": "CC; sent whenever provided",
+          "description": "CC",
           "type": "array",
           "items": {
             "type": "string",
@@ -38924,7 +38924,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 10
         },
         "bcc": {
-          "description": "BCC; sent whenever provided",
+          "description": "BCC",
           "type": "array",
           "items": {
             "type": "string",
@@ -38948,7 +38948,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "additionalProperties": false,
           "properties": {
             "text": {
-              "description": "Plain-text body",
+              "description": "Body text",
               "type": "string",
               "maxLength": 204800,
               "nullable": true,
@@ -38957,7 +38957,7 @@ pub const OPERATIONS_JSON: &str = r#"[
               "x-mcp-arg": "body_text"
             },
             "html": {
-              "description": "HTML body",
+              "description": "Body HTML",
               "type": "string",
               "maxLength": 512000,
               "nullable": true,
@@ -38969,10 +38969,10 @@ pub const OPERATIONS_JSON: &str = r#"[
           "x-mcp-send": "non-empty"
         },
         "attachments": {
-          "description": "Base64 files; sent whenever provided; API cap 25 MB total",
+          "description": "25 MB total",
           "type": "array",
           "items": {
-            "description": "Files to attach; sent only when non-empty. API limits: 5 MB each, 10 MB total",
+            "description": "5 MB each, 10 MB total",
             "type": "object",
             "required": [
               "filename",
@@ -38982,17 +38982,17 @@ pub const OPERATIONS_JSON: &str = r#"[
             "additionalProperties": false,
             "properties": {
               "filename": {
-                "description": "Attachment file name",
+                "description": "File name",
                 "type": "string",
                 "maxLength": 255
               },
               "content_type": {
-                "description": "MIME type of the attachment",
+                "description": "MIME type",
                 "type": "string",
                 "maxLength": 255
               },
               "content_base64": {
-                "description": "File bytes, base64-encoded",
+                "description": "Content base64",
                 "type": "string"
               }
             }
@@ -39000,13 +39000,13 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 20
         },
         "external_account_id": {
-          "description": "Use a connected external account's Drafts",
+          "description": "External account ID",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "identity_id": {
-          "description": "From identity (list_identities)",
+          "description": "From list_identities",
           "type": "integer",
           "format": "int64",
           "minimum": 1
@@ -39048,7 +39048,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "uid",
         "in": "path",
         "required": true,
-        "description": "IMAP UID of the draft to replace (positive integer)",
+        "description": "IMAP UID of the draft to replace",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -39071,7 +39071,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "to": {
-          "description": "Recipients; sent whenever provided (even empty)",
+          "description": "Recipients",
           "type": "array",
           "items": {
             "type": "string",
@@ -39080,7 +39080,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 10
         },
         "cc": {
-          "description": "CC; sent whenever provided",
+          "description": "CC",
           "type": "array",
           "items": {
             "type": "string",
@@ -39089,7 +39089,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 10
         },
         "bcc": {
-          "description": "BCC; sent whenever provided",
+          "description": "BCC",
           "type": "array",
           "items": {
             "type": "string",
@@ -39113,7 +39113,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "additionalProperties": false,
           "properties": {
             "text": {
-              "description": "Plain-text body",
+              "description": "Body text",
               "type": "string",
               "maxLength": 204800,
               "nullable": true,
@@ -39122,7 +39122,7 @@ pub const OPERATIONS_JSON: &str = r#"[
               "x-mcp-arg": "body_text"
             },
             "html": {
-              "description": "HTML body",
+              "description": "Body HTML",
               "type": "string",
               "maxLength": 512000,
               "nullable": true,
@@ -39134,10 +39134,10 @@ pub const OPERATIONS_JSON: &str = r#"[
           "x-mcp-send": "non-empty"
         },
         "attachments": {
-          "description": "Base64 files; sent whenever provided; API cap 25 MB total",
+          "description": "25 MB total",
           "type": "array",
           "items": {
-            "description": "Files to attach; sent only when non-empty. API limits: 5 MB each, 10 MB total",
+            "description": "5 MB each, 10 MB total",
             "type": "object",
             "required": [
               "filename",
@@ -39147,17 +39147,17 @@ pub const OPERATIONS_JSON: &str = r#"[
             "additionalProperties": false,
             "properties": {
               "filename": {
-                "description": "Attachment file name",
+                "description": "File name",
                 "type": "string",
                 "maxLength": 255
               },
               "content_type": {
-                "description": "MIME type of the attachment",
+                "description": "MIME type",
                 "type": "string",
                 "maxLength": 255
               },
               "content_base64": {
-                "description": "File bytes, base64-encoded",
+                "description": "Content base64",
                 "type": "string"
               }
             }
@@ -39165,13 +39165,13 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 20
         },
         "external_account_id": {
-          "description": "Use a connected external account's Drafts",
+          "description": "External account ID",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "identity_id": {
-          "description": "From identity (list_identities)",
+          "description": "From list_identities",
           "type": "integer",
           "format": "int64",
           "minimum": 1
@@ -39213,7 +39213,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "uid",
         "in": "path",
         "required": true,
-        "description": "IMAP UID of the message to report (positive integer)",
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -39277,7 +39277,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "uid",
         "in": "path",
         "required": true,
-        "description": "IMAP UID of the message to report (positive integer)",
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -39358,12 +39358,12 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "folder": {
-          "description": "IMAP folder holding the messages",
+          "description": "Folder",
           "type": "string",
           "maxLength": 255
         },
         "uids": {
-          "description": "IMAP UIDs (positive integers)",
+          "description": "UIDs",
           "type": "array",
           "items": {
             "type": "integer",
@@ -39374,7 +39374,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 50
         },
         "action": {
-          "description": "Operation applied to every listed message",
+          "description": "Action",
           "type": "string",
           "enum": [
             "read",
@@ -39388,12 +39388,12 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "destination": {
-          "description": "Target folder; the API requires it for action=move",
+          "description": "Required for action=move",
           "type": "string",
           "maxLength": 255
         },
         "external_account_id": {
-          "description": "Connected external account; API rejects spam/notspam for these",
+          "description": "Connected external account (no spam/notspam)",
           "type": "integer",
           "format": "int64",
           "minimum": 1
@@ -39435,7 +39435,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "path",
         "in": "path",
         "required": true,
-        "description": "Current folder path (1..255 chars); percent-encoded as ONE segment (encodeURIComponent, so '/' -> %2F)",
+        "description": "Current folder path (1..255 chars), e.g. Archive/2024",
         "schema": {
           "type": "string",
           "minLength": 1,
@@ -39503,7 +39503,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "path",
         "in": "path",
         "required": true,
-        "description": "Folder path to delete (1..255 chars); percent-encoded as one segment (encodeURIComponent)",
+        "description": "Folder path to delete (1..255 chars)",
         "schema": {
           "type": "string",
           "minLength": 1,
@@ -39694,7 +39694,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "to": {
-          "description": "Recipient addresses",
+          "description": "Recipients",
           "type": "array",
           "items": {
             "type": "string",
@@ -39704,16 +39704,16 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 10
         },
         "scheduled_for": {
-          "description": "Future ISO 8601 datetime; an explicit offset/Z wins, else timezone (or UTC) applies",
+          "description": "Future ISO 8601 time (no offset: in timezone, else UTC)",
           "type": "string"
         },
         "timezone": {
-          "description": "IANA zone for an offset-less scheduled_for",
+          "description": "IANA zone for scheduled_for",
           "type": "string",
           "x-mcp-send": "non-empty"
         },
         "cc": {
-          "description": "CC; sent whenever provided",
+          "description": "CC",
           "type": "array",
           "items": {
             "type": "string",
@@ -39722,7 +39722,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 10
         },
         "bcc": {
-          "description": "BCC; sent whenever provided",
+          "description": "BCC",
           "type": "array",
           "items": {
             "type": "string",
@@ -39731,7 +39731,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 10
         },
         "subject": {
-          "description": "Subject; optional,",
+          "description": "Subject",
           "type": "string",
           "maxLength": 998,
           "x-mcp-send": "non-empty"
@@ -39746,7 +39746,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "additionalProperties": false,
           "properties": {
             "text": {
-              "description": "Plain-text body",
+              "description": "Body text",
               "type": "string",
               "maxLength": 204800,
               "nullable": true,
@@ -39755,7 +39755,7 @@ pub const OPERATIONS_JSON: &str = r#"[
               "x-mcp-arg": "body_text"
             },
             "html": {
-              "description": "HTML body",
+              "description": "Body HTML",
               "type": "string",
               "maxLength": 512000,
               "nullable": true,
@@ -39767,13 +39767,13 @@ pub const OPERATIONS_JSON: &str = r#"[
           "x-mcp-send": "non-empty"
         },
         "external_account_id": {
-          "description": "Connected inbox used for sending",
+          "description": "External account ID",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "identity_id": {
-          "description": "From identity",
+          "description": "From list_identities",
           "type": "integer",
           "format": "int64",
           "minimum": 1
@@ -39815,7 +39815,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "ID of the pending scheduled message (positive integer)",
+        "description": "ID of the pending scheduled message",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -39957,7 +39957,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "email": {
-          "description": "Contact email address",
+          "description": "Email",
           "type": "string",
           "format": "email"
         },
@@ -39991,7 +39991,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "type": "string"
         },
         "notes": {
-          "description": "Free-form notes",
+          "description": "Notes",
           "type": "string",
           "maxLength": 5000
         }
@@ -40032,7 +40032,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Contact ID (positive integer)",
+        "description": "Contact ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -40055,7 +40055,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "email": {
-          "description": "Contact email address",
+          "description": "Email",
           "type": "string",
           "format": "email"
         },
@@ -40089,7 +40089,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "type": "string"
         },
         "notes": {
-          "description": "Free-form notes",
+          "description": "Notes",
           "type": "string",
           "maxLength": 5000
         }
@@ -40130,7 +40130,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Contact ID (positive integer)",
+        "description": "Contact ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -40199,7 +40199,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "content_base64": {
-          "description": "Whole CSV or vCard file, base64-encoded (API max 2 MB file)",
+          "description": "The file, base64 (max 2 MB)",
           "type": "string"
         },
         "format": {
@@ -40411,7 +40411,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Group ID (positive integer)",
+        "description": "Group ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -40478,7 +40478,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Group ID (positive integer)",
+        "description": "Group ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -40531,7 +40531,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Group ID (positive integer)",
+        "description": "Group ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -40557,7 +40557,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "contact_ids": {
-          "description": "Contact IDs to add (positive integers; no max)",
+          "description": "Contact IDs to add",
           "type": "array",
           "items": {
             "type": "integer",
@@ -40603,7 +40603,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Group ID (positive integer)",
+        "description": "Group ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -40629,7 +40629,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "contact_ids": {
-          "description": "Contact IDs to remove (positive integers)",
+          "description": "Contact IDs to remove",
           "type": "array",
           "items": {
             "type": "integer",
@@ -40675,7 +40675,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "start",
         "in": "query",
         "required": true,
-        "description": "Start of the date range (ISO 8601 date or datetime); not format-validated by the tool",
+        "description": "Start of the date range (ISO 8601 date or datetime)",
         "schema": {
           "type": "string"
         }
@@ -40684,7 +40684,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "end",
         "in": "query",
         "required": true,
-        "description": "End of the date range (ISO 8601 date or datetime); not format-validated by the tool",
+        "description": "End of the date range (ISO 8601 date or datetime)",
         "schema": {
           "type": "string"
         }
@@ -40772,45 +40772,45 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "title": {
-          "description": "Event title",
+          "description": "Title",
           "type": "string",
           "maxLength": 255
         },
         "description": {
-          "description": "Event description",
+          "description": "Description",
           "type": "string",
           "maxLength": 5000
         },
         "start_at": {
-          "description": "Event start datetime (ISO 8601)",
+          "description": "ISO 8601",
           "type": "string"
         },
         "end_at": {
-          "description": "Event end datetime (ISO 8601); API requires it to be >= start_at",
+          "description": "End (ISO 8601), not before start_at",
           "type": "string"
         },
         "all_day": {
-          "description": "Marks an all-day event",
+          "description": "All day",
           "type": "boolean"
         },
         "location": {
-          "description": "Event location",
+          "description": "Location",
           "type": "string",
           "maxLength": 500
         },
         "color": {
-          "description": "Display color as hex code, e.g. #6366f1",
+          "description": "Hex, e.g. #6366f1",
           "type": "string",
           "maxLength": 20
         },
         "reminder_minutes": {
-          "description": "Reminder lead time in minutes before the event",
+          "description": "Minutes before the event",
           "type": "integer",
           "format": "int64",
           "maximum": 10080
         },
         "timezone": {
-          "description": "IANA time zone of the start_at/end_at wall-clock times (e.g. Europe/Berlin); omit for a floating event",
+          "description": "IANA zone for start_at/end_at, e.g. Europe/Berlin",
           "type": "string",
           "maxLength": 64
         }
@@ -40851,7 +40851,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Calendar event ID (positive integer)",
+        "description": "Calendar event ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -40874,45 +40874,45 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "title": {
-          "description": "New event title",
+          "description": "Title",
           "type": "string",
           "maxLength": 255
         },
         "description": {
-          "description": "New description",
+          "description": "Description",
           "type": "string",
           "maxLength": 5000
         },
         "start_at": {
-          "description": "New start datetime (ISO 8601)",
+          "description": "ISO 8601",
           "type": "string"
         },
         "end_at": {
-          "description": "New end datetime (ISO 8601)",
+          "description": "ISO 8601",
           "type": "string"
         },
         "all_day": {
-          "description": "All-day flag",
+          "description": "All day",
           "type": "boolean"
         },
         "location": {
-          "description": "New location",
+          "description": "Location",
           "type": "string",
           "maxLength": 500
         },
         "color": {
-          "description": "Hex color code",
+          "description": "Hex, e.g. #6366f1",
           "type": "string",
           "maxLength": 20
         },
         "reminder_minutes": {
-          "description": "Reminder lead time in minutes",
+          "description": "Minutes before the event",
           "type": "integer",
           "format": "int64",
           "maximum": 10080
         },
         "timezone": {
-          "description": "IANA time zone of the start_at/end_at wall-clock times (e.g. Europe/Berlin); omit for a floating event",
+          "description": "IANA zone for start_at/end_at, e.g. Europe/Berlin",
           "type": "string",
           "maxLength": 64
         }
@@ -40953,7 +40953,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Calendar event ID (positive integer)",
+        "description": "Calendar event ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -41006,7 +41006,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "uid",
         "in": "path",
         "required": true,
-        "description": "IMAP UID of the source message (positive integer)",
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -41017,7 +41017,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "IMAP folder that holds the message; API defaults to INBOX when omitted",
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -41060,7 +41060,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "uid",
         "in": "path",
         "required": true,
-        "description": "IMAP UID of the source message (positive integer)",
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -41071,7 +41071,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "IMAP folder that holds the message; API defaults to INBOX when omitted",
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -41114,7 +41114,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "uid",
         "in": "path",
         "required": true,
-        "description": "IMAP UID of the source message (positive integer)",
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -41125,7 +41125,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "IMAP folder that holds the message; API defaults to INBOX when omitted",
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -41223,7 +41223,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "email": {
-          "description": "Send-from address; API requires it to be the mailbox address or one of its aliases",
+          "description": "Send-from address",
           "type": "string",
           "format": "email"
         },
@@ -41233,12 +41233,12 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxLength": 255
         },
         "reply_to": {
-          "description": "Reply-To address",
+          "description": "Reply to",
           "type": "string",
           "format": "email"
         },
         "signature_html": {
-          "description": "HTML signature",
+          "description": "Signature HTML",
           "type": "string",
           "maxLength": 10000
         },
@@ -41283,7 +41283,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Identity ID (positive integer)",
+        "description": "Identity ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -41311,12 +41311,12 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxLength": 255
         },
         "reply_to": {
-          "description": "Reply-To address",
+          "description": "Reply to",
           "type": "string",
           "format": "email"
         },
         "signature_html": {
-          "description": "HTML signature",
+          "description": "Signature HTML",
           "type": "string",
           "maxLength": 10000
         },
@@ -41365,7 +41365,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Identity ID (positive integer)",
+        "description": "Identity ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -41525,7 +41525,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Template ID (positive integer)",
+        "description": "Template ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -41599,7 +41599,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Template ID (positive integer)",
+        "description": "Template ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -41707,7 +41707,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "email_or_domain": {
-          "description": "Full address (user@example.com) or a whole domain written as @example.com",
+          "description": "user@example.com, or @example.com for a domain",
           "type": "string",
           "maxLength": 255
         }
@@ -41748,7 +41748,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Blocked-sender entry ID from list_blocked_senders (positive integer), not the address",
+        "description": "Entry ID from list_blocked_senders",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -41923,7 +41923,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "connection_id",
         "in": "path",
         "required": true,
-        "description": "ID of the custom SMTP connection to delete (positive integer)",
+        "description": "ID of the custom SMTP connection to delete",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -42296,7 +42296,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "ticket_id",
         "in": "path",
         "required": true,
-        "description": "Support ticket ID (positive integer)",
+        "description": "Ticket ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42340,7 +42340,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "ticket_id",
         "in": "path",
         "required": true,
-        "description": "Support ticket ID (positive integer)",
+        "description": "Ticket ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42392,7 +42392,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "ticket_id",
         "in": "path",
         "required": true,
-        "description": "Support ticket ID (positive integer)",
+        "description": "Ticket ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42460,7 +42460,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "ticket_id",
         "in": "path",
         "required": true,
-        "description": "Support ticket ID (positive integer)",
+        "description": "Ticket ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42649,7 +42649,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox whose tokens to list (positive integer)",
+        "description": "Mailbox whose tokens to list",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -42724,7 +42724,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox the token is bound to (positive integer)",
+        "description": "Mailbox the token is bound to",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -42815,7 +42815,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "token_id",
         "in": "path",
         "required": true,
-        "description": "Message token ID (positive integer)",
+        "description": "Message token ID",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -43134,7 +43134,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           }
         },
         "import_since": {
-          "description": "Only import mail from this date, YYYY-MM-DD (format not validated client-side)",
+          "description": "Only import mail from this date, YYYY-MM-DD",
           "type": "string"
         },
         "skip_duplicates": {
@@ -43178,7 +43178,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "migration_id",
         "in": "path",
         "required": true,
-        "description": "Migration job ID (positive integer)",
+        "description": "Migration ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43222,7 +43222,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "migration_id",
         "in": "path",
         "required": true,
-        "description": "Migration job ID (positive integer)",
+        "description": "Migration ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43275,7 +43275,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "migration_id",
         "in": "path",
         "required": true,
-        "description": "Migration job ID (positive integer)",
+        "description": "Migration ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43328,7 +43328,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "migration_id",
         "in": "path",
         "required": true,
-        "description": "Migration job ID (positive integer)",
+        "description": "Migration ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43670,7 +43670,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "batch_id",
         "in": "path",
         "required": true,
-        "description": "Bulk migration batch ID (positive integer)",
+        "description": "Batch ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43714,7 +43714,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "batch_id",
         "in": "path",
         "required": true,
-        "description": "Bulk migration batch ID (positive integer)",
+        "description": "Batch ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43767,7 +43767,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "batch_id",
         "in": "path",
         "required": true,
-        "description": "Bulk migration batch ID (positive integer)",
+        "description": "Batch ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43820,7 +43820,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "batch_id",
         "in": "path",
         "required": true,
-        "description": "Bulk migration batch ID (positive integer)",
+        "description": "Batch ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43873,7 +43873,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "batch_id",
         "in": "path",
         "required": true,
-        "description": "Bulk migration batch ID (positive integer)",
+        "description": "Batch ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43926,7 +43926,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "batch_id",
         "in": "path",
         "required": true,
-        "description": "Bulk migration batch ID (positive integer)",
+        "description": "Batch ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43937,7 +43937,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "job_id",
         "in": "path",
         "required": true,
-        "description": "Job ID within the batch (positive integer)",
+        "description": "Job ID within the batch",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -44004,7 +44004,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "domain_id",
         "in": "path",
         "required": true,
-        "description": "Domain ID (positive integer)",
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -44062,7 +44062,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "domain_id",
         "in": "path",
         "required": true,
-        "description": "Domain ID (positive integer)",
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -44340,7 +44340,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "job_id",
         "in": "path",
         "required": true,
-        "description": "Verification job ID from verify_email_bulk (positive integer)",
+        "description": "Verification job ID from verify_email_bulk",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -44432,7 +44432,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "job_id",
         "in": "path",
         "required": true,
-        "description": "Verification job ID (positive integer)",
+        "description": "Job ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -44485,7 +44485,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "job_id",
         "in": "path",
         "required": true,
-        "description": "Verification job ID (positive integer)",
+        "description": "Job ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -44563,7 +44563,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "job_id",
         "in": "path",
         "required": true,
-        "description": "Verification job ID (positive integer)",
+        "description": "Job ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -45010,7 +45010,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "token_id",
         "in": "path",
         "required": true,
-        "description": "Saved Cloudflare token ID (positive integer)",
+        "description": "Saved Cloudflare token ID",
         "schema": {
           "type": "integer",
           "format": "int64",

@@ -17,6 +17,15 @@ pub struct ClientState {
     pub(crate) transport: Transport,
 }
 
+impl ClientState {
+    /// `bytes` with every secret this client redacts replaced by `[redacted]`: for content the
+    /// API sent encoded (a base64 file), which the transport's scrub of the raw answer cannot
+    /// see once decoded.
+    pub fn redact(&self, bytes: Vec<u8>) -> Vec<u8> {
+        self.transport.redact(bytes)
+    }
+}
+
 impl ClientHooks<ClientState> for Client {
     async fn pre<E>(&self, request: &mut Request, _info: &OperationInfo) -> Result<(), Error<E>> {
         // progenitor sends `api-version: <info.version>` on every request; the API has no such header.

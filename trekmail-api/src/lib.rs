@@ -71,7 +71,8 @@ pub use operation::{OperationArgs, Outcome, OutcomeBody, path_segment};
 pub use retry::{RetryPolicy, Sleep};
 pub use setup::{BuildError, ClientBuilder, Pool, TokenKind};
 pub use transport::{
-    Answer, DEFAULT_MAX_RESPONSE_BYTES, Facts, IDEMPOTENCY_KEY, Limits, REQUEST_ID, Transport,
+    Answer, DEFAULT_MAX_RESPONSE_BYTES, Facts, IDEMPOTENCY_KEY, Limits, OnRetry, REQUEST_ID,
+    Retrying, Transport,
 };
 
 /// The transport core of a client.

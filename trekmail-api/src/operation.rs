@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use crate::error::CallError;
 use crate::generated::Client;
 use crate::model::{Location, ModelError, Operation, ResponseKind};
-use crate::transport::{Answer, Facts};
+use crate::transport::{Answer, Facts, OnRetry};
 
 /// Wire arguments of one operation: values by parameter name for each location, and the body.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -256,12 +256,22 @@ impl Client {
         operation_id: &str,
         args: &OperationArgs,
     ) -> Result<Outcome, CallError> {
+        self.call_operation_observed(operation_id, args, None).await
+    }
+
+    /// [`Client::call_operation`], telling `on_retry` before each wait between attempts.
+    pub async fn call_operation_observed(
+        &self,
+        operation_id: &str,
+        args: &OperationArgs,
+        on_retry: Option<OnRetry<'_>>,
+    ) -> Result<Outcome, CallError> {
         let op = operations()?
             .get(operation_id)
             .ok_or_else(|| CallError::UnknownOperation(operation_id.to_owned()))?;
         let request = op.request(self, args)?;
         let answer = crate::transport_of(self)
-            .send(request, operation_id)
+            .send_observed(request, operation_id, on_retry)
             .await?;
         op.outcome(answer)
     }

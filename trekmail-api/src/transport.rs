@@ -77,6 +77,23 @@ impl Answer {
     }
 }
 
+/// A wait before another attempt, reported to the caller that asked (progress for a person or
+/// an agent watching a slow call).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retrying {
+    /// The attempt that just failed, the first being 1.
+    pub attempt: u32,
+    /// Attempts the policy allows in all.
+    pub max_attempts: u32,
+    /// How long the client waits before the next one.
+    pub delay: Duration,
+    /// Why, in a few words (`HTTP 503`, `timeout`): never a body.
+    pub reason: String,
+}
+
+/// Called before each wait between attempts of one call.
+pub type OnRetry<'a> = &'a (dyn Fn(&Retrying) + Send + Sync);
+
 /// Sends requests: one per client, shared by the generated methods and `call_operation`.
 #[derive(Clone)]
 pub struct Transport {
@@ -138,7 +155,17 @@ impl Transport {
     /// Sends `request` until it gets an answer that is final, within the deadline. A 2xx is an
     /// [`Answer`]; anything else is a [`CallError`] (an error status, whatever its body, is
     /// [`CallError::Api`]). Dropping the future stops the call: no attempt or wait follows.
-    pub async fn send(&self, mut request: Request, operation: &str) -> Result<Answer, CallError> {
+    pub async fn send(&self, request: Request, operation: &str) -> Result<Answer, CallError> {
+        self.send_observed(request, operation, None).await
+    }
+
+    /// [`Transport::send`], telling `on_retry` before each wait between attempts.
+    pub async fn send_observed(
+        &self,
+        mut request: Request,
+        operation: &str,
+        on_retry: Option<OnRetry<'_>>,
+    ) -> Result<Answer, CallError> {
         let deadline = Instant::now() + self.limits.deadline;
         let facts = self.stamp(&mut request)?;
         let mut attempt = 1u32;
@@ -182,6 +209,14 @@ impl Transport {
                         why = %why(&error),
                         "retrying"
                     );
+                    if let Some(tell) = on_retry {
+                        tell(&Retrying {
+                            attempt,
+                            max_attempts: self.retry.max_attempts,
+                            delay,
+                            reason: why(&error),
+                        });
+                    }
                     (self.retry.sleep)(delay).await;
                     attempt += 1;
                     request = next;
@@ -318,6 +353,12 @@ impl Transport {
     /// Replaces every configured secret in `body` (a token the API echoed back).
     fn scrub(&self, body: Bytes) -> Bytes {
         scrub(&self.secrets, body)
+    }
+
+    /// The same for content the API sent encoded (a base64 file), which the scrub of the raw
+    /// answer cannot see.
+    pub(crate) fn redact(&self, bytes: Vec<u8>) -> Vec<u8> {
+        Vec::from(scrub(&self.secrets, Bytes::from(bytes)))
     }
 }
 

@@ -5,13 +5,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rmcp::model::CallToolResult;
 use serde_json::{Map, Value};
-use trekmail_api::{Client, TokenKind};
+use trekmail_api::{Client, Outcome, TokenKind};
 
 use crate::catalog::{Catalog, ToolDef};
 use crate::checks;
+use crate::files;
 use crate::gates::{self, Switches};
 use crate::idempotency::{self, Keys, Recent};
 use crate::map::TokenName;
+use crate::progress::Progress;
 use crate::results;
 use crate::schema::{IDEMPOTENCY_ARG, Target};
 use crate::server::TokenSource;
@@ -31,10 +33,12 @@ pub struct Caller {
     pub recent: Recent,
     /// Where the tokens come from, for the refusal that names a missing one.
     pub source: TokenSource,
+    /// Files larger than this come as a `resource_link` (`TREKMAIL_MAX_INLINE_BYTES`).
+    pub max_inline_bytes: u64,
 }
 
 impl Caller {
-    fn client(&self, token: TokenName) -> Option<&Client> {
+    pub(crate) fn client(&self, token: TokenName) -> Option<&Client> {
         match token {
             TokenName::Ops => self.ops.as_ref(),
             TokenName::Message => self.message.as_ref(),
@@ -55,8 +59,19 @@ impl Caller {
         def: &ToolDef,
         args: Map<String, Value>,
     ) -> CallToolResult {
+        self.call_with_progress(catalog, def, args, None).await
+    }
+
+    /// [`Caller::call`], telling `progress` about waits before retries.
+    pub async fn call_with_progress(
+        &self,
+        catalog: &Catalog,
+        def: &ToolDef,
+        args: Map<String, Value>,
+        progress: Option<&Progress>,
+    ) -> CallToolResult {
         match self.prepare(catalog, def, args) {
-            Ok(p) => self.execute(p).await,
+            Ok(p) => self.execute(p, progress).await,
             Err(refusal) => refusal,
         }
     }
@@ -155,17 +170,50 @@ impl Caller {
     }
 
     /// Sends a prepared call and shapes the answer.
-    pub async fn execute(&self, prepared: Prepared<'_>) -> CallToolResult {
-        let Prepared {
-            def,
-            args,
-            key,
-            notes,
-        } = prepared;
+    pub async fn execute(
+        &self,
+        prepared: Prepared<'_>,
+        progress: Option<&Progress>,
+    ) -> CallToolResult {
+        let def = prepared.def;
+        let uri = files::uri(&def.path, &def.shape, &prepared.args);
+        let key = prepared.key.clone();
+        let notes = prepared.notes.clone();
+        let result = match self.send(prepared, progress).await {
+            Ok(o) => results::success(
+                o,
+                def.entry
+                    .file
+                    .as_ref()
+                    .zip(self.client(def.entry.token))
+                    .map(|(spec, client)| results::FileAnswer {
+                        tool: &def.entry.name,
+                        spec,
+                        uri: &uri,
+                        max_inline: self.max_inline_bytes,
+                        client,
+                    }),
+            ),
+            Err(failure) => failure,
+        };
+        results::annotate(result, key.as_deref(), &notes)
+    }
+
+    /// Sends a prepared call: the API's success answer, or the failure shaped for the agent.
+    #[allow(clippy::result_large_err)] // the failure is the tool result itself, returned once per call
+    pub async fn send(
+        &self,
+        prepared: Prepared<'_>,
+        progress: Option<&Progress>,
+    ) -> Result<Outcome, CallToolResult> {
+        let Prepared { def, args, key, .. } = prepared;
         let name = &def.entry.name;
         let Some(client) = self.client(def.entry.token) else {
             let kind = token_kind(def.entry.token);
-            return results::refusal(format!("{name} needs {}", self.missing(kind)));
+            return Err(results::refusal(format!(
+                "{name} needs {}",
+                self.missing(kind)
+            )));
         };
         let mut wire_args = wire::to_wire(&def.shape, &args, key.clone());
         let request_id = uuid::Uuid::new_v4().to_string();
@@ -175,12 +223,15 @@ impl Caller {
             Value::String(request_id.clone()),
         );
         tracing::info!(tool = %name, request_id = %request_id, "calling the API");
-        let result = match client
-            .call_operation(&def.entry.operation, &wire_args)
+        let tell = |r: &trekmail_api::Retrying| {
+            if let Some(p) = progress {
+                p.retrying(r);
+            }
+        };
+        client
+            .call_operation_observed(&def.entry.operation, &wire_args, Some(&tell))
             .await
-        {
-            Ok(o) => results::success(o, def.entry.decode_base64_field.as_deref()),
-            Err(e) => {
+            .map_err(|e| {
                 tracing::warn!(tool = %name, request_id = %request_id, status = e.status(), "call failed");
                 results::failure(
                     name,
@@ -189,9 +240,7 @@ impl Caller {
                     token_kind(def.entry.token),
                     def.method != "GET",
                 )
-            }
-        };
-        results::annotate(result, key.as_deref(), &notes)
+            })
     }
 }
 

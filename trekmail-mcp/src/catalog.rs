@@ -262,24 +262,29 @@ impl Catalog {
                 }
             }
         }
-        let ann = entry.annotations;
-        // A gate guards a change; read-only tools may be gated for their side effects (outbound logins).
-        if (entry.gate.is_some() || !entry.gate_when.is_empty())
-            && !ann.destructive
-            && !ann.read_only
-        {
-            problems.push(format!(
-                "{both}: a gated tool that changes data must be annotated destructive"
-            ));
+        // No described answer has no fields: a file tool on it is refused below.
+        let response_schema = op.response_schema.as_ref().unwrap_or(&Value::Null);
+        if let Some(f) = &entry.file {
+            let data = &response_schema["properties"]["data"]["properties"];
+            if method != "GET" {
+                problems.push(format!("{both}: only a GET can answer a file"));
+            }
+            for field in [Some(&f.content), f.name.as_ref(), f.media_type.as_ref()]
+                .into_iter()
+                .flatten()
+            {
+                if data.get(field).is_none() {
+                    problems.push(format!(
+                        "{both}: file field `{field}` is not a field of the answer's data in the spec"
+                    ));
+                }
+            }
         }
-        if ann.read_only && ann.destructive {
-            problems.push(format!(
-                "{both}: read_only and destructive contradict each other"
-            ));
-        }
-        if ann.read_only && !matches!(method.as_str(), "GET" | "POST") {
-            problems.push(format!("{both}: a {method} cannot be read-only"));
-        }
+        problems.extend(
+            annotation_problems(&entry, &method)
+                .into_iter()
+                .map(|p| format!("{both}: {p}")),
+        );
         if entry.title.is_empty()
             || entry.title.len() > 60
             || entry.description.len() < 20
@@ -292,8 +297,10 @@ impl Catalog {
         if !problems.is_empty() {
             return Err(problems);
         }
-        let input = schema::input_schema(&shape, entry.confirm.as_deref(), &entry.title);
-        let annotations = ToolAnnotations::with_title(entry.title.clone())
+        let input = schema::input_schema(&shape, entry.confirm.as_deref());
+        let ann = entry.annotations;
+        // The title is the tool's own field; repeating it inside the annotations costs bytes only.
+        let annotations = ToolAnnotations::new()
             .read_only(ann.read_only)
             .destructive(ann.destructive)
             .idempotent(ann.idempotent)
@@ -301,10 +308,15 @@ impl Catalog {
         let tool = Tool::new(
             entry.name.clone(),
             entry.description.clone(),
-            Arc::new(input.clone()),
+            Arc::new(schema::listed(&input)),
         )
         .with_title(entry.title.clone())
         .annotate(annotations);
+        let tool = match &entry.file {
+            Some(f) => tool
+                .with_raw_output_schema(Arc::new(crate::files::output_schema(f, response_schema))),
+            None => tool,
+        };
         Ok(ToolDef {
             method,
             path: op.path.clone(),
@@ -335,4 +347,58 @@ impl Catalog {
     pub fn get(&self, name: &str) -> Option<&Arc<ToolDef>> {
         self.by_name.get(name).map(|&i| &self.tools[i])
     }
+}
+
+/// The annotation rule (README, "Annotations"): the four hints in `tools-map.toml` follow from
+/// what the tool does, and whatever the other columns already say must agree with them.
+/// - readOnlyHint: the tool changes nothing. Every GET and every `list_`/`get_` tool is read-only.
+/// - destructiveHint: data can be lost or overwritten: every DELETE, PUT and PATCH, never a
+///   read and never a `create_` (additive).
+/// - idempotentHint: a repeat later has no further effect. Reads are; a write is only if its
+///   idempotency key re-derives after a window (`window_s`): a key from the arguments alone is
+///   the policy of calls that add something each time (creates, sends, new jobs).
+/// - openWorldHint: the tool reaches parties outside the account (sending, invitations,
+///   outbound connections, the email verifier, Cloudflare): every `sending`-gated tool and every
+///   tool naming a host to connect to; never a GET, which reads the account's own data.
+pub fn annotation_problems(entry: &ToolEntry, method: &str) -> Vec<String> {
+    let a = entry.annotations;
+    let name = entry.name.as_str();
+    let mut p = Vec::new();
+    let mut rule = |broken: bool, what: &str| {
+        if broken {
+            p.push(format!("annotations break the rule: {what}"));
+        }
+    };
+    let listing = name.starts_with("list_") || name.starts_with("get_");
+    rule(
+        (method == "GET" || listing) && !a.read_only,
+        "a GET or list_/get_ tool is read-only",
+    );
+    rule(
+        a.read_only && !matches!(method, "GET" | "POST"),
+        "only a GET or POST can be read-only",
+    );
+    rule(
+        a.read_only && (a.destructive || !a.idempotent),
+        "a read-only tool is idempotent and not destructive",
+    );
+    rule(
+        matches!(method, "DELETE" | "PUT" | "PATCH") && !a.destructive,
+        "a DELETE, PUT or PATCH is destructive",
+    );
+    rule(
+        name.starts_with("create_") && a.destructive,
+        "a create_ tool is additive, not destructive",
+    );
+    rule(
+        !a.read_only && a.idempotent && entry.idempotency.window_s.is_none(),
+        "an idempotent write has a key window (window_s); a key from the arguments alone is for calls that add something each time",
+    );
+    rule(
+        (entry.gate == Some(GateName::Sending) || !entry.public_host_args.is_empty())
+            && !a.open_world,
+        "a sending tool or one naming a host to connect to is open-world",
+    );
+    rule(method == "GET" && a.open_world, "a GET is not open-world");
+    p
 }

@@ -66,6 +66,14 @@ pub struct Cli {
         hide_env_values = true
     )]
     max_concurrent_calls: Option<String>,
+    /// Largest file put inside a tool result; larger ones are resource links, 0 to 4294967296 [default: 49152]
+    #[arg(
+        long,
+        env = "TREKMAIL_MAX_INLINE_BYTES",
+        value_name = "BYTES",
+        hide_env_values = true
+    )]
+    max_inline_bytes: Option<String>,
     #[arg(
         long,
         help = "User-Agent header [default: trekmail-mcp/<version>]",

@@ -46,6 +46,9 @@ pub struct Config {
     pub max_response_bytes: u64,
     /// `TREKMAIL_MAX_CONCURRENT_CALLS`: tool calls in flight at once; the rest wait. Default 8.
     pub max_concurrent_calls: usize,
+    /// `TREKMAIL_MAX_INLINE_BYTES`: the largest file delivered inside a tool result; a larger one
+    /// comes as a `resource_link` read with resources/read. Default [`DEFAULT_MAX_INLINE_BYTES`].
+    pub max_inline_bytes: u64,
     /// `TREKMAIL_USER_AGENT`. Default `trekmail-mcp/<version>`.
     pub user_agent: String,
     /// `TREKMAIL_ALLOW_DESTRUCTIVE`.
@@ -74,6 +77,11 @@ pub struct Config {
     pub http: Option<HttpConfig>,
 }
 
+/// Default of `TREKMAIL_MAX_INLINE_BYTES`: 48 KiB. Base64 makes a binary file a third larger, so
+/// the largest inline result stays near 66 KB, under the ~70 KB (25k tokens) at which Claude Code
+/// refuses a tool result, and far under the 10 MiB an MCP Inspector message may hold.
+pub const DEFAULT_MAX_INLINE_BYTES: u64 = 48 * 1024;
+
 /// Every variable the server reads, for documentation, tests and the unknown-variable warning.
 pub const VARIABLES: &[&str] = &[
     "TREKMAIL_BASE_URL",
@@ -82,6 +90,7 @@ pub const VARIABLES: &[&str] = &[
     "TREKMAIL_TIMEOUT_MS",
     "TREKMAIL_MAX_RESPONSE_BYTES",
     "TREKMAIL_MAX_CONCURRENT_CALLS",
+    "TREKMAIL_MAX_INLINE_BYTES",
     "TREKMAIL_USER_AGENT",
     "TREKMAIL_ALLOW_DESTRUCTIVE",
     "TREKMAIL_ALLOW_SENDING",
@@ -182,6 +191,12 @@ impl Config {
         );
         let max_concurrent_calls =
             usize::try_from(number("TREKMAIL_MAX_CONCURRENT_CALLS", 1, 1024, 8)).unwrap_or(8);
+        let max_inline_bytes = number(
+            "TREKMAIL_MAX_INLINE_BYTES",
+            0,
+            1 << 32,
+            DEFAULT_MAX_INLINE_BYTES,
+        );
         let user_agent = get("TREKMAIL_USER_AGENT")
             .unwrap_or_else(|| concat!("trekmail-mcp/", env!("CARGO_PKG_VERSION")).into());
         if user_agent.chars().any(|c| c.is_control() || !c.is_ascii()) || user_agent.len() > 256 {
@@ -268,6 +283,7 @@ impl Config {
             timeout,
             max_response_bytes,
             max_concurrent_calls,
+            max_inline_bytes,
             user_agent,
             allow_destructive,
             allow_sending,

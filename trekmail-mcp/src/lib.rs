@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod files;
 pub mod gates;
 pub mod hostguard;
 pub mod http_server;
@@ -21,6 +22,7 @@ pub mod idempotency;
 pub mod instructions;
 pub mod logging;
 pub mod map;
+pub mod progress;
 pub mod results;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

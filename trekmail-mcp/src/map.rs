@@ -83,8 +83,24 @@ pub struct ToolEntry {
     /// CSV text arguments and what some of their columns hold.
     #[serde(default)]
     pub csv_columns: Vec<CsvColumns>,
-    /// A field of the JSON answer holding base64 that the agent gets decoded as text.
-    pub decode_base64_field: Option<String>,
+    /// Where the answer carries a file (see [`crate::files`]).
+    pub file: Option<FileSpec>,
+}
+
+/// Which fields of a JSON answer (inside `data` or at the top level) hold a file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSpec {
+    /// The field holding the bytes, base64-encoded.
+    pub content: String,
+    /// The field holding the file name.
+    pub name: Option<String>,
+    /// The field holding the MIME type.
+    pub media_type: Option<String>,
+    /// The name when the answer gives none.
+    pub default_name: Option<String>,
+    /// The MIME type when neither the answer nor the name's extension says it.
+    pub default_media_type: Option<String>,
 }
 
 /// Which token a tool needs.

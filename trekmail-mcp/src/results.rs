@@ -1,4 +1,4 @@
-//! What the agent receives: the API's answer whole on success, and on failure one clear text
+//! What the agent receives: the API's answer whole on success (a file as a file), and on failure one clear text
 //! with the status, the API's code, message, hint and request id, our request id and the details.
 
 use base64::Engine as _;
@@ -6,33 +6,45 @@ use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Map, Value, json};
 use trekmail_api::{CallError, Outcome, OutcomeBody, TokenKind, TransportKind};
 
+use crate::files::File;
+use crate::map::FileSpec;
+
 /// A refusal or validation failure: the model can correct the call.
 pub fn refusal(text: impl Into<String>) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(text.into())])
 }
 
-/// A successful answer. `decode_field` names a base64 field the agent gets decoded as text.
-pub fn success(outcome: Outcome, decode_field: Option<&str>) -> CallToolResult {
+/// Where a file tool's answer carries its file, and how it is delivered.
+pub struct FileAnswer<'a> {
+    /// The tool.
+    pub tool: &'a str,
+    /// The answer fields that hold the file.
+    pub spec: &'a FileSpec,
+    /// The `trekmail://` URI that reads it again.
+    pub uri: &'a str,
+    /// Files larger than this come as a link (`TREKMAIL_MAX_INLINE_BYTES`).
+    pub max_inline: u64,
+    /// The client that fetched it, whose secrets are redacted from the decoded file.
+    pub client: &'a trekmail_api::Client,
+}
+
+/// A successful answer: a file as a file ([`crate::files`]), any other JSON whole.
+pub fn success(outcome: Outcome, file: Option<FileAnswer<'_>>) -> CallToolResult {
     match outcome.body {
         OutcomeBody::Json(value) => {
+            if let Some(f) = file {
+                return match File::from_answer(&value, f.spec) {
+                    Some(file) => file.redacted(f.client).result(f.uri, f.max_inline),
+                    None => not_a_file(f.tool, f.spec, &value),
+                };
+            }
             let text = value.to_string();
-            let decoded = decode_field
-                .and_then(|f| {
-                    value
-                        .get(f)
-                        .or_else(|| value.pointer(&format!("/data/{f}")))
-                })
-                .and_then(decode);
             let structured = match value {
                 Value::Object(_) => value,
                 other => json!({ "result": other }),
             };
             let mut r = CallToolResult::structured(structured);
-            if let Some(d) = decoded {
-                r.content = vec![ContentBlock::text(d)];
-            } else {
-                r.content = vec![ContentBlock::text(text)];
-            }
+            r.content = vec![ContentBlock::text(text)];
             r
         }
         OutcomeBody::Text(text) => CallToolResult::success(vec![ContentBlock::text(text)]),
@@ -59,6 +71,15 @@ pub fn success(outcome: Outcome, decode_field: Option<&str>) -> CallToolResult {
     }
 }
 
+/// A success answer without the file where the spec puts it: passed through as JSON, once, as
+/// an error (the tool's output schema promises a file's metadata, which this answer lacks).
+fn not_a_file(tool: &str, spec: &FileSpec, value: &Value) -> CallToolResult {
+    refusal(format!(
+        "{tool}: the TrekMail API answered success without a file in `{}` (base64, inside `data` or not), so it is passed through as the API sent it:\n{value}",
+        spec.content
+    ))
+}
+
 /// Adds what the agent must know beyond the API's answer, in a text block of its own so the
 /// answer stays whole: the write's `Idempotency-Key` and notes (ignored arguments).
 pub fn annotate(mut r: CallToolResult, key: Option<&str>, notes: &[String]) -> CallToolResult {
@@ -81,14 +102,6 @@ pub const PLAN_ERROR_CODES: &[&str] = &[
     "feature_not_available",
     "plan_limit_reached",
 ];
-
-fn decode(v: &Value) -> Option<String> {
-    let s = v.as_str()?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(s.trim())
-        .ok()?;
-    Some(String::from_utf8_lossy(&bytes).into_owned())
-}
 
 /// A failed call, shaped for the agent. `write` says whether the operation changes anything.
 pub fn failure(
@@ -180,13 +193,141 @@ pub fn failure(
         other => format!("{tool} failed: {other}"),
     };
     detail.insert("request_id".into(), request_id.into());
-    let text = format!(
-        "{headline}\nrequest id: {request_id}\n{}",
-        Value::Object(detail.clone())
-    );
+    // The text says each thing once: the headline (status, code, message, hint), the field
+    // errors of a validation failure, whatever else the API said, and the request ids.
+    // structuredContent keeps the whole error body for programs.
+    let mut text = headline;
+    if let CallError::Api(e) = err {
+        let fields = field_errors(&e.body);
+        for (field, message) in fields.iter().take(MAX_FIELD_ERRORS) {
+            text.push_str(&format!("\n- {field}: {}", cut(message, 300)));
+        }
+        if fields.len() > MAX_FIELD_ERRORS {
+            text.push_str(&format!(
+                "\n- … and {} more",
+                fields.len() - MAX_FIELD_ERRORS
+            ));
+        }
+        if let Some(rest) = unsaid(&e.body, !fields.is_empty()) {
+            text.push_str(&format!("\nThe API also said: {}", cut(&rest, 2000)));
+        }
+        if let Some(api) = &e.request_id {
+            text.push_str(&format!("\nAPI request id: {api}"));
+        }
+    }
+    text.push_str(&format!("\nrequest id: {request_id}"));
     let mut r = CallToolResult::error(vec![ContentBlock::text(text)]);
     r.structured_content = Some(json!({ "error": detail }));
     r
+}
+
+/// Field errors listed in one failure.
+const MAX_FIELD_ERRORS: usize = 20;
+
+/// Keys of the error envelope the headline already says.
+const SAID: [&str; 6] = [
+    "code",
+    "message",
+    "hint",
+    "request_id",
+    "retryable",
+    "retry_after",
+];
+
+/// Keys that may hold the field errors of a validation failure.
+const FIELD_ERROR_KEYS: [&str; 4] = ["details", "errors", "fields", "field_errors"];
+
+/// The error fields of the envelope (`error`, or the top level).
+fn envelope(body: &Value) -> Option<&Map<String, Value>> {
+    body.get("error")
+        .and_then(Value::as_object)
+        .or_else(|| body.as_object())
+}
+
+/// Field errors wherever the API puts them: `{field: message | [messages]}` or
+/// `[{field | path | name, message | error}]`, under `details`, `errors`, `fields` or
+/// `field_errors`, in the envelope or at the top level.
+fn field_errors(body: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let places = [envelope(body), body.as_object()];
+    let Some(found) = places
+        .into_iter()
+        .flatten()
+        .flat_map(|m| FIELD_ERROR_KEYS.iter().filter_map(|k| m.get(*k)))
+        .next()
+    else {
+        return out;
+    };
+    let text = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(a) => Some(
+            a.iter()
+                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    };
+    match found {
+        Value::Object(m) => {
+            for (k, v) in m {
+                if let Some(t) = text(v) {
+                    out.push((k.clone(), t));
+                }
+            }
+        }
+        Value::Array(items) => {
+            for i in items {
+                let field = ["field", "path", "name", "param"]
+                    .iter()
+                    .find_map(|k| i.get(*k).and_then(Value::as_str));
+                let message = ["message", "error", "detail", "reason"]
+                    .iter()
+                    .find_map(|k| i.get(*k))
+                    .and_then(text);
+                match (field, message, i.as_str()) {
+                    (Some(f), Some(m), _) => out.push((f.to_owned(), m)),
+                    (None, Some(m), _) => out.push(("(request)".into(), m)),
+                    (_, _, Some(s)) => out.push(("(request)".into(), s.to_owned())),
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// What the error body holds beyond what the text already said, as compact JSON.
+fn unsaid(body: &Value, listed_fields: bool) -> Option<String> {
+    let Some(env) = envelope(body) else {
+        return (!body.is_null()).then(|| body.to_string());
+    };
+    // Beside an `error` object, the body's other top-level keys are unsaid too.
+    let outer = body
+        .as_object()
+        .filter(|_| body.get("error").is_some_and(Value::is_object))
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| k.as_str() != "error");
+    let rest: Map<String, Value> = env
+        .iter()
+        .chain(outer)
+        .filter(|(k, _)| {
+            let listed = listed_fields && FIELD_ERROR_KEYS.contains(&k.as_str());
+            !(SAID.contains(&k.as_str()) || listed)
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    (!rest.is_empty()).then(|| Value::Object(rest).to_string())
+}
+
+fn cut(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
 }
 
 /// A certificate the TLS stack does not trust: the operator's fix is `TREKMAIL_CA_CERT`.

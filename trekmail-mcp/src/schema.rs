@@ -269,7 +269,7 @@ pub fn json_schema(v: &Value) -> Value {
 
 /// The full input schema of a tool: its arguments, `idempotency_key` for writes, and the
 /// confirmation argument.
-pub fn input_schema(shape: &Shape, confirm: Option<&str>, tool_title: &str) -> Map<String, Value> {
+pub fn input_schema(shape: &Shape, confirm: Option<&str>) -> Map<String, Value> {
     let mut props = Map::new();
     let mut required = Vec::new();
     for a in &shape.args {
@@ -283,7 +283,7 @@ pub fn input_schema(shape: &Shape, confirm: Option<&str>, tool_title: &str) -> M
             c.to_owned(),
             json!({
                 "type": "boolean",
-                "description": format!("Set true only after the user approved this specific call ({tool_title}). Without it the tool refuses and sends nothing."),
+                "description": "Set true only after the user approved this specific call.",
             }),
         );
         required.push(Value::String(c.to_owned()));
@@ -307,4 +307,70 @@ pub fn input_schema(shape: &Shape, confirm: Option<&str>, tool_title: &str) -> M
     }
     schema.insert("additionalProperties".into(), false.into());
     schema
+}
+
+/// The input schema as listed to agents: the validated schema less what costs bytes and tells
+/// an agent nothing. Validation keeps the full schema, so nothing checked is lost:
+/// - a property description that only restates the argument's name goes;
+/// - `idempotency_key` is listed as a bare string: the server instructions explain it once for
+///   all 93 writes, and its length and character bounds are still checked;
+/// - `additionalProperties: false` goes, at every depth: an unknown argument is refused with its
+///   name anyway;
+/// - `maxLength` of 255 or more goes: a column-size bound no agent text comes near, still checked;
+/// - an array's `items` lose their description: the array's own says what they are.
+pub fn listed(schema: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = schema.clone();
+    out.remove("additionalProperties");
+    if let Some(Value::Object(props)) = out.get_mut("properties") {
+        for (name, prop) in props.iter_mut() {
+            if name == IDEMPOTENCY_ARG {
+                *prop = json!({ "type": "string" });
+            } else {
+                drop_restating(name, prop);
+            }
+        }
+    }
+    out
+}
+
+/// Removes descriptions that restate the name they describe and column-size bounds, at every depth.
+fn drop_restating(name: &str, schema: &mut Value) {
+    let Some(m) = schema.as_object_mut() else {
+        return;
+    };
+    if m.get("description")
+        .and_then(Value::as_str)
+        .is_some_and(|d| letters(d) == letters(name))
+    {
+        m.remove("description");
+    }
+    if m.get("additionalProperties") == Some(&Value::Bool(false)) {
+        m.remove("additionalProperties");
+    }
+    if m.get("maxLength")
+        .and_then(Value::as_u64)
+        .is_some_and(|n| n >= 255)
+    {
+        m.remove("maxLength");
+    }
+    if let Some(Value::Object(props)) = m.get_mut("properties") {
+        for (k, v) in props.iter_mut() {
+            drop_restating(k, v);
+        }
+    }
+    if let Some(items) = m.get_mut("items") {
+        // The array's own description covers its items.
+        if let Some(i) = items.as_object_mut() {
+            i.remove("description");
+        }
+        drop_restating(name, items);
+    }
+}
+
+/// Lowercase letters and digits only: `Domain ID` and `domain_id` compare equal.
+fn letters(s: &str) -> String {
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }

@@ -6,19 +6,23 @@ use std::sync::Arc;
 use rmcp::ErrorData;
 use rmcp::ServerHandler;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, Implementation, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, ResourceTemplate, ServerCapabilities, ServerConfig,
+    Tool,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use tokio_util::sync::CancellationToken;
-use trekmail_api::{ClientBuilder, Pool, RetryPolicy, TokenKind};
+use trekmail_api::{ClientBuilder, OutcomeBody, Pool, RetryPolicy, TokenKind};
 
 use crate::call::{Caller, token_kind};
 use crate::catalog::{Catalog, ToolDef};
 use crate::config::{Config, Secret};
+use crate::files::{self, File};
 use crate::gates::{self, Switches};
 use crate::human::{self, Human, HumanConfirm};
 use crate::idempotency::{Keys, Recent};
+use crate::progress::Progress;
 use crate::{instructions, results, selection};
 
 /// The server: the tools of one set of tokens, over the process's [`Shared`] state. Cheap to
@@ -91,6 +95,8 @@ pub struct Shared {
     pool: Pool,
     switches: Switches,
     source: TokenSource,
+    /// `TREKMAIL_MAX_INLINE_BYTES`.
+    max_inline_bytes: u64,
     human_confirm: HumanConfirm,
     /// Indexed by [`Shared::index`]: one listing per combination of tokens present.
     listings: [Arc<Listing>; 4],
@@ -148,6 +154,7 @@ impl Shared {
             pool,
             switches,
             source,
+            max_inline_bytes: config.max_inline_bytes,
             human_confirm: config.human_confirm,
             listings,
             slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
@@ -184,6 +191,7 @@ impl Shared {
             ),
             recent: Recent::default(),
             source: self.source,
+            max_inline_bytes: self.max_inline_bytes,
         };
         Ok(TrekmailServer {
             catalog: Arc::clone(&self.catalog),
@@ -312,15 +320,29 @@ impl TrekmailServer {
         name: &str,
         args: Option<serde_json::Map<String, serde_json::Value>>,
     ) -> Result<rmcp::model::CallToolResult, ErrorData> {
-        self.call_with(name, args, &Human::Unreachable).await
+        self.call_with(name, args, &Human::Unreachable, None).await
     }
 
-    /// Calls a tool by name; a guarded call may first ask `human` (`TREKMAIL_HUMAN_CONFIRM`).
+    /// [`TrekmailServer::call`], telling `progress` while the call waits for a free slot or
+    /// before it tries again.
+    pub async fn call_with_progress(
+        &self,
+        name: &str,
+        args: Option<serde_json::Map<String, serde_json::Value>>,
+        progress: Option<&Progress>,
+    ) -> Result<rmcp::model::CallToolResult, ErrorData> {
+        self.call_with(name, args, &Human::Unreachable, progress)
+            .await
+    }
+
+    /// Calls a tool by name; a guarded call may first ask `human` (`TREKMAIL_HUMAN_CONFIRM`),
+    /// and `progress` hears of waits (for a slot, before a retry).
     pub async fn call_with(
         &self,
         name: &str,
         args: Option<serde_json::Map<String, serde_json::Value>>,
         human: &Human,
+        progress: Option<&Progress>,
     ) -> Result<rmcp::model::CallToolResult, ErrorData> {
         let Some((def, _)) = self.find(name) else {
             let msg = match self.listing.hidden.get(name) {
@@ -344,13 +366,109 @@ impl TrekmailServer {
         }
         // Waiting for a slot is part of the call: a cancellation ends the wait too. The human
         // was asked before: a pending question holds no slot.
+        let slot = match self.slots.try_acquire() {
+            Ok(s) => Ok(s),
+            Err(_) => {
+                if let Some(p) = progress {
+                    p.tell(
+                        "waiting for a free call slot (TREKMAIL_MAX_CONCURRENT_CALLS)".into(),
+                        None,
+                    );
+                }
+                self.slots.acquire().await
+            }
+        };
+        let Ok(_slot) = slot else {
+            return Err(ErrorData::internal_error(
+                "the server is shutting down",
+                None,
+            ));
+        };
+        Ok(self.caller.execute(prepared, progress).await)
+    }
+}
+
+impl TrekmailServer {
+    /// resources/read of a `trekmail://` URI: the file tool whose path the URI names is called
+    /// with the URI's arguments (through every check and gate of a tool call, with this server's
+    /// tokens) and the file comes back whole, whatever the inline limit.
+    pub async fn read(&self, uri: &str) -> Result<ReadResourceResult, ErrorData> {
+        let found = self.listed().iter().find_map(|d| {
+            let spec = d.entry.file.as_ref()?;
+            Some((d, spec, files::args_of(uri, &d.path, &d.shape)?))
+        });
+        let Some((def, spec, args)) = found else {
+            return Err(ErrorData::resource_not_found(
+                format!("no file of this server has the URI {uri}"),
+                None,
+            ));
+        };
+        let text_of = |r: &rmcp::model::CallToolResult| {
+            r.content
+                .iter()
+                .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let prepared = self
+            .caller
+            .prepare(&self.catalog, def, args)
+            .map_err(|r| ErrorData::invalid_params(text_of(&r), None))?;
         let Ok(_slot) = self.slots.acquire().await else {
             return Err(ErrorData::internal_error(
                 "the server is shutting down",
                 None,
             ));
         };
-        Ok(self.caller.execute(prepared).await)
+        let outcome = self
+            .caller
+            .send(prepared, None)
+            .await
+            .map_err(|r| ErrorData::internal_error(text_of(&r), None))?;
+        let file = match (&outcome.body, self.caller.client(def.entry.token)) {
+            (OutcomeBody::Json(v), Some(client)) => {
+                File::from_answer(v, spec).map(|f| f.redacted(client))
+            }
+            _ => None,
+        };
+        let file = file.ok_or_else(|| {
+            ErrorData::internal_error(
+                format!(
+                    "the TrekMail API answered {uri} without a file in `{}`",
+                    spec.content
+                ),
+                None,
+            )
+        })?;
+        Ok(ReadResourceResult::new(vec![file.contents(uri)]))
+    }
+
+    /// The URI templates of the listed file tools (RFC 6570), e.g.
+    /// `trekmail://messages/{uid}/attachments/{index}{?folder,external_account_id}`.
+    pub fn resource_templates(&self) -> Vec<ResourceTemplate> {
+        self.listed()
+            .iter()
+            .filter(|d| d.entry.file.is_some())
+            .map(|d| {
+                let query: Vec<&str> = d
+                    .shape
+                    .args
+                    .iter()
+                    .filter_map(|a| match &a.target {
+                        crate::schema::Target::Query(q) => Some(q.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                let q = if query.is_empty() {
+                    String::new()
+                } else {
+                    format!("{{?{}}}", query.join(","))
+                };
+                let template = format!("{}{}{q}", files::SCHEME, d.path.trim_start_matches('/'));
+                ResourceTemplate::new(template, d.entry.name.clone())
+                    .with_title(d.entry.title.clone())
+            })
+            .collect()
     }
 }
 
@@ -363,9 +481,14 @@ impl ServerHandler for TrekmailServer {
     fn get_info(&self) -> ServerConfig {
         let mut info = Implementation::new("trekmail-mcp", env!("CARGO_PKG_VERSION"));
         info.title = Some("TrekMail".into());
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(info)
-            .with_instructions(self.listing.instructions.clone())
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(info)
+        .with_instructions(self.listing.instructions.clone())
     }
 
     async fn list_tools(
@@ -383,11 +506,55 @@ impl ServerHandler for TrekmailServer {
     ) -> Result<CallToolResponse, ErrorData> {
         // A cancelled call (notifications/cancelled, or the end of input) is dropped here: its
         // HTTP request is aborted and no retry or wait of it follows.
+        // Progress goes to the client only when it asked, with a progressToken.
+        let progress = context.meta.get_progress_token().map(|token| {
+            let peer = context.peer.clone();
+            let sink: crate::progress::Sink = Arc::new(move |p| {
+                let peer = peer.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = peer.notify_progress(p).await {
+                        tracing::debug!(error = %e, "progress notification not sent");
+                    }
+                });
+            });
+            Progress::new(token, sink)
+        });
         let human = Human::of(&context.peer, context.protocol_version().as_ref());
         tokio::select! {
             // Boxed: the call future is large and rmcp moves the handler future into a task per
             // request; boxing cut a call's instruction count by a quarter (callgrind).
-            r = Box::pin(self.call_with(&request.name, request.arguments, &human)) => r.map(Into::into),
+            r = Box::pin(self.call_with(&request.name, request.arguments, &human, progress.as_ref())) => r.map(Into::into),
+            () = context.ct.cancelled() => Err(cancelled()),
+            () = self.closing.cancelled() => Err(cancelled()),
+        }
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        // Files are reached through tool results and the templates; there is nothing to list.
+        Ok(ListResourcesResult::with_all_items(Vec::new()))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(ListResourceTemplatesResult::with_all_items(
+            self.resource_templates(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        tokio::select! {
+            r = self.read(&request.uri) => r.map(Into::into),
             () = context.ct.cancelled() => Err(cancelled()),
             () = self.closing.cancelled() => Err(cancelled()),
         }
