@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
 use support::{Harness, Opts, is_error, text};
-use trekmail_mcp::{Catalog, TrekmailServer, cli, config, human, results};
+use trekmail_mcp::{Catalog, TrekmailServer, cli, config, human};
 
 fn opts(extra: &[(&'static str, &str)]) -> Opts {
     Opts {
@@ -257,22 +257,86 @@ fn the_question_shows_tool_target_and_arguments_as_json_with_secrets_hidden() {
     assert!(!q.contains("Hunter2") && q.contains("(hidden)"), "{q}");
 }
 
-#[test]
-fn a_certificate_failure_names_trekmail_ca_cert() {
-    let e = trekmail_api::CallError::Transport {
-        kind: trekmail_api::TransportKind::Connect,
-        message:
-            "error sending request: client error (Connect): invalid peer certificate: UnknownIssuer"
-                .into(),
-    };
-    let r = results::failure("get_domain", &e, "rid", trekmail_api::TokenKind::Ops, false);
+/// A TLS API on loopback whose certificate is signed by the test CA of trekmail-api's TLS tests;
+/// it answers every request with a small JSON body.
+async fn tls_api() -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../trekmail-api/tests/tls");
+    let certs = vec![CertificateDer::from_pem_file(dir.join("server.pem")).unwrap()];
+    let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).unwrap();
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        tokio_rustls::rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = br#"{"id":7,"name":"example.com"}"#;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = tls.write_all(head.as_bytes()).await;
+                let _ = tls.write_all(body).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_tls_failure_names_trekmail_ca_cert_and_the_ca_cert_fixes_it() {
+    let port = tls_api().await;
+    let base = format!("https://localhost:{port}");
+    let (policy, _) = support::recording_policy();
+    // A real handshake against a certificate of a private CA: refused, and the text says how
+    // to trust that CA.
+    let server = Harness::server_for(&base, &Opts::default(), policy.clone());
+    let r = server
+        .call("get_domain", json!({"domain_id": 7}).as_object().cloned())
+        .await
+        .unwrap();
+    assert!(is_error(&r), "{}", text(&r));
     assert!(text(&r).contains("TREKMAIL_CA_CERT"), "{}", text(&r));
-    let e = trekmail_api::CallError::Transport {
-        kind: trekmail_api::TransportKind::Connect,
-        message: "tcp connect error: Connection refused".into(),
+    // With that CA trusted, the same call succeeds.
+    let ca =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../trekmail-api/tests/tls/ca.pem");
+    let opts = Opts {
+        extra: vec![("TREKMAIL_CA_CERT", ca.to_string_lossy().into_owned())],
+        ..Opts::default()
     };
-    let r = results::failure("get_domain", &e, "rid", trekmail_api::TokenKind::Ops, false);
-    assert!(!text(&r).contains("TREKMAIL_CA_CERT"));
+    let server = Harness::server_for(&base, &opts, policy);
+    let r = server
+        .call("get_domain", json!({"domain_id": 7}).as_object().cloned())
+        .await
+        .unwrap();
+    assert!(!is_error(&r), "{}", text(&r));
+    assert_eq!(
+        r.structured_content,
+        Some(json!({"id": 7, "name": "example.com"}))
+    );
 }
 
 #[tokio::test]

@@ -309,6 +309,45 @@ async fn an_oversized_body_is_413_and_nothing_is_sent() {
 }
 
 #[tokio::test]
+async fn a_body_that_never_arrives_is_408_and_frees_its_slot() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // One request slot: a trickling body must not keep it.
+    let s = serve(Opts::default(), &[("TREKMAIL_HTTP_MAX_REQUESTS", "1")]).await;
+    domain_7(&s.mock).await;
+    let mut tcp = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nhost: 127.0.0.1:{}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\nmcp-protocol-version: 2025-11-25\r\ncontent-length: 200\r\n\r\n{{\"jsonrpc\":",
+        s.addr.port()
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(30), tcp.read(&mut buf))
+            .await
+            .expect("the server answers a stalled body")
+            .unwrap();
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(9),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(s.api_requests().await.is_empty());
+    // The slot is free again.
+    let body = s.call("get_domain", json!({"domain_id": 7}), &[]).await;
+    assert_eq!(body["result"]["structuredContent"]["id"], 7, "{body}");
+    s.stop.cancel();
+}
+
+#[tokio::test]
 async fn health_unknown_paths_and_methods() {
     let s = serve(Opts::default(), &[("TREKMAIL_HTTP_BEARER", BEARER)]).await;
     let base = format!("http://{}", s.addr);

@@ -32,6 +32,9 @@ use settings::{HttpConfig, LOOPBACK_ORIGINS, TokenMode};
 pub const MCP_PATH: &str = "/mcp";
 /// The health check's path.
 pub const HEALTH_PATH: &str = "/healthz";
+/// How long a client may take to send a request's headers, and then its body: a request that
+/// trickles in would otherwise hold one of the bounded request slots forever.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Body = BoxBody<Bytes, Infallible>;
 
@@ -52,6 +55,7 @@ pub struct HttpServer {
     mcp: StreamableHttpServerConfig,
     sessions: Arc<NeverSessionManager>,
     requests: Arc<tokio::sync::Semaphore>,
+    max_body_bytes: usize,
     closing: CancellationToken,
 }
 
@@ -96,6 +100,7 @@ impl HttpServer {
             mcp,
             sessions: Arc::new(NeverSessionManager::default()),
             requests: Arc::new(tokio::sync::Semaphore::new(http.max_requests)),
+            max_body_bytes: http.max_body_bytes,
             closing,
         })
     }
@@ -148,6 +153,31 @@ impl HttpServer {
                 Err(refusal) => return refused(&refusal),
             },
         };
+        // The body is read here, within the size limit and the read deadline, before rmcp sees it.
+        let (parts, body) = req.into_parts();
+        let body = http_body_util::Limited::new(body, self.max_body_bytes);
+        let body = match tokio::time::timeout(READ_TIMEOUT, body.collect()).await {
+            Ok(Ok(collected)) => collected.to_bytes(),
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+                return text(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "the request body is larger than TREKMAIL_HTTP_MAX_BODY_BYTES\n",
+                );
+            }
+            Ok(Err(_)) => {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    "the request body could not be read\n",
+                );
+            }
+            Err(_) => {
+                return text(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the request body did not arrive in time\n",
+                );
+            }
+        };
+        let req = Request::from_parts(parts, Full::new(body));
         let service = StreamableHttpService::new(
             move || Ok(server.clone()),
             Arc::clone(&self.sessions),
@@ -181,7 +211,7 @@ impl HttpServer {
                     });
                     let conn = hyper::server::conn::http1::Builder::new()
                         .timer(TokioTimer::new())
-                        .header_read_timeout(Duration::from_secs(10))
+                        .header_read_timeout(READ_TIMEOUT)
                         .serve_connection(TokioIo::new(stream), service);
                     let conn = graceful.watch(conn);
                     tokio::spawn(async move {
