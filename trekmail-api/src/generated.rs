@@ -35057,7 +35057,7 @@ pub mod prelude {
     pub use self::super::Client;
 }
 
-/// Every operation of the document, `$ref`s resolved, as JSON (see `trekmail_spec::Operation`).
+/// Every operation of the document, `$ref`s resolved, as JSON: read it with `crate::model::operations()`.
 pub const OPERATIONS_JSON: &str = r#"[
   {
     "operation_id": "list_domains",
@@ -35097,10 +35097,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Page number",
-        "in": "query",
         "name": "page",
+        "in": "query",
         "required": false,
+        "description": "Page number",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -35108,10 +35108,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Page size",
-        "in": "query",
         "name": "per_page",
+        "in": "query",
         "required": false,
+        "description": "Page size",
         "schema": {
           "format": "int64",
           "maximum": 100,
@@ -35225,10 +35225,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Domain ID",
-        "in": "path",
         "name": "domain_id",
+        "in": "path",
         "required": true,
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -35269,10 +35269,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Domain ID",
-        "in": "path",
         "name": "domain_id",
+        "in": "path",
         "required": true,
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -35322,10 +35322,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Domain ID",
-        "in": "path",
         "name": "domain_id",
+        "in": "path",
         "required": true,
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -35394,10 +35394,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Domain ID",
-        "in": "path",
         "name": "domain_id",
+        "in": "path",
         "required": true,
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -35447,10 +35447,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Domain ID",
-        "in": "path",
         "name": "domain_id",
+        "in": "path",
         "required": true,
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -35575,10 +35575,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Domain ID",
-        "in": "path",
         "name": "domain_id",
+        "in": "path",
         "required": true,
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -35619,10 +35619,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Domain ID",
-        "in": "path",
         "name": "domain_id",
+        "in": "path",
         "required": true,
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -35734,10 +35734,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Page number",
-        "in": "query",
         "name": "page",
+        "in": "query",
         "required": false,
+        "description": "Page number",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -35745,10 +35745,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Page size",
-        "in": "query",
         "name": "per_page",
+        "in": "query",
         "required": false,
+        "description": "Page size",
         "schema": {
           "format": "int64",
           "maximum": 100,
@@ -35891,10 +35891,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -35935,10 +35935,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36002,10 +36002,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36070,10 +36070,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36123,10 +36123,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36176,10 +36176,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36531,10 +36531,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36583,10 +36583,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36670,10 +36670,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36681,10 +36681,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Alias ID",
-        "in": "path",
         "name": "alias_id",
+        "in": "path",
         "required": true,
+        "description": "Alias ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36752,10 +36752,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36763,10 +36763,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Alias ID",
-        "in": "path",
         "name": "alias_id",
+        "in": "path",
         "required": true,
+        "description": "Alias ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36816,10 +36816,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36860,10 +36860,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36940,10 +36940,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36992,10 +36992,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37166,10 +37166,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37177,10 +37177,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Filter ID",
-        "in": "path",
         "name": "rule_id",
+        "in": "path",
         "required": true,
+        "description": "Filter ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37221,10 +37221,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37232,10 +37232,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Filter ID",
-        "in": "path",
         "name": "rule_id",
+        "in": "path",
         "required": true,
+        "description": "Filter ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37402,10 +37402,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37413,10 +37413,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Filter ID",
-        "in": "path",
         "name": "rule_id",
+        "in": "path",
         "required": true,
+        "description": "Filter ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37466,10 +37466,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37537,10 +37537,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37581,10 +37581,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37673,10 +37673,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37717,10 +37717,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37784,10 +37784,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37904,10 +37904,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Folder; default INBOX",
-        "in": "query",
         "name": "folder",
+        "in": "query",
         "required": false,
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -37965,10 +37965,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "External account ID",
-        "in": "query",
         "name": "external_account_id",
+        "in": "query",
         "required": false,
+        "description": "External account ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38017,10 +38017,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38028,20 +38028,20 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Folder; default INBOX",
-        "in": "query",
         "name": "folder",
+        "in": "query",
         "required": false,
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
         }
       },
       {
-        "description": "External account ID",
-        "in": "query",
         "name": "external_account_id",
+        "in": "query",
         "required": false,
+        "description": "External account ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38082,10 +38082,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38173,10 +38173,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38184,20 +38184,20 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Folder; default INBOX",
-        "in": "query",
         "name": "folder",
+        "in": "query",
         "required": false,
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
         }
       },
       {
-        "description": "External account ID",
-        "in": "query",
         "name": "external_account_id",
+        "in": "query",
         "required": false,
+        "description": "External account ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38430,10 +38430,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38623,10 +38623,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38645,20 +38645,20 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Folder; default INBOX",
-        "in": "query",
         "name": "folder",
+        "in": "query",
         "required": false,
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
         }
       },
       {
-        "description": "External account ID",
-        "in": "query",
         "name": "external_account_id",
+        "in": "query",
         "required": false,
+        "description": "External account ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38723,10 +38723,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38734,20 +38734,20 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Folder; default INBOX",
-        "in": "query",
         "name": "folder",
+        "in": "query",
         "required": false,
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
         }
       },
       {
-        "description": "External account ID",
-        "in": "query",
         "name": "external_account_id",
+        "in": "query",
         "required": false,
+        "description": "External account ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38812,10 +38812,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38823,20 +38823,20 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Folder; default INBOX",
-        "in": "query",
         "name": "folder",
+        "in": "query",
         "required": false,
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
         }
       },
       {
-        "description": "External account ID",
-        "in": "query",
         "name": "external_account_id",
+        "in": "query",
         "required": false,
+        "description": "External account ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -39210,10 +39210,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -39274,10 +39274,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -40029,10 +40029,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Contact ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Contact ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -40127,10 +40127,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Contact ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Contact ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -40408,10 +40408,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Group ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Group ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -40475,10 +40475,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Group ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Group ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -40528,10 +40528,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Group ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Group ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -40600,10 +40600,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Group ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Group ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -40848,10 +40848,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Calendar event ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Calendar event ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -40950,10 +40950,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Calendar event ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Calendar event ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -41003,10 +41003,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -41014,10 +41014,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Folder; default INBOX",
-        "in": "query",
         "name": "folder",
+        "in": "query",
         "required": false,
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -41057,10 +41057,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -41068,10 +41068,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Folder; default INBOX",
-        "in": "query",
         "name": "folder",
+        "in": "query",
         "required": false,
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -41111,10 +41111,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -41122,10 +41122,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Folder; default INBOX",
-        "in": "query",
         "name": "folder",
+        "in": "query",
         "required": false,
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -41280,10 +41280,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Identity ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Identity ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -41362,10 +41362,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Identity ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Identity ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -41522,10 +41522,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Template ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Template ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -41596,10 +41596,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Template ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Template ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42138,10 +42138,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Page number",
-        "in": "query",
         "name": "page",
+        "in": "query",
         "required": false,
+        "description": "Page number",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42293,10 +42293,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Ticket ID",
-        "in": "path",
         "name": "ticket_id",
+        "in": "path",
         "required": true,
+        "description": "Ticket ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42337,10 +42337,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Ticket ID",
-        "in": "path",
         "name": "ticket_id",
+        "in": "path",
         "required": true,
+        "description": "Ticket ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42389,10 +42389,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Ticket ID",
-        "in": "path",
         "name": "ticket_id",
+        "in": "path",
         "required": true,
+        "description": "Ticket ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42457,10 +42457,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Ticket ID",
-        "in": "path",
         "name": "ticket_id",
+        "in": "path",
         "required": true,
+        "description": "Ticket ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42657,10 +42657,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Page number",
-        "in": "query",
         "name": "page",
+        "in": "query",
         "required": false,
+        "description": "Page number",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42985,10 +42985,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Page number",
-        "in": "query",
         "name": "page",
+        "in": "query",
         "required": false,
+        "description": "Page number",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43175,10 +43175,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Migration ID",
-        "in": "path",
         "name": "migration_id",
+        "in": "path",
         "required": true,
+        "description": "Migration ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43219,10 +43219,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Migration ID",
-        "in": "path",
         "name": "migration_id",
+        "in": "path",
         "required": true,
+        "description": "Migration ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43272,10 +43272,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Migration ID",
-        "in": "path",
         "name": "migration_id",
+        "in": "path",
         "required": true,
+        "description": "Migration ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43325,10 +43325,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Migration ID",
-        "in": "path",
         "name": "migration_id",
+        "in": "path",
         "required": true,
+        "description": "Migration ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43667,10 +43667,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Batch ID",
-        "in": "path",
         "name": "batch_id",
+        "in": "path",
         "required": true,
+        "description": "Batch ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43711,10 +43711,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Batch ID",
-        "in": "path",
         "name": "batch_id",
+        "in": "path",
         "required": true,
+        "description": "Batch ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43764,10 +43764,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Batch ID",
-        "in": "path",
         "name": "batch_id",
+        "in": "path",
         "required": true,
+        "description": "Batch ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43817,10 +43817,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Batch ID",
-        "in": "path",
         "name": "batch_id",
+        "in": "path",
         "required": true,
+        "description": "Batch ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43870,10 +43870,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Batch ID",
-        "in": "path",
         "name": "batch_id",
+        "in": "path",
         "required": true,
+        "description": "Batch ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43923,10 +43923,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Batch ID",
-        "in": "path",
         "name": "batch_id",
+        "in": "path",
         "required": true,
+        "description": "Batch ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -44001,10 +44001,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Domain ID",
-        "in": "path",
         "name": "domain_id",
+        "in": "path",
         "required": true,
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -44012,10 +44012,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Look-back window in days (1-90)",
-        "in": "query",
         "name": "days",
+        "in": "query",
         "required": false,
+        "description": "Look-back window in days (1-90)",
         "schema": {
           "default": 30,
           "format": "int64",
@@ -44059,10 +44059,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Domain ID",
-        "in": "path",
         "name": "domain_id",
+        "in": "path",
         "required": true,
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -44070,10 +44070,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Look-back window in days (1-90)",
-        "in": "query",
         "name": "days",
+        "in": "query",
         "required": false,
+        "description": "Look-back window in days (1-90)",
         "schema": {
           "default": 30,
           "format": "int64",
@@ -44429,10 +44429,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Job ID",
-        "in": "path",
         "name": "job_id",
+        "in": "path",
         "required": true,
+        "description": "Job ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -44482,10 +44482,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Job ID",
-        "in": "path",
         "name": "job_id",
+        "in": "path",
         "required": true,
+        "description": "Job ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -44560,10 +44560,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Job ID",
-        "in": "path",
         "name": "job_id",
+        "in": "path",
         "required": true,
+        "description": "Job ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
