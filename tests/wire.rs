@@ -9,14 +9,16 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 use support::{Harness, MSG_TOKEN, OPS_TOKEN, Opts, USER_AGENT};
+use trekmail_api::model::{Operation, ResponseKind};
 use trekmail_mcp::idempotency::{SecretKey, derive};
 use trekmail_mcp::map::Idempotency;
 use wiremock::ResponseTemplate;
 
-fn operations() -> HashMap<String, Value> {
-    let ops: Vec<Value> = serde_json::from_str(trekmail_api::OPERATIONS_JSON).unwrap();
-    ops.into_iter()
-        .map(|o| (o["operation_id"].as_str().unwrap().to_owned(), o))
+fn operations() -> HashMap<&'static str, &'static Operation> {
+    trekmail_api::model::operations()
+        .unwrap()
+        .iter()
+        .map(|o| (o.operation_id.as_str(), o))
         .collect()
 }
 
@@ -47,7 +49,7 @@ async fn every_tool_sends_exactly_the_expected_request() {
         let def = catalog
             .get(tool)
             .unwrap_or_else(|| panic!("{label}: no such tool"));
-        let text_answer = ops[&def.entry.operation]["response"] == "text";
+        let text_answer = ops[def.entry.operation.as_str()].response == ResponseKind::Text;
         let answer = json!({"id": 42, "case": label, "nested": {"keep": [1, {"deep": true}]}, "field_the_spec_does_not_name": "kept"});
         if text_answer {
             h.answer(

@@ -36239,7 +36239,7 @@ pub mod prelude {
     pub use self::super::Client;
 }
 
-/// Every operation of the document, `$ref`s resolved, as JSON (see `trekmail_spec::Operation`).
+/// Every operation of the document, `$ref`s resolved, as JSON: read it with `crate::model::operations()`.
 pub const OPERATIONS_JSON: &str = r#"[
   {
     "operation_id": "list_domains",
@@ -36279,10 +36279,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Page number",
-        "in": "query",
         "name": "page",
+        "in": "query",
         "required": false,
+        "description": "Page number",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36290,10 +36290,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Page size",
-        "in": "query",
         "name": "per_page",
+        "in": "query",
         "required": false,
+        "description": "Page size",
         "schema": {
           "format": "int64",
           "maximum": 100,
@@ -36409,10 +36409,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Domain ID",
-        "in": "path",
         "name": "domain_id",
+        "in": "path",
         "required": true,
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36454,10 +36454,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Domain ID",
-        "in": "path",
         "name": "domain_id",
+        "in": "path",
         "required": true,
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36508,10 +36508,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Domain ID",
-        "in": "path",
         "name": "domain_id",
+        "in": "path",
         "required": true,
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36581,10 +36581,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Domain ID",
-        "in": "path",
         "name": "domain_id",
+        "in": "path",
         "required": true,
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36635,10 +36635,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Domain ID",
-        "in": "path",
         "name": "domain_id",
+        "in": "path",
         "required": true,
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36765,10 +36765,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Domain ID",
-        "in": "path",
         "name": "domain_id",
+        "in": "path",
         "required": true,
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36810,10 +36810,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Domain ID",
-        "in": "path",
         "name": "domain_id",
+        "in": "path",
         "required": true,
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36943,10 +36943,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Page number",
-        "in": "query",
         "name": "page",
+        "in": "query",
         "required": false,
+        "description": "Page number",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36954,10 +36954,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Page size",
-        "in": "query",
         "name": "per_page",
+        "in": "query",
         "required": false,
+        "description": "Page size",
         "schema": {
           "format": "int64",
           "maximum": 100,
@@ -37116,10 +37116,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37161,10 +37161,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37229,10 +37229,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37298,10 +37298,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37352,10 +37352,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37406,10 +37406,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37788,10 +37788,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37841,10 +37841,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37929,10 +37929,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37940,10 +37940,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Alias ID",
-        "in": "path",
         "name": "alias_id",
+        "in": "path",
         "required": true,
+        "description": "Alias ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38012,10 +38012,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38023,10 +38023,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Alias ID",
-        "in": "path",
         "name": "alias_id",
+        "in": "path",
         "required": true,
+        "description": "Alias ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38077,10 +38077,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38122,10 +38122,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38203,10 +38203,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38256,10 +38256,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38431,10 +38431,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38442,10 +38442,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Filter ID",
-        "in": "path",
         "name": "rule_id",
+        "in": "path",
         "required": true,
+        "description": "Filter ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38487,10 +38487,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38498,10 +38498,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Filter ID",
-        "in": "path",
         "name": "rule_id",
+        "in": "path",
         "required": true,
+        "description": "Filter ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38669,10 +38669,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38680,10 +38680,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Filter ID",
-        "in": "path",
         "name": "rule_id",
+        "in": "path",
         "required": true,
+        "description": "Filter ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38734,10 +38734,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38806,10 +38806,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38851,10 +38851,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38944,10 +38944,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38989,10 +38989,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -39057,10 +39057,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Mailbox ID",
-        "in": "path",
         "name": "mailbox_id",
+        "in": "path",
         "required": true,
+        "description": "Mailbox ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -39197,10 +39197,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Folder; default INBOX",
-        "in": "query",
         "name": "folder",
+        "in": "query",
         "required": false,
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -39258,10 +39258,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "External account ID",
-        "in": "query",
         "name": "external_account_id",
+        "in": "query",
         "required": false,
+        "description": "External account ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -39311,10 +39311,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -39322,20 +39322,20 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Folder; default INBOX",
-        "in": "query",
         "name": "folder",
+        "in": "query",
         "required": false,
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
         }
       },
       {
-        "description": "External account ID",
-        "in": "query",
         "name": "external_account_id",
+        "in": "query",
         "required": false,
+        "description": "External account ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -39377,10 +39377,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -39469,10 +39469,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -39480,20 +39480,20 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Folder; default INBOX",
-        "in": "query",
         "name": "folder",
+        "in": "query",
         "required": false,
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
         }
       },
       {
-        "description": "External account ID",
-        "in": "query",
         "name": "external_account_id",
+        "in": "query",
         "required": false,
+        "description": "External account ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -39728,10 +39728,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -39924,10 +39924,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -39946,20 +39946,20 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Folder; default INBOX",
-        "in": "query",
         "name": "folder",
+        "in": "query",
         "required": false,
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
         }
       },
       {
-        "description": "External account ID",
-        "in": "query",
         "name": "external_account_id",
+        "in": "query",
         "required": false,
+        "description": "External account ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -40024,10 +40024,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -40035,20 +40035,20 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Folder; default INBOX",
-        "in": "query",
         "name": "folder",
+        "in": "query",
         "required": false,
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
         }
       },
       {
-        "description": "External account ID",
-        "in": "query",
         "name": "external_account_id",
+        "in": "query",
         "required": false,
+        "description": "External account ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -40113,10 +40113,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -40124,20 +40124,20 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Folder; default INBOX",
-        "in": "query",
         "name": "folder",
+        "in": "query",
         "required": false,
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
         }
       },
       {
-        "description": "External account ID",
-        "in": "query",
         "name": "external_account_id",
+        "in": "query",
         "required": false,
+        "description": "External account ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -40513,10 +40513,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -40578,10 +40578,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -41343,10 +41343,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Contact ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Contact ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -41442,10 +41442,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Contact ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Contact ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -41727,10 +41727,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Group ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Group ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -41795,10 +41795,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Group ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Group ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -41849,10 +41849,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Group ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Group ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -41922,10 +41922,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Group ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Group ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42173,10 +42173,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Calendar event ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Calendar event ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42276,10 +42276,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Calendar event ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Calendar event ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42330,10 +42330,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42341,10 +42341,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Folder; default INBOX",
-        "in": "query",
         "name": "folder",
+        "in": "query",
         "required": false,
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -42385,10 +42385,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42396,10 +42396,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Folder; default INBOX",
-        "in": "query",
         "name": "folder",
+        "in": "query",
         "required": false,
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -42440,10 +42440,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "UID",
-        "in": "path",
         "name": "uid",
+        "in": "path",
         "required": true,
+        "description": "UID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42451,10 +42451,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Folder; default INBOX",
-        "in": "query",
         "name": "folder",
+        "in": "query",
         "required": false,
+        "description": "Folder; default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -42612,10 +42612,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Identity ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Identity ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42695,10 +42695,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Identity ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Identity ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42858,10 +42858,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Template ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Template ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42933,10 +42933,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Template ID",
-        "in": "path",
         "name": "id",
+        "in": "path",
         "required": true,
+        "description": "Template ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43496,10 +43496,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Page number",
-        "in": "query",
         "name": "page",
+        "in": "query",
         "required": false,
+        "description": "Page number",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43653,10 +43653,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Ticket ID",
-        "in": "path",
         "name": "ticket_id",
+        "in": "path",
         "required": true,
+        "description": "Ticket ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43698,10 +43698,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Ticket ID",
-        "in": "path",
         "name": "ticket_id",
+        "in": "path",
         "required": true,
+        "description": "Ticket ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43751,10 +43751,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Ticket ID",
-        "in": "path",
         "name": "ticket_id",
+        "in": "path",
         "required": true,
+        "description": "Ticket ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43820,10 +43820,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Ticket ID",
-        "in": "path",
         "name": "ticket_id",
+        "in": "path",
         "required": true,
+        "description": "Ticket ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -44074,10 +44074,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Page number",
-        "in": "query",
         "name": "page",
+        "in": "query",
         "required": false,
+        "description": "Page number",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -44432,10 +44432,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Page number",
-        "in": "query",
         "name": "page",
+        "in": "query",
         "required": false,
+        "description": "Page number",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -44624,10 +44624,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Migration ID",
-        "in": "path",
         "name": "migration_id",
+        "in": "path",
         "required": true,
+        "description": "Migration ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -44669,10 +44669,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Migration ID",
-        "in": "path",
         "name": "migration_id",
+        "in": "path",
         "required": true,
+        "description": "Migration ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -44723,10 +44723,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Migration ID",
-        "in": "path",
         "name": "migration_id",
+        "in": "path",
         "required": true,
+        "description": "Migration ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -44777,10 +44777,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Migration ID",
-        "in": "path",
         "name": "migration_id",
+        "in": "path",
         "required": true,
+        "description": "Migration ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -45123,10 +45123,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Batch ID",
-        "in": "path",
         "name": "batch_id",
+        "in": "path",
         "required": true,
+        "description": "Batch ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -45168,10 +45168,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Batch ID",
-        "in": "path",
         "name": "batch_id",
+        "in": "path",
         "required": true,
+        "description": "Batch ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -45222,10 +45222,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Batch ID",
-        "in": "path",
         "name": "batch_id",
+        "in": "path",
         "required": true,
+        "description": "Batch ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -45276,10 +45276,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Batch ID",
-        "in": "path",
         "name": "batch_id",
+        "in": "path",
         "required": true,
+        "description": "Batch ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -45330,10 +45330,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Batch ID",
-        "in": "path",
         "name": "batch_id",
+        "in": "path",
         "required": true,
+        "description": "Batch ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -45384,10 +45384,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Batch ID",
-        "in": "path",
         "name": "batch_id",
+        "in": "path",
         "required": true,
+        "description": "Batch ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -45463,10 +45463,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Domain ID",
-        "in": "path",
         "name": "domain_id",
+        "in": "path",
         "required": true,
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -45474,10 +45474,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Look-back window in days (1-90)",
-        "in": "query",
         "name": "days",
+        "in": "query",
         "required": false,
+        "description": "Look-back window in days (1-90)",
         "schema": {
           "default": 30,
           "format": "int64",
@@ -45522,10 +45522,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Domain ID",
-        "in": "path",
         "name": "domain_id",
+        "in": "path",
         "required": true,
+        "description": "Domain ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -45533,10 +45533,10 @@ pub const OPERATIONS_JSON: &str = r#"[
         }
       },
       {
-        "description": "Look-back window in days (1-90)",
-        "in": "query",
         "name": "days",
+        "in": "query",
         "required": false,
+        "description": "Look-back window in days (1-90)",
         "schema": {
           "default": 30,
           "format": "int64",
@@ -45897,10 +45897,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Job ID",
-        "in": "path",
         "name": "job_id",
+        "in": "path",
         "required": true,
+        "description": "Job ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -45951,10 +45951,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Job ID",
-        "in": "path",
         "name": "job_id",
+        "in": "path",
         "required": true,
+        "description": "Job ID",
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -46030,10 +46030,10 @@ pub const OPERATIONS_JSON: &str = r#"[
     ],
     "parameters": [
       {
-        "description": "Job ID",
-        "in": "path",
         "name": "job_id",
+        "in": "path",
         "required": true,
+        "description": "Job ID",
         "schema": {
           "format": "int64",
           "minimum": 1,

@@ -48,6 +48,7 @@
 
 mod error;
 mod hooks;
+pub mod model;
 mod operation;
 mod retry;
 mod setup;
@@ -81,7 +82,7 @@ pub(crate) fn transport_of(client: &Client) -> &Transport {
 
 /// Every operation of the OpenAPI document, `$ref`s resolved, as JSON: operationId, method, path,
 /// tags, summary, description, security, parameters, request body schema and response kind.
-/// `trekmail-mcp` builds its tools from it.
+/// Read it typed with [`model::operations`]; `trekmail-mcp` builds its tools from it.
 pub use generated::OPERATIONS_JSON;
 
 /// The crate README's example compiles.

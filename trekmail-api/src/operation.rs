@@ -9,11 +9,11 @@ use std::sync::OnceLock;
 
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::CallError;
 use crate::generated::Client;
+use crate::model::{Location, ModelError, Operation, ResponseKind};
 use crate::transport::{Answer, Facts, OnRetry};
 
 /// Wire arguments of one operation: values by parameter name for each location, and the body.
@@ -56,44 +56,19 @@ pub enum OutcomeBody {
     Empty,
 }
 
-/// One operation of the document, as `call_operation` needs it.
-#[derive(Debug, Deserialize)]
-struct Operation {
-    operation_id: String,
-    method: String,
-    path: String,
-    parameters: Vec<Parameter>,
-    request_body: Option<Value>,
-    response: ResponseKind,
-}
-
-#[derive(Debug, Deserialize)]
-struct Parameter {
-    name: String,
-    #[serde(rename = "in")]
-    location: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum ResponseKind {
-    Json,
-    Text,
-}
-
 /// The operations of this build's document, by operationId.
-fn operations() -> Result<&'static HashMap<String, Operation>, CallError> {
-    static OPS: OnceLock<Result<HashMap<String, Operation>, String>> = OnceLock::new();
-    OPS.get_or_init(|| {
-        let ops: Vec<Operation> = serde_json::from_str(crate::OPERATIONS_JSON)
-            .map_err(|e| format!("the embedded operations do not parse: {e}"))?;
-        Ok(ops
-            .into_iter()
-            .map(|o| (o.operation_id.clone(), o))
-            .collect())
-    })
-    .as_ref()
-    .map_err(|e| CallError::InvalidRequest(e.clone()))
+fn operations() -> Result<&'static HashMap<&'static str, &'static Operation>, CallError> {
+    static BY_ID: OnceLock<Result<HashMap<&'static str, &'static Operation>, ModelError>> =
+        OnceLock::new();
+    BY_ID
+        .get_or_init(|| {
+            Ok(crate::model::operations()?
+                .iter()
+                .map(|o| (o.operation_id.as_str(), o))
+                .collect())
+        })
+        .as_ref()
+        .map_err(|e| CallError::InvalidRequest(format!("the embedded operations: {e}")))
 }
 
 /// Characters encoded in a path value so that it stays one segment: the WHATWG path-segment set
@@ -144,8 +119,9 @@ fn scalar(name: &str, value: &Value) -> Result<String, CallError> {
     }
 }
 
+/// Building the request of an operation and reading its answer.
 impl Operation {
-    fn path(&self, args: &OperationArgs) -> Result<String, CallError> {
+    fn url_path(&self, args: &OperationArgs) -> Result<String, CallError> {
         let mut out = String::with_capacity(self.path.len() + 16);
         let mut rest = self.path.as_str();
         while let Some(open) = rest.find('{') {
@@ -174,12 +150,12 @@ impl Operation {
         client: &Client,
         args: &OperationArgs,
     ) -> Result<reqwest::Request, CallError> {
-        let method = reqwest::Method::from_bytes(self.method.as_bytes())
+        let method = reqwest::Method::from_bytes(self.method.as_str().as_bytes())
             .map_err(|_| CallError::InvalidRequest(format!("bad method {}", self.method)))?;
         let url = format!(
             "{}{}",
             progenitor_client::ClientInfo::baseurl(client),
-            self.path(args)?
+            self.url_path(args)?
         );
         let mut request = crate::transport_of(client)
             .http()
@@ -188,18 +164,18 @@ impl Operation {
             .map_err(|e| CallError::InvalidRequest(e.to_string()))?;
         let mut query = Vec::new();
         for p in &self.parameters {
-            match p.location.as_str() {
-                "query" => {
+            match p.location {
+                Location::Query => {
                     if let Some(v) = args.query.get(&p.name).filter(|v| !v.is_null()) {
                         query.push((p.name.as_str(), scalar(&p.name, v)?));
                     }
                 }
-                "header" => {
+                Location::Header => {
                     if let Some(v) = args.header.get(&p.name).filter(|v| !v.is_null()) {
                         insert_header(request.headers_mut(), &p.name, &scalar(&p.name, v)?)?;
                     }
                 }
-                _ => {}
+                Location::Path => {}
             }
         }
         // Headers the document does not list but the caller may set (the request id).

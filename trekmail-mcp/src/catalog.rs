@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value};
+use trekmail_api::model::Operation;
 
 use crate::argpath::ArgPath;
 use crate::map::{Check, GateName, TokenName, ToolEntry, ToolsMap};
@@ -66,18 +67,15 @@ impl Catalog {
     /// The catalogue of this build: the embedded map and the generated client's operations.
     pub fn embedded() -> Result<Self, Vec<String>> {
         let map = ToolsMap::embedded().map_err(|e| vec![e])?;
-        let ops: Vec<Value> = serde_json::from_str(trekmail_api::OPERATIONS_JSON)
-            .map_err(|e| vec![format!("operations.json: {e}")])?;
-        Self::build(map, &ops)
+        let ops = trekmail_api::model::operations().map_err(|e| vec![e.to_string()])?;
+        Self::build(map, ops)
     }
 
     /// Binds `map` to `ops`; every problem found is returned, each naming both sides.
-    pub fn build(map: ToolsMap, ops: &[Value]) -> Result<Self, Vec<String>> {
+    pub fn build(map: ToolsMap, ops: &[Operation]) -> Result<Self, Vec<String>> {
         let mut problems = Vec::new();
-        let by_id: BTreeMap<&str, &Value> = ops
-            .iter()
-            .filter_map(|o| Some((o["operation_id"].as_str()?, o)))
-            .collect();
+        let by_id: BTreeMap<&str, &Operation> =
+            ops.iter().map(|o| (o.operation_id.as_str(), o)).collect();
         let mut bound: HashSet<String> = HashSet::new();
         let mut names = HashSet::new();
         for e in &map.excluded {
@@ -149,18 +147,13 @@ impl Catalog {
         })
     }
 
-    fn tool(entry: ToolEntry, op: &Value) -> Result<ToolDef, Vec<String>> {
+    fn tool(entry: ToolEntry, op: &Operation) -> Result<ToolDef, Vec<String>> {
         let name = entry.name.clone();
         let both = format!("tool `{name}` / operation `{}`", entry.operation);
         let mut problems = Vec::new();
         let shape = schema::shape(op).map_err(|e| vec![format!("{both}: {e}")])?;
-        let method = op["method"].as_str().unwrap_or_default().to_owned();
-        let security: Vec<&str> = op["security"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+        let method = op.method.as_str().to_owned();
+        let security: Vec<&str> = op.security.iter().map(String::as_str).collect();
         let expected = match entry.token {
             TokenName::Ops => "opsToken",
             TokenName::Message => "messageToken",
@@ -269,8 +262,10 @@ impl Catalog {
                 }
             }
         }
+        // No described answer has no fields: a file tool on it is refused below.
+        let response_schema = op.response_schema.as_ref().unwrap_or(&Value::Null);
         if let Some(f) = &entry.file {
-            let data = &op["response_schema"]["properties"]["data"]["properties"];
+            let data = &response_schema["properties"]["data"]["properties"];
             if method != "GET" {
                 problems.push(format!("{both}: only a GET can answer a file"));
             }
@@ -318,8 +313,8 @@ impl Catalog {
         .with_title(entry.title.clone())
         .annotate(annotations);
         let output = match &entry.file {
-            Some(f) => Some(crate::files::output_schema(f, &op["response_schema"])),
-            None => crate::output::schema(&op["response_schema"]),
+            Some(f) => Some(crate::files::output_schema(f, response_schema)),
+            None => crate::output::schema(response_schema),
         };
         let tool = match output {
             Some(s) => tool.with_raw_output_schema(Arc::new(s)),
@@ -327,7 +322,7 @@ impl Catalog {
         };
         Ok(ToolDef {
             method,
-            path: op["path"].as_str().unwrap_or_default().to_owned(),
+            path: op.path.clone(),
             shape,
             input_schema: Value::Object(input),
             tool,

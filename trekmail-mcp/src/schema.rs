@@ -5,6 +5,7 @@
 //! `x-mcp-send` (how an absent or empty argument reaches the wire).
 
 use serde_json::{Map, Value, json};
+use trekmail_api::model::{Location, Operation};
 
 /// Where an argument goes on the wire.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,36 +98,32 @@ pub struct Shape {
 /// Name of the argument that overrides the derived idempotency key.
 pub const IDEMPOTENCY_ARG: &str = "idempotency_key";
 
-/// Reads an operation (as in `trekmail_api::OPERATIONS_JSON`) into a [`Shape`].
-pub fn shape(op: &Value) -> Result<Shape, String> {
+/// Reads an operation of the model into a [`Shape`].
+pub fn shape(op: &Operation) -> Result<Shape, String> {
     let mut s = Shape::default();
-    for p in op["parameters"].as_array().into_iter().flatten() {
-        let name = p["name"]
-            .as_str()
-            .ok_or("parameter without a name")?
-            .to_owned();
-        let schema = &p["schema"];
+    for p in &op.parameters {
+        let name = p.name.clone();
+        let schema = &p.schema;
         let mut described = schema.clone();
-        if let (Some(d), Some(m)) = (p.get("description"), described.as_object_mut()) {
-            m.insert("description".into(), d.clone());
+        if let (Some(d), Some(m)) = (&p.description, described.as_object_mut()) {
+            m.insert("description".into(), d.clone().into());
         }
-        match p["in"].as_str() {
-            Some("path") => s
+        match p.location {
+            Location::Path => s
                 .args
                 .push(arg(name.clone(), Target::Path(name), &described, true)?),
-            Some("query") => {
-                let required = p["required"].as_bool().unwrap_or(false);
+            Location::Query => {
                 s.args.push(arg(
                     name.clone(),
                     Target::Query(name),
                     &described,
-                    required,
+                    p.required,
                 )?);
             }
-            Some("header") if name.eq_ignore_ascii_case("idempotency-key") => {
+            Location::Header if name.eq_ignore_ascii_case("idempotency-key") => {
                 s.idempotency_header = true
             }
-            Some("header") if schema["x-mcp-send"] == "fixed" => {
+            Location::Header if schema["x-mcp-send"] == "fixed" => {
                 let value = schema
                     .get("default")
                     .cloned()
@@ -136,15 +133,14 @@ pub fn shape(op: &Value) -> Result<Shape, String> {
                     value,
                 });
             }
-            other => {
+            Location::Header => {
                 return Err(format!(
-                    "parameter {name} in {other:?} is not supported by the MCP layer"
+                    "parameter {name} in header is not supported by the MCP layer"
                 ));
             }
         }
     }
-    let body = &op["request_body"];
-    if body.is_object() {
+    if let Some(body) = &op.request_body {
         s.has_body = true;
         let required = string_set(&body["required"]);
         for (field, prop) in body["properties"].as_object().into_iter().flatten() {

@@ -12,6 +12,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 use tokio::net::TcpListener;
+use trekmail_api::model::Location;
 
 use crate::spec::{Route, Spec, Token, check, percent_decode, typed};
 use crate::store::{Answer, Request, Store};
@@ -216,8 +217,8 @@ impl Sandbox {
         let mut path_args = BTreeMap::new();
         for (name, raw) in &raw_params {
             let schema = op
-                .parameter("path", name)
-                .map(|p| p["schema"].clone())
+                .parameter(Location::Path, name)
+                .map(|p| p.schema.clone())
                 .unwrap_or(Value::Null);
             match typed(&schema, raw) {
                 Ok(v) => {
@@ -234,12 +235,12 @@ impl Sandbox {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let (k, v) = (percent_decode(k), percent_decode(v));
             let name = k.trim_end_matches("[]").to_owned();
-            match op.parameter("query", &name) {
+            match op.parameter(Location::Query, &name) {
                 None => {
                     problems.insert(name, json!(["is not a known query parameter"]));
                 }
                 Some(p) => {
-                    let schema = &p["schema"];
+                    let schema = &p.schema;
                     if schema["type"] == "array" {
                         let item = typed(&schema["items"], &v).unwrap_or(Value::String(v.clone()));
                         let e = query_args.entry(name).or_insert_with(|| json!([]));
@@ -261,12 +262,8 @@ impl Sandbox {
             }
         }
         for p in &op.parameters {
-            if p["in"] == "query"
-                && p["required"] == true
-                && let Some(n) = p["name"].as_str()
-                && !query_args.contains_key(n)
-            {
-                problems.insert(n.into(), json!(["is required"]));
+            if p.location == Location::Query && p.required && !query_args.contains_key(&p.name) {
+                problems.insert(p.name.clone(), json!(["is required"]));
             }
         }
         let json_body: Value = if body.iter().all(u8::is_ascii_whitespace) {

@@ -1,10 +1,11 @@
-//! The one module that reads the OpenAPI document: the `$ref`-resolved operations that
-//! `trekmail-api` embeds ([`trekmail_api::OPERATIONS_JSON`]), turned into routes and request
-//! checks. Everything else in the sandbox sees only [`Operation`].
+//! The one module that reads the OpenAPI document: the typed operations that `trekmail-api`
+//! embeds ([`trekmail_api::model::operations`]), turned into routes and request checks.
+//! Everything else in the sandbox sees only [`Operation`].
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
+use trekmail_api::model::{self, Location, Parameter, ResponseKind};
 
 /// Which bearer token an operation takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,14 +35,14 @@ pub struct Operation {
     pub path: String,
     /// The token the operation needs.
     pub token: Token,
-    /// Parameters (`in`, `name`, `required`, `schema`).
-    pub parameters: Vec<Value>,
+    /// Parameters, typed.
+    pub parameters: Vec<Parameter>,
     /// The JSON request body schema, if the operation takes one.
     pub body: Option<Value>,
     /// The 2xx JSON response schema, if the document describes one.
     pub response_schema: Option<Value>,
-    /// `json`, `text` or `empty`.
-    pub response: String,
+    /// What the success answer carries.
+    pub response: ResponseKind,
     segments: Vec<Segment>,
 }
 
@@ -105,11 +106,11 @@ impl Operation {
         self.segments.last().is_some_and(|s| s.param.is_some())
     }
 
-    /// The schema of a path or query parameter.
-    pub fn parameter(&self, location: &str, name: &str) -> Option<&Value> {
+    /// A path or query parameter.
+    pub fn parameter(&self, location: Location, name: &str) -> Option<&Parameter> {
         self.parameters
             .iter()
-            .find(|p| p["in"] == location && p["name"] == name)
+            .find(|p| p.location == location && p.name == name)
     }
 
     /// Matches `path` (below `/api/v1`); the path parameters (percent-decoded) and a specificity.
@@ -160,40 +161,39 @@ pub enum Route<'a> {
 }
 
 impl Spec {
-    /// The document embedded in `trekmail-api`.
+    /// The document embedded in `trekmail-api`; a malformed model is an error naming the
+    /// operation and the field.
     pub fn embedded() -> Result<Self, String> {
-        let ops: Vec<Value> = serde_json::from_str(trekmail_api::OPERATIONS_JSON)
-            .map_err(|e| format!("operations: {e}"))?;
-        let mut operations = Vec::new();
-        for op in ops {
-            let s = |k: &str| op[k].as_str().unwrap_or_default().to_owned();
-            let path = s("path");
-            let segments = path
-                .trim_start_matches('/')
-                .split('/')
-                .map(parse_segment)
-                .collect();
-            let token = if op["security"]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|t| t == "messageToken"))
-            {
-                Token::Message
-            } else {
-                Token::Ops
-            };
-            operations.push(Operation {
-                id: s("operation_id"),
-                method: s("method"),
-                path,
-                token,
-                parameters: op["parameters"].as_array().cloned().unwrap_or_default(),
-                body: Some(op["request_body"].clone()).filter(|b| !b.is_null()),
-                response_schema: Some(op["response_schema"].clone()).filter(|b| !b.is_null()),
-                response: s("response"),
-                segments,
-            });
-        }
-        Ok(Self { operations })
+        let ops = model::operations().map_err(|e| e.to_string())?;
+        Ok(Self::from_operations(ops))
+    }
+
+    /// The sandbox of `ops`.
+    pub fn from_operations(ops: &[model::Operation]) -> Self {
+        let operations = ops
+            .iter()
+            .map(|op| Operation {
+                id: op.operation_id.clone(),
+                method: op.method.as_str().to_owned(),
+                path: op.path.clone(),
+                token: if op.security.iter().any(|t| t == "messageToken") {
+                    Token::Message
+                } else {
+                    Token::Ops
+                },
+                parameters: op.parameters.clone(),
+                body: op.request_body.clone(),
+                response_schema: op.response_schema.clone(),
+                response: op.response,
+                segments: op
+                    .path
+                    .trim_start_matches('/')
+                    .split('/')
+                    .map(parse_segment)
+                    .collect(),
+            })
+            .collect();
+        Self { operations }
     }
 
     /// Finds the operation of `method path` (path below `/api/v1`); literal segments win over

@@ -208,7 +208,7 @@ pub(crate) fn render(file: &syn::File, operations_json: &str) -> Result<String, 
             .unwrap_or(1),
     );
     let code = format!(
-        "{MARKER}\n\n{}\n/// Every operation of the document, `$ref`s resolved, as JSON (see `trekmail_spec::Operation`).\npub const OPERATIONS_JSON: &str = r{hashes}\"{operations_json}\"{hashes};\n",
+        "{MARKER}\n\n{}\n/// Every operation of the document, `$ref`s resolved, as JSON: read it with `crate::model::operations()`.\npub const OPERATIONS_JSON: &str = r{hashes}\"{operations_json}\"{hashes};\n",
         prettyplease::unparse(file)
     );
     rustfmt(&code)

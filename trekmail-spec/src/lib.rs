@@ -8,12 +8,15 @@
 
 mod client;
 mod lint;
-mod model;
+// The format is written here and read by trekmail-api: one file, compiled by both (see its
+// header for why this crate cannot depend on trekmail-api).
+#[path = "../../trekmail-api/src/model/format.rs"]
+pub mod model;
+mod read;
 pub use client::MARKER;
 pub use lint::lint;
-pub use model::{
-    Location, METHODS, Operation, Parameter, ResponseKind, canonical, operations, resolve,
-};
+pub use model::{Location, Method, Operation, Parameter, ResponseKind};
+pub use read::{canonical, operations, resolve};
 
 use std::path::Path;
 
@@ -30,23 +33,23 @@ pub struct Generated {
     /// The checked-in file `trekmail-api/src/generated.rs`: the marker line, the progenitor
     /// client and the operations.
     pub client: String,
-    /// The operations, `$ref`s resolved.
+    /// The operations, `$ref`s resolved, each bound to its generated method.
     pub operations: Vec<Operation>,
-    /// The operations as embedded in the client (`OPERATIONS_JSON`), each with the name of its
-    /// generated method: what the MCP server and the sandbox read.
-    pub operations_json: Vec<Value>,
+    /// The operations as embedded in the client (`OPERATIONS_JSON`): what the client, the MCP
+    /// server and the sandbox read ([`model::parse`]).
+    pub operations_json: String,
 }
 
 impl Generated {
     /// Generates the client and the operations of `doc`, each bound to its generated method.
     pub fn from_document(doc: &Value) -> Result<Self, String> {
-        let operations = operations(doc)?;
+        let mut operations = operations(doc)?;
         let spec: openapiv3::OpenAPI = serde_json::from_value(strip_extensions(doc.clone()))
             .map_err(|e| format!("not an OpenAPI 3.0 document: {e}"))?;
         let file = client::generate(&spec)?;
-        let operations_json = bind_methods(&client::client_methods(&file), &operations)?;
-        let json = serde_json::to_string_pretty(&operations_json).map_err(|e| e.to_string())?;
-        let client = client::render(&file, &json)?;
+        bind_methods(&client::client_methods(&file), &mut operations)?;
+        let operations_json = model::write(&operations).map_err(|e| e.to_string())?;
+        let client = client::render(&file, &operations_json)?;
         Ok(Self {
             client,
             operations,
@@ -69,10 +72,10 @@ pub fn strip_extensions(v: Value) -> Value {
     }
 }
 
-/// The JSON form of `ops` without a generated client (for reports and tests): what the server
-/// reads, `client_method` left empty.
-pub fn operations_json(ops: &[Operation]) -> Vec<Value> {
-    ops.iter().map(|o| o.to_json("")).collect()
+/// The operations of `doc` as the client embeds them, without generating the client (for
+/// reports and tests): `client_method` left empty.
+pub fn operations_json(doc: &Value) -> Result<String, String> {
+    model::write(&operations(doc)?).map_err(|e| e.to_string())
 }
 
 fn snake(name: &str) -> String {
@@ -87,25 +90,21 @@ fn snake(name: &str) -> String {
         .collect()
 }
 
-/// Binds every operation to the method progenitor generated for it: an operation without its
-/// method is an error naming both; each operation's JSON records its method's name
-/// (`client_method`).
+/// Binds every operation to the method progenitor generated for it (`client_method`): an
+/// operation without its method is an error naming both.
 fn bind_methods(
     methods: &std::collections::BTreeSet<String>,
-    operations: &[Operation],
-) -> Result<Vec<Value>, String> {
-    operations
-        .iter()
-        .map(|op| {
-            let method = snake(&op.operation_id);
-            if methods.contains(&method) {
-                Ok(op.to_json(&method))
-            } else {
-                Err(format!(
-                    "operation {}: progenitor generated no method `{method}`",
-                    op.operation_id
-                ))
-            }
-        })
-        .collect()
+    operations: &mut [Operation],
+) -> Result<(), String> {
+    for op in operations {
+        let method = snake(&op.operation_id);
+        if !methods.contains(&method) {
+            return Err(format!(
+                "operation {}: progenitor generated no method `{method}`",
+                op.operation_id
+            ));
+        }
+        op.client_method = method;
+    }
+    Ok(())
 }

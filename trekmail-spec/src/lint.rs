@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde_json::Value;
 
-use crate::model::{METHODS, canonical, target};
+use crate::model::Method;
+use crate::read::{canonical, target};
 
 const SEND_RULES: [&str; 5] = ["default", "non-empty", "only-false", "always", "fixed"];
 
@@ -38,10 +39,12 @@ pub fn lint(doc: &Value) -> Vec<String> {
         .unwrap_or_default();
     let mut ids = HashSet::new();
     for (path, item) in doc["paths"].as_object().into_iter().flatten() {
-        for method in METHODS {
-            let Some(op) = item.get(method) else { continue };
+        for method in Method::ALL {
+            let Some(op) = item.get(method.openapi_key()) else {
+                continue;
+            };
             let id = op["operationId"].as_str().unwrap_or("");
-            let at = format!("{} {path} ({id})", method.to_uppercase());
+            let at = format!("{method} {path} ({id})");
             if id.is_empty() {
                 out.push(format!("{at}: no operationId"));
             } else if !ids.insert(id.to_owned()) {

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use serde_json::{Map, Value, json};
+use trekmail_api::model::{self, Operation};
 use trekmail_mcp::Catalog;
 use trekmail_mcp::map::ToolsMap;
 
@@ -49,64 +50,61 @@ pub fn read_toolsnaps(dir: &Path) -> BTreeMap<String, Value> {
 }
 
 /// The operations embedded in a checked-in `generated.rs` (its `OPERATIONS_JSON`): the
-/// operations as they were before a regeneration.
-pub fn embedded_operations(generated_rs: &str) -> Vec<Value> {
-    let Some(start) = generated_rs.find("pub const OPERATIONS_JSON: &str = r") else {
-        return Vec::new();
-    };
+/// operations as they were before a regeneration. `Err` says why they cannot be read (no such
+/// constant, or a model this build does not read).
+pub fn embedded_operations(generated_rs: &str) -> Result<Vec<Operation>, String> {
+    let start = generated_rs
+        .find("pub const OPERATIONS_JSON: &str = r")
+        .ok_or("no OPERATIONS_JSON")?;
     let rest = &generated_rs[start..];
-    let Some(open) = rest.find('"') else {
-        return Vec::new();
-    };
+    let open = rest
+        .find('"')
+        .ok_or("OPERATIONS_JSON is not a raw string")?;
     let hashes = &rest[rest.find(" = r").map_or(0, |i| i + 4)..open];
     let body = &rest[open + 1..];
-    let close = format!("\"{hashes};");
-    body.find(&close)
-        .and_then(|end| serde_json::from_str(&body[..end]).ok())
-        .unwrap_or_default()
+    let end = body
+        .find(&format!("\"{hashes};"))
+        .ok_or("OPERATIONS_JSON does not end")?;
+    model::parse(&body[..end]).map_err(|e| e.to_string())
 }
 
 /// The surface agents and Rust callers see: operations (method, path, parameters, body fields,
 /// answer) and tools (operation and token from `map`, the input schema from the definition).
-pub fn surface(ops: &[Value], tools: &BTreeMap<String, Value>, map: &ToolsMap) -> Value {
+pub fn surface(ops: &[Operation], tools: &BTreeMap<String, Value>, map: &ToolsMap) -> Value {
     let mut operations = Map::new();
     for op in ops {
-        let id = op["operation_id"].as_str().unwrap_or_default().to_owned();
-        let mut params = Map::new();
-        for p in op["parameters"].as_array().into_iter().flatten() {
-            let name = format!(
-                "{} {}",
-                p["in"].as_str().unwrap_or("?"),
-                p["name"].as_str().unwrap_or("?")
-            );
-            params.insert(
-                name,
-                json!({"required": p["required"], "schema": p["schema"]}),
-            );
-        }
-        let mut body = Map::new();
-        let required: BTreeSet<&str> = op["request_body"]["required"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
+        let params: Map<String, Value> = op
+            .parameters
+            .iter()
+            .map(|p| {
+                (
+                    format!("{} {}", p.location.as_str(), p.name),
+                    json!({"required": p.required, "schema": p.schema}),
+                )
+            })
             .collect();
-        for (k, s) in op["request_body"]["properties"]
-            .as_object()
-            .into_iter()
-            .flatten()
-        {
-            body.insert(
-                k.clone(),
-                json!({"required": required.contains(k.as_str()), "schema": s}),
-            );
-        }
+        let body = op.request_body.as_ref().map(|b| {
+            let required: BTreeSet<&str> = b["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            keyed(b, "properties")
+                .iter()
+                .map(|(k, s)| {
+                    (
+                        k.clone(),
+                        json!({"required": required.contains(k.as_str()), "schema": s}),
+                    )
+                })
+                .collect::<Map<String, Value>>()
+        });
         operations.insert(
-            id,
+            op.operation_id.clone(),
             json!({
-                "method": op["method"], "path": op["path"], "parameters": params,
-                "body": if op["request_body"].is_object() { Value::Object(body) } else { Value::Null },
-                "response": op["response"], "response_schema": op["response_schema"], "security": op["security"],
+                "method": op.method, "path": op.path, "parameters": params, "body": body,
+                "response": op.response, "response_schema": op.response_schema, "security": op.security,
             }),
         );
     }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
+use trekmail_api::model::Operation;
 use trekmail_mcp::Catalog;
 use trekmail_mcp::map::ToolsMap;
 
@@ -15,9 +16,10 @@ fn base() -> Value {
     .unwrap()
 }
 
-/// The operations of `doc` as the server reads them.
-fn ops_of(doc: &Value) -> Vec<Value> {
-    trekmail_spec::operations_json(&trekmail_spec::operations(doc).unwrap())
+/// The operations of `doc` as the server reads them: written by trekmail-spec, read back by
+/// trekmail-api.
+fn ops_of(doc: &Value) -> Vec<Operation> {
+    trekmail_api::model::parse(&trekmail_spec::operations_json(doc).unwrap()).unwrap()
 }
 
 fn map() -> ToolsMap {
@@ -241,7 +243,7 @@ fn the_real_document_is_lint_clean_and_what_derives_from_it_is_current() {
     let client = std::fs::read_to_string(root.join("trekmail-api/src/generated.rs")).unwrap();
     assert!(client.starts_with(trekmail_spec::MARKER));
     let old = xtask::surface(
-        &xtask::embedded_operations(&client),
+        &xtask::embedded_operations(&client).unwrap(),
         &xtask::read_toolsnaps(&root.join(xtask::TOOLSNAPS)),
         &map,
     );
@@ -260,9 +262,8 @@ fn the_real_document_is_lint_clean_and_what_derives_from_it_is_current() {
 fn the_report_reads_the_surface_back_from_the_checked_in_files() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let client = std::fs::read_to_string(root.join("trekmail-api/src/generated.rs")).unwrap();
-    let ops = xtask::embedded_operations(&client);
-    let embedded: Vec<Value> = serde_json::from_str(trekmail_api::OPERATIONS_JSON).unwrap();
-    assert_eq!(ops, embedded);
+    let ops = xtask::embedded_operations(&client).unwrap();
+    assert_eq!(ops, trekmail_api::model::operations().unwrap());
     assert_eq!(ops.len(), 144);
     let snaps = xtask::read_toolsnaps(&root.join(xtask::TOOLSNAPS));
     assert_eq!(snaps.len(), 143);
@@ -370,12 +371,12 @@ fn an_optional_parameter_on_the_real_document_breaks_no_rust_caller() {
     );
     let report = xtask::report(
         &xtask::surface(
-            &xtask::embedded_operations(&old),
+            &xtask::embedded_operations(&old).unwrap(),
             &BTreeMap::new(),
             &ToolsMap::embedded().unwrap(),
         ),
         &xtask::surface(
-            &xtask::embedded_operations(&new_client),
+            &xtask::embedded_operations(&new_client).unwrap(),
             &BTreeMap::new(),
             &ToolsMap::embedded().unwrap(),
         ),

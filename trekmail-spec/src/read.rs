@@ -1,111 +1,19 @@
-//! The typed operation model: every operation of the document with its `$ref`s resolved, read
-//! once and checked field by field. A malformed document is an error naming the operation and
-//! the field, never a silent default.
+//! Reads the document into the operation model ([`crate::model`]): every operation with its
+//! `$ref`s resolved, checked field by field. A malformed document is an error naming the
+//! operation and the field, never a silent default.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-/// The HTTP methods an OpenAPI path item may hold operations for, in document order.
-pub const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+use crate::model::{Location, Method, Operation, Parameter, ResponseKind};
 
-/// Where a parameter travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Location {
-    /// A path placeholder.
-    Path,
-    /// The query string.
-    Query,
-    /// A request header.
-    Header,
+fn location(s: &str) -> Option<Location> {
+    [Location::Path, Location::Query, Location::Header]
+        .into_iter()
+        .find(|l| l.as_str() == s)
 }
 
-impl Location {
-    fn parse(s: &str) -> Option<Self> {
-        match s {
-            "path" => Some(Self::Path),
-            "query" => Some(Self::Query),
-            "header" => Some(Self::Header),
-            _ => None,
-        }
-    }
-}
-
-/// One parameter, `$ref` resolved.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Parameter {
-    /// Its wire name.
-    pub name: String,
-    /// Where it travels.
-    pub location: Location,
-    /// Whether the document requires it (path parameters always are).
-    pub required: bool,
-    /// Its schema, `$ref`s resolved.
-    pub schema: Value,
-    /// The whole resolved parameter object, every key kept (description, `x-mcp-*`, ...).
-    pub object: Map<String, Value>,
-}
-
-/// What a successful answer carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResponseKind {
-    /// `application/json`.
-    Json,
-    /// Any other content type (CSV, bytes).
-    Text,
-    /// No content.
-    Empty,
-}
-
-/// One operation of the document.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Operation {
-    /// `operationId`.
-    pub operation_id: String,
-    /// `GET`, `POST`, ...
-    pub method: String,
-    /// The path template, e.g. `/mailboxes/{mailbox_id}:pause`.
-    pub path: String,
-    /// Its tags.
-    pub tags: Vec<String>,
-    /// Its summary.
-    pub summary: Option<String>,
-    /// Its description.
-    pub description: Option<String>,
-    /// The security schemes it accepts (the operation's, or the document's).
-    pub security: Vec<String>,
-    /// Its parameters, in document order.
-    pub parameters: Vec<Parameter>,
-    /// The `application/json` request body schema, if it takes one.
-    pub request_body: Option<Value>,
-    /// What its success answer carries.
-    pub response: ResponseKind,
-    /// The success answer's JSON schema, if the document describes one.
-    pub response_schema: Option<Value>,
-}
-
-impl Operation {
-    /// The JSON form embedded in the client (`OPERATIONS_JSON`) that the server and the sandbox
-    /// read; `client_method` is the name of its generated method.
-    pub fn to_json(&self, client_method: &str) -> Value {
-        json!({
-            "operation_id": self.operation_id,
-            "method": self.method,
-            "path": self.path,
-            "tags": self.tags,
-            "summary": self.summary,
-            "description": self.description,
-            "security": self.security,
-            "parameters": self.parameters.iter().map(|p| Value::Object(p.object.clone())).collect::<Vec<_>>(),
-            "request_body": self.request_body,
-            "response": match self.response {
-                ResponseKind::Json => "json",
-                ResponseKind::Text => "text",
-                ResponseKind::Empty => "empty",
-            },
-            "response_schema": self.response_schema,
-            "client_method": client_method,
-        })
-    }
-}
+/// The keys of a parameter object that only document it: read by no one, so left out.
+const DOC_ONLY: [&str; 2] = ["example", "examples"];
 
 /// Follows `$ref`s into the document, recursively: the one resolver of this crate. The spec has
 /// no cycles (checked by depth).
@@ -166,7 +74,11 @@ pub fn canonical(v: &Value, skip: &[&str]) -> String {
 }
 
 fn text(op: &Value, field: &str, at: &str) -> Result<Option<String>, String> {
-    match op.get(field) {
+    text_of(op.get(field), field, at)
+}
+
+fn text_of(v: Option<&Value>, field: &str, at: &str) -> Result<Option<String>, String> {
+    match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(other) => Err(format!("{at}: `{field}` must be a string, is {other}")),
@@ -181,17 +93,19 @@ pub fn operations(doc: &Value) -> Result<Vec<Operation>, String> {
         .ok_or("the document has no `paths` object")?;
     let mut out = Vec::new();
     for (path, item) in paths {
-        for method in METHODS {
-            let Some(op) = item.get(method) else { continue };
-            let upper = method.to_uppercase();
+        for method in Method::ALL {
+            let Some(op) = item.get(method.openapi_key()) else {
+                continue;
+            };
             let id = op
                 .get("operationId")
                 .and_then(Value::as_str)
-                .ok_or_else(|| format!("{upper} {path}: no operationId"))?;
-            let at = format!("operation {id} ({upper} {path})");
-            out.push(operation(doc, op, id, &upper, path, &at)?);
+                .ok_or_else(|| format!("{method} {path}: no operationId"))?;
+            let at = format!("operation {id} ({method} {path})");
+            out.push(operation(doc, op, id, method, path, &at)?);
         }
     }
+    crate::model::check(&out).map_err(|e| e.to_string())?;
     Ok(out)
 }
 
@@ -199,7 +113,7 @@ fn operation(
     doc: &Value,
     op: &Value,
     id: &str,
-    method: &str,
+    method: Method,
     path: &str,
     at: &str,
 ) -> Result<Operation, String> {
@@ -275,7 +189,7 @@ fn operation(
     };
     Ok(Operation {
         operation_id: id.to_owned(),
-        method: method.to_owned(),
+        method,
         path: path.to_owned(),
         tags,
         summary: text(op, "summary", at)?,
@@ -287,6 +201,8 @@ fn operation(
         response_schema: success
             .pointer("/content/application~1json/schema")
             .cloned(),
+        // Bound to the generated method by `Generated::from_document`.
+        client_method: String::new(),
     })
 }
 
@@ -304,7 +220,7 @@ fn parameter(doc: &Value, p: &Value, at: &str) -> Result<Parameter, String> {
     let location = object
         .get("in")
         .and_then(Value::as_str)
-        .and_then(Location::parse)
+        .and_then(location)
         .ok_or_else(|| {
             format!(
                 "{at}: `in` must be path, query or header, is {}",
@@ -327,12 +243,23 @@ fn parameter(doc: &Value, p: &Value, at: &str) -> Result<Parameter, String> {
         .get("schema")
         .cloned()
         .ok_or_else(|| format!("{at}: no `schema`"))?;
+    let description = text_of(object.get("description"), "description", &at)?;
+    if let Some(key) = object.keys().find(|k| {
+        !matches!(
+            k.as_str(),
+            "name" | "in" | "required" | "description" | "schema"
+        ) && !DOC_ONLY.contains(&k.as_str())
+    }) {
+        return Err(format!(
+            "{at}: `{key}` is not read by the operation model (trekmail-api/src/model/format.rs): model it there or leave it out"
+        ));
+    }
     Ok(Parameter {
         name,
         location,
         required,
+        description,
         schema,
-        object,
     })
 }
 
@@ -340,6 +267,7 @@ fn parameter(doc: &Value, p: &Value, at: &str) -> Result<Parameter, String> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn doc(op: Value) -> Value {
         json!({"paths": {"/things/{id}": {"get": op}}, "components": {"parameters": {"Id": {"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}}}})
@@ -379,6 +307,13 @@ mod tests {
             "operation get_thing (GET /things/{id}): parameters[0]: unresolved $ref #/components/parameters/Nope"
         );
         assert_eq!(
+            err(with(
+                "parameters",
+                json!([{"name": "q", "in": "query", "style": "form", "schema": {}}])
+            )),
+            "operation get_thing (GET /things/{id}): parameters[0] (`q`): `style` is not read by the operation model (trekmail-api/src/model/format.rs): model it there or leave it out"
+        );
+        assert_eq!(
             err(with("tags", json!("Things"))),
             "operation get_thing (GET /things/{id}): `tags` must be a list, is \"Things\""
         );
@@ -404,7 +339,7 @@ mod tests {
     fn a_well_formed_operation_is_read_whole() {
         let ops = operations(&doc(json!({
             "operationId": "get_thing", "tags": ["Things"],
-            "parameters": [{"$ref": "#/components/parameters/Id"}, {"name": "x", "in": "query", "schema": {"type": "string"}, "x-mcp-arg": "ex"}],
+            "parameters": [{"$ref": "#/components/parameters/Id"}, {"name": "x", "in": "query", "description": "Ex", "example": "y", "schema": {"type": "string", "x-mcp-arg": "ex"}}],
             "responses": {"200": {"description": "ok", "content": {"text/csv": {}}}},
             "security": [{"opsToken": []}]
         })))
@@ -422,7 +357,8 @@ mod tests {
                 .collect::<Vec<_>>(),
             [("id", Location::Path, true), ("x", Location::Query, false)]
         );
-        assert_eq!(op.parameters[1].object["x-mcp-arg"], "ex");
+        assert_eq!(op.parameters[1].description.as_deref(), Some("Ex"));
+        assert_eq!(op.parameters[1].schema["x-mcp-arg"], "ex");
     }
 
     #[test]

@@ -1,0 +1,294 @@
+//! The one format of the operations: what `cargo xtask generate` reads from the OpenAPI
+//! document and embeds in the client (`OPERATIONS_JSON`), and what the client, the MCP server,
+//! the sandbox and the xtask read back. Reading it checks every field: a malformed model is a
+//! [`ModelError`] naming the operation and the field, never a default.
+//!
+//! This file is compiled twice: as `trekmail_api::model` and, through `#[path]`, as
+//! `trekmail_spec::model`. The writer (`trekmail-spec`) must build while the client it writes is
+//! stale or broken, so it cannot depend on `trekmail-api`; `trekmail-api` must package alone, so
+//! the format cannot live in a third, unpublished crate. One file keeps the format stated once.
+//! It needs serde, serde_json and serde_path_to_error only.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+/// An HTTP method of an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+    /// `PUT`
+    Put,
+    /// `PATCH`
+    Patch,
+    /// `DELETE`
+    Delete,
+}
+
+impl Method {
+    /// Every method, in the order an OpenAPI path item lists them here.
+    pub const ALL: [Method; 5] = [
+        Method::Get,
+        Method::Post,
+        Method::Put,
+        Method::Patch,
+        Method::Delete,
+    ];
+
+    /// `GET`, `POST`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+
+    /// The key of this method in an OpenAPI path item (`get`, `post`, ...).
+    pub fn openapi_key(self) -> &'static str {
+        match self {
+            Method::Get => "get",
+            Method::Post => "post",
+            Method::Put => "put",
+            Method::Patch => "patch",
+            Method::Delete => "delete",
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a parameter travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Location {
+    /// A path placeholder.
+    Path,
+    /// The query string.
+    Query,
+    /// A request header.
+    Header,
+}
+
+impl Location {
+    /// `path`, `query` or `header`, as the document spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Location::Path => "path",
+            Location::Query => "query",
+            Location::Header => "header",
+        }
+    }
+}
+
+/// One parameter of an operation, `$ref` resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Parameter {
+    /// Its wire name.
+    pub name: String,
+    /// Where it travels.
+    #[serde(rename = "in")]
+    pub location: Location,
+    /// Whether the document requires it (a path parameter always is).
+    pub required: bool,
+    /// What it means.
+    #[serde(deserialize_with = "present")]
+    pub description: Option<String>,
+    /// Its schema, `$ref`s resolved, `x-mcp-*` annotations kept.
+    pub schema: Value,
+}
+
+/// What a successful answer carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResponseKind {
+    /// `application/json`.
+    Json,
+    /// Any other content type (CSV, bytes).
+    Text,
+    /// No content.
+    Empty,
+}
+
+/// One operation of the document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Operation {
+    /// `operationId`.
+    pub operation_id: String,
+    /// Its HTTP method.
+    pub method: Method,
+    /// The path template, e.g. `/mailboxes/{mailbox_id}:pause`.
+    pub path: String,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// Its summary.
+    #[serde(deserialize_with = "present")]
+    pub summary: Option<String>,
+    /// Its description.
+    #[serde(deserialize_with = "present")]
+    pub description: Option<String>,
+    /// The security schemes it accepts (the operation's, or the document's).
+    pub security: Vec<String>,
+    /// Its parameters, in document order.
+    pub parameters: Vec<Parameter>,
+    /// The `application/json` request body schema, `$ref`s resolved, if it takes a body.
+    #[serde(deserialize_with = "present")]
+    pub request_body: Option<Value>,
+    /// What its success answer carries.
+    pub response: ResponseKind,
+    /// The success answer's JSON schema, if the document describes one.
+    #[serde(deserialize_with = "present")]
+    pub response_schema: Option<Value>,
+    /// The name of its method in the generated client (`Client::list_domains`).
+    pub client_method: String,
+}
+
+impl Operation {
+    /// The parameter `name` in `location`.
+    pub fn parameter(&self, location: Location, name: &str) -> Option<&Parameter> {
+        self.parameters
+            .iter()
+            .find(|p| p.location == location && p.name == name)
+    }
+
+    /// The names of the path template's placeholders, in order.
+    pub fn placeholders(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut rest = self.path.as_str();
+        while let Some(open) = rest.find('{') {
+            let Some(len) = rest[open..].find('}') else {
+                break;
+            };
+            out.push(&rest[open + 1..open + len]);
+            rest = &rest[open + len + 1..];
+        }
+        out
+    }
+}
+
+/// An `Option` field that must be present (as `null` when empty): serde's derive would read a
+/// missing `Option` as `None`, which would hide a truncated model.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    T::deserialize(d)
+}
+
+/// A malformed operation model: which operation, which field, what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelError {
+    /// The operation's id, or its position (`operations[3]`) when it has none; empty when the
+    /// text is not a list at all.
+    pub operation: String,
+    /// The field, as a path (`parameters[2].in`); empty for the whole operation.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for ModelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.operation.is_empty() {
+            f.write_str(&self.message)
+        } else if self.field.is_empty() {
+            write!(f, "operation {}: {}", self.operation, self.message)
+        } else {
+            write!(
+                f,
+                "operation {}: `{}`: {}",
+                self.operation, self.field, self.message
+            )
+        }
+    }
+}
+
+impl std::error::Error for ModelError {}
+
+/// Reads the operations from their JSON text, checking every field, and then the model as a
+/// whole ([`check`]).
+pub fn parse(text: &str) -> Result<Vec<Operation>, ModelError> {
+    let items: Vec<Value> = serde_json::from_str(text).map_err(|e| ModelError {
+        operation: String::new(),
+        field: String::new(),
+        message: format!("the operations are not a JSON list: {e}"),
+    })?;
+    let ops = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let operation = item
+                .get("operation_id")
+                .and_then(Value::as_str)
+                .map_or_else(|| format!("operations[{i}]"), str::to_owned);
+            serde_path_to_error::deserialize(item).map_err(|e| {
+                let field = e.path().to_string();
+                ModelError {
+                    operation,
+                    field: if field == "." { String::new() } else { field },
+                    message: e.into_inner().to_string(),
+                }
+            })
+        })
+        .collect::<Result<Vec<Operation>, _>>()?;
+    check(&ops)?;
+    Ok(ops)
+}
+
+/// The operations as the JSON text [`parse`] reads.
+pub fn write(ops: &[Operation]) -> Result<String, ModelError> {
+    serde_json::to_string_pretty(ops).map_err(|e| ModelError {
+        operation: String::new(),
+        field: String::new(),
+        message: format!("cannot be written: {e}"),
+    })
+}
+
+/// What serde cannot see: each operationId once, each path placeholder a required path
+/// parameter and each path parameter a placeholder.
+pub fn check(ops: &[Operation]) -> Result<(), ModelError> {
+    let mut seen = std::collections::HashSet::new();
+    for op in ops {
+        let bad = |field: String, message: String| ModelError {
+            operation: op.operation_id.clone(),
+            field,
+            message,
+        };
+        if !seen.insert(op.operation_id.as_str()) {
+            return Err(bad("operation_id".into(), "appears twice".into()));
+        }
+        let placeholders = op.placeholders();
+        for (i, p) in op.parameters.iter().enumerate() {
+            let field = || format!("parameters[{i}]");
+            if p.location == Location::Path && !p.required {
+                return Err(bad(
+                    format!("{}.required", field()),
+                    format!("path parameter `{}` must be required", p.name),
+                ));
+            }
+            if p.location == Location::Path && !placeholders.contains(&p.name.as_str()) {
+                return Err(bad(
+                    field(),
+                    format!("path parameter `{}` is not in the path {}", p.name, op.path),
+                ));
+            }
+        }
+        for name in placeholders {
+            if op.parameter(Location::Path, name).is_none() {
+                return Err(bad(
+                    "path".into(),
+                    format!("placeholder `{{{name}}}` has no path parameter"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
