@@ -51,6 +51,15 @@ async def main():
                 check(tool, not r.is_error, r.content[0].text[:300] if r.content else "")
                 return r.structured_content or {}
 
+            # Answers the document describes carry an outputSchema; the client validates their
+            # structuredContent against it on every call (and raises on a mismatch).
+            schemas = {t.name: t.output_schema for t in tools.tools if t.output_schema}
+            for name in ["whoami", "dns_recheck", "bulk_create_mailboxes", "create_message_token", "create_delete_intent",
+                         "test_smtp", "create_mailbox_generated_password", "create_invite"]:
+                check(f"{name} lists an outputSchema", name in schemas, sorted(schemas))
+            w = await ok("whoami", {})
+            check("whoami: capabilities.effective_scopes", isinstance(w["data"]["capabilities"]["effective_scopes"], list), w)
+
             # Verify a domain.
             d = await ok("create_domain", {"name": "workflow.example"})
             domain_id = d["data"]["id"]
@@ -71,6 +80,11 @@ async def main():
             await ok("set_forwarding", {"mailbox_id": mailbox_id, "enabled": True, "targets": ["jane@example.org"]})
             f = await ok("get_forwarding", {"mailbox_id": mailbox_id})
             check("forwarding is on", f["data"].get("enabled") is True, f)
+
+            b = await ok("bulk_create_mailboxes", {"items": [{"domain_id": domain_id, "local_part": "bulk1"}]})
+            check("bulk_create_mailboxes: one result per item", len(b["data"]["results"]) == 1, b)
+            t = await ok("create_message_token", {"mailbox_id": mailbox_id, "name": "workflow", "scopes": ["messages:read"]})
+            check("create_message_token: the token, a string", isinstance(t["data"]["token"], str), t)
 
             # Safe delete: intent, then confirmation.
             i = await ok("create_delete_intent", {"mailbox_id": mailbox_id})

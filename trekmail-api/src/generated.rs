@@ -850,6 +850,28 @@ pub mod types {
                 })
         }
     }
+    ///One result per item of a bulk create. The API may send more fields than those named here.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct BulkMailboxResults {
+        pub data: BulkMailboxResultsData,
+    }
+    impl BulkMailboxResults {
+        pub fn builder() -> builder::BulkMailboxResults {
+            Default::default()
+        }
+    }
+    ///The results.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct BulkMailboxResultsData {
+        ///Per item, in request order, the mailbox created or why it was not.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub results: ::std::vec::Vec<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    }
+    impl BulkMailboxResultsData {
+        pub fn builder() -> builder::BulkMailboxResultsData {
+            Default::default()
+        }
+    }
     ///Request body of change_mailbox_password.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
@@ -3425,6 +3447,32 @@ pub mod types {
                 })
         }
     }
+    ///A mailbox delete intent, to confirm before it expires (10 minutes). The API may send more fields than those named here.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DeleteIntent {
+        pub data: DeleteIntentData,
+    }
+    impl DeleteIntent {
+        pub fn builder() -> builder::DeleteIntent {
+            Default::default()
+        }
+    }
+    ///The intent.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DeleteIntentData {
+        ///When it expires (ISO 8601).
+        pub expires_at: ::std::string::String,
+        ///The intent to confirm with confirm_delete_intent.
+        pub id: i64,
+        ///Its state (`pending`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
+    }
+    impl DeleteIntentData {
+        pub fn builder() -> builder::DeleteIntentData {
+            Default::default()
+        }
+    }
     ///`DeleteMessageFolder`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
@@ -3476,14 +3524,26 @@ pub mod types {
         }
     }
     ///An asynchronous DNS verification, started. The API may send more fields than those named here.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DnsCheckStarted {
-        ///The check to poll with GET /dns-checks/{check_id}.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub check_id: ::std::option::Option<i64>,
+        pub data: DnsCheckStartedData,
     }
     impl DnsCheckStarted {
         pub fn builder() -> builder::DnsCheckStarted {
+            Default::default()
+        }
+    }
+    ///The check.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DnsCheckStartedData {
+        ///The check to poll with GET /dns-checks/{check_id}.
+        pub check_id: i64,
+        ///The check's state (e.g. `running`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
+    }
+    impl DnsCheckStartedData {
+        pub fn builder() -> builder::DnsCheckStartedData {
             Default::default()
         }
     }
@@ -3898,6 +3958,34 @@ pub mod types {
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///A setup invite, sent. The API may send more fields than those named here.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct InviteCreated {
+        pub data: InviteCreatedData,
+    }
+    impl InviteCreated {
+        pub fn builder() -> builder::InviteCreated {
+            Default::default()
+        }
+    }
+    ///The invite.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct InviteCreatedData {
+        ///The invite's id.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<i64>,
+        ///The setup link.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub invite_url: ::std::option::Option<::std::string::String>,
+        ///Its state (`pending` until accepted).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
+    }
+    impl InviteCreatedData {
+        pub fn builder() -> builder::InviteCreatedData {
+            Default::default()
         }
     }
     ///`ListBulkMigrationsStatus`
@@ -5032,6 +5120,68 @@ pub mod types {
                 .map_err(|e: self::error::ConversionError| {
                     <D::Error as ::serde::de::Error>::custom(e.to_string())
                 })
+        }
+    }
+    ///A new mailbox with the password the server generated, shown only in this answer. The API may send more fields than those named here.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct MailboxCreated {
+        pub data: MailboxCreatedData,
+    }
+    impl MailboxCreated {
+        pub fn builder() -> builder::MailboxCreated {
+            Default::default()
+        }
+    }
+    ///The mailbox.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct MailboxCreatedData {
+        ///Its address.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        ///The mailbox's id.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<i64>,
+        ///The generated password, never shown again.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
+    }
+    impl MailboxCreatedData {
+        pub fn builder() -> builder::MailboxCreatedData {
+            Default::default()
+        }
+    }
+    ///A new message token, its plaintext value shown only in this answer. The API may send more fields than those named here.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct MessageTokenCreated {
+        pub data: MessageTokenCreatedData,
+    }
+    impl MessageTokenCreated {
+        pub fn builder() -> builder::MessageTokenCreated {
+            Default::default()
+        }
+    }
+    ///The token.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct MessageTokenCreatedData {
+        ///When it expires (ISO 8601), null if never.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_at: ::std::option::Option<::std::string::String>,
+        ///The token's id (for revoke_message_token).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<i64>,
+        ///Its name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///Its scopes.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub scopes: ::std::vec::Vec<::std::string::String>,
+        ///The plaintext token (`tm_msg_...`), never shown again.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token: ::std::option::Option<::std::string::String>,
+    }
+    impl MessageTokenCreatedData {
+        pub fn builder() -> builder::MessageTokenCreatedData {
+            Default::default()
         }
     }
     ///Request body of move_message.
@@ -6950,6 +7100,30 @@ pub mod types {
     }
     impl SetForwardingRequest {
         pub fn builder() -> builder::SetForwardingRequest {
+            Default::default()
+        }
+    }
+    ///An asynchronous SMTP connection test, queued. The API may send more fields than those named here.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct SmtpTestStarted {
+        pub data: SmtpTestStartedData,
+    }
+    impl SmtpTestStarted {
+        pub fn builder() -> builder::SmtpTestStarted {
+            Default::default()
+        }
+    }
+    ///The test.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct SmtpTestStartedData {
+        ///The job to poll with get_smtp_test_status.
+        pub job_id: ::std::string::String,
+        ///Its state.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
+    }
+    impl SmtpTestStartedData {
+        pub fn builder() -> builder::SmtpTestStartedData {
             Default::default()
         }
     }
@@ -10673,6 +10847,60 @@ pub mod types {
             value.parse()
         }
     }
+    ///The ops token and its account. The API may send more fields than those named here.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Whoami {
+        pub data: WhoamiData,
+    }
+    impl Whoami {
+        pub fn builder() -> builder::Whoami {
+            Default::default()
+        }
+    }
+    ///The token, its account and capabilities.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct WhoamiData {
+        ///The account the token belongs to.
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub account: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        pub capabilities: WhoamiDataCapabilities,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token: ::std::option::Option<WhoamiDataToken>,
+    }
+    impl WhoamiData {
+        pub fn builder() -> builder::WhoamiData {
+            Default::default()
+        }
+    }
+    ///What the token may do.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct WhoamiDataCapabilities {
+        ///The scopes in force (the token's, narrowed by the plan).
+        pub effective_scopes: ::std::vec::Vec<::std::string::String>,
+    }
+    impl WhoamiDataCapabilities {
+        pub fn builder() -> builder::WhoamiDataCapabilities {
+            Default::default()
+        }
+    }
+    ///The token.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct WhoamiDataToken {
+        ///When it expires (ISO 8601), null if never.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_at: ::std::option::Option<::std::string::String>,
+        ///Its name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///Its scopes.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub scopes: ::std::vec::Vec<::std::string::String>,
+    }
+    impl WhoamiDataToken {
+        pub fn builder() -> builder::WhoamiDataToken {
+            Default::default()
+        }
+    }
     /// Types for composing complex structures.
     pub mod builder {
         #[derive(Clone, Debug)]
@@ -11553,6 +11781,91 @@ pub mod types {
                     local_part: Ok(value.local_part),
                     password: Ok(value.password),
                     storage_allocation_mb: Ok(value.storage_allocation_mb),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct BulkMailboxResults {
+            data: ::std::result::Result<super::BulkMailboxResultsData, ::std::string::String>,
+        }
+        impl ::std::default::Default for BulkMailboxResults {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl BulkMailboxResults {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::BulkMailboxResultsData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<BulkMailboxResults> for super::BulkMailboxResults {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: BulkMailboxResults,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::BulkMailboxResults> for BulkMailboxResults {
+            fn from(value: super::BulkMailboxResults) -> Self {
+                Self {
+                    data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct BulkMailboxResultsData {
+            results: ::std::result::Result<
+                ::std::vec::Vec<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for BulkMailboxResultsData {
+            fn default() -> Self {
+                Self {
+                    results: Ok(Default::default()),
+                }
+            }
+        }
+        impl BulkMailboxResultsData {
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for results: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<BulkMailboxResultsData> for super::BulkMailboxResultsData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: BulkMailboxResultsData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::BulkMailboxResultsData> for BulkMailboxResultsData {
+            fn from(value: super::BulkMailboxResultsData) -> Self {
+                Self {
+                    results: Ok(value.results),
                 }
             }
         }
@@ -13344,25 +13657,134 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct DeleteIntent {
+            data: ::std::result::Result<super::DeleteIntentData, ::std::string::String>,
+        }
+        impl ::std::default::Default for DeleteIntent {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl DeleteIntent {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::DeleteIntentData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DeleteIntent> for super::DeleteIntent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DeleteIntent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::DeleteIntent> for DeleteIntent {
+            fn from(value: super::DeleteIntent) -> Self {
+                Self {
+                    data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DeleteIntentData {
+            expires_at: ::std::result::Result<::std::string::String, ::std::string::String>,
+            id: ::std::result::Result<i64, ::std::string::String>,
+            status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DeleteIntentData {
+            fn default() -> Self {
+                Self {
+                    expires_at: Err("no value supplied for expires_at".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    status: Ok(Default::default()),
+                }
+            }
+        }
+        impl DeleteIntentData {
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for expires_at: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for status: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DeleteIntentData> for super::DeleteIntentData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DeleteIntentData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    expires_at: value.expires_at?,
+                    id: value.id?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DeleteIntentData> for DeleteIntentData {
+            fn from(value: super::DeleteIntentData) -> Self {
+                Self {
+                    expires_at: Ok(value.expires_at),
+                    id: Ok(value.id),
+                    status: Ok(value.status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct DnsCheckStarted {
-            check_id: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            data: ::std::result::Result<super::DnsCheckStartedData, ::std::string::String>,
         }
         impl ::std::default::Default for DnsCheckStarted {
             fn default() -> Self {
                 Self {
-                    check_id: Ok(Default::default()),
+                    data: Err("no value supplied for data".to_string()),
                 }
             }
         }
         impl DnsCheckStarted {
-            pub fn check_id<T>(mut self, value: T) -> Self
+            pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<super::DnsCheckStartedData>,
                 T::Error: ::std::fmt::Display,
             {
-                self.check_id = value
+                self.data = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for check_id: {e}"));
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
                 self
             }
         }
@@ -13371,15 +13793,70 @@ pub mod types {
             fn try_from(
                 value: DnsCheckStarted,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    check_id: value.check_id?,
-                })
+                Ok(Self { data: value.data? })
             }
         }
         impl ::std::convert::From<super::DnsCheckStarted> for DnsCheckStarted {
             fn from(value: super::DnsCheckStarted) -> Self {
                 Self {
+                    data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DnsCheckStartedData {
+            check_id: ::std::result::Result<i64, ::std::string::String>,
+            status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DnsCheckStartedData {
+            fn default() -> Self {
+                Self {
+                    check_id: Err("no value supplied for check_id".to_string()),
+                    status: Ok(Default::default()),
+                }
+            }
+        }
+        impl DnsCheckStartedData {
+            pub fn check_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.check_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for check_id: {e}"));
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for status: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DnsCheckStartedData> for super::DnsCheckStartedData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DnsCheckStartedData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    check_id: value.check_id?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DnsCheckStartedData> for DnsCheckStartedData {
+            fn from(value: super::DnsCheckStartedData) -> Self {
+                Self {
                     check_id: Ok(value.check_id),
+                    status: Ok(value.status),
                 }
             }
         }
@@ -13515,6 +13992,118 @@ pub mod types {
                 Self {
                     content_base64: Ok(value.content_base64),
                     format: Ok(value.format),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct InviteCreated {
+            data: ::std::result::Result<super::InviteCreatedData, ::std::string::String>,
+        }
+        impl ::std::default::Default for InviteCreated {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl InviteCreated {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::InviteCreatedData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<InviteCreated> for super::InviteCreated {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: InviteCreated,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::InviteCreated> for InviteCreated {
+            fn from(value: super::InviteCreated) -> Self {
+                Self {
+                    data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct InviteCreatedData {
+            id: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            invite_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for InviteCreatedData {
+            fn default() -> Self {
+                Self {
+                    id: Ok(Default::default()),
+                    invite_url: Ok(Default::default()),
+                    status: Ok(Default::default()),
+                }
+            }
+        }
+        impl InviteCreatedData {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn invite_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.invite_url = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for invite_url: {e}"));
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for status: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<InviteCreatedData> for super::InviteCreatedData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: InviteCreatedData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    invite_url: value.invite_url?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::InviteCreatedData> for InviteCreatedData {
+            fn from(value: super::InviteCreatedData) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    invite_url: Ok(value.invite_url),
+                    status: Ok(value.status),
                 }
             }
         }
@@ -13706,6 +14295,264 @@ pub mod types {
                     header_name: Ok(value.header_name),
                     operator: Ok(value.operator),
                     value: Ok(value.value),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MailboxCreated {
+            data: ::std::result::Result<super::MailboxCreatedData, ::std::string::String>,
+        }
+        impl ::std::default::Default for MailboxCreated {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl MailboxCreated {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MailboxCreatedData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MailboxCreated> for super::MailboxCreated {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MailboxCreated,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::MailboxCreated> for MailboxCreated {
+            fn from(value: super::MailboxCreated) -> Self {
+                Self {
+                    data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MailboxCreatedData {
+            email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            password: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MailboxCreatedData {
+            fn default() -> Self {
+                Self {
+                    email: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    password: Ok(Default::default()),
+                }
+            }
+        }
+        impl MailboxCreatedData {
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for password: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MailboxCreatedData> for super::MailboxCreatedData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MailboxCreatedData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    email: value.email?,
+                    id: value.id?,
+                    password: value.password?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MailboxCreatedData> for MailboxCreatedData {
+            fn from(value: super::MailboxCreatedData) -> Self {
+                Self {
+                    email: Ok(value.email),
+                    id: Ok(value.id),
+                    password: Ok(value.password),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessageTokenCreated {
+            data: ::std::result::Result<super::MessageTokenCreatedData, ::std::string::String>,
+        }
+        impl ::std::default::Default for MessageTokenCreated {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl MessageTokenCreated {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MessageTokenCreatedData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageTokenCreated> for super::MessageTokenCreated {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageTokenCreated,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::MessageTokenCreated> for MessageTokenCreated {
+            fn from(value: super::MessageTokenCreated) -> Self {
+                Self {
+                    data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessageTokenCreatedData {
+            expires_at: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            scopes: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MessageTokenCreatedData {
+            fn default() -> Self {
+                Self {
+                    expires_at: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    scopes: Ok(Default::default()),
+                    token: Ok(Default::default()),
+                }
+            }
+        }
+        impl MessageTokenCreatedData {
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for expires_at: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+            pub fn scopes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scopes = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for scopes: {e}"));
+                self
+            }
+            pub fn token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for token: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageTokenCreatedData> for super::MessageTokenCreatedData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageTokenCreatedData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    expires_at: value.expires_at?,
+                    id: value.id?,
+                    name: value.name?,
+                    scopes: value.scopes?,
+                    token: value.token?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MessageTokenCreatedData> for MessageTokenCreatedData {
+            fn from(value: super::MessageTokenCreatedData) -> Self {
+                Self {
+                    expires_at: Ok(value.expires_at),
+                    id: Ok(value.id),
+                    name: Ok(value.name),
+                    scopes: Ok(value.scopes),
+                    token: Ok(value.token),
                 }
             }
         }
@@ -15316,6 +16163,101 @@ pub mod types {
                     enabled: Ok(value.enabled),
                     keep_copy: Ok(value.keep_copy),
                     targets: Ok(value.targets),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SmtpTestStarted {
+            data: ::std::result::Result<super::SmtpTestStartedData, ::std::string::String>,
+        }
+        impl ::std::default::Default for SmtpTestStarted {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl SmtpTestStarted {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SmtpTestStartedData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SmtpTestStarted> for super::SmtpTestStarted {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SmtpTestStarted,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::SmtpTestStarted> for SmtpTestStarted {
+            fn from(value: super::SmtpTestStarted) -> Self {
+                Self {
+                    data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SmtpTestStartedData {
+            job_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SmtpTestStartedData {
+            fn default() -> Self {
+                Self {
+                    job_id: Err("no value supplied for job_id".to_string()),
+                    status: Ok(Default::default()),
+                }
+            }
+        }
+        impl SmtpTestStartedData {
+            pub fn job_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.job_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for job_id: {e}"));
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for status: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SmtpTestStartedData> for super::SmtpTestStartedData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SmtpTestStartedData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    job_id: value.job_id?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SmtpTestStartedData> for SmtpTestStartedData {
+            fn from(value: super::SmtpTestStartedData) -> Self {
+                Self {
+                    job_id: Ok(value.job_id),
+                    status: Ok(value.status),
                 }
             }
         }
@@ -17634,6 +18576,241 @@ pub mod types {
                 Self {
                     email: Ok(value.email),
                     mode: Ok(value.mode),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Whoami {
+            data: ::std::result::Result<super::WhoamiData, ::std::string::String>,
+        }
+        impl ::std::default::Default for Whoami {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl Whoami {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::WhoamiData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Whoami> for super::Whoami {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Whoami,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::Whoami> for Whoami {
+            fn from(value: super::Whoami) -> Self {
+                Self {
+                    data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct WhoamiData {
+            account: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            capabilities:
+                ::std::result::Result<super::WhoamiDataCapabilities, ::std::string::String>,
+            token: ::std::result::Result<
+                ::std::option::Option<super::WhoamiDataToken>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for WhoamiData {
+            fn default() -> Self {
+                Self {
+                    account: Ok(Default::default()),
+                    capabilities: Err("no value supplied for capabilities".to_string()),
+                    token: Ok(Default::default()),
+                }
+            }
+        }
+        impl WhoamiData {
+            pub fn account<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.account = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for account: {e}"));
+                self
+            }
+            pub fn capabilities<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::WhoamiDataCapabilities>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.capabilities = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for capabilities: {e}"));
+                self
+            }
+            pub fn token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::WhoamiDataToken>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for token: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WhoamiData> for super::WhoamiData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WhoamiData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    account: value.account?,
+                    capabilities: value.capabilities?,
+                    token: value.token?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WhoamiData> for WhoamiData {
+            fn from(value: super::WhoamiData) -> Self {
+                Self {
+                    account: Ok(value.account),
+                    capabilities: Ok(value.capabilities),
+                    token: Ok(value.token),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct WhoamiDataCapabilities {
+            effective_scopes: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for WhoamiDataCapabilities {
+            fn default() -> Self {
+                Self {
+                    effective_scopes: Err("no value supplied for effective_scopes".to_string()),
+                }
+            }
+        }
+        impl WhoamiDataCapabilities {
+            pub fn effective_scopes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.effective_scopes = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for effective_scopes: {e}")
+                });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WhoamiDataCapabilities> for super::WhoamiDataCapabilities {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WhoamiDataCapabilities,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    effective_scopes: value.effective_scopes?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WhoamiDataCapabilities> for WhoamiDataCapabilities {
+            fn from(value: super::WhoamiDataCapabilities) -> Self {
+                Self {
+                    effective_scopes: Ok(value.effective_scopes),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct WhoamiDataToken {
+            expires_at: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            scopes: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for WhoamiDataToken {
+            fn default() -> Self {
+                Self {
+                    expires_at: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    scopes: Ok(Default::default()),
+                }
+            }
+        }
+        impl WhoamiDataToken {
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for expires_at: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+            pub fn scopes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scopes = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for scopes: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WhoamiDataToken> for super::WhoamiDataToken {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WhoamiDataToken,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    expires_at: value.expires_at?,
+                    name: value.name?,
+                    scopes: value.scopes?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WhoamiDataToken> for WhoamiDataToken {
+            fn from(value: super::WhoamiDataToken) -> Self {
+                Self {
+                    expires_at: Ok(value.expires_at),
+                    name: Ok(value.name),
+                    scopes: Ok(value.scopes),
                 }
             }
         }
@@ -21790,7 +22967,7 @@ pub mod builder {
         }
         async fn send_generated(
             self,
-        ) -> Result<ResponseValue<types::DataObject>, Error<types::ErrorEnvelope>> {
+        ) -> Result<ResponseValue<types::MailboxCreated>, Error<types::ErrorEnvelope>> {
             let Self {
                 client,
                 idempotency_key,
@@ -21845,7 +23022,7 @@ pub mod builder {
         ///
         /// A failure is a [`crate::CallError`]: its `Display` is one line (the status,
         /// the API's code and message); match on it for the fields.
-        pub async fn send(self) -> Result<ResponseValue<types::DataObject>, crate::CallError> {
+        pub async fn send(self) -> Result<ResponseValue<types::MailboxCreated>, crate::CallError> {
             self.send_generated().await.map_err(crate::CallError::from)
         }
     }
@@ -22535,7 +23712,7 @@ pub mod builder {
         }
         async fn send_generated(
             self,
-        ) -> Result<ResponseValue<types::DataObject>, Error<types::ErrorEnvelope>> {
+        ) -> Result<ResponseValue<types::BulkMailboxResults>, Error<types::ErrorEnvelope>> {
             let Self {
                 client,
                 idempotency_key,
@@ -22589,7 +23766,9 @@ pub mod builder {
         ///
         /// A failure is a [`crate::CallError`]: its `Display` is one line (the status,
         /// the API's code and message); match on it for the fields.
-        pub async fn send(self) -> Result<ResponseValue<types::DataObject>, crate::CallError> {
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::BulkMailboxResults>, crate::CallError> {
             self.send_generated().await.map_err(crate::CallError::from)
         }
     }
@@ -22641,7 +23820,7 @@ pub mod builder {
         }
         async fn send_generated(
             self,
-        ) -> Result<ResponseValue<types::DataObject>, Error<types::ErrorEnvelope>> {
+        ) -> Result<ResponseValue<types::InviteCreated>, Error<types::ErrorEnvelope>> {
             let Self {
                 client,
                 idempotency_key,
@@ -22693,7 +23872,7 @@ pub mod builder {
         ///
         /// A failure is a [`crate::CallError`]: its `Display` is one line (the status,
         /// the API's code and message); match on it for the fields.
-        pub async fn send(self) -> Result<ResponseValue<types::DataObject>, crate::CallError> {
+        pub async fn send(self) -> Result<ResponseValue<types::InviteCreated>, crate::CallError> {
             self.send_generated().await.map_err(crate::CallError::from)
         }
     }
@@ -24535,7 +25714,7 @@ pub mod builder {
         }
         async fn send_generated(
             self,
-        ) -> Result<ResponseValue<types::DataObject>, Error<types::ErrorEnvelope>> {
+        ) -> Result<ResponseValue<types::DeleteIntent>, Error<types::ErrorEnvelope>> {
             let Self {
                 client,
                 mailbox_id,
@@ -24588,7 +25767,7 @@ pub mod builder {
         ///
         /// A failure is a [`crate::CallError`]: its `Display` is one line (the status,
         /// the API's code and message); match on it for the fields.
-        pub async fn send(self) -> Result<ResponseValue<types::DataObject>, crate::CallError> {
+        pub async fn send(self) -> Result<ResponseValue<types::DeleteIntent>, crate::CallError> {
             self.send_generated().await.map_err(crate::CallError::from)
         }
     }
@@ -30460,7 +31639,7 @@ pub mod builder {
         }
         async fn send_generated(
             self,
-        ) -> Result<ResponseValue<types::DataObject>, Error<types::ErrorEnvelope>> {
+        ) -> Result<ResponseValue<types::SmtpTestStarted>, Error<types::ErrorEnvelope>> {
             let Self {
                 client,
                 idempotency_key,
@@ -30512,7 +31691,7 @@ pub mod builder {
         ///
         /// A failure is a [`crate::CallError`]: its `Display` is one line (the status,
         /// the API's code and message); match on it for the fields.
-        pub async fn send(self) -> Result<ResponseValue<types::DataObject>, crate::CallError> {
+        pub async fn send(self) -> Result<ResponseValue<types::SmtpTestStarted>, crate::CallError> {
             self.send_generated().await.map_err(crate::CallError::from)
         }
     }
@@ -31194,7 +32373,7 @@ pub mod builder {
         }
         async fn send_generated(
             self,
-        ) -> Result<ResponseValue<types::DataObject>, Error<types::ErrorEnvelope>> {
+        ) -> Result<ResponseValue<types::Whoami>, Error<types::ErrorEnvelope>> {
             let Self { client } = self;
             let url = format!("{}/me", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
@@ -31234,7 +32413,7 @@ pub mod builder {
         ///
         /// A failure is a [`crate::CallError`]: its `Display` is one line (the status,
         /// the API's code and message); match on it for the fields.
-        pub async fn send(self) -> Result<ResponseValue<types::DataObject>, crate::CallError> {
+        pub async fn send(self) -> Result<ResponseValue<types::Whoami>, crate::CallError> {
             self.send_generated().await.map_err(crate::CallError::from)
         }
     }
@@ -31577,7 +32756,8 @@ pub mod builder {
         }
         async fn send_generated(
             self,
-        ) -> Result<ResponseValue<types::DataObject>, Error<types::ErrorEnvelope>> {
+        ) -> Result<ResponseValue<types::MessageTokenCreated>, Error<types::ErrorEnvelope>>
+        {
             let Self {
                 client,
                 mailbox_id,
@@ -31637,7 +32817,9 @@ pub mod builder {
         ///
         /// A failure is a [`crate::CallError`]: its `Display` is one line (the status,
         /// the API's code and message); match on it for the fields.
-        pub async fn send(self) -> Result<ResponseValue<types::DataObject>, crate::CallError> {
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::MessageTokenCreated>, crate::CallError> {
             self.send_generated().await.map_err(crate::CallError::from)
         }
     }
@@ -35124,6 +36306,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -35196,6 +36379,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -35240,6 +36424,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -35293,6 +36478,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -35365,6 +36551,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -35418,6 +36605,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -35486,6 +36674,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -35546,6 +36735,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -35590,6 +36780,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -35645,11 +36836,28 @@ pub const OPERATIONS_JSON: &str = r#"[
       "type": "object",
       "additionalProperties": true,
       "description": "An asynchronous DNS verification, started. The API may send more fields than those named here.",
+      "required": [
+        "data"
+      ],
       "properties": {
-        "check_id": {
-          "type": "integer",
-          "format": "int64",
-          "description": "The check to poll with GET /dns-checks/{check_id}."
+        "data": {
+          "type": "object",
+          "description": "The check.",
+          "additionalProperties": true,
+          "required": [
+            "check_id"
+          ],
+          "properties": {
+            "check_id": {
+              "type": "integer",
+              "format": "int64",
+              "description": "The check to poll with GET /dns-checks/{check_id}."
+            },
+            "status": {
+              "type": "string",
+              "description": "The check's state (e.g. `running`)."
+            }
+          }
         }
       }
     },
@@ -35684,6 +36892,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -35761,6 +36970,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -35863,7 +37073,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response_schema": {
       "type": "object",
       "additionalProperties": true,
-      "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
+      "description": "A new mailbox with the password the server generated, shown only in this answer. The API may send more fields than those named here.",
       "required": [
         "data"
       ],
@@ -35871,7 +37081,22 @@ pub const OPERATIONS_JSON: &str = r#"[
         "data": {
           "type": "object",
           "additionalProperties": true,
-          "description": "The resource or result; its fields are those of the resource or action."
+          "description": "The mailbox.",
+          "properties": {
+            "id": {
+              "type": "integer",
+              "format": "int64",
+              "description": "The mailbox's id."
+            },
+            "email": {
+              "type": "string",
+              "description": "Its address."
+            },
+            "password": {
+              "type": "string",
+              "description": "The generated password, never shown again."
+            }
+          }
         }
       }
     },
@@ -35906,6 +37131,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -35973,6 +37199,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -36041,6 +37268,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -36094,6 +37322,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -36147,6 +37376,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -36213,6 +37443,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -36313,15 +37544,25 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response_schema": {
       "type": "object",
       "additionalProperties": true,
-      "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
+      "description": "One result per item of a bulk create. The API may send more fields than those named here.",
       "required": [
         "data"
       ],
       "properties": {
         "data": {
           "type": "object",
+          "description": "The results.",
           "additionalProperties": true,
-          "description": "The resource or result; its fields are those of the resource or action."
+          "properties": {
+            "results": {
+              "type": "array",
+              "description": "Per item, in request order, the mailbox created or why it was not.",
+              "items": {
+                "type": "object",
+                "additionalProperties": true
+              }
+            }
+          }
         }
       }
     },
@@ -36397,7 +37638,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response_schema": {
       "type": "object",
       "additionalProperties": true,
-      "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
+      "description": "A setup invite, sent. The API may send more fields than those named here.",
       "required": [
         "data"
       ],
@@ -36405,7 +37646,22 @@ pub const OPERATIONS_JSON: &str = r#"[
         "data": {
           "type": "object",
           "additionalProperties": true,
-          "description": "The resource or result; its fields are those of the resource or action."
+          "description": "The invite.",
+          "properties": {
+            "id": {
+              "type": "integer",
+              "format": "int64",
+              "description": "The invite's id."
+            },
+            "status": {
+              "type": "string",
+              "description": "Its state (`pending` until accepted)."
+            },
+            "invite_url": {
+              "type": "string",
+              "description": "The setup link."
+            }
+          }
         }
       }
     },
@@ -36502,6 +37758,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -36546,6 +37803,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -36641,6 +37899,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -36723,6 +37982,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -36787,6 +38047,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -36831,6 +38092,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -36911,6 +38173,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -36955,6 +38218,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -37137,6 +38401,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -37192,6 +38457,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -37373,6 +38639,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -37437,6 +38704,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -37508,6 +38776,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -37552,6 +38821,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -37644,6 +38914,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -37688,6 +38959,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -37755,6 +39027,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -37809,15 +39082,34 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response_schema": {
       "type": "object",
       "additionalProperties": true,
-      "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
+      "description": "A mailbox delete intent, to confirm before it expires (10 minutes). The API may send more fields than those named here.",
       "required": [
         "data"
       ],
       "properties": {
         "data": {
           "type": "object",
+          "description": "The intent.",
           "additionalProperties": true,
-          "description": "The resource or result; its fields are those of the resource or action."
+          "required": [
+            "id",
+            "expires_at"
+          ],
+          "properties": {
+            "id": {
+              "type": "integer",
+              "format": "int64",
+              "description": "The intent to confirm with confirm_delete_intent."
+            },
+            "expires_at": {
+              "type": "string",
+              "description": "When it expires (ISO 8601)."
+            },
+            "status": {
+              "type": "string",
+              "description": "Its state (`pending`)."
+            }
+          }
         }
       }
     },
@@ -37875,6 +39167,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -37980,6 +39273,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -38053,6 +39347,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -38144,6 +39439,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -38218,6 +39514,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -38401,6 +39698,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -38479,6 +39777,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -38523,6 +39822,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -38594,6 +39894,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -39016,6 +40317,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -39181,6 +40483,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -39245,6 +40548,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -39309,6 +40613,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -39403,6 +40708,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -39471,6 +40777,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -39524,6 +40831,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -39583,6 +40891,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -39638,6 +40947,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -39783,6 +41093,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -39836,6 +41147,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -39902,6 +41214,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -40000,6 +41313,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -40098,6 +41412,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -40151,6 +41466,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -40215,6 +41531,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -40315,6 +41632,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -40379,6 +41697,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -40446,6 +41765,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -40499,6 +41819,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -40571,6 +41892,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -40643,6 +41965,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -40716,6 +42039,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -40819,6 +42143,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -40921,6 +42246,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -40974,6 +42300,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -41028,6 +42355,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -41082,6 +42410,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -41136,6 +42465,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -41168,6 +42498,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -41251,6 +42582,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -41333,6 +42665,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -41386,6 +42719,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -41418,6 +42752,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -41493,6 +42828,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -41567,6 +42903,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -41620,6 +42957,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -41652,6 +42990,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -41716,6 +43055,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -41769,6 +43109,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -41801,6 +43142,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -41891,6 +43233,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -41944,6 +43287,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -42031,7 +43375,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response_schema": {
       "type": "object",
       "additionalProperties": true,
-      "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
+      "description": "An asynchronous SMTP connection test, queued. The API may send more fields than those named here.",
       "required": [
         "data"
       ],
@@ -42039,7 +43383,20 @@ pub const OPERATIONS_JSON: &str = r#"[
         "data": {
           "type": "object",
           "additionalProperties": true,
-          "description": "The resource or result; its fields are those of the resource or action."
+          "description": "The test.",
+          "required": [
+            "job_id"
+          ],
+          "properties": {
+            "job_id": {
+              "type": "string",
+              "description": "The job to poll with get_smtp_test_status."
+            },
+            "status": {
+              "type": "string",
+              "description": "Its state."
+            }
+          }
         }
       }
     },
@@ -42073,6 +43430,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -42165,6 +43523,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -42264,6 +43623,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -42308,6 +43668,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -42352,6 +43713,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -42428,6 +43790,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -42481,6 +43844,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -42514,15 +43878,65 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response_schema": {
       "type": "object",
       "additionalProperties": true,
-      "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
+      "description": "The ops token and its account. The API may send more fields than those named here.",
       "required": [
         "data"
       ],
       "properties": {
         "data": {
           "type": "object",
+          "description": "The token, its account and capabilities.",
           "additionalProperties": true,
-          "description": "The resource or result; its fields are those of the resource or action."
+          "required": [
+            "capabilities"
+          ],
+          "properties": {
+            "token": {
+              "type": "object",
+              "additionalProperties": true,
+              "description": "The token.",
+              "properties": {
+                "name": {
+                  "type": "string",
+                  "description": "Its name."
+                },
+                "scopes": {
+                  "type": "array",
+                  "description": "Its scopes.",
+                  "items": {
+                    "type": "string"
+                  }
+                },
+                "expires_at": {
+                  "type": "string",
+                  "nullable": true,
+                  "description": "When it expires (ISO 8601), null if never."
+                }
+              }
+            },
+            "account": {
+              "type": "object",
+              "additionalProperties": true,
+              "description": "The account the token belongs to."
+            },
+            "capabilities": {
+              "type": "object",
+              "additionalProperties": true,
+              "description": "What the token may do.",
+              "required": [
+                "effective_scopes"
+              ],
+              "properties": {
+                "effective_scopes": {
+                  "type": "array",
+                  "description": "The scopes in force (the token's, narrowed by the plan).",
+                  "items": {
+                    "type": "string"
+                  }
+                }
+              }
+            }
+          }
         }
       }
     },
@@ -42545,6 +43959,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -42577,6 +43992,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -42609,6 +44025,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -42684,6 +44101,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -42784,15 +44202,42 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response_schema": {
       "type": "object",
       "additionalProperties": true,
-      "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
+      "description": "A new message token, its plaintext value shown only in this answer. The API may send more fields than those named here.",
       "required": [
         "data"
       ],
       "properties": {
         "data": {
           "type": "object",
+          "description": "The token.",
           "additionalProperties": true,
-          "description": "The resource or result; its fields are those of the resource or action."
+          "properties": {
+            "id": {
+              "type": "integer",
+              "format": "int64",
+              "description": "The token's id (for revoke_message_token)."
+            },
+            "token": {
+              "type": "string",
+              "description": "The plaintext token (`tm_msg_...`), never shown again."
+            },
+            "name": {
+              "type": "string",
+              "description": "Its name."
+            },
+            "scopes": {
+              "type": "array",
+              "description": "Its scopes.",
+              "items": {
+                "type": "string"
+              }
+            },
+            "expires_at": {
+              "type": "string",
+              "nullable": true,
+              "description": "When it expires (ISO 8601), null if never."
+            }
+          }
         }
       }
     },
@@ -42836,6 +44281,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -42927,6 +44373,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -43012,6 +44459,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -43146,6 +44594,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -43190,6 +44639,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -43243,6 +44693,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -43296,6 +44747,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -43349,6 +44801,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -43456,6 +44909,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -43518,6 +44972,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -43638,6 +45093,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -43682,6 +45138,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -43735,6 +45192,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -43788,6 +45246,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -43841,6 +45300,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -43894,6 +45354,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -43972,6 +45433,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -44030,6 +45492,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -44088,6 +45551,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -44152,6 +45616,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -44225,6 +45690,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -44308,6 +45774,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -44400,6 +45867,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -44453,6 +45921,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -44531,6 +46000,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -44584,6 +46054,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -44640,6 +46111,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -44696,6 +46168,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -44784,6 +46257,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -44856,6 +46330,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -44938,6 +46413,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -44970,6 +46446,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -45031,6 +46508,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [
@@ -45063,6 +46541,7 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
+      "x-generic": true,
       "additionalProperties": true,
       "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
       "required": [

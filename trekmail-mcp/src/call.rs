@@ -181,6 +181,7 @@ impl Caller {
         let notes = prepared.notes.clone();
         let result = match self.send(prepared, progress).await {
             Ok(o) => results::success(
+                &def.entry.name,
                 o,
                 def.entry
                     .file
@@ -193,6 +194,7 @@ impl Caller {
                         max_inline: self.max_inline_bytes,
                         client,
                     }),
+                def.tool.output_schema.as_deref(),
             ),
             Err(failure) => failure,
         };

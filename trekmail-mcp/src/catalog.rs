@@ -312,9 +312,12 @@ impl Catalog {
         )
         .with_title(entry.title.clone())
         .annotate(annotations);
-        let tool = match &entry.file {
-            Some(f) => tool
-                .with_raw_output_schema(Arc::new(crate::files::output_schema(f, response_schema))),
+        let output = match &entry.file {
+            Some(f) => Some(crate::files::output_schema(f, response_schema)),
+            None => crate::output::schema(response_schema),
+        };
+        let tool = match output {
+            Some(s) => tool.with_raw_output_schema(Arc::new(s)),
             None => tool,
         };
         Ok(ToolDef {

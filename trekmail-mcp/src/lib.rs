@@ -22,6 +22,7 @@ pub mod idempotency;
 pub mod instructions;
 pub mod logging;
 pub mod map;
+pub mod output;
 pub mod progress;
 pub mod results;
 #[cfg(feature = "sandbox")]

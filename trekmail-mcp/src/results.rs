@@ -28,8 +28,14 @@ pub struct FileAnswer<'a> {
     pub client: &'a trekmail_api::Client,
 }
 
-/// A successful answer: a file as a file ([`crate::files`]), any other JSON whole.
-pub fn success(outcome: Outcome, file: Option<FileAnswer<'_>>) -> CallToolResult {
+/// A successful answer: a file as a file ([`crate::files`]), any other JSON whole. `output` is
+/// the tool's outputSchema, which a JSON answer must fit to be structuredContent.
+pub fn success(
+    tool: &str,
+    outcome: Outcome,
+    file: Option<FileAnswer<'_>>,
+    output: Option<&Map<String, Value>>,
+) -> CallToolResult {
     match outcome.body {
         OutcomeBody::Json(value) => {
             if let Some(f) = file {
@@ -37,6 +43,9 @@ pub fn success(outcome: Outcome, file: Option<FileAnswer<'_>>) -> CallToolResult
                     Some(file) => file.redacted(f.client).result(f.uri, f.max_inline),
                     None => not_a_file(f.tool, f.spec, &value),
                 };
+            }
+            if let Some(Err(why)) = output.map(|s| crate::output::fits(s, &value)) {
+                return not_as_documented(tool, &why, &value);
             }
             let text = value.to_string();
             let structured = match value {
@@ -77,6 +86,15 @@ fn not_a_file(tool: &str, spec: &FileSpec, value: &Value) -> CallToolResult {
     refusal(format!(
         "{tool}: the TrekMail API answered success without a file in `{}` (base64, inside `data` or not), so it is passed through as the API sent it:\n{value}",
         spec.content
+    ))
+}
+
+/// A success answer that does not fit the tool's outputSchema: the action was done, so the answer
+/// is passed through whole, once, as text; an error result, because a client validating
+/// structuredContent against the schema would reject it.
+fn not_as_documented(tool: &str, why: &str, value: &Value) -> CallToolResult {
+    refusal(format!(
+        "{tool}: the TrekMail API answered success (a write took effect: do not repeat it) but not in the documented shape ({why}), so the answer is passed through as the API sent it:\n{value}"
     ))
 }
 
