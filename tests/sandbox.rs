@@ -276,3 +276,31 @@ async fn workflows() {
         text(&r)
     );
 }
+
+#[tokio::test]
+async fn a_minted_message_token_reaches_the_agent_whole_with_the_sandbox_tokens() {
+    // As `--sandbox` configures it: the sandbox's own tokens are the server's, and the server
+    // redacts them from every answer; a minted token must not contain them.
+    let s = start(&Opts {
+        extra: vec![
+            ("TREKMAIL_API_TOKEN", trekmail_sandbox::OPS_TOKEN.into()),
+            (
+                "TREKMAIL_MESSAGE_TOKEN",
+                trekmail_sandbox::MESSAGE_TOKEN.into(),
+            ),
+        ],
+        ..Opts::all_gates()
+    })
+    .await;
+    let t = s
+        .ok(
+            "create_message_token",
+            json!({"mailbox_id": 1, "name": "agent", "scopes": ["messages:read"]}),
+        )
+        .await;
+    let token = t["data"]["token"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        token.starts_with("tm_msg_") && !token.contains("[redacted]"),
+        "{t}"
+    );
+}

@@ -114,7 +114,8 @@ impl Store {
             }
             "create_message_token" => {
                 let id = self.id();
-                let token = format!("tm_msg_sandbox{id:06}");
+                // Not prefixed by the sandbox's own token, which the MCP server redacts from every answer.
+                let token = format!("tm_msg_minted{id:06}");
                 self.message_tokens
                     .insert(token.clone(), p("mailbox_id").as_i64().unwrap_or(1));
                 let item = json!({"id": id, "mailbox_id": p("mailbox_id"), "name": b["name"], "scopes": b["scopes"], "created_at": NOW});
