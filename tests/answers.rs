@@ -54,6 +54,21 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
             json!({"domain_id": 5, "local_part": "bob", "recipient_email": "bob@gmail.com"}),
             json!({"data": {"id": 1, "status": "pending", "invite_url": "https://trekmail.net/i/x"}}),
         ),
+        (
+            "get_dns_check",
+            json!({"check_id": 42}),
+            json!({"data": {"id": 42, "status": "complete", "results": {"mx": {"ok": true}}}}),
+        ),
+        (
+            "get_migration",
+            json!({"migration_id": 5}),
+            json!({"data": {"id": 5, "status": "processing", "progress": 45, "folders": [{"name": "INBOX"}], "imported_messages": 1801}}),
+        ),
+        (
+            "read_message",
+            json!({"uid": 50}),
+            json!({"data": {"uid": 50, "from": {"email": "a@example.com"}, "subject": "Hi", "body_text": "Hello", "body_html": null, "attachments": [{"filename": "a.pdf"}]}}),
+        ),
     ]
 }
 

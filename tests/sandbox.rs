@@ -44,7 +44,33 @@ impl Sbx {
         assert!(!is_error(&r), "{tool}: {}", text(&r));
         r.structured_content.unwrap_or(Value::Null)
     }
+
+    /// [`Sbx::ok`] for a tool with an outputSchema: the answer validates against it.
+    async fn valid(&self, tool: &str, args: Value) -> Value {
+        let answer = self.ok(tool, args).await;
+        let t = self
+            .server
+            .tools()
+            .into_iter()
+            .find(|t| t.name == tool)
+            .unwrap();
+        let schema = Value::Object((*t.output_schema.unwrap()).clone());
+        let errors: Vec<String> = jsonschema::validator_for(&schema)
+            .unwrap()
+            .iter_errors(&answer)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{tool}: {answer} does not fit {schema}: {errors:?}"
+        );
+        answer
+    }
 }
+
+/// Tools with an outputSchema that read what a job started: validated where `workflows` polls
+/// them, since there is nothing to read before.
+const POLLED: &[&str] = &["get_dns_check", "get_migration"];
 
 /// Seed ids in place of the golden cases' example ids, so most calls reach a real object.
 fn seeded(tool: &str, mut args: Value) -> Value {
@@ -143,7 +169,7 @@ async fn every_tool_answers_success_or_an_api_shaped_4xx() {
         .filter(|d| d.tool.output_schema.is_some() && d.entry.file.is_none())
         .map(|d| &d.entry.name)
         .collect();
-    for name in &described {
+    for name in described.iter().filter(|n| !POLLED.contains(&n.as_str())) {
         assert!(
             validated.contains(name),
             "{name}: not validated: {validated:?}"
@@ -175,8 +201,10 @@ async fn workflows() {
     let check_id = c["data"]["id"].clone();
     let mut status = Value::Null;
     for _ in 0..5 {
-        status =
-            s.ok("get_dns_check", json!({"check_id": check_id})).await["data"]["status"].clone();
+        status = s
+            .valid("get_dns_check", json!({"check_id": check_id}))
+            .await["data"]["status"]
+            .clone();
         if status == "completed" {
             break;
         }
@@ -252,7 +280,8 @@ async fn workflows() {
     let id = mg["data"]["id"].clone();
     let mut status = Value::Null;
     for _ in 0..5 {
-        status = s.ok("get_migration", json!({"migration_id": id})).await["data"]["status"].clone();
+        status =
+            s.valid("get_migration", json!({"migration_id": id})).await["data"]["status"].clone();
         if status == "completed" {
             break;
         }

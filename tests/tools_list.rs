@@ -68,7 +68,7 @@ fn tools_list_with_both_tokens_matches_the_toolsnaps() {
         );
         if got != base {
             assert!(
-                got.starts_with(base) && got[base.len()..].starts_with(" Disabled here: "),
+                got.starts_with(base) && got[base.len()..].starts_with(" Disabled here"),
                 "{name}: {got}"
             );
             want["description"] = got.into();

@@ -55,7 +55,8 @@ async def main():
             # structuredContent against it on every call (and raises on a mismatch).
             schemas = {t.name: t.output_schema for t in tools.tools if t.output_schema}
             for name in ["whoami", "dns_recheck", "bulk_create_mailboxes", "create_message_token", "create_delete_intent",
-                         "test_smtp", "create_mailbox_generated_password", "create_invite"]:
+                         "test_smtp", "create_mailbox_generated_password", "create_invite",
+                         "get_dns_check", "get_migration", "read_message"]:
                 check(f"{name} lists an outputSchema", name in schemas, sorted(schemas))
             w = await ok("whoami", {})
             check("whoami: capabilities.effective_scopes", isinstance(w["data"]["capabilities"]["effective_scopes"], list), w)

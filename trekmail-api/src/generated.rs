@@ -3523,6 +3523,33 @@ pub mod types {
                 })
         }
     }
+    ///A DNS check, pending until complete. The API may send more fields than those named here.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DnsCheck {
+        pub data: DnsCheckData,
+    }
+    impl DnsCheck {
+        pub fn builder() -> builder::DnsCheck {
+            Default::default()
+        }
+    }
+    ///The check.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DnsCheckData {
+        ///The check.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<i64>,
+        ///When complete, the result per record.
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub results: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///pending until the check completes.
+        pub status: ::std::string::String,
+    }
+    impl DnsCheckData {
+        pub fn builder() -> builder::DnsCheckData {
+            Default::default()
+        }
+    }
     ///An asynchronous DNS verification, started. The API may send more fields than those named here.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DnsCheckStarted {
@@ -5150,6 +5177,41 @@ pub mod types {
             Default::default()
         }
     }
+    ///One message with its body. The API may send more fields than those named here.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Message {
+        pub data: MessageData,
+    }
+    impl Message {
+        pub fn builder() -> builder::Message {
+            Default::default()
+        }
+    }
+    ///The message.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct MessageData {
+        ///The attachments, by index as download_attachment takes it.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub attachments:
+            ::std::vec::Vec<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+        ///HTML body.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub body_html: ::std::option::Option<::std::string::String>,
+        ///Plain-text body.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub body_text: ::std::option::Option<::std::string::String>,
+        ///Subject.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub subject: ::std::option::Option<::std::string::String>,
+        ///IMAP UID.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub uid: ::std::option::Option<i64>,
+    }
+    impl MessageData {
+        pub fn builder() -> builder::MessageData {
+            Default::default()
+        }
+    }
     ///A new message token, its plaintext value shown only in this answer. The API may send more fields than those named here.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MessageTokenCreated {
@@ -5181,6 +5243,36 @@ pub mod types {
     }
     impl MessageTokenCreatedData {
         pub fn builder() -> builder::MessageTokenCreatedData {
+            Default::default()
+        }
+    }
+    ///A migration and its progress. The API may send more fields than those named here.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Migration {
+        pub data: MigrationData,
+    }
+    impl Migration {
+        pub fn builder() -> builder::Migration {
+            Default::default()
+        }
+    }
+    ///The migration.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct MigrationData {
+        ///The migration.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<i64>,
+        ///Messages imported so far.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub imported_messages: ::std::option::Option<i64>,
+        ///Percent done.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub progress: ::std::option::Option<f64>,
+        ///processing until it completes.
+        pub status: ::std::string::String,
+    }
+    impl MigrationData {
+        pub fn builder() -> builder::MigrationData {
             Default::default()
         }
     }
@@ -13766,6 +13858,117 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct DnsCheck {
+            data: ::std::result::Result<super::DnsCheckData, ::std::string::String>,
+        }
+        impl ::std::default::Default for DnsCheck {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl DnsCheck {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::DnsCheckData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DnsCheck> for super::DnsCheck {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DnsCheck,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::DnsCheck> for DnsCheck {
+            fn from(value: super::DnsCheck) -> Self {
+                Self {
+                    data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DnsCheckData {
+            id: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            results: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for DnsCheckData {
+            fn default() -> Self {
+                Self {
+                    id: Ok(Default::default()),
+                    results: Ok(Default::default()),
+                    status: Err("no value supplied for status".to_string()),
+                }
+            }
+        }
+        impl DnsCheckData {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for results: {e}"));
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for status: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DnsCheckData> for super::DnsCheckData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DnsCheckData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    results: value.results?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DnsCheckData> for DnsCheckData {
+            fn from(value: super::DnsCheckData) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    results: Ok(value.results),
+                    status: Ok(value.status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct DnsCheckStarted {
             data: ::std::result::Result<super::DnsCheckStartedData, ::std::string::String>,
         }
@@ -14411,6 +14614,156 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct Message {
+            data: ::std::result::Result<super::MessageData, ::std::string::String>,
+        }
+        impl ::std::default::Default for Message {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl Message {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MessageData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Message> for super::Message {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Message,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::Message> for Message {
+            fn from(value: super::Message) -> Self {
+                Self {
+                    data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessageData {
+            attachments: ::std::result::Result<
+                ::std::vec::Vec<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+                ::std::string::String,
+            >,
+            body_html: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            body_text: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            subject: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            uid: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+        }
+        impl ::std::default::Default for MessageData {
+            fn default() -> Self {
+                Self {
+                    attachments: Ok(Default::default()),
+                    body_html: Ok(Default::default()),
+                    body_text: Ok(Default::default()),
+                    subject: Ok(Default::default()),
+                    uid: Ok(Default::default()),
+                }
+            }
+        }
+        impl MessageData {
+            pub fn attachments<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.attachments = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for attachments: {e}"));
+                self
+            }
+            pub fn body_html<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.body_html = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for body_html: {e}"));
+                self
+            }
+            pub fn body_text<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.body_text = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for body_text: {e}"));
+                self
+            }
+            pub fn subject<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.subject = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for subject: {e}"));
+                self
+            }
+            pub fn uid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.uid = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for uid: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageData> for super::MessageData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    attachments: value.attachments?,
+                    body_html: value.body_html?,
+                    body_text: value.body_text?,
+                    subject: value.subject?,
+                    uid: value.uid?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MessageData> for MessageData {
+            fn from(value: super::MessageData) -> Self {
+                Self {
+                    attachments: Ok(value.attachments),
+                    body_html: Ok(value.body_html),
+                    body_text: Ok(value.body_text),
+                    subject: Ok(value.subject),
+                    uid: Ok(value.uid),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct MessageTokenCreated {
             data: ::std::result::Result<super::MessageTokenCreatedData, ::std::string::String>,
         }
@@ -14553,6 +14906,127 @@ pub mod types {
                     name: Ok(value.name),
                     scopes: Ok(value.scopes),
                     token: Ok(value.token),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Migration {
+            data: ::std::result::Result<super::MigrationData, ::std::string::String>,
+        }
+        impl ::std::default::Default for Migration {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl Migration {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MigrationData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Migration> for super::Migration {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Migration,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::Migration> for Migration {
+            fn from(value: super::Migration) -> Self {
+                Self {
+                    data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MigrationData {
+            id: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            imported_messages:
+                ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            progress: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
+            status: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for MigrationData {
+            fn default() -> Self {
+                Self {
+                    id: Ok(Default::default()),
+                    imported_messages: Ok(Default::default()),
+                    progress: Ok(Default::default()),
+                    status: Err("no value supplied for status".to_string()),
+                }
+            }
+        }
+        impl MigrationData {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn imported_messages<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.imported_messages = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for imported_messages: {e}")
+                });
+                self
+            }
+            pub fn progress<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.progress = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for progress: {e}"));
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for status: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MigrationData> for super::MigrationData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MigrationData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    imported_messages: value.imported_messages?,
+                    progress: value.progress?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MigrationData> for MigrationData {
+            fn from(value: super::MigrationData) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    imported_messages: Ok(value.imported_messages),
+                    progress: Ok(value.progress),
+                    status: Ok(value.status),
                 }
             }
         }
@@ -22748,7 +23222,7 @@ pub mod builder {
         }
         async fn send_generated(
             self,
-        ) -> Result<ResponseValue<types::DataObject>, Error<types::ErrorEnvelope>> {
+        ) -> Result<ResponseValue<types::DnsCheck>, Error<types::ErrorEnvelope>> {
             let Self { client, check_id } = self;
             let check_id = check_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -22793,7 +23267,7 @@ pub mod builder {
         ///
         /// A failure is a [`crate::CallError`]: its `Display` is one line (the status,
         /// the API's code and message); match on it for the fields.
-        pub async fn send(self) -> Result<ResponseValue<types::DataObject>, crate::CallError> {
+        pub async fn send(self) -> Result<ResponseValue<types::DnsCheck>, crate::CallError> {
             self.send_generated().await.map_err(crate::CallError::from)
         }
     }
@@ -26102,7 +26576,7 @@ pub mod builder {
         }
         async fn send_generated(
             self,
-        ) -> Result<ResponseValue<types::DataObject>, Error<types::ErrorEnvelope>> {
+        ) -> Result<ResponseValue<types::Message>, Error<types::ErrorEnvelope>> {
             let Self {
                 client,
                 uid,
@@ -26159,7 +26633,7 @@ pub mod builder {
         ///
         /// A failure is a [`crate::CallError`]: its `Display` is one line (the status,
         /// the API's code and message); match on it for the fields.
-        pub async fn send(self) -> Result<ResponseValue<types::DataObject>, crate::CallError> {
+        pub async fn send(self) -> Result<ResponseValue<types::Message>, crate::CallError> {
             self.send_generated().await.map_err(crate::CallError::from)
         }
     }
@@ -33279,7 +33753,7 @@ pub mod builder {
         }
         async fn send_generated(
             self,
-        ) -> Result<ResponseValue<types::DataObject>, Error<types::ErrorEnvelope>> {
+        ) -> Result<ResponseValue<types::Migration>, Error<types::ErrorEnvelope>> {
             let Self {
                 client,
                 migration_id,
@@ -33327,7 +33801,7 @@ pub mod builder {
         ///
         /// A failure is a [`crate::CallError`]: its `Display` is one line (the status,
         /// the API's code and message); match on it for the fields.
-        pub async fn send(self) -> Result<ResponseValue<types::DataObject>, crate::CallError> {
+        pub async fn send(self) -> Result<ResponseValue<types::Migration>, crate::CallError> {
             self.send_generated().await.map_err(crate::CallError::from)
         }
     }
@@ -36892,17 +37366,35 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
-      "x-generic": true,
       "additionalProperties": true,
-      "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
+      "description": "A DNS check, pending until complete. The API may send more fields than those named here.",
       "required": [
         "data"
       ],
       "properties": {
         "data": {
           "type": "object",
+          "description": "The check.",
           "additionalProperties": true,
-          "description": "The resource or result; its fields are those of the resource or action."
+          "required": [
+            "status"
+          ],
+          "properties": {
+            "id": {
+              "type": "integer",
+              "format": "int64",
+              "description": "The check."
+            },
+            "status": {
+              "type": "string",
+              "description": "pending until the check completes."
+            },
+            "results": {
+              "type": "object",
+              "additionalProperties": true,
+              "description": "When complete, the result per record."
+            }
+          }
         }
       }
     },
@@ -39347,17 +39839,46 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
-      "x-generic": true,
       "additionalProperties": true,
-      "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
+      "description": "One message with its body. The API may send more fields than those named here.",
       "required": [
         "data"
       ],
       "properties": {
         "data": {
           "type": "object",
+          "description": "The message.",
           "additionalProperties": true,
-          "description": "The resource or result; its fields are those of the resource or action."
+          "properties": {
+            "uid": {
+              "type": "integer",
+              "format": "int64",
+              "description": "IMAP UID."
+            },
+            "subject": {
+              "type": "string",
+              "nullable": true,
+              "description": "Subject."
+            },
+            "body_text": {
+              "type": "string",
+              "nullable": true,
+              "description": "Plain-text body."
+            },
+            "body_html": {
+              "type": "string",
+              "nullable": true,
+              "description": "HTML body."
+            },
+            "attachments": {
+              "type": "array",
+              "description": "The attachments, by index as download_attachment takes it.",
+              "items": {
+                "type": "object",
+                "additionalProperties": true
+              }
+            }
+          }
         }
       }
     },
@@ -44639,17 +45160,39 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
-      "x-generic": true,
       "additionalProperties": true,
-      "description": "A resource or the result of an action in the API's envelope: `{\"data\": {...}}`. Fields not named here are kept.",
+      "description": "A migration and its progress. The API may send more fields than those named here.",
       "required": [
         "data"
       ],
       "properties": {
         "data": {
           "type": "object",
+          "description": "The migration.",
           "additionalProperties": true,
-          "description": "The resource or result; its fields are those of the resource or action."
+          "required": [
+            "status"
+          ],
+          "properties": {
+            "id": {
+              "type": "integer",
+              "format": "int64",
+              "description": "The migration."
+            },
+            "status": {
+              "type": "string",
+              "description": "processing until it completes."
+            },
+            "progress": {
+              "type": "number",
+              "description": "Percent done."
+            },
+            "imported_messages": {
+              "type": "integer",
+              "format": "int64",
+              "description": "Messages imported so far."
+            }
+          }
         }
       }
     },

@@ -59,7 +59,12 @@ pub fn refusal(def: &ToolDef, args: &Map<String, Value>, switches: &Switches) ->
 }
 
 /// What the description of a tool disabled by `g` adds: the agent learns it without calling.
-/// Short on purpose: every disabled tool carries it in tools/list.
-pub fn disabled_note(g: GateName) -> String {
-    format!(" Disabled here: {} is off.", g.env_var())
+/// Short on purpose: every disabled tool carries it in tools/list, and a description that
+/// already names the switch (the catalogue requires it of gated tools) does not get it twice.
+pub fn disabled_note(g: GateName, description: &str) -> String {
+    if description.contains(g.env_var()) {
+        " Disabled here.".into()
+    } else {
+        format!(" Disabled here: {} is off.", g.env_var())
+    }
 }

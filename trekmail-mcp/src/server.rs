@@ -241,7 +241,7 @@ fn listing(
                 let mut tool = def.tool.clone();
                 if let Some(g) = selection::disabled_by(def, switches) {
                     let d = tool.description.as_deref().unwrap_or_default();
-                    tool.description = Some(format!("{d}{}", gates::disabled_note(g)).into());
+                    tool.description = Some(format!("{d}{}", gates::disabled_note(g, d)).into());
                 }
                 listed.push(Arc::clone(def));
                 listed_tools.push(tool);
