@@ -511,3 +511,62 @@ async fn a_failed_write_names_the_key_a_retry_will_reuse() {
         text(&r)
     );
 }
+
+#[tokio::test]
+async fn progress_is_notified_while_a_call_waits_for_a_free_slot() {
+    use std::sync::{Arc, Mutex};
+    use trekmail_mcp::progress::{Progress, Sink};
+    let h = Harness::start(Opts {
+        extra: vec![("TREKMAIL_MAX_CONCURRENT_CALLS", "1".into())],
+        ..Opts::default()
+    })
+    .await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": 7}))
+                .set_delay(std::time::Duration::from_millis(300)),
+        )
+        .mount(&h.mock)
+        .await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = Arc::clone(&seen);
+    let sink: Sink = Arc::new(move |p| s.lock().unwrap().push(p));
+    let progress = Progress::new(
+        rmcp::model::ProgressToken(rmcp::model::NumberOrString::Number(3)),
+        sink,
+    );
+    let args = json!({"domain_id": 7}).as_object().cloned();
+    // The first call holds the only slot; the second waits for it and says so.
+    let (first, second) = tokio::join!(h.server.call("get_domain", args.clone()), async {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        h.server
+            .call_with_progress("get_domain", args.clone(), Some(&progress))
+            .await
+    });
+    assert!(!is_error(&first.unwrap()));
+    assert!(!is_error(&second.unwrap()));
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(
+        seen[0]
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("waiting for a free call slot"),
+        "{seen:?}"
+    );
+    // A call that finds a free slot says nothing.
+    let quiet = Arc::new(Mutex::new(Vec::new()));
+    let q = Arc::clone(&quiet);
+    let sink: Sink = Arc::new(move |p| q.lock().unwrap().push(p));
+    let progress = Progress::new(
+        rmcp::model::ProgressToken(rmcp::model::NumberOrString::Number(4)),
+        sink,
+    );
+    h.server
+        .call_with_progress("get_domain", args, Some(&progress))
+        .await
+        .unwrap();
+    assert!(quiet.lock().unwrap().is_empty());
+}
