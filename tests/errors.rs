@@ -374,8 +374,6 @@ async fn an_answer_that_does_not_fit_the_spec_type_still_arrives_whole() {
 
 #[tokio::test]
 async fn progress_is_notified_before_each_retry_when_asked() {
-    use std::sync::{Arc, Mutex};
-    use trekmail_mcp::progress::{Progress, Sink};
     let h = Harness::start(Opts::default()).await;
     Mock::given(any())
         .respond_with(
@@ -389,13 +387,7 @@ async fn progress_is_notified_before_each_retry_when_asked() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 7})))
         .mount(&h.mock)
         .await;
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let s = Arc::clone(&seen);
-    let sink: Sink = Arc::new(move |p| s.lock().unwrap().push(p));
-    let progress = Progress::new(
-        rmcp::model::ProgressToken(rmcp::model::NumberOrString::Number(9)),
-        sink,
-    );
+    let (progress, seen) = recorder(9);
     let args = json!({"domain_id": 7}).as_object().cloned();
     let r = h
         .server
@@ -514,8 +506,6 @@ async fn a_failed_write_names_the_key_a_retry_will_reuse() {
 
 #[tokio::test]
 async fn progress_is_notified_while_a_call_waits_for_a_free_slot() {
-    use std::sync::{Arc, Mutex};
-    use trekmail_mcp::progress::{Progress, Sink};
     let h = Harness::start(Opts {
         extra: vec![("TREKMAIL_MAX_CONCURRENT_CALLS", "1".into())],
         ..Opts::default()
@@ -529,13 +519,7 @@ async fn progress_is_notified_while_a_call_waits_for_a_free_slot() {
         )
         .mount(&h.mock)
         .await;
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let s = Arc::clone(&seen);
-    let sink: Sink = Arc::new(move |p| s.lock().unwrap().push(p));
-    let progress = Progress::new(
-        rmcp::model::ProgressToken(rmcp::model::NumberOrString::Number(3)),
-        sink,
-    );
+    let (progress, seen) = recorder(3);
     let args = json!({"domain_id": 7}).as_object().cloned();
     // The first call holds the only slot; the second waits for it and says so.
     let (first, second) = tokio::join!(h.server.call("get_domain", args.clone()), async {
@@ -557,16 +541,28 @@ async fn progress_is_notified_while_a_call_waits_for_a_free_slot() {
         "{seen:?}"
     );
     // A call that finds a free slot says nothing.
-    let quiet = Arc::new(Mutex::new(Vec::new()));
-    let q = Arc::clone(&quiet);
-    let sink: Sink = Arc::new(move |p| q.lock().unwrap().push(p));
-    let progress = Progress::new(
-        rmcp::model::ProgressToken(rmcp::model::NumberOrString::Number(4)),
-        sink,
-    );
+    let (progress, quiet) = recorder(4);
     h.server
         .call_with_progress("get_domain", args, Some(&progress))
         .await
         .unwrap();
     assert!(quiet.lock().unwrap().is_empty());
+}
+
+/// A progress recorder for calls made with `call_with_progress`: the notifications it heard.
+fn recorder(
+    token: i64,
+) -> (
+    trekmail_mcp::progress::Progress,
+    std::sync::Arc<std::sync::Mutex<Vec<rmcp::model::ProgressNotificationParam>>>,
+) {
+    use std::sync::{Arc, Mutex};
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = Arc::clone(&seen);
+    let sink: trekmail_mcp::progress::Sink = Arc::new(move |p| s.lock().unwrap().push(p));
+    let progress = trekmail_mcp::progress::Progress::new(
+        rmcp::model::ProgressToken(rmcp::model::NumberOrString::Number(token)),
+        sink,
+    );
+    (progress, seen)
 }
