@@ -171,17 +171,8 @@ impl Config {
                 }
             },
         };
-        let mut number = |name: &str, min: u64, max: u64, default: u64| match get(name) {
-            None => default,
-            Some(v) => match v.trim().parse::<u64>() {
-                Ok(n) if (min..=max).contains(&n) => n,
-                _ => {
-                    problems.push(format!(
-                        "{name} must be a whole number from {min} to {max}, got {v:?}"
-                    ));
-                    default
-                }
-            },
+        let mut number = |name: &str, min: u64, max: u64, default: u64| {
+            whole_number(name, get(name), (min, max), default, &mut problems)
         };
         let max_response_bytes = number(
             "TREKMAIL_MAX_RESPONSE_BYTES",
@@ -364,4 +355,28 @@ fn token(value: Option<String>, kind: TokenKind, problems: &mut Vec<String>) -> 
         return None;
     }
     Some(Secret(v.to_owned()))
+}
+
+/// The whole number `value` of variable `name` within `min..=max`, or `default` when unset; a
+/// value out of range or not a number is a problem naming the variable, and `default` stands in.
+pub(crate) fn whole_number(
+    name: &str,
+    value: Option<impl AsRef<str>>,
+    (min, max): (u64, u64),
+    default: u64,
+    problems: &mut Vec<String>,
+) -> u64 {
+    let Some(v) = value else {
+        return default;
+    };
+    let v = v.as_ref();
+    match v.trim().parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => n,
+        _ => {
+            problems.push(format!(
+                "{name} must be a whole number from {min} to {max}, got {v:?}"
+            ));
+            default
+        }
+    }
 }

@@ -164,17 +164,8 @@ impl HttpConfig {
                 }
             }
         }
-        let mut number = |name: &str, min: u64, max: u64, default: u64| match get(name) {
-            None => default,
-            Some(v) => match v.trim().parse::<u64>() {
-                Ok(n) if (min..=max).contains(&n) => n,
-                _ => {
-                    problems.push(format!(
-                        "{name} must be a whole number from {min} to {max}, got {v:?}"
-                    ));
-                    default
-                }
-            },
+        let mut number = |name: &str, min: u64, max: u64, default: u64| {
+            crate::config::whole_number(name, get(name), (min, max), default, problems)
         };
         let max_body_bytes = usize::try_from(number(
             "TREKMAIL_HTTP_MAX_BODY_BYTES",
