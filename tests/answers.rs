@@ -8,7 +8,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Harness, Opts, is_error, text};
+use support::{Harness, Opts, is_error, output_schema, schema_errors, text};
 
 /// The tools whose answers the document describes (not generically, not a file), with an
 /// argument set and an answer shaped as the facts and the product description say.
@@ -72,28 +72,6 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
     ]
 }
 
-fn output_schema(h: &Harness, tool: &str) -> Value {
-    let t = h
-        .server
-        .tools()
-        .into_iter()
-        .find(|t| t.name == tool)
-        .unwrap();
-    Value::Object(
-        (*t.output_schema
-            .unwrap_or_else(|| panic!("{tool}: no outputSchema")))
-        .clone(),
-    )
-}
-
-fn errors(schema: &Value, v: &Value) -> Vec<String> {
-    jsonschema::validator_for(schema)
-        .unwrap()
-        .iter_errors(v)
-        .map(|e| e.to_string())
-        .collect()
-}
-
 #[tokio::test]
 async fn described_answers_validate_with_and_without_the_envelope() {
     let h = Harness::start(Opts::all_gates()).await;
@@ -111,7 +89,7 @@ async fn described_answers_validate_with_and_without_the_envelope() {
     listed.sort();
     assert_eq!(listed, names, "every described tool has a case here");
     for (tool, args, answer) in cases() {
-        let schema = output_schema(&h, tool);
+        let schema = output_schema(&h.server, tool);
         assert!(jsonschema::meta::is_valid(&schema), "{tool}: {schema}");
         let bare = answer["data"].clone();
         for a in [answer.clone(), bare] {
@@ -121,7 +99,11 @@ async fn described_answers_validate_with_and_without_the_envelope() {
             let s = r.structured_content.clone().unwrap();
             // Whole: structuredContent is the answer as sent, undocumented fields included.
             assert_eq!(s, a, "{tool}");
-            assert_eq!(errors(&schema, &s), Vec::<String>::new(), "{tool}: {s}");
+            assert_eq!(
+                schema_errors(&schema, &s),
+                Vec::<String>::new(),
+                "{tool}: {s}"
+            );
         }
     }
 }
@@ -147,7 +129,10 @@ async fn an_answer_that_does_not_fit_is_passed_through_as_an_error_once() {
         ),
     ] {
         // A real validator agrees that the answer does not fit.
-        assert!(!errors(&output_schema(&h, tool), &bad).is_empty(), "{tool}");
+        assert!(
+            !schema_errors(&output_schema(&h.server, tool), &bad).is_empty(),
+            "{tool}"
+        );
         h.answer_json(200, bad.clone()).await;
         let r = h.call(tool, args).await;
         assert!(is_error(&r), "{tool}: {}", text(&r));

@@ -10,7 +10,7 @@ use base64::Engine as _;
 use rmcp::model::{CallToolResult, ResourceContents};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use support::{Harness, MSG_TOKEN, OPS_TOKEN, Opts, is_error, text};
+use support::{Harness, MSG_TOKEN, OPS_TOKEN, Opts, is_error, output_schema, schema_errors, text};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -29,18 +29,7 @@ fn sha(bytes: &[u8]) -> String {
 /// validator.
 fn valid_structured(h: &Harness, tool: &str, r: &CallToolResult) -> Value {
     let structured = r.structured_content.clone().expect("structuredContent");
-    let t = h
-        .server
-        .tools()
-        .into_iter()
-        .find(|t| t.name == tool)
-        .unwrap();
-    let schema = Value::Object((*t.output_schema.expect("outputSchema")).clone());
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&structured)
-        .map(|e| e.to_string())
-        .collect();
+    let errors = schema_errors(&output_schema(&h.server, tool), &structured);
     assert!(errors.is_empty(), "{tool}: {errors:?} in {structured}");
     structured
 }

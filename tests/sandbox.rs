@@ -6,7 +6,9 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Harness, Opts, is_error, minimal_args, recording_policy, text};
+use support::{
+    Harness, Opts, is_error, minimal_args, output_schema, recording_policy, schema_errors, text,
+};
 use trekmail_mcp::TrekmailServer;
 
 struct Sbx {
@@ -48,18 +50,8 @@ impl Sbx {
     /// [`Sbx::ok`] for a tool with an outputSchema: the answer validates against it.
     async fn valid(&self, tool: &str, args: Value) -> Value {
         let answer = self.ok(tool, args).await;
-        let t = self
-            .server
-            .tools()
-            .into_iter()
-            .find(|t| t.name == tool)
-            .unwrap();
-        let schema = Value::Object((*t.output_schema.unwrap()).clone());
-        let errors: Vec<String> = jsonschema::validator_for(&schema)
-            .unwrap()
-            .iter_errors(&answer)
-            .map(|e| e.to_string())
-            .collect();
+        let schema = output_schema(&self.server, tool);
+        let errors = schema_errors(&schema, &answer);
         assert!(
             errors.is_empty(),
             "{tool}: {answer} does not fit {schema}: {errors:?}"
@@ -132,11 +124,7 @@ async fn every_tool_answers_success_or_an_api_shaped_4xx() {
                 // describes): its structuredContent validates, checked by a real validator.
                 let schema = Value::Object((**schema).clone());
                 let answer = r.structured_content.clone().unwrap();
-                let errors: Vec<String> = jsonschema::validator_for(&schema)
-                    .unwrap()
-                    .iter_errors(&answer)
-                    .map(|e| e.to_string())
-                    .collect();
+                let errors = schema_errors(&schema, &answer);
                 assert!(
                     errors.is_empty(),
                     "{name}: {answer} does not fit {schema}: {errors:?}"

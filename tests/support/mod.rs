@@ -192,3 +192,22 @@ pub fn minimal_args() -> HashMap<String, Value> {
     }
     out
 }
+
+/// The outputSchema `server` lists for `tool`.
+pub fn output_schema(server: &TrekmailServer, tool: &str) -> Value {
+    let t = server.tools().into_iter().find(|t| t.name == tool).unwrap();
+    Value::Object(
+        (*t.output_schema
+            .unwrap_or_else(|| panic!("{tool}: no outputSchema")))
+        .clone(),
+    )
+}
+
+/// Where `value` does not fit the JSON Schema `schema`, by a real validator (empty: it fits).
+pub fn schema_errors(schema: &Value, value: &Value) -> Vec<String> {
+    jsonschema::validator_for(schema)
+        .unwrap()
+        .iter_errors(value)
+        .map(|e| e.to_string())
+        .collect()
+}
