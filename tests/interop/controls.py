@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from mcp import ClientSession, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
+from checks import Checks
 
 BINARY = os.environ.get("TREKMAIL_MCP_BIN", os.path.join("target", "debug", "trekmail-mcp"))
 SEEN = []
@@ -41,17 +42,7 @@ class StubApi(BaseHTTPRequestHandler):
         pass
 
 
-passed = failed = 0
-
-
-def check(what, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {what}")
-    else:
-        failed += 1
-        print(f"FAIL {what} {detail}")
+check = Checks()
 
 
 def text(result):
@@ -186,8 +177,7 @@ async def main():
     await run(base, {"TREKMAIL_HUMAN_CONFIRM": "never"}, human, never)
 
     api.shutdown()
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    return check.summary()
 
 
 if __name__ == "__main__":

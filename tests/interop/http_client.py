@@ -9,6 +9,7 @@ the script ends with "N passed, M failed". Run from the repository root after `c
 """
 
 import asyncio
+import base64
 import os
 import socket
 import subprocess
@@ -22,25 +23,15 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import base64  # noqa: E402
-
+from checks import Checks  # noqa: E402
 from python_client import BIG, SEEN, StubApi  # noqa: E402
 
 BINARY = os.environ.get("TREKMAIL_MCP_BIN", os.path.join("target", "debug", "trekmail-mcp"))
 BEARER = "interop-operator-bearer-0123"
 
-passed = failed = 0
+check = Checks()
 NEGOTIATED = set()
 
-
-def check(what, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {what}")
-    else:
-        failed += 1
-        print(f"FAIL {what} {detail}")
 
 
 def free_port():
@@ -198,8 +189,7 @@ async def main():
     await caller_mode(api.server_address[1])
     api.shutdown()
     print(f"protocol versions negotiated: {sorted(NEGOTIATED)}")
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    return check.summary()
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from checks import Checks
 
 BINARY = os.environ.get("TREKMAIL_MCP_BIN", os.path.join("target", "debug", "trekmail-mcp"))
 SEEN = []
@@ -65,17 +66,8 @@ class StubApi(BaseHTTPRequestHandler):
         pass
 
 
-passed = failed = 0
+check = Checks()
 
-
-def check(what, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {what}")
-    else:
-        failed += 1
-        print(f"FAIL {what} {detail}")
 
 
 async def main():
@@ -168,8 +160,7 @@ async def main():
             except Exception as e:  # McpError
                 check("an unknown tool is a JSON-RPC error", "no_such_tool" in str(e), e)
     api.shutdown()
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    return check.summary()
 
 
 if __name__ == "__main__":
