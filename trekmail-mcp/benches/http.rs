@@ -135,20 +135,29 @@ async fn over_http(base: &str, clients: usize, calls: usize, caller: bool) -> Fi
             lat
         }));
     }
+    let f = gather(tasks, started, pid).await;
+    drop(child);
+    f
+}
+
+/// The figures of a run: every client's latencies, the wall time since `started`, and the
+/// server's memory.
+async fn gather(
+    tasks: Vec<tokio::task::JoinHandle<Vec<Duration>>>,
+    started: Instant,
+    pid: u32,
+) -> Figures {
     let mut latencies = Vec::new();
     for t in tasks {
         latencies.extend(t.await.expect("client"));
     }
-    let elapsed = started.elapsed();
-    let f = Figures {
+    Figures {
         calls: latencies.len(),
-        elapsed,
+        elapsed: started.elapsed(),
         latencies,
         rss_kb: status_kb(pid, "VmRSS:"),
         peak_kb: status_kb(pid, "VmHWM:"),
-    };
-    drop(child);
-    f
+    }
 }
 
 async fn over_stdio(base: &str, clients: usize, calls: usize) -> Figures {
@@ -213,18 +222,7 @@ async fn over_stdio(base: &str, clients: usize, calls: usize) -> Figures {
             lat
         }));
     }
-    let mut latencies = Vec::new();
-    for t in tasks {
-        latencies.extend(t.await.expect("client"));
-    }
-    let elapsed = started.elapsed();
-    let f = Figures {
-        calls: latencies.len(),
-        elapsed,
-        latencies,
-        rss_kb: status_kb(pid, "VmRSS:"),
-        peak_kb: status_kb(pid, "VmHWM:"),
-    };
+    let f = gather(tasks, started, pid).await;
     drop(child);
     f
 }
