@@ -211,7 +211,7 @@ fn breakdown(tools: &[Value]) -> String {
             }
         }
     }
-    parts.sort_by(|a, b| b.1.cmp(&a.1));
+    parts.sort_by_key(|p| std::cmp::Reverse(p.1));
     parts
         .iter()
         .map(|(k, n)| format!("{k} {n}"))
