@@ -218,3 +218,30 @@ fn breakdown(tools: &[Value]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// Several clients do not resolve `$ref`: every listed input schema is self-contained.
+#[test]
+fn listed_input_schemas_have_no_ref() {
+    fn refs(v: &Value, at: &str, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    if k == "$ref" {
+                        out.push(at.to_owned());
+                    }
+                    refs(v, &format!("{at}.{k}"), out);
+                }
+            }
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .for_each(|(i, v)| refs(v, &format!("{at}[{i}]"), out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    for t in listing(&Opts::all_gates()) {
+        refs(&t["inputSchema"], t["name"].as_str().unwrap(), &mut found);
+    }
+    assert!(found.is_empty(), "{found:?}");
+}
