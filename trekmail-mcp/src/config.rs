@@ -9,6 +9,7 @@ use trekmail_api::{ClientBuilder, TokenKind};
 use crate::http_server::settings::{HttpConfig, TokenMode};
 
 use crate::human::HumanConfirm;
+use crate::state::StateConfig;
 
 /// A token that never prints.
 #[derive(Clone, PartialEq, Eq)]
@@ -75,6 +76,8 @@ pub struct Config {
     pub ca_cert_pem: Option<Vec<u8>>,
     /// `TREKMAIL_HTTP_*`: serve MCP over HTTP instead of stdio when `TREKMAIL_HTTP_LISTEN` is set.
     pub http: Option<HttpConfig>,
+    /// `TREKMAIL_STATE_URL`, `TREKMAIL_STATE_REQUIRED`: the shared state store, if any.
+    pub state: Option<StateConfig>,
 }
 
 /// Default of `TREKMAIL_MAX_INLINE_BYTES`: 48 KiB. Base64 makes a binary file a third larger, so
@@ -112,6 +115,8 @@ pub const VARIABLES: &[&str] = &[
     "TREKMAIL_HTTP_ALLOWED_ORIGINS",
     "TREKMAIL_HTTP_MAX_BODY_BYTES",
     "TREKMAIL_HTTP_MAX_REQUESTS",
+    "TREKMAIL_STATE_URL",
+    "TREKMAIL_STATE_REQUIRED",
 ];
 
 /// The variables among `names` that start with `TREKMAIL_` and that the server does not read:
@@ -151,6 +156,7 @@ impl Config {
             &mut problems,
         );
         let http = HttpConfig::from_env(&get, &mut problems);
+        let state = StateConfig::from_env(&get, &mut problems);
         let caller_tokens = http.as_ref().is_some_and(|h| h.tokens == TokenMode::Caller);
         if caller_tokens {
             for k in ["TREKMAIL_API_TOKEN", "TREKMAIL_MESSAGE_TOKEN"] {
@@ -287,6 +293,7 @@ impl Config {
             human_confirm,
             ca_cert_pem,
             http,
+            state,
         })
     }
 }

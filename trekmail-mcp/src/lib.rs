@@ -31,6 +31,7 @@ pub mod sandbox;
 pub mod schema;
 pub mod selection;
 pub mod server;
+pub mod state;
 pub mod stdio;
 pub mod validate;
 pub mod wire;

@@ -24,6 +24,7 @@ use crate::human::{self, Human, HumanConfirm};
 use crate::idempotency::Keys;
 use crate::intents::{IntentMemory, ProcessMemory};
 use crate::progress::Progress;
+use crate::state::{SharedIntents, Store};
 use crate::{instructions, results, selection};
 
 /// The server: the tools of one set of tokens, over the process's [`Shared`] state. Cheap to
@@ -105,6 +106,8 @@ pub struct Shared {
     closing: CancellationToken,
     /// Every caller's memory of recent writes: it outlives the servers built per request.
     intents: Arc<dyn IntentMemory>,
+    /// `TREKMAIL_STATE_URL`.
+    store: Option<Arc<Store>>,
 }
 
 impl Shared {
@@ -138,6 +141,18 @@ impl Shared {
             return Err(problems.join("\n"));
         }
         let switches = Switches::from_config(config);
+        let store = match &config.state {
+            Some(state) => Some(Arc::new(
+                Store::new(state, config.timeout).map_err(|e| e.0)?,
+            )),
+            None => None,
+        };
+        let intents: Arc<dyn IntentMemory> = match (&store, &config.state) {
+            (Some(store), Some(state)) => {
+                Arc::new(SharedIntents::new(Arc::clone(store), state.required))
+            }
+            _ => Arc::new(ProcessMemory::default()),
+        };
         let mut listings = Vec::with_capacity(4);
         for i in 0..4 {
             listings.push(Arc::new(listing(
@@ -162,8 +177,14 @@ impl Shared {
             listings,
             slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
             closing: CancellationToken::new(),
-            intents: Arc::new(ProcessMemory::default()),
+            intents,
+            store,
         })
+    }
+
+    /// The shared state store (`TREKMAIL_STATE_URL`), for other shared state to use.
+    pub fn store(&self) -> Option<&Arc<Store>> {
+        self.store.as_ref()
     }
 
     /// The same state with its intent memory in `intents` (a shared store).
