@@ -5200,9 +5200,6 @@ pub mod types {
         ///Plain-text body.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub body_text: ::std::option::Option<::std::string::String>,
-        ///The sender (an address, or an object with its name and email).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub from: ::std::option::Option<::serde_json::Value>,
         ///Subject.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub subject: ::std::option::Option<::std::string::String>,
@@ -14705,10 +14702,6 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            from: ::std::result::Result<
-                ::std::option::Option<::serde_json::Value>,
-                ::std::string::String,
-            >,
             subject: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -14721,7 +14714,6 @@ pub mod types {
                     attachments: Ok(Default::default()),
                     body_html: Ok(Default::default()),
                     body_text: Ok(Default::default()),
-                    from: Ok(Default::default()),
                     subject: Ok(Default::default()),
                     uid: Ok(Default::default()),
                 }
@@ -14762,16 +14754,6 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for body_text: {e}"));
                 self
             }
-            pub fn from<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.from = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for from: {e}"));
-                self
-            }
             pub fn subject<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14802,7 +14784,6 @@ pub mod types {
                     attachments: value.attachments?,
                     body_html: value.body_html?,
                     body_text: value.body_text?,
-                    from: value.from?,
                     subject: value.subject?,
                     uid: value.uid?,
                 })
@@ -14814,7 +14795,6 @@ pub mod types {
                     attachments: Ok(value.attachments),
                     body_html: Ok(value.body_html),
                     body_text: Ok(value.body_text),
-                    from: Ok(value.from),
                     subject: Ok(value.subject),
                     uid: Ok(value.uid),
                 }
@@ -40091,9 +40071,6 @@ pub const OPERATIONS_JSON: &str = r#"[
               "type": "integer",
               "format": "int64",
               "description": "IMAP UID."
-            },
-            "from": {
-              "description": "The sender (an address, or an object with its name and email)."
             },
             "subject": {
               "type": "string",
