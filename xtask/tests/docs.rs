@@ -146,3 +146,111 @@ fn the_toolset_summary_adds_up_to_the_counts() {
     let domains = rows.iter().find(|r| r[1] == "`domains`").unwrap();
     assert_eq!(domains[5], "D S?");
 }
+
+/// The documents: the README and every page under docs/.
+fn documents() -> Vec<PathBuf> {
+    let mut out = vec![root().join("README.md")];
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    pages.sort();
+    out.extend(pages);
+    out
+}
+
+/// Text outside fenced code blocks.
+fn prose(text: &str) -> Vec<&str> {
+    let mut fenced = false;
+    text.lines()
+        .filter(|l| {
+            if l.starts_with("```") {
+                fenced = !fenced;
+                return false;
+            }
+            !fenced
+        })
+        .collect()
+}
+
+/// The anchors of a Markdown file's headings, as GitHub spells them.
+fn anchors(text: &str) -> Vec<String> {
+    prose(text)
+        .into_iter()
+        .filter(|l| l.starts_with('#'))
+        .map(|l| {
+            l.trim_start_matches('#')
+                .trim()
+                .to_lowercase()
+                .chars()
+                .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ' '))
+                .map(|c| if c == ' ' { '-' } else { c })
+                .collect()
+        })
+        .collect()
+}
+
+/// The relative links of `text` (the document at `doc`) whose file or heading does not exist.
+fn broken_links(doc: &Path, text: &str) -> Vec<String> {
+    let dir = doc.parent().unwrap();
+    let mut broken = Vec::new();
+    for line in prose(text) {
+        for (i, _) in line.match_indices("](") {
+            let link = line[i + 2..].split([')', ' ']).next().unwrap_or("");
+            if link.is_empty() || link.contains("://") || link.starts_with("mailto:") {
+                continue;
+            }
+            let (path, fragment) = link.split_once('#').unwrap_or((link, ""));
+            // The text whose headings the fragment names: this document's, or the target's.
+            let target_text = if path.is_empty() {
+                Some(text.to_owned())
+            } else {
+                let target = dir.join(path);
+                if !target.exists() {
+                    broken.push(format!("{link}: no such file"));
+                    continue;
+                }
+                let markdown = target.extension().is_some_and(|x| x == "md");
+                markdown.then(|| std::fs::read_to_string(&target).unwrap())
+            };
+            if let Some(t) = target_text.filter(|_| !fragment.is_empty())
+                && !anchors(&t).iter().any(|a| a == fragment)
+            {
+                broken.push(format!("{link}: no such heading"));
+            }
+        }
+    }
+    broken
+}
+
+#[test]
+fn every_relative_link_in_the_documents_resolves() {
+    let mut broken = Vec::new();
+    for doc in documents() {
+        let name = doc.strip_prefix(root()).unwrap().display().to_string();
+        let text = std::fs::read_to_string(&doc).unwrap();
+        broken.extend(
+            broken_links(&doc, &text)
+                .into_iter()
+                .map(|b| format!("{name}: {b}")),
+        );
+    }
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
+
+#[test]
+fn a_missing_file_or_heading_is_a_broken_link() {
+    let text = "# Here\n\
+        [ok](http.md#token-modes), [ok](#here), [ok](../README.md), [ok](https://x.example/#y)\n\
+        [gone](gone.md) and [moved](http.md#token-mode) and [here](#there)\n\
+        ```\n[in code](gone.md)\n```\n";
+    assert_eq!(
+        broken_links(&root().join("docs/page.md"), text),
+        [
+            "gone.md: no such file",
+            "http.md#token-mode: no such heading",
+            "#there: no such heading"
+        ]
+    );
+}
