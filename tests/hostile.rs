@@ -359,7 +359,10 @@ async fn tokens_echoed_in_response_headers_never_reach_the_agent() {
     let r = h.call("get_domain", json!({"domain_id": 7})).await;
     let all = seen(&r);
     assert!(is_error(&r) && !all.contains(OPS_TOKEN), "{all}");
-    assert!(text(&r).contains("API request id: req-[redacted]-1"), "{all}");
+    assert!(
+        text(&r).contains("API request id: req-[redacted]-1"),
+        "{all}"
+    );
     assert_eq!(
         r.structured_content.as_ref().unwrap()["error"]["api_request_id"],
         "req-[redacted]-1"

@@ -375,8 +375,9 @@ impl Transport {
             }
             let Some(name) = name.clone() else { continue };
             let v = if tainted(&v) {
-                match HeaderValue::from_maybe_shared(self.scrub(Bytes::copy_from_slice(v.as_bytes())))
-                {
+                match HeaderValue::from_maybe_shared(
+                    self.scrub(Bytes::copy_from_slice(v.as_bytes())),
+                ) {
                     Ok(v) => v,
                     Err(_) => continue,
                 }
