@@ -8,14 +8,14 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::Value;
 use trekmail_api::model::{Location, Operation, Parameter};
 use trekmail_mcp::Catalog;
-use trekmail_mcp::map::{GateName, TokenName, ToolsMap};
+use trekmail_mcp::catalog::map::{GateName, TokenName, ToolsMap};
 
 fn ops() -> Vec<Operation> {
     trekmail_api::model::operations().unwrap().to_vec()
 }
 
 fn facts() -> Vec<Value> {
-    include_str!("fixtures/trekmail-api-v1.tools.jsonl")
+    include_str!("../../tests/fixtures/trekmail-api-v1.tools.jsonl")
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
@@ -76,7 +76,7 @@ fn a_new_operation_fails_until_it_is_bound_or_excluded() {
         "{p:?}"
     );
     let mut map = ToolsMap::embedded().unwrap();
-    map.excluded.push(trekmail_mcp::map::Excluded {
+    map.excluded.push(trekmail_mcp::catalog::map::Excluded {
         operation: "list_domain_tags".into(),
         reason: "internal".into(),
     });
@@ -641,7 +641,7 @@ fn argument_paths_and_columns_of_the_map_are_checked_at_start_up() {
 
 #[test]
 fn a_map_entry_breaking_the_annotation_rule_is_refused() {
-    type Change = fn(&mut trekmail_mcp::map::Annotations);
+    type Change = fn(&mut trekmail_mcp::catalog::map::Annotations);
     let cases: [(&str, Change, &str); 4] = [
         ("list_domains", |a| a.read_only = false, "read-only"),
         ("create_contact", |a| a.destructive = true, "additive"),

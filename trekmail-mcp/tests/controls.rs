@@ -11,7 +11,9 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
 use support::{Harness, Opts, is_error, text};
-use trekmail_mcp::{Catalog, TrekmailServer, cli, config, human};
+use trekmail_mcp::call::human;
+use trekmail_mcp::config::{self, cli};
+use trekmail_mcp::{Catalog, TrekmailServer};
 
 fn opts(extra: &[(&'static str, &str)]) -> Opts {
     Opts {

@@ -457,7 +457,7 @@ async fn validation_errors_list_their_fields_in_the_text() {
 #[tokio::test]
 async fn plan_errors_point_at_the_plan_not_the_token() {
     let h = Harness::start(Opts::default()).await;
-    for code in trekmail_mcp::results::PLAN_ERROR_CODES {
+    for code in trekmail_mcp::call::results::PLAN_ERROR_CODES {
         h.answer_json(
             403,
             json!({"error": {"code": code, "message": "not on this plan"}}),
@@ -553,14 +553,14 @@ async fn progress_is_notified_while_a_call_waits_for_a_free_slot() {
 fn recorder(
     token: i64,
 ) -> (
-    trekmail_mcp::progress::Progress,
+    trekmail_mcp::call::progress::Progress,
     std::sync::Arc<std::sync::Mutex<Vec<rmcp::model::ProgressNotificationParam>>>,
 ) {
     use std::sync::{Arc, Mutex};
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = Arc::clone(&seen);
-    let sink: trekmail_mcp::progress::Sink = Arc::new(move |p| s.lock().unwrap().push(p));
-    let progress = trekmail_mcp::progress::Progress::new(
+    let sink: trekmail_mcp::call::progress::Sink = Arc::new(move |p| s.lock().unwrap().push(p));
+    let progress = trekmail_mcp::call::progress::Progress::new(
         rmcp::model::ProgressToken(rmcp::model::NumberOrString::Number(token)),
         sink,
     );

@@ -14,8 +14,9 @@ use serde_json::{Value, json};
 use support::{OPS_TOKEN, Opts, recording_policy};
 use tokio_util::sync::CancellationToken;
 use trekmail_mcp::Catalog;
-use trekmail_mcp::http_server::{self, HttpServer};
-use trekmail_mcp::server::{Shared, Tokens};
+use trekmail_mcp::call::tokens::Tokens;
+use trekmail_mcp::serve::Shared;
+use trekmail_mcp::serve::http_server::{self, HttpServer};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -518,7 +519,7 @@ async fn two_callers_in_parallel_each_see_and_use_only_their_own_tokens() {
     let ops_tools: Vec<String> = catalog
         .tools()
         .iter()
-        .filter(|d| d.entry.token == trekmail_mcp::map::TokenName::Ops)
+        .filter(|d| d.entry.token == trekmail_mcp::catalog::map::TokenName::Ops)
         .map(|d| d.entry.name.clone())
         .collect();
     let (la, lb, lc) = tokio::join!(s.list(&ha), s.list(&hb), s.list(&hc));

@@ -7,8 +7,8 @@ mod support;
 use serde_json::{Value, json};
 use support::{Harness, OPS_TOKEN, Opts, is_error, notes, recording_policy, text};
 use trekmail_mcp::Catalog;
-use trekmail_mcp::idempotency::{SecretKey, derive};
-use trekmail_mcp::map::Idempotency;
+use trekmail_mcp::call::idempotency::{SecretKey, derive};
+use trekmail_mcp::catalog::map::Idempotency;
 
 fn keys(reqs: &[wiremock::Request]) -> Vec<String> {
     reqs.iter()

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 use trekmail_mcp::Catalog;
-use trekmail_mcp::idempotency::{SecretKey, derive};
+use trekmail_mcp::call::idempotency::{SecretKey, derive};
 
 fn random_value(rng: &mut fastrand::Rng, depth: u32) -> Value {
     match rng.u8(0..if depth > 2 { 6 } else { 8 }) {
@@ -62,10 +62,10 @@ fn random_arguments_never_panic_and_always_get_an_answer() {
             if rng.u8(0..10) == 0 {
                 args.insert("unexpected".into(), random_value(&mut rng, 0));
             }
-            let problems = trekmail_mcp::checks::problems(&catalog, def, &args);
+            let problems = trekmail_mcp::catalog::checks::problems(&catalog, def, &args);
             if problems.is_empty() {
                 accepted += 1;
-                let wire = trekmail_mcp::wire::to_wire(&def.shape, &args, Some("k".into()));
+                let wire = trekmail_mcp::call::wire::to_wire(&def.shape, &args, Some("k".into()));
                 assert!(
                     def.shape.has_body == wire.body.is_some(),
                     "{}",
@@ -94,6 +94,6 @@ fn random_hosts_never_panic() {
         let host: String = (0..rng.usize(0..30))
             .map(|_| alphabet[rng.usize(0..alphabet.len())])
             .collect();
-        let _ = trekmail_mcp::hostguard::refusal(&host);
+        let _ = trekmail_mcp::catalog::hostguard::refusal(&host);
     }
 }

@@ -395,7 +395,7 @@ async fn outbound_hosts_must_be_public() {
 
 #[test]
 fn host_guard_table() {
-    use trekmail_mcp::hostguard::refusal;
+    use trekmail_mcp::catalog::hostguard::refusal;
     let refused = [
         "localhost",
         "LOCALHOST",
@@ -493,7 +493,7 @@ fn host_guard_table() {
 
 /// Tools with a string path parameter, with that parameter's name.
 fn string_path_params() -> Vec<(String, String)> {
-    use trekmail_mcp::schema::Target;
+    use trekmail_mcp::catalog::schema::Target;
     let catalog = Catalog::embedded().unwrap();
     let mut out = Vec::new();
     for t in catalog.tools() {
@@ -614,7 +614,7 @@ async fn hosts_inside_csv_rows_and_blank_hosts_are_refused() {
 
 #[test]
 fn host_guard_refuses_the_forms_it_used_to_miss() {
-    use trekmail_mcp::hostguard::refusal;
+    use trekmail_mcp::catalog::hostguard::refusal;
     for h in [
         "ip6-localhost",
         "ip6-loopback",
@@ -962,7 +962,7 @@ async fn every_email_typed_argument_in_the_catalogue_takes_one_plain_address() {
 #[test]
 fn the_users_confirmation_question_hides_csv_password_columns() {
     let catalog = Catalog::embedded().unwrap();
-    let q = trekmail_mcp::human::question(
+    let q = trekmail_mcp::call::human::question(
         catalog.get("start_bulk_migration").unwrap(),
         json!({"data": "jane@old.example,Hunter2Hunter2x,jane@example.com\n", "confirm_start": true})
             .as_object()

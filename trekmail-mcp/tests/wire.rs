@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 use support::{Harness, MSG_TOKEN, OPS_TOKEN, Opts, USER_AGENT};
 use trekmail_api::model::{Operation, ResponseKind};
-use trekmail_mcp::idempotency::{SecretKey, derive};
-use trekmail_mcp::map::Idempotency;
+use trekmail_mcp::call::idempotency::{SecretKey, derive};
+use trekmail_mcp::catalog::map::Idempotency;
 use wiremock::ResponseTemplate;
 
 fn operations() -> HashMap<&'static str, &'static Operation> {
@@ -36,7 +36,8 @@ fn is_hex_key(key: &str, tool: &str) -> bool {
 
 #[tokio::test]
 async fn every_tool_sends_exactly_the_expected_request() {
-    let cases: Vec<Value> = serde_json::from_str(include_str!("fixtures/wire-cases.json")).unwrap();
+    let cases: Vec<Value> =
+        serde_json::from_str(include_str!("../../tests/fixtures/wire-cases.json")).unwrap();
     let ops = operations();
     let h = Harness::start(Opts::all_gates()).await;
     let catalog = trekmail_mcp::Catalog::embedded().unwrap();

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::{Map, Value, json};
 use trekmail_api::model::{self, Operation};
 use trekmail_mcp::Catalog;
-use trekmail_mcp::map::ToolsMap;
+use trekmail_mcp::catalog::map::ToolsMap;
 
 /// Where the per-tool snapshots live, from the workspace root: one file per tool, what
 /// `tools/list` shows agents (name, title, description, input schema, annotations).
@@ -462,7 +462,7 @@ pub fn tools_table(catalog: &Catalog) -> String {
                 .iter()
                 .filter(|x| x.entry.toolset == current)
                 .count();
-            let token = if e.token == trekmail_mcp::map::TokenName::Ops {
+            let token = if e.token == trekmail_mcp::catalog::map::TokenName::Ops {
                 "ops"
             } else {
                 "message"
@@ -496,11 +496,11 @@ pub fn tools_table(catalog: &Catalog) -> String {
     out
 }
 
-fn letter(g: trekmail_mcp::map::GateName) -> &'static str {
+fn letter(g: trekmail_mcp::catalog::map::GateName) -> &'static str {
     match g {
-        trekmail_mcp::map::GateName::Destructive => "D",
-        trekmail_mcp::map::GateName::Sending => "S",
-        trekmail_mcp::map::GateName::Migration => "M",
+        trekmail_mcp::catalog::map::GateName::Destructive => "D",
+        trekmail_mcp::catalog::map::GateName::Sending => "S",
+        trekmail_mcp::catalog::map::GateName::Migration => "M",
     }
 }
 

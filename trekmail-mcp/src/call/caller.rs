@@ -7,17 +7,17 @@ use rmcp::model::CallToolResult;
 use serde_json::{Map, Value};
 use trekmail_api::{Client, Outcome, TokenKind};
 
+use crate::call::files;
+use crate::call::gates::{self, Switches};
+use crate::call::idempotency::{self, Keys, Recent};
+use crate::call::progress::Progress;
+use crate::call::results;
+use crate::call::tokens::{TokenSource, token_kind};
+use crate::call::wire;
+use crate::catalog::checks;
+use crate::catalog::map::TokenName;
+use crate::catalog::schema::{IDEMPOTENCY_ARG, Target};
 use crate::catalog::{Catalog, ToolDef};
-use crate::checks;
-use crate::files;
-use crate::gates::{self, Switches};
-use crate::idempotency::{self, Keys, Recent};
-use crate::map::TokenName;
-use crate::progress::Progress;
-use crate::results;
-use crate::schema::{IDEMPOTENCY_ARG, Target};
-use crate::server::TokenSource;
-use crate::wire;
 
 /// Everything a call needs.
 pub struct Caller {
@@ -286,11 +286,3 @@ fn listing(problems: &[String]) -> String {
 pub const MAX_PROBLEMS: usize = 20;
 /// Characters of one listed problem.
 pub const MAX_PROBLEM_CHARS: usize = 300;
-
-/// The client crate's token kind for a map token name.
-pub fn token_kind(t: TokenName) -> TokenKind {
-    match t {
-        TokenName::Ops => TokenKind::Ops,
-        TokenName::Message => TokenKind::Message,
-    }
-}

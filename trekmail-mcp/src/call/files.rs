@@ -11,11 +11,11 @@
 use base64::Engine as _;
 use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 use rmcp::model::{CallToolResult, ContentBlock, Resource, ResourceContents};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::map::FileSpec;
-use crate::schema::{Shape, Target};
+use crate::catalog::map::FileSpec;
+use crate::catalog::schema::{Shape, Target};
 
 /// The scheme of the URIs that name files of the API.
 pub const SCHEME: &str = "trekmail://";
@@ -359,44 +359,6 @@ pub fn args_of(uri: &str, path: &str, shape: &Shape) -> Option<Map<String, Value
         args.insert(k.clone(), typed(&k, raw)?);
     }
     Some(args)
-}
-
-/// The output schema of a file tool: the metadata [`File::metadata`] always gives, and the
-/// answer's other documented fields (from the response schema's `data`, bytes, name and type
-/// left out), which it passes on.
-pub fn output_schema(spec: &FileSpec, response_schema: &Value) -> Map<String, Value> {
-    let mut props = Map::new();
-    let data = &response_schema["properties"]["data"]["properties"];
-    for (k, v) in data.as_object().into_iter().flatten() {
-        let skip = [
-            Some(&spec.content),
-            spec.name.as_ref(),
-            spec.media_type.as_ref(),
-        ]
-        .into_iter()
-        .flatten()
-        .any(|f| f == k);
-        if !skip && let Some(t) = v.get("type") {
-            props.insert(k.clone(), json!({ "type": t }));
-        }
-    }
-    for (k, t) in [
-        ("name", "string"),
-        ("media_type", "string"),
-        ("size", "integer"),
-        ("sha256", "string"),
-        ("uri", "string"),
-    ] {
-        props.insert(k.into(), json!({ "type": t }));
-    }
-    let mut m = Map::new();
-    m.insert("type".into(), "object".into());
-    m.insert("properties".into(), Value::Object(props));
-    m.insert(
-        "required".into(),
-        json!(["name", "media_type", "size", "sha256", "uri"]),
-    );
-    m
 }
 
 #[cfg(test)]

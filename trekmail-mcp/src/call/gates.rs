@@ -3,8 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::catalog::ToolDef;
-use crate::config::Config;
-use crate::map::GateName;
+use crate::catalog::map::GateName;
 
 /// The safety switches, as configured.
 #[derive(Debug, Clone, Copy, Default)]
@@ -24,15 +23,6 @@ impl Switches {
             GateName::Destructive => self.destructive,
             GateName::Sending => self.sending,
             GateName::Migration => self.migration,
-        }
-    }
-
-    /// From the configuration.
-    pub fn from_config(c: &Config) -> Self {
-        Self {
-            destructive: c.allow_destructive,
-            sending: c.allow_sending,
-            migration: c.allow_migration,
         }
     }
 }

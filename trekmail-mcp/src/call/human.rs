@@ -9,10 +9,10 @@ use rmcp::model::{ElicitRequestParams, ElicitationAction, ElicitationSchema, Pro
 use rmcp::service::{ElicitationMode, Peer, RoleServer};
 use serde_json::{Map, Value};
 
-use crate::argpath;
+use crate::call::idempotency;
 use crate::catalog::ToolDef;
-use crate::idempotency;
-use crate::schema::IDEMPOTENCY_ARG;
+use crate::catalog::argpath;
+use crate::catalog::schema::IDEMPOTENCY_ARG;
 
 /// `TREKMAIL_HUMAN_CONFIRM`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

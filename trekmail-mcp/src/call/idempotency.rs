@@ -19,8 +19,8 @@ use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::argpath::ArgPath;
-use crate::map::{Idempotency, TokenName};
+use crate::catalog::argpath::ArgPath;
+use crate::catalog::map::{Idempotency, TokenName};
 
 /// The key that keys digests of secret arguments.
 pub struct SecretKey([u8; 32]);

@@ -6,8 +6,8 @@ use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Map, Value, json};
 use trekmail_api::{CallError, Outcome, OutcomeBody, TokenKind, TransportKind};
 
-use crate::files::File;
-use crate::map::FileSpec;
+use crate::call::files::File;
+use crate::catalog::map::FileSpec;
 
 /// A refusal or validation failure: the model can correct the call.
 pub fn refusal(text: impl Into<String>) -> CallToolResult {
@@ -28,7 +28,7 @@ pub struct FileAnswer<'a> {
     pub client: &'a trekmail_api::Client,
 }
 
-/// A successful answer: a file as a file ([`crate::files`]), any other JSON whole. `output` is
+/// A successful answer: a file as a file (see `files`), any other JSON whole. `output` is
 /// the tool's outputSchema, which a JSON answer must fit to be structuredContent.
 pub fn success(
     tool: &str,
@@ -44,7 +44,7 @@ pub fn success(
                     None => not_a_file(f.tool, f.spec, &value),
                 };
             }
-            if let Some(Err(why)) = output.map(|s| crate::output::fits(s, &value)) {
+            if let Some(Err(why)) = output.map(|s| crate::catalog::output::fits(s, &value)) {
                 return not_as_documented(tool, &why, &value);
             }
             let text = value.to_string();

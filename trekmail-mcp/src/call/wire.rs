@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 use trekmail_api::OperationArgs;
 
-use crate::schema::{FixedTarget, Send, Shape, Target};
+use crate::catalog::schema::{FixedTarget, Send, Shape, Target};
 
 fn is_empty(v: &Value) -> bool {
     match v {

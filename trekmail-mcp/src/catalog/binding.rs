@@ -8,10 +8,10 @@ use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value};
 use trekmail_api::model::Operation;
 
-use crate::argpath::ArgPath;
-use crate::map::{Check, GateName, TokenName, ToolEntry, ToolsMap};
-use crate::schema::{self, IDEMPOTENCY_ARG, Shape};
-use crate::validate::Patterns;
+use crate::catalog::argpath::ArgPath;
+use crate::catalog::map::{Check, GateName, TokenName, ToolEntry, ToolsMap};
+use crate::catalog::schema::{self, IDEMPOTENCY_ARG, Shape};
+use crate::catalog::validate::Patterns;
 
 /// One tool, ready to list and call.
 pub struct ToolDef {
@@ -313,8 +313,8 @@ impl Catalog {
         .with_title(entry.title.clone())
         .annotate(annotations);
         let output = match &entry.file {
-            Some(f) => Some(crate::files::output_schema(f, response_schema)),
-            None => crate::output::schema(response_schema),
+            Some(f) => Some(crate::catalog::output::file_schema(f, response_schema)),
+            None => crate::catalog::output::schema(response_schema),
         };
         let tool = match output {
             Some(s) => tool.with_raw_output_schema(Arc::new(s)),

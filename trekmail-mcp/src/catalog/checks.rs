@@ -4,12 +4,12 @@
 
 use serde_json::{Map, Value};
 
-use crate::argpath::{self, ArgPath};
+use crate::catalog::argpath::{self, ArgPath};
+use crate::catalog::hostguard;
+use crate::catalog::map::{Check, truthy};
+use crate::catalog::schema::Target;
+use crate::catalog::validate;
 use crate::catalog::{Catalog, ToolDef};
-use crate::hostguard;
-use crate::map::{Check, truthy};
-use crate::schema::Target;
-use crate::validate;
 
 fn non_empty(v: Option<&Value>) -> bool {
     match v {

@@ -3,10 +3,10 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::argpath::ArgPath;
+use crate::catalog::argpath::ArgPath;
 
 /// The map, embedded at build time so the binary and its tests see the same file.
-pub const TOOLS_MAP_TOML: &str = include_str!("../../tools-map.toml");
+pub const TOOLS_MAP_TOML: &str = include_str!("../../../tools-map.toml");
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize)]
@@ -83,7 +83,7 @@ pub struct ToolEntry {
     /// CSV text arguments and what some of their columns hold.
     #[serde(default)]
     pub csv_columns: Vec<CsvColumns>,
-    /// Where the answer carries a file (see [`crate::files`]).
+    /// Where the answer carries a file (`call/files.rs` reads it).
     pub file: Option<FileSpec>,
 }
 

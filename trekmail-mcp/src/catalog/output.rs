@@ -4,7 +4,9 @@
 //! fields stay allowed, so an API that adds fields never breaks a validating client, and the
 //! `data` envelope is optional: an answer without it is an object whose fields are not checked.
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
+
+use crate::catalog::map::FileSpec;
 
 /// The output schema for an operation's success `response_schema`, or `None` when the document
 /// describes it only generically (or not at all).
@@ -106,6 +108,44 @@ pub fn fits(schema: &Map<String, Value>, value: &Value) -> Result<(), String> {
         Ok(())
     }
     go(schema, value, "$")
+}
+
+/// The output schema of a file tool: the metadata `File::metadata` (call/files.rs) always gives, and the
+/// answer's other documented fields (from the response schema's `data`, bytes, name and type
+/// left out), which it passes on.
+pub fn file_schema(spec: &FileSpec, response_schema: &Value) -> Map<String, Value> {
+    let mut props = Map::new();
+    let data = &response_schema["properties"]["data"]["properties"];
+    for (k, v) in data.as_object().into_iter().flatten() {
+        let skip = [
+            Some(&spec.content),
+            spec.name.as_ref(),
+            spec.media_type.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|f| f == k);
+        if !skip && let Some(t) = v.get("type") {
+            props.insert(k.clone(), json!({ "type": t }));
+        }
+    }
+    for (k, t) in [
+        ("name", "string"),
+        ("media_type", "string"),
+        ("size", "integer"),
+        ("sha256", "string"),
+        ("uri", "string"),
+    ] {
+        props.insert(k.into(), json!({ "type": t }));
+    }
+    let mut m = Map::new();
+    m.insert("type".into(), "object".into());
+    m.insert("properties".into(), Value::Object(props));
+    m.insert(
+        "required".into(),
+        json!(["name", "media_type", "size", "sha256", "uri"]),
+    );
+    m
 }
 
 #[cfg(test)]

@@ -24,7 +24,8 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::server::{Shared, TokenSource, Tokens, TrekmailServer};
+use crate::call::tokens::{TokenSource, Tokens};
+use crate::serve::server::{Shared, TrekmailServer};
 use auth::{BearerCheck, Refusal};
 use settings::{HttpConfig, LOOPBACK_ORIGINS, TokenMode};
 

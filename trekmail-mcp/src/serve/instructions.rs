@@ -6,14 +6,13 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use crate::call::human::HumanConfirm;
 use crate::catalog::ToolDef;
-use crate::config::Config;
-use crate::gates::Switches;
-use crate::human::HumanConfirm;
-use crate::map::{GateName, TokenName};
+use crate::catalog::map::{GateName, TokenName};
+use crate::serve::Config;
 
 /// The texts, embedded at build time.
-pub const INSTRUCTIONS_TOML: &str = include_str!("../instructions.toml");
+pub const INSTRUCTIONS_TOML: &str = include_str!("../../instructions.toml");
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,7 +73,7 @@ pub fn build(config: &Config, listed: &[Arc<ToolDef>]) -> Result<String, String>
     if config.read_only {
         parts.push(t.read_only.clone());
     }
-    let switches = Switches::from_config(config);
+    let switches = config.switches();
     let mut gates: Vec<GateName> = listed
         .iter()
         .flat_map(|d| {

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use crate::call::token_kind;
+use crate::call::gates::Switches;
+use crate::call::tokens::token_kind;
+use crate::catalog::map::{GateName, TokenName};
 use crate::catalog::{Catalog, ToolDef};
-use crate::config::Config;
-use crate::gates::Switches;
-use crate::map::{GateName, TokenName};
+use crate::serve::Config;
 
 /// Whether a configuration has the token a tool needs.
 pub fn has_token(config: &Config, token: TokenName) -> bool {
@@ -55,7 +55,7 @@ pub fn hidden_because(def: &ToolDef, config: &Config) -> Option<String> {
         });
     }
     if config.hide_disabled
-        && let Some(g) = disabled_by(def, &Switches::from_config(config))
+        && let Some(g) = disabled_by(def, &config.switches())
     {
         return Some(format!(
             "TREKMAIL_HIDE_DISABLED is on and {} is off",

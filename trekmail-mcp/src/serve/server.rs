@@ -13,17 +13,20 @@ use rmcp::model::{
 };
 use rmcp::service::{RequestContext, RoleServer};
 use tokio_util::sync::CancellationToken;
-use trekmail_api::{ClientBuilder, OutcomeBody, Pool, RetryPolicy, TokenKind};
+use trekmail_api::{ClientBuilder, OutcomeBody, Pool, RetryPolicy};
 
-use crate::call::{Caller, token_kind};
+use crate::call::Caller;
+use crate::call::files::{self, File};
+use crate::call::gates::{self, Switches};
+use crate::call::human::{self, Human, HumanConfirm};
+use crate::call::idempotency::{Keys, Recent};
+use crate::call::progress::Progress;
+use crate::call::results;
+use crate::call::tokens::Secret;
+use crate::call::tokens::{TokenSource, Tokens, token_kind};
 use crate::catalog::{Catalog, ToolDef};
-use crate::config::{Config, Secret};
-use crate::files::{self, File};
-use crate::gates::{self, Switches};
-use crate::human::{self, Human, HumanConfirm};
-use crate::idempotency::{Keys, Recent};
-use crate::progress::Progress;
-use crate::{instructions, results, selection};
+use crate::serve::Config;
+use crate::serve::{instructions, selection};
 
 /// The server: the tools of one set of tokens, over the process's [`Shared`] state. Cheap to
 /// build per request ([`Shared::server`]) and to clone.
@@ -49,41 +52,6 @@ struct Listing {
     hidden: HashMap<String, String>,
     /// Generated from the configuration.
     instructions: String,
-}
-
-/// The TrekMail tokens of one server: the environment's, or those of one HTTP request.
-#[derive(Clone, Default)]
-pub struct Tokens {
-    /// `tm_live_…`.
-    pub ops: Option<Secret>,
-    /// `tm_msg_…`.
-    pub message: Option<Secret>,
-}
-
-/// Where tokens come from, for the messages that say which one is missing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenSource {
-    /// `TREKMAIL_API_TOKEN` / `TREKMAIL_MESSAGE_TOKEN`.
-    Environment,
-    /// Each HTTP request's `Authorization` (and `X-TrekMail-Message-Token`) header.
-    Request,
-}
-
-impl TokenSource {
-    /// How to supply a token of `kind`.
-    pub fn how(self, kind: TokenKind) -> String {
-        match self {
-            Self::Environment => kind.env_var().to_owned(),
-            Self::Request => format!(
-                "a {}… token in this request's Authorization header{}",
-                kind.prefix(),
-                match kind {
-                    TokenKind::Message => " (or X-TrekMail-Message-Token beside an ops token)",
-                    TokenKind::Ops => "",
-                }
-            ),
-        }
-    }
 }
 
 /// What every server of one process shares: the catalogue, the operator's settings, the
@@ -134,7 +102,7 @@ impl Shared {
         if !problems.is_empty() {
             return Err(problems.join("\n"));
         }
-        let switches = Switches::from_config(config);
+        let switches = config.switches();
         let mut listings = Vec::with_capacity(4);
         for i in 0..4 {
             listings.push(Arc::new(listing(
@@ -455,7 +423,7 @@ impl TrekmailServer {
                     .args
                     .iter()
                     .filter_map(|a| match &a.target {
-                        crate::schema::Target::Query(q) => Some(q.as_str()),
+                        crate::catalog::schema::Target::Query(q) => Some(q.as_str()),
                         _ => None,
                     })
                     .collect();
@@ -509,7 +477,7 @@ impl ServerHandler for TrekmailServer {
         // Progress goes to the client only when it asked, with a progressToken.
         let progress = context.meta.get_progress_token().map(|token| {
             let peer = context.peer.clone();
-            let sink: crate::progress::Sink = Arc::new(move |p| {
+            let sink: crate::call::progress::Sink = Arc::new(move |p| {
                 let peer = peer.clone();
                 tokio::spawn(async move {
                     if let Err(e) = peer.notify_progress(p).await {

@@ -183,7 +183,7 @@ pub fn is_error(r: &CallToolResult) -> bool {
 /// Valid minimal arguments of every tool, from the golden wire cases.
 pub fn minimal_args() -> HashMap<String, Value> {
     let cases: Vec<Value> =
-        serde_json::from_str(include_str!("../fixtures/wire-cases.json")).unwrap();
+        serde_json::from_str(include_str!("../../../tests/fixtures/wire-cases.json")).unwrap();
     let mut out = HashMap::new();
     for c in cases {
         if c["case"] == "minimal" {

@@ -7,8 +7,8 @@ use hyper::header::{AUTHORIZATION, HeaderMap};
 use sha2::Sha256;
 use trekmail_api::TokenKind;
 
-use crate::config::Secret;
-use crate::server::Tokens;
+use crate::call::tokens::Secret;
+use crate::call::tokens::Tokens;
 
 /// The header carrying a message token beside an ops token in `Authorization`.
 pub const MESSAGE_TOKEN_HEADER: &str = "x-trekmail-message-token";
