@@ -551,7 +551,7 @@ fn the_facts_are_a_floor_for_optional_arguments_only() {
     );
 }
 
-/// The annotation rule (README, "Annotations"), checked on what agents receive for all 143
+/// The annotation rule (docs/tools.md, "Annotations"), checked on what agents receive for all 143
 /// tools: the hints as listed, against the method, the name, the idempotency policy, the gates
 /// and the hosts each tool connects to.
 #[test]

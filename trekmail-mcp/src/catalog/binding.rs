@@ -352,7 +352,7 @@ impl Catalog {
     }
 }
 
-/// The annotation rule (README, "Annotations"): the four hints in `tools-map.toml` follow from
+/// The annotation rule (docs/tools.md, "Annotations"): the four hints in `tools-map.toml` follow from
 /// what the tool does, and whatever the other columns already say must agree with them.
 /// - readOnlyHint: the tool changes nothing. Every GET and every `list_`/`get_` tool is read-only.
 /// - destructiveHint: data can be lost or overwritten: every DELETE, PUT and PATCH, never a

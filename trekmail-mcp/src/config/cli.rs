@@ -25,7 +25,7 @@ every user of the machine):
 At least one is required (--sandbox supplies both).
 
 JSON-RPC runs on stdin/stdout, or over HTTP at /mcp with --http; logs go to stderr.
-See README.md, Configuration and Serving over HTTP.";
+See docs/configuration.md and docs/http.md.";
 
 /// `trekmail-mcp`: MCP server (stdio, or Streamable HTTP with `--http`) for the TrekMail API v1.
 #[derive(Debug, Parser)]
@@ -82,10 +82,12 @@ pub struct Cli {
         hide_env_values = true
     )]
     user_agent: Option<String>,
-    /// Enable deletions, password changes, pausing, SMTP changes, revocations [default: false]
+    /// Enable deletions, password changes, pausing, SMTP changes, revocations, Cloudflare DNS
+    /// writes, discard/reject filters [default: false]
     #[arg(long, env = "TREKMAIL_ALLOW_DESTRUCTIVE", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     allow_destructive: Option<String>,
-    /// Enable sending and scheduling email [default: false]
+    /// Enable sending and scheduling email, and what sends the account's mail elsewhere:
+    /// forwarding, catch-all, redirect filters, Sieve scripts, invites [default: false]
     #[arg(long, env = "TREKMAIL_ALLOW_SENDING", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     allow_sending: Option<String>,
     /// Enable migration tools that connect out or move mail [default: false]
@@ -246,6 +248,12 @@ impl Settings {
     pub fn get(&self, var: &str) -> Option<String> {
         self.values.get(var).cloned()
     }
+}
+
+/// The command line as clap defines it: what `--help` prints, and what `cargo xtask generate`
+/// writes into docs/configuration.md (variable, flag, default, meaning).
+pub fn command() -> clap::Command {
+    Cli::command()
 }
 
 /// Each flag's variable, as `(flag, variable)`, in `--help` order.
