@@ -68,7 +68,7 @@ fn tools_list_with_both_tokens_matches_the_toolsnaps() {
         );
         if got != base {
             assert!(
-                got.starts_with(base) && got[base.len()..].starts_with(" Disabled here"),
+                got.starts_with(base) && got[base.len()..].starts_with(" Disabled"),
                 "{name}: {got}"
             );
             want["description"] = got.into();
@@ -138,17 +138,19 @@ fn read_only_mode_and_toolsets_filter_by_data() {
 
 /// The byte budget of tools/list: the `tools` array as sent (compact JSON), per configuration.
 /// This test is the one place that states the limits; it prints the figures (`--nocapture`).
+/// Issue 18: the 143 tools of the product description, both tokens, at most 83,000 B (0.85x the
+/// reference server's 97,690 B for them).
 #[test]
 fn tools_list_stays_within_its_byte_budget() {
     let configs = [
-        ("both tokens, default switches", Opts::default(), 92_806),
+        ("both tokens, default switches", Opts::default(), 83_000),
         (
             "ops token only",
             Opts {
                 message: false,
                 ..Opts::default()
             },
-            66_326,
+            54_000,
         ),
         (
             "message token only",
@@ -156,7 +158,7 @@ fn tools_list_stays_within_its_byte_budget() {
                 ops: false,
                 ..Opts::default()
             },
-            31_365,
+            29_500,
         ),
     ];
     let mut over = Vec::new();
