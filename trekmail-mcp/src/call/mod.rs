@@ -10,6 +10,7 @@ pub(crate) mod files;
 pub(crate) mod gates;
 pub mod human;
 pub mod idempotency;
+pub mod intents;
 pub mod progress;
 pub mod results;
 pub mod tokens;

@@ -19,7 +19,8 @@ use crate::call::Caller;
 use crate::call::files::{self, File};
 use crate::call::gates::{self, Switches};
 use crate::call::human::{self, Human, HumanConfirm};
-use crate::call::idempotency::{Keys, Recent};
+use crate::call::idempotency::Keys;
+use crate::call::intents::{IntentMemory, ProcessMemory};
 use crate::call::progress::Progress;
 use crate::call::results;
 use crate::call::tokens::Secret;
@@ -70,6 +71,8 @@ pub struct Shared {
     listings: [Arc<Listing>; 4],
     slots: Arc<tokio::sync::Semaphore>,
     closing: CancellationToken,
+    /// Every caller's memory of recent writes: it outlives the servers built per request.
+    intents: Arc<dyn IntentMemory>,
 }
 
 impl Shared {
@@ -127,7 +130,15 @@ impl Shared {
             listings,
             slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
             closing: CancellationToken::new(),
+            intents: Arc::new(ProcessMemory::default()),
         })
+    }
+
+    /// The same state with its intent memory in `intents` (a shared store).
+    #[must_use]
+    pub fn with_intents(mut self, intents: Arc<dyn IntentMemory>) -> Self {
+        self.intents = intents;
+        self
     }
 
     fn index(ops: bool, message: bool) -> usize {
@@ -135,7 +146,7 @@ impl Shared {
     }
 
     /// The server for `tokens`: exactly their tools, their clients, their idempotency secrets.
-    /// Its memory of recent writes is its own: a server built per request keeps none.
+    /// Its memory of recent writes is the process's (or the shared store's), per token.
     pub fn server(&self, tokens: &Tokens) -> Result<TrekmailServer, String> {
         // Neither token may reach the agent, whichever client's answer echoes it.
         let redact: Vec<String> = [&tokens.ops, &tokens.message]
@@ -157,7 +168,7 @@ impl Shared {
                 tokens.ops.as_ref().map(Secret::expose),
                 tokens.message.as_ref().map(Secret::expose),
             ),
-            recent: Recent::default(),
+            intents: Arc::clone(&self.intents),
             source: self.source,
             max_inline_bytes: self.max_inline_bytes,
         };
@@ -252,7 +263,7 @@ impl TrekmailServer {
 
     /// Forgets the writes remembered for telling retries from new intents, as a restart would.
     pub fn forget_recent_writes(&self) {
-        self.caller.recent.forget();
+        self.caller.intents.forget();
     }
 
     /// The tools this configuration lists, in order.
