@@ -224,6 +224,7 @@ impl Caller {
                         client,
                     }),
                 def.tool.output_schema.as_deref(),
+                def.method != "GET",
             ),
             Err(failure) => failure,
         };
