@@ -69,6 +69,8 @@ pub struct Config {
     pub read_only: bool,
     /// `TREKMAIL_HIDE_DISABLED`: do not list tools whose safety switch is off.
     pub hide_disabled: bool,
+    /// `TREKMAIL_SCOPE_AWARE` (default true): list only the tools the tokens' scopes allow.
+    pub scope_aware: bool,
     /// `TREKMAIL_HUMAN_CONFIRM`: when to ask the human at the client before a guarded call.
     pub human_confirm: HumanConfirm,
     /// `TREKMAIL_CA_CERT`: a PEM file of one more certificate authority to trust.
@@ -100,6 +102,7 @@ pub const VARIABLES: &[&str] = &[
     "TREKMAIL_EXCLUDE_TOOLS",
     "TREKMAIL_READ_ONLY",
     "TREKMAIL_HIDE_DISABLED",
+    "TREKMAIL_SCOPE_AWARE",
     "TREKMAIL_HUMAN_CONFIRM",
     "TREKMAIL_LOG",
     "TREKMAIL_CA_CERT",
@@ -212,6 +215,7 @@ impl Config {
         let allow_migration = flag("TREKMAIL_ALLOW_MIGRATION");
         let read_only = flag("TREKMAIL_READ_ONLY");
         let hide_disabled = flag("TREKMAIL_HIDE_DISABLED");
+        let scope_aware = get("TREKMAIL_SCOPE_AWARE").is_none() || flag("TREKMAIL_SCOPE_AWARE");
         let selected = get("TREKMAIL_TOOLSETS").map(|v| {
             let names = list(&v, true);
             if names.iter().any(|n| n == "all") {
@@ -284,6 +288,7 @@ impl Config {
             exclude_tools,
             read_only,
             hide_disabled,
+            scope_aware,
             human_confirm,
             ca_cert_pem,
             http,

@@ -28,6 +28,7 @@ pub mod results;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod schema;
+pub mod scopes;
 pub mod selection;
 pub mod server;
 pub mod stdio;
