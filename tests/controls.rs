@@ -147,44 +147,79 @@ fn hide_disabled_hides_tools_whose_switch_is_off_and_keeps_argument_gated_ones()
 fn a_disabled_tool_says_so_in_its_description_and_an_enabled_one_does_not() {
     let off = server(&Opts::default()).unwrap();
     let d = description(&off, "delete_domain");
-    // The description names the switch once; the note says it is off here.
+    // The gate is data: the note names the switch, once.
     assert!(
-        d.ends_with(" Disabled here.") && d.matches("TREKMAIL_ALLOW_DESTRUCTIVE").count() == 1,
+        d.ends_with(" Disabled: TREKMAIL_ALLOW_DESTRUCTIVE is off.")
+            && d.matches("TREKMAIL_ALLOW_").count() == 1,
         "{d}"
     );
     let s = description(&off, "send_message");
     assert!(
-        s.ends_with(" Disabled here.") && s.contains("TREKMAIL_ALLOW_SENDING"),
+        s.ends_with(" Disabled: TREKMAIL_ALLOW_SENDING is off."),
         "{s}"
     );
     assert!(!description(&off, "get_domain").contains("Disabled"));
-    assert!(!description(&off, "bulk_action").contains("Disabled"));
+    // A conditional gate is the description's own text, and the tool stays usable.
+    let b = description(&off, "bulk_action");
+    assert!(
+        b.contains("TREKMAIL_ALLOW_DESTRUCTIVE") && !b.contains("Disabled"),
+        "{b}"
+    );
     let on = server(&Opts::all_gates()).unwrap();
-    assert!(!description(&on, "delete_domain").contains("Disabled"));
+    let d = description(&on, "delete_domain");
+    assert!(
+        !d.contains("Disabled") && !d.contains("TREKMAIL_ALLOW_"),
+        "{d}"
+    );
     // get_tool (rmcp's lookup) agrees with the listing.
     use rmcp::ServerHandler as _;
     let t = off.get_tool("delete_domain").unwrap();
-    assert!(t.description.unwrap().contains("Disabled here"));
+    assert_eq!(
+        t.description.as_deref(),
+        Some(description(&off, "delete_domain").as_str())
+    );
 }
 
 #[test]
 fn confirmation_arguments_say_they_need_the_users_approval_of_this_call() {
     let s = server(&Opts::all_gates()).unwrap();
+    // Said once, in the instructions, for every confirmation argument listed.
+    assert!(
+        s.instructions()
+            .contains("only after the user approved that specific call"),
+        "{}",
+        s.instructions()
+    );
     let mut seen = 0;
     for d in s.listed() {
         if let Some(c) = &d.entry.confirm {
-            let desc = d.input_schema["properties"][c]["description"]
+            // The validated schema keeps the text; the listing does not repeat it per tool.
+            let full = d.input_schema["properties"][c]["description"]
                 .as_str()
                 .unwrap();
             assert!(
-                desc.contains("only after the user approved this specific call"),
-                "{}: {desc}",
+                full.contains("only after the user approved this specific call"),
+                "{}: {full}",
+                d.entry.name
+            );
+            let listed = serde_json::to_value(&d.tool).unwrap();
+            assert_eq!(
+                listed["inputSchema"]["properties"][c],
+                json!({"type": "boolean"}),
+                "{}",
                 d.entry.name
             );
             seen += 1;
         }
     }
     assert!(seen >= 10, "{seen}");
+    // Without a listed confirmation argument the instructions leave it out.
+    let none = server(&Opts {
+        extra: vec![("TREKMAIL_TOOLSETS", "dns".into())],
+        ..Opts::all_gates()
+    })
+    .unwrap();
+    assert!(!none.instructions().contains("confirmation argument"));
 }
 
 #[test]

@@ -345,6 +345,51 @@ async fn echoed_tokens_never_reach_the_agent() {
 }
 
 #[tokio::test]
+async fn tokens_echoed_in_response_headers_never_reach_the_agent() {
+    let h = Harness::start(Opts::default()).await;
+    let seen = |r: &rmcp::model::CallToolResult| serde_json::to_string(r).unwrap();
+    // A proxy that puts the token in X-Request-Id, on a JSON error: the API's request id is
+    // shown in the text and in structuredContent.
+    h.answer(
+        ResponseTemplate::new(404)
+            .insert_header("x-request-id", format!("req-{OPS_TOKEN}-1"))
+            .set_body_json(json!({"error": {"code": "not_found", "message": "no such domain"}})),
+    )
+    .await;
+    let r = h.call("get_domain", json!({"domain_id": 7})).await;
+    let all = seen(&r);
+    assert!(is_error(&r) && !all.contains(OPS_TOKEN), "{all}");
+    assert!(
+        text(&r).contains("API request id: req-[redacted]-1"),
+        "{all}"
+    );
+    assert_eq!(
+        r.structured_content.as_ref().unwrap()["error"]["api_request_id"],
+        "req-[redacted]-1"
+    );
+    // A non-JSON error page: its content type is named in the message.
+    h.answer(ResponseTemplate::new(502).set_body_raw(
+        "<html>bad gateway</html>",
+        &format!("text/html; charset=utf-8; token={OPS_TOKEN}"),
+    ))
+    .await;
+    let r = h.call("get_domain", json!({"domain_id": 7})).await;
+    let all = seen(&r);
+    assert!(is_error(&r) && !all.contains(OPS_TOKEN), "{all}");
+    assert!(all.contains("token=[redacted]"), "{all}");
+    // A binary success answer: its content type is named in the result.
+    h.answer(ResponseTemplate::new(200).set_body_raw(
+        vec![0xff, 0xfe, 0x00, 0x80],
+        &format!("application/octet-stream; x={OPS_TOKEN}"),
+    ))
+    .await;
+    let r = h.call("verify_job_download", json!({"job_id": 3})).await;
+    let all = seen(&r);
+    assert!(!is_error(&r) && !all.contains(OPS_TOKEN), "{all}");
+    assert!(all.contains("x=[redacted]"), "{all}");
+}
+
+#[tokio::test]
 async fn a_million_unknown_arguments_get_a_short_refusal() {
     let h = Harness::start(Opts::default()).await;
     let mut args = serde_json::Map::new();

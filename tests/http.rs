@@ -15,6 +15,7 @@ use support::{OPS_TOKEN, Opts, recording_policy};
 use tokio_util::sync::CancellationToken;
 use trekmail_mcp::Catalog;
 use trekmail_mcp::http_server::{self, HttpServer};
+use trekmail_mcp::intents::ProcessMemory;
 use trekmail_mcp::server::{Shared, Tokens};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -23,6 +24,8 @@ const BEARER: &str = "operator-bearer-0123456789";
 
 struct Served {
     mock: MockServer,
+    /// The process's intent memory.
+    memory: Arc<ProcessMemory>,
     addr: SocketAddr,
     stop: CancellationToken,
     http: reqwest::Client,
@@ -52,6 +55,8 @@ async fn serve(opts: Opts, http: &[(&'static str, &str)]) -> Served {
         http_server::source(settings.tokens),
     )
     .unwrap();
+    let memory = Arc::new(ProcessMemory::default());
+    let shared = shared.with_intents(memory.clone());
     let tokens = Tokens {
         ops: config.ops_token.clone(),
         message: config.message_token.clone(),
@@ -74,6 +79,7 @@ async fn serve(opts: Opts, http: &[(&'static str, &str)]) -> Served {
     });
     Served {
         mock,
+        memory,
         addr,
         stop,
         http: client(),
@@ -1083,5 +1089,78 @@ async fn files_over_http_are_links_that_resources_read_fetches_with_the_readers_
         [format!("Bearer {CAROL_MSG}"), format!("Bearer {BOB_MSG}")],
         "each API request carries the token of the request that made it"
     );
+    s.stop.cancel();
+}
+
+/// Caller mode keeps each caller's intent memory across requests (a server is built per
+/// request): A, B, A reaches the API three times with three keys, A, A shares one, and two
+/// callers never share a memory.
+#[tokio::test]
+async fn caller_mode_remembers_each_callers_intents_across_requests() {
+    let s = serve(
+        Opts {
+            sending: true,
+            ..caller_opts()
+        },
+        &[("TREKMAIL_HTTP_TOKENS", "caller")],
+    )
+    .await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
+        .mount(&s.mock)
+        .await;
+    let alice = auth(ALICE_OPS);
+    let carol = auth(CAROL_OPS);
+    let forward = |to: &str| json!({"mailbox_id": 7, "enabled": true, "targets": [to]});
+    let call = |who: &str, to: &str| {
+        let headers = [("authorization", who.to_owned())];
+        let args = forward(to);
+        let s = &s;
+        async move {
+            let body = s.call("set_forwarding", args, &view(&headers)).await;
+            assert_ne!(body["result"]["isError"], true, "{body}");
+        }
+    };
+    // Alice: A, B, A, then a retry of the third.
+    for to in ["a@x.example", "b@x.example", "a@x.example", "a@x.example"] {
+        call(&alice, to).await;
+    }
+    // Carol, to the same mailbox id with her own token: A, then A again.
+    for to in ["a@x.example", "a@x.example"] {
+        call(&carol, to).await;
+    }
+    let sent = s.api_requests().await;
+    assert_eq!(sent.len(), 6);
+    let key = |i: usize| {
+        sent[i]
+            .headers
+            .get("idempotency-key")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_ne!(key(0), key(1));
+    assert_ne!(
+        key(2),
+        key(0),
+        "A, B, A: the third must not replay the first"
+    );
+    assert_ne!(key(2), key(1));
+    assert_eq!(key(3), key(2), "a retry of the third keeps its key");
+    // Carol's A is her first: the key derived from the arguments (Alice's first A had it too,
+    // under her token; the API keeps keys per account).
+    assert_eq!(key(4), key(0));
+    assert_eq!(key(5), key(4), "Carol's repeat is a retry");
+    // The memory holds one target per caller, keyed by HMACs: no token, no argument.
+    let ids = s.memory.ids();
+    assert_eq!(ids.len(), 4, "{ids:?}");
+    for id in &ids {
+        assert!(
+            id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{id}"
+        );
+        assert!(!id.contains("0123456789") && !id.contains("tm_live"));
+    }
     s.stop.cancel();
 }

@@ -361,12 +361,113 @@ async fn a_cancelled_call_sends_nothing_more() {
     );
 }
 
+/// The first thing a newcomer tries: `printf '<initialize>\n<initialized>\n<call>\n' |
+/// trekmail-mcp`. The end of input is the client's shutdown: the call read is answered, then the
+/// server exits 0.
 #[tokio::test]
-async fn closing_stdin_stops_calls_in_flight_and_exits_0() {
+async fn end_of_input_answers_the_calls_already_read_then_exits_0() {
+    let mock = MockServer::start().await;
+    // Slow enough that the input has ended long before the answer.
+    Mock::given(method("GET"))
+        .and(path("/api/v1/domains/7"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_delay(Duration::from_millis(700))
+                .set_body_json(json!({"id": 7})),
+        )
+        .expect(1)
+        .mount(&mock)
+        .await;
+    let peer = Peer::spawn(
+        &mock.uri(),
+        &[("TREKMAIL_API_TOKEN", "tm_live_test123456789")],
+    );
+    let Peer {
+        mut child,
+        mut stdin,
+        mut stdout,
+    } = peer;
+    let lines = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "printf", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "get_domain", "arguments": {"domain_id": 7}}}),
+    ];
+    let all: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    stdin.write_all(all.as_bytes()).await.unwrap();
+    drop(stdin);
+    let mut answers = Vec::new();
+    while let Some(line) = tokio::time::timeout(Duration::from_secs(10), stdout.next_line())
+        .await
+        .expect("the server answers or exits")
+        .unwrap()
+    {
+        answers.push(serde_json::from_str::<Value>(&line).unwrap());
+    }
+    let status = tokio::time::timeout(Duration::from_secs(3), child.wait())
+        .await
+        .expect("the server exits once the answers are written")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let call = answers
+        .iter()
+        .find(|a| a["id"] == 2)
+        .unwrap_or_else(|| panic!("the call is answered: {answers:?}"));
+    assert_eq!(
+        call["result"]["structuredContent"],
+        json!({"id": 7}),
+        "{call}"
+    );
+}
+
+/// The same with the sandbox, exactly as a newcomer types it.
+#[cfg(feature = "sandbox")]
+#[tokio::test]
+async fn printf_into_the_sandbox_answers_the_call() {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trekmail-mcp"));
+    cmd.env_clear()
+        .arg("--sandbox")
+        .env("TREKMAIL_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "printf", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}}),
+    ]
+    .iter()
+    .map(|l| format!("{l}\n"))
+    .collect::<String>();
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    drop(stdin);
+    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("the server exits")
+        .unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let call: Value = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|a| a["id"] == 2)
+        .unwrap_or_else(|| panic!("the call is answered: {stdout}"));
+    assert_eq!(call["result"]["isError"], false, "{call}");
+    assert!(!stdout.contains("cancelled"), "{stdout}");
+}
+
+#[tokio::test]
+async fn closing_stdin_and_stdout_stops_calls_in_flight_and_exits_0() {
     let (mock, peer) = send_waiting_to_retry().await;
     let Peer {
-        mut child, stdin, ..
+        mut child,
+        stdin,
+        stdout,
     } = peer;
+    // The client is gone: nobody can read an answer, so nothing more is done for one.
+    drop(stdout);
     drop(stdin);
     let status = tokio::time::timeout(Duration::from_secs(3), child.wait())
         .await
@@ -377,7 +478,31 @@ async fn closing_stdin_stops_calls_in_flight_and_exits_0() {
     assert_eq!(
         mock.received_requests().await.unwrap().len(),
         1,
-        "no retry after stdin closed"
+        "no retry after the client went away"
+    );
+}
+
+#[tokio::test]
+async fn end_of_input_does_not_wait_for_a_cancelled_call() {
+    let (mock, mut peer) = send_waiting_to_retry().await;
+    peer.send(json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 7, "reason": "user"}}))
+        .await;
+    let Peer {
+        mut child,
+        stdin,
+        stdout: _stdout,
+    } = peer;
+    drop(stdin);
+    let status = tokio::time::timeout(Duration::from_secs(3), child.wait())
+        .await
+        .expect("nothing is owed: the server exits promptly")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        mock.received_requests().await.unwrap().len(),
+        1,
+        "no retry of the cancelled call"
     );
 }
 

@@ -1,6 +1,7 @@
 //! One tool call: check the arguments, the gates and the confirmation, then the generated
 //! operation with its idempotency key, and shape the result.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rmcp::model::CallToolResult;
@@ -11,7 +12,8 @@ use crate::catalog::{Catalog, ToolDef};
 use crate::checks;
 use crate::files;
 use crate::gates::{self, Switches};
-use crate::idempotency::{self, Keys, Recent};
+use crate::idempotency::{self, Keys};
+use crate::intents::{Intent, IntentMemory};
 use crate::map::TokenName;
 use crate::progress::Progress;
 use crate::results;
@@ -29,8 +31,8 @@ pub struct Caller {
     pub switches: Switches,
     /// Keys digests of secret arguments in idempotency keys, per token.
     pub secret: Keys,
-    /// The last write per target: a retry reuses its key, a new intent never does.
-    pub recent: Recent,
+    /// The last write per target and caller: a retry reuses its key, a new intent never does.
+    pub intents: Arc<dyn IntentMemory>,
     /// Where the tokens come from, for the refusal that names a missing one.
     pub source: TokenSource,
     /// Files larger than this come as a `resource_link` (`TREKMAIL_MAX_INLINE_BYTES`).
@@ -120,22 +122,32 @@ impl Caller {
                 self.missing(kind)
             )));
         }
-        let key = (def.method != "GET").then(|| self.key(def, &args));
+        let (key, intent) = match (def.method != "GET").then(|| self.key(def, &args)) {
+            Some(Key::Given(k)) => (Some(k), None),
+            Some(Key::Decide(i)) => (None, Some(i)),
+            None => (None, None),
+        };
         Ok(Prepared {
             def,
             args,
             key,
+            intent,
             notes,
         })
     }
 
-    /// The `Idempotency-Key` of a write: the caller's, a retry's, or a new intent's.
-    fn key(&self, def: &ToolDef, args: &Map<String, Value>) -> String {
+    /// The `Idempotency-Key` of a write: the caller's, or the intent the memory decides
+    /// (a retry's key or a new intent's).
+    fn key(&self, def: &ToolDef, args: &Map<String, Value>) -> Key {
         let name = &def.entry.name;
-        let given = args
+        // The caller's own key is sent as is and not remembered (the caller manages its keys).
+        if let Some(given) = args
             .get(IDEMPOTENCY_ARG)
             .and_then(Value::as_str)
-            .filter(|k| !k.is_empty());
+            .filter(|k| !k.is_empty())
+        {
+            return Key::Given(given.to_owned());
+        }
         let mut excluded = vec![IDEMPOTENCY_ARG];
         excluded.extend(def.entry.confirm.as_deref());
         let now = SystemTime::now()
@@ -166,7 +178,11 @@ impl Caller {
             .filter_map(|a| Some((a.name.clone(), args.get(&a.name)?.clone())))
             .collect();
         let target = idempotency::target(name, path_args);
-        self.recent.key(name, &target, derived, given)
+        Key::Decide(
+            self.secret
+                .scope(def.entry.token)
+                .intent(name, &target, derived),
+        )
     }
 
     /// Sends a prepared call and shapes the answer.
@@ -175,7 +191,20 @@ impl Caller {
         prepared: Prepared<'_>,
         progress: Option<&Progress>,
     ) -> CallToolResult {
+        let mut prepared = prepared;
         let def = prepared.def;
+        if let Some(intent) = prepared.intent.take() {
+            match self.intents.decide(&intent).await {
+                Ok(k) => prepared.key = Some(k),
+                Err(why) => {
+                    tracing::warn!(tool = %def.entry.name, reason = %why.0, "write refused: its intent could not be decided");
+                    return results::refusal(format!(
+                        "{} was not sent: {}. Nothing was sent; this is temporary, retry the same call shortly.",
+                        def.entry.name, why.0
+                    ));
+                }
+            }
+        }
         let uri = files::uri(&def.path, &def.shape, &prepared.args);
         let key = prepared.key.clone();
         let notes = prepared.notes.clone();
@@ -195,6 +224,7 @@ impl Caller {
                         client,
                     }),
                 def.tool.output_schema.as_deref(),
+                def.method != "GET",
             ),
             Err(failure) => failure,
         };
@@ -252,8 +282,10 @@ pub struct Prepared<'a> {
     pub def: &'a ToolDef,
     /// Its arguments, as given.
     pub args: Map<String, Value>,
-    /// The `Idempotency-Key` of a write.
+    /// The `Idempotency-Key` of a write, once known.
     pub key: Option<String>,
+    /// A write's intent, for the memory to decide its key before it is sent.
+    pub intent: Option<Intent>,
     /// What the result must also say (arguments that were ignored).
     pub notes: Vec<String>,
 }
@@ -263,6 +295,14 @@ impl Prepared<'_> {
     pub fn guarded(&self) -> bool {
         self.def.entry.confirm.is_some() || !self.def.gates_for(&self.args).is_empty()
     }
+}
+
+/// Where a write's key comes from.
+enum Key {
+    /// The caller's `idempotency_key`.
+    Given(String),
+    /// The intent memory's decision.
+    Decide(Intent),
 }
 
 /// Problems listed for the agent: the first [`MAX_PROBLEMS`], each cut to [`MAX_PROBLEM_CHARS`],

@@ -317,7 +317,7 @@ impl Catalog {
         let tool = Tool::new(
             entry.name.clone(),
             entry.description.clone(),
-            Arc::new(schema::listed(&input)),
+            Arc::new(schema::listed(&input, entry.confirm.as_deref())),
         )
         .with_title(entry.title.clone())
         .annotate(annotations);

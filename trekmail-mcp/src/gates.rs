@@ -59,12 +59,13 @@ pub fn refusal(def: &ToolDef, args: &Map<String, Value>, switches: &Switches) ->
 }
 
 /// What the description of a tool disabled by `g` adds: the agent learns it without calling.
-/// Short on purpose: every disabled tool carries it in tools/list, and a description that
-/// already names the switch (the catalogue requires it of gated tools) does not get it twice.
+/// Short on purpose: every disabled tool carries it in tools/list. The switch of a tool's `gate`
+/// is data (tools-map.toml), so descriptions do not name it and this note does; a description
+/// that names it anyway does not get it twice.
 pub fn disabled_note(g: GateName, description: &str) -> String {
     if description.contains(g.env_var()) {
         " Disabled here.".into()
     } else {
-        format!(" Disabled here: {} is off.", g.env_var())
+        format!(" Disabled: {} is off.", g.env_var())
     }
 }

@@ -7,19 +7,14 @@
 //! secret columns) enter only as an HMAC under a key derived from the configured token: stable
 //! across restarts, never in the clear, and no guess can be confirmed from the key.
 //!
-//! [`Recent`] decides between a retry and a new intent: a call repeats the last write to its
-//! target (same tool, same path arguments) and gets that write's key, or it is new; a new call
-//! whose derived key was already sent to that target (A, B, then A again) gets a fresh key
-//! chained to the write before it, so the API does not replay an old answer.
-
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+//! Which key a write finally sends (a retry's, or a new intent's) is [`crate::intents`]'s call.
 
 use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::argpath::ArgPath;
+use crate::intents::Scope;
 use crate::map::{Idempotency, TokenName};
 
 /// The key that keys digests of secret arguments.
@@ -53,10 +48,12 @@ impl SecretKey {
     }
 }
 
-/// One [`SecretKey`] per token.
+/// One [`SecretKey`] and one intent memory [`Scope`] per token.
 pub struct Keys {
     ops: SecretKey,
     message: SecretKey,
+    ops_scope: Scope,
+    message_scope: Scope,
 }
 
 impl Keys {
@@ -64,9 +61,20 @@ impl Keys {
     /// tools cannot be called anyway).
     pub fn for_tokens(ops: Option<&str>, message: Option<&str>) -> Self {
         let key = |t: Option<&str>| t.map_or_else(SecretKey::random, SecretKey::for_token);
+        let scope = |t: Option<&str>| t.map_or_else(Scope::random, Scope::for_token);
         Self {
             ops: key(ops),
             message: key(message),
+            ops_scope: scope(ops),
+            message_scope: scope(message),
+        }
+    }
+
+    /// Whose intent memory a write with a tool's token belongs to.
+    pub fn scope(&self, token: TokenName) -> &Scope {
+        match token {
+            TokenName::Ops => &self.ops_scope,
+            TokenName::Message => &self.message_scope,
         }
     }
 
@@ -167,93 +175,6 @@ pub fn replace_at(args: &mut Map<String, Value>, path: &str, with: &dyn Fn(&Valu
             if let Some(v) = args.get_mut(root) {
                 *v = with(v);
             }
-        }
-    }
-}
-
-/// What a target's writes were.
-struct Last {
-    /// The derived key of the last write.
-    derived: String,
-    /// The key it was sent with.
-    sent: String,
-    /// Derived keys already sent to this target (bounded; `saturated` once full).
-    used: HashSet<String>,
-    saturated: bool,
-    /// For evicting the stalest target first.
-    seq: u64,
-}
-
-/// Targets remembered, and derived keys remembered per target.
-const MAX_TARGETS: usize = 1024;
-const MAX_KEYS_PER_TARGET: usize = 64;
-
-/// The last write per target, for telling a retry from a new intent. Holds only keys.
-#[derive(Default)]
-pub struct Recent(Mutex<(HashMap<String, Last>, u64)>);
-
-impl Recent {
-    /// The key to send for a write to `target` whose derived key is `derived`; `given` is the
-    /// caller's own key, sent as is and not remembered (the caller manages its own keys).
-    pub fn key(&self, tool: &str, target: &str, derived: String, given: Option<&str>) -> String {
-        if let Some(g) = given {
-            return g.to_owned();
-        }
-        let Ok(mut guard) = self.0.lock() else {
-            // A poisoned lock: fall back to the derived key (the behaviour without memory).
-            return derived;
-        };
-        let (targets, seq) = &mut *guard;
-        *seq += 1;
-        let now = *seq;
-        if let Some(last) = targets.get_mut(target) {
-            last.seq = now;
-            // The same write again, nothing different in between: a retry.
-            if last.derived == derived {
-                return last.sent.clone();
-            }
-            // A new intent whose key this target already used: chain it to the last write.
-            let sent = if last.saturated || last.used.contains(&derived) {
-                let h = Sha256::digest(format!("{derived}>{}", last.sent).as_bytes());
-                format!("mcp_{tool}_{}", &hex(&h)[..32])
-            } else {
-                derived.clone()
-            };
-            if last.used.len() >= MAX_KEYS_PER_TARGET {
-                last.saturated = true;
-            } else {
-                last.used.insert(derived.clone());
-            }
-            last.derived = derived;
-            last.sent = sent.clone();
-            return sent;
-        }
-        if targets.len() >= MAX_TARGETS
-            && let Some(stalest) = targets
-                .iter()
-                .min_by_key(|(_, l)| l.seq)
-                .map(|(k, _)| k.clone())
-        {
-            targets.remove(&stalest);
-        }
-        let sent = derived.clone();
-        targets.insert(
-            target.to_owned(),
-            Last {
-                used: HashSet::from([derived.clone()]),
-                derived,
-                sent: sent.clone(),
-                saturated: false,
-                seq: now,
-            },
-        );
-        sent
-    }
-
-    /// Forgets every write (as a restart would).
-    pub fn forget(&self) {
-        if let Ok(mut g) = self.0.lock() {
-            g.0.clear();
         }
     }
 }
@@ -391,30 +312,5 @@ mod tests {
         let mut m = args.clone();
         mask(&mut m, "data", &k);
         assert!(!canonical(&Value::Object(m)).contains("hunter2"));
-    }
-
-    #[test]
-    fn recent_tells_a_retry_from_a_new_intent() {
-        let r = Recent::default();
-        let k = |t: &str, d: &str| r.key("set_forwarding", t, d.to_owned(), None);
-        let a1 = k("m1", "mcp_set_forwarding_a");
-        assert_eq!(a1, "mcp_set_forwarding_a");
-        assert_eq!(k("m1", "mcp_set_forwarding_a"), a1, "A then A is a retry");
-        let b = k("m1", "mcp_set_forwarding_b");
-        assert_eq!(b, "mcp_set_forwarding_b", "a first B keeps its derived key");
-        let a2 = k("m1", "mcp_set_forwarding_a");
-        assert_ne!(a2, a1, "A, B, A: the third is a new intent");
-        assert!(
-            a2.starts_with("mcp_set_forwarding_") && a2.len() == "mcp_set_forwarding_".len() + 32
-        );
-        assert_eq!(
-            k("m1", "mcp_set_forwarding_a"),
-            a2,
-            "and its retry keeps its key"
-        );
-        // Another target is independent.
-        assert_eq!(k("m2", "mcp_set_forwarding_a"), "mcp_set_forwarding_a");
-        r.forget();
-        assert_eq!(k("m1", "mcp_set_forwarding_a"), a1);
     }
 }

@@ -20,6 +20,7 @@ pub mod http_server;
 pub mod human;
 pub mod idempotency;
 pub mod instructions;
+pub mod intents;
 pub mod logging;
 pub mod map;
 pub mod output;

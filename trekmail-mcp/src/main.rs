@@ -146,15 +146,20 @@ async fn main() -> ExitCode {
     }
     tracing::info!(tools = server.tools().len(), "serving on stdio");
     let closing = server.closing();
+    trekmail_mcp::stdio::watch_stdout(closing.clone());
     // Requests read and not yet answered before no new request is read: a client that stops
     // reading cannot make the server make more calls or hold more answers than this.
     let max_open = config.max_concurrent_calls * 2;
+    // At the end of input the calls read are answered: each within its deadline, and one that
+    // waited for a slot gets one more deadline at most.
+    let drain = config.timeout * 2 + Duration::from_secs(5);
     let transport = trekmail_mcp::stdio::Bounded::new(
         rmcp::transport::IntoTransport::<rmcp::RoleServer, _, _>::into_transport(
             rmcp::transport::stdio(),
         ),
         max_open,
         closing,
+        drain,
     );
     let service = match server.serve(transport).await {
         Ok(s) => s,

@@ -29,12 +29,14 @@ pub struct FileAnswer<'a> {
 }
 
 /// A successful answer: a file as a file ([`crate::files`]), any other JSON whole. `output` is
-/// the tool's outputSchema, which a JSON answer must fit to be structuredContent.
+/// the tool's outputSchema, which a JSON answer must fit to be structuredContent; `write` says
+/// whether the operation changes anything.
 pub fn success(
     tool: &str,
     outcome: Outcome,
     file: Option<FileAnswer<'_>>,
     output: Option<&Map<String, Value>>,
+    write: bool,
 ) -> CallToolResult {
     match outcome.body {
         OutcomeBody::Json(value) => {
@@ -45,7 +47,7 @@ pub fn success(
                 };
             }
             if let Some(Err(why)) = output.map(|s| crate::output::fits(s, &value)) {
-                return not_as_documented(tool, &why, &value);
+                return not_as_documented(tool, &why, &value, write);
             }
             let text = value.to_string();
             let structured = match value {
@@ -91,10 +93,16 @@ fn not_a_file(tool: &str, spec: &FileSpec, value: &Value) -> CallToolResult {
 
 /// A success answer that does not fit the tool's outputSchema: the action was done, so the answer
 /// is passed through whole, once, as text; an error result, because a client validating
-/// structuredContent against the schema would reject it.
-fn not_as_documented(tool: &str, why: &str, value: &Value) -> CallToolResult {
+/// structuredContent against the schema would reject it. Only a write is told not to repeat
+/// itself: a read changed nothing and may be called again.
+fn not_as_documented(tool: &str, why: &str, value: &Value, write: bool) -> CallToolResult {
+    let took_effect = if write {
+        " (a write took effect: do not repeat it)"
+    } else {
+        ""
+    };
     refusal(format!(
-        "{tool}: the TrekMail API answered success (a write took effect: do not repeat it) but not in the documented shape ({why}), so the answer is passed through as the API sent it:\n{value}"
+        "{tool}: the TrekMail API answered success{took_effect} but not in the documented shape ({why}), so the answer is passed through as the API sent it:\n{value}"
     ))
 }
 

@@ -314,17 +314,21 @@ pub fn input_schema(shape: &Shape, confirm: Option<&str>) -> Map<String, Value> 
 /// - a property description that only restates the argument's name goes;
 /// - `idempotency_key` is listed as a bare string: the server instructions explain it once for
 ///   all 93 writes, and its length and character bounds are still checked;
+/// - the confirmation argument is listed as a bare boolean: the instructions say once what it
+///   means (`confirm_arg`), and it stays required;
 /// - `additionalProperties: false` goes, at every depth: an unknown argument is refused with its
 ///   name anyway;
 /// - `maxLength` of 255 or more goes: a column-size bound no agent text comes near, still checked;
 /// - an array's `items` lose their description: the array's own says what they are.
-pub fn listed(schema: &Map<String, Value>) -> Map<String, Value> {
+pub fn listed(schema: &Map<String, Value>, confirm: Option<&str>) -> Map<String, Value> {
     let mut out = schema.clone();
     out.remove("additionalProperties");
     if let Some(Value::Object(props)) = out.get_mut("properties") {
         for (name, prop) in props.iter_mut() {
             if name == IDEMPOTENCY_ARG {
                 *prop = json!({ "type": "string" });
+            } else if Some(name.as_str()) == confirm {
+                *prop = json!({ "type": "boolean" });
             } else {
                 drop_restating(name, prop);
             }

@@ -21,7 +21,8 @@ use crate::config::{Config, Secret};
 use crate::files::{self, File};
 use crate::gates::{self, Switches};
 use crate::human::{self, Human, HumanConfirm};
-use crate::idempotency::{Keys, Recent};
+use crate::idempotency::Keys;
+use crate::intents::{IntentMemory, ProcessMemory};
 use crate::progress::Progress;
 use crate::scopes::{self, ScopeCache, Scopes};
 use crate::{instructions, results, selection};
@@ -142,6 +143,8 @@ pub struct Shared {
     /// Callers' listings narrowed by their tokens' scopes (callers' tokens over HTTP, with
     /// `TREKMAIL_SCOPE_AWARE` on).
     scope_cache: Option<Arc<ScopeCache<Listing>>>,
+    /// Every caller's memory of recent writes: it outlives the servers built per request.
+    intents: Arc<dyn IntentMemory>,
 }
 
 impl Shared {
@@ -205,6 +208,7 @@ impl Shared {
                     scopes::CACHE_MAX_ENTRIES,
                 ))
             }),
+            intents: Arc::new(ProcessMemory::default()),
         })
     }
 
@@ -233,12 +237,19 @@ impl Shared {
         Ok(server)
     }
 
+    /// The same state with its intent memory in `intents` (a shared store).
+    #[must_use]
+    pub fn with_intents(mut self, intents: Arc<dyn IntentMemory>) -> Self {
+        self.intents = intents;
+        self
+    }
+
     fn index(ops: bool, message: bool) -> usize {
         usize::from(ops) | (usize::from(message) << 1)
     }
 
     /// The server for `tokens`: exactly their tools, their clients, their idempotency secrets.
-    /// Its memory of recent writes is its own: a server built per request keeps none.
+    /// Its memory of recent writes is the process's (or the shared store's), per token.
     pub fn server(&self, tokens: &Tokens) -> Result<TrekmailServer, String> {
         // Neither token may reach the agent, whichever client's answer echoes it.
         let redact: Vec<String> = [&tokens.ops, &tokens.message]
@@ -260,7 +271,7 @@ impl Shared {
                 tokens.ops.as_ref().map(Secret::expose),
                 tokens.message.as_ref().map(Secret::expose),
             ),
-            recent: Recent::default(),
+            intents: Arc::clone(&self.intents),
             source: self.source,
             max_inline_bytes: self.max_inline_bytes,
         };
@@ -373,7 +384,7 @@ impl TrekmailServer {
 
     /// Forgets the writes remembered for telling retries from new intents, as a restart would.
     pub fn forget_recent_writes(&self) {
-        self.caller.recent.forget();
+        self.caller.intents.forget();
     }
 
     /// The tools this configuration lists, in order.
