@@ -3,6 +3,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use trekmail_api::TokenKind;
+
 use crate::catalog::argpath::ArgPath;
 
 /// The map, embedded at build time so the binary and its tests see the same file.
@@ -40,7 +42,7 @@ pub struct ToolEntry {
     /// The toolset (group) it belongs to.
     pub toolset: String,
     /// `ops` or `message`.
-    pub token: TokenName,
+    pub token: TokenKind,
     /// Human title.
     pub title: String,
     /// What the agent reads.
@@ -101,16 +103,6 @@ pub struct FileSpec {
     pub default_name: Option<String>,
     /// The MIME type when neither the answer nor the name's extension says it.
     pub default_media_type: Option<String>,
-}
-
-/// Which token a tool needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TokenName {
-    /// `TREKMAIL_API_TOKEN`.
-    Ops,
-    /// `TREKMAIL_MESSAGE_TOKEN`.
-    Message,
 }
 
 /// The safety switches.
