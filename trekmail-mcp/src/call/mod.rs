@@ -11,10 +11,12 @@ pub(crate) mod gates;
 pub mod human;
 pub mod idempotency;
 pub mod intents;
+pub mod payments;
 pub mod progress;
 pub mod results;
 pub mod state;
 pub mod tokens;
+pub mod upload;
 pub mod wire;
 
 pub use caller::{Caller, Prepared};
