@@ -21,6 +21,8 @@ pub mod human;
 pub mod idempotency;
 pub mod instructions;
 pub mod intents;
+pub mod json_bound;
+pub mod lines;
 pub mod logging;
 pub mod map;
 pub mod output;
