@@ -65,6 +65,11 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
             json!({"data": {"id": 5, "status": "processing", "progress": 45, "folders": [{"name": "INBOX"}], "imported_messages": 1801}}),
         ),
         (
+            "list_messages",
+            json!({"folder": "INBOX", "limit": 10, "unread_only": true}),
+            json!({"data": {"messages": [{"uid": 50, "subject": "Hi", "seen": false}], "pagination": {"has_more": true, "next_before_uid": 45}}}),
+        ),
+        (
             "read_message",
             json!({"uid": 50}),
             json!({"data": {"uid": 50, "from": {"email": "a@example.com"}, "subject": "Hi", "body_text": "Hello", "body_html": null, "attachments": [{"filename": "a.pdf"}]}}),

@@ -5175,6 +5175,43 @@ pub mod types {
             Default::default()
         }
     }
+    ///A page of a folder's messages, newest first. The API may send more fields than those named here.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct MessageList {
+        pub data: MessageListData,
+    }
+    impl MessageList {
+        pub fn builder() -> builder::MessageList {
+            Default::default()
+        }
+    }
+    ///The page.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct MessageListData {
+        ///The messages, newest first.
+        pub messages:
+            ::std::vec::Vec<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+        pub pagination: MessageListDataPagination,
+    }
+    impl MessageListData {
+        pub fn builder() -> builder::MessageListData {
+            Default::default()
+        }
+    }
+    ///Where the next page starts.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct MessageListDataPagination {
+        ///Whether older messages follow.
+        pub has_more: bool,
+        ///The before_uid of the next page; null on the last.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub next_before_uid: ::std::option::Option<i64>,
+    }
+    impl MessageListDataPagination {
+        pub fn builder() -> builder::MessageListDataPagination {
+            Default::default()
+        }
+    }
     ///A new message token, its plaintext value shown only in this answer. The API may send more fields than those named here.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MessageTokenCreated {
@@ -14680,6 +14717,161 @@ pub mod types {
                     body_text: Ok(value.body_text),
                     subject: Ok(value.subject),
                     uid: Ok(value.uid),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessageList {
+            data: ::std::result::Result<super::MessageListData, ::std::string::String>,
+        }
+        impl ::std::default::Default for MessageList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl MessageList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MessageListData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageList> for super::MessageList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::MessageList> for MessageList {
+            fn from(value: super::MessageList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessageListData {
+            messages: ::std::result::Result<
+                ::std::vec::Vec<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+                ::std::string::String,
+            >,
+            pagination:
+                ::std::result::Result<super::MessageListDataPagination, ::std::string::String>,
+        }
+        impl ::std::default::Default for MessageListData {
+            fn default() -> Self {
+                Self {
+                    messages: Err("no value supplied for messages".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                }
+            }
+        }
+        impl MessageListData {
+            pub fn messages<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.messages = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for messages: {e}"));
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MessageListDataPagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pagination: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageListData> for super::MessageListData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageListData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    messages: value.messages?,
+                    pagination: value.pagination?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MessageListData> for MessageListData {
+            fn from(value: super::MessageListData) -> Self {
+                Self {
+                    messages: Ok(value.messages),
+                    pagination: Ok(value.pagination),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessageListDataPagination {
+            has_more: ::std::result::Result<bool, ::std::string::String>,
+            next_before_uid:
+                ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+        }
+        impl ::std::default::Default for MessageListDataPagination {
+            fn default() -> Self {
+                Self {
+                    has_more: Err("no value supplied for has_more".to_string()),
+                    next_before_uid: Ok(Default::default()),
+                }
+            }
+        }
+        impl MessageListDataPagination {
+            pub fn has_more<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.has_more = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for has_more: {e}"));
+                self
+            }
+            pub fn next_before_uid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_before_uid = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for next_before_uid: {e}")
+                });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageListDataPagination> for super::MessageListDataPagination {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageListDataPagination,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    has_more: value.has_more?,
+                    next_before_uid: value.next_before_uid?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MessageListDataPagination> for MessageListDataPagination {
+            fn from(value: super::MessageListDataPagination) -> Self {
+                Self {
+                    has_more: Ok(value.has_more),
+                    next_before_uid: Ok(value.next_before_uid),
                 }
             }
         }
@@ -26350,7 +26542,7 @@ pub mod builder {
         }
         async fn send_generated(
             self,
-        ) -> Result<ResponseValue<types::DataList>, Error<types::ErrorEnvelope>> {
+        ) -> Result<ResponseValue<types::MessageList>, Error<types::ErrorEnvelope>> {
             let Self {
                 client,
                 before_uid,
@@ -26422,7 +26614,7 @@ pub mod builder {
         ///
         /// A failure is a [`crate::CallError`]: its `Display` is one line (the status,
         /// the API's code and message); match on it for the fields.
-        pub async fn send(self) -> Result<ResponseValue<types::DataList>, crate::CallError> {
+        pub async fn send(self) -> Result<ResponseValue<types::MessageList>, crate::CallError> {
             self.send_generated().await.map_err(crate::CallError::from)
         }
     }
@@ -39630,25 +39822,50 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
-      "x-generic": true,
       "additionalProperties": true,
-      "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
+      "description": "A page of a folder's messages, newest first. The API may send more fields than those named here.",
       "required": [
         "data"
       ],
       "properties": {
         "data": {
-          "type": "array",
-          "description": "The resources of this page.",
-          "items": {
-            "type": "object",
-            "additionalProperties": true
-          }
-        },
-        "meta": {
           "type": "object",
+          "description": "The page.",
           "additionalProperties": true,
-          "description": "Paging information (`page`, `per_page`, `total`) where the API gives it."
+          "required": [
+            "messages",
+            "pagination"
+          ],
+          "properties": {
+            "messages": {
+              "type": "array",
+              "description": "The messages, newest first.",
+              "items": {
+                "type": "object",
+                "additionalProperties": true
+              }
+            },
+            "pagination": {
+              "type": "object",
+              "description": "Where the next page starts.",
+              "additionalProperties": true,
+              "required": [
+                "has_more"
+              ],
+              "properties": {
+                "has_more": {
+                  "type": "boolean",
+                  "description": "Whether older messages follow."
+                },
+                "next_before_uid": {
+                  "type": "integer",
+                  "format": "int64",
+                  "nullable": true,
+                  "description": "The before_uid of the next page; null on the last."
+                }
+              }
+            }
+          }
         }
       }
     },
