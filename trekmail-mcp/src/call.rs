@@ -195,6 +195,7 @@ impl Caller {
                         client,
                     }),
                 def.tool.output_schema.as_deref(),
+                &def.entry.outside_text,
             ),
             Err(failure) => failure,
         };

@@ -23,6 +23,7 @@ pub mod instructions;
 pub mod logging;
 pub mod map;
 pub mod output;
+pub mod outside;
 pub mod progress;
 pub mod results;
 #[cfg(feature = "sandbox")]
