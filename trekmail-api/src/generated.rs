@@ -11,7 +11,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct AddContactGroupMembersRequest {
-        ///Contact IDs to add
         pub contact_ids: ::std::vec::Vec<::std::num::NonZeroU64>,
     }
     impl AddContactGroupMembersRequest {
@@ -47,7 +46,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ApplyCloudflareDnsRequest {
-        ///Object mapping domain_id (string key) to record IDs to force-replace; needed only when preview reported conflicts
+        ///domain_id -> record ids to replace, for conflicts the preview reported
         #[serde(
             default,
             skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
@@ -56,9 +55,9 @@ pub mod types {
             ::std::string::String,
             ::std::vec::Vec<::std::string::String>,
         >,
-        ///TrekMail domain IDs (positive integers), 1-50
+        ///TrekMail domains
         pub domain_ids: ::std::vec::Vec<::std::num::NonZeroU64>,
-        ///Optional allowlist: domain_id -> record IDs to write; records left out are skipped; omitted = write all
+        ///domain_id -> the only record ids to write; omitted: all
         #[serde(
             default,
             skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
@@ -79,7 +78,6 @@ pub mod types {
     pub struct Attachment {
         ///Content base64
         pub content_base64: ::std::string::String,
-        ///MIME type
         pub content_type: AttachmentContentType,
         ///File name
         pub filename: AttachmentFilename,
@@ -89,7 +87,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///MIME type
+    ///`AttachmentContentType`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct AttachmentContentType(::std::string::String);
@@ -313,7 +311,7 @@ pub mod types {
     pub struct BulkActionRequest {
         ///Action
         pub action: BulkActionRequestAction,
-        ///Required for action=move
+        ///Needed for action=move
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub destination: ::std::option::Option<BulkActionRequestDestination>,
         ///Connected external account (no spam/notspam)
@@ -404,7 +402,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Required for action=move
+    ///Needed for action=move
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct BulkActionRequestDestination(::std::string::String);
@@ -508,7 +506,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct BulkAddDomainsRequest {
-        ///Domain names to add (each up to 255 chars)
         pub domains: ::std::vec::Vec<::std::string::String>,
     }
     impl BulkAddDomainsRequest {
@@ -520,9 +517,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct BulkCreateMailboxesRequest {
-        ///Mailboxes to create
         pub items: ::std::vec::Vec<BulkMailboxItem>,
-        ///Password source; server default user_supplied..
+        ///Default user_supplied
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password_mode: ::std::option::Option<BulkCreateMailboxesRequestPasswordMode>,
     }
@@ -531,7 +527,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Password source; server default user_supplied..
+    ///Default user_supplied
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -586,14 +582,14 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct BulkInviteItem {
-        ///Per-item domain overriding the batch domain_id
+        ///Overrides the batch domain_id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub domain_id: ::std::option::Option<::std::num::NonZeroU64>,
-        ///Address part before @
+        ///Before the @
         pub local_part: BulkInviteItemLocalPart,
-        ///Address that receives the invite
+        ///Receives the invite
         pub recipient_email: BulkInviteItemRecipientEmail,
-        ///Dedicated quota in MB; omit for shared pool
+        ///Own quota; omitted: shared pool
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub storage_allocation_mb: ::std::option::Option<::std::num::NonZeroU64>,
     }
@@ -602,7 +598,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Address part before @
+    ///Before the @
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct BulkInviteItemLocalPart(::std::string::String);
@@ -666,7 +662,7 @@ pub mod types {
                 })
         }
     }
-    ///Address that receives the invite
+    ///Receives the invite
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct BulkInviteItemRecipientEmail(::std::string::String);
@@ -720,14 +716,13 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct BulkMailboxItem {
-        ///Domain for this mailbox
         pub domain_id: ::std::num::NonZeroU64,
-        ///Address part before @
+        ///Before the @
         pub local_part: BulkMailboxItemLocalPart,
-        ///Needed when password_mode is user_supplied/omitted (server rule); omit for generated_one_time
+        ///Needed unless generated_one_time
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password: ::std::option::Option<BulkMailboxItemPassword>,
-        ///Dedicated quota in MB; omit for shared pool
+        ///Own quota; omitted: shared pool
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub storage_allocation_mb: ::std::option::Option<::std::num::NonZeroU64>,
     }
@@ -736,7 +731,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Address part before @
+    ///Before the @
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct BulkMailboxItemLocalPart(::std::string::String);
@@ -800,7 +795,7 @@ pub mod types {
                 })
         }
     }
-    ///Needed when password_mode is user_supplied/omitted (server rule); omit for generated_one_time
+    ///Needed unless generated_one_time
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct BulkMailboxItemPassword(::std::string::String);
@@ -876,7 +871,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ChangeMailboxPasswordRequest {
-        ///New password; server also requires upper, lower and digit
         pub password: ChangeMailboxPasswordRequestPassword,
     }
     impl ChangeMailboxPasswordRequest {
@@ -884,7 +878,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///New password; server also requires upper, lower and digit
+    ///`ChangeMailboxPasswordRequestPassword`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ChangeMailboxPasswordRequestPassword(::std::string::String);
@@ -938,12 +932,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CloudflareZoneSelection {
-        ///Existing TrekMail domain ID; omit or null to create a new TrekMail domain
+        ///Existing domain; omitted or null: a new one
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub trekmail_domain_id: ::std::option::Option<i64>,
-        ///Cloudflare zone ID
         pub zone_id: ::std::string::String,
-        ///Domain name of the zone, e.g. example.com
+        ///e.g. example.com
         pub zone_name: ::std::string::String,
     }
     impl CloudflareZoneSelection {
@@ -1007,9 +1000,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ConnectCloudflareDomainsRequest {
-        ///Cloudflare API token with DNS:Edit permission
+        ///With DNS:Edit permission
         pub api_token: ConnectCloudflareDomainsRequestApiToken,
-        ///Zones to connect (1-50)
         pub selected: ::std::vec::Vec<CloudflareZoneSelection>,
     }
     impl ConnectCloudflareDomainsRequest {
@@ -1017,7 +1009,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Cloudflare API token with DNS:Edit permission
+    ///With DNS:Edit permission
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ConnectCloudflareDomainsRequestApiToken(::std::string::String);
@@ -1100,15 +1092,13 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateAliasRequest {
-        ///Deliver mail sent to the alias
         #[serde(default = "defaults::default_bool::<true>")]
         pub can_receive: bool,
-        ///Allow sending as the alias
         #[serde(default)]
         pub can_send: bool,
-        ///Any active domain on the account (cross-domain allowed)
+        ///Any active domain of the account
         pub domain_id: ::std::num::NonZeroU64,
-        ///Alias part before @
+        ///Before the @
         pub local_part: CreateAliasRequestLocalPart,
     }
     impl CreateAliasRequest {
@@ -1116,7 +1106,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Alias part before @
+    ///Before the @
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateAliasRequestLocalPart(::std::string::String);
@@ -1180,24 +1170,24 @@ pub mod types {
         ///All day
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub all_day: ::std::option::Option<bool>,
-        ///Hex, e.g. #6366f1
+        ///e.g. #6366f1
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub color: ::std::option::Option<CreateCalendarEventRequestColor>,
         ///Description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<CreateCalendarEventRequestDescription>,
-        ///End (ISO 8601), not before start_at
+        ///ISO 8601, not before start_at
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub end_at: ::std::option::Option<::std::string::String>,
         ///Location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub location: ::std::option::Option<CreateCalendarEventRequestLocation>,
-        ///Minutes before the event
+        ///Minutes before
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reminder_minutes: ::std::option::Option<i64>,
         ///ISO 8601
         pub start_at: ::std::string::String,
-        ///IANA zone for start_at/end_at, e.g. Europe/Berlin
+        ///IANA, e.g. Europe/Berlin
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub timezone: ::std::option::Option<CreateCalendarEventRequestTimezone>,
         ///Title
@@ -1208,7 +1198,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Hex, e.g. #6366f1
+    ///e.g. #6366f1
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateCalendarEventRequestColor(::std::string::String);
@@ -1358,7 +1348,7 @@ pub mod types {
                 })
         }
     }
-    ///IANA zone for start_at/end_at, e.g. Europe/Berlin
+    ///IANA, e.g. Europe/Berlin
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateCalendarEventRequestTimezone(::std::string::String);
@@ -1462,7 +1452,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateContactGroupRequest {
-        ///Name of the new group
         pub group_name: CreateContactGroupRequestGroupName,
     }
     impl CreateContactGroupRequest {
@@ -1470,7 +1459,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Name of the new group
+    ///`CreateContactGroupRequestGroupName`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateContactGroupRequestGroupName(::std::string::String);
@@ -1527,7 +1516,7 @@ pub mod types {
         ///Postal address
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub address: ::std::option::Option<CreateContactRequestAddress>,
-        ///Date as YYYY-MM-DD
+        ///YYYY-MM-DD
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub birthday: ::std::option::Option<::std::string::String>,
         ///Company
@@ -1538,13 +1527,11 @@ pub mod types {
         ///Job title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub job_title: ::std::option::Option<CreateContactRequestJobTitle>,
-        ///Display name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<CreateContactRequestName>,
         ///Notes
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub notes: ::std::option::Option<CreateContactRequestNotes>,
-        ///Phone number
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub phone: ::std::option::Option<CreateContactRequestPhone>,
     }
@@ -1703,7 +1690,7 @@ pub mod types {
                 })
         }
     }
-    ///Display name
+    ///`CreateContactRequestName`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateContactRequestName(::std::string::String);
@@ -1803,7 +1790,7 @@ pub mod types {
                 })
         }
     }
-    ///Phone number
+    ///`CreateContactRequestPhone`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateContactRequestPhone(::std::string::String);
@@ -1857,10 +1844,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateDomainRequest {
-        ///Where inbound mail lives; 'external' = sending-only domain (no MX, no mailboxes)..
+        ///external: sending only (no MX, no mailboxes)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub mail_hosting: ::std::option::Option<CreateDomainRequestMailHosting>,
-        ///Domain name to add, lowercase (e.g. example.com)
+        ///Lowercase, e.g. example.com
         pub name: CreateDomainRequestName,
     }
     impl CreateDomainRequest {
@@ -1868,7 +1855,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Where inbound mail lives; 'external' = sending-only domain (no MX, no mailboxes)..
+    ///external: sending only (no MX, no mailboxes)
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -1919,7 +1906,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Domain name to add, lowercase (e.g. example.com)
+    ///Lowercase, e.g. example.com
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateDomainRequestName(::std::string::String);
@@ -1973,9 +1960,9 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateFolderRequest {
-        ///Leaf name, without the hierarchy delimiter
+        ///Leaf name, no delimiter
         pub name: CreateFolderRequestName,
-        ///Raw path of an existing parent folder
+        ///Path of an existing folder
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub parent: ::std::option::Option<CreateFolderRequestParent>,
     }
@@ -1984,7 +1971,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Leaf name, without the hierarchy delimiter
+    ///Leaf name, no delimiter
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateFolderRequestName(::std::string::String);
@@ -2037,7 +2024,7 @@ pub mod types {
                 })
         }
     }
-    ///Raw path of an existing parent folder
+    ///Path of an existing folder
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateFolderRequestParent(::std::string::String);
@@ -2094,7 +2081,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateIdentityRequest {
-        ///Send-from address
         pub email: ::std::string::String,
         ///Display name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2102,7 +2088,6 @@ pub mod types {
         ///Reply to
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reply_to: ::std::option::Option<::std::string::String>,
-        ///Whether the signature is applied
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub signature_enabled: ::std::option::Option<bool>,
         ///Signature HTML
@@ -2218,16 +2203,14 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateInviteRequest {
-        ///Domain of the mailbox to be set up
         pub domain_id: ::std::num::NonZeroU64,
-        ///Invite lifetime in hours (server default 72)
+        ///Default 72
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_in_hours: ::std::option::Option<::std::num::NonZeroU64>,
-        ///Address part before @
+        ///Before the @
         pub local_part: CreateInviteRequestLocalPart,
-        ///Existing address that receives the invite email
         pub recipient_email: CreateInviteRequestRecipientEmail,
-        ///Dedicated quota in MB inherited on redeem; omit for shared pool
+        ///Own quota; omitted: shared pool
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub storage_allocation_mb: ::std::option::Option<::std::num::NonZeroU64>,
     }
@@ -2236,7 +2219,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Address part before @
+    ///Before the @
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateInviteRequestLocalPart(::std::string::String);
@@ -2300,7 +2283,7 @@ pub mod types {
                 })
         }
     }
-    ///Existing address that receives the invite email
+    ///`CreateInviteRequestRecipientEmail`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateInviteRequestRecipientEmail(::std::string::String);
@@ -2354,12 +2337,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateInvitesBulkRequest {
-        ///Default domain for all items
+        ///Default for the items
         pub domain_id: ::std::num::NonZeroU64,
-        ///Lifetime for all invites (server default 72)
+        ///Default 72
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_in_hours: ::std::option::Option<::std::num::NonZeroU64>,
-        ///Invites to create
         pub items: ::std::vec::Vec<BulkInviteItem>,
     }
     impl CreateInvitesBulkRequest {
@@ -2371,20 +2353,17 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateMailRuleRequest {
-        ///Actions on match
+        ///Run on a match
         pub actions: ::std::vec::Vec<MailRuleAction>,
-        ///Match conditions
         pub conditions: ::std::vec::Vec<MailRuleCondition>,
-        ///Filter active
         #[serde(default = "defaults::default_bool::<true>")]
         pub enabled: bool,
-        ///All = AND, any = OR
+        ///all: every condition; any: one
         #[serde(default = "defaults::create_mail_rule_request_match_type")]
         pub match_type: CreateMailRuleRequestMatchType,
-        ///Label for the filter
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<CreateMailRuleRequestName>,
-        ///Stop evaluating later filters after a match
+        ///Halts later filters on a match
         #[serde(default)]
         pub stop: bool,
     }
@@ -2393,7 +2372,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///All = AND, any = OR
+    ///all: every condition; any: one
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -2449,7 +2428,7 @@ pub mod types {
             CreateMailRuleRequestMatchType::All
         }
     }
-    ///Label for the filter
+    ///`CreateMailRuleRequestName`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateMailRuleRequestName(::std::string::String);
@@ -2503,20 +2482,18 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateMailboxGeneratedPasswordRequest {
-        ///Mail-app sign-in mode; omitted -> platform default
+        ///How mail apps sign in; omitted: platform default
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub client_auth_mode:
             ::std::option::Option<CreateMailboxGeneratedPasswordRequestClientAuthMode>,
-        ///Optional display name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub display_name: ::std::option::Option<CreateMailboxGeneratedPasswordRequestDisplayName>,
-        ///Domain to create the mailbox on
         pub domain_id: ::std::num::NonZeroU64,
-        ///Address part before @
+        ///Before the @
         pub local_part: CreateMailboxGeneratedPasswordRequestLocalPart,
         ///Always added by the tool
         pub password_mode: CreateMailboxGeneratedPasswordRequestPasswordMode,
-        ///Dedicated quota in MB; omit to use the shared pool
+        ///Own quota; omitted: shared pool
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub storage_allocation_mb: ::std::option::Option<::std::num::NonZeroU64>,
     }
@@ -2525,7 +2502,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Mail-app sign-in mode; omitted -> platform default
+    ///How mail apps sign in; omitted: platform default
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -2578,7 +2555,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Optional display name
+    ///`CreateMailboxGeneratedPasswordRequestDisplayName`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateMailboxGeneratedPasswordRequestDisplayName(::std::string::String);
@@ -2632,7 +2609,7 @@ pub mod types {
                 })
         }
     }
-    ///Address part before @
+    ///Before the @
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateMailboxGeneratedPasswordRequestLocalPart(::std::string::String);
@@ -2758,12 +2735,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateMessageTokenRequest {
-        ///Expiry period; server default never
+        ///Default never
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_in: ::std::option::Option<CreateMessageTokenRequestExpiresIn>,
-        ///Human-readable token name
         pub name: CreateMessageTokenRequestName,
-        ///Scopes to grant (each one of the enum): read=list/get, write=flags/move/delete, send=send mail
+        ///read: list/get; write: flags/move/delete; send: send mail
         pub scopes: ::std::vec::Vec<CreateMessageTokenRequestScopesItem>,
     }
     impl CreateMessageTokenRequest {
@@ -2771,7 +2747,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Expiry period; server default never
+    ///Default never
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -2830,7 +2806,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Human-readable token name
+    ///`CreateMessageTokenRequestName`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateMessageTokenRequestName(::std::string::String);
@@ -2939,11 +2915,9 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateTemplateRequest {
-        ///Template body as HTML
         pub body_html: CreateTemplateRequestBodyHtml,
-        ///Template name
         pub name: CreateTemplateRequestName,
-        ///Default subject line
+        ///Default subject
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub subject: ::std::option::Option<CreateTemplateRequestSubject>,
     }
@@ -2952,7 +2926,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Template body as HTML
+    ///`CreateTemplateRequestBodyHtml`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateTemplateRequestBodyHtml(::std::string::String);
@@ -3002,7 +2976,7 @@ pub mod types {
                 })
         }
     }
-    ///Template name
+    ///`CreateTemplateRequestName`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateTemplateRequestName(::std::string::String);
@@ -3052,7 +3026,7 @@ pub mod types {
                 })
         }
     }
-    ///Default subject line
+    ///Default subject
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateTemplateRequestSubject(::std::string::String);
@@ -3106,14 +3080,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateTicketRequest {
-        ///Ticket category
         pub category: CreateTicketRequestCategory,
-        ///Initial message body, 5-5000 characters
         pub message: CreateTicketRequestMessage,
-        ///Priority; server default is normal
+        ///Default normal
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub priority: ::std::option::Option<CreateTicketRequestPriority>,
-        ///Ticket subject, 4-150 characters
         pub subject: CreateTicketRequestSubject,
     }
     impl CreateTicketRequest {
@@ -3121,7 +3092,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Ticket category
+    ///`CreateTicketRequestCategory`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -3208,7 +3179,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Initial message body, 5-5000 characters
+    ///`CreateTicketRequestMessage`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateTicketRequestMessage(::std::string::String);
@@ -3261,7 +3232,7 @@ pub mod types {
                 })
         }
     }
-    ///Priority; server default is normal
+    ///Default normal
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -3316,7 +3287,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Ticket subject, 4-150 characters
+    ///`CreateTicketRequestSubject`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateTicketRequestSubject(::std::string::String);
@@ -3678,7 +3649,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct EmptyFolderRequest {
-        ///Folder to purge; only Trash or Junk accepted
         pub folder: EmptyFolderRequestFolder,
     }
     impl EmptyFolderRequest {
@@ -3686,7 +3656,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Folder to purge; only Trash or Junk accepted
+    ///`EmptyFolderRequestFolder`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -3739,7 +3709,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct EnableImapRequest {
-        ///The mailbox's current password (no length rule in the tool)
         pub password: ::std::string::String,
     }
     impl EnableImapRequest {
@@ -3926,9 +3895,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ImportContactsRequest {
-        ///The file, base64 (max 2 MB)
+        ///The file, 2 MB at most
         pub content_base64: ::std::string::String,
-        ///Format of the encoded file
         pub format: ImportContactsRequestFormat,
     }
     impl ImportContactsRequest {
@@ -3936,7 +3904,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Format of the encoded file
+    ///`ImportContactsRequestFormat`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -4136,7 +4104,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ListCloudflareZonesRequest {
-        ///Cloudflare API token (sent in the JSON body, not a header)
         pub api_token: ListCloudflareZonesRequestApiToken,
     }
     impl ListCloudflareZonesRequest {
@@ -4144,7 +4111,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Cloudflare API token (sent in the JSON body, not a header)
+    ///`ListCloudflareZonesRequestApiToken`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ListCloudflareZonesRequestApiToken(::std::string::String);
@@ -4766,10 +4733,9 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct MailRuleAction {
-        ///Action kind
         #[serde(rename = "type")]
         pub type_: MailRuleActionType,
-        ///Action argument (folder, address, flag, reason)
+        ///Folder, address, flag or reason
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub value: ::std::option::Option<MailRuleActionValue>,
     }
@@ -4778,7 +4744,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Action kind
+    ///`MailRuleActionType`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -4845,7 +4811,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Action argument (folder, address, flag, reason)
+    ///Folder, address, flag or reason
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct MailRuleActionValue(::std::string::String);
@@ -4899,14 +4865,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct MailRuleCondition {
-        ///Message part to test
         pub field: MailRuleConditionField,
-        ///Header name when field=header
+        ///For field=header
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub header_name: ::std::option::Option<MailRuleConditionHeaderName>,
-        ///Comparison
         pub operator: MailRuleConditionOperator,
-        ///Value to compare
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub value: ::std::option::Option<MailRuleConditionValue>,
     }
@@ -4915,7 +4878,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Message part to test
+    ///`MailRuleConditionField`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -4982,7 +4945,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Header name when field=header
+    ///For field=header
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct MailRuleConditionHeaderName(::std::string::String);
@@ -5032,7 +4995,7 @@ pub mod types {
                 })
         }
     }
-    ///Comparison
+    ///`MailRuleConditionOperator`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -5099,7 +5062,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Value to compare
+    ///`MailRuleConditionValue`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct MailRuleConditionValue(::std::string::String);
@@ -5212,6 +5175,43 @@ pub mod types {
             Default::default()
         }
     }
+    ///A page of a folder's messages, newest first. The API may send more fields than those named here.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct MessageList {
+        pub data: MessageListData,
+    }
+    impl MessageList {
+        pub fn builder() -> builder::MessageList {
+            Default::default()
+        }
+    }
+    ///The page.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct MessageListData {
+        ///The messages, newest first.
+        pub messages:
+            ::std::vec::Vec<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+        pub pagination: MessageListDataPagination,
+    }
+    impl MessageListData {
+        pub fn builder() -> builder::MessageListData {
+            Default::default()
+        }
+    }
+    ///Where the next page starts.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct MessageListDataPagination {
+        ///Whether older messages follow.
+        pub has_more: bool,
+        ///The before_uid of the next page; null on the last.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub next_before_uid: ::std::option::Option<i64>,
+    }
+    impl MessageListDataPagination {
+        pub fn builder() -> builder::MessageListDataPagination {
+            Default::default()
+        }
+    }
     ///A new message token, its plaintext value shown only in this answer. The API may send more fields than those named here.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MessageTokenCreated {
@@ -5280,12 +5280,12 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct MoveMessageRequest {
-        ///Target IMAP folder path
+        ///Folder path
         pub destination: MoveMessageRequestDestination,
         ///External account ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub external_account_id: ::std::option::Option<::std::num::NonZeroU64>,
-        ///Source folder; API default INBOX
+        ///Default INBOX
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub folder: ::std::option::Option<MoveMessageRequestFolder>,
     }
@@ -5294,7 +5294,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Target IMAP folder path
+    ///Folder path
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct MoveMessageRequestDestination(::std::string::String);
@@ -5344,7 +5344,7 @@ pub mod types {
                 })
         }
     }
-    ///Source folder; API default INBOX
+    ///Default INBOX
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct MoveMessageRequestFolder(::std::string::String);
@@ -5548,30 +5548,29 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct PreviewBulkMigrationRequest {
-        ///CSV text, one row per mailbox: source_email,source_password,destination_email (6 columns with per-row server settings)
+        ///CSV rows source_email,source_password,destination_email (+3 server columns with per_row_server)
         pub data: ::std::string::String,
-        ///Which folders to migrate; server default all
+        ///Default all
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub folder_strategy: ::std::option::Option<PreviewBulkMigrationRequestFolderStrategy>,
-        ///Only import mail after this date, YYYY-MM-DD
+        ///YYYY-MM-DD
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub import_since: ::std::option::Option<::std::string::String>,
-        ///If true each CSV row carries its own server settings (6-column CSV)
+        ///Each row has its own server columns
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub per_row_server: ::std::option::Option<bool>,
-        ///Source provider applied to all rows
+        ///For all rows
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub provider: ::std::option::Option<PreviewBulkMigrationRequestProvider>,
-        ///Skip duplicate messages; server default true
+        ///Default true
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub skip_duplicates: ::std::option::Option<bool>,
-        ///IMAP host for all rows (e.g. with generic_imap)
+        ///IMAP host for all rows (generic_imap)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_host: ::std::option::Option<PreviewBulkMigrationRequestSourceHost>,
-        ///IMAP port; server default 993
+        ///Default 993
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_port: ::std::option::Option<::std::num::NonZeroU64>,
-        ///Connection security
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_security: ::std::option::Option<PreviewBulkMigrationRequestSourceSecurity>,
     }
@@ -5580,7 +5579,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Which folders to migrate; server default all
+    ///Default all
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -5635,7 +5634,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Source provider applied to all rows
+    ///For all rows
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -5698,7 +5697,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///IMAP host for all rows (e.g. with generic_imap)
+    ///IMAP host for all rows (generic_imap)
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct PreviewBulkMigrationRequestSourceHost(::std::string::String);
@@ -5748,7 +5747,7 @@ pub mod types {
                 })
         }
     }
-    ///Connection security
+    ///`PreviewBulkMigrationRequestSourceSecurity`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -5807,9 +5806,9 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct PreviewCloudflareDnsRequest {
-        ///TrekMail domain IDs (positive integers), 1-50
+        ///TrekMail domains
         pub domain_ids: ::std::vec::Vec<::std::num::NonZeroU64>,
-        ///Optional allowlist: object mapping domain_id (string key) to array of record IDs such as 'mx_primary', 'spf_record'; omitted = all records
+        ///domain_id -> the only record ids (e.g. mx_primary, spf_record); omitted: all
         #[serde(
             default,
             skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
@@ -5902,7 +5901,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct RemoveContactGroupMembersRequest {
-        ///Contact IDs to remove
         pub contact_ids: ::std::vec::Vec<::std::num::NonZeroU64>,
     }
     impl RemoveContactGroupMembersRequest {
@@ -5967,7 +5965,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct RenameFolderRequest {
-        ///New name (a full target path re-parents the folder)
+        ///A full path moves the folder
         pub name: RenameFolderRequestName,
     }
     impl RenameFolderRequest {
@@ -5975,7 +5973,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///New name (a full target path re-parents the folder)
+    ///A full path moves the folder
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct RenameFolderRequestName(::std::string::String);
@@ -6032,7 +6030,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ReorderMailRulesRequest {
-        ///Filter IDs in desired evaluation order (positive integers)
+        ///Filter ids, first runs first
         pub order: ::std::vec::Vec<::std::num::NonZeroU64>,
     }
     impl ReorderMailRulesRequest {
@@ -6044,7 +6042,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ReplyToTicketRequest {
-        ///Reply text, 5-5000 characters
         pub message: ReplyToTicketRequestMessage,
     }
     impl ReplyToTicketRequest {
@@ -6052,7 +6049,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Reply text, 5-5000 characters
+    ///`ReplyToTicketRequestMessage`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ReplyToTicketRequestMessage(::std::string::String);
@@ -6109,7 +6106,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ReportHamRequest {
-        ///Source folder; API default Junk
+        ///Default Junk
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub folder: ::std::option::Option<ReportHamRequestFolder>,
     }
@@ -6118,7 +6115,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Source folder; API default Junk
+    ///Default Junk
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ReportHamRequestFolder(::std::string::String);
@@ -6172,7 +6169,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ReportSpamRequest {
-        ///Source folder; API default INBOX
+        ///Default INBOX
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub folder: ::std::option::Option<ReportSpamRequestFolder>,
     }
@@ -6181,7 +6178,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Source folder; API default INBOX
+    ///Default INBOX
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ReportSpamRequestFolder(::std::string::String);
@@ -6235,7 +6232,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct SaveDraftRequest {
-        ///25 MB total
+        ///25 MB in all
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<Attachment>,
         ///BCC
@@ -6255,7 +6252,6 @@ pub mod types {
         ///Subject
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub subject: ::std::option::Option<SaveDraftRequestSubject>,
-        ///Recipients
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub to: ::std::vec::Vec<::std::string::String>,
     }
@@ -6448,15 +6444,14 @@ pub mod types {
         ///From list_identities
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub identity_id: ::std::option::Option<::std::num::NonZeroU64>,
-        ///Future ISO 8601 time (no offset: in timezone, else UTC)
+        ///Future ISO 8601 time; without offset: in timezone, else UTC
         pub scheduled_for: ::std::string::String,
         ///Subject
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub subject: ::std::option::Option<ScheduleMessageRequestSubject>,
-        ///IANA zone for scheduled_for
+        ///IANA, e.g. Europe/Berlin
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub timezone: ::std::option::Option<::std::string::String>,
-        ///Recipients
         pub to: ::std::vec::Vec<::std::string::String>,
     }
     impl ScheduleMessageRequest {
@@ -6637,7 +6632,7 @@ pub mod types {
         ///false: no default CC/BCC
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub apply_default_recipients: ::std::option::Option<bool>,
-        ///5 MB each, 10 MB total
+        ///5 MB each, 10 MB in all
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<Attachment>,
         ///BCC
@@ -6650,7 +6645,7 @@ pub mod types {
         ///External account ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub external_account_id: ::std::option::Option<::std::num::NonZeroU64>,
-        ///List-Unsubscribe(-Post), Reply-To or X-* headers
+        ///List-Unsubscribe(-Post), Reply-To or X-*
         #[serde(
             default,
             skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
@@ -6660,12 +6655,11 @@ pub mod types {
         ///From list_identities
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub identity_id: ::std::option::Option<::std::num::NonZeroU64>,
-        ///Message-ID this replies to
+        ///Message-ID this answers
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reply_to_message_id: ::std::option::Option<SendMessageRequestReplyToMessageId>,
         ///Subject
         pub subject: SendMessageRequestSubject,
-        ///Recipients
         pub to: ::std::vec::Vec<::std::string::String>,
     }
     impl SendMessageRequest {
@@ -6677,10 +6671,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct SendMessageRequestBody {
-        ///Max 500 KB
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub html: ::std::option::Option<SendMessageRequestBodyHtml>,
-        ///Max 200 KB
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub text: ::std::option::Option<SendMessageRequestBodyText>,
     }
@@ -6689,7 +6681,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Max 500 KB
+    ///`SendMessageRequestBodyHtml`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SendMessageRequestBodyHtml(::std::string::String);
@@ -6739,7 +6731,7 @@ pub mod types {
                 })
         }
     }
-    ///Max 200 KB
+    ///`SendMessageRequestBodyText`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SendMessageRequestBodyText(::std::string::String);
@@ -6839,7 +6831,7 @@ pub mod types {
                 })
         }
     }
-    ///Message-ID this replies to
+    ///Message-ID this answers
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SendMessageRequestReplyToMessageId(::std::string::String);
@@ -6946,21 +6938,20 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct SetAutoReplyRequest {
-        ///Reply text; needed when enabled (server rule)
+        ///Needed when enabled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub body: ::std::option::Option<SetAutoReplyRequestBody>,
-        ///Auto-reply on or off
         pub enabled: bool,
-        ///Last active day YYYY-MM-DD; omit = until disabled
+        ///Omitted: until disabled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub end_date: ::std::option::Option<SetAutoReplyRequestEndDate>,
-        ///Do not answer mailing lists/automated mail
+        ///No reply to lists and automated mail
         #[serde(default = "defaults::default_bool::<true>")]
         pub skip_lists: bool,
-        ///First active day YYYY-MM-DD; omit = now
+        ///Omitted: now
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub start_date: ::std::option::Option<SetAutoReplyRequestStartDate>,
-        ///Reply subject; needed when enabled (server rule)
+        ///Needed when enabled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub subject: ::std::option::Option<SetAutoReplyRequestSubject>,
     }
@@ -6969,7 +6960,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Reply text; needed when enabled (server rule)
+    ///Needed when enabled
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SetAutoReplyRequestBody(::std::string::String);
@@ -7019,7 +7010,7 @@ pub mod types {
                 })
         }
     }
-    ///Last active day YYYY-MM-DD; omit = until disabled
+    ///Omitted: until disabled
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SetAutoReplyRequestEndDate(::std::string::String);
@@ -7073,7 +7064,7 @@ pub mod types {
                 })
         }
     }
-    ///First active day YYYY-MM-DD; omit = now
+    ///Omitted: now
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SetAutoReplyRequestStartDate(::std::string::String);
@@ -7127,7 +7118,7 @@ pub mod types {
                 })
         }
     }
-    ///Reply subject; needed when enabled (server rule)
+    ///Needed when enabled
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SetAutoReplyRequestSubject(::std::string::String);
@@ -7181,12 +7172,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct SetForwardingRequest {
-        ///Forwarding on or off
         pub enabled: bool,
-        ///Keep a copy in the mailbox
         #[serde(default = "defaults::default_bool::<true>")]
         pub keep_copy: bool,
-        ///Destination addresses; needed (>=1) when enabled, omit when disabling. Plan caps: Starter 5, Pro 15, Agency 30
+        ///Needed when enabled; plan caps: Starter 5, Pro 15, Agency 30
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub targets: ::std::vec::Vec<::std::string::String>,
     }
@@ -7223,33 +7212,31 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct StartBulkMigrationRequest {
-        ///CSV text, one row per mailbox: source_email,source_password,destination_email (6 columns with per-row server settings)
+        ///CSV rows source_email,source_password,destination_email (+3 server columns with per_row_server)
         pub data: ::std::string::String,
-        ///Which folders to migrate; server default all
+        ///Default all
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub folder_strategy: ::std::option::Option<StartBulkMigrationRequestFolderStrategy>,
-        ///Only import mail after this date, YYYY-MM-DD
+        ///YYYY-MM-DD
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub import_since: ::std::option::Option<::std::string::String>,
-        ///Batch name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<StartBulkMigrationRequestName>,
-        ///If true each CSV row carries its own server settings (6-column CSV)
+        ///Each row has its own server columns
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub per_row_server: ::std::option::Option<bool>,
-        ///Source provider applied to all rows
+        ///For all rows
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub provider: ::std::option::Option<StartBulkMigrationRequestProvider>,
-        ///Skip duplicate messages; server default true
+        ///Default true
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub skip_duplicates: ::std::option::Option<bool>,
-        ///IMAP host for all rows (e.g. with generic_imap)
+        ///IMAP host for all rows (generic_imap)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_host: ::std::option::Option<StartBulkMigrationRequestSourceHost>,
-        ///IMAP port; server default 993
+        ///Default 993
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_port: ::std::option::Option<::std::num::NonZeroU64>,
-        ///Connection security
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_security: ::std::option::Option<StartBulkMigrationRequestSourceSecurity>,
     }
@@ -7258,7 +7245,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Which folders to migrate; server default all
+    ///Default all
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -7313,7 +7300,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Batch name
+    ///`StartBulkMigrationRequestName`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct StartBulkMigrationRequestName(::std::string::String);
@@ -7363,7 +7350,7 @@ pub mod types {
                 })
         }
     }
-    ///Source provider applied to all rows
+    ///For all rows
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -7426,7 +7413,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///IMAP host for all rows (e.g. with generic_imap)
+    ///IMAP host for all rows (generic_imap)
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct StartBulkMigrationRequestSourceHost(::std::string::String);
@@ -7476,7 +7463,7 @@ pub mod types {
                 })
         }
     }
-    ///Connection security
+    ///`StartBulkMigrationRequestSourceSecurity`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -7535,30 +7522,26 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct StartMigrationRequest {
-        ///Only import mail from this date, YYYY-MM-DD
+        ///YYYY-MM-DD
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub import_since: ::std::option::Option<::std::string::String>,
-        ///Target TrekMail mailbox ID
         pub mailbox_id: ::std::num::NonZeroU64,
-        ///Source provider
         pub provider: StartMigrationRequestProvider,
-        ///Folders to copy (each string max 255); empty/omitted = all folders
+        ///Empty or omitted: all
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub selected_folders: ::std::vec::Vec<StartMigrationRequestSelectedFoldersItem>,
-        ///Skip messages already in the target; server default true
+        ///Default true
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub skip_duplicates: ::std::option::Option<bool>,
-        ///Source mailbox email address
         pub source_email: StartMigrationRequestSourceEmail,
-        ///Source IMAP hostname
+        ///IMAP host
         pub source_host: StartMigrationRequestSourceHost,
-        ///IMAP password or app password
+        ///Or an app password
         pub source_password: StartMigrationRequestSourcePassword,
-        ///Source IMAP port (typically 993)
+        ///Usually 993
         pub source_port: ::std::num::NonZeroU64,
-        ///Connection security
         pub source_security: StartMigrationRequestSourceSecurity,
-        ///IMAP login name; server falls back to source_email
+        ///IMAP login; default source_email
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_username: ::std::option::Option<StartMigrationRequestSourceUsername>,
     }
@@ -7567,7 +7550,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Source provider
+    ///`StartMigrationRequestProvider`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -7680,7 +7663,7 @@ pub mod types {
                 })
         }
     }
-    ///Source mailbox email address
+    ///`StartMigrationRequestSourceEmail`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct StartMigrationRequestSourceEmail(::std::string::String);
@@ -7730,7 +7713,7 @@ pub mod types {
                 })
         }
     }
-    ///Source IMAP hostname
+    ///IMAP host
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct StartMigrationRequestSourceHost(::std::string::String);
@@ -7780,7 +7763,7 @@ pub mod types {
                 })
         }
     }
-    ///IMAP password or app password
+    ///Or an app password
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct StartMigrationRequestSourcePassword(::std::string::String);
@@ -7830,7 +7813,7 @@ pub mod types {
                 })
         }
     }
-    ///Connection security
+    ///`StartMigrationRequestSourceSecurity`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -7885,7 +7868,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///IMAP login name; server falls back to source_email
+    ///IMAP login; default source_email
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct StartMigrationRequestSourceUsername(::std::string::String);
@@ -7939,17 +7922,15 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct TestMigrationConnectionRequest {
-        ///Source mailbox email address
         pub source_email: TestMigrationConnectionRequestSourceEmail,
-        ///Source IMAP hostname
+        ///IMAP host
         pub source_host: TestMigrationConnectionRequestSourceHost,
-        ///IMAP password or app password
+        ///Or an app password
         pub source_password: TestMigrationConnectionRequestSourcePassword,
-        ///Source IMAP port (typically 993)
+        ///Usually 993
         pub source_port: ::std::num::NonZeroU64,
-        ///Connection security
         pub source_security: TestMigrationConnectionRequestSourceSecurity,
-        ///IMAP login name; server falls back to source_email
+        ///IMAP login; default source_email
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_username: ::std::option::Option<TestMigrationConnectionRequestSourceUsername>,
     }
@@ -7958,7 +7939,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Source mailbox email address
+    ///`TestMigrationConnectionRequestSourceEmail`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct TestMigrationConnectionRequestSourceEmail(::std::string::String);
@@ -8008,7 +7989,7 @@ pub mod types {
                 })
         }
     }
-    ///Source IMAP hostname
+    ///IMAP host
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct TestMigrationConnectionRequestSourceHost(::std::string::String);
@@ -8058,7 +8039,7 @@ pub mod types {
                 })
         }
     }
-    ///IMAP password or app password
+    ///Or an app password
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct TestMigrationConnectionRequestSourcePassword(::std::string::String);
@@ -8110,7 +8091,7 @@ pub mod types {
                 })
         }
     }
-    ///Connection security
+    ///`TestMigrationConnectionRequestSourceSecurity`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -8167,7 +8148,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///IMAP login name; server falls back to source_email
+    ///IMAP login; default source_email
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct TestMigrationConnectionRequestSourceUsername(::std::string::String);
@@ -8223,15 +8204,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct TestSmtpRequest {
-        ///Transport encryption
         pub encryption: TestSmtpRequestEncryption,
-        ///SMTP server host to test
         pub host: TestSmtpRequestHost,
-        ///SMTP login password
         pub password: TestSmtpRequestPassword,
-        ///SMTP server port
         pub port: ::std::num::NonZeroU64,
-        ///SMTP login username
         pub username: TestSmtpRequestUsername,
     }
     impl TestSmtpRequest {
@@ -8239,7 +8215,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Transport encryption
+    ///`TestSmtpRequestEncryption`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -8294,7 +8270,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///SMTP server host to test
+    ///`TestSmtpRequestHost`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct TestSmtpRequestHost(::std::string::String);
@@ -8344,7 +8320,7 @@ pub mod types {
                 })
         }
     }
-    ///SMTP login password
+    ///`TestSmtpRequestPassword`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct TestSmtpRequestPassword(::std::string::String);
@@ -8394,7 +8370,7 @@ pub mod types {
                 })
         }
     }
-    ///SMTP login username
+    ///`TestSmtpRequestUsername`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct TestSmtpRequestUsername(::std::string::String);
@@ -8448,13 +8424,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateAliasRequest {
-        ///Receive mail for the alias
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub can_receive: ::std::option::Option<bool>,
-        ///Allow sending as the alias
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub can_send: ::std::option::Option<bool>,
-        ///False disables the alias entirely
+        ///false disables the alias entirely
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub is_active: ::std::option::Option<bool>,
     }
@@ -8467,7 +8441,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateBulkMigrationJobPasswordRequest {
-        ///New source IMAP password or app password
+        ///Or an app password
         pub source_password: UpdateBulkMigrationJobPasswordRequestSourcePassword,
     }
     impl UpdateBulkMigrationJobPasswordRequest {
@@ -8475,7 +8449,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///New source IMAP password or app password
+    ///Or an app password
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateBulkMigrationJobPasswordRequestSourcePassword(::std::string::String);
@@ -8536,7 +8510,7 @@ pub mod types {
         ///All day
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub all_day: ::std::option::Option<bool>,
-        ///Hex, e.g. #6366f1
+        ///e.g. #6366f1
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub color: ::std::option::Option<UpdateCalendarEventRequestColor>,
         ///Description
@@ -8548,13 +8522,13 @@ pub mod types {
         ///Location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub location: ::std::option::Option<UpdateCalendarEventRequestLocation>,
-        ///Minutes before the event
+        ///Minutes before
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reminder_minutes: ::std::option::Option<i64>,
         ///ISO 8601
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub start_at: ::std::option::Option<::std::string::String>,
-        ///IANA zone for start_at/end_at, e.g. Europe/Berlin
+        ///IANA, e.g. Europe/Berlin
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub timezone: ::std::option::Option<UpdateCalendarEventRequestTimezone>,
         ///Title
@@ -8566,7 +8540,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Hex, e.g. #6366f1
+    ///e.g. #6366f1
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateCalendarEventRequestColor(::std::string::String);
@@ -8716,7 +8690,7 @@ pub mod types {
                 })
         }
     }
-    ///IANA zone for start_at/end_at, e.g. Europe/Berlin
+    ///IANA, e.g. Europe/Berlin
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateCalendarEventRequestTimezone(::std::string::String);
@@ -8820,7 +8794,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateContactGroupRequest {
-        ///New group name
         pub group_name: UpdateContactGroupRequestGroupName,
     }
     impl UpdateContactGroupRequest {
@@ -8828,7 +8801,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///New group name
+    ///`UpdateContactGroupRequestGroupName`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateContactGroupRequestGroupName(::std::string::String);
@@ -8885,7 +8858,7 @@ pub mod types {
         ///Postal address
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub address: ::std::option::Option<UpdateContactRequestAddress>,
-        ///Date as YYYY-MM-DD
+        ///YYYY-MM-DD
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub birthday: ::std::option::Option<::std::string::String>,
         ///Company
@@ -8897,13 +8870,11 @@ pub mod types {
         ///Job title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub job_title: ::std::option::Option<UpdateContactRequestJobTitle>,
-        ///Display name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<UpdateContactRequestName>,
         ///Notes
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub notes: ::std::option::Option<UpdateContactRequestNotes>,
-        ///Phone number
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub phone: ::std::option::Option<UpdateContactRequestPhone>,
     }
@@ -9062,7 +9033,7 @@ pub mod types {
                 })
         }
     }
-    ///Display name
+    ///`UpdateContactRequestName`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateContactRequestName(::std::string::String);
@@ -9162,7 +9133,7 @@ pub mod types {
                 })
         }
     }
-    ///Phone number
+    ///`UpdateContactRequestPhone`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateContactRequestPhone(::std::string::String);
@@ -9216,10 +9187,9 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateDomainCatchAllRequest {
-        ///Address that receives unmatched mail
+        ///Receives unmatched mail; needed when enabled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub destination: ::std::option::Option<UpdateDomainCatchAllRequestDestination>,
-        ///Turn catch-all on or off
         pub enabled: bool,
     }
     impl UpdateDomainCatchAllRequest {
@@ -9227,7 +9197,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Address that receives unmatched mail
+    ///Receives unmatched mail; needed when enabled
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateDomainCatchAllRequestDestination(::std::string::String);
@@ -9281,7 +9251,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateDomainNoteRequest {
-        ///Admin note text; null clears it
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub note: ::std::option::Option<UpdateDomainNoteRequestNote>,
     }
@@ -9290,7 +9259,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Admin note text; null clears it
+    ///`UpdateDomainNoteRequestNote`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateDomainNoteRequestNote(::std::string::String);
@@ -9344,7 +9313,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateDraftRequest {
-        ///25 MB total
+        ///25 MB in all
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<Attachment>,
         ///BCC
@@ -9364,7 +9333,6 @@ pub mod types {
         ///Subject
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub subject: ::std::option::Option<UpdateDraftRequestSubject>,
-        ///Recipients
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub to: ::std::vec::Vec<::std::string::String>,
     }
@@ -9543,7 +9511,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateIdentityRequest {
-        ///Make this the mailbox's default identity
+        ///true makes it the default
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub is_default: ::std::option::Option<bool>,
         ///Display name
@@ -9552,7 +9520,6 @@ pub mod types {
         ///Reply to
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reply_to: ::std::option::Option<::std::string::String>,
-        ///Whether the signature is applied
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub signature_enabled: ::std::option::Option<bool>,
         ///Signature HTML
@@ -9668,20 +9635,16 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateMailRuleRequest {
-        ///Full replacement action list
         pub actions: ::std::vec::Vec<MailRuleAction>,
-        ///Full replacement condition list
         pub conditions: ::std::vec::Vec<MailRuleCondition>,
-        ///Active flag
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub enabled: ::std::option::Option<bool>,
-        ///All/any
+        ///all: every condition; any: one
         #[serde(default = "defaults::update_mail_rule_request_match_type")]
         pub match_type: UpdateMailRuleRequestMatchType,
-        ///Label
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<UpdateMailRuleRequestName>,
-        ///Stop after match
+        ///Halts later filters on a match
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub stop: ::std::option::Option<bool>,
     }
@@ -9690,7 +9653,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///All/any
+    ///all: every condition; any: one
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -9746,7 +9709,7 @@ pub mod types {
             UpdateMailRuleRequestMatchType::All
         }
     }
-    ///Label
+    ///`UpdateMailRuleRequestName`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateMailRuleRequestName(::std::string::String);
@@ -9800,7 +9763,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateMailboxNoteRequest {
-        ///Admin note text; null clears it
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub note: ::std::option::Option<UpdateMailboxNoteRequestNote>,
     }
@@ -9809,7 +9771,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Admin note text; null clears it
+    ///`UpdateMailboxNoteRequestNote`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateMailboxNoteRequestNote(::std::string::String);
@@ -9867,7 +9829,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub external_account_id: ::std::option::Option<::std::num::NonZeroU64>,
         pub flags: UpdateMessageFlagsRequestFlags,
-        ///IMAP folder; API default INBOX
+        ///Default INBOX
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub folder: ::std::option::Option<UpdateMessageFlagsRequestFolder>,
     }
@@ -9880,10 +9842,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateMessageFlagsRequestFlags {
-        ///True = star, false = unstar
+        ///true: star, false: unstar
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub flagged: ::std::option::Option<bool>,
-        ///True = mark read, false = mark unread
+        ///true: read, false: unread
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub seen: ::std::option::Option<bool>,
     }
@@ -9892,7 +9854,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///IMAP folder; API default INBOX
+    ///Default INBOX
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateMessageFlagsRequestFolder(::std::string::String);
@@ -9946,21 +9908,21 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateSmtpConfigRequest {
-        ///Transport encryption; documented as needed for custom mode
+        ///For custom
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub encryption: ::std::option::Option<UpdateSmtpConfigRequestEncryption>,
-        ///SMTP host; documented as needed for custom mode
+        ///For custom
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub host: ::std::option::Option<UpdateSmtpConfigRequestHost>,
-        ///'custom' = own SMTP server, 'platform' = TrekMail servers
+        ///custom: own SMTP server; platform: TrekMail
         pub mode: UpdateSmtpConfigRequestMode,
-        ///SMTP password; documented as needed when creating a new custom connection
+        ///For a new custom connection
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password: ::std::option::Option<UpdateSmtpConfigRequestPassword>,
-        ///SMTP port; documented as needed for custom mode
+        ///For custom
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub port: ::std::option::Option<::std::num::NonZeroU64>,
-        ///SMTP username; documented as needed for custom mode
+        ///For custom
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub username: ::std::option::Option<UpdateSmtpConfigRequestUsername>,
     }
@@ -9969,7 +9931,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Transport encryption; documented as needed for custom mode
+    ///For custom
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -10024,7 +9986,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///SMTP host; documented as needed for custom mode
+    ///For custom
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateSmtpConfigRequestHost(::std::string::String);
@@ -10074,7 +10036,7 @@ pub mod types {
                 })
         }
     }
-    ///'custom' = own SMTP server, 'platform' = TrekMail servers
+    ///custom: own SMTP server; platform: TrekMail
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -10125,7 +10087,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///SMTP password; documented as needed when creating a new custom connection
+    ///For a new custom connection
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateSmtpConfigRequestPassword(::std::string::String);
@@ -10175,7 +10137,7 @@ pub mod types {
                 })
         }
     }
-    ///SMTP username; documented as needed for custom mode
+    ///For custom
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateSmtpConfigRequestUsername(::std::string::String);
@@ -10229,13 +10191,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateTemplateRequest {
-        ///New HTML body
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub body_html: ::std::option::Option<UpdateTemplateRequestBodyHtml>,
-        ///New template name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<UpdateTemplateRequestName>,
-        ///New default subject
+        ///Default subject
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub subject: ::std::option::Option<UpdateTemplateRequestSubject>,
     }
@@ -10244,7 +10204,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///New HTML body
+    ///`UpdateTemplateRequestBodyHtml`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateTemplateRequestBodyHtml(::std::string::String);
@@ -10294,7 +10254,7 @@ pub mod types {
                 })
         }
     }
-    ///New template name
+    ///`UpdateTemplateRequestName`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateTemplateRequestName(::std::string::String);
@@ -10344,7 +10304,7 @@ pub mod types {
                 })
         }
     }
-    ///New default subject
+    ///Default subject
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateTemplateRequestSubject(::std::string::String);
@@ -10398,7 +10358,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UploadSieveScriptRequest {
-        ///Raw Sieve source incl. require lines; max 10000 chars
+        ///Raw Sieve source with its require lines
         pub script: UploadSieveScriptRequestScript,
     }
     impl UploadSieveScriptRequest {
@@ -10406,7 +10366,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Raw Sieve source incl. require lines; max 10000 chars
+    ///Raw Sieve source with its require lines
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UploadSieveScriptRequestScript(::std::string::String);
@@ -10460,7 +10420,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ValidateCloudflareTokenRequest {
-        ///Cloudflare API token (sent in the JSON body, not a header)
         pub api_token: ValidateCloudflareTokenRequestApiToken,
     }
     impl ValidateCloudflareTokenRequest {
@@ -10468,7 +10427,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Cloudflare API token (sent in the JSON body, not a header)
+    ///`ValidateCloudflareTokenRequestApiToken`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ValidateCloudflareTokenRequestApiToken(::std::string::String);
@@ -10522,12 +10481,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct VerifyEmailBulkRequest {
-        ///Addresses to verify; each must be a valid email; 1-50,000
         pub emails: ::std::vec::Vec<::std::string::String>,
-        ///Quick = 1 credit/email; deep = 2/email for business domains, 1/email for large free providers
+        ///quick: 1 credit each; deep: 2 for business domains, 1 for large free providers
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub mode: ::std::option::Option<VerifyEmailBulkRequestMode>,
-        ///Optional job name; an empty name is left out
+        ///Job name; empty: left out
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<VerifyEmailBulkRequestName>,
     }
@@ -10536,7 +10494,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Quick = 1 credit/email; deep = 2/email for business domains, 1/email for large free providers
+    ///quick: 1 credit each; deep: 2 for business domains, 1 for large free providers
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -10587,7 +10545,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Optional job name; an empty name is left out
+    ///Job name; empty: left out
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct VerifyEmailBulkRequestName(::std::string::String);
@@ -10641,9 +10599,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct VerifyEmailRequest {
-        ///Address to verify
         pub email: ::std::string::String,
-        ///Quick = 1 credit (server default); deep = 2 credits with SMTP mailbox probe (large free providers still 1 credit)
+        ///quick (default): 1 credit; deep: 2 with an SMTP mailbox probe (large free providers 1)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub mode: ::std::option::Option<VerifyEmailRequestMode>,
     }
@@ -10652,7 +10609,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Quick = 1 credit (server default); deep = 2 credits with SMTP mailbox probe (large free providers still 1 credit)
+    ///quick (default): 1 credit; deep: 2 with an SMTP mailbox probe (large free providers 1)
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -14760,6 +14717,161 @@ pub mod types {
                     body_text: Ok(value.body_text),
                     subject: Ok(value.subject),
                     uid: Ok(value.uid),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessageList {
+            data: ::std::result::Result<super::MessageListData, ::std::string::String>,
+        }
+        impl ::std::default::Default for MessageList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl MessageList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MessageListData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageList> for super::MessageList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::MessageList> for MessageList {
+            fn from(value: super::MessageList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessageListData {
+            messages: ::std::result::Result<
+                ::std::vec::Vec<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+                ::std::string::String,
+            >,
+            pagination:
+                ::std::result::Result<super::MessageListDataPagination, ::std::string::String>,
+        }
+        impl ::std::default::Default for MessageListData {
+            fn default() -> Self {
+                Self {
+                    messages: Err("no value supplied for messages".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                }
+            }
+        }
+        impl MessageListData {
+            pub fn messages<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.messages = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for messages: {e}"));
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MessageListDataPagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pagination: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageListData> for super::MessageListData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageListData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    messages: value.messages?,
+                    pagination: value.pagination?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MessageListData> for MessageListData {
+            fn from(value: super::MessageListData) -> Self {
+                Self {
+                    messages: Ok(value.messages),
+                    pagination: Ok(value.pagination),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessageListDataPagination {
+            has_more: ::std::result::Result<bool, ::std::string::String>,
+            next_before_uid:
+                ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+        }
+        impl ::std::default::Default for MessageListDataPagination {
+            fn default() -> Self {
+                Self {
+                    has_more: Err("no value supplied for has_more".to_string()),
+                    next_before_uid: Ok(Default::default()),
+                }
+            }
+        }
+        impl MessageListDataPagination {
+            pub fn has_more<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.has_more = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for has_more: {e}"));
+                self
+            }
+            pub fn next_before_uid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_before_uid = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for next_before_uid: {e}")
+                });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageListDataPagination> for super::MessageListDataPagination {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageListDataPagination,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    has_more: value.has_more?,
+                    next_before_uid: value.next_before_uid?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MessageListDataPagination> for MessageListDataPagination {
+            fn from(value: super::MessageListDataPagination) -> Self {
+                Self {
+                    has_more: Ok(value.has_more),
+                    next_before_uid: Ok(value.next_before_uid),
                 }
             }
         }
@@ -19409,10 +19521,10 @@ impl Client {
     ///Sends a `GET` request to `/domains`
     ///
     ///Arguments:
-    ///- `page`: Page number
-    ///- `per_page`: Page size
-    ///- `search`: Name search text
-    ///- `status`: Only domains in this state
+    ///- `page`
+    ///- `per_page`
+    ///- `search`: Part of the domain name
+    ///- `status`
     ///```ignore
     ///let response = client.list_domains()
     ///    .page(page)
@@ -19602,8 +19714,6 @@ impl Client {
     ///
     ///Sends a `GET` request to `/dns-checks/{check_id}`
     ///
-    ///Arguments:
-    ///- `check_id`: DNS check ID returned by dns_recheck
     ///```ignore
     ///let response = client.get_dns_check()
     ///    .check_id(check_id)
@@ -19620,10 +19730,10 @@ impl Client {
     ///Sends a `GET` request to `/mailboxes`
     ///
     ///Arguments:
-    ///- `domain_id`: Only mailboxes on this domain
-    ///- `page`: Page number
-    ///- `per_page`: Page size
-    ///- `search`: Address search text
+    ///- `domain_id`
+    ///- `page`
+    ///- `per_page`
+    ///- `search`: Part of the address
     ///```ignore
     ///let response = client.list_mailboxes()
     ///    .domain_id(domain_id)
@@ -19996,7 +20106,7 @@ impl Client {
     ///
     ///Arguments:
     ///- `mailbox_id`: Mailbox ID
-    ///- `rule_id`: Filter ID
+    ///- `rule_id`
     ///```ignore
     ///let response = client.get_mail_rule()
     ///    .mailbox_id(mailbox_id)
@@ -20015,7 +20125,7 @@ impl Client {
     ///
     ///Arguments:
     ///- `mailbox_id`: Mailbox ID
-    ///- `rule_id`: Filter ID
+    ///- `rule_id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -20038,7 +20148,7 @@ impl Client {
     ///
     ///Arguments:
     ///- `mailbox_id`: Mailbox ID
-    ///- `rule_id`: Filter ID
+    ///- `rule_id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_mail_rule()
@@ -20174,7 +20284,7 @@ impl Client {
     ///Sends a `POST` request to `/delete-intents/{intent_id}:confirm`
     ///
     ///Arguments:
-    ///- `intent_id`: ID of the intent from create_delete_intent
+    ///- `intent_id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `x_confirm_delete`: Confirms an irreversible deletion; always true
     ///```ignore
@@ -20195,9 +20305,9 @@ impl Client {
     ///Sends a `GET` request to `/messages`
     ///
     ///Arguments:
-    ///- `before_uid`: Only messages with a lower UID (paging)
+    ///- `before_uid`: Next page: the lowest uid seen
     ///- `external_account_id`: External account ID
-    ///- `folder`: Folder; default INBOX
+    ///- `folder`: Default INBOX
     ///- `limit`: Default 20
     ///- `search`: Subject keyword
     ///- `since`: ISO 8601 date
@@ -20226,7 +20336,7 @@ impl Client {
     ///Arguments:
     ///- `uid`: UID
     ///- `external_account_id`: External account ID
-    ///- `folder`: Folder; default INBOX
+    ///- `folder`: Default INBOX
     ///```ignore
     ///let response = client.read_message()
     ///    .uid(uid)
@@ -20247,7 +20357,7 @@ impl Client {
     ///Arguments:
     ///- `uid`: UID
     ///- `external_account_id`: External account ID
-    ///- `folder`: Folder; default INBOX
+    ///- `folder`: Default INBOX
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_message()
@@ -20366,9 +20476,9 @@ impl Client {
     ///
     ///Arguments:
     ///- `uid`: UID
-    ///- `index`: Zero-based, as in read_message
+    ///- `index`: From 0, as in read_message
     ///- `external_account_id`: External account ID
-    ///- `folder`: Folder; default INBOX
+    ///- `folder`: Default INBOX
     ///```ignore
     ///let response = client.download_attachment()
     ///    .uid(uid)
@@ -20390,7 +20500,7 @@ impl Client {
     ///Arguments:
     ///- `uid`: UID
     ///- `external_account_id`: External account ID
-    ///- `folder`: Folder; default INBOX
+    ///- `folder`: Default INBOX
     ///```ignore
     ///let response = client.download_all_attachments()
     ///    .uid(uid)
@@ -20411,7 +20521,7 @@ impl Client {
     ///Arguments:
     ///- `uid`: UID
     ///- `external_account_id`: External account ID
-    ///- `folder`: Folder; default INBOX
+    ///- `folder`: Default INBOX
     ///```ignore
     ///let response = client.get_raw_message()
     ///    .uid(uid)
@@ -20449,7 +20559,7 @@ impl Client {
     ///Sends a `PUT` request to `/messages/drafts/{uid}`
     ///
     ///Arguments:
-    ///- `uid`: IMAP UID of the draft to replace
+    ///- `uid`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -20531,7 +20641,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/folders/{path}`
     ///
     ///Arguments:
-    ///- `path`: Folder path to delete (1..255 chars)
+    ///- `path`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_folder()
@@ -20550,7 +20660,7 @@ impl Client {
     ///Sends a `PATCH` request to `/messages/folders/{path}`
     ///
     ///Arguments:
-    ///- `path`: Current folder path (1..255 chars), e.g. Archive/2024
+    ///- `path`: e.g. Archive/2024
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -20590,8 +20700,8 @@ impl Client {
     ///Sends a `GET` request to `/messages/scheduled`
     ///
     ///Arguments:
-    ///- `cursor`: Opaque next_cursor from the previous page
-    ///- `per_page`: Page size; API default 100
+    ///- `cursor`: next_cursor of the previous page
+    ///- `per_page`
     ///```ignore
     ///let response = client.list_scheduled()
     ///    .cursor(cursor)
@@ -20628,7 +20738,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/scheduled/{id}`
     ///
     ///Arguments:
-    ///- `id`: ID of the pending scheduled message
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.cancel_scheduled()
@@ -20647,9 +20757,9 @@ impl Client {
     ///Sends a `GET` request to `/messages/contacts`
     ///
     ///Arguments:
-    ///- `page`: Page number (1-based)
-    ///- `per_page`: Page size; API default 50
-    ///- `q`: Search by name or email
+    ///- `page`
+    ///- `per_page`
+    ///- `q`: Searches name and email
     ///```ignore
     ///let response = client.list_contacts()
     ///    .page(page)
@@ -20687,7 +20797,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/contacts/{id}`
     ///
     ///Arguments:
-    ///- `id`: Contact ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_contact()
@@ -20706,7 +20816,7 @@ impl Client {
     ///Sends a `PATCH` request to `/messages/contacts/{id}`
     ///
     ///Arguments:
-    ///- `id`: Contact ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -20746,7 +20856,7 @@ impl Client {
     ///Sends a `GET` request to `/messages/contacts/export`
     ///
     ///Arguments:
-    ///- `format`: Export format; API default csv when omitted
+    ///- `format`: Default csv
     ///```ignore
     ///let response = client.export_contacts()
     ///    .format(format)
@@ -20796,7 +20906,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/contact-groups/{id}`
     ///
     ///Arguments:
-    ///- `id`: Group ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_contact_group()
@@ -20815,7 +20925,7 @@ impl Client {
     ///Sends a `PATCH` request to `/messages/contact-groups/{id}`
     ///
     ///Arguments:
-    ///- `id`: Group ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -20836,7 +20946,7 @@ impl Client {
     ///Sends a `POST` request to `/messages/contact-groups/{id}/members`
     ///
     ///Arguments:
-    ///- `id`: Group ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -20857,7 +20967,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/contact-groups/{id}/members`
     ///
     ///Arguments:
-    ///- `id`: Group ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -20878,10 +20988,10 @@ impl Client {
     ///Sends a `GET` request to `/messages/calendar/events`
     ///
     ///Arguments:
-    ///- `cursor`: Opaque cursor from the previous page
-    ///- `end`: End of the date range (ISO 8601 date or datetime)
-    ///- `per_page`: Events per page (1-200)
-    ///- `start`: Start of the date range (ISO 8601 date or datetime)
+    ///- `cursor`: From the previous page
+    ///- `end`: ISO 8601 date or date-time
+    ///- `per_page`
+    ///- `start`: ISO 8601 date or date-time
     ///```ignore
     ///let response = client.list_calendar_events()
     ///    .cursor(cursor)
@@ -20920,7 +21030,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/calendar/events/{id}`
     ///
     ///Arguments:
-    ///- `id`: Calendar event ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_calendar_event()
@@ -20939,7 +21049,7 @@ impl Client {
     ///Sends a `PATCH` request to `/messages/calendar/events/{id}`
     ///
     ///Arguments:
-    ///- `id`: Calendar event ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -20961,7 +21071,7 @@ impl Client {
     ///
     ///Arguments:
     ///- `uid`: UID
-    ///- `folder`: Folder; default INBOX
+    ///- `folder`: Default INBOX
     ///```ignore
     ///let response = client.prepare_reply()
     ///    .uid(uid)
@@ -20980,7 +21090,7 @@ impl Client {
     ///
     ///Arguments:
     ///- `uid`: UID
-    ///- `folder`: Folder; default INBOX
+    ///- `folder`: Default INBOX
     ///```ignore
     ///let response = client.prepare_reply_all()
     ///    .uid(uid)
@@ -20999,7 +21109,7 @@ impl Client {
     ///
     ///Arguments:
     ///- `uid`: UID
-    ///- `folder`: Folder; default INBOX
+    ///- `folder`: Default INBOX
     ///```ignore
     ///let response = client.prepare_forward()
     ///    .uid(uid)
@@ -21050,7 +21160,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/identities/{id}`
     ///
     ///Arguments:
-    ///- `id`: Identity ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_identity()
@@ -21069,7 +21179,7 @@ impl Client {
     ///Sends a `PATCH` request to `/messages/identities/{id}`
     ///
     ///Arguments:
-    ///- `id`: Identity ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -21123,7 +21233,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/templates/{id}`
     ///
     ///Arguments:
-    ///- `id`: Template ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_template()
@@ -21142,7 +21252,7 @@ impl Client {
     ///Sends a `PATCH` request to `/messages/templates/{id}`
     ///
     ///Arguments:
-    ///- `id`: Template ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -21196,7 +21306,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/blocked-senders/{id}`
     ///
     ///Arguments:
-    ///- `id`: Entry ID from list_blocked_senders
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.unblock_sender()
@@ -21248,7 +21358,7 @@ impl Client {
     ///Sends a `DELETE` request to `/smtp/{connection_id}`
     ///
     ///Arguments:
-    ///- `connection_id`: ID of the custom SMTP connection to delete
+    ///- `connection_id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_smtp_connection()
@@ -21285,8 +21395,6 @@ impl Client {
     ///
     ///Sends a `GET` request to `/smtp:test-status/{job_id}`
     ///
-    ///Arguments:
-    ///- `job_id`: Job ID returned by test_smtp (string, no format constraints)
     ///```ignore
     ///let response = client.get_smtp_test_status()
     ///    .job_id(job_id)
@@ -21302,11 +21410,6 @@ impl Client {
     ///
     ///Sends a `GET` request to `/tickets`
     ///
-    ///Arguments:
-    ///- `category`: Filter by ticket category
-    ///- `page`: Page number
-    ///- `per_page`: Results per page (1-100)
-    ///- `status`: Filter by ticket status
     ///```ignore
     ///let response = client.list_tickets()
     ///    .category(category)
@@ -21474,10 +21577,6 @@ impl Client {
     ///
     ///Sends a `GET` request to `/mailboxes/{mailbox_id}/message-tokens`
     ///
-    ///Arguments:
-    ///- `mailbox_id`: Mailbox whose tokens to list
-    ///- `page`: Page number
-    ///- `per_page`: Items per page, at most 20 (API-enforced)
     ///```ignore
     ///let response = client.list_message_tokens()
     ///    .mailbox_id(mailbox_id)
@@ -21496,7 +21595,7 @@ impl Client {
     ///Sends a `POST` request to `/mailboxes/{mailbox_id}/message-tokens`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox the token is bound to
+    ///- `mailbox_id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -21517,7 +21616,7 @@ impl Client {
     ///Sends a `DELETE` request to `/message-tokens/{token_id}`
     ///
     ///Arguments:
-    ///- `token_id`: Message token ID
+    ///- `token_id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.revoke_message_token()
@@ -21555,10 +21654,10 @@ impl Client {
     ///Sends a `GET` request to `/migrations`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Filter by target mailbox ID
-    ///- `page`: Page number
-    ///- `per_page`: Results per page (max 100)
-    ///- `status`: Filter by migration status
+    ///- `mailbox_id`: Target mailbox
+    ///- `page`
+    ///- `per_page`
+    ///- `status`
     ///```ignore
     ///let response = client.list_migrations()
     ///    .mailbox_id(mailbox_id)
@@ -21689,9 +21788,6 @@ impl Client {
     ///
     ///Sends a `GET` request to `/migrations/bulk`
     ///
-    ///Arguments:
-    ///- `per_page`: Results per page
-    ///- `status`: Filter by batch status
     ///```ignore
     ///let response = client.list_bulk_migrations()
     ///    .per_page(per_page)
@@ -21822,7 +21918,7 @@ impl Client {
     ///
     ///Arguments:
     ///- `batch_id`: Batch ID
-    ///- `job_id`: Job ID within the batch
+    ///- `job_id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -21847,7 +21943,7 @@ impl Client {
     ///
     ///Arguments:
     ///- `domain_id`: Domain ID
-    ///- `days`: Look-back window in days (1-90)
+    ///- `days`: Days back
     ///```ignore
     ///let response = client.get_spam_metrics()
     ///    .domain_id(domain_id)
@@ -21866,7 +21962,7 @@ impl Client {
     ///
     ///Arguments:
     ///- `domain_id`: Domain ID
-    ///- `days`: Look-back window in days (1-90)
+    ///- `days`: Days back
     ///```ignore
     ///let response = client.get_spam_summary()
     ///    .domain_id(domain_id)
@@ -21902,10 +21998,6 @@ impl Client {
     ///
     ///Sends a `GET` request to `/verify/bulk`
     ///
-    ///Arguments:
-    ///- `page`: Page number; server default 1
-    ///- `per_page`: Jobs per page; server default 20, max 100
-    ///- `status`: Filter by job status
     ///```ignore
     ///let response = client.verify_list_jobs()
     ///    .page(page)
@@ -21943,10 +22035,10 @@ impl Client {
     ///Sends a `GET` request to `/verify/bulk/{job_id}`
     ///
     ///Arguments:
-    ///- `job_id`: Verification job ID from verify_email_bulk
-    ///- `page`: Results page; server default 1
-    ///- `per_page`: Results per page; server default 100, max 500
-    ///- `search`: Partial match on email address
+    ///- `job_id`
+    ///- `page`: Results page
+    ///- `per_page`
+    ///- `search`: Part of the address
     ///- `status`: Only results with this verdict
     ///```ignore
     ///let response = client.verify_job_status()
@@ -21988,7 +22080,7 @@ impl Client {
     ///
     ///Arguments:
     ///- `job_id`: Job ID
-    ///- `filter`: Which results to include
+    ///- `filter`
     ///```ignore
     ///let response = client.verify_job_download()
     ///    .job_id(job_id)
@@ -22148,7 +22240,7 @@ impl Client {
     ///Sends a `DELETE` request to `/cloudflare/tokens/{token_id}`
     ///
     ///Arguments:
-    ///- `token_id`: Saved Cloudflare token ID
+    ///- `token_id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_cloudflare_token()
@@ -26450,7 +26542,7 @@ pub mod builder {
         }
         async fn send_generated(
             self,
-        ) -> Result<ResponseValue<types::DataList>, Error<types::ErrorEnvelope>> {
+        ) -> Result<ResponseValue<types::MessageList>, Error<types::ErrorEnvelope>> {
             let Self {
                 client,
                 before_uid,
@@ -26522,7 +26614,7 @@ pub mod builder {
         ///
         /// A failure is a [`crate::CallError`]: its `Display` is one line (the status,
         /// the API's code and message); match on it for the fields.
-        pub async fn send(self) -> Result<ResponseValue<types::DataList>, crate::CallError> {
+        pub async fn send(self) -> Result<ResponseValue<types::MessageList>, crate::CallError> {
             self.send_generated().await.map_err(crate::CallError::from)
         }
     }
@@ -36732,7 +36824,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "status",
         "in": "query",
         "required": false,
-        "description": "Only domains in this state",
+        "description": null,
         "schema": {
           "type": "string",
           "enum": [
@@ -36746,7 +36838,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "search",
         "in": "query",
         "required": false,
-        "description": "Name search text",
+        "description": "Part of the domain name",
         "schema": {
           "type": "string",
           "maxLength": 255
@@ -36756,7 +36848,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "page",
         "in": "query",
         "required": false,
-        "description": "Page number",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -36767,7 +36859,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Page size",
+        "description": null,
         "schema": {
           "format": "int64",
           "maximum": 100,
@@ -36836,12 +36928,12 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "name": {
-          "description": "Domain name to add, lowercase (e.g. example.com)",
+          "description": "Lowercase, e.g. example.com",
           "type": "string",
           "maxLength": 255
         },
         "mail_hosting": {
-          "description": "Where inbound mail lives; 'external' = sending-only domain (no MX, no mailboxes)..",
+          "description": "external: sending only (no MX, no mailboxes)",
           "type": "string",
           "enum": [
             "trekmail",
@@ -37011,11 +37103,10 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "enabled": {
-          "description": "Turn catch-all on or off",
           "type": "boolean"
         },
         "destination": {
-          "description": "Address that receives unmatched mail",
+          "description": "Receives unmatched mail; needed when enabled",
           "type": "string",
           "format": "email",
           "maxLength": 255
@@ -37138,7 +37229,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "note": {
-          "description": "Admin note text; null clears it",
           "type": "string",
           "maxLength": 120,
           "nullable": true
@@ -37196,7 +37286,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "domains": {
-          "description": "Domain names to add (each up to 255 chars)",
           "type": "array",
           "items": {
             "type": "string"
@@ -37354,7 +37443,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "check_id",
         "in": "path",
         "required": true,
-        "description": "DNS check ID returned by dns_recheck",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -37417,7 +37506,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "domain_id",
         "in": "query",
         "required": false,
-        "description": "Only mailboxes on this domain",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -37428,7 +37517,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "search",
         "in": "query",
         "required": false,
-        "description": "Address search text",
+        "description": "Part of the address",
         "schema": {
           "type": "string",
           "maxLength": 255
@@ -37438,7 +37527,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "page",
         "in": "query",
         "required": false,
-        "description": "Page number",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -37449,7 +37538,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Page size",
+        "description": null,
         "schema": {
           "format": "int64",
           "maximum": 100,
@@ -37520,30 +37609,28 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "domain_id": {
-          "description": "Domain to create the mailbox on",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "local_part": {
-          "description": "Address part before @",
+          "description": "Before the @",
           "type": "string",
           "maxLength": 64,
           "pattern": "^(?!.*_archived_[0-9]{8}_[0-9]{6}(?:_[0-9]+_[0-9]+)?$)[a-z0-9_][a-z0-9_-]*(?:\\.[a-z0-9_-]+)*$"
         },
         "display_name": {
-          "description": "Optional display name",
           "type": "string",
           "maxLength": 255
         },
         "storage_allocation_mb": {
-          "description": "Dedicated quota in MB; omit to use the shared pool",
+          "description": "Own quota; omitted: shared pool",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "client_auth_mode": {
-          "description": "Mail-app sign-in mode; omitted -> platform default",
+          "description": "How mail apps sign in; omitted: platform default",
           "type": "string",
           "enum": [
             "app_password_only",
@@ -37682,7 +37769,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "password": {
-          "description": "New password; server also requires upper, lower and digit",
           "type": "string",
           "minLength": 12
         }
@@ -37750,7 +37836,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "note": {
-          "description": "Admin note text; null clears it",
           "type": "string",
           "maxLength": 120,
           "nullable": true
@@ -37927,7 +38012,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "password": {
-          "description": "The mailbox's current password (no length rule in the tool)",
           "type": "string"
         }
       }
@@ -37983,7 +38067,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "items": {
-          "description": "Mailboxes to create",
           "type": "array",
           "items": {
             "description": "Mailboxes to create",
@@ -37995,24 +38078,23 @@ pub const OPERATIONS_JSON: &str = r#"[
             "additionalProperties": false,
             "properties": {
               "domain_id": {
-                "description": "Domain for this mailbox",
                 "type": "integer",
                 "format": "int64",
                 "minimum": 1
               },
               "local_part": {
-                "description": "Address part before @",
+                "description": "Before the @",
                 "type": "string",
                 "maxLength": 64,
                 "pattern": "^(?!.*_archived_[0-9]{8}_[0-9]{6}(?:_[0-9]+_[0-9]+)?$)[a-z0-9_][a-z0-9_-]*(?:\\.[a-z0-9_-]+)*$"
               },
               "password": {
-                "description": "Needed when password_mode is user_supplied/omitted (server rule); omit for generated_one_time",
+                "description": "Needed unless generated_one_time",
                 "type": "string",
                 "minLength": 12
               },
               "storage_allocation_mb": {
-                "description": "Dedicated quota in MB; omit for shared pool",
+                "description": "Own quota; omitted: shared pool",
                 "type": "integer",
                 "format": "int64",
                 "minimum": 1
@@ -38023,7 +38105,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 100
         },
         "password_mode": {
-          "description": "Password source; server default user_supplied..",
+          "description": "Default user_supplied",
           "type": "string",
           "enum": [
             "user_supplied",
@@ -38094,32 +38176,30 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "domain_id": {
-          "description": "Domain of the mailbox to be set up",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "local_part": {
-          "description": "Address part before @",
+          "description": "Before the @",
           "type": "string",
           "maxLength": 64,
           "pattern": "^(?!.*_archived_[0-9]{8}_[0-9]{6}(?:_[0-9]+_[0-9]+)?$)[a-z0-9_][a-z0-9_-]*(?:\\.[a-z0-9_-]+)*$"
         },
         "recipient_email": {
-          "description": "Existing address that receives the invite email",
           "type": "string",
           "format": "email",
           "maxLength": 255
         },
         "expires_in_hours": {
-          "description": "Invite lifetime in hours (server default 72)",
+          "description": "Default 72",
           "type": "integer",
           "format": "int64",
           "minimum": 1,
           "maximum": 720
         },
         "storage_allocation_mb": {
-          "description": "Dedicated quota in MB inherited on redeem; omit for shared pool",
+          "description": "Own quota; omitted: shared pool",
           "type": "integer",
           "format": "int64",
           "minimum": 1
@@ -38192,13 +38272,12 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "domain_id": {
-          "description": "Default domain for all items",
+          "description": "Default for the items",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "items": {
-          "description": "Invites to create",
           "type": "array",
           "items": {
             "description": "Invites to create",
@@ -38210,25 +38289,25 @@ pub const OPERATIONS_JSON: &str = r#"[
             "additionalProperties": false,
             "properties": {
               "local_part": {
-                "description": "Address part before @",
+                "description": "Before the @",
                 "type": "string",
                 "maxLength": 64,
                 "pattern": "^(?!.*_archived_[0-9]{8}_[0-9]{6}(?:_[0-9]+_[0-9]+)?$)[a-z0-9_][a-z0-9_-]*(?:\\.[a-z0-9_-]+)*$"
               },
               "recipient_email": {
-                "description": "Address that receives the invite",
+                "description": "Receives the invite",
                 "type": "string",
                 "format": "email",
                 "maxLength": 255
               },
               "domain_id": {
-                "description": "Per-item domain overriding the batch domain_id",
+                "description": "Overrides the batch domain_id",
                 "type": "integer",
                 "format": "int64",
                 "minimum": 1
               },
               "storage_allocation_mb": {
-                "description": "Dedicated quota in MB; omit for shared pool",
+                "description": "Own quota; omitted: shared pool",
                 "type": "integer",
                 "format": "int64",
                 "minimum": 1
@@ -38239,7 +38318,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 100
         },
         "expires_in_hours": {
-          "description": "Lifetime for all invites (server default 72)",
+          "description": "Default 72",
           "type": "integer",
           "format": "int64",
           "minimum": 1,
@@ -38363,25 +38442,23 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "local_part": {
-          "description": "Alias part before @",
+          "description": "Before the @",
           "type": "string",
           "maxLength": 64,
           "pattern": "^[a-z0-9_-]+(?:\\.[a-z0-9_-]+)*$"
         },
         "domain_id": {
-          "description": "Any active domain on the account (cross-domain allowed)",
+          "description": "Any active domain of the account",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "can_receive": {
-          "description": "Deliver mail sent to the alias",
           "type": "boolean",
           "default": true,
           "x-mcp-send": "default"
         },
         "can_send": {
-          "description": "Allow sending as the alias",
           "type": "boolean",
           "default": false,
           "x-mcp-send": "default"
@@ -38458,15 +38535,13 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "can_receive": {
-          "description": "Receive mail for the alias",
           "type": "boolean"
         },
         "can_send": {
-          "description": "Allow sending as the alias",
           "type": "boolean"
         },
         "is_active": {
-          "description": "False disables the alias entirely",
+          "description": "false disables the alias entirely",
           "type": "boolean"
         }
       }
@@ -38643,11 +38718,10 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "enabled": {
-          "description": "Forwarding on or off",
           "type": "boolean"
         },
         "targets": {
-          "description": "Destination addresses; needed (>=1) when enabled, omit when disabling. Plan caps: Starter 5, Pro 15, Agency 30",
+          "description": "Needed when enabled; plan caps: Starter 5, Pro 15, Agency 30",
           "type": "array",
           "items": {
             "type": "string"
@@ -38655,7 +38729,6 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 30
         },
         "keep_copy": {
-          "description": "Keep a copy in the mailbox",
           "type": "boolean",
           "default": true,
           "x-mcp-send": "default"
@@ -38778,12 +38851,11 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "name": {
-          "description": "Label for the filter",
           "type": "string",
           "maxLength": 255
         },
         "match_type": {
-          "description": "All = AND, any = OR",
+          "description": "all: every condition; any: one",
           "type": "string",
           "enum": [
             "all",
@@ -38793,7 +38865,6 @@ pub const OPERATIONS_JSON: &str = r#"[
           "x-mcp-send": "default"
         },
         "conditions": {
-          "description": "Match conditions",
           "type": "array",
           "items": {
             "description": "Match conditions",
@@ -38805,7 +38876,6 @@ pub const OPERATIONS_JSON: &str = r#"[
             "additionalProperties": false,
             "properties": {
               "field": {
-                "description": "Message part to test",
                 "type": "string",
                 "enum": [
                   "from",
@@ -38817,7 +38887,6 @@ pub const OPERATIONS_JSON: &str = r#"[
                 ]
               },
               "operator": {
-                "description": "Comparison",
                 "type": "string",
                 "enum": [
                   "is",
@@ -38829,12 +38898,11 @@ pub const OPERATIONS_JSON: &str = r#"[
                 ]
               },
               "value": {
-                "description": "Value to compare",
                 "type": "string",
                 "maxLength": 500
               },
               "header_name": {
-                "description": "Header name when field=header",
+                "description": "For field=header",
                 "type": "string",
                 "maxLength": 100
               }
@@ -38844,7 +38912,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 10
         },
         "actions": {
-          "description": "Actions on match",
+          "description": "Run on a match",
           "type": "array",
           "items": {
             "description": "Actions on match",
@@ -38855,7 +38923,6 @@ pub const OPERATIONS_JSON: &str = r#"[
             "additionalProperties": false,
             "properties": {
               "type": {
-                "description": "Action kind",
                 "type": "string",
                 "enum": [
                   "fileinto",
@@ -38867,7 +38934,7 @@ pub const OPERATIONS_JSON: &str = r#"[
                 ]
               },
               "value": {
-                "description": "Action argument (folder, address, flag, reason)",
+                "description": "Folder, address, flag or reason",
                 "type": "string",
                 "maxLength": 500
               }
@@ -38877,13 +38944,12 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 5
         },
         "stop": {
-          "description": "Stop evaluating later filters after a match",
+          "description": "Halts later filters on a match",
           "type": "boolean",
           "default": false,
           "x-mcp-send": "default"
         },
         "enabled": {
-          "description": "Filter active",
           "type": "boolean",
           "default": true,
           "x-mcp-send": "default"
@@ -38937,7 +39003,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "rule_id",
         "in": "path",
         "required": true,
-        "description": "Filter ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -38993,7 +39059,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "rule_id",
         "in": "path",
         "required": true,
-        "description": "Filter ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -39020,12 +39086,11 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "name": {
-          "description": "Label",
           "type": "string",
           "maxLength": 255
         },
         "match_type": {
-          "description": "All/any",
+          "description": "all: every condition; any: one",
           "type": "string",
           "enum": [
             "all",
@@ -39035,7 +39100,6 @@ pub const OPERATIONS_JSON: &str = r#"[
           "x-mcp-send": "default"
         },
         "conditions": {
-          "description": "Full replacement condition list",
           "type": "array",
           "items": {
             "description": "Match conditions",
@@ -39047,7 +39111,6 @@ pub const OPERATIONS_JSON: &str = r#"[
             "additionalProperties": false,
             "properties": {
               "field": {
-                "description": "Message part to test",
                 "type": "string",
                 "enum": [
                   "from",
@@ -39059,7 +39122,6 @@ pub const OPERATIONS_JSON: &str = r#"[
                 ]
               },
               "operator": {
-                "description": "Comparison",
                 "type": "string",
                 "enum": [
                   "is",
@@ -39071,12 +39133,11 @@ pub const OPERATIONS_JSON: &str = r#"[
                 ]
               },
               "value": {
-                "description": "Value to compare",
                 "type": "string",
                 "maxLength": 500
               },
               "header_name": {
-                "description": "Header name when field=header",
+                "description": "For field=header",
                 "type": "string",
                 "maxLength": 100
               }
@@ -39086,7 +39147,6 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 10
         },
         "actions": {
-          "description": "Full replacement action list",
           "type": "array",
           "items": {
             "description": "Actions on match",
@@ -39097,7 +39157,6 @@ pub const OPERATIONS_JSON: &str = r#"[
             "additionalProperties": false,
             "properties": {
               "type": {
-                "description": "Action kind",
                 "type": "string",
                 "enum": [
                   "fileinto",
@@ -39109,7 +39168,7 @@ pub const OPERATIONS_JSON: &str = r#"[
                 ]
               },
               "value": {
-                "description": "Action argument (folder, address, flag, reason)",
+                "description": "Folder, address, flag or reason",
                 "type": "string",
                 "maxLength": 500
               }
@@ -39119,11 +39178,10 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 5
         },
         "stop": {
-          "description": "Stop after match",
+          "description": "Halts later filters on a match",
           "type": "boolean"
         },
         "enabled": {
-          "description": "Active flag",
           "type": "boolean"
         }
       }
@@ -39175,7 +39233,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "rule_id",
         "in": "path",
         "required": true,
-        "description": "Filter ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -39255,7 +39313,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "order": {
-          "description": "Filter IDs in desired evaluation order (positive integers)",
+          "description": "Filter ids, first runs first",
           "type": "array",
           "items": {
             "type": "integer",
@@ -39372,31 +39430,30 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "enabled": {
-          "description": "Auto-reply on or off",
           "type": "boolean"
         },
         "subject": {
-          "description": "Reply subject; needed when enabled (server rule)",
+          "description": "Needed when enabled",
           "type": "string",
           "maxLength": 500
         },
         "body": {
-          "description": "Reply text; needed when enabled (server rule)",
+          "description": "Needed when enabled",
           "type": "string",
           "maxLength": 5000
         },
         "start_date": {
-          "description": "First active day YYYY-MM-DD; omit = now",
+          "description": "Omitted: now",
           "type": "string",
           "pattern": "^\\d{4}-\\d{2}-\\d{2}$"
         },
         "end_date": {
-          "description": "Last active day YYYY-MM-DD; omit = until disabled",
+          "description": "Omitted: until disabled",
           "type": "string",
           "pattern": "^\\d{4}-\\d{2}-\\d{2}$"
         },
         "skip_lists": {
-          "description": "Do not answer mailing lists/automated mail",
+          "description": "No reply to lists and automated mail",
           "type": "boolean",
           "default": true,
           "x-mcp-send": "default"
@@ -39510,7 +39567,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "script": {
-          "description": "Raw Sieve source incl. require lines; max 10000 chars",
+          "description": "Raw Sieve source with its require lines",
           "type": "string",
           "maxLength": 10000
         }
@@ -39624,7 +39681,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "intent_id",
         "in": "path",
         "required": true,
-        "description": "ID of the intent from create_delete_intent",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -39692,7 +39749,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "Folder; default INBOX",
+        "description": "Default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -39714,7 +39771,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "before_uid",
         "in": "query",
         "required": false,
-        "description": "Only messages with a lower UID (paging)",
+        "description": "Next page: the lowest uid seen",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -39765,25 +39822,50 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
-      "x-generic": true,
       "additionalProperties": true,
-      "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
+      "description": "A page of a folder's messages, newest first. The API may send more fields than those named here.",
       "required": [
         "data"
       ],
       "properties": {
         "data": {
-          "type": "array",
-          "description": "The resources of this page.",
-          "items": {
-            "type": "object",
-            "additionalProperties": true
-          }
-        },
-        "meta": {
           "type": "object",
+          "description": "The page.",
           "additionalProperties": true,
-          "description": "Paging information (`page`, `per_page`, `total`) where the API gives it."
+          "required": [
+            "messages",
+            "pagination"
+          ],
+          "properties": {
+            "messages": {
+              "type": "array",
+              "description": "The messages, newest first.",
+              "items": {
+                "type": "object",
+                "additionalProperties": true
+              }
+            },
+            "pagination": {
+              "type": "object",
+              "description": "Where the next page starts.",
+              "additionalProperties": true,
+              "required": [
+                "has_more"
+              ],
+              "properties": {
+                "has_more": {
+                  "type": "boolean",
+                  "description": "Whether older messages follow."
+                },
+                "next_before_uid": {
+                  "type": "integer",
+                  "format": "int64",
+                  "nullable": true,
+                  "description": "The before_uid of the next page; null on the last."
+                }
+              }
+            }
+          }
         }
       }
     },
@@ -39817,7 +39899,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "Folder; default INBOX",
+        "description": "Default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -39932,12 +40014,12 @@ pub const OPERATIONS_JSON: &str = r#"[
           "additionalProperties": false,
           "properties": {
             "seen": {
-              "description": "True = mark read, false = mark unread",
+              "description": "true: read, false: unread",
               "type": "boolean",
               "x-mcp-arg": "seen"
             },
             "flagged": {
-              "description": "True = star, false = unstar",
+              "description": "true: star, false: unstar",
               "type": "boolean",
               "x-mcp-arg": "flagged"
             }
@@ -39945,7 +40027,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "x-mcp-send": "always"
         },
         "folder": {
-          "description": "IMAP folder; API default INBOX",
+          "description": "Default INBOX",
           "type": "string",
           "maxLength": 255
         },
@@ -40004,7 +40086,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "Folder; default INBOX",
+        "description": "Default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -40085,7 +40167,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "to": {
-          "description": "Recipients",
           "type": "array",
           "items": {
             "type": "string",
@@ -40130,7 +40211,6 @@ pub const OPERATIONS_JSON: &str = r#"[
           "additionalProperties": false,
           "properties": {
             "text": {
-              "description": "Max 200 KB",
               "type": "string",
               "maxLength": 204800,
               "nullable": true,
@@ -40139,7 +40219,6 @@ pub const OPERATIONS_JSON: &str = r#"[
               "x-mcp-arg": "body_text"
             },
             "html": {
-              "description": "Max 500 KB",
               "type": "string",
               "maxLength": 512000,
               "nullable": true,
@@ -40151,7 +40230,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "x-mcp-send": "always"
         },
         "attachments": {
-          "description": "5 MB each, 10 MB total",
+          "description": "5 MB each, 10 MB in all",
           "type": "array",
           "items": {
             "description": "5 MB each, 10 MB total",
@@ -40169,7 +40248,6 @@ pub const OPERATIONS_JSON: &str = r#"[
                 "maxLength": 255
               },
               "content_type": {
-                "description": "MIME type",
                 "type": "string",
                 "maxLength": 255
               },
@@ -40183,13 +40261,13 @@ pub const OPERATIONS_JSON: &str = r#"[
           "x-mcp-send": "non-empty"
         },
         "reply_to_message_id": {
-          "description": "Message-ID this replies to",
+          "description": "Message-ID this answers",
           "type": "string",
           "maxLength": 500,
           "x-mcp-send": "non-empty"
         },
         "headers": {
-          "description": "List-Unsubscribe(-Post), Reply-To or X-* headers",
+          "description": "List-Unsubscribe(-Post), Reply-To or X-*",
           "type": "object",
           "additionalProperties": {
             "type": "string",
@@ -40278,12 +40356,12 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "folder": {
-          "description": "Source folder; API default INBOX",
+          "description": "Default INBOX",
           "type": "string",
           "maxLength": 255
         },
         "destination": {
-          "description": "Target IMAP folder path",
+          "description": "Folder path",
           "type": "string",
           "maxLength": 255
         },
@@ -40399,13 +40477,13 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "name": {
-          "description": "Leaf name, without the hierarchy delimiter",
+          "description": "Leaf name, no delimiter",
           "type": "string",
           "minLength": 1,
           "maxLength": 255
         },
         "parent": {
-          "description": "Raw path of an existing parent folder",
+          "description": "Path of an existing folder",
           "type": "string",
           "minLength": 1,
           "maxLength": 255
@@ -40459,7 +40537,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "index",
         "in": "path",
         "required": true,
-        "description": "Zero-based, as in read_message",
+        "description": "From 0, as in read_message",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -40470,7 +40548,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "Folder; default INBOX",
+        "description": "Default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -40559,7 +40637,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "Folder; default INBOX",
+        "description": "Default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -40648,7 +40726,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "Folder; default INBOX",
+        "description": "Default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -40728,7 +40806,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "to": {
-          "description": "Recipients",
           "type": "array",
           "items": {
             "type": "string",
@@ -40791,7 +40868,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "x-mcp-send": "non-empty"
         },
         "attachments": {
-          "description": "25 MB total",
+          "description": "25 MB in all",
           "type": "array",
           "items": {
             "description": "5 MB each, 10 MB total",
@@ -40809,7 +40886,6 @@ pub const OPERATIONS_JSON: &str = r#"[
                 "maxLength": 255
               },
               "content_type": {
-                "description": "MIME type",
                 "type": "string",
                 "maxLength": 255
               },
@@ -40871,7 +40947,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "uid",
         "in": "path",
         "required": true,
-        "description": "IMAP UID of the draft to replace",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -40894,7 +40970,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "to": {
-          "description": "Recipients",
           "type": "array",
           "items": {
             "type": "string",
@@ -40957,7 +41032,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "x-mcp-send": "non-empty"
         },
         "attachments": {
-          "description": "25 MB total",
+          "description": "25 MB in all",
           "type": "array",
           "items": {
             "description": "5 MB each, 10 MB total",
@@ -40975,7 +41050,6 @@ pub const OPERATIONS_JSON: &str = r#"[
                 "maxLength": 255
               },
               "content_type": {
-                "description": "MIME type",
                 "type": "string",
                 "maxLength": 255
               },
@@ -41060,7 +41134,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "folder": {
-          "description": "Source folder; API default INBOX",
+          "description": "Default INBOX",
           "type": "string",
           "maxLength": 255
         }
@@ -41125,7 +41199,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "folder": {
-          "description": "Source folder; API default Junk",
+          "description": "Default Junk",
           "type": "string",
           "maxLength": 255
         }
@@ -41214,7 +41288,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "destination": {
-          "description": "Required for action=move",
+          "description": "Needed for action=move",
           "type": "string",
           "maxLength": 255
         },
@@ -41262,7 +41336,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "path",
         "in": "path",
         "required": true,
-        "description": "Current folder path (1..255 chars), e.g. Archive/2024",
+        "description": "e.g. Archive/2024",
         "schema": {
           "type": "string",
           "minLength": 1,
@@ -41288,7 +41362,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "name": {
-          "description": "New name (a full target path re-parents the folder)",
+          "description": "A full path moves the folder",
           "type": "string",
           "minLength": 1,
           "maxLength": 255
@@ -41331,7 +41405,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "path",
         "in": "path",
         "required": true,
-        "description": "Folder path to delete (1..255 chars)",
+        "description": null,
         "schema": {
           "type": "string",
           "minLength": 1,
@@ -41400,7 +41474,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "folder": {
-          "description": "Folder to purge; only Trash or Junk accepted",
           "type": "string",
           "enum": [
             "Trash",
@@ -41445,7 +41518,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "cursor",
         "in": "query",
         "required": false,
-        "description": "Opaque next_cursor from the previous page",
+        "description": "next_cursor of the previous page",
         "schema": {
           "type": "string",
           "maxLength": 2048
@@ -41455,7 +41528,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Page size; API default 100",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -41525,7 +41598,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "to": {
-          "description": "Recipients",
           "type": "array",
           "items": {
             "type": "string",
@@ -41535,11 +41607,11 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 10
         },
         "scheduled_for": {
-          "description": "Future ISO 8601 time (no offset: in timezone, else UTC)",
+          "description": "Future ISO 8601 time; without offset: in timezone, else UTC",
           "type": "string"
         },
         "timezone": {
-          "description": "IANA zone for scheduled_for",
+          "description": "IANA, e.g. Europe/Berlin",
           "type": "string",
           "x-mcp-send": "non-empty"
         },
@@ -41647,7 +41719,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "ID of the pending scheduled message",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -41701,7 +41773,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "q",
         "in": "query",
         "required": false,
-        "description": "Search by name or email",
+        "description": "Searches name and email",
         "schema": {
           "type": "string",
           "maxLength": 100
@@ -41711,7 +41783,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Page size; API default 50",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -41723,7 +41795,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "page",
         "in": "query",
         "required": false,
-        "description": "Page number (1-based)",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -41796,7 +41868,6 @@ pub const OPERATIONS_JSON: &str = r#"[
           "format": "email"
         },
         "name": {
-          "description": "Display name",
           "type": "string",
           "maxLength": 255
         },
@@ -41811,7 +41882,6 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxLength": 255
         },
         "phone": {
-          "description": "Phone number",
           "type": "string",
           "maxLength": 50
         },
@@ -41821,7 +41891,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxLength": 500
         },
         "birthday": {
-          "description": "Date as YYYY-MM-DD",
+          "description": "YYYY-MM-DD",
           "type": "string"
         },
         "notes": {
@@ -41867,7 +41937,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Contact ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -41895,7 +41965,6 @@ pub const OPERATIONS_JSON: &str = r#"[
           "format": "email"
         },
         "name": {
-          "description": "Display name",
           "type": "string",
           "maxLength": 255
         },
@@ -41910,7 +41979,6 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxLength": 255
         },
         "phone": {
-          "description": "Phone number",
           "type": "string",
           "maxLength": 50
         },
@@ -41920,7 +41988,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxLength": 500
         },
         "birthday": {
-          "description": "Date as YYYY-MM-DD",
+          "description": "YYYY-MM-DD",
           "type": "string"
         },
         "notes": {
@@ -41966,7 +42034,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Contact ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42036,11 +42104,10 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "content_base64": {
-          "description": "The file, base64 (max 2 MB)",
+          "description": "The file, 2 MB at most",
           "type": "string"
         },
         "format": {
-          "description": "Format of the encoded file",
           "type": "string",
           "enum": [
             "csv",
@@ -42085,7 +42152,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "format",
         "in": "query",
         "required": false,
-        "description": "Export format; API default csv when omitted",
+        "description": "Default csv",
         "schema": {
           "type": "string",
           "enum": [
@@ -42209,7 +42276,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "group_name": {
-          "description": "Name of the new group",
           "type": "string",
           "maxLength": 100
         }
@@ -42251,7 +42317,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Group ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42277,7 +42343,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "group_name": {
-          "description": "New group name",
           "type": "string",
           "maxLength": 100
         }
@@ -42319,7 +42384,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Group ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42373,7 +42438,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Group ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42399,7 +42464,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "contact_ids": {
-          "description": "Contact IDs to add",
           "type": "array",
           "items": {
             "type": "integer",
@@ -42446,7 +42510,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Group ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42472,7 +42536,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "contact_ids": {
-          "description": "Contact IDs to remove",
           "type": "array",
           "items": {
             "type": "integer",
@@ -42519,7 +42582,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "start",
         "in": "query",
         "required": true,
-        "description": "Start of the date range (ISO 8601 date or datetime)",
+        "description": "ISO 8601 date or date-time",
         "schema": {
           "type": "string"
         }
@@ -42528,7 +42591,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "end",
         "in": "query",
         "required": true,
-        "description": "End of the date range (ISO 8601 date or datetime)",
+        "description": "ISO 8601 date or date-time",
         "schema": {
           "type": "string"
         }
@@ -42537,7 +42600,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Events per page (1-200)",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -42549,7 +42612,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "cursor",
         "in": "query",
         "required": false,
-        "description": "Opaque cursor from the previous page",
+        "description": "From the previous page",
         "schema": {
           "type": "string",
           "maxLength": 2048
@@ -42631,7 +42694,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "type": "string"
         },
         "end_at": {
-          "description": "End (ISO 8601), not before start_at",
+          "description": "ISO 8601, not before start_at",
           "type": "string"
         },
         "all_day": {
@@ -42644,18 +42707,18 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxLength": 500
         },
         "color": {
-          "description": "Hex, e.g. #6366f1",
+          "description": "e.g. #6366f1",
           "type": "string",
           "maxLength": 20
         },
         "reminder_minutes": {
-          "description": "Minutes before the event",
+          "description": "Minutes before",
           "type": "integer",
           "format": "int64",
           "maximum": 10080
         },
         "timezone": {
-          "description": "IANA zone for start_at/end_at, e.g. Europe/Berlin",
+          "description": "IANA, e.g. Europe/Berlin",
           "type": "string",
           "maxLength": 64
         }
@@ -42697,7 +42760,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Calendar event ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42747,18 +42810,18 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxLength": 500
         },
         "color": {
-          "description": "Hex, e.g. #6366f1",
+          "description": "e.g. #6366f1",
           "type": "string",
           "maxLength": 20
         },
         "reminder_minutes": {
-          "description": "Minutes before the event",
+          "description": "Minutes before",
           "type": "integer",
           "format": "int64",
           "maximum": 10080
         },
         "timezone": {
-          "description": "IANA zone for start_at/end_at, e.g. Europe/Berlin",
+          "description": "IANA, e.g. Europe/Berlin",
           "type": "string",
           "maxLength": 64
         }
@@ -42800,7 +42863,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Calendar event ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -42865,7 +42928,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "Folder; default INBOX",
+        "description": "Default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -42920,7 +42983,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "Folder; default INBOX",
+        "description": "Default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -42975,7 +43038,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "Folder; default INBOX",
+        "description": "Default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -43075,7 +43138,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "email": {
-          "description": "Send-from address",
           "type": "string",
           "format": "email"
         },
@@ -43095,7 +43157,6 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxLength": 10000
         },
         "signature_enabled": {
-          "description": "Whether the signature is applied",
           "type": "boolean"
         }
       }
@@ -43136,7 +43197,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Identity ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43174,11 +43235,10 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxLength": 10000
         },
         "signature_enabled": {
-          "description": "Whether the signature is applied",
           "type": "boolean"
         },
         "is_default": {
-          "description": "Make this the mailbox's default identity",
+          "description": "true makes it the default",
           "type": "boolean"
         }
       }
@@ -43219,7 +43279,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Identity ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43330,17 +43390,15 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "name": {
-          "description": "Template name",
           "type": "string",
           "maxLength": 255
         },
         "subject": {
-          "description": "Default subject line",
+          "description": "Default subject",
           "type": "string",
           "maxLength": 500
         },
         "body_html": {
-          "description": "Template body as HTML",
           "type": "string",
           "maxLength": 50000
         }
@@ -43382,7 +43440,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Template ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43405,17 +43463,15 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "name": {
-          "description": "New template name",
           "type": "string",
           "maxLength": 255
         },
         "subject": {
-          "description": "New default subject",
+          "description": "Default subject",
           "type": "string",
           "maxLength": 500
         },
         "body_html": {
-          "description": "New HTML body",
           "type": "string",
           "maxLength": 50000
         }
@@ -43457,7 +43513,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Template ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -43609,7 +43665,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Entry ID from list_blocked_senders",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -43711,7 +43767,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "mode": {
-          "description": "'custom' = own SMTP server, 'platform' = TrekMail servers",
+          "description": "custom: own SMTP server; platform: TrekMail",
           "type": "string",
           "enum": [
             "custom",
@@ -43719,19 +43775,19 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "host": {
-          "description": "SMTP host; documented as needed for custom mode",
+          "description": "For custom",
           "type": "string",
           "maxLength": 255
         },
         "port": {
-          "description": "SMTP port; documented as needed for custom mode",
+          "description": "For custom",
           "type": "integer",
           "format": "int64",
           "minimum": 1,
           "maximum": 65535
         },
         "encryption": {
-          "description": "Transport encryption; documented as needed for custom mode",
+          "description": "For custom",
           "type": "string",
           "enum": [
             "none",
@@ -43740,12 +43796,12 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "username": {
-          "description": "SMTP username; documented as needed for custom mode",
+          "description": "For custom",
           "type": "string",
           "maxLength": 255
         },
         "password": {
-          "description": "SMTP password; documented as needed when creating a new custom connection",
+          "description": "For a new custom connection",
           "type": "string",
           "maxLength": 255
         }
@@ -43787,7 +43843,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "connection_id",
         "in": "path",
         "required": true,
-        "description": "ID of the custom SMTP connection to delete",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -43860,19 +43916,16 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "host": {
-          "description": "SMTP server host to test",
           "type": "string",
           "maxLength": 255
         },
         "port": {
-          "description": "SMTP server port",
           "type": "integer",
           "format": "int64",
           "minimum": 1,
           "maximum": 65535
         },
         "encryption": {
-          "description": "Transport encryption",
           "type": "string",
           "enum": [
             "none",
@@ -43881,12 +43934,10 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "username": {
-          "description": "SMTP login username",
           "type": "string",
           "maxLength": 255
         },
         "password": {
-          "description": "SMTP login password",
           "type": "string",
           "maxLength": 255
         }
@@ -43940,7 +43991,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "job_id",
         "in": "path",
         "required": true,
-        "description": "Job ID returned by test_smtp (string, no format constraints)",
+        "description": null,
         "schema": {
           "type": "string",
           "minLength": 1
@@ -43984,7 +44035,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "status",
         "in": "query",
         "required": false,
-        "description": "Filter by ticket status",
+        "description": null,
         "schema": {
           "type": "string",
           "enum": [
@@ -43998,7 +44049,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "category",
         "in": "query",
         "required": false,
-        "description": "Filter by ticket category",
+        "description": null,
         "schema": {
           "type": "string",
           "enum": [
@@ -44020,7 +44071,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "page",
         "in": "query",
         "required": false,
-        "description": "Page number",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -44031,7 +44082,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Results per page (1-100)",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -44102,13 +44153,11 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "subject": {
-          "description": "Ticket subject, 4-150 characters",
           "type": "string",
           "minLength": 4,
           "maxLength": 150
         },
         "category": {
-          "description": "Ticket category",
           "type": "string",
           "enum": [
             "billing",
@@ -44125,13 +44174,12 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "message": {
-          "description": "Initial message body, 5-5000 characters",
           "type": "string",
           "minLength": 5,
           "maxLength": 5000
         },
         "priority": {
-          "description": "Priority; server default is normal",
+          "description": "Default normal",
           "type": "string",
           "enum": [
             "normal",
@@ -44301,7 +44349,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "message": {
-          "description": "Reply text, 5-5000 characters",
           "type": "string",
           "minLength": 5,
           "maxLength": 5000
@@ -44587,7 +44634,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox whose tokens to list",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -44598,7 +44645,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "page",
         "in": "query",
         "required": false,
-        "description": "Page number",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -44609,7 +44656,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Items per page, at most 20 (API-enforced)",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -44663,7 +44710,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox the token is bound to",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -44690,12 +44737,11 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "name": {
-          "description": "Human-readable token name",
           "type": "string",
           "maxLength": 255
         },
         "scopes": {
-          "description": "Scopes to grant (each one of the enum): read=list/get, write=flags/move/delete, send=send mail",
+          "description": "read: list/get; write: flags/move/delete; send: send mail",
           "type": "array",
           "items": {
             "type": "string",
@@ -44708,7 +44754,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "minItems": 1
         },
         "expires_in": {
-          "description": "Expiry period; server default never",
+          "description": "Default never",
           "type": "string",
           "enum": [
             "7d",
@@ -44781,7 +44827,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "token_id",
         "in": "path",
         "required": true,
-        "description": "Message token ID",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -44854,18 +44900,17 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "source_host": {
-          "description": "Source IMAP hostname",
+          "description": "IMAP host",
           "type": "string",
           "maxLength": 255
         },
         "source_port": {
-          "description": "Source IMAP port (typically 993)",
+          "description": "Usually 993",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "source_security": {
-          "description": "Connection security",
           "type": "string",
           "enum": [
             "ssl",
@@ -44874,18 +44919,17 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "source_email": {
-          "description": "Source mailbox email address",
           "type": "string",
           "format": "email",
           "maxLength": 255
         },
         "source_username": {
-          "description": "IMAP login name; server falls back to source_email",
+          "description": "IMAP login; default source_email",
           "type": "string",
           "maxLength": 255
         },
         "source_password": {
-          "description": "IMAP password or app password",
+          "description": "Or an app password",
           "type": "string",
           "maxLength": 255
         }
@@ -44927,7 +44971,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "status",
         "in": "query",
         "required": false,
-        "description": "Filter by migration status",
+        "description": null,
         "schema": {
           "type": "string",
           "enum": [
@@ -44945,7 +44989,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "query",
         "required": false,
-        "description": "Filter by target mailbox ID",
+        "description": "Target mailbox",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -44956,7 +45000,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "page",
         "in": "query",
         "required": false,
-        "description": "Page number",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -44967,7 +45011,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Results per page (max 100)",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -45042,13 +45086,11 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "mailbox_id": {
-          "description": "Target TrekMail mailbox ID",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "provider": {
-          "description": "Source provider",
           "type": "string",
           "enum": [
             "gmail",
@@ -45059,18 +45101,17 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "source_host": {
-          "description": "Source IMAP hostname",
+          "description": "IMAP host",
           "type": "string",
           "maxLength": 255
         },
         "source_port": {
-          "description": "Source IMAP port (typically 993)",
+          "description": "Usually 993",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "source_security": {
-          "description": "Connection security",
           "type": "string",
           "enum": [
             "ssl",
@@ -45079,23 +45120,22 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "source_email": {
-          "description": "Source mailbox email address",
           "type": "string",
           "format": "email",
           "maxLength": 255
         },
         "source_username": {
-          "description": "IMAP login name; server falls back to source_email",
+          "description": "IMAP login; default source_email",
           "type": "string",
           "maxLength": 255
         },
         "source_password": {
-          "description": "IMAP password or app password",
+          "description": "Or an app password",
           "type": "string",
           "maxLength": 255
         },
         "selected_folders": {
-          "description": "Folders to copy (each string max 255); empty/omitted = all folders",
+          "description": "Empty or omitted: all",
           "type": "array",
           "items": {
             "type": "string",
@@ -45103,11 +45143,11 @@ pub const OPERATIONS_JSON: &str = r#"[
           }
         },
         "import_since": {
-          "description": "Only import mail from this date, YYYY-MM-DD",
+          "description": "YYYY-MM-DD",
           "type": "string"
         },
         "skip_duplicates": {
-          "description": "Skip messages already in the target; server default true",
+          "description": "Default true",
           "type": "boolean"
         }
       }
@@ -45392,11 +45432,11 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "data": {
-          "description": "CSV text, one row per mailbox: source_email,source_password,destination_email (6 columns with per-row server settings)",
+          "description": "CSV rows source_email,source_password,destination_email (+3 server columns with per_row_server)",
           "type": "string"
         },
         "provider": {
-          "description": "Source provider applied to all rows",
+          "description": "For all rows",
           "type": "string",
           "enum": [
             "gmail",
@@ -45407,18 +45447,17 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "source_host": {
-          "description": "IMAP host for all rows (e.g. with generic_imap)",
+          "description": "IMAP host for all rows (generic_imap)",
           "type": "string",
           "maxLength": 255
         },
         "source_port": {
-          "description": "IMAP port; server default 993",
+          "description": "Default 993",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "source_security": {
-          "description": "Connection security",
           "type": "string",
           "enum": [
             "ssl",
@@ -45427,11 +45466,11 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "per_row_server": {
-          "description": "If true each CSV row carries its own server settings (6-column CSV)",
+          "description": "Each row has its own server columns",
           "type": "boolean"
         },
         "folder_strategy": {
-          "description": "Which folders to migrate; server default all",
+          "description": "Default all",
           "type": "string",
           "enum": [
             "all",
@@ -45440,11 +45479,11 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "import_since": {
-          "description": "Only import mail after this date, YYYY-MM-DD",
+          "description": "YYYY-MM-DD",
           "type": "string"
         },
         "skip_duplicates": {
-          "description": "Skip duplicate messages; server default true",
+          "description": "Default true",
           "type": "boolean"
         }
       }
@@ -45485,7 +45524,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "status",
         "in": "query",
         "required": false,
-        "description": "Filter by batch status",
+        "description": null,
         "schema": {
           "type": "string",
           "enum": [
@@ -45502,7 +45541,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Results per page",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -45571,11 +45610,11 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "data": {
-          "description": "CSV text, one row per mailbox: source_email,source_password,destination_email (6 columns with per-row server settings)",
+          "description": "CSV rows source_email,source_password,destination_email (+3 server columns with per_row_server)",
           "type": "string"
         },
         "provider": {
-          "description": "Source provider applied to all rows",
+          "description": "For all rows",
           "type": "string",
           "enum": [
             "gmail",
@@ -45586,18 +45625,17 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "source_host": {
-          "description": "IMAP host for all rows (e.g. with generic_imap)",
+          "description": "IMAP host for all rows (generic_imap)",
           "type": "string",
           "maxLength": 255
         },
         "source_port": {
-          "description": "IMAP port; server default 993",
+          "description": "Default 993",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "source_security": {
-          "description": "Connection security",
           "type": "string",
           "enum": [
             "ssl",
@@ -45606,11 +45644,11 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "per_row_server": {
-          "description": "If true each CSV row carries its own server settings (6-column CSV)",
+          "description": "Each row has its own server columns",
           "type": "boolean"
         },
         "folder_strategy": {
-          "description": "Which folders to migrate; server default all",
+          "description": "Default all",
           "type": "string",
           "enum": [
             "all",
@@ -45619,15 +45657,14 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "import_since": {
-          "description": "Only import mail after this date, YYYY-MM-DD",
+          "description": "YYYY-MM-DD",
           "type": "string"
         },
         "skip_duplicates": {
-          "description": "Skip duplicate messages; server default true",
+          "description": "Default true",
           "type": "boolean"
         },
         "name": {
-          "description": "Batch name",
           "type": "string",
           "maxLength": 100
         }
@@ -45941,7 +45978,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "job_id",
         "in": "path",
         "required": true,
-        "description": "Job ID within the batch",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -45967,7 +46004,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "source_password": {
-          "description": "New source IMAP password or app password",
+          "description": "Or an app password",
           "type": "string",
           "maxLength": 255
         }
@@ -46020,7 +46057,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "days",
         "in": "query",
         "required": false,
-        "description": "Look-back window in days (1-90)",
+        "description": "Days back",
         "schema": {
           "default": 30,
           "format": "int64",
@@ -46079,7 +46116,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "days",
         "in": "query",
         "required": false,
-        "description": "Look-back window in days (1-90)",
+        "description": "Days back",
         "schema": {
           "default": 30,
           "format": "int64",
@@ -46142,12 +46179,11 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "email": {
-          "description": "Address to verify",
           "type": "string",
           "format": "email"
         },
         "mode": {
-          "description": "Quick = 1 credit (server default); deep = 2 credits with SMTP mailbox probe (large free providers still 1 credit)",
+          "description": "quick (default): 1 credit; deep: 2 with an SMTP mailbox probe (large free providers 1)",
           "type": "string",
           "enum": [
             "quick",
@@ -46192,7 +46228,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "page",
         "in": "query",
         "required": false,
-        "description": "Page number; server default 1",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -46203,7 +46239,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Jobs per page; server default 20, max 100",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -46215,7 +46251,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "status",
         "in": "query",
         "required": false,
-        "description": "Filter by job status",
+        "description": null,
         "schema": {
           "type": "string",
           "enum": [
@@ -46289,7 +46325,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "emails": {
-          "description": "Addresses to verify; each must be a valid email; 1-50,000",
           "type": "array",
           "items": {
             "type": "string",
@@ -46299,13 +46334,13 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 50000
         },
         "name": {
-          "description": "Optional job name; an empty name is left out",
+          "description": "Job name; empty: left out",
           "type": "string",
           "maxLength": 255,
           "x-mcp-send": "non-empty"
         },
         "mode": {
-          "description": "Quick = 1 credit/email; deep = 2/email for business domains, 1/email for large free providers",
+          "description": "quick: 1 credit each; deep: 2 for business domains, 1 for large free providers",
           "type": "string",
           "enum": [
             "quick",
@@ -46350,7 +46385,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "job_id",
         "in": "path",
         "required": true,
-        "description": "Verification job ID from verify_email_bulk",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -46361,7 +46396,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "page",
         "in": "query",
         "required": false,
-        "description": "Results page; server default 1",
+        "description": "Results page",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -46372,7 +46407,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Results per page; server default 100, max 500",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -46399,7 +46434,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "search",
         "in": "query",
         "required": false,
-        "description": "Partial match on email address",
+        "description": "Part of the address",
         "schema": {
           "type": "string",
           "maxLength": 320
@@ -46508,7 +46543,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "filter",
         "in": "query",
         "required": false,
-        "description": "Which results to include",
+        "description": null,
         "schema": {
           "type": "string",
           "enum": [
@@ -46645,7 +46680,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "api_token": {
-          "description": "Cloudflare API token (sent in the JSON body, not a header)",
           "type": "string",
           "minLength": 1
         }
@@ -46702,7 +46736,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "api_token": {
-          "description": "Cloudflare API token (sent in the JSON body, not a header)",
           "type": "string",
           "minLength": 1
         }
@@ -46760,12 +46793,11 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "api_token": {
-          "description": "Cloudflare API token with DNS:Edit permission",
+          "description": "With DNS:Edit permission",
           "type": "string",
           "minLength": 1
         },
         "selected": {
-          "description": "Zones to connect (1-50)",
           "type": "array",
           "items": {
             "description": "Zones to connect (1-50)",
@@ -46777,15 +46809,14 @@ pub const OPERATIONS_JSON: &str = r#"[
             "additionalProperties": false,
             "properties": {
               "zone_id": {
-                "description": "Cloudflare zone ID",
                 "type": "string"
               },
               "zone_name": {
-                "description": "Domain name of the zone, e.g. example.com",
+                "description": "e.g. example.com",
                 "type": "string"
               },
               "trekmail_domain_id": {
-                "description": "Existing TrekMail domain ID; omit or null to create a new TrekMail domain",
+                "description": "Existing domain; omitted or null: a new one",
                 "type": "integer",
                 "format": "int64",
                 "nullable": true
@@ -46848,7 +46879,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "domain_ids": {
-          "description": "TrekMail domain IDs (positive integers), 1-50",
+          "description": "TrekMail domains",
           "type": "array",
           "items": {
             "type": "integer",
@@ -46859,7 +46890,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 50
         },
         "included_records": {
-          "description": "Optional allowlist: object mapping domain_id (string key) to array of record IDs such as 'mx_primary', 'spf_record'; omitted = all records",
+          "description": "domain_id -> the only record ids (e.g. mx_primary, spf_record); omitted: all",
           "type": "object",
           "additionalProperties": {
             "type": "array",
@@ -46921,7 +46952,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "domain_ids": {
-          "description": "TrekMail domain IDs (positive integers), 1-50",
+          "description": "TrekMail domains",
           "type": "array",
           "items": {
             "type": "integer",
@@ -46932,7 +46963,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 50
         },
         "confirmed_conflicts": {
-          "description": "Object mapping domain_id (string key) to record IDs to force-replace; needed only when preview reported conflicts",
+          "description": "domain_id -> record ids to replace, for conflicts the preview reported",
           "type": "object",
           "additionalProperties": {
             "type": "array",
@@ -46942,7 +46973,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           }
         },
         "included_records": {
-          "description": "Optional allowlist: domain_id -> record IDs to write; records left out are skipped; omitted = write all",
+          "description": "domain_id -> the only record ids to write; omitted: all",
           "type": "object",
           "additionalProperties": {
             "type": "array",
@@ -47030,7 +47061,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "token_id",
         "in": "path",
         "required": true,
-        "description": "Saved Cloudflare token ID",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",

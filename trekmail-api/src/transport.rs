@@ -301,9 +301,11 @@ impl Transport {
     /// Reads an answer within the size limit, counting bytes as they arrive.
     async fn read(&self, mut response: Response, api_host: &str) -> Attempt {
         let status = response.status().as_u16();
+        // Header values reach error texts, results and logs (an API or a proxy may echo the token
+        // in `X-Request-Id`): scrubbed once, here, like the body.
+        let headers = self.scrub_headers(std::mem::take(response.headers_mut()));
         if (300..400).contains(&status) {
-            let location = response
-                .headers()
+            let location = headers
                 .get(LOCATION)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
@@ -320,15 +322,13 @@ impl Transport {
             });
         }
         let limit = self.limits.max_response_bytes;
-        let declared = response
-            .headers()
+        let declared = headers
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|n| n > limit) {
             return Attempt::Final(CallError::TooLarge { limit });
         }
-        let headers = std::mem::take(response.headers_mut());
         let mut body =
             BytesMut::with_capacity(usize::try_from(declared.unwrap_or(0).min(limit)).unwrap_or(0));
         loop {
@@ -353,6 +353,40 @@ impl Transport {
     /// Replaces every configured secret in `body` (a token the API echoed back).
     fn scrub(&self, body: Bytes) -> Bytes {
         scrub(&self.secrets, body)
+    }
+
+    /// Every header value with the configured secrets replaced; a value that would not stay a
+    /// valid header after the replacement is dropped rather than kept in the clear.
+    fn scrub_headers(&self, headers: HeaderMap) -> HeaderMap {
+        let tainted = |v: &HeaderValue| {
+            self.secrets
+                .iter()
+                .any(|s| memchr::memmem::find(v.as_bytes(), s.as_bytes()).is_some())
+        };
+        if !headers.values().any(tainted) {
+            return headers;
+        }
+        let mut out = HeaderMap::with_capacity(headers.len());
+        let mut name = None;
+        for (k, v) in headers {
+            // `into_iter` names a header once, before its first value.
+            if let Some(k) = k {
+                name = Some(k);
+            }
+            let Some(name) = name.clone() else { continue };
+            let v = if tainted(&v) {
+                match HeaderValue::from_maybe_shared(
+                    self.scrub(Bytes::copy_from_slice(v.as_bytes())),
+                ) {
+                    Ok(v) => v,
+                    Err(_) => continue,
+                }
+            } else {
+                v
+            };
+            out.append(name, v);
+        }
+        out
     }
 
     /// The same for content the API sent encoded (a base64 file), which the scrub of the raw

@@ -43,6 +43,8 @@ pub struct Operation {
     pub response_schema: Option<Value>,
     /// What the success answer carries.
     pub response: ResponseKind,
+    /// The operation's description in the document (what it promises: "newest first", …).
+    pub description: String,
     segments: Vec<Segment>,
 }
 
@@ -106,6 +108,22 @@ impl Operation {
         self.segments.last().is_some_and(|s| s.param.is_some())
     }
 
+    /// Where a list answer puts its items, when the document describes the answer as a list:
+    /// `data` itself (`{"data": [...], "meta"}`) or an array inside it (`{"data": {"messages":
+    /// [...], "pagination"}}`); `None` for any other answer.
+    pub fn list_shape(&self) -> Option<ListShape> {
+        let data = &self.response_schema.as_ref()?["properties"]["data"];
+        if data["type"] == "array" {
+            return Some(ListShape::Data);
+        }
+        let props = data["properties"].as_object()?;
+        props.get("pagination")?;
+        props
+            .iter()
+            .find(|(_, s)| s["type"] == "array")
+            .map(|(name, _)| ListShape::Inside(name.clone()))
+    }
+
     /// A path or query parameter.
     pub fn parameter(&self, location: Location, name: &str) -> Option<&Parameter> {
         self.parameters
@@ -141,6 +159,15 @@ impl Operation {
         }
         Some((params, literal))
     }
+}
+
+/// Where a list answer's items go (see [`Operation::list_shape`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListShape {
+    /// `{"data": [...], "meta": {...}}`
+    Data,
+    /// `{"data": {"<name>": [...], "pagination": {...}}}`
+    Inside(String),
 }
 
 /// Every operation, and the router over them.
@@ -185,6 +212,11 @@ impl Spec {
                 body: op.request_body.clone(),
                 response_schema: op.response_schema.clone(),
                 response: op.response,
+                description: [op.summary.as_deref(), op.description.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 segments: op
                     .path
                     .trim_start_matches('/')
