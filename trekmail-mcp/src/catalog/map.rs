@@ -3,6 +3,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use trekmail_api::TokenKind;
+
 use crate::catalog::argpath::ArgPath;
 
 /// The map, embedded at build time so the binary and its tests see the same file.
@@ -40,7 +42,10 @@ pub struct ToolEntry {
     /// The toolset (group) it belongs to.
     pub toolset: String,
     /// `ops` or `message`.
-    pub token: TokenName,
+    pub token: TokenKind,
+    /// The token scopes the tool needs (the `serve::scopes` module decides what a token sees); a catalogue entry without them
+    /// is refused.
+    pub capabilities: Option<Capabilities>,
     /// Human title.
     pub title: String,
     /// What the agent reads.
@@ -107,14 +112,17 @@ pub struct FileSpec {
     pub default_media_type: Option<String>,
 }
 
-/// Which token a tool needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TokenName {
-    /// `TREKMAIL_API_TOKEN`.
-    Ops,
-    /// `TREKMAIL_MESSAGE_TOKEN`.
-    Message,
+/// The token scopes a tool needs: at least one of `any_of` (when not empty) and every one of
+/// `all_of`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Capabilities {
+    /// At least one of these.
+    #[serde(default)]
+    pub any_of: Vec<String>,
+    /// Every one of these.
+    #[serde(default)]
+    pub all_of: Vec<String>,
 }
 
 /// The safety switches.
