@@ -12,9 +12,11 @@ pub mod human;
 pub mod idempotency;
 pub mod intents;
 pub mod outside;
+pub mod payments;
 pub mod progress;
 pub mod results;
 pub mod tokens;
+pub mod upload;
 pub mod wire;
 
 pub use caller::{Caller, Prepared};
