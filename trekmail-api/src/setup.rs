@@ -240,6 +240,13 @@ impl fmt::Debug for Pool {
 }
 
 impl Pool {
+    /// The pool's HTTP client, without any token: redirects are never followed and the extra
+    /// root certificate is trusted. For requests outside the API (presigned storage URLs),
+    /// which must never carry the token.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// A client sending `token` (`Authorization: Bearer …`, marked sensitive) on every request;
     /// `redact` are more secrets scrubbed from answers besides the token itself.
     pub fn client(&self, token: Option<&str>, redact: &[String]) -> Result<Client, BuildError> {
