@@ -10,6 +10,7 @@ use crate::call::files::File;
 use crate::call::outside::{self, Marker};
 use crate::call::tokens::TokenVariable as _;
 use crate::catalog::map::FileSpec;
+use crate::catalog::truncate::cut;
 
 /// A refusal or validation failure: the model can correct the call.
 pub fn refusal(text: impl Into<String>) -> CallToolResult {
@@ -398,13 +399,6 @@ fn unsaid(body: &Value, listed_fields: bool) -> Option<String> {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     (!rest.is_empty()).then(|| Value::Object(rest).to_string())
-}
-
-fn cut(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
-    }
 }
 
 /// A certificate the TLS stack does not trust: the operator's fix is `TREKMAIL_CA_CERT`.
