@@ -199,7 +199,7 @@ async fn a_zip_is_an_embedded_resource() {
 }
 
 #[tokio::test]
-async fn above_the_inline_budget_a_resource_link_that_resources_read_fetches_whole() {
+async fn above_the_inline_budget_a_resource_link_that_resources_read_serves_whole() {
     let h = Harness::start(Opts {
         extra: vec![("TREKMAIL_MAX_INLINE_BYTES", "1000".into())],
         ..Opts::default()
@@ -212,7 +212,8 @@ async fn above_the_inline_budget_a_resource_link_that_resources_read_fetches_who
         .respond_with(ResponseTemplate::new(200).set_body_json(
             json!({"data": {"filename": "report.pdf", "content_type": "application/pdf", "size": pdf.len(), "content_base64": b64(&pdf)}}),
         ))
-        .expect(2)
+        // The file crosses the network once: the read is served by the call's download.
+        .expect(1)
         .mount(&h.mock)
         .await;
     let r = h
@@ -233,7 +234,7 @@ async fn above_the_inline_budget_a_resource_link_that_resources_read_fetches_who
     // The file name is outside text: markers and their notice come on top.
     assert!(whole.len() < 1400, "{} bytes: {whole}", whole.len());
     assert_eq!(valid_structured(&h, "download_attachment", &r)["uri"], uri);
-    // resources/read: fetched again from the API, whole.
+    // resources/read: the bytes the call downloaded, whole, without a second download.
     let read = h.server.read(uri).await.unwrap();
     let [
         ResourceContents::BlobResourceContents {
@@ -430,4 +431,70 @@ async fn a_token_inside_a_file_never_reaches_the_agent() {
         );
     }
     assert!(all.contains("[redacted]"), "{all}");
+}
+
+/// A linked file waits for one read by the tokens that downloaded it: other tokens reading the
+/// same URI get their own download, and a second read downloads again.
+#[tokio::test]
+async fn a_linked_file_is_read_once_and_only_by_its_own_tokens() {
+    use trekmail_mcp::call::tokens::{TokenSource, Tokens};
+    use trekmail_mcp::serve::Shared;
+    let mock = wiremock::MockServer::start().await;
+    let pdf: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+    Mock::given(method("GET"))
+        .and(path("/api/v1/messages/5/attachments/2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"data": {"filename": "report.pdf", "content_type": "application/pdf", "content_base64": b64(&pdf)}}),
+        ))
+        .mount(&mock)
+        .await;
+    let config = |token: &str| {
+        support::config(
+            &mock.uri(),
+            &Opts {
+                extra: vec![
+                    ("TREKMAIL_MAX_INLINE_BYTES", "1000".into()),
+                    ("TREKMAIL_MESSAGE_TOKEN", token.into()),
+                ],
+                ..Opts::default()
+            },
+        )
+        .unwrap()
+    };
+    let (a, b) = (config(MSG_TOKEN), config("tm_msg_other_caller_token"));
+    let tokens = |c: &trekmail_mcp::Config| Tokens {
+        ops: c.ops_token.clone(),
+        message: c.message_token.clone(),
+    };
+    let (policy, _) = support::recording_policy();
+    let shared = Shared::new(
+        &a,
+        trekmail_mcp::Catalog::embedded().unwrap(),
+        policy,
+        TokenSource::Request,
+    )
+    .unwrap();
+    let (server_a, server_b) = (
+        shared.server(&tokens(&a)).unwrap(),
+        shared.server(&tokens(&b)).unwrap(),
+    );
+    let uri = "trekmail://messages/5/attachments/2";
+    let downloads = || async { mock.received_requests().await.unwrap().len() };
+    let args = json!({"uid": 5, "index": 2}).as_object().cloned();
+    let r = server_a.call("download_attachment", args).await.unwrap();
+    assert!(!is_error(&r), "{}", text(&r));
+    assert_eq!(downloads().await, 1);
+    // Other tokens: downloaded with their own token, never served A's bytes.
+    server_b.read(uri).await.unwrap();
+    let requests = mock.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        requests[1].headers["authorization"],
+        "Bearer tm_msg_other_caller_token"
+    );
+    // A's read: served from A's download; a second read downloads again.
+    server_a.read(uri).await.unwrap();
+    assert_eq!(downloads().await, 2);
+    server_a.read(uri).await.unwrap();
+    assert_eq!(downloads().await, 3);
 }

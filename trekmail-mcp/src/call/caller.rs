@@ -14,6 +14,7 @@ use crate::call::idempotency::{self, Keys};
 use crate::call::intents::{Intent, IntentMemory};
 use crate::call::progress::Progress;
 use crate::call::results;
+use crate::call::shelf::Shelf;
 use crate::call::tokens::{TokenSource, TokenVariable as _};
 use crate::call::wire;
 use crate::catalog::checks;
@@ -37,6 +38,8 @@ pub struct Caller {
     pub source: TokenSource,
     /// Files larger than this come as a `resource_link` (`TREKMAIL_MAX_INLINE_BYTES`).
     pub max_inline_bytes: u64,
+    /// Linked files waiting for their resources/read, and this caller's key there.
+    pub shelf: (Arc<Shelf>, [u8; 32]),
 }
 
 impl Caller {
@@ -222,6 +225,7 @@ impl Caller {
                         uri: &uri,
                         max_inline: self.max_inline_bytes,
                         client,
+                        shelf: (&self.shelf.0, self.shelf.1),
                     }),
                 def.tool.output_schema.as_deref(),
                 def.writes(),

@@ -5,8 +5,8 @@
 //! `tools-map.toml`), found with or without the API's `data` envelope. Images become image
 //! content; text formats become text when their charset decodes them faithfully, a blob
 //! otherwise; anything else an embedded resource. Above the inline budget the result carries the
-//! metadata and a `resource_link` to a `trekmail://` URI naming the API resource, which
-//! resources/read fetches again when asked (no state is kept between calls).
+//! metadata and a `resource_link` to a `trekmail://` URI naming the API resource; resources/read
+//! serves it from the bytes the call downloaded (`shelf`), or fetches it again.
 
 use base64::Engine as _;
 use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
@@ -22,7 +22,7 @@ use crate::catalog::schema::{Shape, Target};
 pub const SCHEME: &str = "trekmail://";
 
 /// A file found in an answer.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct File {
     /// The bytes.
     pub bytes: Vec<u8>,
@@ -120,21 +120,38 @@ impl File {
         }
     }
 
-    /// The tool result: the file inline up to `max_inline` bytes, a link above it.
+    /// The tool result: the file inline up to `max_inline` bytes, a link above it. The file
+    /// comes back with it, its bytes never copied, for the read of a link (see `shelf`).
     /// A file from outside the account (`outside`: an attachment, a raw message) has its name
     /// and, inline as text, its content enclosed by the result's markers (see `outside`).
-    pub fn result(&self, uri: &str, max_inline: u64, outside: Option<&Marker>) -> CallToolResult {
+    pub fn result(
+        mut self,
+        uri: &str,
+        max_inline: u64,
+        outside: Option<&Marker>,
+    ) -> (CallToolResult, Self) {
         let Some(marker) = outside else {
-            return self.result_plain(uri, max_inline, None);
+            let r = self.result_plain(uri, max_inline, None);
+            return (r, self);
         };
-        let mut escaped = self.clone();
-        escaped.name = outside::escape(&self.name).into_owned();
-        if let Value::Object(rest) = outside::escape_all(&Value::Object(self.rest.clone())) {
-            escaped.rest = rest;
-        }
+        let mut escaped = Self {
+            bytes: std::mem::take(&mut self.bytes),
+            name: outside::escape(&self.name).into_owned(),
+            media_type: self.media_type.clone(),
+            rest: match outside::escape_all(&Value::Object(self.rest.clone())) {
+                Value::Object(rest) => rest,
+                _ => self.rest.clone(),
+            },
+        };
         let mut r = escaped.result_plain(uri, max_inline, Some(marker));
         r.content.push(ContentBlock::text(marker.notice()));
-        r
+        self.bytes = std::mem::take(&mut escaped.bytes);
+        (r, self)
+    }
+
+    /// Whether the result links to the file instead of carrying it.
+    pub fn is_linked(&self, max_inline: u64) -> bool {
+        self.bytes.len() as u64 > max_inline
     }
 
     fn result_plain(&self, uri: &str, max_inline: u64, outside: Option<&Marker>) -> CallToolResult {
@@ -149,7 +166,7 @@ impl File {
             self.media_type,
             hex(&Sha256::digest(&self.bytes))
         );
-        let content = if size > max_inline {
+        let content = if self.is_linked(max_inline) {
             let link = Resource::new(uri, self.name.clone())
                 .with_mime_type(essence(&self.media_type))
                 .with_size(size);

@@ -8,6 +8,7 @@ use trekmail_api::{CallError, Outcome, OutcomeBody, TokenKind, TransportKind};
 
 use crate::call::files::File;
 use crate::call::outside::{self, Marker};
+use crate::call::shelf::Shelf;
 use crate::call::tokens::TokenVariable as _;
 use crate::catalog::map::FileSpec;
 use crate::catalog::truncate::cut;
@@ -29,6 +30,8 @@ pub struct FileAnswer<'a> {
     pub max_inline: u64,
     /// The client that fetched it, whose secrets are redacted from the decoded file.
     pub client: &'a trekmail_api::Client,
+    /// Where a linked file waits for its read, and under which caller.
+    pub shelf: (&'a Shelf, [u8; 32]),
 }
 
 /// A successful answer: a file as a file (see `files`), any other JSON whole. `output` is
@@ -49,8 +52,16 @@ pub fn success(
                 return match File::from_answer(&value, f.spec) {
                     Some(file) => {
                         let marker = (!outside.is_empty()).then(Marker::new);
-                        file.redacted(f.client)
-                            .result(f.uri, f.max_inline, marker.as_ref())
+                        let (r, file) = file.redacted(f.client).result(
+                            f.uri,
+                            f.max_inline,
+                            marker.as_ref(),
+                        );
+                        if file.is_linked(f.max_inline) {
+                            let (shelf, caller) = f.shelf;
+                            shelf.put(caller, f.uri, file, std::time::Instant::now());
+                        }
+                        r
                     }
                     None => with_notice(not_a_file(f.tool, f.spec, &value, outside)),
                 };

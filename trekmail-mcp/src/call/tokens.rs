@@ -76,3 +76,33 @@ impl TokenVariable for TokenKind {
         }
     }
 }
+
+/// An HMAC-SHA256 of a caller's tokens under `key` (drawn at start-up): each token framed by its
+/// kind and length, so no two sets of tokens share an input. What per-caller memories key by:
+/// neither a token nor anything checkable against a guessed token outside this process.
+pub fn caller_hmac(key: &[u8; 32], ops: Option<&str>, message: Option<&str>) -> [u8; 32] {
+    use hmac::{Hmac, Mac as _};
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(key) else {
+        // Any key length is valid for HMAC; unreachable, and a constant key still hides tokens.
+        return [0; 32];
+    };
+    for (kind, t) in [(b'o', ops), (b'm', message)] {
+        mac.update(&[kind]);
+        match t {
+            Some(t) => {
+                mac.update(&(t.len() as u64).to_be_bytes());
+                mac.update(t.as_bytes());
+            }
+            None => mac.update(&u64::MAX.to_be_bytes()),
+        }
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// A fresh random key for [`caller_hmac`].
+pub fn random_key() -> [u8; 32] {
+    let mut key = [0u8; 32];
+    key[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    key[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    key
+}

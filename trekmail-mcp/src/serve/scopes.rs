@@ -10,9 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hmac::{Hmac, Mac};
 use serde_json::Value;
-use sha2::Sha256;
 use trekmail_api::{Client, OperationArgs, OutcomeBody};
 
 use trekmail_api::TokenKind;
@@ -180,35 +178,17 @@ pub struct ScopeCache<V> {
 impl<V> ScopeCache<V> {
     /// An empty cache with a fresh random key.
     pub fn new(ttl: Duration, max_entries: usize) -> Self {
-        let mut key = [0u8; 32];
-        key[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-        key[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
         Self {
-            key,
+            key: crate::call::tokens::random_key(),
             ttl,
             max_entries: max_entries.max(1),
             entries: Mutex::default(),
         }
     }
 
-    /// The key of a set of tokens: HMAC-SHA256 over each token with its kind, lengths framed so
-    /// that no two sets share an input.
+    /// The key of a set of tokens (see [`crate::call::tokens::caller_hmac`]).
     pub fn key_of(&self, ops: Option<&str>, message: Option<&str>) -> [u8; 32] {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.key) else {
-            // Any key length is valid for HMAC; unreachable, and a constant key still hides tokens.
-            return [0; 32];
-        };
-        for (kind, t) in [(b'o', ops), (b'm', message)] {
-            mac.update(&[kind]);
-            match t {
-                Some(t) => {
-                    mac.update(&(t.len() as u64).to_be_bytes());
-                    mac.update(t.as_bytes());
-                }
-                None => mac.update(&u64::MAX.to_be_bytes()),
-            }
-        }
-        mac.finalize().into_bytes().into()
+        crate::call::tokens::caller_hmac(&self.key, ops, message)
     }
 
     fn entries(&self) -> std::sync::MutexGuard<'_, Entries<V>> {

@@ -23,6 +23,7 @@ use crate::call::idempotency::Keys;
 use crate::call::intents::{IntentMemory, ProcessMemory};
 use crate::call::progress::Progress;
 use crate::call::results;
+use crate::call::shelf::Shelf;
 use crate::call::state::{SharedIntents, Store};
 use crate::call::tokens::Secret;
 use crate::call::tokens::{TokenSource, Tokens};
@@ -112,6 +113,8 @@ pub struct Shared {
     /// Callers' listings narrowed by their tokens' scopes (callers' tokens over HTTP, with
     /// `TREKMAIL_SCOPE_AWARE` on).
     scope_cache: Option<Arc<ScopeCache<Listing>>>,
+    /// Linked files waiting for their resources/read, per caller.
+    shelf: Arc<Shelf>,
     /// Every caller's memory of recent writes: it outlives the servers built per request.
     intents: Arc<dyn IntentMemory>,
     /// `TREKMAIL_STATE_URL`.
@@ -181,6 +184,7 @@ impl Shared {
             switches,
             source,
             max_inline_bytes: config.max_inline_bytes,
+            shelf: Arc::default(),
             human_confirm: config.human_confirm,
             listings,
             slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
@@ -263,6 +267,13 @@ impl Shared {
             intents: Arc::clone(&self.intents),
             source: self.source,
             max_inline_bytes: self.max_inline_bytes,
+            shelf: (
+                Arc::clone(&self.shelf),
+                self.shelf.caller(
+                    tokens.ops.as_ref().map(Secret::expose),
+                    tokens.message.as_ref().map(Secret::expose),
+                ),
+            ),
         };
         Ok(TrekmailServer {
             catalog: Arc::clone(&self.catalog),
@@ -503,6 +514,10 @@ impl TrekmailServer {
             .caller
             .prepare(&self.catalog, def, args)
             .map_err(|r| ErrorData::invalid_params(text_of(&r), None))?;
+        let (shelf, caller) = &self.caller.shelf;
+        if let Some(file) = shelf.take(caller, uri, std::time::Instant::now()) {
+            return Ok(ReadResourceResult::new(vec![file.contents(uri)]));
+        }
         let Ok(_slot) = self.slots.acquire().await else {
             return Err(ErrorData::internal_error(
                 "the server is shutting down",
