@@ -52,11 +52,9 @@ pub fn success(
                 return match File::from_answer(&value, f.spec) {
                     Some(file) => {
                         let marker = (!outside.is_empty()).then(Marker::new);
-                        let (r, file) = file.redacted(f.client).result(
-                            f.uri,
-                            f.max_inline,
-                            marker.as_ref(),
-                        );
+                        let (r, file) =
+                            file.redacted(f.client)
+                                .result(f.uri, f.max_inline, marker.as_ref());
                         if file.is_linked(f.max_inline) {
                             let (shelf, caller) = f.shelf;
                             shelf.put(caller, f.uri, file, std::time::Instant::now());

@@ -117,7 +117,10 @@ mod tests {
         s.put(a, "trekmail://x", file(10), now);
         assert!(s.take(&b, "trekmail://x", now).is_none());
         assert!(s.take(&a, "trekmail://y", now).is_none());
-        assert_eq!(s.take(&a, "trekmail://x", now).map(|f| f.bytes.len()), Some(10));
+        assert_eq!(
+            s.take(&a, "trekmail://x", now).map(|f| f.bytes.len()),
+            Some(10)
+        );
         assert!(s.take(&a, "trekmail://x", now).is_none());
     }
 
