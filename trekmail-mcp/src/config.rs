@@ -57,6 +57,10 @@ pub struct Config {
     pub allow_sending: bool,
     /// `TREKMAIL_ALLOW_MIGRATION`.
     pub allow_migration: bool,
+    /// `TREKMAIL_ALLOW_PAYMENTS`: tools that spend money.
+    pub allow_payments: bool,
+    /// `TREKMAIL_UPLOAD_DIR`: the directory upload tools may read files from; unset, they refuse.
+    pub upload_dir: Option<std::path::PathBuf>,
     /// `TREKMAIL_TOOLSETS`: the toolsets to list (comma-separated); `None` when unset. `all`
     /// selects every toolset.
     pub toolsets: Option<Vec<String>>,
@@ -95,6 +99,8 @@ pub const VARIABLES: &[&str] = &[
     "TREKMAIL_ALLOW_DESTRUCTIVE",
     "TREKMAIL_ALLOW_SENDING",
     "TREKMAIL_ALLOW_MIGRATION",
+    "TREKMAIL_ALLOW_PAYMENTS",
+    "TREKMAIL_UPLOAD_DIR",
     "TREKMAIL_TOOLSETS",
     "TREKMAIL_TOOLS",
     "TREKMAIL_EXCLUDE_TOOLS",
@@ -210,6 +216,7 @@ impl Config {
         let allow_destructive = flag("TREKMAIL_ALLOW_DESTRUCTIVE");
         let allow_sending = flag("TREKMAIL_ALLOW_SENDING");
         let allow_migration = flag("TREKMAIL_ALLOW_MIGRATION");
+        let allow_payments = flag("TREKMAIL_ALLOW_PAYMENTS");
         let read_only = flag("TREKMAIL_READ_ONLY");
         let hide_disabled = flag("TREKMAIL_HIDE_DISABLED");
         let selected = get("TREKMAIL_TOOLSETS").map(|v| {
@@ -264,6 +271,16 @@ impl Config {
                     None
                 }
             });
+        // Checked only for being a directory here; confining reads to it is the upload flow's.
+        let upload_dir = get("TREKMAIL_UPLOAD_DIR").and_then(|d| {
+            let dir = std::path::PathBuf::from(d.trim());
+            if dir.is_dir() {
+                Some(dir)
+            } else {
+                problems.push(format!("TREKMAIL_UPLOAD_DIR: {d:?} is not a directory"));
+                None
+            }
+        });
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -279,6 +296,8 @@ impl Config {
             allow_destructive,
             allow_sending,
             allow_migration,
+            allow_payments,
+            upload_dir,
             toolsets: selected,
             tools,
             exclude_tools,

@@ -189,9 +189,5 @@ pub fn table(listed: &[Arc<ToolDef>], switches: &Switches) -> String {
 }
 
 fn gate_name(g: GateName) -> &'static str {
-    match g {
-        GateName::Destructive => "destructive",
-        GateName::Sending => "sending",
-        GateName::Migration => "migration",
-    }
+    g.as_str()
 }

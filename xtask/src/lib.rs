@@ -501,6 +501,8 @@ fn letter(g: trekmail_mcp::map::GateName) -> &'static str {
         trekmail_mcp::map::GateName::Destructive => "D",
         trekmail_mcp::map::GateName::Sending => "S",
         trekmail_mcp::map::GateName::Migration => "M",
+        trekmail_mcp::map::GateName::Payments => "P",
+        trekmail_mcp::map::GateName::UploadDir => "U",
     }
 }
 
