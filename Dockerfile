@@ -1,5 +1,5 @@
 # trekmail-mcp in a container: stdio by default (`docker run -i …`), Streamable HTTP when asked
-# (`docker run -p 8080:8080 … trekmail-mcp --http 0.0.0.0:8080`). See README, "Containers".
+# (`docker run -p 8080:8080 … trekmail-mcp --http 0.0.0.0:8080`). See docs/http.md, "Containers".
 #
 # BUILDER_IMAGE builds the release binary; BASE_IMAGE is the final image: it needs glibc and the
 # CA certificates (/etc/ssl/certs) and nothing else. The default, distroless cc-debian12, has

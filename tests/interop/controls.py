@@ -134,7 +134,7 @@ async def main():
         tools = {t.name: t for t in (await s.list_tools()).tools}
         d = tools["delete_domain"].description or ""
         check("switch off: the tool's description says it is disabled here",
-              d.endswith("Disabled here.") and "TREKMAIL_ALLOW_DESTRUCTIVE" in d
+              d.endswith(" Disabled: TREKMAIL_ALLOW_DESTRUCTIVE is off.")
               and "Disabled" not in (tools["get_domain"].description or ""), d)
         n = len(SEEN)
         r = await s.call_tool("delete_domain", DELETE)

@@ -48,7 +48,7 @@ async def main():
             schemas = {t.name: t.output_schema for t in tools.tools if t.output_schema}
             for name in ["whoami", "dns_recheck", "bulk_create_mailboxes", "create_message_token", "create_delete_intent",
                          "test_smtp", "create_mailbox_generated_password", "create_invite",
-                         "get_dns_check", "get_migration", "read_message"]:
+                         "get_dns_check", "get_migration", "read_message", "list_messages"]:
                 check(f"{name} lists an outputSchema", name in schemas, sorted(schemas))
             w = await ok("whoami", {})
             check("whoami: capabilities.effective_scopes", isinstance(w["data"]["capabilities"]["effective_scopes"], list), w)
@@ -86,11 +86,21 @@ async def main():
             check("the deleted mailbox is gone (404)", r.is_error and "not_found" in r.content[0].text)
 
             # Monitor an inbox and download an attachment.
-            inbox = await ok("list_messages", {"folder": "INBOX"})
-            check("INBOX has at least 5 messages", len(inbox["data"]) >= 5, len(inbox["data"]))
-            with_png = [x for x in inbox["data"] if x.get("has_attachments")]
+            inbox = await ok("list_messages", {"folder": "INBOX", "limit": 10})
+            messages = inbox["data"]["messages"]
+            check("INBOX has at least 5 messages", len(messages) >= 5, len(messages))
+            uids = [x["uid"] for x in messages]
+            check("newest first", uids == sorted(uids, reverse=True), uids)
+            page = await ok("list_messages", {"limit": 2})
+            more = page["data"]["pagination"]
+            check("a page of 2 says where the next starts", more["has_more"] and more["next_before_uid"] == page["data"]["messages"][-1]["uid"], more)
+            unread = await ok("list_messages", {"unread_only": True, "limit": 50})
+            check("unread_only leaves read messages out", all(not x["seen"] for x in unread["data"]["messages"]) and len(unread["data"]["messages"]) < len(messages), unread)
+            with_png = [x for x in messages if x.get("has_attachments") and x["subject"] == "Team photo"]
             uid = with_png[0]["uid"]
-            await ok("read_message", {"uid": uid})
+            m = await ok("read_message", {"uid": uid})
+            check("read_message: from, subject, body_text, body_html, attachments",
+                  all(k in m["data"] for k in ["from", "subject", "body_text", "body_html", "attachments"]), m)
             await ok("update_message_flags", {"uid": uid, "seen": True})
             r = await s.call_tool("download_attachment", {"uid": uid, "index": 0})
             images = [c for c in r.content if c.type == "image"]
@@ -102,7 +112,7 @@ async def main():
             check("send_message without confirm_send is refused", r.is_error)
             await ok("send_message", {"to": ["bob@example.com"], "subject": "Workflow hello", "body_text": "Hi Bob", "confirm_send": True})
             sent = await ok("list_messages", {"folder": "Sent"})
-            check("the message is in Sent", any(x["subject"] == "Workflow hello" for x in sent["data"]))
+            check("the message is in Sent", any(x["subject"] == "Workflow hello" for x in sent["data"]["messages"]))
 
             # A migration to completion.
             mg = await ok("start_migration", {

@@ -11,7 +11,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct AddContactGroupMembersRequest {
-        ///Contact IDs to add
         pub contact_ids: ::std::vec::Vec<::std::num::NonZeroU64>,
     }
     impl AddContactGroupMembersRequest {
@@ -593,7 +592,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ApplyCloudflareDnsRequest {
-        ///Object mapping domain_id (string key) to record IDs to force-replace; needed only when preview reported conflicts
+        ///domain_id -> record ids to replace, for conflicts the preview reported
         #[serde(
             default,
             skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
@@ -602,9 +601,9 @@ pub mod types {
             ::std::string::String,
             ::std::vec::Vec<::std::string::String>,
         >,
-        ///TrekMail domain IDs (positive integers), 1-50
+        ///TrekMail domains
         pub domain_ids: ::std::vec::Vec<::std::num::NonZeroU64>,
-        ///Optional allowlist: domain_id -> record IDs to write; records left out are skipped; omitted = write all
+        ///domain_id -> the only record ids to write; omitted: all
         #[serde(
             default,
             skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
@@ -625,7 +624,6 @@ pub mod types {
     pub struct Attachment {
         ///Content base64
         pub content_base64: ::std::string::String,
-        ///MIME type
         pub content_type: AttachmentContentType,
         ///File name
         pub filename: AttachmentFilename,
@@ -635,7 +633,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///MIME type
+    ///`AttachmentContentType`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct AttachmentContentType(::std::string::String);
@@ -883,7 +881,7 @@ pub mod types {
     pub struct BulkActionRequest {
         ///Action
         pub action: BulkActionRequestAction,
-        ///Required for action=move
+        ///Needed for action=move
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub destination: ::std::option::Option<BulkActionRequestDestination>,
         ///Connected external account (no spam/notspam)
@@ -974,7 +972,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Required for action=move
+    ///Needed for action=move
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct BulkActionRequestDestination(::std::string::String);
@@ -1078,7 +1076,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct BulkAddDomainsRequest {
-        ///Domain names to add (each up to 255 chars)
         pub domains: ::std::vec::Vec<::std::string::String>,
     }
     impl BulkAddDomainsRequest {
@@ -1090,9 +1087,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct BulkCreateMailboxesRequest {
-        ///Mailboxes to create
         pub items: ::std::vec::Vec<BulkMailboxItem>,
-        ///Password source; server default user_supplied..
+        ///Default user_supplied
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password_mode: ::std::option::Option<BulkCreateMailboxesRequestPasswordMode>,
     }
@@ -1101,7 +1097,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Password source; server default user_supplied..
+    ///Default user_supplied
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -1156,14 +1152,14 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct BulkInviteItem {
-        ///Per-item domain overriding the batch domain_id
+        ///Overrides the batch domain_id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub domain_id: ::std::option::Option<::std::num::NonZeroU64>,
-        ///Address part before @
+        ///Before the @
         pub local_part: BulkInviteItemLocalPart,
-        ///Address that receives the invite
+        ///Receives the invite
         pub recipient_email: BulkInviteItemRecipientEmail,
-        ///Dedicated quota in MB; omit for shared pool
+        ///Own quota; omitted: shared pool
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub storage_allocation_mb: ::std::option::Option<::std::num::NonZeroU64>,
     }
@@ -1172,7 +1168,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Address part before @
+    ///Before the @
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct BulkInviteItemLocalPart(::std::string::String);
@@ -1236,7 +1232,7 @@ pub mod types {
                 })
         }
     }
-    ///Address that receives the invite
+    ///Receives the invite
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct BulkInviteItemRecipientEmail(::std::string::String);
@@ -1290,14 +1286,13 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct BulkMailboxItem {
-        ///Domain for this mailbox
         pub domain_id: ::std::num::NonZeroU64,
-        ///Address part before @
+        ///Before the @
         pub local_part: BulkMailboxItemLocalPart,
-        ///Needed when password_mode is user_supplied/omitted (server rule); omit for generated_one_time
+        ///Needed unless generated_one_time
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password: ::std::option::Option<BulkMailboxItemPassword>,
-        ///Dedicated quota in MB; omit for shared pool
+        ///Own quota; omitted: shared pool
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub storage_allocation_mb: ::std::option::Option<::std::num::NonZeroU64>,
     }
@@ -1306,7 +1301,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Address part before @
+    ///Before the @
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct BulkMailboxItemLocalPart(::std::string::String);
@@ -1370,7 +1365,7 @@ pub mod types {
                 })
         }
     }
-    ///Needed when password_mode is user_supplied/omitted (server rule); omit for generated_one_time
+    ///Needed unless generated_one_time
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct BulkMailboxItemPassword(::std::string::String);
@@ -1446,7 +1441,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ChangeMailboxPasswordRequest {
-        ///New password; server also requires upper, lower and digit
         pub password: ChangeMailboxPasswordRequestPassword,
     }
     impl ChangeMailboxPasswordRequest {
@@ -1454,7 +1448,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///New password; server also requires upper, lower and digit
+    ///`ChangeMailboxPasswordRequestPassword`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ChangeMailboxPasswordRequestPassword(::std::string::String);
@@ -1508,12 +1502,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CloudflareZoneSelection {
-        ///Existing TrekMail domain ID; omit or null to create a new TrekMail domain
+        ///Existing domain; omitted or null: a new one
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub trekmail_domain_id: ::std::option::Option<i64>,
-        ///Cloudflare zone ID
         pub zone_id: ::std::string::String,
-        ///Domain name of the zone, e.g. example.com
+        ///e.g. example.com
         pub zone_name: ::std::string::String,
     }
     impl CloudflareZoneSelection {
@@ -1577,9 +1570,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ConnectCloudflareDomainsRequest {
-        ///Cloudflare API token with DNS:Edit permission
+        ///With DNS:Edit permission
         pub api_token: ConnectCloudflareDomainsRequestApiToken,
-        ///Zones to connect (1-50)
         pub selected: ::std::vec::Vec<CloudflareZoneSelection>,
     }
     impl ConnectCloudflareDomainsRequest {
@@ -1587,7 +1579,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Cloudflare API token with DNS:Edit permission
+    ///With DNS:Edit permission
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ConnectCloudflareDomainsRequestApiToken(::std::string::String);
@@ -1694,15 +1686,13 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateAliasRequest {
-        ///Deliver mail sent to the alias
         #[serde(default = "defaults::default_bool::<true>")]
         pub can_receive: bool,
-        ///Allow sending as the alias
         #[serde(default)]
         pub can_send: bool,
-        ///Any active domain on the account (cross-domain allowed)
+        ///Any active domain of the account
         pub domain_id: ::std::num::NonZeroU64,
-        ///Alias part before @
+        ///Before the @
         pub local_part: CreateAliasRequestLocalPart,
     }
     impl CreateAliasRequest {
@@ -1710,7 +1700,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Alias part before @
+    ///Before the @
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateAliasRequestLocalPart(::std::string::String);
@@ -1774,24 +1764,24 @@ pub mod types {
         ///All day
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub all_day: ::std::option::Option<bool>,
-        ///Hex, e.g. #6366f1
+        ///e.g. #6366f1
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub color: ::std::option::Option<CreateCalendarEventRequestColor>,
         ///Description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<CreateCalendarEventRequestDescription>,
-        ///End (ISO 8601), not before start_at
+        ///ISO 8601, not before start_at
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub end_at: ::std::option::Option<::std::string::String>,
         ///Location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub location: ::std::option::Option<CreateCalendarEventRequestLocation>,
-        ///Minutes before the event
+        ///Minutes before
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reminder_minutes: ::std::option::Option<i64>,
         ///ISO 8601
         pub start_at: ::std::string::String,
-        ///IANA zone for start_at/end_at, e.g. Europe/Berlin
+        ///IANA, e.g. Europe/Berlin
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub timezone: ::std::option::Option<CreateCalendarEventRequestTimezone>,
         ///Title
@@ -1802,7 +1792,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Hex, e.g. #6366f1
+    ///e.g. #6366f1
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateCalendarEventRequestColor(::std::string::String);
@@ -1952,7 +1942,7 @@ pub mod types {
                 })
         }
     }
-    ///IANA zone for start_at/end_at, e.g. Europe/Berlin
+    ///IANA, e.g. Europe/Berlin
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateCalendarEventRequestTimezone(::std::string::String);
@@ -2056,7 +2046,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateContactGroupRequest {
-        ///Name of the new group
         pub group_name: CreateContactGroupRequestGroupName,
     }
     impl CreateContactGroupRequest {
@@ -2064,7 +2053,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Name of the new group
+    ///`CreateContactGroupRequestGroupName`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateContactGroupRequestGroupName(::std::string::String);
@@ -2121,7 +2110,7 @@ pub mod types {
         ///Postal address
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub address: ::std::option::Option<CreateContactRequestAddress>,
-        ///Date as YYYY-MM-DD
+        ///YYYY-MM-DD
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub birthday: ::std::option::Option<::std::string::String>,
         ///Company
@@ -2132,13 +2121,11 @@ pub mod types {
         ///Job title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub job_title: ::std::option::Option<CreateContactRequestJobTitle>,
-        ///Display name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<CreateContactRequestName>,
         ///Notes
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub notes: ::std::option::Option<CreateContactRequestNotes>,
-        ///Phone number
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub phone: ::std::option::Option<CreateContactRequestPhone>,
     }
@@ -2297,7 +2284,7 @@ pub mod types {
                 })
         }
     }
-    ///Display name
+    ///`CreateContactRequestName`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateContactRequestName(::std::string::String);
@@ -2397,7 +2384,7 @@ pub mod types {
                 })
         }
     }
-    ///Phone number
+    ///`CreateContactRequestPhone`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateContactRequestPhone(::std::string::String);
@@ -2451,10 +2438,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateDomainRequest {
-        ///Where inbound mail lives; 'external' = sending-only domain (no MX, no mailboxes)..
+        ///external: sending only (no MX, no mailboxes)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub mail_hosting: ::std::option::Option<CreateDomainRequestMailHosting>,
-        ///Domain name to add, lowercase (e.g. example.com)
+        ///Lowercase, e.g. example.com
         pub name: CreateDomainRequestName,
     }
     impl CreateDomainRequest {
@@ -2462,7 +2449,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Where inbound mail lives; 'external' = sending-only domain (no MX, no mailboxes)..
+    ///external: sending only (no MX, no mailboxes)
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -2513,7 +2500,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Domain name to add, lowercase (e.g. example.com)
+    ///Lowercase, e.g. example.com
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateDomainRequestName(::std::string::String);
@@ -3543,9 +3530,9 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateFolderRequest {
-        ///Leaf name, without the hierarchy delimiter
+        ///Leaf name, no delimiter
         pub name: CreateFolderRequestName,
-        ///Raw path of an existing parent folder
+        ///Path of an existing folder
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub parent: ::std::option::Option<CreateFolderRequestParent>,
     }
@@ -3554,7 +3541,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Leaf name, without the hierarchy delimiter
+    ///Leaf name, no delimiter
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateFolderRequestName(::std::string::String);
@@ -3607,7 +3594,7 @@ pub mod types {
                 })
         }
     }
-    ///Raw path of an existing parent folder
+    ///Path of an existing folder
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateFolderRequestParent(::std::string::String);
@@ -3734,9 +3721,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateIdentityRequest {
-        ///Send-from address
         pub email: ::std::string::String,
-        ///Connected external account it sends through
+        ///External account ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub external_account_id: ::std::option::Option<::std::num::NonZeroU64>,
         ///managed (default) or send_as
@@ -3748,13 +3734,12 @@ pub mod types {
         ///Reply to
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reply_to: ::std::option::Option<::std::string::String>,
-        ///Whether the signature is applied
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub signature_enabled: ::std::option::Option<bool>,
         ///Signature HTML
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub signature_html: ::std::option::Option<CreateIdentityRequestSignatureHtml>,
-        ///Saved SMTP profile for smtp_mode=profile
+        ///SMTP connection ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub smtp_connection_id: ::std::option::Option<::std::num::NonZeroU64>,
         ///SMTP route: the domain's, or a saved profile
@@ -3972,16 +3957,14 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateInviteRequest {
-        ///Domain of the mailbox to be set up
         pub domain_id: ::std::num::NonZeroU64,
-        ///Invite lifetime in hours (server default 72)
+        ///Default 72
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_in_hours: ::std::option::Option<::std::num::NonZeroU64>,
-        ///Address part before @
+        ///Before the @
         pub local_part: CreateInviteRequestLocalPart,
-        ///Existing address that receives the invite email
         pub recipient_email: CreateInviteRequestRecipientEmail,
-        ///Dedicated quota in MB inherited on redeem; omit for shared pool
+        ///Own quota; omitted: shared pool
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub storage_allocation_mb: ::std::option::Option<::std::num::NonZeroU64>,
     }
@@ -3990,7 +3973,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Address part before @
+    ///Before the @
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateInviteRequestLocalPart(::std::string::String);
@@ -4054,7 +4037,7 @@ pub mod types {
                 })
         }
     }
-    ///Existing address that receives the invite email
+    ///`CreateInviteRequestRecipientEmail`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateInviteRequestRecipientEmail(::std::string::String);
@@ -4108,12 +4091,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateInvitesBulkRequest {
-        ///Default domain for all items
+        ///Default for the items
         pub domain_id: ::std::num::NonZeroU64,
-        ///Lifetime for all invites (server default 72)
+        ///Default 72
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_in_hours: ::std::option::Option<::std::num::NonZeroU64>,
-        ///Invites to create
         pub items: ::std::vec::Vec<BulkInviteItem>,
     }
     impl CreateInvitesBulkRequest {
@@ -4125,20 +4107,17 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateMailRuleRequest {
-        ///Actions on match
+        ///Run on a match
         pub actions: ::std::vec::Vec<MailRuleAction>,
-        ///Match conditions
         pub conditions: ::std::vec::Vec<MailRuleCondition>,
-        ///Filter active
         #[serde(default = "defaults::default_bool::<true>")]
         pub enabled: bool,
-        ///All = AND, any = OR
+        ///all: every condition; any: one
         #[serde(default = "defaults::create_mail_rule_request_match_type")]
         pub match_type: CreateMailRuleRequestMatchType,
-        ///Label for the filter
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<CreateMailRuleRequestName>,
-        ///Stop evaluating later filters after a match
+        ///Halts later filters on a match
         #[serde(default)]
         pub stop: bool,
     }
@@ -4147,7 +4126,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///All = AND, any = OR
+    ///all: every condition; any: one
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -4203,7 +4182,7 @@ pub mod types {
             CreateMailRuleRequestMatchType::All
         }
     }
-    ///Label for the filter
+    ///`CreateMailRuleRequestName`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateMailRuleRequestName(::std::string::String);
@@ -4322,20 +4301,18 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateMailboxGeneratedPasswordRequest {
-        ///Mail-app sign-in mode; omitted -> platform default
+        ///How mail apps sign in; omitted: platform default
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub client_auth_mode:
             ::std::option::Option<CreateMailboxGeneratedPasswordRequestClientAuthMode>,
-        ///Optional display name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub display_name: ::std::option::Option<CreateMailboxGeneratedPasswordRequestDisplayName>,
-        ///Domain to create the mailbox on
         pub domain_id: ::std::num::NonZeroU64,
-        ///Address part before @
+        ///Before the @
         pub local_part: CreateMailboxGeneratedPasswordRequestLocalPart,
         ///Always added by the tool
         pub password_mode: CreateMailboxGeneratedPasswordRequestPasswordMode,
-        ///Dedicated quota in MB; omit to use the shared pool
+        ///Own quota; omitted: shared pool
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub storage_allocation_mb: ::std::option::Option<::std::num::NonZeroU64>,
     }
@@ -4344,7 +4321,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Mail-app sign-in mode; omitted -> platform default
+    ///How mail apps sign in; omitted: platform default
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -4397,7 +4374,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Optional display name
+    ///`CreateMailboxGeneratedPasswordRequestDisplayName`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateMailboxGeneratedPasswordRequestDisplayName(::std::string::String);
@@ -4451,7 +4428,7 @@ pub mod types {
                 })
         }
     }
-    ///Address part before @
+    ///Before the @
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateMailboxGeneratedPasswordRequestLocalPart(::std::string::String);
@@ -4577,12 +4554,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateMessageTokenRequest {
-        ///Expiry period; server default never
+        ///Default never
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_in: ::std::option::Option<CreateMessageTokenRequestExpiresIn>,
-        ///Human-readable token name
         pub name: CreateMessageTokenRequestName,
-        ///Scopes to grant (each one of the enum): read=list/get, write=flags/move/delete, send=send mail
+        ///read: list/get; write: flags/move/delete; send: send mail
         pub scopes: ::std::vec::Vec<CreateMessageTokenRequestScopesItem>,
     }
     impl CreateMessageTokenRequest {
@@ -4590,7 +4566,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Expiry period; server default never
+    ///Default never
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -4649,7 +4625,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Human-readable token name
+    ///`CreateMessageTokenRequestName`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateMessageTokenRequestName(::std::string::String);
@@ -4846,11 +4822,9 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateTemplateRequest {
-        ///Template body as HTML
         pub body_html: CreateTemplateRequestBodyHtml,
-        ///Template name
         pub name: CreateTemplateRequestName,
-        ///Default subject line
+        ///Default subject
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub subject: ::std::option::Option<CreateTemplateRequestSubject>,
     }
@@ -4859,7 +4833,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Template body as HTML
+    ///`CreateTemplateRequestBodyHtml`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateTemplateRequestBodyHtml(::std::string::String);
@@ -4909,7 +4883,7 @@ pub mod types {
                 })
         }
     }
-    ///Template name
+    ///`CreateTemplateRequestName`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateTemplateRequestName(::std::string::String);
@@ -4959,7 +4933,7 @@ pub mod types {
                 })
         }
     }
-    ///Default subject line
+    ///Default subject
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateTemplateRequestSubject(::std::string::String);
@@ -5013,14 +4987,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateTicketRequest {
-        ///Ticket category
         pub category: CreateTicketRequestCategory,
-        ///Initial message body, 5-5000 characters
         pub message: CreateTicketRequestMessage,
-        ///Priority; server default is normal
+        ///Default normal
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub priority: ::std::option::Option<CreateTicketRequestPriority>,
-        ///Ticket subject, 4-150 characters
         pub subject: CreateTicketRequestSubject,
     }
     impl CreateTicketRequest {
@@ -5028,7 +4999,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Ticket category
+    ///`CreateTicketRequestCategory`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -5115,7 +5086,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Initial message body, 5-5000 characters
+    ///`CreateTicketRequestMessage`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateTicketRequestMessage(::std::string::String);
@@ -5168,7 +5139,7 @@ pub mod types {
                 })
         }
     }
-    ///Priority; server default is normal
+    ///Default normal
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -5223,7 +5194,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Ticket subject, 4-150 characters
+    ///`CreateTicketRequestSubject`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateTicketRequestSubject(::std::string::String);
@@ -6686,7 +6657,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct EmptyFolderRequest {
-        ///Folder to purge; only Trash or Junk accepted
         pub folder: EmptyFolderRequestFolder,
     }
     impl EmptyFolderRequest {
@@ -6694,7 +6664,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Folder to purge; only Trash or Junk accepted
+    ///`EmptyFolderRequestFolder`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -6747,7 +6717,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct EnableImapRequest {
-        ///The mailbox's current password (no length rule in the tool)
         pub password: ::std::string::String,
     }
     impl EnableImapRequest {
@@ -7233,9 +7202,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ImportContactsRequest {
-        ///The file, base64 (max 2 MB)
+        ///The file, 2 MB at most
         pub content_base64: ::std::string::String,
-        ///Format of the encoded file
         pub format: ImportContactsRequestFormat,
     }
     impl ImportContactsRequest {
@@ -7243,7 +7211,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Format of the encoded file
+    ///`ImportContactsRequestFormat`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -7635,7 +7603,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ListCloudflareZonesRequest {
-        ///Cloudflare API token (sent in the JSON body, not a header)
         pub api_token: ListCloudflareZonesRequestApiToken,
     }
     impl ListCloudflareZonesRequest {
@@ -7643,7 +7610,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Cloudflare API token (sent in the JSON body, not a header)
+    ///`ListCloudflareZonesRequestApiToken`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ListCloudflareZonesRequestApiToken(::std::string::String);
@@ -8819,10 +8786,9 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct MailRuleAction {
-        ///Action kind
         #[serde(rename = "type")]
         pub type_: MailRuleActionType,
-        ///Action argument (folder, address, flag, reason)
+        ///Folder, address, flag or reason
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub value: ::std::option::Option<MailRuleActionValue>,
     }
@@ -8831,7 +8797,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Action kind
+    ///`MailRuleActionType`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -8898,7 +8864,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Action argument (folder, address, flag, reason)
+    ///Folder, address, flag or reason
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct MailRuleActionValue(::std::string::String);
@@ -8952,14 +8918,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct MailRuleCondition {
-        ///Message part to test
         pub field: MailRuleConditionField,
-        ///Header name when field=header
+        ///For field=header
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub header_name: ::std::option::Option<MailRuleConditionHeaderName>,
-        ///Comparison
         pub operator: MailRuleConditionOperator,
-        ///Value to compare
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub value: ::std::option::Option<MailRuleConditionValue>,
     }
@@ -8968,7 +8931,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Message part to test
+    ///`MailRuleConditionField`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -9035,7 +8998,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Header name when field=header
+    ///For field=header
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct MailRuleConditionHeaderName(::std::string::String);
@@ -9085,7 +9048,7 @@ pub mod types {
                 })
         }
     }
-    ///Comparison
+    ///`MailRuleConditionOperator`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -9152,7 +9115,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Value to compare
+    ///`MailRuleConditionValue`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct MailRuleConditionValue(::std::string::String);
@@ -9289,6 +9252,43 @@ pub mod types {
             Default::default()
         }
     }
+    ///A page of a folder's messages, newest first. The API may send more fields than those named here.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct MessageList {
+        pub data: MessageListData,
+    }
+    impl MessageList {
+        pub fn builder() -> builder::MessageList {
+            Default::default()
+        }
+    }
+    ///The page.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct MessageListData {
+        ///The messages, newest first.
+        pub messages:
+            ::std::vec::Vec<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+        pub pagination: MessageListDataPagination,
+    }
+    impl MessageListData {
+        pub fn builder() -> builder::MessageListData {
+            Default::default()
+        }
+    }
+    ///Where the next page starts.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct MessageListDataPagination {
+        ///Whether older messages follow.
+        pub has_more: bool,
+        ///The before_uid of the next page; null on the last.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub next_before_uid: ::std::option::Option<i64>,
+    }
+    impl MessageListDataPagination {
+        pub fn builder() -> builder::MessageListDataPagination {
+            Default::default()
+        }
+    }
     ///A new message token, its plaintext value shown only in this answer. The API may send more fields than those named here.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MessageTokenCreated {
@@ -9357,12 +9357,12 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct MoveMessageRequest {
-        ///Target IMAP folder path
+        ///Folder path
         pub destination: MoveMessageRequestDestination,
         ///External account ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub external_account_id: ::std::option::Option<::std::num::NonZeroU64>,
-        ///Source folder; API default INBOX
+        ///Default INBOX
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub folder: ::std::option::Option<MoveMessageRequestFolder>,
     }
@@ -9371,7 +9371,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Target IMAP folder path
+    ///Folder path
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct MoveMessageRequestDestination(::std::string::String);
@@ -9421,7 +9421,7 @@ pub mod types {
                 })
         }
     }
-    ///Source folder; API default INBOX
+    ///Default INBOX
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct MoveMessageRequestFolder(::std::string::String);
@@ -9625,30 +9625,29 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct PreviewBulkMigrationRequest {
-        ///CSV text, one row per mailbox: source_email,source_password,destination_email (6 columns with per-row server settings)
+        ///CSV rows source_email,source_password,destination_email (+3 server columns with per_row_server)
         pub data: ::std::string::String,
-        ///Which folders to migrate; server default all
+        ///Default all
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub folder_strategy: ::std::option::Option<PreviewBulkMigrationRequestFolderStrategy>,
-        ///Only import mail after this date, YYYY-MM-DD
+        ///YYYY-MM-DD
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub import_since: ::std::option::Option<::std::string::String>,
-        ///If true each CSV row carries its own server settings (6-column CSV)
+        ///Each row has its own server columns
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub per_row_server: ::std::option::Option<bool>,
-        ///Source provider applied to all rows
+        ///For all rows
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub provider: ::std::option::Option<PreviewBulkMigrationRequestProvider>,
-        ///Skip duplicate messages; server default true
+        ///Default true
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub skip_duplicates: ::std::option::Option<bool>,
-        ///IMAP host for all rows (e.g. with generic_imap)
+        ///IMAP host for all rows (generic_imap)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_host: ::std::option::Option<PreviewBulkMigrationRequestSourceHost>,
-        ///IMAP port; server default 993
+        ///Default 993
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_port: ::std::option::Option<::std::num::NonZeroU64>,
-        ///Connection security
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_security: ::std::option::Option<PreviewBulkMigrationRequestSourceSecurity>,
     }
@@ -9657,7 +9656,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Which folders to migrate; server default all
+    ///Default all
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -9712,7 +9711,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Source provider applied to all rows
+    ///For all rows
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -9775,7 +9774,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///IMAP host for all rows (e.g. with generic_imap)
+    ///IMAP host for all rows (generic_imap)
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct PreviewBulkMigrationRequestSourceHost(::std::string::String);
@@ -9825,7 +9824,7 @@ pub mod types {
                 })
         }
     }
-    ///Connection security
+    ///`PreviewBulkMigrationRequestSourceSecurity`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -9884,9 +9883,9 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct PreviewCloudflareDnsRequest {
-        ///TrekMail domain IDs (positive integers), 1-50
+        ///TrekMail domains
         pub domain_ids: ::std::vec::Vec<::std::num::NonZeroU64>,
-        ///Optional allowlist: object mapping domain_id (string key) to array of record IDs such as 'mx_primary', 'spf_record'; omitted = all records
+        ///domain_id -> the only record ids (e.g. mx_primary, spf_record); omitted: all
         #[serde(
             default,
             skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
@@ -9979,7 +9978,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct RemoveContactGroupMembersRequest {
-        ///Contact IDs to remove
         pub contact_ids: ::std::vec::Vec<::std::num::NonZeroU64>,
     }
     impl RemoveContactGroupMembersRequest {
@@ -10150,7 +10148,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct RenameFolderRequest {
-        ///New name (a full target path re-parents the folder)
+        ///A full path moves the folder
         pub name: RenameFolderRequestName,
     }
     impl RenameFolderRequest {
@@ -10158,7 +10156,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///New name (a full target path re-parents the folder)
+    ///A full path moves the folder
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct RenameFolderRequestName(::std::string::String);
@@ -10215,7 +10213,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ReorderMailRulesRequest {
-        ///Filter IDs in desired evaluation order (positive integers)
+        ///Filter ids, first runs first
         pub order: ::std::vec::Vec<::std::num::NonZeroU64>,
     }
     impl ReorderMailRulesRequest {
@@ -10227,7 +10225,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ReplyToTicketRequest {
-        ///Reply text, 5-5000 characters
         pub message: ReplyToTicketRequestMessage,
     }
     impl ReplyToTicketRequest {
@@ -10235,7 +10232,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Reply text, 5-5000 characters
+    ///`ReplyToTicketRequestMessage`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ReplyToTicketRequestMessage(::std::string::String);
@@ -10292,7 +10289,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ReportHamRequest {
-        ///Source folder; API default Junk
+        ///Default Junk
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub folder: ::std::option::Option<ReportHamRequestFolder>,
     }
@@ -10301,7 +10298,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Source folder; API default Junk
+    ///Default Junk
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ReportHamRequestFolder(::std::string::String);
@@ -10355,7 +10352,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ReportSpamRequest {
-        ///Source folder; API default INBOX
+        ///Default INBOX
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub folder: ::std::option::Option<ReportSpamRequestFolder>,
     }
@@ -10364,7 +10361,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Source folder; API default INBOX
+    ///Default INBOX
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ReportSpamRequestFolder(::std::string::String);
@@ -10436,7 +10433,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct SaveDraftRequest {
-        ///25 MB total
+        ///25 MB in all
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<Attachment>,
         ///BCC
@@ -10456,7 +10453,6 @@ pub mod types {
         ///Subject
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub subject: ::std::option::Option<SaveDraftRequestSubject>,
-        ///Recipients
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub to: ::std::vec::Vec<::std::string::String>,
     }
@@ -10652,18 +10648,17 @@ pub mod types {
         ///From list_identities
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub identity_id: ::std::option::Option<::std::num::NonZeroU64>,
-        ///Future ISO 8601 time (no offset: in timezone, else UTC)
+        ///Future ISO 8601 time; without offset: in timezone, else UTC
         pub scheduled_for: ::std::string::String,
-        ///Shared mailbox to send as
+        ///Shared mailbox ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub shared_mailbox_id: ::std::option::Option<::std::num::NonZeroU64>,
         ///Subject
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub subject: ::std::option::Option<ScheduleMessageRequestSubject>,
-        ///IANA zone for scheduled_for
+        ///IANA, e.g. Europe/Berlin
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub timezone: ::std::option::Option<::std::string::String>,
-        ///Recipients
         pub to: ::std::vec::Vec<::std::string::String>,
     }
     impl ScheduleMessageRequest {
@@ -10844,7 +10839,7 @@ pub mod types {
         ///false: no default CC/BCC
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub apply_default_recipients: ::std::option::Option<bool>,
-        ///5 MB each, 10 MB total
+        ///5 MB each, 10 MB in all
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<Attachment>,
         ///BCC
@@ -10857,7 +10852,7 @@ pub mod types {
         ///External account ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub external_account_id: ::std::option::Option<::std::num::NonZeroU64>,
-        ///List-Unsubscribe(-Post), Reply-To or X-* headers
+        ///List-Unsubscribe(-Post), Reply-To or X-*
         #[serde(
             default,
             skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
@@ -10867,15 +10862,14 @@ pub mod types {
         ///From list_identities
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub identity_id: ::std::option::Option<::std::num::NonZeroU64>,
-        ///Message-ID this replies to
+        ///Message-ID this answers
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reply_to_message_id: ::std::option::Option<SendMessageRequestReplyToMessageId>,
-        ///Shared mailbox to send as
+        ///Shared mailbox ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub shared_mailbox_id: ::std::option::Option<::std::num::NonZeroU64>,
         ///Subject
         pub subject: SendMessageRequestSubject,
-        ///Recipients
         pub to: ::std::vec::Vec<::std::string::String>,
     }
     impl SendMessageRequest {
@@ -10887,10 +10881,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct SendMessageRequestBody {
-        ///Max 500 KB
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub html: ::std::option::Option<SendMessageRequestBodyHtml>,
-        ///Max 200 KB
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub text: ::std::option::Option<SendMessageRequestBodyText>,
     }
@@ -10899,7 +10891,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Max 500 KB
+    ///`SendMessageRequestBodyHtml`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SendMessageRequestBodyHtml(::std::string::String);
@@ -10949,7 +10941,7 @@ pub mod types {
                 })
         }
     }
-    ///Max 200 KB
+    ///`SendMessageRequestBodyText`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SendMessageRequestBodyText(::std::string::String);
@@ -11049,7 +11041,7 @@ pub mod types {
                 })
         }
     }
-    ///Message-ID this replies to
+    ///Message-ID this answers
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SendMessageRequestReplyToMessageId(::std::string::String);
@@ -11229,21 +11221,20 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct SetAutoReplyRequest {
-        ///Reply text; needed when enabled (server rule)
+        ///Needed when enabled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub body: ::std::option::Option<SetAutoReplyRequestBody>,
-        ///Auto-reply on or off
         pub enabled: bool,
-        ///Last active day YYYY-MM-DD; omit = until disabled
+        ///Omitted: until disabled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub end_date: ::std::option::Option<SetAutoReplyRequestEndDate>,
-        ///Do not answer mailing lists/automated mail
+        ///No reply to lists and automated mail
         #[serde(default = "defaults::default_bool::<true>")]
         pub skip_lists: bool,
-        ///First active day YYYY-MM-DD; omit = now
+        ///Omitted: now
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub start_date: ::std::option::Option<SetAutoReplyRequestStartDate>,
-        ///Reply subject; needed when enabled (server rule)
+        ///Needed when enabled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub subject: ::std::option::Option<SetAutoReplyRequestSubject>,
     }
@@ -11252,7 +11243,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Reply text; needed when enabled (server rule)
+    ///Needed when enabled
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SetAutoReplyRequestBody(::std::string::String);
@@ -11302,7 +11293,7 @@ pub mod types {
                 })
         }
     }
-    ///Last active day YYYY-MM-DD; omit = until disabled
+    ///Omitted: until disabled
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SetAutoReplyRequestEndDate(::std::string::String);
@@ -11356,7 +11347,7 @@ pub mod types {
                 })
         }
     }
-    ///First active day YYYY-MM-DD; omit = now
+    ///Omitted: now
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SetAutoReplyRequestStartDate(::std::string::String);
@@ -11410,7 +11401,7 @@ pub mod types {
                 })
         }
     }
-    ///Reply subject; needed when enabled (server rule)
+    ///Needed when enabled
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SetAutoReplyRequestSubject(::std::string::String);
@@ -12333,12 +12324,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct SetForwardingRequest {
-        ///Forwarding on or off
         pub enabled: bool,
-        ///Keep a copy in the mailbox
         #[serde(default = "defaults::default_bool::<true>")]
         pub keep_copy: bool,
-        ///Destination addresses; needed (>=1) when enabled, omit when disabling. Plan caps: Starter 5, Pro 15, Agency 30
+        ///Needed when enabled; plan caps: Starter 5, Pro 15, Agency 30
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub targets: ::std::vec::Vec<::std::string::String>,
     }
@@ -12753,33 +12742,31 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct StartBulkMigrationRequest {
-        ///CSV text, one row per mailbox: source_email,source_password,destination_email (6 columns with per-row server settings)
+        ///CSV rows source_email,source_password,destination_email (+3 server columns with per_row_server)
         pub data: ::std::string::String,
-        ///Which folders to migrate; server default all
+        ///Default all
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub folder_strategy: ::std::option::Option<StartBulkMigrationRequestFolderStrategy>,
-        ///Only import mail after this date, YYYY-MM-DD
+        ///YYYY-MM-DD
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub import_since: ::std::option::Option<::std::string::String>,
-        ///Batch name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<StartBulkMigrationRequestName>,
-        ///If true each CSV row carries its own server settings (6-column CSV)
+        ///Each row has its own server columns
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub per_row_server: ::std::option::Option<bool>,
-        ///Source provider applied to all rows
+        ///For all rows
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub provider: ::std::option::Option<StartBulkMigrationRequestProvider>,
-        ///Skip duplicate messages; server default true
+        ///Default true
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub skip_duplicates: ::std::option::Option<bool>,
-        ///IMAP host for all rows (e.g. with generic_imap)
+        ///IMAP host for all rows (generic_imap)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_host: ::std::option::Option<StartBulkMigrationRequestSourceHost>,
-        ///IMAP port; server default 993
+        ///Default 993
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_port: ::std::option::Option<::std::num::NonZeroU64>,
-        ///Connection security
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_security: ::std::option::Option<StartBulkMigrationRequestSourceSecurity>,
     }
@@ -12788,7 +12775,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Which folders to migrate; server default all
+    ///Default all
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -12843,7 +12830,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Batch name
+    ///`StartBulkMigrationRequestName`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct StartBulkMigrationRequestName(::std::string::String);
@@ -12893,7 +12880,7 @@ pub mod types {
                 })
         }
     }
-    ///Source provider applied to all rows
+    ///For all rows
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -12956,7 +12943,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///IMAP host for all rows (e.g. with generic_imap)
+    ///IMAP host for all rows (generic_imap)
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct StartBulkMigrationRequestSourceHost(::std::string::String);
@@ -13006,7 +12993,7 @@ pub mod types {
                 })
         }
     }
-    ///Connection security
+    ///`StartBulkMigrationRequestSourceSecurity`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -13065,30 +13052,26 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct StartMigrationRequest {
-        ///Only import mail from this date, YYYY-MM-DD
+        ///YYYY-MM-DD
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub import_since: ::std::option::Option<::std::string::String>,
-        ///Target TrekMail mailbox ID
         pub mailbox_id: ::std::num::NonZeroU64,
-        ///Source provider
         pub provider: StartMigrationRequestProvider,
-        ///Folders to copy (each string max 255); empty/omitted = all folders
+        ///Empty or omitted: all
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub selected_folders: ::std::vec::Vec<StartMigrationRequestSelectedFoldersItem>,
-        ///Skip messages already in the target; server default true
+        ///Default true
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub skip_duplicates: ::std::option::Option<bool>,
-        ///Source mailbox email address
         pub source_email: StartMigrationRequestSourceEmail,
-        ///Source IMAP hostname
+        ///IMAP host
         pub source_host: StartMigrationRequestSourceHost,
-        ///IMAP password or app password
+        ///Or an app password
         pub source_password: StartMigrationRequestSourcePassword,
-        ///Source IMAP port (typically 993)
+        ///Usually 993
         pub source_port: ::std::num::NonZeroU64,
-        ///Connection security
         pub source_security: StartMigrationRequestSourceSecurity,
-        ///IMAP login name; server falls back to source_email
+        ///IMAP login; default source_email
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_username: ::std::option::Option<StartMigrationRequestSourceUsername>,
     }
@@ -13097,7 +13080,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Source provider
+    ///`StartMigrationRequestProvider`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -13210,7 +13193,7 @@ pub mod types {
                 })
         }
     }
-    ///Source mailbox email address
+    ///`StartMigrationRequestSourceEmail`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct StartMigrationRequestSourceEmail(::std::string::String);
@@ -13260,7 +13243,7 @@ pub mod types {
                 })
         }
     }
-    ///Source IMAP hostname
+    ///IMAP host
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct StartMigrationRequestSourceHost(::std::string::String);
@@ -13310,7 +13293,7 @@ pub mod types {
                 })
         }
     }
-    ///IMAP password or app password
+    ///Or an app password
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct StartMigrationRequestSourcePassword(::std::string::String);
@@ -13360,7 +13343,7 @@ pub mod types {
                 })
         }
     }
-    ///Connection security
+    ///`StartMigrationRequestSourceSecurity`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -13415,7 +13398,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///IMAP login name; server falls back to source_email
+    ///IMAP login; default source_email
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct StartMigrationRequestSourceUsername(::std::string::String);
@@ -14427,17 +14410,15 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct TestMigrationConnectionRequest {
-        ///Source mailbox email address
         pub source_email: TestMigrationConnectionRequestSourceEmail,
-        ///Source IMAP hostname
+        ///IMAP host
         pub source_host: TestMigrationConnectionRequestSourceHost,
-        ///IMAP password or app password
+        ///Or an app password
         pub source_password: TestMigrationConnectionRequestSourcePassword,
-        ///Source IMAP port (typically 993)
+        ///Usually 993
         pub source_port: ::std::num::NonZeroU64,
-        ///Connection security
         pub source_security: TestMigrationConnectionRequestSourceSecurity,
-        ///IMAP login name; server falls back to source_email
+        ///IMAP login; default source_email
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_username: ::std::option::Option<TestMigrationConnectionRequestSourceUsername>,
     }
@@ -14446,7 +14427,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Source mailbox email address
+    ///`TestMigrationConnectionRequestSourceEmail`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct TestMigrationConnectionRequestSourceEmail(::std::string::String);
@@ -14496,7 +14477,7 @@ pub mod types {
                 })
         }
     }
-    ///Source IMAP hostname
+    ///IMAP host
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct TestMigrationConnectionRequestSourceHost(::std::string::String);
@@ -14546,7 +14527,7 @@ pub mod types {
                 })
         }
     }
-    ///IMAP password or app password
+    ///Or an app password
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct TestMigrationConnectionRequestSourcePassword(::std::string::String);
@@ -14598,7 +14579,7 @@ pub mod types {
                 })
         }
     }
-    ///Connection security
+    ///`TestMigrationConnectionRequestSourceSecurity`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -14655,7 +14636,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///IMAP login name; server falls back to source_email
+    ///IMAP login; default source_email
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct TestMigrationConnectionRequestSourceUsername(::std::string::String);
@@ -14720,15 +14701,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct TestSmtpRequest {
-        ///Transport encryption
         pub encryption: TestSmtpRequestEncryption,
-        ///SMTP server host to test
         pub host: TestSmtpRequestHost,
-        ///SMTP login password
         pub password: TestSmtpRequestPassword,
-        ///SMTP server port
         pub port: ::std::num::NonZeroU64,
-        ///SMTP login username
         pub username: TestSmtpRequestUsername,
     }
     impl TestSmtpRequest {
@@ -14736,7 +14712,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Transport encryption
+    ///`TestSmtpRequestEncryption`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -14791,7 +14767,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///SMTP server host to test
+    ///`TestSmtpRequestHost`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct TestSmtpRequestHost(::std::string::String);
@@ -14841,7 +14817,7 @@ pub mod types {
                 })
         }
     }
-    ///SMTP login password
+    ///`TestSmtpRequestPassword`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct TestSmtpRequestPassword(::std::string::String);
@@ -14891,7 +14867,7 @@ pub mod types {
                 })
         }
     }
-    ///SMTP login username
+    ///`TestSmtpRequestUsername`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct TestSmtpRequestUsername(::std::string::String);
@@ -15010,13 +14986,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateAliasRequest {
-        ///Receive mail for the alias
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub can_receive: ::std::option::Option<bool>,
-        ///Allow sending as the alias
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub can_send: ::std::option::Option<bool>,
-        ///False disables the alias entirely
+        ///false disables the alias entirely
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub is_active: ::std::option::Option<bool>,
     }
@@ -15029,7 +15003,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateBulkMigrationJobPasswordRequest {
-        ///New source IMAP password or app password
+        ///Or an app password
         pub source_password: UpdateBulkMigrationJobPasswordRequestSourcePassword,
     }
     impl UpdateBulkMigrationJobPasswordRequest {
@@ -15037,7 +15011,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///New source IMAP password or app password
+    ///Or an app password
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateBulkMigrationJobPasswordRequestSourcePassword(::std::string::String);
@@ -15098,7 +15072,7 @@ pub mod types {
         ///All day
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub all_day: ::std::option::Option<bool>,
-        ///Hex, e.g. #6366f1
+        ///e.g. #6366f1
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub color: ::std::option::Option<UpdateCalendarEventRequestColor>,
         ///Description
@@ -15110,13 +15084,13 @@ pub mod types {
         ///Location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub location: ::std::option::Option<UpdateCalendarEventRequestLocation>,
-        ///Minutes before the event
+        ///Minutes before
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reminder_minutes: ::std::option::Option<i64>,
         ///ISO 8601
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub start_at: ::std::option::Option<::std::string::String>,
-        ///IANA zone for start_at/end_at, e.g. Europe/Berlin
+        ///IANA, e.g. Europe/Berlin
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub timezone: ::std::option::Option<UpdateCalendarEventRequestTimezone>,
         ///Title
@@ -15128,7 +15102,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Hex, e.g. #6366f1
+    ///e.g. #6366f1
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateCalendarEventRequestColor(::std::string::String);
@@ -15278,7 +15252,7 @@ pub mod types {
                 })
         }
     }
-    ///IANA zone for start_at/end_at, e.g. Europe/Berlin
+    ///IANA, e.g. Europe/Berlin
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateCalendarEventRequestTimezone(::std::string::String);
@@ -15382,7 +15356,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateContactGroupRequest {
-        ///New group name
         pub group_name: UpdateContactGroupRequestGroupName,
     }
     impl UpdateContactGroupRequest {
@@ -15390,7 +15363,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///New group name
+    ///`UpdateContactGroupRequestGroupName`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateContactGroupRequestGroupName(::std::string::String);
@@ -15447,7 +15420,7 @@ pub mod types {
         ///Postal address
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub address: ::std::option::Option<UpdateContactRequestAddress>,
-        ///Date as YYYY-MM-DD
+        ///YYYY-MM-DD
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub birthday: ::std::option::Option<::std::string::String>,
         ///Company
@@ -15459,13 +15432,11 @@ pub mod types {
         ///Job title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub job_title: ::std::option::Option<UpdateContactRequestJobTitle>,
-        ///Display name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<UpdateContactRequestName>,
         ///Notes
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub notes: ::std::option::Option<UpdateContactRequestNotes>,
-        ///Phone number
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub phone: ::std::option::Option<UpdateContactRequestPhone>,
     }
@@ -15624,7 +15595,7 @@ pub mod types {
                 })
         }
     }
-    ///Display name
+    ///`UpdateContactRequestName`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateContactRequestName(::std::string::String);
@@ -15724,7 +15695,7 @@ pub mod types {
                 })
         }
     }
-    ///Phone number
+    ///`UpdateContactRequestPhone`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateContactRequestPhone(::std::string::String);
@@ -15778,10 +15749,9 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateDomainCatchAllRequest {
-        ///Address that receives unmatched mail
+        ///Receives unmatched mail; needed when enabled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub destination: ::std::option::Option<UpdateDomainCatchAllRequestDestination>,
-        ///Turn catch-all on or off
         pub enabled: bool,
     }
     impl UpdateDomainCatchAllRequest {
@@ -15789,7 +15759,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Address that receives unmatched mail
+    ///Receives unmatched mail; needed when enabled
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateDomainCatchAllRequestDestination(::std::string::String);
@@ -15843,7 +15813,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateDomainNoteRequest {
-        ///Admin note text; null clears it
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub note: ::std::option::Option<UpdateDomainNoteRequestNote>,
     }
@@ -15852,7 +15821,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Admin note text; null clears it
+    ///`UpdateDomainNoteRequestNote`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateDomainNoteRequestNote(::std::string::String);
@@ -16361,7 +16330,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateDraftRequest {
-        ///25 MB total
+        ///25 MB in all
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<Attachment>,
         ///BCC
@@ -16381,10 +16350,9 @@ pub mod types {
         ///Subject
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub subject: ::std::option::Option<UpdateDraftRequestSubject>,
-        ///Recipients
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub to: ::std::vec::Vec<::std::string::String>,
-        ///UIDVALIDITY of the draft's folder, as read; the answer gives the new uid and uidvalidity
+        ///Folder UIDVALIDITY as last read
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub uidvalidity: ::std::option::Option<::std::num::NonZeroU64>,
     }
@@ -17201,10 +17169,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateIdentityRequest {
-        ///Connected external account it sends through
+        ///External account ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub external_account_id: ::std::option::Option<::std::num::NonZeroU64>,
-        ///Make this the mailbox's default identity
+        ///true makes it the default
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub is_default: ::std::option::Option<bool>,
         ///Display name
@@ -17213,13 +17181,12 @@ pub mod types {
         ///Reply to
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reply_to: ::std::option::Option<::std::string::String>,
-        ///Whether the signature is applied
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub signature_enabled: ::std::option::Option<bool>,
         ///Signature HTML
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub signature_html: ::std::option::Option<UpdateIdentityRequestSignatureHtml>,
-        ///Saved SMTP profile for smtp_mode=profile
+        ///SMTP connection ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub smtp_connection_id: ::std::option::Option<::std::num::NonZeroU64>,
         ///SMTP route: the domain's, or a saved profile
@@ -17386,20 +17353,16 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateMailRuleRequest {
-        ///Full replacement action list
         pub actions: ::std::vec::Vec<MailRuleAction>,
-        ///Full replacement condition list
         pub conditions: ::std::vec::Vec<MailRuleCondition>,
-        ///Active flag
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub enabled: ::std::option::Option<bool>,
-        ///All/any
+        ///all: every condition; any: one
         #[serde(default = "defaults::update_mail_rule_request_match_type")]
         pub match_type: UpdateMailRuleRequestMatchType,
-        ///Label
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<UpdateMailRuleRequestName>,
-        ///Stop after match
+        ///Halts later filters on a match
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub stop: ::std::option::Option<bool>,
     }
@@ -17408,7 +17371,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///All/any
+    ///all: every condition; any: one
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -17464,7 +17427,7 @@ pub mod types {
             UpdateMailRuleRequestMatchType::All
         }
     }
-    ///Label
+    ///`UpdateMailRuleRequestName`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateMailRuleRequestName(::std::string::String);
@@ -17518,7 +17481,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateMailboxNoteRequest {
-        ///Admin note text; null clears it
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub note: ::std::option::Option<UpdateMailboxNoteRequestNote>,
     }
@@ -17527,7 +17489,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Admin note text; null clears it
+    ///`UpdateMailboxNoteRequestNote`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateMailboxNoteRequestNote(::std::string::String);
@@ -17709,7 +17671,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub external_account_id: ::std::option::Option<::std::num::NonZeroU64>,
         pub flags: UpdateMessageFlagsRequestFlags,
-        ///IMAP folder; API default INBOX
+        ///Default INBOX
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub folder: ::std::option::Option<UpdateMessageFlagsRequestFolder>,
     }
@@ -17722,10 +17684,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateMessageFlagsRequestFlags {
-        ///True = star, false = unstar
+        ///true: star, false: unstar
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub flagged: ::std::option::Option<bool>,
-        ///True = mark read, false = mark unread
+        ///true: read, false: unread
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub seen: ::std::option::Option<bool>,
     }
@@ -17734,7 +17696,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///IMAP folder; API default INBOX
+    ///Default INBOX
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateMessageFlagsRequestFolder(::std::string::String);
@@ -18050,21 +18012,21 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateSmtpConfigRequest {
-        ///Transport encryption; documented as needed for custom mode
+        ///For custom
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub encryption: ::std::option::Option<UpdateSmtpConfigRequestEncryption>,
-        ///SMTP host; documented as needed for custom mode
+        ///For custom
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub host: ::std::option::Option<UpdateSmtpConfigRequestHost>,
-        ///'custom' = own SMTP server, 'platform' = TrekMail servers
+        ///custom: own SMTP server; platform: TrekMail
         pub mode: UpdateSmtpConfigRequestMode,
-        ///SMTP password; documented as needed when creating a new custom connection
+        ///For a new custom connection
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password: ::std::option::Option<UpdateSmtpConfigRequestPassword>,
-        ///SMTP port; documented as needed for custom mode
+        ///For custom
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub port: ::std::option::Option<::std::num::NonZeroU64>,
-        ///SMTP username; documented as needed for custom mode
+        ///For custom
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub username: ::std::option::Option<UpdateSmtpConfigRequestUsername>,
     }
@@ -18073,7 +18035,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Transport encryption; documented as needed for custom mode
+    ///For custom
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -18128,7 +18090,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///SMTP host; documented as needed for custom mode
+    ///For custom
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateSmtpConfigRequestHost(::std::string::String);
@@ -18178,7 +18140,7 @@ pub mod types {
                 })
         }
     }
-    ///'custom' = own SMTP server, 'platform' = TrekMail servers
+    ///custom: own SMTP server; platform: TrekMail
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -18229,7 +18191,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///SMTP password; documented as needed when creating a new custom connection
+    ///For a new custom connection
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateSmtpConfigRequestPassword(::std::string::String);
@@ -18279,7 +18241,7 @@ pub mod types {
                 })
         }
     }
-    ///SMTP username; documented as needed for custom mode
+    ///For custom
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateSmtpConfigRequestUsername(::std::string::String);
@@ -18333,13 +18295,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateTemplateRequest {
-        ///New HTML body
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub body_html: ::std::option::Option<UpdateTemplateRequestBodyHtml>,
-        ///New template name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<UpdateTemplateRequestName>,
-        ///New default subject
+        ///Default subject
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub subject: ::std::option::Option<UpdateTemplateRequestSubject>,
     }
@@ -18348,7 +18308,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///New HTML body
+    ///`UpdateTemplateRequestBodyHtml`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateTemplateRequestBodyHtml(::std::string::String);
@@ -18398,7 +18358,7 @@ pub mod types {
                 })
         }
     }
-    ///New template name
+    ///`UpdateTemplateRequestName`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateTemplateRequestName(::std::string::String);
@@ -18448,7 +18408,7 @@ pub mod types {
                 })
         }
     }
-    ///New default subject
+    ///Default subject
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateTemplateRequestSubject(::std::string::String);
@@ -18695,7 +18655,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UploadSieveScriptRequest {
-        ///Raw Sieve source incl. require lines; max 10000 chars
+        ///Raw Sieve source with its require lines
         pub script: UploadSieveScriptRequestScript,
     }
     impl UploadSieveScriptRequest {
@@ -18703,7 +18663,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Raw Sieve source incl. require lines; max 10000 chars
+    ///Raw Sieve source with its require lines
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UploadSieveScriptRequestScript(::std::string::String);
@@ -18757,7 +18717,6 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ValidateCloudflareTokenRequest {
-        ///Cloudflare API token (sent in the JSON body, not a header)
         pub api_token: ValidateCloudflareTokenRequestApiToken,
     }
     impl ValidateCloudflareTokenRequest {
@@ -18765,7 +18724,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Cloudflare API token (sent in the JSON body, not a header)
+    ///`ValidateCloudflareTokenRequestApiToken`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ValidateCloudflareTokenRequestApiToken(::std::string::String);
@@ -18819,12 +18778,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct VerifyEmailBulkRequest {
-        ///Addresses to verify; each must be a valid email; 1-50,000
         pub emails: ::std::vec::Vec<::std::string::String>,
-        ///Quick = 1 credit/email; deep = 2/email for business domains, 1/email for large free providers
+        ///quick: 1 credit each; deep: 2 for business domains, 1 for large free providers
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub mode: ::std::option::Option<VerifyEmailBulkRequestMode>,
-        ///Optional job name; an empty name is left out
+        ///Job name; empty: left out
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<VerifyEmailBulkRequestName>,
     }
@@ -18833,7 +18791,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Quick = 1 credit/email; deep = 2/email for business domains, 1/email for large free providers
+    ///quick: 1 credit each; deep: 2 for business domains, 1 for large free providers
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -18884,7 +18842,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Optional job name; an empty name is left out
+    ///Job name; empty: left out
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct VerifyEmailBulkRequestName(::std::string::String);
@@ -18938,9 +18896,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct VerifyEmailRequest {
-        ///Address to verify
         pub email: ::std::string::String,
-        ///Quick = 1 credit (server default); deep = 2 credits with SMTP mailbox probe (large free providers still 1 credit)
+        ///quick (default): 1 credit; deep: 2 with an SMTP mailbox probe (large free providers 1)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub mode: ::std::option::Option<VerifyEmailRequestMode>,
     }
@@ -18949,7 +18906,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Quick = 1 credit (server default); deep = 2 credits with SMTP mailbox probe (large free providers still 1 credit)
+    ///quick (default): 1 credit; deep: 2 with an SMTP mailbox probe (large free providers 1)
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -26081,6 +26038,161 @@ pub mod types {
                 Self {
                     request_id: Ok(value.request_id),
                     status: Ok(value.status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessageList {
+            data: ::std::result::Result<super::MessageListData, ::std::string::String>,
+        }
+        impl ::std::default::Default for MessageList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl MessageList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MessageListData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageList> for super::MessageList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::MessageList> for MessageList {
+            fn from(value: super::MessageList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessageListData {
+            messages: ::std::result::Result<
+                ::std::vec::Vec<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+                ::std::string::String,
+            >,
+            pagination:
+                ::std::result::Result<super::MessageListDataPagination, ::std::string::String>,
+        }
+        impl ::std::default::Default for MessageListData {
+            fn default() -> Self {
+                Self {
+                    messages: Err("no value supplied for messages".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                }
+            }
+        }
+        impl MessageListData {
+            pub fn messages<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.messages = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for messages: {e}"));
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MessageListDataPagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pagination: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageListData> for super::MessageListData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageListData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    messages: value.messages?,
+                    pagination: value.pagination?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MessageListData> for MessageListData {
+            fn from(value: super::MessageListData) -> Self {
+                Self {
+                    messages: Ok(value.messages),
+                    pagination: Ok(value.pagination),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessageListDataPagination {
+            has_more: ::std::result::Result<bool, ::std::string::String>,
+            next_before_uid:
+                ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+        }
+        impl ::std::default::Default for MessageListDataPagination {
+            fn default() -> Self {
+                Self {
+                    has_more: Err("no value supplied for has_more".to_string()),
+                    next_before_uid: Ok(Default::default()),
+                }
+            }
+        }
+        impl MessageListDataPagination {
+            pub fn has_more<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.has_more = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for has_more: {e}"));
+                self
+            }
+            pub fn next_before_uid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_before_uid = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for next_before_uid: {e}")
+                });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageListDataPagination> for super::MessageListDataPagination {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageListDataPagination,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    has_more: value.has_more?,
+                    next_before_uid: value.next_before_uid?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MessageListDataPagination> for MessageListDataPagination {
+            fn from(value: super::MessageListDataPagination) -> Self {
+                Self {
+                    has_more: Ok(value.has_more),
+                    next_before_uid: Ok(value.next_before_uid),
                 }
             }
         }
@@ -33701,10 +33813,10 @@ impl Client {
     ///Sends a `GET` request to `/domains`
     ///
     ///Arguments:
-    ///- `page`: Page number
-    ///- `per_page`: Page size
-    ///- `search`: Name search text
-    ///- `status`: Only domains in this state
+    ///- `page`
+    ///- `per_page`
+    ///- `search`: Part of the domain name
+    ///- `status`
     ///```ignore
     ///let response = client.list_domains()
     ///    .page(page)
@@ -33894,8 +34006,6 @@ impl Client {
     ///
     ///Sends a `GET` request to `/dns-checks/{check_id}`
     ///
-    ///Arguments:
-    ///- `check_id`: DNS check ID returned by dns_recheck
     ///```ignore
     ///let response = client.get_dns_check()
     ///    .check_id(check_id)
@@ -33912,11 +34022,11 @@ impl Client {
     ///Sends a `GET` request to `/mailboxes`
     ///
     ///Arguments:
-    ///- `domain_id`: Only mailboxes on this domain
-    ///- `page`: Page number
-    ///- `per_page`: Page size
-    ///- `search`: Address search text
-    ///- `status`: Only mailboxes in this state (trashed: the recycle bin)
+    ///- `domain_id`
+    ///- `page`
+    ///- `per_page`
+    ///- `search`: Part of the address
+    ///- `status`: trashed: the recycle bin
     ///```ignore
     ///let response = client.list_mailboxes()
     ///    .domain_id(domain_id)
@@ -34311,7 +34421,7 @@ impl Client {
     ///
     ///Arguments:
     ///- `mailbox_id`: Mailbox ID
-    ///- `rule_id`: Filter ID
+    ///- `rule_id`
     ///```ignore
     ///let response = client.get_mail_rule()
     ///    .mailbox_id(mailbox_id)
@@ -34330,7 +34440,7 @@ impl Client {
     ///
     ///Arguments:
     ///- `mailbox_id`: Mailbox ID
-    ///- `rule_id`: Filter ID
+    ///- `rule_id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -34353,7 +34463,7 @@ impl Client {
     ///
     ///Arguments:
     ///- `mailbox_id`: Mailbox ID
-    ///- `rule_id`: Filter ID
+    ///- `rule_id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_mail_rule()
@@ -34489,7 +34599,7 @@ impl Client {
     ///Sends a `POST` request to `/delete-intents/{intent_id}:confirm`
     ///
     ///Arguments:
-    ///- `intent_id`: ID of the intent from create_delete_intent
+    ///- `intent_id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `x_confirm_delete`: Confirms an irreversible deletion; always true
     ///```ignore
@@ -34510,9 +34620,9 @@ impl Client {
     ///Sends a `GET` request to `/messages`
     ///
     ///Arguments:
-    ///- `before_uid`: Only messages with a lower UID (paging)
+    ///- `before_uid`: Next page: the lowest uid seen
     ///- `external_account_id`: External account ID
-    ///- `folder`: Folder; default INBOX
+    ///- `folder`: Default INBOX
     ///- `limit`: Default 20
     ///- `search`: Subject keyword
     ///- `since`: ISO 8601 date
@@ -34541,7 +34651,7 @@ impl Client {
     ///Arguments:
     ///- `uid`: UID
     ///- `external_account_id`: External account ID
-    ///- `folder`: Folder; default INBOX
+    ///- `folder`: Default INBOX
     ///```ignore
     ///let response = client.read_message()
     ///    .uid(uid)
@@ -34562,7 +34672,7 @@ impl Client {
     ///Arguments:
     ///- `uid`: UID
     ///- `external_account_id`: External account ID
-    ///- `folder`: Folder; default INBOX
+    ///- `folder`: Default INBOX
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_message()
@@ -34681,9 +34791,9 @@ impl Client {
     ///
     ///Arguments:
     ///- `uid`: UID
-    ///- `index`: Zero-based, as in read_message
+    ///- `index`: From 0, as in read_message
     ///- `external_account_id`: External account ID
-    ///- `folder`: Folder; default INBOX
+    ///- `folder`: Default INBOX
     ///```ignore
     ///let response = client.download_attachment()
     ///    .uid(uid)
@@ -34705,7 +34815,7 @@ impl Client {
     ///Arguments:
     ///- `uid`: UID
     ///- `external_account_id`: External account ID
-    ///- `folder`: Folder; default INBOX
+    ///- `folder`: Default INBOX
     ///```ignore
     ///let response = client.download_all_attachments()
     ///    .uid(uid)
@@ -34726,7 +34836,7 @@ impl Client {
     ///Arguments:
     ///- `uid`: UID
     ///- `external_account_id`: External account ID
-    ///- `folder`: Folder; default INBOX
+    ///- `folder`: Default INBOX
     ///```ignore
     ///let response = client.get_raw_message()
     ///    .uid(uid)
@@ -34764,7 +34874,7 @@ impl Client {
     ///Sends a `PUT` request to `/messages/drafts/{uid}`
     ///
     ///Arguments:
-    ///- `uid`: IMAP UID of the draft to replace
+    ///- `uid`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -34846,7 +34956,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/folders/{path}`
     ///
     ///Arguments:
-    ///- `path`: Folder path to delete (1..255 chars)
+    ///- `path`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_folder()
@@ -34865,7 +34975,7 @@ impl Client {
     ///Sends a `PATCH` request to `/messages/folders/{path}`
     ///
     ///Arguments:
-    ///- `path`: Current folder path (1..255 chars), e.g. Archive/2024
+    ///- `path`: e.g. Archive/2024
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -34905,9 +35015,9 @@ impl Client {
     ///Sends a `GET` request to `/messages/scheduled`
     ///
     ///Arguments:
-    ///- `cursor`: Opaque next_cursor from the previous page
-    ///- `per_page`: Page size; API default 100
-    ///- `shared_mailbox_id`: Only this shared mailbox's messages
+    ///- `cursor`: next_cursor of the previous page
+    ///- `per_page`
+    ///- `shared_mailbox_id`: Shared mailbox ID
     ///- `status`: Which messages (default pending)
     ///```ignore
     ///let response = client.list_scheduled()
@@ -34947,8 +35057,8 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/scheduled/{id}`
     ///
     ///Arguments:
-    ///- `id`: ID of the pending scheduled message
-    ///- `shared_mailbox_id`: Shared mailbox the message was scheduled as
+    ///- `id`
+    ///- `shared_mailbox_id`: Shared mailbox ID
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.cancel_scheduled()
@@ -34989,9 +35099,9 @@ impl Client {
     ///Sends a `GET` request to `/messages/contacts`
     ///
     ///Arguments:
-    ///- `page`: Page number (1-based)
-    ///- `per_page`: Page size; API default 50
-    ///- `q`: Search by name or email
+    ///- `page`
+    ///- `per_page`
+    ///- `q`: Searches name and email
     ///```ignore
     ///let response = client.list_contacts()
     ///    .page(page)
@@ -35029,7 +35139,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/contacts/{id}`
     ///
     ///Arguments:
-    ///- `id`: Contact ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_contact()
@@ -35048,7 +35158,7 @@ impl Client {
     ///Sends a `PATCH` request to `/messages/contacts/{id}`
     ///
     ///Arguments:
-    ///- `id`: Contact ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -35088,7 +35198,7 @@ impl Client {
     ///Sends a `GET` request to `/messages/contacts/export`
     ///
     ///Arguments:
-    ///- `format`: Export format; API default csv when omitted
+    ///- `format`: Default csv
     ///```ignore
     ///let response = client.export_contacts()
     ///    .format(format)
@@ -35138,7 +35248,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/contact-groups/{id}`
     ///
     ///Arguments:
-    ///- `id`: Group ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_contact_group()
@@ -35157,7 +35267,7 @@ impl Client {
     ///Sends a `PATCH` request to `/messages/contact-groups/{id}`
     ///
     ///Arguments:
-    ///- `id`: Group ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -35179,8 +35289,8 @@ impl Client {
     ///
     ///Arguments:
     ///- `id`: Id
-    ///- `page`: Page number
-    ///- `per_page`: Page size
+    ///- `page`
+    ///- `per_page`
     ///```ignore
     ///let response = client.list_contact_group_members()
     ///    .id(id)
@@ -35199,7 +35309,7 @@ impl Client {
     ///Sends a `POST` request to `/messages/contact-groups/{id}/members`
     ///
     ///Arguments:
-    ///- `id`: Group ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -35220,7 +35330,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/contact-groups/{id}/members`
     ///
     ///Arguments:
-    ///- `id`: Group ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -35241,10 +35351,10 @@ impl Client {
     ///Sends a `GET` request to `/messages/calendar/events`
     ///
     ///Arguments:
-    ///- `cursor`: Opaque cursor from the previous page
-    ///- `end`: End of the date range (ISO 8601 date or datetime)
-    ///- `per_page`: Events per page (1-200)
-    ///- `start`: Start of the date range (ISO 8601 date or datetime)
+    ///- `cursor`: From the previous page
+    ///- `end`: ISO 8601 date or date-time
+    ///- `per_page`
+    ///- `start`: ISO 8601 date or date-time
     ///```ignore
     ///let response = client.list_calendar_events()
     ///    .cursor(cursor)
@@ -35283,7 +35393,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/calendar/events/{id}`
     ///
     ///Arguments:
-    ///- `id`: Calendar event ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_calendar_event()
@@ -35302,7 +35412,7 @@ impl Client {
     ///Sends a `PATCH` request to `/messages/calendar/events/{id}`
     ///
     ///Arguments:
-    ///- `id`: Calendar event ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -35325,7 +35435,7 @@ impl Client {
     ///Arguments:
     ///- `uid`: UID
     ///- `external_account_id`: External account ID
-    ///- `folder`: Folder; default INBOX
+    ///- `folder`: Default INBOX
     ///```ignore
     ///let response = client.prepare_reply()
     ///    .uid(uid)
@@ -35346,7 +35456,7 @@ impl Client {
     ///Arguments:
     ///- `uid`: UID
     ///- `external_account_id`: External account ID
-    ///- `folder`: Folder; default INBOX
+    ///- `folder`: Default INBOX
     ///```ignore
     ///let response = client.prepare_reply_all()
     ///    .uid(uid)
@@ -35367,7 +35477,7 @@ impl Client {
     ///Arguments:
     ///- `uid`: UID
     ///- `external_account_id`: External account ID
-    ///- `folder`: Folder; default INBOX
+    ///- `folder`: Default INBOX
     ///```ignore
     ///let response = client.prepare_forward()
     ///    .uid(uid)
@@ -35387,7 +35497,7 @@ impl Client {
     ///
     ///Arguments:
     ///- `external_account_id`: External account ID
-    ///- `shared_mailbox_id`: Identities of this shared mailbox
+    ///- `shared_mailbox_id`: Shared mailbox ID
     ///```ignore
     ///let response = client.list_identities()
     ///    .external_account_id(external_account_id)
@@ -35424,7 +35534,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/identities/{id}`
     ///
     ///Arguments:
-    ///- `id`: Identity ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_identity()
@@ -35443,7 +35553,7 @@ impl Client {
     ///Sends a `PATCH` request to `/messages/identities/{id}`
     ///
     ///Arguments:
-    ///- `id`: Identity ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -35497,7 +35607,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/templates/{id}`
     ///
     ///Arguments:
-    ///- `id`: Template ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_template()
@@ -35516,7 +35626,7 @@ impl Client {
     ///Sends a `PATCH` request to `/messages/templates/{id}`
     ///
     ///Arguments:
-    ///- `id`: Template ID
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -35570,7 +35680,7 @@ impl Client {
     ///Sends a `DELETE` request to `/messages/blocked-senders/{id}`
     ///
     ///Arguments:
-    ///- `id`: Entry ID from list_blocked_senders
+    ///- `id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.unblock_sender()
@@ -35622,7 +35732,7 @@ impl Client {
     ///Sends a `DELETE` request to `/smtp/{connection_id}`
     ///
     ///Arguments:
-    ///- `connection_id`: ID of the custom SMTP connection to delete
+    ///- `connection_id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_smtp_connection()
@@ -35659,8 +35769,6 @@ impl Client {
     ///
     ///Sends a `GET` request to `/smtp:test-status/{job_id}`
     ///
-    ///Arguments:
-    ///- `job_id`: Job ID returned by test_smtp (string, no format constraints)
     ///```ignore
     ///let response = client.get_smtp_test_status()
     ///    .job_id(job_id)
@@ -35676,11 +35784,6 @@ impl Client {
     ///
     ///Sends a `GET` request to `/tickets`
     ///
-    ///Arguments:
-    ///- `category`: Filter by ticket category
-    ///- `page`: Page number
-    ///- `per_page`: Results per page (1-100)
-    ///- `status`: Filter by ticket status
     ///```ignore
     ///let response = client.list_tickets()
     ///    .category(category)
@@ -35867,10 +35970,6 @@ impl Client {
     ///
     ///Sends a `GET` request to `/mailboxes/{mailbox_id}/message-tokens`
     ///
-    ///Arguments:
-    ///- `mailbox_id`: Mailbox whose tokens to list
-    ///- `page`: Page number
-    ///- `per_page`: Items per page, at most 20 (API-enforced)
     ///```ignore
     ///let response = client.list_message_tokens()
     ///    .mailbox_id(mailbox_id)
@@ -35889,7 +35988,7 @@ impl Client {
     ///Sends a `POST` request to `/mailboxes/{mailbox_id}/message-tokens`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Mailbox the token is bound to
+    ///- `mailbox_id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -35910,7 +36009,7 @@ impl Client {
     ///Sends a `DELETE` request to `/message-tokens/{token_id}`
     ///
     ///Arguments:
-    ///- `token_id`: Message token ID
+    ///- `token_id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.revoke_message_token()
@@ -35969,10 +36068,10 @@ impl Client {
     ///Sends a `GET` request to `/migrations`
     ///
     ///Arguments:
-    ///- `mailbox_id`: Filter by target mailbox ID
-    ///- `page`: Page number
-    ///- `per_page`: Results per page (max 100)
-    ///- `status`: Filter by migration status
+    ///- `mailbox_id`: Target mailbox
+    ///- `page`
+    ///- `per_page`
+    ///- `status`
     ///```ignore
     ///let response = client.list_migrations()
     ///    .mailbox_id(mailbox_id)
@@ -36103,9 +36202,6 @@ impl Client {
     ///
     ///Sends a `GET` request to `/migrations/bulk`
     ///
-    ///Arguments:
-    ///- `per_page`: Results per page
-    ///- `status`: Filter by batch status
     ///```ignore
     ///let response = client.list_bulk_migrations()
     ///    .per_page(per_page)
@@ -36236,7 +36332,7 @@ impl Client {
     ///
     ///Arguments:
     ///- `batch_id`: Batch ID
-    ///- `job_id`: Job ID within the batch
+    ///- `job_id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///- `body`
     ///```ignore
@@ -36261,7 +36357,7 @@ impl Client {
     ///
     ///Arguments:
     ///- `domain_id`: Domain ID
-    ///- `days`: Look-back window in days (1-90)
+    ///- `days`: Days back
     ///```ignore
     ///let response = client.get_spam_metrics()
     ///    .domain_id(domain_id)
@@ -36280,7 +36376,7 @@ impl Client {
     ///
     ///Arguments:
     ///- `domain_id`: Domain ID
-    ///- `days`: Look-back window in days (1-90)
+    ///- `days`: Days back
     ///```ignore
     ///let response = client.get_spam_summary()
     ///    .domain_id(domain_id)
@@ -36316,10 +36412,6 @@ impl Client {
     ///
     ///Sends a `GET` request to `/verify/bulk`
     ///
-    ///Arguments:
-    ///- `page`: Page number; server default 1
-    ///- `per_page`: Jobs per page; server default 20, max 100
-    ///- `status`: Filter by job status
     ///```ignore
     ///let response = client.verify_list_jobs()
     ///    .page(page)
@@ -36357,10 +36449,10 @@ impl Client {
     ///Sends a `GET` request to `/verify/bulk/{job_id}`
     ///
     ///Arguments:
-    ///- `job_id`: Verification job ID from verify_email_bulk
-    ///- `page`: Results page; server default 1
-    ///- `per_page`: Results per page; server default 100, max 500
-    ///- `search`: Partial match on email address
+    ///- `job_id`
+    ///- `page`: Results page
+    ///- `per_page`
+    ///- `search`: Part of the address
     ///- `status`: Only results with this verdict
     ///```ignore
     ///let response = client.verify_job_status()
@@ -36402,7 +36494,7 @@ impl Client {
     ///
     ///Arguments:
     ///- `job_id`: Job ID
-    ///- `filter`: Which results to include
+    ///- `filter`
     ///```ignore
     ///let response = client.verify_job_download()
     ///    .job_id(job_id)
@@ -36562,7 +36654,7 @@ impl Client {
     ///Sends a `DELETE` request to `/cloudflare/tokens/{token_id}`
     ///
     ///Arguments:
-    ///- `token_id`: Saved Cloudflare token ID
+    ///- `token_id`
     ///- `idempotency_key`: Makes a retried write safe: the API performs the operation once per key. Clients send one on every non-GET request; the same key on every retry of one call.
     ///```ignore
     ///let response = client.delete_cloudflare_token()
@@ -38049,8 +38141,8 @@ impl Client {
     ///
     ///Arguments:
     ///- `include_removed`: Also list removed memberships
-    ///- `page`: Page number
-    ///- `per_page`: Page size
+    ///- `page`
+    ///- `per_page`
     ///- `role`: Current or historical role filter
     ///- `search`: Search
     ///- `status`: Membership status filter
@@ -38229,8 +38321,8 @@ impl Client {
     ///Arguments:
     ///- `action`: Exact action name
     ///- `member_id`: Only activity involving this member
-    ///- `page`: Page number
-    ///- `per_page`: Page size
+    ///- `page`
+    ///- `per_page`
     ///```ignore
     ///let response = client.list_white_label_activity()
     ///    .action(action)
@@ -38882,7 +38974,7 @@ impl Client {
     ///
     ///Arguments:
     ///- `domain_id`: Domain id
-    ///- `days`: Look-back window in days (1-90)
+    ///- `days`: Days back
     ///```ignore
     ///let response = client.get_domain_deliverability()
     ///    .domain_id(domain_id)
@@ -38901,7 +38993,7 @@ impl Client {
     ///
     ///Arguments:
     ///- `domain_id`: Domain id
-    ///- `days`: Look-back window in days (1-90)
+    ///- `days`: Days back
     ///- `limit`: Page size
     ///- `offset`: Results to skip
     ///- `recipient`: Recipient
@@ -38928,7 +39020,7 @@ impl Client {
     ///
     ///Arguments:
     ///- `mailbox_id`: Mailbox id
-    ///- `days`: Look-back window in days (1-90)
+    ///- `days`: Days back
     ///- `limit`: Page size
     ///- `offset`: Results to skip
     ///- `recipient`: Recipient
@@ -43434,7 +43526,7 @@ pub mod builder {
         }
         async fn send_generated(
             self,
-        ) -> Result<ResponseValue<types::DataList>, Error<types::ErrorEnvelope>> {
+        ) -> Result<ResponseValue<types::MessageList>, Error<types::ErrorEnvelope>> {
             let Self {
                 client,
                 before_uid,
@@ -43506,7 +43598,7 @@ pub mod builder {
         ///
         /// A failure is a [`crate::CallError`]: its `Display` is one line (the status,
         /// the API's code and message); match on it for the fields.
-        pub async fn send(self) -> Result<ResponseValue<types::DataList>, crate::CallError> {
+        pub async fn send(self) -> Result<ResponseValue<types::MessageList>, crate::CallError> {
             self.send_generated().await.map_err(crate::CallError::from)
         }
     }
@@ -67219,7 +67311,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "status",
         "in": "query",
         "required": false,
-        "description": "Only domains in this state",
+        "description": null,
         "schema": {
           "type": "string",
           "enum": [
@@ -67233,7 +67325,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "search",
         "in": "query",
         "required": false,
-        "description": "Name search text",
+        "description": "Part of the domain name",
         "schema": {
           "type": "string",
           "maxLength": 255
@@ -67243,7 +67335,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "page",
         "in": "query",
         "required": false,
-        "description": "Page number",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -67254,7 +67346,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Page size",
+        "description": null,
         "schema": {
           "format": "int64",
           "maximum": 100,
@@ -67323,12 +67415,12 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "name": {
-          "description": "Domain name to add, lowercase (e.g. example.com)",
+          "description": "Lowercase, e.g. example.com",
           "type": "string",
           "maxLength": 255
         },
         "mail_hosting": {
-          "description": "Where inbound mail lives; 'external' = sending-only domain (no MX, no mailboxes)..",
+          "description": "external: sending only (no MX, no mailboxes)",
           "type": "string",
           "enum": [
             "trekmail",
@@ -67498,11 +67590,10 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "enabled": {
-          "description": "Turn catch-all on or off",
           "type": "boolean"
         },
         "destination": {
-          "description": "Address that receives unmatched mail",
+          "description": "Receives unmatched mail; needed when enabled",
           "type": "string",
           "format": "email",
           "maxLength": 255
@@ -67625,7 +67716,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "note": {
-          "description": "Admin note text; null clears it",
           "type": "string",
           "maxLength": 120,
           "nullable": true
@@ -67683,7 +67773,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "domains": {
-          "description": "Domain names to add (each up to 255 chars)",
           "type": "array",
           "items": {
             "type": "string"
@@ -67841,7 +67930,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "check_id",
         "in": "path",
         "required": true,
-        "description": "DNS check ID returned by dns_recheck",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -67904,7 +67993,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "domain_id",
         "in": "query",
         "required": false,
-        "description": "Only mailboxes on this domain",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -67915,7 +68004,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "status",
         "in": "query",
         "required": false,
-        "description": "Only mailboxes in this state (trashed: the recycle bin)",
+        "description": "trashed: the recycle bin",
         "schema": {
           "type": "string",
           "enum": [
@@ -67927,7 +68016,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "search",
         "in": "query",
         "required": false,
-        "description": "Address search text",
+        "description": "Part of the address",
         "schema": {
           "type": "string",
           "maxLength": 255
@@ -67937,7 +68026,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "page",
         "in": "query",
         "required": false,
-        "description": "Page number",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -67948,7 +68037,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Page size",
+        "description": null,
         "schema": {
           "format": "int64",
           "maximum": 100,
@@ -68019,30 +68108,28 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "domain_id": {
-          "description": "Domain to create the mailbox on",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "local_part": {
-          "description": "Address part before @",
+          "description": "Before the @",
           "type": "string",
           "maxLength": 64,
           "pattern": "^(?!.*_archived_[0-9]{8}_[0-9]{6}(?:_[0-9]+_[0-9]+)?$)[a-z0-9_][a-z0-9_-]*(?:\\.[a-z0-9_-]+)*$"
         },
         "display_name": {
-          "description": "Optional display name",
           "type": "string",
           "maxLength": 255
         },
         "storage_allocation_mb": {
-          "description": "Dedicated quota in MB; omit to use the shared pool",
+          "description": "Own quota; omitted: shared pool",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "client_auth_mode": {
-          "description": "Mail-app sign-in mode; omitted -> platform default",
+          "description": "How mail apps sign in; omitted: platform default",
           "type": "string",
           "enum": [
             "app_password_only",
@@ -68260,7 +68347,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "password": {
-          "description": "New password; server also requires upper, lower and digit",
           "type": "string",
           "minLength": 12
         }
@@ -68328,7 +68414,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "note": {
-          "description": "Admin note text; null clears it",
           "type": "string",
           "maxLength": 120,
           "nullable": true
@@ -68505,7 +68590,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "password": {
-          "description": "The mailbox's current password (no length rule in the tool)",
           "type": "string"
         }
       }
@@ -68561,7 +68645,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "items": {
-          "description": "Mailboxes to create",
           "type": "array",
           "items": {
             "description": "Mailboxes to create",
@@ -68573,24 +68656,23 @@ pub const OPERATIONS_JSON: &str = r#"[
             "additionalProperties": false,
             "properties": {
               "domain_id": {
-                "description": "Domain for this mailbox",
                 "type": "integer",
                 "format": "int64",
                 "minimum": 1
               },
               "local_part": {
-                "description": "Address part before @",
+                "description": "Before the @",
                 "type": "string",
                 "maxLength": 64,
                 "pattern": "^(?!.*_archived_[0-9]{8}_[0-9]{6}(?:_[0-9]+_[0-9]+)?$)[a-z0-9_][a-z0-9_-]*(?:\\.[a-z0-9_-]+)*$"
               },
               "password": {
-                "description": "Needed when password_mode is user_supplied/omitted (server rule); omit for generated_one_time",
+                "description": "Needed unless generated_one_time",
                 "type": "string",
                 "minLength": 12
               },
               "storage_allocation_mb": {
-                "description": "Dedicated quota in MB; omit for shared pool",
+                "description": "Own quota; omitted: shared pool",
                 "type": "integer",
                 "format": "int64",
                 "minimum": 1
@@ -68601,7 +68683,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 100
         },
         "password_mode": {
-          "description": "Password source; server default user_supplied..",
+          "description": "Default user_supplied",
           "type": "string",
           "enum": [
             "user_supplied",
@@ -68672,32 +68754,30 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "domain_id": {
-          "description": "Domain of the mailbox to be set up",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "local_part": {
-          "description": "Address part before @",
+          "description": "Before the @",
           "type": "string",
           "maxLength": 64,
           "pattern": "^(?!.*_archived_[0-9]{8}_[0-9]{6}(?:_[0-9]+_[0-9]+)?$)[a-z0-9_][a-z0-9_-]*(?:\\.[a-z0-9_-]+)*$"
         },
         "recipient_email": {
-          "description": "Existing address that receives the invite email",
           "type": "string",
           "format": "email",
           "maxLength": 255
         },
         "expires_in_hours": {
-          "description": "Invite lifetime in hours (server default 72)",
+          "description": "Default 72",
           "type": "integer",
           "format": "int64",
           "minimum": 1,
           "maximum": 720
         },
         "storage_allocation_mb": {
-          "description": "Dedicated quota in MB inherited on redeem; omit for shared pool",
+          "description": "Own quota; omitted: shared pool",
           "type": "integer",
           "format": "int64",
           "minimum": 1
@@ -68770,13 +68850,12 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "domain_id": {
-          "description": "Default domain for all items",
+          "description": "Default for the items",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "items": {
-          "description": "Invites to create",
           "type": "array",
           "items": {
             "description": "Invites to create",
@@ -68788,25 +68867,25 @@ pub const OPERATIONS_JSON: &str = r#"[
             "additionalProperties": false,
             "properties": {
               "local_part": {
-                "description": "Address part before @",
+                "description": "Before the @",
                 "type": "string",
                 "maxLength": 64,
                 "pattern": "^(?!.*_archived_[0-9]{8}_[0-9]{6}(?:_[0-9]+_[0-9]+)?$)[a-z0-9_][a-z0-9_-]*(?:\\.[a-z0-9_-]+)*$"
               },
               "recipient_email": {
-                "description": "Address that receives the invite",
+                "description": "Receives the invite",
                 "type": "string",
                 "format": "email",
                 "maxLength": 255
               },
               "domain_id": {
-                "description": "Per-item domain overriding the batch domain_id",
+                "description": "Overrides the batch domain_id",
                 "type": "integer",
                 "format": "int64",
                 "minimum": 1
               },
               "storage_allocation_mb": {
-                "description": "Dedicated quota in MB; omit for shared pool",
+                "description": "Own quota; omitted: shared pool",
                 "type": "integer",
                 "format": "int64",
                 "minimum": 1
@@ -68817,7 +68896,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 100
         },
         "expires_in_hours": {
-          "description": "Lifetime for all invites (server default 72)",
+          "description": "Default 72",
           "type": "integer",
           "format": "int64",
           "minimum": 1,
@@ -68941,25 +69020,23 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "local_part": {
-          "description": "Alias part before @",
+          "description": "Before the @",
           "type": "string",
           "maxLength": 64,
           "pattern": "^[a-z0-9_-]+(?:\\.[a-z0-9_-]+)*$"
         },
         "domain_id": {
-          "description": "Any active domain on the account (cross-domain allowed)",
+          "description": "Any active domain of the account",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "can_receive": {
-          "description": "Deliver mail sent to the alias",
           "type": "boolean",
           "default": true,
           "x-mcp-send": "default"
         },
         "can_send": {
-          "description": "Allow sending as the alias",
           "type": "boolean",
           "default": false,
           "x-mcp-send": "default"
@@ -69036,15 +69113,13 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "can_receive": {
-          "description": "Receive mail for the alias",
           "type": "boolean"
         },
         "can_send": {
-          "description": "Allow sending as the alias",
           "type": "boolean"
         },
         "is_active": {
-          "description": "False disables the alias entirely",
+          "description": "false disables the alias entirely",
           "type": "boolean"
         }
       }
@@ -69221,11 +69296,10 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "enabled": {
-          "description": "Forwarding on or off",
           "type": "boolean"
         },
         "targets": {
-          "description": "Destination addresses; needed (>=1) when enabled, omit when disabling. Plan caps: Starter 5, Pro 15, Agency 30",
+          "description": "Needed when enabled; plan caps: Starter 5, Pro 15, Agency 30",
           "type": "array",
           "items": {
             "type": "string"
@@ -69233,7 +69307,6 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 30
         },
         "keep_copy": {
-          "description": "Keep a copy in the mailbox",
           "type": "boolean",
           "default": true,
           "x-mcp-send": "default"
@@ -69356,12 +69429,11 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "name": {
-          "description": "Label for the filter",
           "type": "string",
           "maxLength": 255
         },
         "match_type": {
-          "description": "All = AND, any = OR",
+          "description": "all: every condition; any: one",
           "type": "string",
           "enum": [
             "all",
@@ -69371,7 +69443,6 @@ pub const OPERATIONS_JSON: &str = r#"[
           "x-mcp-send": "default"
         },
         "conditions": {
-          "description": "Match conditions",
           "type": "array",
           "items": {
             "description": "Match conditions",
@@ -69383,7 +69454,6 @@ pub const OPERATIONS_JSON: &str = r#"[
             "additionalProperties": false,
             "properties": {
               "field": {
-                "description": "Message part to test",
                 "type": "string",
                 "enum": [
                   "from",
@@ -69395,7 +69465,6 @@ pub const OPERATIONS_JSON: &str = r#"[
                 ]
               },
               "operator": {
-                "description": "Comparison",
                 "type": "string",
                 "enum": [
                   "is",
@@ -69407,12 +69476,11 @@ pub const OPERATIONS_JSON: &str = r#"[
                 ]
               },
               "value": {
-                "description": "Value to compare",
                 "type": "string",
                 "maxLength": 500
               },
               "header_name": {
-                "description": "Header name when field=header",
+                "description": "For field=header",
                 "type": "string",
                 "maxLength": 100
               }
@@ -69422,7 +69490,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 10
         },
         "actions": {
-          "description": "Actions on match",
+          "description": "Run on a match",
           "type": "array",
           "items": {
             "description": "Actions on match",
@@ -69433,7 +69501,6 @@ pub const OPERATIONS_JSON: &str = r#"[
             "additionalProperties": false,
             "properties": {
               "type": {
-                "description": "Action kind",
                 "type": "string",
                 "enum": [
                   "fileinto",
@@ -69445,7 +69512,7 @@ pub const OPERATIONS_JSON: &str = r#"[
                 ]
               },
               "value": {
-                "description": "Action argument (folder, address, flag, reason)",
+                "description": "Folder, address, flag or reason",
                 "type": "string",
                 "maxLength": 500
               }
@@ -69455,13 +69522,12 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 5
         },
         "stop": {
-          "description": "Stop evaluating later filters after a match",
+          "description": "Halts later filters on a match",
           "type": "boolean",
           "default": false,
           "x-mcp-send": "default"
         },
         "enabled": {
-          "description": "Filter active",
           "type": "boolean",
           "default": true,
           "x-mcp-send": "default"
@@ -69515,7 +69581,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "rule_id",
         "in": "path",
         "required": true,
-        "description": "Filter ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -69571,7 +69637,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "rule_id",
         "in": "path",
         "required": true,
-        "description": "Filter ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -69598,12 +69664,11 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "name": {
-          "description": "Label",
           "type": "string",
           "maxLength": 255
         },
         "match_type": {
-          "description": "All/any",
+          "description": "all: every condition; any: one",
           "type": "string",
           "enum": [
             "all",
@@ -69613,7 +69678,6 @@ pub const OPERATIONS_JSON: &str = r#"[
           "x-mcp-send": "default"
         },
         "conditions": {
-          "description": "Full replacement condition list",
           "type": "array",
           "items": {
             "description": "Match conditions",
@@ -69625,7 +69689,6 @@ pub const OPERATIONS_JSON: &str = r#"[
             "additionalProperties": false,
             "properties": {
               "field": {
-                "description": "Message part to test",
                 "type": "string",
                 "enum": [
                   "from",
@@ -69637,7 +69700,6 @@ pub const OPERATIONS_JSON: &str = r#"[
                 ]
               },
               "operator": {
-                "description": "Comparison",
                 "type": "string",
                 "enum": [
                   "is",
@@ -69649,12 +69711,11 @@ pub const OPERATIONS_JSON: &str = r#"[
                 ]
               },
               "value": {
-                "description": "Value to compare",
                 "type": "string",
                 "maxLength": 500
               },
               "header_name": {
-                "description": "Header name when field=header",
+                "description": "For field=header",
                 "type": "string",
                 "maxLength": 100
               }
@@ -69664,7 +69725,6 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 10
         },
         "actions": {
-          "description": "Full replacement action list",
           "type": "array",
           "items": {
             "description": "Actions on match",
@@ -69675,7 +69735,6 @@ pub const OPERATIONS_JSON: &str = r#"[
             "additionalProperties": false,
             "properties": {
               "type": {
-                "description": "Action kind",
                 "type": "string",
                 "enum": [
                   "fileinto",
@@ -69687,7 +69746,7 @@ pub const OPERATIONS_JSON: &str = r#"[
                 ]
               },
               "value": {
-                "description": "Action argument (folder, address, flag, reason)",
+                "description": "Folder, address, flag or reason",
                 "type": "string",
                 "maxLength": 500
               }
@@ -69697,11 +69756,10 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 5
         },
         "stop": {
-          "description": "Stop after match",
+          "description": "Halts later filters on a match",
           "type": "boolean"
         },
         "enabled": {
-          "description": "Active flag",
           "type": "boolean"
         }
       }
@@ -69753,7 +69811,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "rule_id",
         "in": "path",
         "required": true,
-        "description": "Filter ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -69833,7 +69891,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "order": {
-          "description": "Filter IDs in desired evaluation order (positive integers)",
+          "description": "Filter ids, first runs first",
           "type": "array",
           "items": {
             "type": "integer",
@@ -69950,31 +70008,30 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "enabled": {
-          "description": "Auto-reply on or off",
           "type": "boolean"
         },
         "subject": {
-          "description": "Reply subject; needed when enabled (server rule)",
+          "description": "Needed when enabled",
           "type": "string",
           "maxLength": 500
         },
         "body": {
-          "description": "Reply text; needed when enabled (server rule)",
+          "description": "Needed when enabled",
           "type": "string",
           "maxLength": 5000
         },
         "start_date": {
-          "description": "First active day YYYY-MM-DD; omit = now",
+          "description": "Omitted: now",
           "type": "string",
           "pattern": "^\\d{4}-\\d{2}-\\d{2}$"
         },
         "end_date": {
-          "description": "Last active day YYYY-MM-DD; omit = until disabled",
+          "description": "Omitted: until disabled",
           "type": "string",
           "pattern": "^\\d{4}-\\d{2}-\\d{2}$"
         },
         "skip_lists": {
-          "description": "Do not answer mailing lists/automated mail",
+          "description": "No reply to lists and automated mail",
           "type": "boolean",
           "default": true,
           "x-mcp-send": "default"
@@ -70088,7 +70145,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "script": {
-          "description": "Raw Sieve source incl. require lines; max 10000 chars",
+          "description": "Raw Sieve source with its require lines",
           "type": "string",
           "maxLength": 10000
         }
@@ -70202,7 +70259,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "intent_id",
         "in": "path",
         "required": true,
-        "description": "ID of the intent from create_delete_intent",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -70270,7 +70327,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "Folder; default INBOX",
+        "description": "Default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -70292,7 +70349,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "before_uid",
         "in": "query",
         "required": false,
-        "description": "Only messages with a lower UID (paging)",
+        "description": "Next page: the lowest uid seen",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -70343,25 +70400,50 @@ pub const OPERATIONS_JSON: &str = r#"[
     "response": "json",
     "response_schema": {
       "type": "object",
-      "x-generic": true,
       "additionalProperties": true,
-      "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
+      "description": "A page of a folder's messages, newest first. The API may send more fields than those named here.",
       "required": [
         "data"
       ],
       "properties": {
         "data": {
-          "type": "array",
-          "description": "The resources of this page.",
-          "items": {
-            "type": "object",
-            "additionalProperties": true
-          }
-        },
-        "meta": {
           "type": "object",
+          "description": "The page.",
           "additionalProperties": true,
-          "description": "Paging information (`page`, `per_page`, `total`) where the API gives it."
+          "required": [
+            "messages",
+            "pagination"
+          ],
+          "properties": {
+            "messages": {
+              "type": "array",
+              "description": "The messages, newest first.",
+              "items": {
+                "type": "object",
+                "additionalProperties": true
+              }
+            },
+            "pagination": {
+              "type": "object",
+              "description": "Where the next page starts.",
+              "additionalProperties": true,
+              "required": [
+                "has_more"
+              ],
+              "properties": {
+                "has_more": {
+                  "type": "boolean",
+                  "description": "Whether older messages follow."
+                },
+                "next_before_uid": {
+                  "type": "integer",
+                  "format": "int64",
+                  "nullable": true,
+                  "description": "The before_uid of the next page; null on the last."
+                }
+              }
+            }
+          }
         }
       }
     },
@@ -70395,7 +70477,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "Folder; default INBOX",
+        "description": "Default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -70510,12 +70592,12 @@ pub const OPERATIONS_JSON: &str = r#"[
           "additionalProperties": false,
           "properties": {
             "seen": {
-              "description": "True = mark read, false = mark unread",
+              "description": "true: read, false: unread",
               "type": "boolean",
               "x-mcp-arg": "seen"
             },
             "flagged": {
-              "description": "True = star, false = unstar",
+              "description": "true: star, false: unstar",
               "type": "boolean",
               "x-mcp-arg": "flagged"
             }
@@ -70523,7 +70605,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "x-mcp-send": "always"
         },
         "folder": {
-          "description": "IMAP folder; API default INBOX",
+          "description": "Default INBOX",
           "type": "string",
           "maxLength": 255
         },
@@ -70582,7 +70664,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "Folder; default INBOX",
+        "description": "Default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -70663,7 +70745,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "to": {
-          "description": "Recipients",
           "type": "array",
           "items": {
             "type": "string",
@@ -70708,7 +70789,6 @@ pub const OPERATIONS_JSON: &str = r#"[
           "additionalProperties": false,
           "properties": {
             "text": {
-              "description": "Max 200 KB",
               "type": "string",
               "maxLength": 204800,
               "nullable": true,
@@ -70717,7 +70797,6 @@ pub const OPERATIONS_JSON: &str = r#"[
               "x-mcp-arg": "body_text"
             },
             "html": {
-              "description": "Max 500 KB",
               "type": "string",
               "maxLength": 512000,
               "nullable": true,
@@ -70729,7 +70808,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "x-mcp-send": "always"
         },
         "attachments": {
-          "description": "5 MB each, 10 MB total",
+          "description": "5 MB each, 10 MB in all",
           "type": "array",
           "items": {
             "description": "5 MB each, 10 MB total",
@@ -70747,7 +70826,6 @@ pub const OPERATIONS_JSON: &str = r#"[
                 "maxLength": 255
               },
               "content_type": {
-                "description": "MIME type",
                 "type": "string",
                 "maxLength": 255
               },
@@ -70761,13 +70839,13 @@ pub const OPERATIONS_JSON: &str = r#"[
           "x-mcp-send": "non-empty"
         },
         "reply_to_message_id": {
-          "description": "Message-ID this replies to",
+          "description": "Message-ID this answers",
           "type": "string",
           "maxLength": 500,
           "x-mcp-send": "non-empty"
         },
         "headers": {
-          "description": "List-Unsubscribe(-Post), Reply-To or X-* headers",
+          "description": "List-Unsubscribe(-Post), Reply-To or X-*",
           "type": "object",
           "additionalProperties": {
             "type": "string",
@@ -70796,7 +70874,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "type": "integer",
           "format": "int64",
           "minimum": 1,
-          "description": "Shared mailbox to send as"
+          "description": "Shared mailbox ID"
         }
       }
     },
@@ -70862,12 +70940,12 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "folder": {
-          "description": "Source folder; API default INBOX",
+          "description": "Default INBOX",
           "type": "string",
           "maxLength": 255
         },
         "destination": {
-          "description": "Target IMAP folder path",
+          "description": "Folder path",
           "type": "string",
           "maxLength": 255
         },
@@ -70983,13 +71061,13 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "name": {
-          "description": "Leaf name, without the hierarchy delimiter",
+          "description": "Leaf name, no delimiter",
           "type": "string",
           "minLength": 1,
           "maxLength": 255
         },
         "parent": {
-          "description": "Raw path of an existing parent folder",
+          "description": "Path of an existing folder",
           "type": "string",
           "minLength": 1,
           "maxLength": 255
@@ -71043,7 +71121,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "index",
         "in": "path",
         "required": true,
-        "description": "Zero-based, as in read_message",
+        "description": "From 0, as in read_message",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -71054,7 +71132,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "Folder; default INBOX",
+        "description": "Default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -71143,7 +71221,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "Folder; default INBOX",
+        "description": "Default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -71232,7 +71310,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "Folder; default INBOX",
+        "description": "Default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -71312,7 +71390,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "to": {
-          "description": "Recipients",
           "type": "array",
           "items": {
             "type": "string",
@@ -71375,7 +71452,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "x-mcp-send": "non-empty"
         },
         "attachments": {
-          "description": "25 MB total",
+          "description": "25 MB in all",
           "type": "array",
           "items": {
             "description": "5 MB each, 10 MB total",
@@ -71393,7 +71470,6 @@ pub const OPERATIONS_JSON: &str = r#"[
                 "maxLength": 255
               },
               "content_type": {
-                "description": "MIME type",
                 "type": "string",
                 "maxLength": 255
               },
@@ -71455,7 +71531,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "uid",
         "in": "path",
         "required": true,
-        "description": "IMAP UID of the draft to replace",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -71481,10 +71557,9 @@ pub const OPERATIONS_JSON: &str = r#"[
           "type": "integer",
           "format": "int64",
           "minimum": 1,
-          "description": "UIDVALIDITY of the draft's folder, as read; the answer gives the new uid and uidvalidity"
+          "description": "Folder UIDVALIDITY as last read"
         },
         "to": {
-          "description": "Recipients",
           "type": "array",
           "items": {
             "type": "string",
@@ -71547,7 +71622,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "x-mcp-send": "non-empty"
         },
         "attachments": {
-          "description": "25 MB total",
+          "description": "25 MB in all",
           "type": "array",
           "items": {
             "description": "5 MB each, 10 MB total",
@@ -71565,7 +71640,6 @@ pub const OPERATIONS_JSON: &str = r#"[
                 "maxLength": 255
               },
               "content_type": {
-                "description": "MIME type",
                 "type": "string",
                 "maxLength": 255
               },
@@ -71650,7 +71724,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "folder": {
-          "description": "Source folder; API default INBOX",
+          "description": "Default INBOX",
           "type": "string",
           "maxLength": 255
         }
@@ -71715,7 +71789,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "folder": {
-          "description": "Source folder; API default Junk",
+          "description": "Default Junk",
           "type": "string",
           "maxLength": 255
         }
@@ -71804,7 +71878,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "destination": {
-          "description": "Required for action=move",
+          "description": "Needed for action=move",
           "type": "string",
           "maxLength": 255
         },
@@ -71852,7 +71926,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "path",
         "in": "path",
         "required": true,
-        "description": "Current folder path (1..255 chars), e.g. Archive/2024",
+        "description": "e.g. Archive/2024",
         "schema": {
           "type": "string",
           "minLength": 1,
@@ -71878,7 +71952,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "name": {
-          "description": "New name (a full target path re-parents the folder)",
+          "description": "A full path moves the folder",
           "type": "string",
           "minLength": 1,
           "maxLength": 255
@@ -71921,7 +71995,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "path",
         "in": "path",
         "required": true,
-        "description": "Folder path to delete (1..255 chars)",
+        "description": null,
         "schema": {
           "type": "string",
           "minLength": 1,
@@ -71990,7 +72064,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "folder": {
-          "description": "Folder to purge; only Trash or Junk accepted",
           "type": "string",
           "enum": [
             "Trash",
@@ -72035,7 +72108,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "cursor",
         "in": "query",
         "required": false,
-        "description": "Opaque next_cursor from the previous page",
+        "description": "next_cursor of the previous page",
         "schema": {
           "type": "string",
           "maxLength": 2048
@@ -72045,7 +72118,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Page size; API default 100",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -72057,7 +72130,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "shared_mailbox_id",
         "in": "query",
         "required": false,
-        "description": "Only this shared mailbox's messages",
+        "description": "Shared mailbox ID",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -72140,7 +72213,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "to": {
-          "description": "Recipients",
           "type": "array",
           "items": {
             "type": "string",
@@ -72150,11 +72222,11 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 10
         },
         "scheduled_for": {
-          "description": "Future ISO 8601 time (no offset: in timezone, else UTC)",
+          "description": "Future ISO 8601 time; without offset: in timezone, else UTC",
           "type": "string"
         },
         "timezone": {
-          "description": "IANA zone for scheduled_for",
+          "description": "IANA, e.g. Europe/Berlin",
           "type": "string",
           "x-mcp-send": "non-empty"
         },
@@ -72228,7 +72300,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "type": "integer",
           "format": "int64",
           "minimum": 1,
-          "description": "Shared mailbox to send as"
+          "description": "Shared mailbox ID"
         },
         "apply_default_recipients": {
           "type": "boolean",
@@ -72351,7 +72423,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "ID of the pending scheduled message",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -72362,7 +72434,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "shared_mailbox_id",
         "in": "query",
         "required": false,
-        "description": "Shared mailbox the message was scheduled as",
+        "description": "Shared mailbox ID",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -72416,7 +72488,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "q",
         "in": "query",
         "required": false,
-        "description": "Search by name or email",
+        "description": "Searches name and email",
         "schema": {
           "type": "string",
           "maxLength": 100
@@ -72426,7 +72498,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Page size; API default 50",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -72438,7 +72510,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "page",
         "in": "query",
         "required": false,
-        "description": "Page number (1-based)",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -72511,7 +72583,6 @@ pub const OPERATIONS_JSON: &str = r#"[
           "format": "email"
         },
         "name": {
-          "description": "Display name",
           "type": "string",
           "maxLength": 255
         },
@@ -72526,7 +72597,6 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxLength": 255
         },
         "phone": {
-          "description": "Phone number",
           "type": "string",
           "maxLength": 50
         },
@@ -72536,7 +72606,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxLength": 500
         },
         "birthday": {
-          "description": "Date as YYYY-MM-DD",
+          "description": "YYYY-MM-DD",
           "type": "string"
         },
         "notes": {
@@ -72582,7 +72652,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Contact ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -72610,7 +72680,6 @@ pub const OPERATIONS_JSON: &str = r#"[
           "format": "email"
         },
         "name": {
-          "description": "Display name",
           "type": "string",
           "maxLength": 255
         },
@@ -72625,7 +72694,6 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxLength": 255
         },
         "phone": {
-          "description": "Phone number",
           "type": "string",
           "maxLength": 50
         },
@@ -72635,7 +72703,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxLength": 500
         },
         "birthday": {
-          "description": "Date as YYYY-MM-DD",
+          "description": "YYYY-MM-DD",
           "type": "string"
         },
         "notes": {
@@ -72681,7 +72749,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Contact ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -72751,11 +72819,10 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "content_base64": {
-          "description": "The file, base64 (max 2 MB)",
+          "description": "The file, 2 MB at most",
           "type": "string"
         },
         "format": {
-          "description": "Format of the encoded file",
           "type": "string",
           "enum": [
             "csv",
@@ -72800,7 +72867,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "format",
         "in": "query",
         "required": false,
-        "description": "Export format; API default csv when omitted",
+        "description": "Default csv",
         "schema": {
           "type": "string",
           "enum": [
@@ -72924,7 +72991,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "group_name": {
-          "description": "Name of the new group",
           "type": "string",
           "maxLength": 100
         }
@@ -72966,7 +73032,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Group ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -72992,7 +73058,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "group_name": {
-          "description": "New group name",
           "type": "string",
           "maxLength": 100
         }
@@ -73034,7 +73099,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Group ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -73099,7 +73164,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Page size",
+        "description": null,
         "schema": {
           "format": "int64",
           "maximum": 100,
@@ -73111,7 +73176,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "page",
         "in": "query",
         "required": false,
-        "description": "Page number",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -73164,7 +73229,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Group ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -73190,7 +73255,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "contact_ids": {
-          "description": "Contact IDs to add",
           "type": "array",
           "items": {
             "type": "integer",
@@ -73237,7 +73301,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Group ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -73263,7 +73327,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "contact_ids": {
-          "description": "Contact IDs to remove",
           "type": "array",
           "items": {
             "type": "integer",
@@ -73310,7 +73373,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "start",
         "in": "query",
         "required": true,
-        "description": "Start of the date range (ISO 8601 date or datetime)",
+        "description": "ISO 8601 date or date-time",
         "schema": {
           "type": "string"
         }
@@ -73319,7 +73382,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "end",
         "in": "query",
         "required": true,
-        "description": "End of the date range (ISO 8601 date or datetime)",
+        "description": "ISO 8601 date or date-time",
         "schema": {
           "type": "string"
         }
@@ -73328,7 +73391,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Events per page (1-200)",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -73340,7 +73403,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "cursor",
         "in": "query",
         "required": false,
-        "description": "Opaque cursor from the previous page",
+        "description": "From the previous page",
         "schema": {
           "type": "string",
           "maxLength": 2048
@@ -73422,7 +73485,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "type": "string"
         },
         "end_at": {
-          "description": "End (ISO 8601), not before start_at",
+          "description": "ISO 8601, not before start_at",
           "type": "string"
         },
         "all_day": {
@@ -73435,18 +73498,18 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxLength": 500
         },
         "color": {
-          "description": "Hex, e.g. #6366f1",
+          "description": "e.g. #6366f1",
           "type": "string",
           "maxLength": 20
         },
         "reminder_minutes": {
-          "description": "Minutes before the event",
+          "description": "Minutes before",
           "type": "integer",
           "format": "int64",
           "maximum": 10080
         },
         "timezone": {
-          "description": "IANA zone for start_at/end_at, e.g. Europe/Berlin",
+          "description": "IANA, e.g. Europe/Berlin",
           "type": "string",
           "maxLength": 64
         }
@@ -73488,7 +73551,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Calendar event ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -73538,18 +73601,18 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxLength": 500
         },
         "color": {
-          "description": "Hex, e.g. #6366f1",
+          "description": "e.g. #6366f1",
           "type": "string",
           "maxLength": 20
         },
         "reminder_minutes": {
-          "description": "Minutes before the event",
+          "description": "Minutes before",
           "type": "integer",
           "format": "int64",
           "maximum": 10080
         },
         "timezone": {
-          "description": "IANA zone for start_at/end_at, e.g. Europe/Berlin",
+          "description": "IANA, e.g. Europe/Berlin",
           "type": "string",
           "maxLength": 64
         }
@@ -73591,7 +73654,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Calendar event ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -73656,7 +73719,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "Folder; default INBOX",
+        "description": "Default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -73722,7 +73785,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "Folder; default INBOX",
+        "description": "Default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -73788,7 +73851,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "folder",
         "in": "query",
         "required": false,
-        "description": "Folder; default INBOX",
+        "description": "Default INBOX",
         "schema": {
           "maxLength": 255,
           "type": "string"
@@ -73854,7 +73917,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "shared_mailbox_id",
         "in": "query",
         "required": false,
-        "description": "Identities of this shared mailbox",
+        "description": "Shared mailbox ID",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -73922,7 +73985,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "email": {
-          "description": "Send-from address",
           "type": "string",
           "format": "email"
         },
@@ -73945,7 +74007,6 @@ pub const OPERATIONS_JSON: &str = r#"[
           "nullable": true
         },
         "signature_enabled": {
-          "description": "Whether the signature is applied",
           "type": "boolean"
         },
         "kind": {
@@ -73960,7 +74021,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "type": "integer",
           "format": "int64",
           "minimum": 1,
-          "description": "Connected external account it sends through"
+          "description": "External account ID"
         },
         "smtp_mode": {
           "type": "string",
@@ -73974,7 +74035,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "type": "integer",
           "format": "int64",
           "minimum": 1,
-          "description": "Saved SMTP profile for smtp_mode=profile"
+          "description": "SMTP connection ID"
         }
       }
     },
@@ -74014,7 +74075,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Identity ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -74052,18 +74113,17 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxLength": 10000
         },
         "signature_enabled": {
-          "description": "Whether the signature is applied",
           "type": "boolean"
         },
         "is_default": {
-          "description": "Make this the mailbox's default identity",
+          "description": "true makes it the default",
           "type": "boolean"
         },
         "external_account_id": {
           "type": "integer",
           "format": "int64",
           "minimum": 1,
-          "description": "Connected external account it sends through",
+          "description": "External account ID",
           "nullable": true
         },
         "smtp_mode": {
@@ -74079,7 +74139,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "type": "integer",
           "format": "int64",
           "minimum": 1,
-          "description": "Saved SMTP profile for smtp_mode=profile",
+          "description": "SMTP connection ID",
           "nullable": true
         }
       }
@@ -74120,7 +74180,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Identity ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -74231,17 +74291,15 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "name": {
-          "description": "Template name",
           "type": "string",
           "maxLength": 255
         },
         "subject": {
-          "description": "Default subject line",
+          "description": "Default subject",
           "type": "string",
           "maxLength": 500
         },
         "body_html": {
-          "description": "Template body as HTML",
           "type": "string",
           "maxLength": 50000
         }
@@ -74283,7 +74341,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Template ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -74306,17 +74364,15 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "name": {
-          "description": "New template name",
           "type": "string",
           "maxLength": 255
         },
         "subject": {
-          "description": "New default subject",
+          "description": "Default subject",
           "type": "string",
           "maxLength": 500
         },
         "body_html": {
-          "description": "New HTML body",
           "type": "string",
           "maxLength": 50000
         }
@@ -74358,7 +74414,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Template ID",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -74510,7 +74566,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "id",
         "in": "path",
         "required": true,
-        "description": "Entry ID from list_blocked_senders",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -74612,7 +74668,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "mode": {
-          "description": "'custom' = own SMTP server, 'platform' = TrekMail servers",
+          "description": "custom: own SMTP server; platform: TrekMail",
           "type": "string",
           "enum": [
             "custom",
@@ -74620,19 +74676,19 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "host": {
-          "description": "SMTP host; documented as needed for custom mode",
+          "description": "For custom",
           "type": "string",
           "maxLength": 255
         },
         "port": {
-          "description": "SMTP port; documented as needed for custom mode",
+          "description": "For custom",
           "type": "integer",
           "format": "int64",
           "minimum": 1,
           "maximum": 65535
         },
         "encryption": {
-          "description": "Transport encryption; documented as needed for custom mode",
+          "description": "For custom",
           "type": "string",
           "enum": [
             "none",
@@ -74641,12 +74697,12 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "username": {
-          "description": "SMTP username; documented as needed for custom mode",
+          "description": "For custom",
           "type": "string",
           "maxLength": 255
         },
         "password": {
-          "description": "SMTP password; documented as needed when creating a new custom connection",
+          "description": "For a new custom connection",
           "type": "string",
           "maxLength": 255
         }
@@ -74688,7 +74744,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "connection_id",
         "in": "path",
         "required": true,
-        "description": "ID of the custom SMTP connection to delete",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -74761,19 +74817,16 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "host": {
-          "description": "SMTP server host to test",
           "type": "string",
           "maxLength": 255
         },
         "port": {
-          "description": "SMTP server port",
           "type": "integer",
           "format": "int64",
           "minimum": 1,
           "maximum": 65535
         },
         "encryption": {
-          "description": "Transport encryption",
           "type": "string",
           "enum": [
             "none",
@@ -74782,12 +74835,10 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "username": {
-          "description": "SMTP login username",
           "type": "string",
           "maxLength": 255
         },
         "password": {
-          "description": "SMTP login password",
           "type": "string",
           "maxLength": 255
         }
@@ -74841,7 +74892,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "job_id",
         "in": "path",
         "required": true,
-        "description": "Job ID returned by test_smtp (string, no format constraints)",
+        "description": null,
         "schema": {
           "type": "string",
           "minLength": 1
@@ -74885,7 +74936,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "status",
         "in": "query",
         "required": false,
-        "description": "Filter by ticket status",
+        "description": null,
         "schema": {
           "type": "string",
           "enum": [
@@ -74899,7 +74950,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "category",
         "in": "query",
         "required": false,
-        "description": "Filter by ticket category",
+        "description": null,
         "schema": {
           "type": "string",
           "enum": [
@@ -74921,7 +74972,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "page",
         "in": "query",
         "required": false,
-        "description": "Page number",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -74932,7 +74983,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Results per page (1-100)",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -75003,13 +75054,11 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "subject": {
-          "description": "Ticket subject, 4-150 characters",
           "type": "string",
           "minLength": 4,
           "maxLength": 150
         },
         "category": {
-          "description": "Ticket category",
           "type": "string",
           "enum": [
             "billing",
@@ -75026,13 +75075,12 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "message": {
-          "description": "Initial message body, 5-5000 characters",
           "type": "string",
           "minLength": 5,
           "maxLength": 5000
         },
         "priority": {
-          "description": "Priority; server default is normal",
+          "description": "Default normal",
           "type": "string",
           "enum": [
             "normal",
@@ -75202,7 +75250,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "message": {
-          "description": "Reply text, 5-5000 characters",
           "type": "string",
           "minLength": 5,
           "maxLength": 5000
@@ -75548,7 +75595,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox whose tokens to list",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -75559,7 +75606,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "page",
         "in": "query",
         "required": false,
-        "description": "Page number",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -75570,7 +75617,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Items per page, at most 20 (API-enforced)",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -75624,7 +75671,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "path",
         "required": true,
-        "description": "Mailbox the token is bound to",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -75651,12 +75698,11 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "name": {
-          "description": "Human-readable token name",
           "type": "string",
           "maxLength": 255
         },
         "scopes": {
-          "description": "Scopes to grant (each one of the enum): read=list/get, write=flags/move/delete, send=send mail",
+          "description": "read: list/get; write: flags/move/delete; send: send mail",
           "type": "array",
           "items": {
             "type": "string",
@@ -75669,7 +75715,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "minItems": 1
         },
         "expires_in": {
-          "description": "Expiry period; server default never",
+          "description": "Default never",
           "type": "string",
           "enum": [
             "7d",
@@ -75833,7 +75879,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "token_id",
         "in": "path",
         "required": true,
-        "description": "Message token ID",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -75906,18 +75952,17 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "source_host": {
-          "description": "Source IMAP hostname",
+          "description": "IMAP host",
           "type": "string",
           "maxLength": 255
         },
         "source_port": {
-          "description": "Source IMAP port (typically 993)",
+          "description": "Usually 993",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "source_security": {
-          "description": "Connection security",
           "type": "string",
           "enum": [
             "ssl",
@@ -75926,18 +75971,17 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "source_email": {
-          "description": "Source mailbox email address",
           "type": "string",
           "format": "email",
           "maxLength": 255
         },
         "source_username": {
-          "description": "IMAP login name; server falls back to source_email",
+          "description": "IMAP login; default source_email",
           "type": "string",
           "maxLength": 255
         },
         "source_password": {
-          "description": "IMAP password or app password",
+          "description": "Or an app password",
           "type": "string",
           "maxLength": 255
         }
@@ -75979,7 +76023,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "status",
         "in": "query",
         "required": false,
-        "description": "Filter by migration status",
+        "description": null,
         "schema": {
           "type": "string",
           "enum": [
@@ -75997,7 +76041,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "mailbox_id",
         "in": "query",
         "required": false,
-        "description": "Filter by target mailbox ID",
+        "description": "Target mailbox",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -76008,7 +76052,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "page",
         "in": "query",
         "required": false,
-        "description": "Page number",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -76019,7 +76063,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Results per page (max 100)",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -76094,13 +76138,11 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "mailbox_id": {
-          "description": "Target TrekMail mailbox ID",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "provider": {
-          "description": "Source provider",
           "type": "string",
           "enum": [
             "gmail",
@@ -76111,18 +76153,17 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "source_host": {
-          "description": "Source IMAP hostname",
+          "description": "IMAP host",
           "type": "string",
           "maxLength": 255
         },
         "source_port": {
-          "description": "Source IMAP port (typically 993)",
+          "description": "Usually 993",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "source_security": {
-          "description": "Connection security",
           "type": "string",
           "enum": [
             "ssl",
@@ -76131,23 +76172,22 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "source_email": {
-          "description": "Source mailbox email address",
           "type": "string",
           "format": "email",
           "maxLength": 255
         },
         "source_username": {
-          "description": "IMAP login name; server falls back to source_email",
+          "description": "IMAP login; default source_email",
           "type": "string",
           "maxLength": 255
         },
         "source_password": {
-          "description": "IMAP password or app password",
+          "description": "Or an app password",
           "type": "string",
           "maxLength": 255
         },
         "selected_folders": {
-          "description": "Folders to copy (each string max 255); empty/omitted = all folders",
+          "description": "Empty or omitted: all",
           "type": "array",
           "items": {
             "type": "string",
@@ -76155,11 +76195,11 @@ pub const OPERATIONS_JSON: &str = r#"[
           }
         },
         "import_since": {
-          "description": "Only import mail from this date, YYYY-MM-DD",
+          "description": "YYYY-MM-DD",
           "type": "string"
         },
         "skip_duplicates": {
-          "description": "Skip messages already in the target; server default true",
+          "description": "Default true",
           "type": "boolean"
         }
       }
@@ -76444,11 +76484,11 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "data": {
-          "description": "CSV text, one row per mailbox: source_email,source_password,destination_email (6 columns with per-row server settings)",
+          "description": "CSV rows source_email,source_password,destination_email (+3 server columns with per_row_server)",
           "type": "string"
         },
         "provider": {
-          "description": "Source provider applied to all rows",
+          "description": "For all rows",
           "type": "string",
           "enum": [
             "gmail",
@@ -76459,18 +76499,17 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "source_host": {
-          "description": "IMAP host for all rows (e.g. with generic_imap)",
+          "description": "IMAP host for all rows (generic_imap)",
           "type": "string",
           "maxLength": 255
         },
         "source_port": {
-          "description": "IMAP port; server default 993",
+          "description": "Default 993",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "source_security": {
-          "description": "Connection security",
           "type": "string",
           "enum": [
             "ssl",
@@ -76479,11 +76518,11 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "per_row_server": {
-          "description": "If true each CSV row carries its own server settings (6-column CSV)",
+          "description": "Each row has its own server columns",
           "type": "boolean"
         },
         "folder_strategy": {
-          "description": "Which folders to migrate; server default all",
+          "description": "Default all",
           "type": "string",
           "enum": [
             "all",
@@ -76492,11 +76531,11 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "import_since": {
-          "description": "Only import mail after this date, YYYY-MM-DD",
+          "description": "YYYY-MM-DD",
           "type": "string"
         },
         "skip_duplicates": {
-          "description": "Skip duplicate messages; server default true",
+          "description": "Default true",
           "type": "boolean"
         }
       }
@@ -76537,7 +76576,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "status",
         "in": "query",
         "required": false,
-        "description": "Filter by batch status",
+        "description": null,
         "schema": {
           "type": "string",
           "enum": [
@@ -76554,7 +76593,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Results per page",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -76623,11 +76662,11 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "data": {
-          "description": "CSV text, one row per mailbox: source_email,source_password,destination_email (6 columns with per-row server settings)",
+          "description": "CSV rows source_email,source_password,destination_email (+3 server columns with per_row_server)",
           "type": "string"
         },
         "provider": {
-          "description": "Source provider applied to all rows",
+          "description": "For all rows",
           "type": "string",
           "enum": [
             "gmail",
@@ -76638,18 +76677,17 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "source_host": {
-          "description": "IMAP host for all rows (e.g. with generic_imap)",
+          "description": "IMAP host for all rows (generic_imap)",
           "type": "string",
           "maxLength": 255
         },
         "source_port": {
-          "description": "IMAP port; server default 993",
+          "description": "Default 993",
           "type": "integer",
           "format": "int64",
           "minimum": 1
         },
         "source_security": {
-          "description": "Connection security",
           "type": "string",
           "enum": [
             "ssl",
@@ -76658,11 +76696,11 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "per_row_server": {
-          "description": "If true each CSV row carries its own server settings (6-column CSV)",
+          "description": "Each row has its own server columns",
           "type": "boolean"
         },
         "folder_strategy": {
-          "description": "Which folders to migrate; server default all",
+          "description": "Default all",
           "type": "string",
           "enum": [
             "all",
@@ -76671,15 +76709,14 @@ pub const OPERATIONS_JSON: &str = r#"[
           ]
         },
         "import_since": {
-          "description": "Only import mail after this date, YYYY-MM-DD",
+          "description": "YYYY-MM-DD",
           "type": "string"
         },
         "skip_duplicates": {
-          "description": "Skip duplicate messages; server default true",
+          "description": "Default true",
           "type": "boolean"
         },
         "name": {
-          "description": "Batch name",
           "type": "string",
           "maxLength": 100
         }
@@ -76993,7 +77030,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "job_id",
         "in": "path",
         "required": true,
-        "description": "Job ID within the batch",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -77019,7 +77056,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "source_password": {
-          "description": "New source IMAP password or app password",
+          "description": "Or an app password",
           "type": "string",
           "maxLength": 255
         }
@@ -77072,7 +77109,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "days",
         "in": "query",
         "required": false,
-        "description": "Look-back window in days (1-90)",
+        "description": "Days back",
         "schema": {
           "default": 30,
           "format": "int64",
@@ -77131,7 +77168,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "days",
         "in": "query",
         "required": false,
-        "description": "Look-back window in days (1-90)",
+        "description": "Days back",
         "schema": {
           "default": 30,
           "format": "int64",
@@ -77194,12 +77231,11 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "email": {
-          "description": "Address to verify",
           "type": "string",
           "format": "email"
         },
         "mode": {
-          "description": "Quick = 1 credit (server default); deep = 2 credits with SMTP mailbox probe (large free providers still 1 credit)",
+          "description": "quick (default): 1 credit; deep: 2 with an SMTP mailbox probe (large free providers 1)",
           "type": "string",
           "enum": [
             "quick",
@@ -77244,7 +77280,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "page",
         "in": "query",
         "required": false,
-        "description": "Page number; server default 1",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -77255,7 +77291,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Jobs per page; server default 20, max 100",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -77267,7 +77303,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "status",
         "in": "query",
         "required": false,
-        "description": "Filter by job status",
+        "description": null,
         "schema": {
           "type": "string",
           "enum": [
@@ -77341,7 +77377,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "emails": {
-          "description": "Addresses to verify; each must be a valid email; 1-50,000",
           "type": "array",
           "items": {
             "type": "string",
@@ -77351,13 +77386,13 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 50000
         },
         "name": {
-          "description": "Optional job name; an empty name is left out",
+          "description": "Job name; empty: left out",
           "type": "string",
           "maxLength": 255,
           "x-mcp-send": "non-empty"
         },
         "mode": {
-          "description": "Quick = 1 credit/email; deep = 2/email for business domains, 1/email for large free providers",
+          "description": "quick: 1 credit each; deep: 2 for business domains, 1 for large free providers",
           "type": "string",
           "enum": [
             "quick",
@@ -77402,7 +77437,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "job_id",
         "in": "path",
         "required": true,
-        "description": "Verification job ID from verify_email_bulk",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -77413,7 +77448,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "page",
         "in": "query",
         "required": false,
-        "description": "Results page; server default 1",
+        "description": "Results page",
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -77424,7 +77459,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Results per page; server default 100, max 500",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -77451,7 +77486,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "search",
         "in": "query",
         "required": false,
-        "description": "Partial match on email address",
+        "description": "Part of the address",
         "schema": {
           "type": "string",
           "maxLength": 320
@@ -77560,7 +77595,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "filter",
         "in": "query",
         "required": false,
-        "description": "Which results to include",
+        "description": null,
         "schema": {
           "type": "string",
           "enum": [
@@ -77697,7 +77732,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "api_token": {
-          "description": "Cloudflare API token (sent in the JSON body, not a header)",
           "type": "string",
           "minLength": 1
         }
@@ -77754,7 +77788,6 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "api_token": {
-          "description": "Cloudflare API token (sent in the JSON body, not a header)",
           "type": "string",
           "minLength": 1
         }
@@ -77812,12 +77845,11 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "api_token": {
-          "description": "Cloudflare API token with DNS:Edit permission",
+          "description": "With DNS:Edit permission",
           "type": "string",
           "minLength": 1
         },
         "selected": {
-          "description": "Zones to connect (1-50)",
           "type": "array",
           "items": {
             "description": "Zones to connect (1-50)",
@@ -77829,15 +77861,14 @@ pub const OPERATIONS_JSON: &str = r#"[
             "additionalProperties": false,
             "properties": {
               "zone_id": {
-                "description": "Cloudflare zone ID",
                 "type": "string"
               },
               "zone_name": {
-                "description": "Domain name of the zone, e.g. example.com",
+                "description": "e.g. example.com",
                 "type": "string"
               },
               "trekmail_domain_id": {
-                "description": "Existing TrekMail domain ID; omit or null to create a new TrekMail domain",
+                "description": "Existing domain; omitted or null: a new one",
                 "type": "integer",
                 "format": "int64",
                 "nullable": true
@@ -77900,7 +77931,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "domain_ids": {
-          "description": "TrekMail domain IDs (positive integers), 1-50",
+          "description": "TrekMail domains",
           "type": "array",
           "items": {
             "type": "integer",
@@ -77911,7 +77942,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 50
         },
         "included_records": {
-          "description": "Optional allowlist: object mapping domain_id (string key) to array of record IDs such as 'mx_primary', 'spf_record'; omitted = all records",
+          "description": "domain_id -> the only record ids (e.g. mx_primary, spf_record); omitted: all",
           "type": "object",
           "additionalProperties": {
             "type": "array",
@@ -77973,7 +78004,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "additionalProperties": false,
       "properties": {
         "domain_ids": {
-          "description": "TrekMail domain IDs (positive integers), 1-50",
+          "description": "TrekMail domains",
           "type": "array",
           "items": {
             "type": "integer",
@@ -77984,7 +78015,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           "maxItems": 50
         },
         "confirmed_conflicts": {
-          "description": "Object mapping domain_id (string key) to record IDs to force-replace; needed only when preview reported conflicts",
+          "description": "domain_id -> record ids to replace, for conflicts the preview reported",
           "type": "object",
           "additionalProperties": {
             "type": "array",
@@ -77994,7 +78025,7 @@ pub const OPERATIONS_JSON: &str = r#"[
           }
         },
         "included_records": {
-          "description": "Optional allowlist: domain_id -> record IDs to write; records left out are skipped; omitted = write all",
+          "description": "domain_id -> the only record ids to write; omitted: all",
           "type": "object",
           "additionalProperties": {
             "type": "array",
@@ -78082,7 +78113,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "token_id",
         "in": "path",
         "required": true,
-        "description": "Saved Cloudflare token ID",
+        "description": null,
         "schema": {
           "type": "integer",
           "format": "int64",
@@ -83185,7 +83216,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "page",
         "in": "query",
         "required": false,
-        "description": "Page number",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -83196,7 +83227,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Page size",
+        "description": null,
         "schema": {
           "format": "int64",
           "maximum": 100,
@@ -83816,7 +83847,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "page",
         "in": "query",
         "required": false,
-        "description": "Page number",
+        "description": null,
         "schema": {
           "format": "int64",
           "minimum": 1,
@@ -83827,7 +83858,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "per_page",
         "in": "query",
         "required": false,
-        "description": "Page size",
+        "description": null,
         "schema": {
           "format": "int64",
           "maximum": 100,
@@ -86159,7 +86190,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "days",
         "in": "query",
         "required": false,
-        "description": "Look-back window in days (1-90)",
+        "description": "Days back",
         "schema": {
           "default": 30,
           "format": "int64",
@@ -86218,7 +86249,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "days",
         "in": "query",
         "required": false,
-        "description": "Look-back window in days (1-90)",
+        "description": "Days back",
         "schema": {
           "default": 30,
           "format": "int64",
@@ -86338,7 +86369,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "name": "days",
         "in": "query",
         "required": false,
-        "description": "Look-back window in days (1-90)",
+        "description": "Days back",
         "schema": {
           "default": 30,
           "format": "int64",

@@ -12,9 +12,10 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 use tokio::net::TcpListener;
+use trekmail_api::TokenKind;
 use trekmail_api::model::Location;
 
-use crate::spec::{Route, Spec, Token, check, percent_decode, typed};
+use crate::spec::{Route, Spec, check, percent_decode, typed};
 use crate::store::{Answer, Request, Store};
 
 /// A remembered answer: request fingerprint, status, body, content type.
@@ -105,14 +106,13 @@ impl Sandbox {
         let request_id = header("x-request-id").unwrap_or_else(|| "sandbox".into());
         let path = parts.uri.path().to_owned();
         let query = parts.uri.query().unwrap_or_default().to_owned();
-        let (status, body, ct) = self.respond(
-            parts.method.as_str(),
-            &path,
-            &query,
-            header("authorization"),
-            header("idempotency-key"),
-            &bytes,
-        );
+        let headers: BTreeMap<String, String> = parts
+            .headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
+        let (status, body, ct) =
+            self.respond(parts.method.as_str(), &path, &query, &headers, &bytes);
         let mut body = body;
         if ct == "application/json"
             && let Ok(mut v) = serde_json::from_slice::<Value>(&body)
@@ -133,15 +133,18 @@ impl Sandbox {
     }
 
     /// The whole request → answer path without HTTP: (status, body bytes, content type).
+    /// `headers` by lower-case name: `authorization`, `idempotency-key`, `host` (the URLs the
+    /// sandbox hands out point to it), `payment-authorization`.
     pub fn respond(
         &self,
         method: &str,
         path: &str,
         query: &str,
-        auth: Option<String>,
-        idem: Option<String>,
+        headers: &BTreeMap<String, String>,
         body: &[u8],
     ) -> (u16, Vec<u8>, &'static str) {
+        let auth = headers.get("authorization");
+        let idem = headers.get("idempotency-key").cloned();
         let answer = |a: Answer| -> (u16, Vec<u8>, &'static str) {
             match a.text {
                 Some(t) => (a.status, t.into_bytes(), "text/csv"),
@@ -178,18 +181,11 @@ impl Sandbox {
         };
         // Bearer token of the right kind.
         let token = auth
-            .as_deref()
             .and_then(|a| a.strip_prefix("Bearer "))
             .map(str::trim)
             .unwrap_or_default()
             .to_owned();
-        let kind = if token.starts_with("tm_live_") && token.len() > 8 {
-            Some(Token::Ops)
-        } else if token.starts_with("tm_msg_") && token.len() > 7 {
-            Some(Token::Message)
-        } else {
-            None
-        };
+        let kind = TokenKind::of(&token);
         match kind {
             None => {
                 return answer(Answer::error(
@@ -199,7 +195,7 @@ impl Sandbox {
                 ));
             }
             Some(k) if k != op.token => {
-                let need = if op.token == Token::Ops {
+                let need = if op.token == TokenKind::Ops {
                     "an ops token (tm_live_…)"
                 } else {
                     "a message token (tm_msg_…)"

@@ -5,16 +5,8 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
+use trekmail_api::TokenKind;
 use trekmail_api::model::{self, Location, Parameter, ResponseKind};
-
-/// Which bearer token an operation takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Token {
-    /// `tm_live_…`
-    Ops,
-    /// `tm_msg_…`
-    Message,
-}
 
 /// One path segment of a route: `prefix{param}suffix`, or a literal when `param` is `None`.
 #[derive(Debug, Clone)]
@@ -34,7 +26,7 @@ pub struct Operation {
     /// The path template, e.g. `/mailboxes/{mailbox_id}:pause`.
     pub path: String,
     /// The token the operation needs.
-    pub token: Token,
+    pub token: TokenKind,
     /// Parameters, typed.
     pub parameters: Vec<Parameter>,
     /// The JSON request body schema, if the operation takes one.
@@ -43,6 +35,8 @@ pub struct Operation {
     pub response_schema: Option<Value>,
     /// What the success answer carries.
     pub response: ResponseKind,
+    /// The operation's description in the document (what it promises: "newest first", …).
+    pub description: String,
     segments: Vec<Segment>,
 }
 
@@ -106,6 +100,22 @@ impl Operation {
         self.segments.last().is_some_and(|s| s.param.is_some())
     }
 
+    /// Where a list answer puts its items, when the document describes the answer as a list:
+    /// `data` itself (`{"data": [...], "meta"}`) or an array inside it (`{"data": {"messages":
+    /// [...], "pagination"}}`); `None` for any other answer.
+    pub fn list_shape(&self) -> Option<ListShape> {
+        let data = &self.response_schema.as_ref()?["properties"]["data"];
+        if data["type"] == "array" {
+            return Some(ListShape::Data);
+        }
+        let props = data["properties"].as_object()?;
+        props.get("pagination")?;
+        props
+            .iter()
+            .find(|(_, s)| s["type"] == "array")
+            .map(|(name, _)| ListShape::Inside(name.clone()))
+    }
+
     /// A path or query parameter.
     pub fn parameter(&self, location: Location, name: &str) -> Option<&Parameter> {
         self.parameters
@@ -143,6 +153,15 @@ impl Operation {
     }
 }
 
+/// Where a list answer's items go (see [`Operation::list_shape`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListShape {
+    /// `{"data": [...], "meta": {...}}`
+    Data,
+    /// `{"data": {"<name>": [...], "pagination": {...}}}`
+    Inside(String),
+}
+
 /// Every operation, and the router over them.
 #[derive(Debug, Clone)]
 pub struct Spec {
@@ -177,14 +196,19 @@ impl Spec {
                 method: op.method.as_str().to_owned(),
                 path: op.path.clone(),
                 token: if op.security.iter().any(|t| t == "messageToken") {
-                    Token::Message
+                    TokenKind::Message
                 } else {
-                    Token::Ops
+                    TokenKind::Ops
                 },
                 parameters: op.parameters.clone(),
                 body: op.request_body.clone(),
                 response_schema: op.response_schema.clone(),
                 response: op.response,
+                description: [op.summary.as_deref(), op.description.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 segments: op
                     .path
                     .trim_start_matches('/')

@@ -19,14 +19,12 @@ fn call(
     } else {
         serde_json::to_vec(&body).unwrap()
     };
-    let (status, out, _) = s.respond(
-        method,
-        &format!("/api/v1{path}"),
-        "",
-        Some(format!("Bearer {token}")),
-        key.map(str::to_owned),
-        &bytes,
-    );
+    let mut headers = std::collections::BTreeMap::new();
+    headers.insert("authorization".to_owned(), format!("Bearer {token}"));
+    if let Some(k) = key {
+        headers.insert("idempotency-key".to_owned(), k.to_owned());
+    }
+    let (status, out, _) = s.respond(method, &format!("/api/v1{path}"), "", &headers, &bytes);
     (status, serde_json::from_slice(&out).unwrap_or(Value::Null))
 }
 
@@ -97,7 +95,11 @@ fn idempotency_keys_replay_or_refuse() {
     let (st, _) = call(&s, "POST", "/domains", "tm_live_x", Some("k2"), body);
     assert_eq!(st, 409, "a new key for the same name is a duplicate");
     let (_, list) = call(&s, "GET", "/domains", "tm_live_x", None, Value::Null);
-    assert_eq!(list["data"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        list["data"].as_array().unwrap().len(),
+        3,
+        "the two seeded and one created"
+    );
 }
 
 #[tokio::test]

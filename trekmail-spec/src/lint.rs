@@ -1,5 +1,9 @@
 //! The document's lint: what progenitor and the MCP layer need, and what a reviewer expects of a
 //! described API. Each problem names the operation (or component) and the field.
+//!
+//! Operations and components need a description; parameters and properties do not: their name
+//! and schema often say it all (`mailbox_id`, `page`, an enum), and a required description only
+//! forced text that restates them into every agent's tool list.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -84,12 +88,6 @@ pub fn lint(doc: &Value) -> Vec<String> {
                 let name = p["name"].as_str().unwrap_or("?");
                 if p["in"] == "path" {
                     declared.insert(name.to_owned());
-                }
-                if p["description"]
-                    .as_str()
-                    .is_none_or(|s| s.trim().is_empty())
-                {
-                    out.push(format!("{at}: parameter `{name}`: no description"));
                 }
                 lint_schema(
                     &format!("{at}: parameter `{name}`"),
@@ -220,15 +218,7 @@ fn lint_schema(
         .into_iter()
         .flatten()
     {
-        let here = format!("{at}.{k}");
-        if p.get("$ref").is_none()
-            && p["description"]
-                .as_str()
-                .is_none_or(|d| d.trim().is_empty())
-        {
-            out.push(format!("{here}: no description"));
-        }
-        lint_schema(&here, p, components, false, out);
+        lint_schema(&format!("{at}.{k}"), p, components, false, out);
     }
     if let Some(items) = s.get("items") {
         lint_schema(&format!("{at}[]"), items, components, false, out);

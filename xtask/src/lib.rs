@@ -1,7 +1,7 @@
 //! What `cargo xtask generate` derives from the OpenAPI document and tools-map.toml: the
 //! per-tool snapshots (`tests/toolsnaps/<tool>.json`, what agents see), the change report
 //! between the checked-in and the regenerated surface (for agents and for Rust callers), and the
-//! README's derived sections.
+//! documentation's derived sections (tool counts and tables, the environment variables).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::{Map, Value, json};
 use trekmail_api::model::{self, Operation};
 use trekmail_mcp::Catalog;
-use trekmail_mcp::map::ToolsMap;
+use trekmail_mcp::catalog::map::ToolsMap;
 
 /// Where the per-tool snapshots live, from the workspace root: one file per tool, what
 /// `tools/list` shows agents (name, title, description, input schema, annotations).
@@ -449,7 +449,108 @@ pub fn report(old: &Value, new: &Value) -> Vec<String> {
     out
 }
 
-/// The README's tool table, one section per toolset.
+/// The documentation files with derived sections, from the workspace root.
+pub const README: &str = "README.md";
+/// The full tool table.
+pub const TOOLS_DOC: &str = "docs/tools.md";
+/// The environment-variable table.
+pub const CONFIG_DOC: &str = "docs/configuration.md";
+/// The copy of the client crate's usage section.
+pub const RUST_DOC: &str = "docs/rust-client.md";
+/// The client crate's README, where the usage section is written (and doc-tested).
+pub const CRATE_README: &str = "trekmail-api/README.md";
+
+/// Every documentation file with derived sections, regenerated: `(file, text)`, where `read`
+/// gives a file's checked-in text by its path from the workspace root. `Err` names a file whose
+/// markers are missing.
+pub fn derived_docs(
+    catalog: &Catalog,
+    read: impl Fn(&str) -> String,
+) -> Result<Vec<(&'static str, String)>, String> {
+    let crate_readme = read(CRATE_README);
+    let usage = section(&crate_readme, "rust-usage")
+        .ok_or_else(|| format!("{CRATE_README}: the rust-usage markers are missing"))?;
+    let sections: [(&'static str, &str, String); 5] = [
+        (README, "tool-counts", tool_counts(catalog)),
+        (README, "toolsets", toolsets_summary(catalog)),
+        (TOOLS_DOC, "tools-table", tools_table(catalog)),
+        (CONFIG_DOC, "env-table", env_table()),
+        (RUST_DOC, "rust-usage", usage.to_owned()),
+    ];
+    let mut out: Vec<(&'static str, String)> = Vec::new();
+    for (file, marker, body) in sections {
+        let text = match out.iter().position(|(f, _)| *f == file) {
+            Some(i) => out.remove(i).1,
+            None => read(file),
+        };
+        let spliced = splice(&text, marker, &body)
+            .ok_or_else(|| format!("{file}: the {marker} markers are missing"))?;
+        out.push((file, spliced));
+    }
+    Ok(out)
+}
+
+fn token_word(t: trekmail_api::TokenKind) -> &'static str {
+    if t == trekmail_api::TokenKind::Ops {
+        "ops"
+    } else {
+        "message"
+    }
+}
+
+/// The total and per-token tool counts, one line.
+pub fn tool_counts(catalog: &Catalog) -> String {
+    let tools = catalog.tools();
+    let ops = tools
+        .iter()
+        .filter(|t| t.entry.token == trekmail_api::TokenKind::Ops)
+        .count();
+    format!(
+        "**{} tools**: {ops} with the ops token (`TREKMAIL_API_TOKEN`), {} with the message token (`TREKMAIL_MESSAGE_TOKEN`).",
+        tools.len(),
+        tools.len() - ops
+    )
+}
+
+/// One row per toolset: its tools, token, how many are read-only, and the switches that guard
+/// some of them (`D?` when only for some argument values).
+pub fn toolsets_summary(catalog: &Catalog) -> String {
+    let mut out =
+        String::from("| Toolset | Tools | Token | Read-only | Switches |\n|---|---|---|---|---|\n");
+    for set in catalog.toolsets() {
+        let tools: Vec<_> = catalog
+            .tools()
+            .iter()
+            .filter(|t| t.entry.toolset == set)
+            .collect();
+        let read_only = tools
+            .iter()
+            .filter(|t| t.entry.annotations.read_only)
+            .count();
+        let always: BTreeSet<&str> = tools
+            .iter()
+            .filter_map(|t| t.entry.gate)
+            .map(letter)
+            .collect();
+        let mut gates: Vec<String> = always.iter().map(|g| (*g).to_owned()).collect();
+        let sometimes: BTreeSet<&str> = tools
+            .iter()
+            .flat_map(|t| t.entry.gate_when.iter().map(|g| letter(g.gate)))
+            .filter(|g| !always.contains(g))
+            .collect();
+        gates.extend(sometimes.iter().map(|g| format!("{g}?")));
+        let token = tools.first().map_or("", |t| token_word(t.entry.token));
+        let _ = writeln!(
+            out,
+            "| `{set}` | {} | {token} | {read_only} | {} |",
+            tools.len(),
+            gates.join(" ")
+        );
+    }
+    out
+}
+
+/// The full tool table, one section per toolset.
 pub fn tools_table(catalog: &Catalog) -> String {
     let mut out = String::new();
     let mut current = String::new();
@@ -462,11 +563,7 @@ pub fn tools_table(catalog: &Catalog) -> String {
                 .iter()
                 .filter(|x| x.entry.toolset == current)
                 .count();
-            let token = if e.token == trekmail_mcp::map::TokenName::Ops {
-                "ops"
-            } else {
-                "message"
-            };
+            let token = token_word(e.token);
             let _ = write!(
                 out,
                 "\n**`{current}`** ({n}, {token} token)\n\n| Tool | Title | Gate | Confirm |\n|---|---|---|---|\n"
@@ -496,14 +593,66 @@ pub fn tools_table(catalog: &Catalog) -> String {
     out
 }
 
-fn letter(g: trekmail_mcp::map::GateName) -> &'static str {
-    match g {
-        trekmail_mcp::map::GateName::Destructive => "D",
-        trekmail_mcp::map::GateName::Sending => "S",
-        trekmail_mcp::map::GateName::Migration => "M",
-        trekmail_mcp::map::GateName::Payments => "P",
-        trekmail_mcp::map::GateName::UploadDir => "U",
+/// The environment-variable table, from the command line's definition: every flag bound to a
+/// variable, with its default (clap's, or the `[default: …]` its help ends with) and its help.
+/// The variables without a flag (the tokens) are not clap arguments: docs/configuration.md
+/// describes them by hand.
+pub fn env_table() -> String {
+    let mut out = String::from("| Variable | Flag | Default | Meaning |\n|---|---|---|---|\n");
+    for arg in trekmail_mcp::config::cli::command().get_arguments() {
+        let (Some(var), Some(long)) = (arg.get_env(), arg.get_long()) else {
+            continue;
+        };
+        let help = arg
+            .get_long_help()
+            .or(arg.get_help())
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        let (meaning, default) = match help.rsplit_once(" [default: ") {
+            Some((m, d)) if d.ends_with(']') => (m.to_owned(), d.trim_end_matches(']').to_owned()),
+            _ => (help.clone(), String::new()),
+        };
+        let defaults: Vec<String> = arg
+            .get_default_values()
+            .iter()
+            .map(|d| d.to_string_lossy().into_owned())
+            .collect();
+        let default = if defaults.is_empty() {
+            default
+        } else {
+            defaults.join(",")
+        };
+        let default = if default.is_empty() {
+            String::new()
+        } else {
+            format!("`{default}`")
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | `--{long}` | {default} | {} |",
+            var.to_string_lossy(),
+            cell(&meaning)
+        );
     }
+    out
+}
+
+fn letter(g: trekmail_mcp::catalog::map::GateName) -> &'static str {
+    match g {
+        trekmail_mcp::catalog::map::GateName::Destructive => "D",
+        trekmail_mcp::catalog::map::GateName::Sending => "S",
+        trekmail_mcp::catalog::map::GateName::Migration => "M",
+        trekmail_mcp::catalog::map::GateName::Payments => "P",
+        trekmail_mcp::catalog::map::GateName::UploadDir => "U",
+    }
+}
+
+/// Text safe inside a Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+        .replace('*', "\\*")
+        .replace('<', "&lt;")
 }
 
 /// Replaces the text between `<!-- {name}:start -->` and `<!-- {name}:end -->` with `body`.

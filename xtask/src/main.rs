@@ -1,14 +1,14 @@
 //! `cargo xtask generate [--check]`: after an edit of openapi/trekmail-v1.yaml, lints the
 //! document, generates the client (`trekmail-api/src/generated.rs`), binds tools-map.toml, prints
 //! what changed for agents and Rust callers since the checked-in client and tool snapshots
-//! (`tests/toolsnaps/`), and rewrites the derived files. With `--check`, writes nothing and fails
-//! when anything is stale or wrong.
+//! (`tests/toolsnaps/`), and rewrites the derived files (those two, and the derived sections of
+//! README.md and docs/). With `--check`, writes nothing and fails when anything is stale or wrong.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use trekmail_mcp::Catalog;
-use trekmail_mcp::map::ToolsMap;
+use trekmail_mcp::catalog::map::ToolsMap;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -96,25 +96,21 @@ fn generate(check: bool) -> ExitCode {
             println!("  {c}");
         }
     }
-    let readme_path = root.join("README.md");
-    let readme = std::fs::read_to_string(&readme_path).unwrap_or_default();
-    // The Rust section is the crate README's (doc-tested there, packaged with the crate).
-    let crate_readme =
-        std::fs::read_to_string(root.join("trekmail-api/README.md")).unwrap_or_default();
-    let Some(usage) = xtask::section(&crate_readme, "rust-usage") else {
-        eprintln!("trekmail-api/README.md: rust-usage markers are missing");
-        return ExitCode::FAILURE;
+    // The documentation's derived sections: tool counts and tables, the environment variables,
+    // the client crate's usage section (doc-tested there, packaged with the crate).
+    let read = |file: &str| std::fs::read_to_string(root.join(file)).unwrap_or_default();
+    let docs = match xtask::derived_docs(&catalog, read) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
     };
-    let new_readme = xtask::splice(&readme, "tools-table", &xtask::tools_table(&catalog))
-        .and_then(|r| xtask::splice(&r, "rust-usage", usage));
-    let Some(new_readme) = new_readme else {
-        eprintln!("README.md: the tools-table or rust-usage markers are missing");
-        return ExitCode::FAILURE;
-    };
-    let mut files: Vec<(PathBuf, Option<String>, String)> = vec![
-        (client_path, Some(generated.client.clone()), old_client),
-        (readme_path, Some(new_readme), readme),
-    ];
+    let mut files: Vec<(PathBuf, Option<String>, String)> =
+        vec![(client_path, Some(generated.client.clone()), old_client)];
+    for (file, text) in docs {
+        files.push((root.join(file), Some(text), read(file)));
+    }
     for (name, tool) in &new_tools {
         let text = xtask::toolsnap_text(tool);
         let path = snaps_dir.join(format!("{name}.json"));

@@ -1,14 +1,19 @@
 //! The hand-written part: an in-memory store and each resource's behaviour. Collections are named
 //! by the literal segments of their path (`mailboxes/aliases`); parents are the path parameters
-//! before the item's own id. Long-running jobs advance one step each time they are read.
+//! before the item's own id. An operation with a behaviour of its own ([`behaviours`]) is
+//! answered by it; every other by the generic create/list/get/update/delete ([`generic`]);
+//! lists are filtered and paged as the document says ([`list`]).
 
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Map, Value, json};
 
 use crate::spec::Operation;
+
+mod behaviours;
+mod generic;
+mod list;
+mod seed;
 
 /// An answer: HTTP status and JSON body (or text when `text` is set).
 pub struct Answer {
@@ -22,24 +27,18 @@ pub struct Answer {
 
 impl Answer {
     fn ok(data: Value) -> Self {
-        Self {
-            status: 200,
-            body: json!({ "data": data }),
-            text: None,
-        }
+        Self::with(200, data)
     }
     fn created(data: Value) -> Self {
-        Self {
-            status: 201,
-            body: json!({ "data": data }),
-            text: None,
-        }
+        Self::with(201, data)
     }
-    fn list(items: Vec<Value>) -> Self {
-        let n = items.len();
+    fn accepted(data: Value) -> Self {
+        Self::with(202, data)
+    }
+    fn with(status: u16, data: Value) -> Self {
         Self {
-            status: 200,
-            body: json!({ "data": items, "meta": { "page": 1, "per_page": n.max(1), "total": n } }),
+            status,
+            body: json!({ "data": data }),
             text: None,
         }
     }
@@ -60,6 +59,12 @@ impl Answer {
         a.body["error"]["details"] = Value::Object(details);
         a
     }
+    /// 422 naming one field.
+    fn field(name: &str, msg: &str) -> Self {
+        let mut m = Map::new();
+        m.insert(name.into(), json!([msg]));
+        Self::invalid(m)
+    }
 }
 
 /// One request, as the handlers see it.
@@ -74,6 +79,29 @@ pub struct Request<'a> {
     pub body: Value,
     /// The mailbox a message token belongs to.
     pub mailbox_id: i64,
+}
+
+/// One request with the parents its path names: what a behaviour sees.
+pub(crate) struct Call<'a> {
+    /// The request.
+    pub r: &'a Request<'a>,
+    /// The parents of the item (`mailbox_id` of an alias), and the token's mailbox for messages.
+    pub scope: Map<String, Value>,
+}
+
+impl Call<'_> {
+    /// A path parameter (`Null` when absent).
+    fn p(&self, name: &str) -> Value {
+        self.r.path.get(name).cloned().unwrap_or(Value::Null)
+    }
+    /// The JSON body.
+    fn b(&self) -> &Value {
+        &self.r.body
+    }
+    /// The token's mailbox.
+    fn mailbox(&self) -> Value {
+        json!(self.r.mailbox_id)
+    }
 }
 
 /// The whole state of one sandbox.
@@ -93,15 +121,6 @@ fn key(v: &Value) -> String {
     }
 }
 
-/// A 1x1 PNG.
-const PNG: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0, 0, 0,
-    1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89, 0, 0, 0, 0x0d, 0x49, 0x44, 0x41, 0x54,
-    0x78, 0x9c, 0x63, 0, 1, 0, 0, 5, 0, 1, 0x0d, 0x0a, 0x2d, 0xb4, 0, 0, 0, 0, 0x49, 0x45, 0x4e,
-    0x44, 0xae, 0x42, 0x60, 0x82,
-];
-const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
-
 impl Default for Store {
     fn default() -> Self {
         Self::seeded()
@@ -109,108 +128,6 @@ impl Default for Store {
 }
 
 impl Store {
-    /// The documented seed data.
-    pub fn seeded() -> Self {
-        let mut s = Self {
-            collections: BTreeMap::new(),
-            next_id: 100,
-            message_tokens: BTreeMap::new(),
-        };
-        s.put("domains", json!({"id": 1, "name": "example.com", "status": "active", "mail_hosting": true, "note": null, "catch_all": {"enabled": false, "destination": null}, "created_at": NOW}));
-        for (id, local) in [(1, "alice"), (2, "bob")] {
-            s.put("mailboxes", json!({"id": id, "domain_id": 1, "local_part": local, "email": format!("{local}@example.com"), "status": "active", "imap_enabled": true, "note": null, "created_at": NOW}));
-        }
-        for f in [
-            "INBOX",
-            "Sent",
-            "Drafts",
-            "Junk",
-            "Trash",
-            "Archive",
-            "Scheduled",
-        ] {
-            for mb in [1, 2] {
-                s.put(
-                    "messages/folders",
-                    json!({"id": f, "path": f, "name": f, "mailbox_id": mb, "special": true}),
-                );
-            }
-        }
-        let mails = [
-            (
-                "carol@example.org",
-                "Welcome to TrekMail",
-                "Your mailbox is ready.",
-                vec![],
-            ),
-            (
-                "dave@example.org",
-                "Team photo",
-                "See the attached picture.",
-                vec![("photo.png", "image/png", PNG)],
-            ),
-            (
-                "billing@example.org",
-                "Invoice 2026-001",
-                "Your invoice is attached.",
-                vec![("invoice.pdf", "application/pdf", PDF)],
-            ),
-            (
-                "erin@example.org",
-                "Lunch on Friday?",
-                "Are you free on Friday?",
-                vec![],
-            ),
-            (
-                "frank@example.org",
-                "Quarterly report",
-                "The report is due next week.",
-                vec![],
-            ),
-        ];
-        for (i, (from, subject, text, files)) in mails.into_iter().enumerate() {
-            let uid = 1001 + i as i64;
-            let atts: Vec<Value> = files
-                .iter()
-                .map(|(n, t, b)| json!({"filename": n, "content_type": t, "size": b.len(), "content_base64": B64.encode(b)}))
-                .collect();
-            s.put(
-                "messages",
-                message(
-                    uid,
-                    1,
-                    "INBOX",
-                    from,
-                    &["alice@example.com".into()],
-                    subject,
-                    text,
-                    atts,
-                ),
-            );
-        }
-        s.put(
-            "messages",
-            message(
-                2001,
-                2,
-                "INBOX",
-                "carol@example.org",
-                &["bob@example.com".into()],
-                "Hello Bob",
-                "Hi!",
-                vec![],
-            ),
-        );
-        s.put("messages/contacts", json!({"id": 1, "mailbox_id": 1, "email": "carol@example.org", "name": "Carol Jones", "created_at": NOW}));
-        s.put("messages/contacts", json!({"id": 2, "mailbox_id": 1, "email": "dave@example.org", "name": "Dave Smith", "created_at": NOW}));
-        s.put("messages/contact-groups", json!({"id": 1, "mailbox_id": 1, "group_name": "Friends", "contact_ids": [1, 2], "created_at": NOW}));
-        s.put("messages/calendar/events", json!({"id": 1, "mailbox_id": 1, "title": "Team meeting", "start_at": "2026-01-20T10:00:00Z", "end_at": "2026-01-20T11:00:00Z", "created_at": NOW}));
-        s.put("messages/templates", json!({"id": 1, "mailbox_id": 1, "name": "Thank you", "subject": "Thank you", "body_html": "<p>Thank you!</p>", "created_at": NOW}));
-        s.put("messages/identities", json!({"id": 1, "mailbox_id": 1, "email": "alice@example.com", "name": "Alice", "created_at": NOW}));
-        s.put("tickets", json!({"id": 1, "subject": "Welcome to support", "category": "general", "status": "open", "messages": [{"from": "support", "message": "How can we help?", "created_at": NOW}], "created_at": NOW}));
-        s
-    }
-
     fn id(&mut self) -> i64 {
         self.next_id += 1;
         self.next_id
@@ -222,6 +139,10 @@ impl Store {
 
     fn all(&self, coll: &str) -> Vec<Value> {
         self.collections.get(coll).cloned().unwrap_or_default()
+    }
+
+    fn all_mut(&mut self, coll: &str) -> &mut Vec<Value> {
+        self.collections.entry(coll.to_owned()).or_default()
     }
 
     fn find(&self, coll: &str, id: &Value, scope: &Map<String, Value>) -> Option<Value> {
@@ -252,271 +173,39 @@ impl Store {
         Some(items.remove(i))
     }
 
-    /// The answer to one request.
+    /// The answer to one request: its parents must exist, then its own behaviour or the
+    /// generic one.
     pub fn handle(&mut self, r: &Request<'_>) -> Answer {
-        let params = r.op.path_params();
+        let call = match self.parents(r) {
+            Ok(scope) => Call { r, scope },
+            Err(a) => return a,
+        };
+        if let Some(behaviour) = behaviours::of(&r.op.id)
+            && let Some(a) = behaviour(self, &call)
+        {
+            return a;
+        }
+        generic::answer(self, &call)
+    }
+
+    /// Every parent in the path must exist (`/mailboxes/{mailbox_id}/aliases`): the scope of
+    /// the item, or a 404 naming the missing parent.
+    fn parents(&self, r: &Request<'_>) -> Result<Map<String, Value>, Answer> {
         let mut scope = Map::new();
         if r.op.path.starts_with("/messages") {
             scope.insert("mailbox_id".into(), json!(r.mailbox_id));
         }
-        let own = if r.op.ends_with_param() {
-            params.last().cloned()
-        } else {
-            None
-        };
-        // Every parent in the path must exist (`/mailboxes/{mailbox_id}/aliases`).
         let parents = r.op.param_collections();
-        for (i, (p, coll)) in parents.iter().enumerate() {
-            if own.is_some() && i + 1 == parents.len() {
-                break;
-            }
+        let own = usize::from(r.op.ends_with_param());
+        for (p, coll) in parents.iter().take(parents.len().saturating_sub(own)) {
             let v = r.path.get(p).cloned().unwrap_or(Value::Null);
-            let inner = scope.clone();
-            if self.find(coll, &v, &inner).is_none() {
-                return Answer::not_found(&singular(coll));
+            if self.find(coll, &v, &scope).is_none() {
+                return Err(Answer::not_found(&singular(coll)));
             }
             scope.insert(p.clone(), v);
         }
-        let body = scrub(&r.body);
-        if let Some(a) = self.special(r, &scope) {
-            return a;
-        }
-        let coll = r.op.collection();
-        let action = r.op.action();
-        match (r.op.method.as_str(), own, action) {
-            ("GET", None, None) => {
-                if self.collections.contains_key(&coll) || r.op.id.starts_with("list") {
-                    let mut items: Vec<Value> = self
-                        .all(&coll)
-                        .into_iter()
-                        .filter(|v| in_scope(v, &scope))
-                        .collect();
-                    filter(&mut items, &r.query);
-                    Answer::list(items.into_iter().map(public).collect())
-                } else {
-                    // A singleton below a parent (`/mailboxes/{id}/forwarding`) or the account.
-                    Answer::ok(self.singleton(&coll, &scope))
-                }
-            }
-            ("POST", None, None) if !is_setting(&coll) => {
-                let mut item = body.as_object().cloned().unwrap_or_default();
-                for (k, v) in &scope {
-                    item.insert(k.clone(), v.clone());
-                }
-                if let Some(dup) = self.duplicate(&coll, &item) {
-                    return Answer::error(409, "conflict", format!("{dup} already exists"));
-                }
-                let id = self.id();
-                item.insert("id".into(), json!(id));
-                item.entry("status").or_insert(json!(initial_status(&coll)));
-                item.insert("created_at".into(), json!(NOW));
-                let item = Value::Object(item);
-                self.put(&coll, item.clone());
-                Answer::created(public(item))
-            }
-            ("POST", None, Some(_)) => {
-                let mut data = body.as_object().cloned().unwrap_or_default();
-                data.insert("accepted".into(), json!(true));
-                Answer::ok(Value::Object(data))
-            }
-            ("PUT" | "PATCH" | "POST", None, _) => {
-                // A setting of a parent or of the account, stored whole.
-                let mut v = self.singleton(&coll, &scope);
-                if let (Some(o), Some(b)) = (v.as_object_mut(), body.as_object()) {
-                    for (k, x) in b {
-                        o.insert(k.clone(), x.clone());
-                    }
-                    o.insert("updated_at".into(), json!(NOW));
-                }
-                self.set_singleton(&coll, &scope, v.clone());
-                Answer::ok(public(v))
-            }
-            ("GET", Some(p), _) => {
-                let id = r.path.get(&p).cloned().unwrap_or(Value::Null);
-                match self.find_mut(&coll, &id, &scope) {
-                    Some(item) => {
-                        advance(item);
-                        let v = item.clone();
-                        self.after_advance(&coll, &v);
-                        Answer::ok(public(v))
-                    }
-                    None => Answer::not_found(&singular(&coll)),
-                }
-            }
-            ("PUT" | "PATCH", Some(p), None) => {
-                let id = r.path.get(&p).cloned().unwrap_or(Value::Null);
-                let dup = body
-                    .as_object()
-                    .and_then(|b| self.duplicate_other(&coll, b, &id));
-                if let Some(dup) = dup {
-                    return Answer::error(409, "conflict", format!("{dup} already exists"));
-                }
-                match self.find_mut(&coll, &id, &scope) {
-                    Some(item) => {
-                        if let (Some(o), Some(b)) = (item.as_object_mut(), body.as_object()) {
-                            for (k, x) in b {
-                                if k == "flags"
-                                    && let Some(f) = x.as_object()
-                                {
-                                    for (fk, fv) in f {
-                                        o.insert(fk.clone(), fv.clone());
-                                    }
-                                } else {
-                                    o.insert(k.clone(), x.clone());
-                                }
-                            }
-                            o.insert("updated_at".into(), json!(NOW));
-                        }
-                        Answer::ok(public(item.clone()))
-                    }
-                    None => Answer::not_found(&singular(&coll)),
-                }
-            }
-            ("DELETE", Some(p), None) => {
-                let id = r.path.get(&p).cloned().unwrap_or(Value::Null);
-                match self.remove(&coll, &id, &scope) {
-                    Some(_) => Answer::ok(json!({"id": id, "deleted": true})),
-                    None => Answer::not_found(&singular(&coll)),
-                }
-            }
-            (_, Some(p), Some(action)) => {
-                let id = r.path.get(&p).cloned().unwrap_or(Value::Null);
-                match self.find_mut(&coll, &id, &scope) {
-                    Some(item) => {
-                        act(item, &action, &body);
-                        Answer::ok(public(item.clone()))
-                    }
-                    None => Answer::not_found(&singular(&coll)),
-                }
-            }
-            _ => {
-                // Every remaining shape is an action on a collection: echo what was asked.
-                let mut data = body.as_object().cloned().unwrap_or_default();
-                data.insert("accepted".into(), json!(true));
-                Answer::ok(Value::Object(data))
-            }
-        }
+        Ok(scope)
     }
-
-    fn singleton(&self, coll: &str, scope: &Map<String, Value>) -> Value {
-        let found = self
-            .collections
-            .get(&format!("@{coll}"))
-            .and_then(|v| v.iter().find(|x| in_scope(x, scope)).cloned());
-        found.unwrap_or_else(|| {
-            let mut o = scope.clone();
-            o.insert("enabled".into(), json!(false));
-            Value::Object(o)
-        })
-    }
-
-    fn set_singleton(&mut self, coll: &str, scope: &Map<String, Value>, v: Value) {
-        let items = self.collections.entry(format!("@{coll}")).or_default();
-        items.retain(|x| !in_scope(x, scope));
-        items.push(v);
-    }
-
-    fn duplicate(&self, coll: &str, item: &Map<String, Value>) -> Option<String> {
-        let fields: &[&str] = match coll {
-            "domains" => &["name"],
-            "mailboxes" => &["domain_id", "local_part"],
-            "messages/folders" => &["mailbox_id", "name"],
-            "messages/contacts" => &["mailbox_id", "email"],
-            "messages/blocked-senders" => &["mailbox_id", "email_or_domain"],
-            "mailboxes/aliases" => &["mailbox_id", "local_part"],
-            _ => return None,
-        };
-        let hit = self.all(coll).into_iter().any(|v| {
-            fields
-                .iter()
-                .all(|f| item.get(*f).is_some_and(|x| v.get(*f) == Some(x)))
-        });
-        hit.then(|| singular(coll))
-    }
-
-    fn duplicate_other(&self, coll: &str, body: &Map<String, Value>, id: &Value) -> Option<String> {
-        if coll != "messages/folders" && coll != "domains" {
-            return None;
-        }
-        let name = body.get("name")?;
-        self.all(coll)
-            .into_iter()
-            .any(|v| v.get("name") == Some(name) && key(&v["id"]) != key(id))
-            .then(|| singular(coll))
-    }
-
-    fn after_advance(&mut self, coll: &str, v: &Value) {
-        if coll == "dns-checks"
-            && v["status"] == "completed"
-            && let Some(d) = self.find_mut("domains", &v["domain_id"], &Map::new())
-        {
-            d["status"] = json!("active");
-        }
-    }
-}
-
-fn is_setting(coll: &str) -> bool {
-    coll.ends_with("password")
-        || coll.ends_with("enable-imap")
-        || coll == "verify"
-        || coll.starts_with("cloudflare/") && coll != "cloudflare/tokens"
-}
-
-fn initial_status(coll: &str) -> &'static str {
-    match coll {
-        "domains" => "pending_dns",
-        "migrations" | "migrations/bulk" | "verify/bulk" => "running",
-        "tickets" => "open",
-        _ => "active",
-    }
-}
-
-/// Jobs advance one step per read and finish on the third.
-fn advance(item: &mut Value) {
-    let running = matches!(
-        item["status"].as_str(),
-        Some("pending" | "running" | "queued")
-    );
-    if !running {
-        return;
-    }
-    let polls = item["progress"].as_u64().unwrap_or(0) + 50;
-    if polls >= 100 {
-        item["progress"] = json!(100);
-        item["status"] = json!("completed");
-        item["completed_at"] = json!(NOW);
-    } else {
-        item["progress"] = json!(polls);
-        item["status"] = json!("running");
-    }
-}
-
-fn act(item: &mut Value, action: &str, body: &Value) {
-    let status = match action {
-        "pause" => Some("paused"),
-        "resume" => Some(if item.get("progress").is_some() {
-            "running"
-        } else {
-            "active"
-        }),
-        "cancel" => Some("cancelled"),
-        "retry" => Some("running"),
-        "close" => Some("closed"),
-        _ => None,
-    };
-    if let Some(s) = status {
-        item["status"] = json!(s);
-        if action == "retry" {
-            item["progress"] = json!(0);
-        }
-    }
-    match action {
-        "move" => item["folder"] = body["destination"].clone(),
-        "spam" => item["folder"] = json!("Junk"),
-        "ham" => item["folder"] = json!("INBOX"),
-        _ => {}
-    }
-    item["updated_at"] = json!(NOW);
 }
 
 /// Secrets are never stored or echoed: passwords, API tokens, CSV rows with passwords.
@@ -540,30 +229,6 @@ fn in_scope(v: &Value, scope: &Map<String, Value>) -> bool {
         Some(y) => key(y) == key(x),
         None => true,
     })
-}
-
-/// Query filters: a field of the same name, `folder` (INBOX by default for messages), `search`/`q`.
-fn filter(items: &mut Vec<Value>, query: &Map<String, Value>) {
-    for (k, want) in query {
-        match k.as_str() {
-            "page"
-            | "per_page"
-            | "limit"
-            | "offset"
-            | "days"
-            | "external_account_id"
-            | "sort"
-            | "order" => {}
-            "search" | "q" => {
-                let q = key(want).to_lowercase();
-                items.retain(|v| v.to_string().to_lowercase().contains(&q));
-            }
-            _ => items.retain(|v| v.get(k).is_none_or(|x| key(x) == key(want))),
-        }
-    }
-    if items.first().is_some_and(|v| v.get("uid").is_some()) && !query.contains_key("folder") {
-        items.retain(|v| v["folder"] == "INBOX");
-    }
 }
 
 /// Hides internal fields (attachment bytes in listings stay: they are the message's data).
@@ -591,23 +256,3 @@ fn singular(coll: &str) -> String {
     one.unwrap_or_else(|| last.strip_suffix('s').unwrap_or(last).to_owned())
         .replace('-', " ")
 }
-
-#[allow(clippy::too_many_arguments)]
-fn message(
-    uid: i64,
-    mailbox: i64,
-    folder: &str,
-    from: &str,
-    to: &[Value],
-    subject: &str,
-    text: &str,
-    attachments: Vec<Value>,
-) -> Value {
-    json!({
-        "id": uid, "uid": uid, "mailbox_id": mailbox, "folder": folder, "from": from, "to": to,
-        "subject": subject, "text": text, "date": NOW, "seen": false, "flagged": false,
-        "has_attachments": !attachments.is_empty(), "attachments": attachments,
-    })
-}
-
-mod special;

@@ -1,0 +1,222 @@
+//! The stdio transport with guarantees rmcp's does not give on its own: memory stays bounded
+//! when the client stops reading (no new request is read while too many requests wait for their
+//! answers to be written), and end of input is the client's shutdown, not a cancellation: the
+//! requests already read are answered (each within its deadline, all within `drain`), then the
+//! input is reported closed and the server exits. rmcp cancels whatever is pending once the
+//! transport reports the end of input (#1333), so that report waits for the answers. Only what
+//! cannot be answered is cancelled (the `closing` token): everything when stdout is closed, or
+//! what is still open when `drain` has passed; `notifications/cancelled` cancels its request.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rmcp::RoleServer;
+use rmcp::model::{ClientNotification, JsonRpcMessage, RequestId};
+use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
+use rmcp::transport::Transport;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// What the server owes and is owed.
+#[derive(Default)]
+struct Pending {
+    /// Requests read whose answer has not been written yet. Counted by id, from the moment a
+    /// request is read: rmcp queues finished answers in its own channel before handing them to
+    /// the transport, so counting only answers handed over let dozens of calls through.
+    open: Mutex<HashSet<RequestId>>,
+    /// Requests the server sent (elicitation) that the client has not answered: while any is
+    /// open, reading never stops, or the answer the calls wait for could not be read.
+    asked: AtomicUsize,
+    changed: Notify,
+}
+
+impl Pending {
+    fn open(&self) -> MutexGuard<'_, HashSet<RequestId>> {
+        // Nothing panics while holding the lock; a poisoned set is still a valid set.
+        self.open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn close(&self, id: &RequestId) {
+        if self.open().remove(id) {
+            self.changed.notify_waiters();
+        }
+    }
+
+    fn may_read(&self, max_open: usize) -> bool {
+        self.asked.load(Ordering::SeqCst) > 0 || self.open().len() < max_open
+    }
+
+    /// Waits until `done()` holds, rechecking whenever an answer is written.
+    async fn until(&self, done: impl Fn() -> bool) {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if done() {
+                return;
+            }
+            changed.await;
+        }
+    }
+}
+
+/// A transport that reads no new message while `max_open` requests wait for their answers to be
+/// written, and at the end of input answers what it read before reporting the end.
+pub struct Bounded<T> {
+    inner: T,
+    pending: Arc<Pending>,
+    max_open: usize,
+    closing: CancellationToken,
+    /// How long the answers still owed at the end of input may take.
+    drain: Duration,
+    /// Set at the end of input: until when its answers are awaited.
+    ended: Option<Instant>,
+}
+
+impl<T> Bounded<T> {
+    /// Wraps `inner`. `closing` stops every call in flight when cancelled; `drain` bounds the
+    /// wait for the answers owed at the end of input (a call's deadline and a little more).
+    pub fn new(inner: T, max_open: usize, closing: CancellationToken, drain: Duration) -> Self {
+        Self {
+            inner,
+            pending: Arc::default(),
+            max_open: max_open.max(1),
+            closing,
+            drain,
+            ended: None,
+        }
+    }
+
+    /// After the end of input: waits until every request read is answered, stdout is gone
+    /// (`closing`), or the drain time is over, then cancels what is left.
+    async fn drained(&mut self, until: Instant) {
+        let pending = Arc::clone(&self.pending);
+        tokio::select! {
+            () = pending.until(|| pending.open().is_empty()) => {}
+            () = self.closing.cancelled() => {}
+            () = tokio::time::sleep_until(until) => {
+                tracing::warn!(
+                    open = pending.open().len(),
+                    "input ended and calls are still unanswered after the drain time; cancelling them"
+                );
+            }
+        }
+        self.closing.cancel();
+    }
+}
+
+impl<T: Transport<RoleServer>> Transport<RoleServer> for Bounded<T> {
+    type Error = T::Error;
+
+    fn send(
+        &mut self,
+        item: TxJsonRpcMessage<RoleServer>,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
+        let answers = match &item {
+            JsonRpcMessage::Response(r) => Some(r.id.clone()),
+            JsonRpcMessage::Error(e) => e.id.clone(),
+            JsonRpcMessage::Request(_) => {
+                self.pending.asked.fetch_add(1, Ordering::SeqCst);
+                None
+            }
+            JsonRpcMessage::Notification(_) => None,
+        };
+        let write = self.inner.send(item);
+        let pending = Arc::clone(&self.pending);
+        let closing = self.closing.clone();
+        async move {
+            let result = write.await;
+            // stdout is gone: no answer can be written any more, so nothing is worth doing.
+            if result.is_err() {
+                closing.cancel();
+            }
+            if let Some(id) = answers {
+                pending.close(&id);
+            }
+            result
+        }
+    }
+
+    // rmcp calls this in a `select!` and drops the future when another branch wins: every wait
+    // here is cancel-safe (the end of input is remembered in `ended`).
+    async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleServer>> {
+        if let Some(until) = self.ended {
+            self.drained(until).await;
+            return None;
+        }
+        let pending = Arc::clone(&self.pending);
+        let max_open = self.max_open;
+        pending.until(|| pending.may_read(max_open)).await;
+        let message = self.inner.receive().await;
+        match &message {
+            None => {
+                tracing::info!("end of input: answering the calls already read, then exiting");
+                let until = Instant::now() + self.drain;
+                self.ended = Some(until);
+                self.drained(until).await;
+            }
+            Some(JsonRpcMessage::Request(r)) => {
+                self.pending.open().insert(r.id.clone());
+            }
+            // rmcp writes no answer for a cancelled request.
+            Some(JsonRpcMessage::Notification(n)) => {
+                if let ClientNotification::CancelledNotification(c) = &n.notification
+                    && let Some(id) = &c.params.request_id
+                {
+                    self.pending.close(id);
+                }
+            }
+            Some(JsonRpcMessage::Response(_) | JsonRpcMessage::Error(_)) => {
+                let _ = self
+                    .pending
+                    .asked
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+            }
+        }
+        message
+    }
+
+    fn close(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        self.inner.close()
+    }
+}
+
+/// Cancels `closing` when stdout's reader goes away (the write end of a pipe whose reader closed
+/// reports an error): no call in flight can be answered any more. Where stdout cannot be watched
+/// (a regular file), a failed write still does it.
+#[cfg(unix)]
+pub fn watch_stdout(closing: CancellationToken) {
+    use std::os::fd::AsFd as _;
+    use tokio::io::Interest;
+    use tokio::io::unix::AsyncFd;
+    let Ok(owned) = std::io::stdout().as_fd().try_clone_to_owned() else {
+        return;
+    };
+    // Deprecated because a borrowed descriptor could be closed under the reactor; an `OwnedFd`
+    // (a duplicate of stdout's) lives exactly as long as the registration. The safe successor
+    // is `unsafe`, which this crate forbids.
+    #[allow(deprecated)]
+    let Ok(fd) = AsyncFd::with_interest(owned, Interest::ERROR) else {
+        return;
+    };
+    tokio::spawn(async move {
+        tokio::select! {
+            r = fd.ready(Interest::ERROR) => {
+                if r.is_ok() {
+                    tracing::info!("stdout closed: cancelling the calls in flight");
+                    closing.cancel();
+                }
+            }
+            () = closing.cancelled() => {}
+        }
+    });
+}
+
+/// Elsewhere a failed write is the only sign.
+#[cfg(not(unix))]
+pub fn watch_stdout(_closing: CancellationToken) {}

@@ -1,0 +1,265 @@
+//! The documented seed data: the domain example.com with alice and bob, alice's inbox with two
+//! attachments, and at least two items in every listed collection, so that paging and filters
+//! have something to page and filter.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde_json::{Map, Value, json};
+
+use super::{NOW, Store};
+
+/// A 1x1 PNG.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0, 0, 0,
+    1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89, 0, 0, 0, 0x0d, 0x49, 0x44, 0x41, 0x54,
+    0x78, 0x9c, 0x63, 0, 1, 0, 0, 5, 0, 1, 0x0d, 0x0a, 0x2d, 0xb4, 0, 0, 0, 0, 0x49, 0x45, 0x4e,
+    0x44, 0xae, 0x42, 0x60, 0x82,
+];
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+
+impl Store {
+    /// The documented seed data.
+    pub fn seeded() -> Self {
+        let mut s = Self {
+            collections: BTreeMap::new(),
+            next_id: 100,
+            message_tokens: BTreeMap::new(),
+        };
+        s.put("domains", json!({"id": 1, "name": "example.com", "status": "active", "mail_hosting": true, "note": null, "catch_all": {"enabled": false, "destination": null}, "created_at": NOW}));
+        for (id, local) in [(1, "alice"), (2, "bob")] {
+            s.put("mailboxes", json!({"id": id, "domain_id": 1, "local_part": local, "email": format!("{local}@example.com"), "status": "active", "imap_enabled": true, "note": null, "created_at": NOW}));
+        }
+        for f in [
+            "INBOX",
+            "Sent",
+            "Drafts",
+            "Junk",
+            "Trash",
+            "Archive",
+            "Scheduled",
+        ] {
+            for mb in [1, 2] {
+                s.put(
+                    "messages/folders",
+                    json!({"id": f, "path": f, "name": f, "mailbox_id": mb, "special": true}),
+                );
+            }
+        }
+        let mails = [
+            (
+                "carol@example.org",
+                "Welcome to TrekMail",
+                "Your mailbox is ready.",
+                vec![],
+            ),
+            (
+                "dave@example.org",
+                "Team photo",
+                "See the attached picture.",
+                vec![("photo.png", "image/png", PNG)],
+            ),
+            (
+                "billing@example.org",
+                "Invoice 2026-001",
+                "Your invoice is attached.",
+                vec![("invoice.pdf", "application/pdf", PDF)],
+            ),
+            (
+                "erin@example.org",
+                "Lunch on Friday?",
+                "Are you free on Friday?",
+                vec![],
+            ),
+            (
+                "frank@example.org",
+                "Quarterly report",
+                "The report is due next week.",
+                vec![],
+            ),
+        ];
+        for (i, (from, subject, text, files)) in mails.into_iter().enumerate() {
+            let uid = 1001 + i as i64;
+            let atts: Vec<Value> = files
+                .iter()
+                .map(|(n, t, b)| json!({"filename": n, "content_type": t, "size": b.len(), "content_base64": B64.encode(b)}))
+                .collect();
+            s.put(
+                "messages",
+                message(
+                    uid,
+                    1,
+                    "INBOX",
+                    from,
+                    &["alice@example.com".into()],
+                    subject,
+                    text,
+                    atts,
+                ),
+            );
+        }
+        // The welcome message has been read: `unread_only` has something to leave out.
+        if let Some(m) = s.find_mut("messages", &json!(1001), &Map::new()) {
+            m["seen"] = json!(true);
+        }
+        s.put(
+            "messages",
+            message(
+                2001,
+                2,
+                "INBOX",
+                "carol@example.org",
+                &["bob@example.com".into()],
+                "Hello Bob",
+                "Hi!",
+                vec![],
+            ),
+        );
+        s.put("messages/contacts", json!({"id": 1, "mailbox_id": 1, "email": "carol@example.org", "name": "Carol Jones", "created_at": NOW}));
+        s.put("messages/contacts", json!({"id": 2, "mailbox_id": 1, "email": "dave@example.org", "name": "Dave Smith", "created_at": NOW}));
+        s.put("messages/contact-groups", json!({"id": 1, "mailbox_id": 1, "group_name": "Friends", "contact_ids": [1, 2], "created_at": NOW}));
+        s.put("messages/calendar/events", json!({"id": 1, "mailbox_id": 1, "title": "Team meeting", "start_at": "2026-01-20T10:00:00Z", "end_at": "2026-01-20T11:00:00Z", "created_at": NOW}));
+        s.put("messages/templates", json!({"id": 1, "mailbox_id": 1, "name": "Thank you", "subject": "Thank you", "body_html": "<p>Thank you!</p>", "created_at": NOW}));
+        s.put("messages/identities", json!({"id": 1, "mailbox_id": 1, "email": "alice@example.com", "name": "Alice", "created_at": NOW}));
+        s.put("tickets", json!({"id": 1, "subject": "Welcome to support", "category": "technical", "status": "open", "messages": [{"from": "support", "message": "How can we help?", "created_at": NOW}, {"from": "support", "message": "We are here on weekdays.", "created_at": NOW}], "created_at": NOW}));
+        for (coll, item) in more() {
+            s.put(coll, item);
+        }
+        s
+    }
+}
+
+/// Second items of the listed collections (ids below 100; created ones start at 101).
+fn more() -> Vec<(&'static str, Value)> {
+    let earlier = "2025-12-01T09:00:00Z";
+    vec![
+        (
+            "domains",
+            json!({"id": 2, "name": "example.net", "status": "pending_dns", "mail_hosting": true, "note": null, "catch_all": {"enabled": false, "destination": null}, "created_at": earlier}),
+        ),
+        (
+            "messages/contact-groups",
+            json!({"id": 2, "mailbox_id": 1, "group_name": "Work", "contact_ids": [2], "created_at": NOW}),
+        ),
+        (
+            "messages/calendar/events",
+            json!({"id": 2, "mailbox_id": 1, "title": "Review", "start_at": "2026-02-03T14:00:00Z", "end_at": "2026-02-03T15:00:00Z", "created_at": NOW}),
+        ),
+        (
+            "messages/templates",
+            json!({"id": 2, "mailbox_id": 1, "name": "Meeting", "subject": "Meeting", "body_html": "<p>Shall we meet?</p>", "created_at": NOW}),
+        ),
+        (
+            "messages/identities",
+            json!({"id": 2, "mailbox_id": 1, "email": "info@example.com", "name": "Info", "created_at": NOW}),
+        ),
+        (
+            "messages/blocked-senders",
+            json!({"id": 1, "mailbox_id": 1, "email_or_domain": "spam.example", "created_at": NOW}),
+        ),
+        (
+            "messages/blocked-senders",
+            json!({"id": 2, "mailbox_id": 1, "email_or_domain": "junk@example.net", "created_at": NOW}),
+        ),
+        (
+            "messages/scheduled",
+            json!({"id": 1, "mailbox_id": 1, "subject": "Reminder", "to": ["carol@example.org"], "send_at": "2026-02-01T08:00:00Z", "status": "scheduled", "created_at": NOW}),
+        ),
+        (
+            "messages/scheduled",
+            json!({"id": 2, "mailbox_id": 1, "subject": "Follow-up", "to": ["dave@example.org"], "send_at": "2026-02-02T08:00:00Z", "status": "scheduled", "created_at": NOW}),
+        ),
+        (
+            "mailboxes/aliases",
+            json!({"id": 1, "mailbox_id": 1, "local_part": "hello", "email": "hello@example.com", "active": true, "created_at": NOW}),
+        ),
+        (
+            "mailboxes/aliases",
+            json!({"id": 2, "mailbox_id": 1, "local_part": "sales", "email": "sales@example.com", "active": false, "created_at": NOW}),
+        ),
+        (
+            "mailboxes/rules",
+            json!({"id": 1, "mailbox_id": 1, "name": "Newsletters", "status": "active", "created_at": NOW}),
+        ),
+        (
+            "mailboxes/rules",
+            json!({"id": 2, "mailbox_id": 1, "name": "Invoices", "status": "active", "created_at": NOW}),
+        ),
+        (
+            "mailboxes/message-tokens",
+            json!({"id": 1, "mailbox_id": 1, "name": "phone", "prefix": "tm_msg_ph", "scopes": ["messages:read"], "status": "active", "created_at": earlier}),
+        ),
+        (
+            "mailboxes/message-tokens",
+            json!({"id": 2, "mailbox_id": 1, "name": "laptop", "prefix": "tm_msg_la", "scopes": ["messages:read", "messages:send"], "status": "active", "created_at": NOW}),
+        ),
+        (
+            "tickets",
+            json!({"id": 2, "subject": "Invoice question", "category": "billing", "status": "closed", "messages": [{"from": "you", "message": "Is VAT included?", "created_at": earlier}], "created_at": earlier}),
+        ),
+        (
+            "billing/invoices",
+            json!({"id": 1, "number": "INV-2025-12", "amount": 9.0, "currency": "EUR", "status": "paid", "created_at": earlier}),
+        ),
+        (
+            "billing/invoices",
+            json!({"id": 2, "number": "INV-2026-01", "amount": 9.0, "currency": "EUR", "status": "open", "created_at": NOW}),
+        ),
+        (
+            "migrations",
+            json!({"id": 1, "mailbox_id": 1, "provider": "gmail", "status": "completed", "progress": 100, "created_at": earlier}),
+        ),
+        (
+            "migrations",
+            json!({"id": 2, "mailbox_id": 2, "provider": "generic_imap", "status": "failed", "progress": 40, "created_at": NOW}),
+        ),
+        (
+            "migrations/bulk",
+            json!({"id": 1, "status": "completed", "progress": 100, "jobs": [], "total": 0, "created_at": earlier}),
+        ),
+        (
+            "migrations/bulk",
+            json!({"id": 2, "status": "cancelled", "progress": 10, "jobs": [], "total": 0, "created_at": NOW}),
+        ),
+        (
+            "verify/bulk",
+            json!({"id": 1, "status": "completed", "progress": 100, "emails": ["a@example.org"], "created_at": earlier}),
+        ),
+        (
+            "verify/bulk",
+            json!({"id": 2, "status": "cancelled", "progress": 0, "emails": ["b@example.org"], "created_at": NOW}),
+        ),
+        (
+            "cloudflare/tokens",
+            json!({"id": 1, "name": "Main zone", "domains": 1, "created_at": earlier}),
+        ),
+        (
+            "cloudflare/tokens",
+            json!({"id": 2, "name": "Staging", "domains": 0, "created_at": NOW}),
+        ),
+    ]
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn message(
+    uid: i64,
+    mailbox: i64,
+    folder: &str,
+    from: &str,
+    to: &[Value],
+    subject: &str,
+    text: &str,
+    attachments: Vec<Value>,
+) -> Value {
+    let html = text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    json!({
+        "id": uid, "uid": uid, "mailbox_id": mailbox, "folder": folder, "from": from, "to": to,
+        "subject": subject, "body_text": text, "body_html": format!("<p>{html}</p>"), "date": NOW,
+        "seen": false, "flagged": false, "has_attachments": !attachments.is_empty(),
+        "attachments": attachments,
+    })
+}
