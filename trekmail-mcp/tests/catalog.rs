@@ -209,7 +209,9 @@ fn every_tool_is_fully_described() {
         }
         let title = json["title"].as_str().unwrap_or("");
         let desc = json["description"].as_str().unwrap_or("");
-        if title.is_empty() || title.len() > 60 || desc.len() < 20 || desc.len() > 600 {
+        if !trekmail_mcp::catalog::TITLE_LEN.contains(&title.len())
+            || !trekmail_mcp::catalog::DESCRIPTION_LEN.contains(&desc.len())
+        {
             problems.push(format!("{name}: title or description out of bounds"));
         }
         walk_properties(&t.input_schema, name, &mut problems);

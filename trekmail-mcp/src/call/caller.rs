@@ -18,6 +18,7 @@ use crate::call::tokens::{TokenSource, TokenVariable as _};
 use crate::call::wire;
 use crate::catalog::checks;
 use crate::catalog::schema::{IDEMPOTENCY_ARG, Target};
+use crate::catalog::truncate::cut;
 use crate::catalog::{Catalog, ToolDef};
 
 /// Everything a call needs.
@@ -316,10 +317,7 @@ fn listing(problems: &[String]) -> String {
     let mut lines: Vec<String> = problems
         .iter()
         .take(MAX_PROBLEMS)
-        .map(|p| match p.char_indices().nth(MAX_PROBLEM_CHARS) {
-            Some((i, _)) => format!("{}…", &p[..i]),
-            None => p.clone(),
-        })
+        .map(|p| cut(p, MAX_PROBLEM_CHARS))
         .collect();
     if problems.len() > MAX_PROBLEMS {
         lines.push(format!("… and {} more", problems.len() - MAX_PROBLEMS));

@@ -14,6 +14,12 @@ use crate::catalog::schema::{self, IDEMPOTENCY_ARG, Shape};
 use crate::catalog::validate::Patterns;
 use trekmail_api::TokenKind;
 
+/// Bounds of a tool's title, in bytes.
+pub const TITLE_LEN: std::ops::RangeInclusive<usize> = 1..=60;
+/// Bounds of a tool's description, in bytes: long enough to say what the tool does, short
+/// enough for the tool list's byte budget.
+pub const DESCRIPTION_LEN: std::ops::RangeInclusive<usize> = 20..=600;
+
 /// One tool, ready to list and call.
 pub struct ToolDef {
     /// Its entry in `tools-map.toml`.
@@ -306,13 +312,15 @@ impl Catalog {
             )),
             Some(_) => {}
         }
-        if entry.title.is_empty()
-            || entry.title.len() > 60
-            || entry.description.len() < 20
-            || entry.description.len() > 1024
+        if !TITLE_LEN.contains(&entry.title.len())
+            || !DESCRIPTION_LEN.contains(&entry.description.len())
         {
             problems.push(format!(
-                "{both}: title must be 1-60 characters and description 20-1024"
+                "{both}: title must be {}-{} characters and description {}-{}",
+                TITLE_LEN.start(),
+                TITLE_LEN.end(),
+                DESCRIPTION_LEN.start(),
+                DESCRIPTION_LEN.end()
             ));
         }
         if !problems.is_empty() {

@@ -37,7 +37,8 @@ pub struct Excluded {
 pub struct ToolEntry {
     /// MCP tool name.
     pub name: String,
-    /// The operationId it calls.
+    /// The operationId it calls; the map leaves it out when it equals the name (every tool today).
+    #[serde(default)]
     pub operation: String,
     /// The toolset (group) it belongs to.
     pub toolset: String,
@@ -359,6 +360,35 @@ impl ToolsMap {
 
     /// Parses a map.
     pub fn parse(text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| format!("tools-map.toml: {e}"))
+        let mut map: Self = toml::from_str(text).map_err(|e| format!("tools-map.toml: {e}"))?;
+        for t in &mut map.tool {
+            if t.operation.is_empty() {
+                t.operation.clone_from(&t.name);
+            }
+        }
+        Ok(map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ToolsMap;
+
+    const ENTRY: &str = r#"
+toolset = "t"
+token = "ops"
+title = "T"
+description = "Does one thing well."
+annotations = { read_only = true, destructive = false, idempotent = true, open_world = false }
+"#;
+
+    #[test]
+    fn operation_defaults_to_the_name_and_is_kept_where_given() {
+        let text = format!(
+            "[[tool]]\nname = \"list_a\"{ENTRY}\n[[tool]]\nname = \"list_b\"\noperation = \"listB\"{ENTRY}"
+        );
+        let map = ToolsMap::parse(&text).expect("parses");
+        let ops: Vec<&str> = map.tool.iter().map(|t| t.operation.as_str()).collect();
+        assert_eq!(ops, ["list_a", "listB"]);
     }
 }
