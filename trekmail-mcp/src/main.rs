@@ -153,9 +153,13 @@ async fn main() -> ExitCode {
     // At the end of input the calls read are answered: each within its deadline, and one that
     // waited for a slot gets one more deadline at most.
     let drain = config.timeout * 2 + Duration::from_secs(5);
+    // Messages are read by the transport itself (each line scanned before it is parsed); rmcp's
+    // writer writes the answers.
     let transport = trekmail_mcp::serve::stdio::Bounded::new(
-        rmcp::transport::IntoTransport::<rmcp::RoleServer, _, _>::into_transport(
-            rmcp::transport::stdio(),
+        tokio::io::BufReader::new(tokio::io::stdin()),
+        rmcp::transport::async_rw::AsyncRwTransport::new_server(
+            tokio::io::empty(),
+            tokio::io::stdout(),
         ),
         max_open,
         closing,
@@ -188,10 +192,23 @@ async fn serve_http(config: &Config, http: &HttpConfig, catalog: Catalog) -> Exi
         ops: config.ops_token.clone(),
         message: config.message_token.clone(),
     };
-    let server = match HttpServer::new(http, shared, &tokens) {
-        Ok(s) => Arc::new(s),
+    let mut server = match HttpServer::new(http, shared, &tokens) {
+        Ok(s) => s,
         Err(e) => return fail("configuration", &[e]),
     };
+    if config.scope_aware {
+        match server.learn_operator_scopes().await {
+            Ok(problems) => {
+                for p in problems {
+                    tracing::warn!(
+                        "the token's scopes could not be learnt, so every tool is listed (the API still refuses what the token lacks): {p}"
+                    );
+                }
+            }
+            Err(e) => return fail("configuration", &[e]),
+        }
+    }
+    let server = Arc::new(server);
     let listener = match tokio::net::TcpListener::bind(http.listen).await {
         Ok(l) => l,
         Err(e) => {

@@ -231,6 +231,7 @@ impl Caller {
                     }),
                 def.tool.output_schema.as_deref(),
                 def.writes(),
+                &def.entry.outside_text,
             ),
             Err(failure) => failure,
         };

@@ -91,6 +91,10 @@ pub struct ToolEntry {
     pub csv_columns: Vec<CsvColumns>,
     /// Where the answer carries a file (`call/files.rs` reads it).
     pub file: Option<FileSpec>,
+    /// Answer paths (`data.subject`, `data[].from`, `data.attachments[].filename`) whose values
+    /// people outside the account wrote: marked for the agent (see `call::outside`).
+    #[serde(default)]
+    pub outside_text: Vec<String>,
     /// Arguments of the operation this tool always sends with these values, not offered to the
     /// agent: a preset of an operation another tool binds whole (the trashed-mailbox listing).
     #[serde(default)]
