@@ -12,6 +12,7 @@ use crate::call::files;
 use crate::call::gates::{self, Switches};
 use crate::call::idempotency::{self, Keys};
 use crate::call::intents::{Intent, IntentMemory};
+use crate::call::outbound::{self, SendTo};
 use crate::call::progress::Progress;
 use crate::call::results;
 use crate::call::tokens::{TokenSource, TokenVariable as _};
@@ -37,6 +38,8 @@ pub struct Caller {
     pub source: TokenSource,
     /// Files larger than this come as a `resource_link` (`TREKMAIL_MAX_INLINE_BYTES`).
     pub max_inline_bytes: u64,
+    /// `TREKMAIL_SEND_TO`: the only recipients outside the account, when set.
+    pub send_to: Option<Arc<SendTo>>,
 }
 
 impl Caller {
@@ -106,6 +109,12 @@ impl Caller {
         }
         if let Some(refusal) = gates::refusal(def, &args, &self.switches) {
             tracing::info!(tool = %name, "refused by safety gate");
+            return Err(results::refusal(refusal));
+        }
+        if let Some(policy) = &self.send_to
+            && let Some(refusal) = outbound::refusal(policy, def, &args)
+        {
+            tracing::info!(tool = %name, "refused by the outbound policy");
             return Err(results::refusal(refusal));
         }
         if let Some(c) = &def.entry.confirm
