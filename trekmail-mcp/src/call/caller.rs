@@ -225,6 +225,7 @@ impl Caller {
                     }),
                 def.tool.output_schema.as_deref(),
                 def.writes(),
+                &def.entry.outside_text,
             ),
             Err(failure) => failure,
         };

@@ -235,6 +235,11 @@ impl Catalog {
                 Err(e) => problems.push(format!("{both}: {column}: {e}")),
             }
         }
+        for p in &entry.outside_text {
+            if let Err(e) = ArgPath::parse(p) {
+                problems.push(format!("{both}: outside_text: {e}"));
+            }
+        }
         for g in &entry.gate_when {
             if g.conditions() != 1 {
                 problems.push(format!(

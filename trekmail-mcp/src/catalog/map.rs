@@ -91,6 +91,10 @@ pub struct ToolEntry {
     pub csv_columns: Vec<CsvColumns>,
     /// Where the answer carries a file (`call/files.rs` reads it).
     pub file: Option<FileSpec>,
+    /// Answer paths (`data.subject`, `data[].from`, `data.attachments[].filename`) whose values
+    /// people outside the account wrote: marked for the agent (see `call::outside`).
+    #[serde(default)]
+    pub outside_text: Vec<String>,
 }
 
 /// Which fields of a JSON answer (inside `data` or at the top level) hold a file.

@@ -4,6 +4,15 @@
 //! In front of rmcp: `GET /healthz`, a bound on requests in flight, and who may call
 //! ([`auth`]). rmcp checks `Host` and `Origin` (DNS rebinding), the body size, the media types
 //! and the protocol version.
+//!
+//! Memory whatever the requests' shape: each body is read within `TREKMAIL_HTTP_MAX_BODY_BYTES`
+//! and scanned before rmcp parses it ([`crate::serve::json_bound`]); a body past a bound (nesting,
+//! object or array size, values for its size) is answered 400 with a JSON-RPC error and never
+//! parsed. What an accepted request may cost ([`json_bound::Scan::cost`], at most
+//! [`json_bound::COST_FACTOR`] times its size plus a constant) is reserved from a budget of
+//! `TREKMAIL_HTTP_MAX_BODY_BYTES × TREKMAIL_HTTP_MAX_REQUESTS` bytes (256 MiB by default) for as
+//! long as the request is served; a request that does not fit gets 503 at once. The bodies
+//! being read take at most as much again: all requests at once stay under twice that product.
 
 pub mod auth;
 pub mod settings;
@@ -25,6 +34,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::call::tokens::{TokenSource, Tokens};
+use crate::serve::json_bound;
 use crate::serve::server::{Shared, TrekmailServer};
 use auth::{BearerCheck, Refusal};
 use settings::{HttpConfig, LOOPBACK_ORIGINS, TokenMode};
@@ -56,8 +66,19 @@ pub struct HttpServer {
     mcp: StreamableHttpServerConfig,
     sessions: Arc<NeverSessionManager>,
     requests: Arc<tokio::sync::Semaphore>,
+    /// What the requests being served may cost, in KiB: body limit × request bound.
+    memory: Arc<tokio::sync::Semaphore>,
+    memory_kib: usize,
     max_body_bytes: usize,
     closing: CancellationToken,
+}
+
+/// The memory budget of requests at once, in KiB: body limit × request bound, within what a
+/// semaphore counts.
+fn memory_budget_kib(max_body_bytes: usize, max_requests: usize) -> usize {
+    (max_body_bytes / 1024)
+        .saturating_mul(max_requests)
+        .clamp(1, tokio::sync::Semaphore::MAX_PERMITS)
 }
 
 impl HttpServer {
@@ -76,6 +97,7 @@ impl HttpServer {
             },
             TokenMode::Caller => Access::Caller { shared },
         };
+        let memory_kib = memory_budget_kib(http.max_body_bytes, http.max_requests);
         let mut mcp = StreamableHttpServerConfig::default()
             .with_legacy_session_mode(false)
             .with_json_response(true)
@@ -101,6 +123,8 @@ impl HttpServer {
             mcp,
             sessions: Arc::new(NeverSessionManager::default()),
             requests: Arc::new(tokio::sync::Semaphore::new(http.max_requests)),
+            memory: Arc::new(tokio::sync::Semaphore::new(memory_kib)),
+            memory_kib,
             max_body_bytes: http.max_body_bytes,
             closing,
         })
@@ -124,14 +148,8 @@ impl HttpServer {
         }
         // More requests than the bound are answered at once, not queued: memory stays bounded and
         // a load balancer can send the request to another replica.
-        let Ok(_permit) = self.requests.try_acquire() else {
-            let mut r = text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy: too many requests in flight; retry shortly\n",
-            );
-            r.headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-            return r;
+        let Ok(permit) = Arc::clone(&self.requests).try_acquire_owned() else {
+            return busy("busy: too many requests in flight; retry shortly\n");
         };
         let server = match &self.access {
             Access::Operator { server, bearer } => {
@@ -178,13 +196,37 @@ impl HttpServer {
                 );
             }
         };
+        let scan = match json_bound::check(&body) {
+            Ok(scan) => scan,
+            Err(r) => {
+                tracing::warn!(bytes = body.len(), why = %r.why, "request refused before parsing");
+                return refused_shape(&r);
+            }
+        };
+        // What this request may cost, held while it is served; a request costing more than the
+        // whole budget (a budget below one full body) takes all of it.
+        let kib = (scan.cost() / 1024).max(1);
+        let kib = u32::try_from(kib.min(self.memory_kib)).unwrap_or(u32::MAX);
+        let Ok(memory) = Arc::clone(&self.memory).try_acquire_many_owned(kib) else {
+            return busy("busy: the requests in flight use the memory budget; retry shortly\n");
+        };
         let req = Request::from_parts(parts, Full::new(body));
         let service = StreamableHttpService::new(
             move || Ok(server.clone()),
             Arc::clone(&self.sessions),
             self.mcp.clone(),
         );
-        service.handle(req).await
+        let (parts, body) = service.handle(req).await.into_parts();
+        // The request's slot and memory are held as long as its answer: an answer streamed
+        // (SSE, when the call sends progress) outlives this function.
+        let held = (permit, memory);
+        let body = body
+            .map_frame(move |frame| {
+                let _held = &held;
+                frame
+            })
+            .boxed();
+        Response::from_parts(parts, body)
     }
 
     /// Serves connections from `listener` until `stop` completes, then stops accepting, lets
@@ -250,6 +292,33 @@ fn text(status: StatusCode, body: &'static str) -> Response<Body> {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     r
+}
+
+/// 503 with `Retry-After: 1`: a load balancer can send the request to another replica.
+fn busy(body: &'static str) -> Response<Body> {
+    let mut r = text(StatusCode::SERVICE_UNAVAILABLE, body);
+    r.headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    r
+}
+
+/// 400 with the JSON-RPC error that answers the request (by its id when the scan found it):
+/// nothing of it was parsed or sent.
+fn refused_shape(r: &json_bound::Refusal) -> Response<Body> {
+    let id =
+        r.id.as_ref()
+            .and_then(|id| serde_json::to_value(id).ok())
+            .unwrap_or(serde_json::Value::Null);
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": {"code": -32600, "message": format!("the request is refused: {}", r.why)},
+    });
+    let mut resp = Response::new(Full::new(Bytes::from(body.to_string())).boxed());
+    *resp.status_mut() = StatusCode::BAD_REQUEST;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
 }
 
 fn refused(refusal: &Refusal) -> Response<Body> {

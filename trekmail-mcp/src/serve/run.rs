@@ -96,9 +96,13 @@ pub async fn stdio(
     // At the end of input the calls read are answered: each within its deadline, and one that
     // waited for a slot gets one more deadline at most.
     let drain = config.timeout * 2 + Duration::from_secs(5);
+    // Messages are read by the transport itself (each line scanned before it is parsed); rmcp's
+    // writer writes the answers.
     let transport = crate::serve::stdio::Bounded::new(
-        rmcp::transport::IntoTransport::<rmcp::RoleServer, _, _>::into_transport(
-            rmcp::transport::stdio(),
+        tokio::io::BufReader::new(tokio::io::stdin()),
+        rmcp::transport::async_rw::AsyncRwTransport::new_server(
+            tokio::io::empty(),
+            tokio::io::stdout(),
         ),
         max_open,
         closing,
