@@ -141,10 +141,23 @@ pub async fn http(config: &Config, http: &HttpConfig, catalog: Catalog) -> Resul
         ops: config.ops_token.clone(),
         message: config.message_token.clone(),
     };
-    let server = match HttpServer::new(http, shared, &tokens) {
-        Ok(s) => Arc::new(s),
+    let mut server = match HttpServer::new(http, shared, &tokens) {
+        Ok(s) => s,
         Err(e) => return Err(Failure::new("configuration", vec![e])),
     };
+    if config.scope_aware {
+        match server.learn_operator_scopes().await {
+            Ok(problems) => {
+                for p in problems {
+                    tracing::warn!(
+                        "the token's scopes could not be learnt, so every tool is listed (the API still refuses what the token lacks): {p}"
+                    );
+                }
+            }
+            Err(e) => return Err(Failure::new("configuration", vec![e])),
+        }
+    }
+    let server = Arc::new(server);
     let listener = match tokio::net::TcpListener::bind(http.listen).await {
         Ok(l) => l,
         Err(e) => {

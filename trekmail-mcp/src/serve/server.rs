@@ -23,6 +23,7 @@ use crate::call::idempotency::Keys;
 use crate::call::intents::{IntentMemory, ProcessMemory};
 use crate::call::progress::Progress;
 use crate::call::results;
+use crate::call::state::{SharedIntents, Store};
 use crate::call::tokens::Secret;
 use crate::call::tokens::{TokenSource, Tokens};
 use crate::catalog::{Catalog, ToolDef};
@@ -113,6 +114,8 @@ pub struct Shared {
     scope_cache: Option<Arc<ScopeCache<Listing>>>,
     /// Every caller's memory of recent writes: it outlives the servers built per request.
     intents: Arc<dyn IntentMemory>,
+    /// `TREKMAIL_STATE_URL`.
+    store: Option<Arc<Store>>,
 }
 
 impl Shared {
@@ -146,6 +149,18 @@ impl Shared {
             return Err(problems.join("\n"));
         }
         let switches = config.switches();
+        let store = match &config.state {
+            Some(state) => Some(Arc::new(
+                Store::new(state, config.timeout).map_err(|e| e.0)?,
+            )),
+            None => None,
+        };
+        let intents: Arc<dyn IntentMemory> = match (&store, &config.state) {
+            (Some(store), Some(state)) => {
+                Arc::new(SharedIntents::new(Arc::clone(store), state.required))
+            }
+            _ => Arc::new(ProcessMemory::default()),
+        };
         let mut listings = Vec::with_capacity(4);
         for i in 0..4 {
             listings.push(Arc::new(listing(
@@ -176,8 +191,14 @@ impl Shared {
                     scopes::CACHE_MAX_ENTRIES,
                 ))
             }),
-            intents: Arc::new(ProcessMemory::default()),
+            intents,
+            store,
         })
+    }
+
+    /// The shared state store (`TREKMAIL_STATE_URL`), for other shared state to use.
+    pub fn store(&self) -> Option<&Arc<Store>> {
+        self.store.as_ref()
     }
 
     /// [`Shared::server`] for one caller's tokens, listing only what their scopes allow: the
