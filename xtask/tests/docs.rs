@@ -198,6 +198,10 @@ fn broken_links(doc: &Path, text: &str) -> Vec<String> {
     let mut broken = Vec::new();
     for line in prose(text) {
         for (i, _) in line.match_indices("](") {
+            // Inside inline code (an odd number of backticks before it) it is text, not a link.
+            if line[..i].matches('`').count() % 2 == 1 {
+                continue;
+            }
             let link = line[i + 2..].split([')', ' ']).next().unwrap_or("");
             if link.is_empty() || link.contains("://") || link.starts_with("mailto:") {
                 continue;
