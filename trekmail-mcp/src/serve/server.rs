@@ -104,6 +104,8 @@ pub struct Shared {
     source: TokenSource,
     /// `TREKMAIL_MAX_INLINE_BYTES`.
     max_inline_bytes: u64,
+    /// `TREKMAIL_SEND_TO`.
+    send_to: Option<Arc<crate::call::outbound::SendTo>>,
     human_confirm: HumanConfirm,
     /// Indexed by [`Shared::index`]: one listing per combination of tokens present.
     listings: [Arc<Listing>; 4],
@@ -181,6 +183,7 @@ impl Shared {
             switches,
             source,
             max_inline_bytes: config.max_inline_bytes,
+            send_to: config.send_to.clone().map(Arc::new),
             human_confirm: config.human_confirm,
             listings,
             slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
@@ -263,6 +266,7 @@ impl Shared {
             intents: Arc::clone(&self.intents),
             source: self.source,
             max_inline_bytes: self.max_inline_bytes,
+            send_to: self.send_to.clone(),
         };
         Ok(TrekmailServer {
             catalog: Arc::clone(&self.catalog),
