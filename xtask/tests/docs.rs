@@ -204,10 +204,6 @@ fn broken_links(doc: &Path, text: &str) -> Vec<String> {
     for line in prose(text) {
         let line = without_code_spans(line);
         for (i, _) in line.match_indices("](") {
-            // Inside inline code (an odd number of backticks before it) it is text, not a link.
-            if line[..i].matches('`').count() % 2 == 1 {
-                continue;
-            }
             let link = line[i + 2..].split([')', ' ']).next().unwrap_or("");
             if link.is_empty() || link.contains("://") || link.starts_with("mailto:") {
                 continue;
