@@ -192,10 +192,23 @@ async fn serve_http(config: &Config, http: &HttpConfig, catalog: Catalog) -> Exi
         ops: config.ops_token.clone(),
         message: config.message_token.clone(),
     };
-    let server = match HttpServer::new(http, shared, &tokens) {
-        Ok(s) => Arc::new(s),
+    let mut server = match HttpServer::new(http, shared, &tokens) {
+        Ok(s) => s,
         Err(e) => return fail("configuration", &[e]),
     };
+    if config.scope_aware {
+        match server.learn_operator_scopes().await {
+            Ok(problems) => {
+                for p in problems {
+                    tracing::warn!(
+                        "the token's scopes could not be learnt, so every tool is listed (the API still refuses what the token lacks): {p}"
+                    );
+                }
+            }
+            Err(e) => return fail("configuration", &[e]),
+        }
+    }
+    let server = Arc::new(server);
     let listener = match tokio::net::TcpListener::bind(http.listen).await {
         Ok(l) => l,
         Err(e) => {

@@ -34,7 +34,12 @@ struct Served {
 
 /// Serves MCP over HTTP for `opts` plus the `TREKMAIL_HTTP_*` settings in `http`.
 async fn serve(opts: Opts, http: &[(&'static str, &str)]) -> Served {
-    let mock = MockServer::start().await;
+    serve_on(MockServer::start().await, opts, http).await
+}
+
+/// [`serve`] against `mock`; in operator mode with scope awareness on, the environment's
+/// scopes are learnt first, as at start-up.
+async fn serve_on(mock: MockServer, opts: Opts, http: &[(&'static str, &str)]) -> Served {
     let mut opts = opts;
     opts.extra
         .push(("TREKMAIL_HTTP_LISTEN", "127.0.0.1:0".into()));
@@ -62,7 +67,11 @@ async fn serve(opts: Opts, http: &[(&'static str, &str)]) -> Served {
         ops: config.ops_token.clone(),
         message: config.message_token.clone(),
     };
-    let server = Arc::new(HttpServer::new(&settings, shared, &tokens).unwrap());
+    let mut server = HttpServer::new(&settings, shared, &tokens).unwrap();
+    if config.scope_aware {
+        server.learn_operator_scopes().await.unwrap();
+    }
+    let server = Arc::new(server);
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .unwrap();
@@ -597,6 +606,32 @@ async fn two_callers_in_parallel_each_see_and_use_only_their_own_tokens() {
 }
 
 #[tokio::test]
+async fn operator_mode_lists_what_the_environments_token_grants() {
+    let mock = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/me"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"data": {"capabilities": {"effective_scopes": ["domains:read"]}}}),
+        ))
+        .mount(&mock)
+        .await;
+    let mut opts = Opts {
+        message: false,
+        ..Opts::default()
+    };
+    opts.extra.push(("TREKMAIL_SCOPE_AWARE", "true".into()));
+    opts.extra.push(("TREKMAIL_HTTP_BEARER", BEARER.into()));
+    let s = serve_on(mock, opts, &[]).await;
+    let bearer = auth(BEARER);
+    let listed = s.list(&[("authorization", bearer.as_str())]).await;
+    assert!(listed.contains(&"list_domains".to_owned()), "{listed:?}");
+    assert!(!listed.contains(&"create_domain".to_owned()), "{listed:?}");
+    // Asked once, at start-up: listing asks nothing more.
+    assert_eq!(s.api_requests().await.len(), 1);
+    s.stop.cancel();
+}
+
+#[tokio::test]
 async fn callers_scopes_are_asked_once_and_narrow_the_list() {
     let mut opts = caller_opts();
     opts.extra.push(("TREKMAIL_SCOPE_AWARE", "true".into()));
@@ -786,6 +821,8 @@ mod binary {
         cmd.env_clear()
             .env("TREKMAIL_BASE_URL", base)
             .env("TREKMAIL_API_TOKEN", OPS_TOKEN)
+            // These tests count the API's requests; the scopes lookup is tested above.
+            .env("TREKMAIL_SCOPE_AWARE", "false")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

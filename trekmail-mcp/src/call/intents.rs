@@ -5,7 +5,7 @@
 //! B, then A again) gets a fresh key, so the API does not replay an old answer. The memory is
 //! kept per caller ([`Scope`]: an HMAC of the caller's token, never the token) behind the
 //! [`IntentMemory`] trait: [`ProcessMemory`] in this process, or a shared store
-//! (Redis) for many replicas.
+//! ([`crate::call::state`], Redis) for many replicas.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};

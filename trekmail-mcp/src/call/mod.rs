@@ -16,6 +16,7 @@ pub mod outside;
 pub mod payments;
 pub mod progress;
 pub mod results;
+pub mod state;
 pub mod tokens;
 pub mod upload;
 pub mod wire;

@@ -213,6 +213,19 @@ pub struct Cli {
         hide_env_values = true
     )]
     http_max_requests: Option<String>,
+    /// Shared state for every replica (intent memory): redis:// or rediss:// URL of Redis or
+    /// Valkey; put a password in the environment variable, not the flag
+    #[arg(
+        long,
+        env = "TREKMAIL_STATE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    state_url: Option<String>,
+    /// With --state-url: refuse a write whose intent the store cannot decide (true), or fall
+    /// back to this process's memory (false) [default: true]
+    #[arg(long, env = "TREKMAIL_STATE_REQUIRED", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
+    state_required: Option<String>,
     /// Print the tools this configuration serves (name, toolset, gate, enabled) and exit,
     /// without contacting the API
     #[arg(long)]

@@ -6,6 +6,7 @@ use std::time::Duration;
 use trekmail_api::{ClientBuilder, TokenKind};
 
 use crate::call::human::HumanConfirm;
+use crate::call::state::StateConfig;
 use crate::call::tokens::{Secret, TokenVariable as _};
 use crate::serve::Config;
 use crate::serve::http_server::settings::{HttpConfig, TokenMode};
@@ -46,6 +47,8 @@ pub const VARIABLES: &[&str] = &[
     "TREKMAIL_HTTP_ALLOWED_ORIGINS",
     "TREKMAIL_HTTP_MAX_BODY_BYTES",
     "TREKMAIL_HTTP_MAX_REQUESTS",
+    "TREKMAIL_STATE_URL",
+    "TREKMAIL_STATE_REQUIRED",
 ];
 
 /// The variables among `names` that start with `TREKMAIL_` and that the server does not read:
@@ -85,6 +88,7 @@ impl Config {
             &mut problems,
         );
         let http = HttpConfig::from_env(&get, &mut problems);
+        let state = StateConfig::from_env(&get, &mut problems);
         let caller_tokens = http.as_ref().is_some_and(|h| h.tokens == TokenMode::Caller);
         if caller_tokens {
             for k in ["TREKMAIL_API_TOKEN", "TREKMAIL_MESSAGE_TOKEN"] {
@@ -223,6 +227,7 @@ impl Config {
             human_confirm,
             ca_cert_pem,
             http,
+            state,
         })
     }
 }

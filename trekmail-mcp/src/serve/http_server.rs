@@ -137,6 +137,16 @@ impl HttpServer {
         })
     }
 
+    /// In operator mode, asks the API what the environment's tokens grant and lists only the
+    /// tools they can use, as on stdio (callers' tokens are asked per caller, see
+    /// [`Shared::caller_server`]). Returns what could not be learnt, one line per token.
+    pub async fn learn_operator_scopes(&mut self) -> Result<Vec<String>, String> {
+        match &mut self.access {
+            Access::Operator { server, .. } => server.learn_scopes().await,
+            Access::Caller { .. } => Ok(Vec::new()),
+        }
+    }
+
     /// Answers one request.
     pub async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
         let path = req.uri().path();

@@ -24,6 +24,7 @@ use crate::call::intents::{IntentMemory, ProcessMemory};
 use crate::call::metrics::Metrics;
 use crate::call::progress::Progress;
 use crate::call::results;
+use crate::call::state::{SharedIntents, Store};
 use crate::call::tokens::Secret;
 use crate::call::tokens::{TokenSource, Tokens};
 use crate::catalog::{Catalog, ToolDef};
@@ -116,6 +117,8 @@ pub struct Shared {
     intents: Arc<dyn IntentMemory>,
     /// The process's counters (`GET /metrics`).
     metrics: Arc<Metrics>,
+    /// `TREKMAIL_STATE_URL`.
+    store: Option<Arc<Store>>,
 }
 
 impl Shared {
@@ -149,6 +152,18 @@ impl Shared {
             return Err(problems.join("\n"));
         }
         let switches = config.switches();
+        let store = match &config.state {
+            Some(state) => Some(Arc::new(
+                Store::new(state, config.timeout).map_err(|e| e.0)?,
+            )),
+            None => None,
+        };
+        let intents: Arc<dyn IntentMemory> = match (&store, &config.state) {
+            (Some(store), Some(state)) => {
+                Arc::new(SharedIntents::new(Arc::clone(store), state.required))
+            }
+            _ => Arc::new(ProcessMemory::default()),
+        };
         let mut listings = Vec::with_capacity(4);
         for i in 0..4 {
             listings.push(Arc::new(listing(
@@ -179,9 +194,15 @@ impl Shared {
                     scopes::CACHE_MAX_ENTRIES,
                 ))
             }),
-            intents: Arc::new(ProcessMemory::default()),
             metrics: Arc::default(),
+            intents,
+            store,
         })
+    }
+
+    /// The shared state store (`TREKMAIL_STATE_URL`), for other shared state to use.
+    pub fn store(&self) -> Option<&Arc<Store>> {
+        self.store.as_ref()
     }
 
     /// [`Shared::server`] for one caller's tokens, listing only what their scopes allow: the

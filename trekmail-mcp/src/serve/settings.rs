@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::call::gates::Switches;
 use crate::call::human::HumanConfirm;
+use crate::call::state::StateConfig;
 use crate::call::tokens::Secret;
 use crate::serve::http_server::settings::HttpConfig;
 
@@ -54,6 +55,8 @@ pub struct Config {
     pub ca_cert_pem: Option<Vec<u8>>,
     /// `TREKMAIL_HTTP_*`: serve MCP over HTTP instead of stdio when `TREKMAIL_HTTP_LISTEN` is set.
     pub http: Option<HttpConfig>,
+    /// `TREKMAIL_STATE_URL`, `TREKMAIL_STATE_REQUIRED`: the shared state store, if any.
+    pub state: Option<StateConfig>,
 }
 
 impl Config {
