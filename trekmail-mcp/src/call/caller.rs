@@ -13,6 +13,7 @@ use crate::call::gates::{self, Switches};
 use crate::call::idempotency::{self, Keys};
 use crate::call::intents::{Intent, IntentMemory};
 use crate::call::metrics::Metrics;
+use crate::call::outbound::{self, SendTo};
 use crate::call::progress::Progress;
 use crate::call::results;
 use crate::call::tokens::{TokenSource, TokenVariable as _};
@@ -40,6 +41,8 @@ pub struct Caller {
     pub max_inline_bytes: u64,
     /// The process's counters (`GET /metrics`).
     pub metrics: Arc<Metrics>,
+    /// `TREKMAIL_SEND_TO`: the only recipients outside the account, when set.
+    pub send_to: Option<Arc<SendTo>>,
 }
 
 impl Caller {
@@ -111,6 +114,13 @@ impl Caller {
         if let Some(refusal) = gates::refusal(def, &args, &self.switches) {
             tracing::info!(tool = %name, "refused by safety gate");
             self.metrics.refused("safety_gate");
+            return Err(results::refusal(refusal));
+        }
+        if let Some(policy) = &self.send_to
+            && let Some(refusal) = outbound::refusal(policy, def, &args)
+        {
+            tracing::info!(tool = %name, "refused by the outbound policy");
+            self.metrics.refused("outbound_policy");
             return Err(results::refusal(refusal));
         }
         if let Some(c) = &def.entry.confirm

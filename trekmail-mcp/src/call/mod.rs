@@ -12,6 +12,7 @@ pub mod human;
 pub mod idempotency;
 pub mod intents;
 pub mod metrics;
+pub mod outbound;
 pub mod outside;
 pub mod payments;
 pub mod progress;

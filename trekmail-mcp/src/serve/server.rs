@@ -105,6 +105,8 @@ pub struct Shared {
     source: TokenSource,
     /// `TREKMAIL_MAX_INLINE_BYTES`.
     max_inline_bytes: u64,
+    /// `TREKMAIL_SEND_TO`.
+    send_to: Option<Arc<crate::call::outbound::SendTo>>,
     human_confirm: HumanConfirm,
     /// Indexed by [`Shared::index`]: one listing per combination of tokens present.
     listings: [Arc<Listing>; 4],
@@ -184,6 +186,7 @@ impl Shared {
             switches,
             source,
             max_inline_bytes: config.max_inline_bytes,
+            send_to: config.send_to.clone().map(Arc::new),
             human_confirm: config.human_confirm,
             listings,
             slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
@@ -268,6 +271,7 @@ impl Shared {
             source: self.source,
             max_inline_bytes: self.max_inline_bytes,
             metrics: Arc::clone(&self.metrics),
+            send_to: self.send_to.clone(),
         };
         Ok(TrekmailServer {
             catalog: Arc::clone(&self.catalog),
