@@ -2,7 +2,7 @@
 //! operation with its idempotency key, and shape the result.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rmcp::model::CallToolResult;
 use serde_json::{Map, Value};
@@ -19,6 +19,7 @@ use crate::call::results;
 use crate::call::tokens::{TokenSource, TokenVariable as _};
 use crate::call::wire;
 use crate::catalog::checks;
+use crate::catalog::map::Idempotency;
 use crate::catalog::schema::{IDEMPOTENCY_ARG, Target};
 use crate::catalog::truncate::cut;
 use crate::catalog::{Catalog, ToolDef};
@@ -178,11 +179,12 @@ impl Caller {
             .filter(|c| !c.secret.is_empty())
             .map(|c| c.arg.as_str())
             .collect();
+        let policy = &def.entry.idempotency;
         let derived = idempotency::derive_masked(
             name,
             args,
             &excluded,
-            &def.entry.idempotency,
+            policy,
             &csv_secrets,
             self.secret.get(def.entry.token),
             now,
@@ -195,11 +197,30 @@ impl Caller {
             .filter_map(|a| Some((a.name.clone(), args.get(&a.name)?.clone())))
             .collect();
         let target = idempotency::target(name, path_args);
-        Key::Decide(
-            self.secret
-                .scope(def.entry.token)
-                .intent(name, &target, derived),
-        )
+        let intent = self
+            .secret
+            .scope(def.entry.token)
+            .intent(name, &target, derived);
+        // A windowed key: the same arguments without `_t` tell a retry across a window boundary.
+        Key::Decide(match policy.window_s.filter(|w| *w > 0) {
+            Some(w) => {
+                let windowless = Idempotency {
+                    window_s: None,
+                    ..policy.clone()
+                };
+                let same = idempotency::derive_masked(
+                    name,
+                    args,
+                    &excluded,
+                    &windowless,
+                    &csv_secrets,
+                    self.secret.get(def.entry.token),
+                    now,
+                );
+                intent.windowed(same, Duration::from_secs(w))
+            }
+            None => intent,
+        })
     }
 
     /// Sends a prepared call and shapes the answer.
