@@ -11,6 +11,8 @@ pub(crate) mod gates;
 pub mod human;
 pub mod idempotency;
 pub mod intents;
+pub mod metrics;
+pub mod outbound;
 pub mod outside;
 pub mod payments;
 pub mod progress;

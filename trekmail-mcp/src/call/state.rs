@@ -161,8 +161,11 @@ fn what(e: &redis::RedisError) -> String {
 /// TTL in seconds, the most used keys kept.
 const DECIDE: &str = r"
 local d = redis.call('HGET', KEYS[1], 'd')
+local m = redis.call('HGET', KEYS[1], 'm')
+local t = tonumber(redis.call('HGET', KEYS[1], 't') or '')
+local w = tonumber(ARGV[7])
 local sent
-if d == ARGV[1] then
+if d == ARGV[1] or (w > 0 and m == ARGV[5] and t and tonumber(ARGV[6]) - t < w) then
   sent = redis.call('HGET', KEYS[1], 's')
 else
   if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 or redis.call('HGET', KEYS[1], 'full') == '1' then
@@ -170,7 +173,7 @@ else
   else
     sent = ARGV[1]
   end
-  redis.call('HSET', KEYS[1], 'd', ARGV[1], 's', sent)
+  redis.call('HSET', KEYS[1], 'd', ARGV[1], 's', sent, 'm', ARGV[5], 't', ARGV[6])
   if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[4]) then
     redis.call('HSET', KEYS[1], 'full', '1')
   else
@@ -213,6 +216,14 @@ impl SharedIntents {
         let used = format!("{last}:used");
         let fresh = intent.fresh_key(&uuid::Uuid::new_v4().to_string());
         let ttl = API_IDEMPOTENCY_WINDOW.as_secs();
+        // The replica's clock: a retry across a window boundary is told by the time since the
+        // target's last key was first sent (see `Intent::window`).
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let window_ms = intent
+            .window
+            .map_or(0, |w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX));
         self.store
             .run(|mut conn| async move {
                 self.script
@@ -222,6 +233,9 @@ impl SharedIntents {
                     .arg(fresh)
                     .arg(ttl)
                     .arg(MAX_KEYS_PER_TARGET)
+                    .arg(&intent.same)
+                    .arg(now_ms)
+                    .arg(window_ms)
                     .invoke_async::<String>(&mut conn)
                     .await
             })

@@ -134,6 +134,17 @@ pub struct Cli {
     /// Do not list tools whose safety switch is off [default: false]
     #[arg(long, env = "TREKMAIL_HIDE_DISABLED", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     hide_disabled: Option<String>,
+    /// The only recipients mail may leave the account for, comma-separated: example.com, *.example.com, a@example.com
+    #[arg(
+        long,
+        env = "TREKMAIL_SEND_TO",
+        value_name = "LIST",
+        hide_env_values = true
+    )]
+    send_to: Option<String>,
+    /// The agent drafts, a person sends: sending and scheduling tools are not listed [default: false]
+    #[arg(long, env = "TREKMAIL_DRAFTS_ONLY", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
+    drafts_only: Option<String>,
     /// List only the tools the tokens' scopes allow (asks the API once at start-up) [default: true]
     #[arg(long, env = "TREKMAIL_SCOPE_AWARE", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     scope_aware: Option<String>,

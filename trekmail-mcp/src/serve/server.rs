@@ -21,6 +21,7 @@ use crate::call::gates::{self, Switches};
 use crate::call::human::{self, Human, HumanConfirm};
 use crate::call::idempotency::Keys;
 use crate::call::intents::{IntentMemory, ProcessMemory};
+use crate::call::metrics::Metrics;
 use crate::call::progress::Progress;
 use crate::call::results;
 use crate::call::state::{SharedIntents, Store};
@@ -104,6 +105,8 @@ pub struct Shared {
     source: TokenSource,
     /// `TREKMAIL_MAX_INLINE_BYTES`.
     max_inline_bytes: u64,
+    /// `TREKMAIL_SEND_TO`.
+    send_to: Option<Arc<crate::call::outbound::SendTo>>,
     human_confirm: HumanConfirm,
     /// Indexed by [`Shared::index`]: one listing per combination of tokens present.
     listings: [Arc<Listing>; 4],
@@ -114,6 +117,8 @@ pub struct Shared {
     scope_cache: Option<Arc<ScopeCache<Listing>>>,
     /// Every caller's memory of recent writes: it outlives the servers built per request.
     intents: Arc<dyn IntentMemory>,
+    /// The process's counters (`GET /metrics`).
+    metrics: Arc<Metrics>,
     /// `TREKMAIL_STATE_URL`.
     store: Option<Arc<Store>>,
 }
@@ -181,6 +186,7 @@ impl Shared {
             switches,
             source,
             max_inline_bytes: config.max_inline_bytes,
+            send_to: config.send_to.clone().map(Arc::new),
             human_confirm: config.human_confirm,
             listings,
             slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
@@ -191,6 +197,7 @@ impl Shared {
                     scopes::CACHE_MAX_ENTRIES,
                 ))
             }),
+            metrics: Arc::default(),
             intents,
             store,
         })
@@ -263,6 +270,8 @@ impl Shared {
             intents: Arc::clone(&self.intents),
             source: self.source,
             max_inline_bytes: self.max_inline_bytes,
+            metrics: Arc::clone(&self.metrics),
+            send_to: self.send_to.clone(),
         };
         Ok(TrekmailServer {
             catalog: Arc::clone(&self.catalog),
@@ -279,6 +288,11 @@ impl Shared {
     /// The token that stops every call in flight when cancelled.
     pub fn closing(&self) -> CancellationToken {
         self.closing.clone()
+    }
+
+    /// The process's counters.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        Arc::clone(&self.metrics)
     }
 }
 
@@ -438,8 +452,28 @@ impl TrekmailServer {
                 Some(why) => format!("tool `{name}` is not available: {why}"),
                 None => format!("unknown tool `{name}`"),
             };
+            self.caller.metrics.refused("tool_not_listed");
             return Err(ErrorData::invalid_params(msg, None));
         };
+        let metrics = &self.caller.metrics;
+        let _in_flight = metrics.start();
+        let started = std::time::Instant::now();
+        let r = self.call_listed(def, args, human, progress).await;
+        let outcome = match &r {
+            Ok(r) if r.is_error != Some(true) => "ok",
+            _ => "error",
+        };
+        metrics.call(&def.entry.name, outcome, started.elapsed());
+        r
+    }
+
+    async fn call_listed(
+        &self,
+        def: &ToolDef,
+        args: Option<serde_json::Map<String, serde_json::Value>>,
+        human: &Human,
+        progress: Option<&Progress>,
+    ) -> Result<rmcp::model::CallToolResult, ErrorData> {
         // Switches and confirmation first: a refused call asks nobody.
         let prepared = match self
             .caller
@@ -451,6 +485,7 @@ impl TrekmailServer {
         if prepared.guarded()
             && let Err(why) = human::confirm(self.human_confirm, human, def, &prepared.args).await
         {
+            self.caller.metrics.refused("human_confirmation");
             return Ok(results::refusal(why));
         }
         // Waiting for a slot is part of the call: a cancellation ends the wait too. The human

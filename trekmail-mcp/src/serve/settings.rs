@@ -51,6 +51,10 @@ pub struct Config {
     pub read_only: bool,
     /// `TREKMAIL_HIDE_DISABLED`: do not list tools whose safety switch is off.
     pub hide_disabled: bool,
+    /// `TREKMAIL_SEND_TO`: the only recipients mail may leave the account for.
+    pub send_to: Option<crate::call::outbound::SendTo>,
+    /// `TREKMAIL_DRAFTS_ONLY`: sending and scheduling tools are not listed; drafts are.
+    pub drafts_only: bool,
     /// `TREKMAIL_SCOPE_AWARE` (default true): list only the tools the tokens' scopes allow.
     pub scope_aware: bool,
     /// `TREKMAIL_HUMAN_CONFIRM`: when to ask the human at the client before a guarded call.
