@@ -1202,3 +1202,58 @@ async fn caller_mode_remembers_each_callers_intents_across_requests() {
     }
     s.stop.cancel();
 }
+
+/// `GET /metrics`: Prometheus text, without the bearer, counting calls by tool and outcome,
+/// refusals by rule and the API's statuses, and naming no caller, argument or token.
+#[tokio::test]
+async fn metrics_count_calls_refusals_and_statuses_and_reveal_nothing() {
+    let s = serve(Opts::default(), &[("TREKMAIL_HTTP_BEARER", BEARER)]).await;
+    domain_7(&s.mock).await;
+    let ok = auth(BEARER);
+    let h = [("authorization", ok.as_str())];
+    let body = s.call("get_domain", json!({"domain_id": 7}), &h).await;
+    assert_eq!(body["result"]["isError"], false, "{body}");
+    // Refused by the safety switch: nothing sent.
+    let args = json!({"domain_id": 8675309, "confirm_delete": true});
+    let body = s.call("delete_domain", args, &h).await;
+    assert_eq!(body["result"]["isError"], true, "{body}");
+    // Refused before parsing, and without the bearer.
+    let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
+    let (status, _, _) = s.post_raw(deep, &h).await;
+    assert_eq!(status, 400);
+    let (status, _, _) = s.post(&rpc(1, "tools/list", json!({})), &[]).await;
+    assert_eq!(status, 401);
+
+    let r = s
+        .http
+        .get(format!("http://{}/metrics", s.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = r.text().await.unwrap();
+    for line in [
+        "trekmail_mcp_calls_total{tool=\"get_domain\",outcome=\"ok\"} 1\n",
+        "trekmail_mcp_calls_total{tool=\"delete_domain\",outcome=\"error\"} 1\n",
+        "trekmail_mcp_call_duration_seconds_count 2\n",
+        "trekmail_mcp_calls_in_flight 0\n",
+        "trekmail_mcp_refusals_total{rule=\"safety_gate\"} 1\n",
+        "trekmail_mcp_refusals_total{rule=\"http_body_shape\"} 1\n",
+        "trekmail_mcp_refusals_total{rule=\"http_unauthorized\"} 1\n",
+        "trekmail_mcp_api_responses_total{status=\"200\"} 1\n",
+        "trekmail_mcp_retries_total 0\n",
+    ] {
+        assert!(text.contains(line), "{line} not in:\n{text}");
+    }
+    for secret in [BEARER, OPS_TOKEN, "8675309"] {
+        assert!(!text.contains(secret), "{secret} in:\n{text}");
+    }
+    assert_eq!(s.api_requests().await.len(), 1);
+    s.stop.cancel();
+}

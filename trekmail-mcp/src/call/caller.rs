@@ -12,6 +12,7 @@ use crate::call::files;
 use crate::call::gates::{self, Switches};
 use crate::call::idempotency::{self, Keys};
 use crate::call::intents::{Intent, IntentMemory};
+use crate::call::metrics::Metrics;
 use crate::call::outbound::{self, SendTo};
 use crate::call::progress::Progress;
 use crate::call::results;
@@ -42,6 +43,8 @@ pub struct Caller {
     pub max_inline_bytes: u64,
     /// Linked files waiting for their resources/read, and this caller's key there.
     pub shelf: (Arc<Shelf>, [u8; 32]),
+    /// The process's counters (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
     /// `TREKMAIL_SEND_TO`: the only recipients outside the account, when set.
     pub send_to: Option<Arc<SendTo>>,
 }
@@ -106,6 +109,7 @@ impl Caller {
         let problems = checks::problems(catalog, def, &args);
         if !problems.is_empty() {
             tracing::info!(tool = %name, problems = problems.len(), "invalid arguments");
+            self.metrics.refused("invalid_arguments");
             return Err(results::refusal(format!(
                 "Invalid arguments for {name}; nothing was sent:\n- {}",
                 listing(&problems)
@@ -113,23 +117,33 @@ impl Caller {
         }
         if let Some(refusal) = gates::refusal(def, &args, &self.switches) {
             tracing::info!(tool = %name, "refused by safety gate");
+            self.metrics.refused("safety_gate");
             return Err(results::refusal(refusal));
         }
         if let Some(policy) = &self.send_to
             && let Some(refusal) = outbound::refusal(policy, def, &args)
         {
             tracing::info!(tool = %name, "refused by the outbound policy");
+            self.metrics.refused("outbound_policy");
             return Err(results::refusal(refusal));
+        }
+        if let Some(f) = &def.entry.flow {
+            return Err(results::refusal(format!(
+                "{name} runs a {:?} flow that this version of the server does not carry out yet; nothing was sent.",
+                f.kind
+            )));
         }
         if let Some(c) = &def.entry.confirm
             && args.get(c) != Some(&Value::Bool(true))
         {
+            self.metrics.refused("confirmation_argument");
             return Err(results::refusal(format!(
                 "{name} needs {c}: true on the call to confirm it; nothing was sent. Check the arguments with the user, then call again with {c}: true."
             )));
         }
         if self.client(def.entry.token).is_none() {
             let kind = def.entry.token;
+            self.metrics.refused("token_missing");
             return Err(results::refusal(format!(
                 "{name} needs {}",
                 self.missing(kind)
@@ -231,6 +245,7 @@ impl Caller {
                 Ok(k) => prepared.key = Some(k),
                 Err(why) => {
                     tracing::warn!(tool = %def.entry.name, reason = %why.0, "write refused: its intent could not be decided");
+                    self.metrics.refused("intent_undecided");
                     return results::refusal(format!(
                         "{} was not sent: {}. Nothing was sent; this is temporary, retry the same call shortly.",
                         def.entry.name, why.0
@@ -291,23 +306,22 @@ impl Caller {
         );
         tracing::info!(tool = %name, request_id = %request_id, "calling the API");
         let tell = |r: &trekmail_api::Retrying| {
+            self.metrics.retry();
             if let Some(p) = progress {
                 p.retrying(r);
             }
         };
-        client
+        let answer = client
             .call_operation_observed(&def.entry.operation, &wire_args, Some(&tell))
-            .await
-            .map_err(|e| {
-                tracing::warn!(tool = %name, request_id = %request_id, status = e.status(), "call failed");
-                results::failure(
-                    name,
-                    &e,
-                    &request_id,
-                    def.entry.token,
-                    def.writes(),
-                )
-            })
+            .await;
+        self.metrics.api_status(match &answer {
+            Ok(o) => Some(o.status),
+            Err(e) => e.status(),
+        });
+        answer.map_err(|e| {
+            tracing::warn!(tool = %name, request_id = %request_id, status = e.status(), "call failed");
+            results::failure(name, &e, &request_id, def.entry.token, def.writes())
+        })
     }
 }
 

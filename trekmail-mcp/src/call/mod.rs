@@ -11,6 +11,7 @@ pub(crate) mod gates;
 pub mod human;
 pub mod idempotency;
 pub mod intents;
+pub mod metrics;
 pub mod outbound;
 pub mod outside;
 pub mod payments;

@@ -33,6 +33,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::call::metrics::Metrics;
 use crate::call::tokens::{TokenSource, Tokens};
 use crate::serve::json_bound;
 use crate::serve::server::{Shared, TrekmailServer};
@@ -43,6 +44,9 @@ use settings::{HttpConfig, LOOPBACK_ORIGINS, TokenMode};
 pub const MCP_PATH: &str = "/mcp";
 /// The health check's path.
 pub const HEALTH_PATH: &str = "/healthz";
+/// The metrics' path: unauthenticated like the health check, and naming no caller, argument or
+/// token ([`crate::call::metrics`]).
+pub const METRICS_PATH: &str = "/metrics";
 /// How long a client may take to send a request's headers, and then its body: a request that
 /// trickles in would otherwise hold one of the bounded request slots forever.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -71,6 +75,7 @@ pub struct HttpServer {
     memory_kib: usize,
     max_body_bytes: usize,
     closing: CancellationToken,
+    metrics: Arc<Metrics>,
 }
 
 /// The memory budget of requests at once, in KiB: body limit × request bound, within what a
@@ -90,6 +95,7 @@ impl HttpServer {
         operator_tokens: &Tokens,
     ) -> Result<Self, String> {
         let closing = shared.closing();
+        let metrics = shared.metrics();
         let access = match http.tokens {
             TokenMode::Operator => Access::Operator {
                 server: shared.server(operator_tokens)?,
@@ -127,6 +133,7 @@ impl HttpServer {
             memory_kib,
             max_body_bytes: http.max_body_bytes,
             closing,
+            metrics,
         })
     }
 
@@ -150,6 +157,18 @@ impl HttpServer {
                 text(StatusCode::METHOD_NOT_ALLOWED, "GET only\n")
             };
         }
+        if path == METRICS_PATH {
+            return if matches!(*req.method(), Method::GET | Method::HEAD) {
+                let mut r = Response::new(Full::new(Bytes::from(self.metrics.render())).boxed());
+                r.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                );
+                r
+            } else {
+                text(StatusCode::METHOD_NOT_ALLOWED, "GET only\n")
+            };
+        }
         if path != MCP_PATH {
             return text(
                 StatusCode::NOT_FOUND,
@@ -159,13 +178,14 @@ impl HttpServer {
         // More requests than the bound are answered at once, not queued: memory stays bounded and
         // a load balancer can send the request to another replica.
         let Ok(permit) = Arc::clone(&self.requests).try_acquire_owned() else {
+            self.metrics.refused("http_requests_in_flight");
             return busy("busy: too many requests in flight; retry shortly\n");
         };
         let server = match &self.access {
             Access::Operator { server, bearer } => {
                 match auth::operator(req.headers(), bearer.as_ref()) {
                     Ok(()) => server.clone(),
-                    Err(refusal) => return refused(&refusal),
+                    Err(refusal) => return self.refused(&refusal),
                 }
             }
             Access::Caller { shared } => match auth::caller(req.headers()) {
@@ -173,13 +193,13 @@ impl HttpServer {
                 Ok(tokens) => match shared.caller_server(&tokens).await {
                     Ok(s) => s,
                     Err(_) => {
-                        return refused(&Refusal {
+                        return self.refused(&Refusal {
                             status: StatusCode::UNAUTHORIZED,
                             message: "the token cannot be sent in a header",
                         });
                     }
                 },
-                Err(refusal) => return refused(&refusal),
+                Err(refusal) => return self.refused(&refusal),
             },
         };
         // The body is read here, within the size limit and the read deadline, before rmcp sees it.
@@ -188,6 +208,7 @@ impl HttpServer {
         let body = match tokio::time::timeout(READ_TIMEOUT, body.collect()).await {
             Ok(Ok(collected)) => collected.to_bytes(),
             Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+                self.metrics.refused("http_body_too_large");
                 return text(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "the request body is larger than TREKMAIL_HTTP_MAX_BODY_BYTES\n",
@@ -210,6 +231,7 @@ impl HttpServer {
             Ok(scan) => scan,
             Err(r) => {
                 tracing::warn!(bytes = body.len(), why = %r.why, "request refused before parsing");
+                self.metrics.refused("http_body_shape");
                 return refused_shape(&r);
             }
         };
@@ -218,6 +240,7 @@ impl HttpServer {
         let kib = (scan.cost() / 1024).max(1);
         let kib = u32::try_from(kib.min(self.memory_kib)).unwrap_or(u32::MAX);
         let Ok(memory) = Arc::clone(&self.memory).try_acquire_many_owned(kib) else {
+            self.metrics.refused("http_memory_budget");
             return busy("busy: the requests in flight use the memory budget; retry shortly\n");
         };
         let req = Request::from_parts(parts, Full::new(body));
@@ -237,6 +260,12 @@ impl HttpServer {
             })
             .boxed();
         Response::from_parts(parts, body)
+    }
+
+    /// A caller refused by `auth`, counted.
+    fn refused(&self, refusal: &Refusal) -> Response<Body> {
+        self.metrics.refused("http_unauthorized");
+        refused(refusal)
     }
 
     /// Serves connections from `listener` until `stop` completes, then stops accepting, lets

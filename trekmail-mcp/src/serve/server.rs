@@ -21,6 +21,7 @@ use crate::call::gates::{self, Switches};
 use crate::call::human::{self, Human, HumanConfirm};
 use crate::call::idempotency::Keys;
 use crate::call::intents::{IntentMemory, ProcessMemory};
+use crate::call::metrics::Metrics;
 use crate::call::progress::Progress;
 use crate::call::results;
 use crate::call::shelf::Shelf;
@@ -119,6 +120,8 @@ pub struct Shared {
     shelf: Arc<Shelf>,
     /// Every caller's memory of recent writes: it outlives the servers built per request.
     intents: Arc<dyn IntentMemory>,
+    /// The process's counters (`GET /metrics`).
+    metrics: Arc<Metrics>,
     /// `TREKMAIL_STATE_URL`.
     store: Option<Arc<Store>>,
 }
@@ -198,6 +201,7 @@ impl Shared {
                     scopes::CACHE_MAX_ENTRIES,
                 ))
             }),
+            metrics: Arc::default(),
             intents,
             store,
         })
@@ -277,6 +281,7 @@ impl Shared {
                     tokens.message.as_ref().map(Secret::expose),
                 ),
             ),
+            metrics: Arc::clone(&self.metrics),
             send_to: self.send_to.clone(),
         };
         Ok(TrekmailServer {
@@ -294,6 +299,11 @@ impl Shared {
     /// The token that stops every call in flight when cancelled.
     pub fn closing(&self) -> CancellationToken {
         self.closing.clone()
+    }
+
+    /// The process's counters.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        Arc::clone(&self.metrics)
     }
 }
 
@@ -453,8 +463,28 @@ impl TrekmailServer {
                 Some(why) => format!("tool `{name}` is not available: {why}"),
                 None => format!("unknown tool `{name}`"),
             };
+            self.caller.metrics.refused("tool_not_listed");
             return Err(ErrorData::invalid_params(msg, None));
         };
+        let metrics = &self.caller.metrics;
+        let _in_flight = metrics.start();
+        let started = std::time::Instant::now();
+        let r = self.call_listed(def, args, human, progress).await;
+        let outcome = match &r {
+            Ok(r) if r.is_error != Some(true) => "ok",
+            _ => "error",
+        };
+        metrics.call(&def.entry.name, outcome, started.elapsed());
+        r
+    }
+
+    async fn call_listed(
+        &self,
+        def: &ToolDef,
+        args: Option<serde_json::Map<String, serde_json::Value>>,
+        human: &Human,
+        progress: Option<&Progress>,
+    ) -> Result<rmcp::model::CallToolResult, ErrorData> {
         // Switches and confirmation first: a refused call asks nobody.
         let prepared = match self
             .caller
@@ -466,6 +496,7 @@ impl TrekmailServer {
         if prepared.guarded()
             && let Err(why) = human::confirm(self.human_confirm, human, def, &prepared.args).await
         {
+            self.caller.metrics.refused("human_confirmation");
             return Ok(results::refusal(why));
         }
         // Waiting for a slot is part of the call: a cancellation ends the wait too. The human
