@@ -88,7 +88,7 @@ pub(super) fn answer(op: &Operation, mut items: Vec<Value>, query: &Map<String, 
     Answer {
         status: 200,
         body,
-        text: None,
+        file: None,
     }
 }
 
