@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use rmcp::ServiceExt;
 use trekmail_api::RetryPolicy;
-use trekmail_mcp::cli::Settings;
-use trekmail_mcp::gates::Switches;
-use trekmail_mcp::http_server::{self, HttpServer, settings::HttpConfig};
-use trekmail_mcp::server::{Shared, Tokens};
-use trekmail_mcp::{Catalog, Config, TrekmailServer, config, logging, selection};
+use trekmail_mcp::call::tokens::Tokens;
+use trekmail_mcp::config::{self, cli::Settings, logging};
+use trekmail_mcp::serve::http_server::{self, HttpServer, settings::HttpConfig};
+use trekmail_mcp::serve::{Shared, selection};
+use trekmail_mcp::{Catalog, Config, TrekmailServer};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -38,7 +38,7 @@ async fn main() -> ExitCode {
     let list_tools = settings.cli.list_tools;
     #[cfg(feature = "sandbox")]
     let embedded = {
-        use trekmail_mcp::sandbox;
+        use trekmail_mcp::config::sandbox;
         let env = |k: &str| settings.get(k);
         if sandbox::requested(false, env) {
             for k in sandbox::ignored(env) {
@@ -120,7 +120,7 @@ async fn main() -> ExitCode {
         );
     }
     if list_tools {
-        let table = selection::table(server.listed(), &Switches::from_config(&config));
+        let table = selection::table(server.listed(), &config.switches());
         return match std::io::stdout().lock().write_all(table.as_bytes()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(_) => ExitCode::FAILURE,
@@ -128,14 +128,14 @@ async fn main() -> ExitCode {
     }
     tracing::info!(tools = server.tools().len(), "serving on stdio");
     let closing = server.closing();
-    trekmail_mcp::stdio::watch_stdout(closing.clone());
+    trekmail_mcp::serve::stdio::watch_stdout(closing.clone());
     // Requests read and not yet answered before no new request is read: a client that stops
     // reading cannot make the server make more calls or hold more answers than this.
     let max_open = config.max_concurrent_calls * 2;
     // At the end of input the calls read are answered: each within its deadline, and one that
     // waited for a slot gets one more deadline at most.
     let drain = config.timeout * 2 + Duration::from_secs(5);
-    let transport = trekmail_mcp::stdio::Bounded::new(
+    let transport = trekmail_mcp::serve::stdio::Bounded::new(
         rmcp::transport::IntoTransport::<rmcp::RoleServer, _, _>::into_transport(
             rmcp::transport::stdio(),
         ),

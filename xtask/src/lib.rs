@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::{Map, Value, json};
 use trekmail_api::model::{self, Operation};
 use trekmail_mcp::Catalog;
-use trekmail_mcp::map::ToolsMap;
+use trekmail_mcp::catalog::map::ToolsMap;
 
 /// Where the per-tool snapshots live, from the workspace root: one file per tool, what
 /// `tools/list` shows agents (name, title, description, input schema, annotations).
@@ -490,8 +490,8 @@ pub fn derived_docs(
     Ok(out)
 }
 
-fn token_word(t: trekmail_mcp::map::TokenName) -> &'static str {
-    if t == trekmail_mcp::map::TokenName::Ops {
+fn token_word(t: trekmail_mcp::catalog::map::TokenName) -> &'static str {
+    if t == trekmail_mcp::catalog::map::TokenName::Ops {
         "ops"
     } else {
         "message"
@@ -503,7 +503,7 @@ pub fn tool_counts(catalog: &Catalog) -> String {
     let tools = catalog.tools();
     let ops = tools
         .iter()
-        .filter(|t| t.entry.token == trekmail_mcp::map::TokenName::Ops)
+        .filter(|t| t.entry.token == trekmail_mcp::catalog::map::TokenName::Ops)
         .count();
     format!(
         "**{} tools**: {ops} with the ops token (`TREKMAIL_API_TOKEN`), {} with the message token (`TREKMAIL_MESSAGE_TOKEN`).",
@@ -599,7 +599,7 @@ pub fn tools_table(catalog: &Catalog) -> String {
 /// describes them by hand.
 pub fn env_table() -> String {
     let mut out = String::from("| Variable | Flag | Default | Meaning |\n|---|---|---|---|\n");
-    for arg in trekmail_mcp::cli::command().get_arguments() {
+    for arg in trekmail_mcp::config::cli::command().get_arguments() {
         let (Some(var), Some(long)) = (arg.get_env(), arg.get_long()) else {
             continue;
         };
@@ -638,11 +638,11 @@ pub fn env_table() -> String {
     out
 }
 
-fn letter(g: trekmail_mcp::map::GateName) -> &'static str {
+fn letter(g: trekmail_mcp::catalog::map::GateName) -> &'static str {
     match g {
-        trekmail_mcp::map::GateName::Destructive => "D",
-        trekmail_mcp::map::GateName::Sending => "S",
-        trekmail_mcp::map::GateName::Migration => "M",
+        trekmail_mcp::catalog::map::GateName::Destructive => "D",
+        trekmail_mcp::catalog::map::GateName::Sending => "S",
+        trekmail_mcp::catalog::map::GateName::Migration => "M",
     }
 }
 

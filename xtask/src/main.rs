@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use trekmail_mcp::Catalog;
-use trekmail_mcp::map::ToolsMap;
+use trekmail_mcp::catalog::map::ToolsMap;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

@@ -5,7 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use trekmail_mcp::{Catalog, cli, config};
+use trekmail_mcp::Catalog;
+use trekmail_mcp::config::{self, cli};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

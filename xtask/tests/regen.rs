@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use trekmail_api::model::Operation;
 use trekmail_mcp::Catalog;
-use trekmail_mcp::map::ToolsMap;
+use trekmail_mcp::catalog::map::ToolsMap;
 
 fn base() -> Value {
     trekmail_spec::load(

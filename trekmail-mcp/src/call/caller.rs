@@ -1,0 +1,328 @@
+//! One tool call: check the arguments, the gates and the confirmation, then the generated
+//! operation with its idempotency key, and shape the result.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rmcp::model::CallToolResult;
+use serde_json::{Map, Value};
+use trekmail_api::{Client, Outcome, TokenKind};
+
+use crate::call::files;
+use crate::call::gates::{self, Switches};
+use crate::call::idempotency::{self, Keys};
+use crate::call::intents::{Intent, IntentMemory};
+use crate::call::progress::Progress;
+use crate::call::results;
+use crate::call::tokens::{TokenSource, token_kind};
+use crate::call::wire;
+use crate::catalog::checks;
+use crate::catalog::map::TokenName;
+use crate::catalog::schema::{IDEMPOTENCY_ARG, Target};
+use crate::catalog::{Catalog, ToolDef};
+
+/// Everything a call needs.
+pub struct Caller {
+    /// Client with the ops token, if configured.
+    pub ops: Option<Client>,
+    /// Client with the message token, if configured.
+    pub message: Option<Client>,
+    /// Safety switches.
+    pub switches: Switches,
+    /// Keys digests of secret arguments in idempotency keys, per token.
+    pub secret: Keys,
+    /// The last write per target and caller: a retry reuses its key, a new intent never does.
+    pub intents: Arc<dyn IntentMemory>,
+    /// Where the tokens come from, for the refusal that names a missing one.
+    pub source: TokenSource,
+    /// Files larger than this come as a `resource_link` (`TREKMAIL_MAX_INLINE_BYTES`).
+    pub max_inline_bytes: u64,
+}
+
+impl Caller {
+    pub(crate) fn client(&self, token: TokenName) -> Option<&Client> {
+        match token {
+            TokenName::Ops => self.ops.as_ref(),
+            TokenName::Message => self.message.as_ref(),
+        }
+    }
+
+    fn missing(&self, kind: TokenKind) -> String {
+        match self.source {
+            TokenSource::Environment => format!("{} to be configured", kind.env_var()),
+            TokenSource::Request => self.source.how(kind),
+        }
+    }
+
+    /// Runs one call of `def` with `args`; every outcome is a tool result the model can read.
+    pub async fn call(
+        &self,
+        catalog: &Catalog,
+        def: &ToolDef,
+        args: Map<String, Value>,
+    ) -> CallToolResult {
+        self.call_with_progress(catalog, def, args, None).await
+    }
+
+    /// [`Caller::call`], telling `progress` about waits before retries.
+    pub async fn call_with_progress(
+        &self,
+        catalog: &Catalog,
+        def: &ToolDef,
+        args: Map<String, Value>,
+        progress: Option<&Progress>,
+    ) -> CallToolResult {
+        match self.prepare(catalog, def, args) {
+            Ok(p) => self.execute(p, progress).await,
+            Err(refusal) => refusal,
+        }
+    }
+
+    /// Everything before the API: arguments, gates, confirmation, token and idempotency key.
+    /// `Err` is the refusal the agent gets; nothing was sent.
+    #[allow(clippy::result_large_err)] // the refusal is the tool result itself, returned once per call
+    pub fn prepare<'a>(
+        &self,
+        catalog: &Catalog,
+        def: &'a ToolDef,
+        mut args: Map<String, Value>,
+    ) -> Result<Prepared<'a>, CallToolResult> {
+        let name = &def.entry.name;
+        // Documented arguments the API ignores: accepted, never sent, and said so.
+        let notes: Vec<String> = def
+            .entry
+            .ignored_args
+            .iter()
+            .filter(|a| args.remove(a.as_str()).is_some())
+            .map(|a| format!("{a} was ignored and not sent: the API does not use it."))
+            .collect();
+        let problems = checks::problems(catalog, def, &args);
+        if !problems.is_empty() {
+            tracing::info!(tool = %name, problems = problems.len(), "invalid arguments");
+            return Err(results::refusal(format!(
+                "Invalid arguments for {name}; nothing was sent:\n- {}",
+                listing(&problems)
+            )));
+        }
+        if let Some(refusal) = gates::refusal(def, &args, &self.switches) {
+            tracing::info!(tool = %name, "refused by safety gate");
+            return Err(results::refusal(refusal));
+        }
+        if let Some(c) = &def.entry.confirm
+            && args.get(c) != Some(&Value::Bool(true))
+        {
+            return Err(results::refusal(format!(
+                "{name} needs {c}: true on the call to confirm it; nothing was sent. Check the arguments with the user, then call again with {c}: true."
+            )));
+        }
+        if self.client(def.entry.token).is_none() {
+            let kind = token_kind(def.entry.token);
+            return Err(results::refusal(format!(
+                "{name} needs {}",
+                self.missing(kind)
+            )));
+        }
+        let (key, intent) = match (def.method != "GET").then(|| self.key(def, &args)) {
+            Some(Key::Given(k)) => (Some(k), None),
+            Some(Key::Decide(i)) => (None, Some(i)),
+            None => (None, None),
+        };
+        Ok(Prepared {
+            def,
+            args,
+            key,
+            intent,
+            notes,
+        })
+    }
+
+    /// The `Idempotency-Key` of a write: the caller's, or the intent the memory decides
+    /// (a retry's key or a new intent's).
+    fn key(&self, def: &ToolDef, args: &Map<String, Value>) -> Key {
+        let name = &def.entry.name;
+        // The caller's own key is sent as is and not remembered (the caller manages its keys).
+        if let Some(given) = args
+            .get(IDEMPOTENCY_ARG)
+            .and_then(Value::as_str)
+            .filter(|k| !k.is_empty())
+        {
+            return Key::Given(given.to_owned());
+        }
+        let mut excluded = vec![IDEMPOTENCY_ARG];
+        excluded.extend(def.entry.confirm.as_deref());
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        let csv_secrets: Vec<&str> = def
+            .entry
+            .csv_columns
+            .iter()
+            .filter(|c| !c.secret.is_empty())
+            .map(|c| c.arg.as_str())
+            .collect();
+        let derived = idempotency::derive_masked(
+            name,
+            args,
+            &excluded,
+            &def.entry.idempotency,
+            &csv_secrets,
+            self.secret.get(def.entry.token),
+            now,
+        );
+        let path_args: Map<String, Value> = def
+            .shape
+            .args
+            .iter()
+            .filter(|a| matches!(a.target, Target::Path(_)))
+            .filter_map(|a| Some((a.name.clone(), args.get(&a.name)?.clone())))
+            .collect();
+        let target = idempotency::target(name, path_args);
+        Key::Decide(
+            self.secret
+                .scope(def.entry.token)
+                .intent(name, &target, derived),
+        )
+    }
+
+    /// Sends a prepared call and shapes the answer.
+    pub async fn execute(
+        &self,
+        prepared: Prepared<'_>,
+        progress: Option<&Progress>,
+    ) -> CallToolResult {
+        let mut prepared = prepared;
+        let def = prepared.def;
+        if let Some(intent) = prepared.intent.take() {
+            match self.intents.decide(&intent).await {
+                Ok(k) => prepared.key = Some(k),
+                Err(why) => {
+                    tracing::warn!(tool = %def.entry.name, reason = %why.0, "write refused: its intent could not be decided");
+                    return results::refusal(format!(
+                        "{} was not sent: {}. Nothing was sent; this is temporary, retry the same call shortly.",
+                        def.entry.name, why.0
+                    ));
+                }
+            }
+        }
+        let uri = files::uri(&def.path, &def.shape, &prepared.args);
+        let key = prepared.key.clone();
+        let notes = prepared.notes.clone();
+        let result = match self.send(prepared, progress).await {
+            Ok(o) => results::success(
+                &def.entry.name,
+                o,
+                def.entry
+                    .file
+                    .as_ref()
+                    .zip(self.client(def.entry.token))
+                    .map(|(spec, client)| results::FileAnswer {
+                        tool: &def.entry.name,
+                        spec,
+                        uri: &uri,
+                        max_inline: self.max_inline_bytes,
+                        client,
+                    }),
+                def.tool.output_schema.as_deref(),
+                def.method != "GET",
+            ),
+            Err(failure) => failure,
+        };
+        results::annotate(result, key.as_deref(), &notes)
+    }
+
+    /// Sends a prepared call: the API's success answer, or the failure shaped for the agent.
+    #[allow(clippy::result_large_err)] // the failure is the tool result itself, returned once per call
+    pub async fn send(
+        &self,
+        prepared: Prepared<'_>,
+        progress: Option<&Progress>,
+    ) -> Result<Outcome, CallToolResult> {
+        let Prepared { def, args, key, .. } = prepared;
+        let name = &def.entry.name;
+        let Some(client) = self.client(def.entry.token) else {
+            let kind = token_kind(def.entry.token);
+            return Err(results::refusal(format!(
+                "{name} needs {}",
+                self.missing(kind)
+            )));
+        };
+        let mut wire_args = wire::to_wire(&def.shape, &args, key.clone());
+        let request_id = uuid::Uuid::new_v4().to_string();
+        // Our id travels as the real X-Request-Id header: the transport keeps it on every attempt.
+        wire_args.header.insert(
+            trekmail_api::REQUEST_ID.into(),
+            Value::String(request_id.clone()),
+        );
+        tracing::info!(tool = %name, request_id = %request_id, "calling the API");
+        let tell = |r: &trekmail_api::Retrying| {
+            if let Some(p) = progress {
+                p.retrying(r);
+            }
+        };
+        client
+            .call_operation_observed(&def.entry.operation, &wire_args, Some(&tell))
+            .await
+            .map_err(|e| {
+                tracing::warn!(tool = %name, request_id = %request_id, status = e.status(), "call failed");
+                results::failure(
+                    name,
+                    &e,
+                    &request_id,
+                    token_kind(def.entry.token),
+                    def.method != "GET",
+                )
+            })
+    }
+}
+
+/// A call that passed every check and may be sent.
+pub struct Prepared<'a> {
+    /// The tool.
+    pub def: &'a ToolDef,
+    /// Its arguments, as given.
+    pub args: Map<String, Value>,
+    /// The `Idempotency-Key` of a write, once known.
+    pub key: Option<String>,
+    /// A write's intent, for the memory to decide its key before it is sent.
+    pub intent: Option<Intent>,
+    /// What the result must also say (arguments that were ignored).
+    pub notes: Vec<String>,
+}
+
+impl Prepared<'_> {
+    /// Whether a safety switch or a confirmation argument guards this call.
+    pub fn guarded(&self) -> bool {
+        self.def.entry.confirm.is_some() || !self.def.gates_for(&self.args).is_empty()
+    }
+}
+
+/// Where a write's key comes from.
+enum Key {
+    /// The caller's `idempotency_key`.
+    Given(String),
+    /// The intent memory's decision.
+    Decide(Intent),
+}
+
+/// Problems listed for the agent: the first [`MAX_PROBLEMS`], each cut to [`MAX_PROBLEM_CHARS`],
+/// then how many more, so that a call with a million bad arguments gets a short answer.
+fn listing(problems: &[String]) -> String {
+    let mut lines: Vec<String> = problems
+        .iter()
+        .take(MAX_PROBLEMS)
+        .map(|p| match p.char_indices().nth(MAX_PROBLEM_CHARS) {
+            Some((i, _)) => format!("{}…", &p[..i]),
+            None => p.clone(),
+        })
+        .collect();
+    if problems.len() > MAX_PROBLEMS {
+        lines.push(format!("… and {} more", problems.len() - MAX_PROBLEMS));
+    }
+    lines.join("\n- ")
+}
+
+/// Problems listed in one refusal.
+pub const MAX_PROBLEMS: usize = 20;
+/// Characters of one listed problem.
+pub const MAX_PROBLEM_CHARS: usize = 300;

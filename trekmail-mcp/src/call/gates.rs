@@ -1,0 +1,61 @@
+//! Safety gates: the operator's switches (`TREKMAIL_ALLOW_*`) and the refusal that names them.
+
+use serde_json::{Map, Value};
+
+use crate::catalog::ToolDef;
+use crate::catalog::map::GateName;
+
+/// The safety switches, as configured.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Switches {
+    /// `TREKMAIL_ALLOW_DESTRUCTIVE`.
+    pub destructive: bool,
+    /// `TREKMAIL_ALLOW_SENDING`.
+    pub sending: bool,
+    /// `TREKMAIL_ALLOW_MIGRATION`.
+    pub migration: bool,
+}
+
+impl Switches {
+    /// Whether `g` is open.
+    pub fn on(&self, g: GateName) -> bool {
+        match g {
+            GateName::Destructive => self.destructive,
+            GateName::Sending => self.sending,
+            GateName::Migration => self.migration,
+        }
+    }
+}
+
+/// The refusal for a call whose gates are not all open, or `None` when it may proceed.
+pub fn refusal(def: &ToolDef, args: &Map<String, Value>, switches: &Switches) -> Option<String> {
+    let closed: Vec<GateName> = def
+        .gates_for(args)
+        .into_iter()
+        .filter(|g| !switches.on(*g))
+        .collect();
+    if closed.is_empty() {
+        return None;
+    }
+    let how = closed
+        .iter()
+        .map(|g| format!("{}=true (allows {})", g.env_var(), g.what()))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    Some(format!(
+        "{} is disabled by a safety gate; nothing was sent. The operator must set {how} in the MCP server's environment and restart it.",
+        def.entry.name
+    ))
+}
+
+/// What the description of a tool disabled by `g` adds: the agent learns it without calling.
+/// Short on purpose: every disabled tool carries it in tools/list. The switch of a tool's `gate`
+/// is data (tools-map.toml), so descriptions do not name it and this note does; a description
+/// that names it anyway does not get it twice.
+pub fn disabled_note(g: GateName, description: &str) -> String {
+    if description.contains(g.env_var()) {
+        " Disabled here.".into()
+    } else {
+        format!(" Disabled: {} is off.", g.env_var())
+    }
+}

@@ -1,0 +1,19 @@
+//! Floor 2, the call pipeline: from a tool's arguments to the API and back. Checks, safety
+//! gates, confirmation (argument and human), the idempotency key, the request on the wire,
+//! files, and the result the agent reads; [`tokens`] owns the token vocabulary.
+//!
+//! May import: `catalog/`. Not `serve/` or `config/`: the settings it needs are its own types
+//! (switches, tokens, confirmation mode), built by `config/`.
+
+mod caller;
+pub(crate) mod files;
+pub(crate) mod gates;
+pub mod human;
+pub mod idempotency;
+pub mod intents;
+pub mod progress;
+pub mod results;
+pub mod tokens;
+pub mod wire;
+
+pub use caller::{Caller, Prepared};

@@ -1,0 +1,407 @@
+//! The tool catalogue: `tools-map.toml` bound to the operations of the OpenAPI document.
+//! Building it checks the binding both ways and fails with every mismatch named.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use rmcp::model::{Tool, ToolAnnotations};
+use serde_json::{Map, Value};
+use trekmail_api::model::Operation;
+
+use crate::catalog::argpath::ArgPath;
+use crate::catalog::map::{Check, GateName, TokenName, ToolEntry, ToolsMap};
+use crate::catalog::schema::{self, IDEMPOTENCY_ARG, Shape};
+use crate::catalog::validate::Patterns;
+
+/// One tool, ready to list and call.
+pub struct ToolDef {
+    /// Its entry in `tools-map.toml`.
+    pub entry: ToolEntry,
+    /// The operation's HTTP method.
+    pub method: String,
+    /// The operation's path template.
+    pub path: String,
+    /// Arguments and their wire mapping.
+    pub shape: Shape,
+    /// The input schema, as JSON.
+    pub input_schema: Value,
+    /// The MCP definition.
+    pub tool: Tool,
+}
+
+impl ToolDef {
+    /// Whether this tool needs `gate` for these arguments.
+    pub fn gates_for(&self, args: &Map<String, Value>) -> Vec<GateName> {
+        let mut gates: Vec<GateName> = self.entry.gate.into_iter().collect();
+        gates.extend(
+            self.entry
+                .gate_when
+                .iter()
+                .filter(|g| g.applies(args))
+                .map(|g| g.gate),
+        );
+        gates.sort();
+        gates.dedup();
+        gates
+    }
+}
+
+/// All tools, in map order.
+pub struct Catalog {
+    tools: Vec<Arc<ToolDef>>,
+    by_name: HashMap<String, usize>,
+    /// Compiled `pattern`s of every schema.
+    pub patterns: Patterns,
+}
+
+/// Tool names MCP clients accept.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+impl Catalog {
+    /// The catalogue of this build: the embedded map and the generated client's operations.
+    pub fn embedded() -> Result<Self, Vec<String>> {
+        let map = ToolsMap::embedded().map_err(|e| vec![e])?;
+        let ops = trekmail_api::model::operations().map_err(|e| vec![e.to_string()])?;
+        Self::build(map, ops)
+    }
+
+    /// Binds `map` to `ops`; every problem found is returned, each naming both sides.
+    pub fn build(map: ToolsMap, ops: &[Operation]) -> Result<Self, Vec<String>> {
+        let mut problems = Vec::new();
+        let by_id: BTreeMap<&str, &Operation> =
+            ops.iter().map(|o| (o.operation_id.as_str(), o)).collect();
+        let mut bound: HashSet<String> = HashSet::new();
+        let mut names = HashSet::new();
+        for e in &map.excluded {
+            if !by_id.contains_key(e.operation.as_str()) {
+                problems.push(format!("tools-map.toml excludes operation `{}`, which openapi/trekmail-v1.yaml does not have", e.operation));
+            }
+            if e.reason.trim().is_empty() {
+                problems.push(format!(
+                    "tools-map.toml excludes `{}` without a reason",
+                    e.operation
+                ));
+            }
+            bound.insert(e.operation.clone());
+        }
+        let mut tools = Vec::new();
+        let mut patterns = Patterns::default();
+        for entry in map.tool {
+            let name = entry.name.clone();
+            if !valid_name(&name) {
+                problems.push(format!(
+                    "tool `{name}`: name must match ^[A-Za-z0-9_.-]{{1,64}}$"
+                ));
+            }
+            if !names.insert(name.clone()) {
+                problems.push(format!("tool `{name}` is defined twice in tools-map.toml"));
+            }
+            let Some(op) = by_id.get(entry.operation.as_str()) else {
+                problems.push(format!(
+                    "tool `{name}` (tools-map.toml) names operation `{}`, which openapi/trekmail-v1.yaml does not have",
+                    entry.operation
+                ));
+                continue;
+            };
+            if !bound.insert(entry.operation.clone()) {
+                problems.push(format!(
+                    "operation `{}` is bound twice (again by tool `{name}`)",
+                    entry.operation
+                ));
+            }
+            match Self::tool(entry, op) {
+                Ok(def) => {
+                    if let Err(e) = patterns.add_from(&def.input_schema) {
+                        problems.push(format!("tool `{name}`: {e}"));
+                    }
+                    tools.push(Arc::new(def));
+                }
+                Err(mut e) => problems.append(&mut e),
+            }
+        }
+        for id in by_id.keys() {
+            if !bound.contains(*id) {
+                problems.push(format!(
+                    "operation `{id}` of openapi/trekmail-v1.yaml has no tool: bind it in tools-map.toml ([[tool]] operation = \"{id}\") or list it under [[excluded]] with a reason"
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let by_name = tools
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.entry.name.clone(), i))
+            .collect();
+        Ok(Self {
+            tools,
+            by_name,
+            patterns,
+        })
+    }
+
+    fn tool(entry: ToolEntry, op: &Operation) -> Result<ToolDef, Vec<String>> {
+        let name = entry.name.clone();
+        let both = format!("tool `{name}` / operation `{}`", entry.operation);
+        let mut problems = Vec::new();
+        let shape = schema::shape(op).map_err(|e| vec![format!("{both}: {e}")])?;
+        let method = op.method.as_str().to_owned();
+        let security: Vec<&str> = op.security.iter().map(String::as_str).collect();
+        let expected = match entry.token {
+            TokenName::Ops => "opsToken",
+            TokenName::Message => "messageToken",
+        };
+        if security != [expected] {
+            problems.push(format!(
+                "{both}: tools-map.toml says token {:?} but the spec's security is {security:?}",
+                entry.token
+            ));
+        }
+        let arg_names: HashSet<&str> = shape.args.iter().map(|a| a.name.as_str()).collect();
+        if arg_names.len() != shape.args.len() {
+            problems.push(format!("{both}: two arguments share a name"));
+        }
+        let known = |a: &str| arg_names.contains(a);
+        if let Some(c) = &entry.confirm
+            && (known(c) || c == IDEMPOTENCY_ARG)
+        {
+            problems.push(format!(
+                "{both}: confirmation argument `{c}` clashes with an argument of the operation"
+            ));
+        }
+        if method == "GET"
+            && (entry.idempotency.window_s.is_some()
+                || !entry.idempotency.secret_args.is_empty()
+                || entry.csv_columns.iter().any(|c| !c.secret.is_empty()))
+        {
+            problems.push(format!(
+                "{both}: a GET has no idempotency key, but tools-map.toml sets a policy"
+            ));
+        }
+        if method != "GET" && !shape.idempotency_header {
+            problems.push(format!(
+                "{both}: a {method} must accept the Idempotency-Key header in the spec"
+            ));
+        }
+        let mut paths: Vec<(&str, &String)> = Vec::new();
+        paths.extend(entry.gate_when.iter().map(|g| ("gate_when", &g.arg)));
+        paths.extend(
+            entry
+                .public_host_args
+                .iter()
+                .map(|a| ("public_host_args", a)),
+        );
+        paths.extend(entry.email_args.iter().map(|a| ("email_args", a)));
+        paths.extend(entry.email_when.iter().map(|a| ("email_when", &a.each)));
+        paths.extend(entry.header_args.iter().map(|a| ("header_args", a)));
+        paths.extend(
+            entry
+                .header_name_args
+                .iter()
+                .map(|a| ("header_name_args", a)),
+        );
+        paths.extend(
+            entry
+                .idempotency
+                .secret_args
+                .iter()
+                .map(|a| ("secret argument", a)),
+        );
+        for (column, p) in paths {
+            match ArgPath::parse(p) {
+                Ok(path) if known(path.root()) => {}
+                Ok(_) => problems.push(format!(
+                    "{both}: {column} `{p}` is not an argument of the operation"
+                )),
+                Err(e) => problems.push(format!("{both}: {column}: {e}")),
+            }
+        }
+        for g in &entry.gate_when {
+            if g.conditions() != 1 {
+                problems.push(format!(
+                    "{both}: gate_when on `{}` needs exactly one of equals/contains/one_of/truthy",
+                    g.arg
+                ));
+            }
+        }
+        for c in &entry.csv_columns {
+            for a in std::iter::once(&c.arg).chain(c.host_when.iter()) {
+                if !known(a) {
+                    problems.push(format!(
+                        "{both}: csv_columns names `{a}`, not an argument of the operation"
+                    ));
+                }
+            }
+        }
+        for a in &entry.ignored_args {
+            if known(a) || a == IDEMPOTENCY_ARG || entry.confirm.as_ref() == Some(a) {
+                problems.push(format!(
+                    "{both}: ignored argument `{a}` clashes with an argument of the tool"
+                ));
+            }
+        }
+        for c in &entry.checks {
+            let args: Vec<&String> = match c {
+                Check::RequireAny { args } | Check::MaxTotalItems { args, .. } => {
+                    args.iter().collect()
+                }
+                Check::RequiredWhen { arg, requires, .. } => vec![arg, requires],
+            };
+            for a in args {
+                if !known(a) {
+                    problems.push(format!(
+                        "{both}: check names `{a}`, not an argument of the operation"
+                    ));
+                }
+            }
+        }
+        // No described answer has no fields: a file tool on it is refused below.
+        let response_schema = op.response_schema.as_ref().unwrap_or(&Value::Null);
+        if let Some(f) = &entry.file {
+            let data = &response_schema["properties"]["data"]["properties"];
+            if method != "GET" {
+                problems.push(format!("{both}: only a GET can answer a file"));
+            }
+            for field in [Some(&f.content), f.name.as_ref(), f.media_type.as_ref()]
+                .into_iter()
+                .flatten()
+            {
+                if data.get(field).is_none() {
+                    problems.push(format!(
+                        "{both}: file field `{field}` is not a field of the answer's data in the spec"
+                    ));
+                }
+            }
+        }
+        problems.extend(
+            annotation_problems(&entry, &method)
+                .into_iter()
+                .map(|p| format!("{both}: {p}")),
+        );
+        if entry.title.is_empty()
+            || entry.title.len() > 60
+            || entry.description.len() < 20
+            || entry.description.len() > 1024
+        {
+            problems.push(format!(
+                "{both}: title must be 1-60 characters and description 20-1024"
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let input = schema::input_schema(&shape, entry.confirm.as_deref());
+        let ann = entry.annotations;
+        // The title is the tool's own field; repeating it inside the annotations costs bytes only.
+        let annotations = ToolAnnotations::new()
+            .read_only(ann.read_only)
+            .destructive(ann.destructive)
+            .idempotent(ann.idempotent)
+            .open_world(ann.open_world);
+        let tool = Tool::new(
+            entry.name.clone(),
+            entry.description.clone(),
+            Arc::new(schema::listed(&input, entry.confirm.as_deref())),
+        )
+        .with_title(entry.title.clone())
+        .annotate(annotations);
+        let output = match &entry.file {
+            Some(f) => Some(crate::catalog::output::file_schema(f, response_schema)),
+            None => crate::catalog::output::schema(response_schema),
+        };
+        let tool = match output {
+            Some(s) => tool.with_raw_output_schema(Arc::new(s)),
+            None => tool,
+        };
+        Ok(ToolDef {
+            method,
+            path: op.path.clone(),
+            shape,
+            input_schema: Value::Object(input),
+            tool,
+            entry,
+        })
+    }
+
+    /// Every tool, in map order.
+    pub fn tools(&self) -> &[Arc<ToolDef>] {
+        &self.tools
+    }
+
+    /// The toolset names, in catalogue order, each once.
+    pub fn toolsets(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for t in &self.tools {
+            if !names.contains(&t.entry.toolset.as_str()) {
+                names.push(&t.entry.toolset);
+            }
+        }
+        names
+    }
+
+    /// A tool by name.
+    pub fn get(&self, name: &str) -> Option<&Arc<ToolDef>> {
+        self.by_name.get(name).map(|&i| &self.tools[i])
+    }
+}
+
+/// The annotation rule (docs/tools.md, "Annotations"): the four hints in `tools-map.toml` follow from
+/// what the tool does, and whatever the other columns already say must agree with them.
+/// - readOnlyHint: the tool changes nothing. Every GET and every `list_`/`get_` tool is read-only.
+/// - destructiveHint: data can be lost or overwritten: every DELETE, PUT and PATCH, never a
+///   read and never a `create_` (additive).
+/// - idempotentHint: a repeat later has no further effect. Reads are; a write is only if its
+///   idempotency key re-derives after a window (`window_s`): a key from the arguments alone is
+///   the policy of calls that add something each time (creates, sends, new jobs).
+/// - openWorldHint: the tool reaches parties outside the account (sending, invitations,
+///   outbound connections, the email verifier, Cloudflare): every `sending`-gated tool and every
+///   tool naming a host to connect to; never a GET, which reads the account's own data.
+pub fn annotation_problems(entry: &ToolEntry, method: &str) -> Vec<String> {
+    let a = entry.annotations;
+    let name = entry.name.as_str();
+    let mut p = Vec::new();
+    let mut rule = |broken: bool, what: &str| {
+        if broken {
+            p.push(format!("annotations break the rule: {what}"));
+        }
+    };
+    let listing = name.starts_with("list_") || name.starts_with("get_");
+    rule(
+        (method == "GET" || listing) && !a.read_only,
+        "a GET or list_/get_ tool is read-only",
+    );
+    rule(
+        a.read_only && !matches!(method, "GET" | "POST"),
+        "only a GET or POST can be read-only",
+    );
+    rule(
+        a.read_only && (a.destructive || !a.idempotent),
+        "a read-only tool is idempotent and not destructive",
+    );
+    rule(
+        matches!(method, "DELETE" | "PUT" | "PATCH") && !a.destructive,
+        "a DELETE, PUT or PATCH is destructive",
+    );
+    rule(
+        name.starts_with("create_") && a.destructive,
+        "a create_ tool is additive, not destructive",
+    );
+    rule(
+        !a.read_only && a.idempotent && entry.idempotency.window_s.is_none(),
+        "an idempotent write has a key window (window_s); a key from the arguments alone is for calls that add something each time",
+    );
+    rule(
+        (entry.gate == Some(GateName::Sending) || !entry.public_host_args.is_empty())
+            && !a.open_world,
+        "a sending tool or one naming a host to connect to is open-world",
+    );
+    rule(method == "GET" && a.open_world, "a GET is not open-world");
+    p
+}

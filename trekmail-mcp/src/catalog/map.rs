@@ -1,0 +1,301 @@
+//! `tools-map.toml`: what differs between tools, as data.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::catalog::argpath::ArgPath;
+
+/// The map, embedded at build time so the binary and its tests see the same file.
+pub const TOOLS_MAP_TOML: &str = include_str!("../../../tools-map.toml");
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolsMap {
+    /// One entry per tool, in listing order.
+    pub tool: Vec<ToolEntry>,
+    /// Operations of the spec deliberately not exposed as tools.
+    #[serde(default)]
+    pub excluded: Vec<Excluded>,
+}
+
+/// An operation left out on purpose, with the reason.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Excluded {
+    /// The operationId.
+    pub operation: String,
+    /// Why it is not a tool.
+    pub reason: String,
+}
+
+/// One tool.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolEntry {
+    /// MCP tool name.
+    pub name: String,
+    /// The operationId it calls.
+    pub operation: String,
+    /// The toolset (group) it belongs to.
+    pub toolset: String,
+    /// `ops` or `message`.
+    pub token: TokenName,
+    /// Human title.
+    pub title: String,
+    /// What the agent reads.
+    pub description: String,
+    /// The environment switch that must be on before the tool touches the API.
+    pub gate: Option<GateName>,
+    /// Gates that apply only for some argument values.
+    #[serde(default)]
+    pub gate_when: Vec<GateWhen>,
+    /// A boolean argument that must be `true` on the call itself.
+    pub confirm: Option<String>,
+    /// Idempotency-key policy of a non-GET tool.
+    #[serde(default)]
+    pub idempotency: Idempotency,
+    /// The four MCP annotation hints, all explicit.
+    pub annotations: Annotations,
+    /// Checks beyond the schema, made before any HTTP call.
+    #[serde(default)]
+    pub checks: Vec<Check>,
+    /// Argument paths naming a host TrekMail will connect to: blank, private and internal
+    /// destinations are refused.
+    #[serde(default)]
+    pub public_host_args: Vec<String>,
+    /// Argument paths whose values must each be one plain email address (beyond `format: email`).
+    #[serde(default)]
+    pub email_args: Vec<String>,
+    /// Fields of array items that must be one plain address when a sibling field says so.
+    #[serde(default)]
+    pub email_when: Vec<EmailWhen>,
+    /// Argument paths whose values end up in a mail header: CR, LF and NUL are refused.
+    #[serde(default)]
+    pub header_args: Vec<String>,
+    /// Argument paths of objects whose keys are mail header names: each must be an RFC 7230 token.
+    #[serde(default)]
+    pub header_name_args: Vec<String>,
+    /// Arguments the product documents but the API ignores: accepted, never sent, and the
+    /// result says so.
+    #[serde(default)]
+    pub ignored_args: Vec<String>,
+    /// CSV text arguments and what some of their columns hold.
+    #[serde(default)]
+    pub csv_columns: Vec<CsvColumns>,
+    /// Where the answer carries a file (`call/files.rs` reads it).
+    pub file: Option<FileSpec>,
+}
+
+/// Which fields of a JSON answer (inside `data` or at the top level) hold a file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSpec {
+    /// The field holding the bytes, base64-encoded.
+    pub content: String,
+    /// The field holding the file name.
+    pub name: Option<String>,
+    /// The field holding the MIME type.
+    pub media_type: Option<String>,
+    /// The name when the answer gives none.
+    pub default_name: Option<String>,
+    /// The MIME type when neither the answer nor the name's extension says it.
+    pub default_media_type: Option<String>,
+}
+
+/// Which token a tool needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenName {
+    /// `TREKMAIL_API_TOKEN`.
+    Ops,
+    /// `TREKMAIL_MESSAGE_TOKEN`.
+    Message,
+}
+
+/// The safety switches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GateName {
+    /// `TREKMAIL_ALLOW_DESTRUCTIVE`.
+    Destructive,
+    /// `TREKMAIL_ALLOW_SENDING`.
+    Sending,
+    /// `TREKMAIL_ALLOW_MIGRATION`.
+    Migration,
+}
+
+impl GateName {
+    /// The environment variable that turns the switch on.
+    pub fn env_var(self) -> &'static str {
+        match self {
+            GateName::Destructive => "TREKMAIL_ALLOW_DESTRUCTIVE",
+            GateName::Sending => "TREKMAIL_ALLOW_SENDING",
+            GateName::Migration => "TREKMAIL_ALLOW_MIGRATION",
+        }
+    }
+
+    /// What the switch guards, in words.
+    pub fn what(self) -> &'static str {
+        match self {
+            GateName::Destructive => "destructive operations",
+            GateName::Sending => "sending email",
+            GateName::Migration => "mailbox migrations",
+        }
+    }
+}
+
+/// A gate that applies when a value at an argument path meets a condition (exactly one of
+/// `equals`, `contains`, `one_of`, `truthy`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateWhen {
+    /// The argument path (`action`, `actions[].type`).
+    pub arg: String,
+    /// Applies when a value equals this.
+    pub equals: Option<Value>,
+    /// Applies when a value (an array) contains this.
+    pub contains: Option<Value>,
+    /// Applies when a value is one of these.
+    #[serde(default)]
+    pub one_of: Vec<Value>,
+    /// Applies when a value is truthy (not null, false, 0, "", [] or {}).
+    #[serde(default)]
+    pub truthy: bool,
+    /// The gate.
+    pub gate: GateName,
+}
+
+impl GateWhen {
+    /// How many conditions the entry sets (exactly one is valid).
+    pub fn conditions(&self) -> usize {
+        usize::from(self.equals.is_some())
+            + usize::from(self.contains.is_some())
+            + usize::from(!self.one_of.is_empty())
+            + usize::from(self.truthy)
+    }
+
+    /// Whether the condition holds for these arguments.
+    pub fn applies(&self, args: &serde_json::Map<String, Value>) -> bool {
+        let Ok(path) = ArgPath::parse(&self.arg) else {
+            // The catalogue refuses bad paths at start-up; fail closed all the same.
+            return true;
+        };
+        path.values(args).into_iter().any(|(_, v)| {
+            self.equals.as_ref().is_some_and(|e| e == v)
+                || self
+                    .contains
+                    .as_ref()
+                    .is_some_and(|c| v.as_array().is_some_and(|a| a.contains(c)))
+                || self.one_of.contains(v)
+                || (self.truthy && truthy(v))
+        })
+    }
+}
+
+/// Whether a value counts as given and on.
+pub fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|x| x != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(m) => !m.is_empty(),
+    }
+}
+
+/// For every object at `each`, `field` must be one plain address when `when` is one of `one_of`
+/// (a mail rule's `value` when its `type` is a redirect).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailWhen {
+    /// Path of the objects (`actions[]`).
+    pub each: String,
+    /// Their field holding the address.
+    pub field: String,
+    /// Their field deciding whether it is an address.
+    pub when: String,
+    /// The values of `when` that make `field` an address.
+    pub one_of: Vec<Value>,
+}
+
+/// What columns of a CSV text argument hold (0-based).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsvColumns {
+    /// The argument holding the CSV text.
+    pub arg: String,
+    /// Columns naming a host TrekMail connects to: each must be a public host, not blank.
+    #[serde(default)]
+    pub host: Vec<usize>,
+    /// An argument that must be truthy for the rows to carry `host` columns (`per_row_server`).
+    pub host_when: Option<String>,
+    /// Columns holding secrets: the whole text then enters idempotency keys only as a keyed digest.
+    #[serde(default)]
+    pub secret: Vec<usize>,
+}
+
+/// The idempotency-key policy.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Idempotency {
+    /// The key also changes every `window_s` seconds (for actions a user may repeat later).
+    pub window_s: Option<u64>,
+    /// Arguments that enter the key only as a keyed digest (`items[].password` for array items).
+    #[serde(default)]
+    pub secret_args: Vec<String>,
+}
+
+/// MCP tool annotations.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Annotations {
+    /// readOnlyHint.
+    pub read_only: bool,
+    /// destructiveHint.
+    pub destructive: bool,
+    /// idempotentHint.
+    pub idempotent: bool,
+    /// openWorldHint.
+    pub open_world: bool,
+}
+
+/// A check on the arguments beyond what a JSON Schema says.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Check {
+    /// At least one of `args` is given and not empty.
+    RequireAny {
+        /// The arguments.
+        args: Vec<String>,
+    },
+    /// The arrays `args` hold at most `max` items together.
+    MaxTotalItems {
+        /// The arrays.
+        args: Vec<String>,
+        /// The limit.
+        max: usize,
+    },
+    /// When `arg` equals `equals`, `requires` must be given and not empty.
+    RequiredWhen {
+        /// The condition's argument.
+        arg: String,
+        /// The condition's value.
+        equals: Value,
+        /// The argument then required.
+        requires: String,
+    },
+}
+
+impl ToolsMap {
+    /// Parses the embedded map.
+    pub fn embedded() -> Result<Self, String> {
+        Self::parse(TOOLS_MAP_TOML)
+    }
+
+    /// Parses a map.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| format!("tools-map.toml: {e}"))
+    }
+}

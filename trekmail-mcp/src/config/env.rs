@@ -1,0 +1,297 @@
+//! Configuration: one struct, read once from the environment, every problem reported at once,
+//! each naming its variable and never echoing a token.
+
+use std::time::Duration;
+
+use trekmail_api::{ClientBuilder, TokenKind};
+
+use crate::call::human::HumanConfirm;
+use crate::call::tokens::Secret;
+use crate::serve::Config;
+use crate::serve::http_server::settings::{HttpConfig, TokenMode};
+
+/// Default of `TREKMAIL_MAX_INLINE_BYTES`: 48 KiB. Base64 makes a binary file a third larger, so
+/// the largest inline result stays near 66 KB, under the ~70 KB (25k tokens) at which Claude Code
+/// refuses a tool result, and far under the 10 MiB an MCP Inspector message may hold.
+pub const DEFAULT_MAX_INLINE_BYTES: u64 = 48 * 1024;
+
+/// Every variable the server reads, for documentation, tests and the unknown-variable warning.
+pub const VARIABLES: &[&str] = &[
+    "TREKMAIL_BASE_URL",
+    "TREKMAIL_API_TOKEN",
+    "TREKMAIL_MESSAGE_TOKEN",
+    "TREKMAIL_TIMEOUT_MS",
+    "TREKMAIL_MAX_RESPONSE_BYTES",
+    "TREKMAIL_MAX_CONCURRENT_CALLS",
+    "TREKMAIL_MAX_INLINE_BYTES",
+    "TREKMAIL_USER_AGENT",
+    "TREKMAIL_ALLOW_DESTRUCTIVE",
+    "TREKMAIL_ALLOW_SENDING",
+    "TREKMAIL_ALLOW_MIGRATION",
+    "TREKMAIL_TOOLSETS",
+    "TREKMAIL_TOOLS",
+    "TREKMAIL_EXCLUDE_TOOLS",
+    "TREKMAIL_READ_ONLY",
+    "TREKMAIL_HIDE_DISABLED",
+    "TREKMAIL_HUMAN_CONFIRM",
+    "TREKMAIL_LOG",
+    "TREKMAIL_CA_CERT",
+    "TREKMAIL_SANDBOX",
+    "TREKMAIL_HTTP_LISTEN",
+    "TREKMAIL_HTTP_TOKENS",
+    "TREKMAIL_HTTP_BEARER",
+    "TREKMAIL_HTTP_BEARER_FILE",
+    "TREKMAIL_HTTP_ALLOWED_HOSTS",
+    "TREKMAIL_HTTP_ALLOWED_ORIGINS",
+    "TREKMAIL_HTTP_MAX_BODY_BYTES",
+    "TREKMAIL_HTTP_MAX_REQUESTS",
+];
+
+/// The variables among `names` that start with `TREKMAIL_` and that the server does not read:
+/// a misspelt switch must not pass silently.
+pub fn unknown_variables<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    names
+        .into_iter()
+        .filter(|n| n.starts_with("TREKMAIL_") && !VARIABLES.contains(n))
+        .collect()
+}
+
+impl Config {
+    /// Reads the configuration through `get` (the process environment in `main`). An empty value
+    /// counts as unset. `toolsets` are the names that `TREKMAIL_TOOLSETS` may use.
+    pub fn from_env(
+        get: impl Fn(&str) -> Option<String>,
+        toolsets: &[&str],
+    ) -> Result<Self, Vec<String>> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let mut problems = Vec::new();
+        let base_url = match get("TREKMAIL_BASE_URL") {
+            None => {
+                problems.push("TREKMAIL_BASE_URL is required: the URL of your TrekMail instance, e.g. https://trekmail.net".into());
+                String::new()
+            }
+            Some(u) => {
+                if let Err(e) = ClientBuilder::api_root(&u) {
+                    problems.push(format!("TREKMAIL_BASE_URL: {e}"));
+                }
+                u.trim().to_owned()
+            }
+        };
+        let ops_token = token(get("TREKMAIL_API_TOKEN"), TokenKind::Ops, &mut problems);
+        let message_token = token(
+            get("TREKMAIL_MESSAGE_TOKEN"),
+            TokenKind::Message,
+            &mut problems,
+        );
+        let http = HttpConfig::from_env(&get, &mut problems);
+        let caller_tokens = http.as_ref().is_some_and(|h| h.tokens == TokenMode::Caller);
+        if caller_tokens {
+            for k in ["TREKMAIL_API_TOKEN", "TREKMAIL_MESSAGE_TOKEN"] {
+                if get(k).is_some() {
+                    problems.push(format!("{k} must not be set with TREKMAIL_HTTP_TOKENS=caller: the server holds no token, each request brings its own"));
+                }
+            }
+        } else if get("TREKMAIL_API_TOKEN").is_none() && get("TREKMAIL_MESSAGE_TOKEN").is_none() {
+            problems.push("set at least one token: TREKMAIL_API_TOKEN (tm_live_...) for account tools, TREKMAIL_MESSAGE_TOKEN (tm_msg_...) for message tools".into());
+        }
+        let timeout = match get("TREKMAIL_TIMEOUT_MS") {
+            None => Duration::from_millis(30_000),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(ms @ 1..=600_000) => Duration::from_millis(ms),
+                _ => {
+                    problems.push(format!("TREKMAIL_TIMEOUT_MS must be a whole number of milliseconds from 1 to 600000, got {v:?}"));
+                    Duration::from_millis(30_000)
+                }
+            },
+        };
+        let mut number = |name: &str, min: u64, max: u64, default: u64| {
+            whole_number(name, get(name), (min, max), default, &mut problems)
+        };
+        let max_response_bytes = number(
+            "TREKMAIL_MAX_RESPONSE_BYTES",
+            1024,
+            1 << 32,
+            trekmail_api::DEFAULT_MAX_RESPONSE_BYTES,
+        );
+        let max_concurrent_calls =
+            usize::try_from(number("TREKMAIL_MAX_CONCURRENT_CALLS", 1, 1024, 8)).unwrap_or(8);
+        let max_inline_bytes = number(
+            "TREKMAIL_MAX_INLINE_BYTES",
+            0,
+            1 << 32,
+            DEFAULT_MAX_INLINE_BYTES,
+        );
+        let user_agent = get("TREKMAIL_USER_AGENT")
+            .unwrap_or_else(|| concat!("trekmail-mcp/", env!("CARGO_PKG_VERSION")).into());
+        if user_agent.chars().any(|c| c.is_control() || !c.is_ascii()) || user_agent.len() > 256 {
+            problems
+                .push("TREKMAIL_USER_AGENT must be printable ASCII, at most 256 characters".into());
+        }
+        let mut flag = |name: &str| match get(name) {
+            None => false,
+            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => {
+                    problems.push(format!(
+                        "{name} must be true, false, 1 or 0 (any case), got {v:?}"
+                    ));
+                    false
+                }
+            },
+        };
+        let allow_destructive = flag("TREKMAIL_ALLOW_DESTRUCTIVE");
+        let allow_sending = flag("TREKMAIL_ALLOW_SENDING");
+        let allow_migration = flag("TREKMAIL_ALLOW_MIGRATION");
+        let read_only = flag("TREKMAIL_READ_ONLY");
+        let hide_disabled = flag("TREKMAIL_HIDE_DISABLED");
+        let selected = get("TREKMAIL_TOOLSETS").map(|v| {
+            let names = list(&v, true);
+            if names.iter().any(|n| n == "all") {
+                return toolsets.iter().map(|t| (*t).to_owned()).collect();
+            }
+            for n in &names {
+                if !toolsets.contains(&n.as_str()) {
+                    problems.push(format!(
+                        "TREKMAIL_TOOLSETS: unknown toolset {n:?}; known: all, {}",
+                        toolsets.join(", ")
+                    ));
+                }
+            }
+            names
+        });
+        // Tool names are checked against the catalogue when the server is built.
+        let tools = get("TREKMAIL_TOOLS").map(|v| list(&v, false));
+        let exclude_tools = get("TREKMAIL_EXCLUDE_TOOLS")
+            .map(|v| list(&v, false))
+            .unwrap_or_default();
+        let human_confirm = match get("TREKMAIL_HUMAN_CONFIRM") {
+            None => HumanConfirm::default(),
+            Some(v) => HumanConfirm::parse(&v).unwrap_or_else(|| {
+                problems.push(format!(
+                    "TREKMAIL_HUMAN_CONFIRM must be auto, always or never, got {v:?}"
+                ));
+                HumanConfirm::default()
+            }),
+        };
+        if let Some(v) = get("TREKMAIL_LOG")
+            && super::logging::level(&v).is_none()
+        {
+            problems.push(format!(
+                "TREKMAIL_LOG must be one of error, warn, info, debug, trace, got {v:?}"
+            ));
+        }
+        let ca_cert_pem =
+            get("TREKMAIL_CA_CERT").and_then(|path| match std::fs::read(path.trim()) {
+                Ok(pem) if pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") => {
+                    Some(pem)
+                }
+                Ok(_) => {
+                    problems.push(format!(
+                        "TREKMAIL_CA_CERT: {path:?} holds no PEM certificate"
+                    ));
+                    None
+                }
+                Err(e) => {
+                    problems.push(format!("TREKMAIL_CA_CERT: cannot read {path:?}: {e}"));
+                    None
+                }
+            });
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Self {
+            base_url,
+            ops_token,
+            message_token,
+            timeout,
+            max_response_bytes,
+            max_concurrent_calls,
+            max_inline_bytes,
+            user_agent,
+            allow_destructive,
+            allow_sending,
+            allow_migration,
+            toolsets: selected,
+            tools,
+            exclude_tools,
+            read_only,
+            hide_disabled,
+            human_confirm,
+            ca_cert_pem,
+            http,
+        })
+    }
+}
+
+/// A comma-separated list, items trimmed, empty items dropped; toolset names are lowercased.
+fn list(v: &str, lowercase: bool) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if lowercase {
+                s.to_ascii_lowercase()
+            } else {
+                s.to_owned()
+            }
+        })
+        .collect()
+}
+
+fn token(value: Option<String>, kind: TokenKind, problems: &mut Vec<String>) -> Option<Secret> {
+    let v = value?;
+    let v = v.trim();
+    let prefix = kind.prefix();
+    if !v.starts_with(prefix) || v.len() == prefix.len() {
+        // Never echo the value: say only what is wrong with it.
+        let hint = match kind {
+            TokenKind::Ops if v.starts_with(TokenKind::Message.prefix()) => {
+                " (this looks like a message token: use TREKMAIL_MESSAGE_TOKEN)"
+            }
+            TokenKind::Message if v.starts_with(TokenKind::Ops.prefix()) => {
+                " (this looks like an ops token: use TREKMAIL_API_TOKEN)"
+            }
+            _ => "",
+        };
+        problems.push(format!(
+            "{} must start with {prefix} and carry the token after it{hint}",
+            kind.env_var()
+        ));
+        return None;
+    }
+    if v.chars()
+        .any(|c| c.is_whitespace() || c.is_control() || !c.is_ascii())
+    {
+        problems.push(format!(
+            "{} contains spaces or characters a token cannot have",
+            kind.env_var()
+        ));
+        return None;
+    }
+    Some(Secret::new(v))
+}
+
+/// The whole number `value` of variable `name` within `min..=max`, or `default` when unset; a
+/// value out of range or not a number is a problem naming the variable, and `default` stands in.
+pub(crate) fn whole_number(
+    name: &str,
+    value: Option<impl AsRef<str>>,
+    (min, max): (u64, u64),
+    default: u64,
+    problems: &mut Vec<String>,
+) -> u64 {
+    let Some(v) = value else {
+        return default;
+    };
+    let v = v.as_ref();
+    match v.trim().parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => n,
+        _ => {
+            problems.push(format!(
+                "{name} must be a whole number from {min} to {max}, got {v:?}"
+            ));
+            default
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! MCP Streamable HTTP at `/mcp`, stateless: rmcp's Streamable HTTP service answers every
+//! request on its own (no session, so any replica can answer any request), over a
+//! [`TrekmailServer`] built for that request's tokens from the process's [`Shared`] state.
+//! In front of rmcp: `GET /healthz`, a bound on requests in flight, and who may call
+//! ([`auth`]). rmcp checks `Host` and `Origin` (DNS rebinding), the body size, the media types
+//! and the protocol version.
+
+pub mod auth;
+pub mod settings;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, combinators::BoxBody};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::call::tokens::{TokenSource, Tokens};
+use crate::serve::server::{Shared, TrekmailServer};
+use auth::{BearerCheck, Refusal};
+use settings::{HttpConfig, LOOPBACK_ORIGINS, TokenMode};
+
+/// The MCP endpoint's path.
+pub const MCP_PATH: &str = "/mcp";
+/// The health check's path.
+pub const HEALTH_PATH: &str = "/healthz";
+/// How long a client may take to send a request's headers, and then its body: a request that
+/// trickles in would otherwise hold one of the bounded request slots forever.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Body = BoxBody<Bytes, Infallible>;
+
+/// Who may call and with which tokens.
+enum Access {
+    /// One server with the environment's tokens; callers present the bearer, if configured.
+    Operator {
+        server: TrekmailServer,
+        bearer: Option<BearerCheck>,
+    },
+    /// A server per request, for the tokens it presents.
+    Caller { shared: Shared },
+}
+
+/// The HTTP front of the MCP server.
+pub struct HttpServer {
+    access: Access,
+    mcp: StreamableHttpServerConfig,
+    sessions: Arc<NeverSessionManager>,
+    requests: Arc<tokio::sync::Semaphore>,
+    max_body_bytes: usize,
+    closing: CancellationToken,
+}
+
+impl HttpServer {
+    /// The server for `http`; `shared` must have been built with the [`TokenSource`] the token
+    /// mode implies ([`source`]), and `operator_tokens` are the environment's.
+    pub fn new(
+        http: &HttpConfig,
+        shared: Shared,
+        operator_tokens: &Tokens,
+    ) -> Result<Self, String> {
+        let closing = shared.closing();
+        let access = match http.tokens {
+            TokenMode::Operator => Access::Operator {
+                server: shared.server(operator_tokens)?,
+                bearer: http.bearer.as_ref().map(BearerCheck::new),
+            },
+            TokenMode::Caller => Access::Caller { shared },
+        };
+        let mut mcp = StreamableHttpServerConfig::default()
+            .with_legacy_session_mode(false)
+            .with_json_response(true)
+            .with_max_request_body_bytes(http.max_body_bytes)
+            .with_cancellation_token(closing.child_token());
+        mcp = match http.allowed_hosts.as_deref() {
+            Some([any]) if any == "*" => mcp.disable_allowed_hosts(),
+            Some(hosts) => mcp.with_allowed_hosts(hosts.iter().cloned()),
+            // rmcp's default: the loopback names.
+            None => mcp,
+        };
+        mcp = match http.allowed_origins.as_deref() {
+            Some([any]) if any == "*" => mcp.disable_allowed_origins(),
+            Some(origins) => mcp
+                .with_allowed_origins(origins.iter().cloned())
+                .enforce_origin_validation(),
+            None => mcp
+                .with_allowed_origins(LOOPBACK_ORIGINS)
+                .enforce_origin_validation(),
+        };
+        Ok(Self {
+            access,
+            mcp,
+            sessions: Arc::new(NeverSessionManager::default()),
+            requests: Arc::new(tokio::sync::Semaphore::new(http.max_requests)),
+            max_body_bytes: http.max_body_bytes,
+            closing,
+        })
+    }
+
+    /// Answers one request.
+    pub async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+        let path = req.uri().path();
+        if path == HEALTH_PATH {
+            return if matches!(*req.method(), Method::GET | Method::HEAD) {
+                text(StatusCode::OK, "ok\n")
+            } else {
+                text(StatusCode::METHOD_NOT_ALLOWED, "GET only\n")
+            };
+        }
+        if path != MCP_PATH {
+            return text(
+                StatusCode::NOT_FOUND,
+                "not found: the MCP endpoint is /mcp\n",
+            );
+        }
+        // More requests than the bound are answered at once, not queued: memory stays bounded and
+        // a load balancer can send the request to another replica.
+        let Ok(_permit) = self.requests.try_acquire() else {
+            let mut r = text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy: too many requests in flight; retry shortly\n",
+            );
+            r.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            return r;
+        };
+        let server = match &self.access {
+            Access::Operator { server, bearer } => {
+                match auth::operator(req.headers(), bearer.as_ref()) {
+                    Ok(()) => server.clone(),
+                    Err(refusal) => return refused(&refusal),
+                }
+            }
+            Access::Caller { shared } => match auth::caller(req.headers()) {
+                // The tokens live in this server only, dropped with this request.
+                Ok(tokens) => match shared.server(&tokens) {
+                    Ok(s) => s,
+                    Err(_) => {
+                        return refused(&Refusal {
+                            status: StatusCode::UNAUTHORIZED,
+                            message: "the token cannot be sent in a header",
+                        });
+                    }
+                },
+                Err(refusal) => return refused(&refusal),
+            },
+        };
+        // The body is read here, within the size limit and the read deadline, before rmcp sees it.
+        let (parts, body) = req.into_parts();
+        let body = http_body_util::Limited::new(body, self.max_body_bytes);
+        let body = match tokio::time::timeout(READ_TIMEOUT, body.collect()).await {
+            Ok(Ok(collected)) => collected.to_bytes(),
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+                return text(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "the request body is larger than TREKMAIL_HTTP_MAX_BODY_BYTES\n",
+                );
+            }
+            Ok(Err(_)) => {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    "the request body could not be read\n",
+                );
+            }
+            Err(_) => {
+                return text(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the request body did not arrive in time\n",
+                );
+            }
+        };
+        let req = Request::from_parts(parts, Full::new(body));
+        let service = StreamableHttpService::new(
+            move || Ok(server.clone()),
+            Arc::clone(&self.sessions),
+            self.mcp.clone(),
+        );
+        service.handle(req).await
+    }
+
+    /// Serves connections from `listener` until `stop` completes, then stops accepting, lets
+    /// the requests in flight finish for at most `drain`, and cancels what is left.
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        stop: impl Future<Output = ()>,
+        drain: Duration,
+    ) {
+        let graceful = GracefulShutdown::new();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((stream, _)) = accepted else {
+                        // Out of file descriptors and the like: do not spin.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    };
+                    let me = Arc::clone(&self);
+                    let service = hyper::service::service_fn(move |req| {
+                        let me = Arc::clone(&me);
+                        async move { Ok::<_, Infallible>(me.handle(req).await) }
+                    });
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(READ_TIMEOUT)
+                        .serve_connection(TokioIo::new(stream), service);
+                    let conn = graceful.watch(conn);
+                    tokio::spawn(async move {
+                        let _ = conn.await;
+                    });
+                }
+                () = &mut stop => break,
+            }
+        }
+        drop(listener);
+        tracing::info!("stopping: no new connections; finishing the requests in flight");
+        tokio::select! {
+            () = graceful.shutdown() => tracing::info!("all requests finished"),
+            () = tokio::time::sleep(drain) => {
+                tracing::warn!(drain_ms = u64::try_from(drain.as_millis()).unwrap_or(u64::MAX), "requests still in flight at the drain deadline: cancelled");
+            }
+        }
+        self.closing.cancel();
+    }
+}
+
+/// The token source a token mode implies.
+pub fn source(mode: TokenMode) -> TokenSource {
+    match mode {
+        TokenMode::Operator => TokenSource::Environment,
+        TokenMode::Caller => TokenSource::Request,
+    }
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())).boxed());
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+fn refused(refusal: &Refusal) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(format!("{}\n", refusal.message))).boxed());
+    *r.status_mut() = refusal.status;
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    if refusal.status == StatusCode::UNAUTHORIZED {
+        r.headers_mut()
+            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    r
+}

@@ -1,0 +1,15 @@
+//! Floor 3, the server shell: the MCP handler, which tools a configuration lists, the
+//! instructions, and the transports (stdio, Streamable HTTP).
+//!
+//! May import: `catalog/` and `call/`. Not `config/`: the settings it runs with
+//! (`Config`, `HttpConfig`) are its own types, built there.
+
+pub mod http_server;
+pub(crate) mod instructions;
+pub mod selection;
+pub(crate) mod server;
+pub(crate) mod settings;
+pub mod stdio;
+
+pub use server::{Shared, TrekmailServer};
+pub use settings::Config;

@@ -1,0 +1,545 @@
+//! The MCP server: lists the tools this configuration enables and routes calls to [`Caller`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rmcp::ErrorData;
+use rmcp::ServerHandler;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, Implementation, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, ResourceTemplate, ServerCapabilities, ServerConfig,
+    Tool,
+};
+use rmcp::service::{RequestContext, RoleServer};
+use tokio_util::sync::CancellationToken;
+use trekmail_api::{ClientBuilder, OutcomeBody, Pool, RetryPolicy};
+
+use crate::call::Caller;
+use crate::call::files::{self, File};
+use crate::call::gates::{self, Switches};
+use crate::call::human::{self, Human, HumanConfirm};
+use crate::call::idempotency::Keys;
+use crate::call::intents::{IntentMemory, ProcessMemory};
+use crate::call::progress::Progress;
+use crate::call::results;
+use crate::call::tokens::Secret;
+use crate::call::tokens::{TokenSource, Tokens, token_kind};
+use crate::catalog::{Catalog, ToolDef};
+use crate::serve::Config;
+use crate::serve::{instructions, selection};
+
+/// The server: the tools of one set of tokens, over the process's [`Shared`] state. Cheap to
+/// build per request ([`Shared::server`]) and to clone.
+#[derive(Clone)]
+pub struct TrekmailServer {
+    catalog: Arc<Catalog>,
+    listing: Arc<Listing>,
+    /// `TREKMAIL_HUMAN_CONFIRM`.
+    human_confirm: HumanConfirm,
+    caller: Arc<Caller>,
+    /// Calls in flight at once (`TREKMAIL_MAX_CONCURRENT_CALLS`); the rest wait their turn.
+    slots: Arc<tokio::sync::Semaphore>,
+    /// Cancelled when the server stops serving (end of input): calls in flight stop at once.
+    closing: CancellationToken,
+}
+
+/// The tools listed for one combination of tokens, why the others are not, and the
+/// instructions generated for them.
+struct Listing {
+    listed: Vec<Arc<ToolDef>>,
+    /// The definitions as listed here (a disabled tool's description says so), in `listed` order.
+    listed_tools: Vec<Tool>,
+    hidden: HashMap<String, String>,
+    /// Generated from the configuration.
+    instructions: String,
+}
+
+/// What every server of one process shares: the catalogue, the operator's settings, the
+/// connection pool to the API and the call slots. Building a [`TrekmailServer`] from it for a
+/// set of tokens costs a few small allocations: no connection, no TLS set-up, no catalogue walk.
+#[derive(Clone)]
+pub struct Shared {
+    catalog: Arc<Catalog>,
+    pool: Pool,
+    switches: Switches,
+    source: TokenSource,
+    /// `TREKMAIL_MAX_INLINE_BYTES`.
+    max_inline_bytes: u64,
+    human_confirm: HumanConfirm,
+    /// Indexed by [`Shared::index`]: one listing per combination of tokens present.
+    listings: [Arc<Listing>; 4],
+    slots: Arc<tokio::sync::Semaphore>,
+    closing: CancellationToken,
+    /// Every caller's memory of recent writes: it outlives the servers built per request.
+    intents: Arc<dyn IntentMemory>,
+}
+
+impl Shared {
+    /// The shared state for `config`; `source` says where the tokens will come from. `Err`
+    /// lists the problems, one a line (unknown tool names).
+    pub fn new(
+        config: &Config,
+        catalog: Catalog,
+        retry: RetryPolicy,
+        source: TokenSource,
+    ) -> Result<Self, String> {
+        let mut b = ClientBuilder::new(&config.base_url)
+            .user_agent(&config.user_agent)
+            .timeout(config.timeout)
+            .max_response_bytes(config.max_response_bytes)
+            .retry_policy(retry);
+        if let Some(pem) = &config.ca_cert_pem {
+            b = b.root_certificate_pem(pem.clone());
+        }
+        let pool = b.build_pool().map_err(|e| e.to_string())?;
+        let mut problems = selection::unknown_tool_names(config, &catalog);
+        match instructions::unknown_tools(|n| catalog.get(n).is_some()) {
+            Ok(unknown) if unknown.is_empty() => {}
+            Ok(unknown) => problems.push(format!(
+                "instructions.toml names unknown tools: {}",
+                unknown.join(", ")
+            )),
+            Err(e) => problems.push(e),
+        }
+        if !problems.is_empty() {
+            return Err(problems.join("\n"));
+        }
+        let switches = config.switches();
+        let mut listings = Vec::with_capacity(4);
+        for i in 0..4 {
+            listings.push(Arc::new(listing(
+                &catalog,
+                config,
+                &switches,
+                source,
+                i & 1 != 0,
+                i & 2 != 0,
+            )?));
+        }
+        let listings: [Arc<Listing>; 4] = listings
+            .try_into()
+            .map_err(|_| "four listings".to_owned())?;
+        Ok(Self {
+            catalog: Arc::new(catalog),
+            pool,
+            switches,
+            source,
+            max_inline_bytes: config.max_inline_bytes,
+            human_confirm: config.human_confirm,
+            listings,
+            slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
+            closing: CancellationToken::new(),
+            intents: Arc::new(ProcessMemory::default()),
+        })
+    }
+
+    /// The same state with its intent memory in `intents` (a shared store).
+    #[must_use]
+    pub fn with_intents(mut self, intents: Arc<dyn IntentMemory>) -> Self {
+        self.intents = intents;
+        self
+    }
+
+    fn index(ops: bool, message: bool) -> usize {
+        usize::from(ops) | (usize::from(message) << 1)
+    }
+
+    /// The server for `tokens`: exactly their tools, their clients, their idempotency secrets.
+    /// Its memory of recent writes is the process's (or the shared store's), per token.
+    pub fn server(&self, tokens: &Tokens) -> Result<TrekmailServer, String> {
+        // Neither token may reach the agent, whichever client's answer echoes it.
+        let redact: Vec<String> = [&tokens.ops, &tokens.message]
+            .into_iter()
+            .flatten()
+            .map(|t| t.expose().to_owned())
+            .collect();
+        let client = |t: &Option<Secret>| {
+            t.as_ref()
+                .map(|t| self.pool.client(Some(t.expose()), &redact))
+                .transpose()
+                .map_err(|e| e.to_string())
+        };
+        let caller = Caller {
+            ops: client(&tokens.ops)?,
+            message: client(&tokens.message)?,
+            switches: self.switches,
+            secret: Keys::for_tokens(
+                tokens.ops.as_ref().map(Secret::expose),
+                tokens.message.as_ref().map(Secret::expose),
+            ),
+            intents: Arc::clone(&self.intents),
+            source: self.source,
+            max_inline_bytes: self.max_inline_bytes,
+        };
+        Ok(TrekmailServer {
+            catalog: Arc::clone(&self.catalog),
+            listing: Arc::clone(
+                &self.listings[Self::index(tokens.ops.is_some(), tokens.message.is_some())],
+            ),
+            human_confirm: self.human_confirm,
+            caller: Arc::new(caller),
+            slots: Arc::clone(&self.slots),
+            closing: self.closing.clone(),
+        })
+    }
+
+    /// The token that stops every call in flight when cancelled.
+    pub fn closing(&self) -> CancellationToken {
+        self.closing.clone()
+    }
+}
+
+/// What `config` lists when the given tokens are present (the selection reads only whether a
+/// token is set, so a stand-in marks it), and why the rest are not.
+fn listing(
+    catalog: &Catalog,
+    config: &Config,
+    switches: &Switches,
+    source: TokenSource,
+    ops: bool,
+    message: bool,
+) -> Result<Listing, String> {
+    let mut config = config.clone();
+    config.ops_token = ops.then(|| Secret::new("tm_live_present"));
+    config.message_token = message.then(|| Secret::new("tm_msg_present"));
+    let mut listed = Vec::new();
+    let mut listed_tools = Vec::new();
+    let mut hidden = HashMap::new();
+    for def in catalog.tools() {
+        let why = if selection::has_token(&config, def.entry.token) {
+            selection::hidden_because(def, &config)
+        } else {
+            Some(format!("needs {}", source.how(token_kind(def.entry.token))))
+        };
+        match why {
+            Some(w) => {
+                hidden.insert(def.entry.name.clone(), w);
+            }
+            None => {
+                let mut tool = def.tool.clone();
+                if let Some(g) = selection::disabled_by(def, switches) {
+                    let d = tool.description.as_deref().unwrap_or_default();
+                    tool.description = Some(format!("{d}{}", gates::disabled_note(g, d)).into());
+                }
+                listed.push(Arc::clone(def));
+                listed_tools.push(tool);
+            }
+        }
+    }
+    let instructions = instructions::build(&config, &listed)?;
+    Ok(Listing {
+        listed,
+        listed_tools,
+        hidden,
+        instructions,
+    })
+}
+
+impl TrekmailServer {
+    /// A server for `config`, with the default retry policy. `Err` lists the problems, one a
+    /// line (unknown tool names).
+    pub fn new(config: &Config, catalog: Catalog) -> Result<Self, String> {
+        Self::with_retry(config, catalog, RetryPolicy::default())
+    }
+
+    /// A server for `config` with a given retry policy (tests use one that does not sleep).
+    pub fn with_retry(
+        config: &Config,
+        catalog: Catalog,
+        retry: RetryPolicy,
+    ) -> Result<Self, String> {
+        Shared::new(config, catalog, retry, TokenSource::Environment)?.server(&Tokens {
+            ops: config.ops_token.clone(),
+            message: config.message_token.clone(),
+        })
+    }
+
+    /// The token that stops every call in flight when cancelled (the stdio transport cancels
+    /// it at end of input).
+    pub fn closing(&self) -> CancellationToken {
+        self.closing.clone()
+    }
+
+    /// Forgets the writes remembered for telling retries from new intents, as a restart would.
+    pub fn forget_recent_writes(&self) {
+        self.caller.intents.forget();
+    }
+
+    /// The tools this configuration lists, in order.
+    pub fn tools(&self) -> Vec<Tool> {
+        self.listing.listed_tools.clone()
+    }
+
+    /// The definitions this configuration lists, in order.
+    pub fn listed(&self) -> &[Arc<ToolDef>] {
+        &self.listing.listed
+    }
+
+    /// The whole catalogue.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The server's instructions for the agent.
+    pub fn instructions(&self) -> &str {
+        &self.listing.instructions
+    }
+
+    fn find(&self, name: &str) -> Option<(&Arc<ToolDef>, &Tool)> {
+        let l = &self.listing;
+        let i = l.listed.iter().position(|d| d.entry.name == name)?;
+        Some((&l.listed[i], &l.listed_tools[i]))
+    }
+
+    /// Calls a tool by name for a client that cannot ask its user: `Err` only for a tool that
+    /// is not listed.
+    pub async fn call(
+        &self,
+        name: &str,
+        args: Option<serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<rmcp::model::CallToolResult, ErrorData> {
+        self.call_with(name, args, &Human::Unreachable, None).await
+    }
+
+    /// [`TrekmailServer::call`], telling `progress` while the call waits for a free slot or
+    /// before it tries again.
+    pub async fn call_with_progress(
+        &self,
+        name: &str,
+        args: Option<serde_json::Map<String, serde_json::Value>>,
+        progress: Option<&Progress>,
+    ) -> Result<rmcp::model::CallToolResult, ErrorData> {
+        self.call_with(name, args, &Human::Unreachable, progress)
+            .await
+    }
+
+    /// Calls a tool by name; a guarded call may first ask `human` (`TREKMAIL_HUMAN_CONFIRM`),
+    /// and `progress` hears of waits (for a slot, before a retry).
+    pub async fn call_with(
+        &self,
+        name: &str,
+        args: Option<serde_json::Map<String, serde_json::Value>>,
+        human: &Human,
+        progress: Option<&Progress>,
+    ) -> Result<rmcp::model::CallToolResult, ErrorData> {
+        let Some((def, _)) = self.find(name) else {
+            let msg = match self.listing.hidden.get(name) {
+                Some(why) => format!("tool `{name}` is not available: {why}"),
+                None => format!("unknown tool `{name}`"),
+            };
+            return Err(ErrorData::invalid_params(msg, None));
+        };
+        // Switches and confirmation first: a refused call asks nobody.
+        let prepared = match self
+            .caller
+            .prepare(&self.catalog, def, args.unwrap_or_default())
+        {
+            Ok(p) => p,
+            Err(refusal) => return Ok(refusal),
+        };
+        if prepared.guarded()
+            && let Err(why) = human::confirm(self.human_confirm, human, def, &prepared.args).await
+        {
+            return Ok(results::refusal(why));
+        }
+        // Waiting for a slot is part of the call: a cancellation ends the wait too. The human
+        // was asked before: a pending question holds no slot.
+        let slot = match self.slots.try_acquire() {
+            Ok(s) => Ok(s),
+            Err(_) => {
+                if let Some(p) = progress {
+                    p.tell(
+                        "waiting for a free call slot (TREKMAIL_MAX_CONCURRENT_CALLS)".into(),
+                        None,
+                    );
+                }
+                self.slots.acquire().await
+            }
+        };
+        let Ok(_slot) = slot else {
+            return Err(ErrorData::internal_error(
+                "the server is shutting down",
+                None,
+            ));
+        };
+        Ok(self.caller.execute(prepared, progress).await)
+    }
+}
+
+impl TrekmailServer {
+    /// resources/read of a `trekmail://` URI: the file tool whose path the URI names is called
+    /// with the URI's arguments (through every check and gate of a tool call, with this server's
+    /// tokens) and the file comes back whole, whatever the inline limit.
+    pub async fn read(&self, uri: &str) -> Result<ReadResourceResult, ErrorData> {
+        let found = self.listed().iter().find_map(|d| {
+            let spec = d.entry.file.as_ref()?;
+            Some((d, spec, files::args_of(uri, &d.path, &d.shape)?))
+        });
+        let Some((def, spec, args)) = found else {
+            return Err(ErrorData::resource_not_found(
+                format!("no file of this server has the URI {uri}"),
+                None,
+            ));
+        };
+        let text_of = |r: &rmcp::model::CallToolResult| {
+            r.content
+                .iter()
+                .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let prepared = self
+            .caller
+            .prepare(&self.catalog, def, args)
+            .map_err(|r| ErrorData::invalid_params(text_of(&r), None))?;
+        let Ok(_slot) = self.slots.acquire().await else {
+            return Err(ErrorData::internal_error(
+                "the server is shutting down",
+                None,
+            ));
+        };
+        let outcome = self
+            .caller
+            .send(prepared, None)
+            .await
+            .map_err(|r| ErrorData::internal_error(text_of(&r), None))?;
+        let file = match (&outcome.body, self.caller.client(def.entry.token)) {
+            (OutcomeBody::Json(v), Some(client)) => {
+                File::from_answer(v, spec).map(|f| f.redacted(client))
+            }
+            _ => None,
+        };
+        let file = file.ok_or_else(|| {
+            ErrorData::internal_error(
+                format!(
+                    "the TrekMail API answered {uri} without a file in `{}`",
+                    spec.content
+                ),
+                None,
+            )
+        })?;
+        Ok(ReadResourceResult::new(vec![file.contents(uri)]))
+    }
+
+    /// The URI templates of the listed file tools (RFC 6570), e.g.
+    /// `trekmail://messages/{uid}/attachments/{index}{?folder,external_account_id}`.
+    pub fn resource_templates(&self) -> Vec<ResourceTemplate> {
+        self.listed()
+            .iter()
+            .filter(|d| d.entry.file.is_some())
+            .map(|d| {
+                let query: Vec<&str> = d
+                    .shape
+                    .args
+                    .iter()
+                    .filter_map(|a| match &a.target {
+                        crate::catalog::schema::Target::Query(q) => Some(q.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                let q = if query.is_empty() {
+                    String::new()
+                } else {
+                    format!("{{?{}}}", query.join(","))
+                };
+                let template = format!("{}{}{q}", files::SCHEME, d.path.trim_start_matches('/'));
+                ResourceTemplate::new(template, d.entry.name.clone())
+                    .with_title(d.entry.title.clone())
+            })
+            .collect()
+    }
+}
+
+fn cancelled() -> ErrorData {
+    tracing::info!("call cancelled; nothing more is sent for it");
+    ErrorData::internal_error("the call was cancelled", None)
+}
+
+impl ServerHandler for TrekmailServer {
+    fn get_info(&self) -> ServerConfig {
+        let mut info = Implementation::new("trekmail-mcp", env!("CARGO_PKG_VERSION"));
+        info.title = Some("TrekMail".into());
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(info)
+        .with_instructions(self.listing.instructions.clone())
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(self.tools()))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        // A cancelled call (notifications/cancelled, or the end of input) is dropped here: its
+        // HTTP request is aborted and no retry or wait of it follows.
+        // Progress goes to the client only when it asked, with a progressToken.
+        let progress = context.meta.get_progress_token().map(|token| {
+            let peer = context.peer.clone();
+            let sink: crate::call::progress::Sink = Arc::new(move |p| {
+                let peer = peer.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = peer.notify_progress(p).await {
+                        tracing::debug!(error = %e, "progress notification not sent");
+                    }
+                });
+            });
+            Progress::new(token, sink)
+        });
+        let human = Human::of(&context.peer, context.protocol_version().as_ref());
+        tokio::select! {
+            // Boxed: the call future is large and rmcp moves the handler future into a task per
+            // request; boxing cut a call's instruction count by a quarter (callgrind).
+            r = Box::pin(self.call_with(&request.name, request.arguments, &human, progress.as_ref())) => r.map(Into::into),
+            () = context.ct.cancelled() => Err(cancelled()),
+            () = self.closing.cancelled() => Err(cancelled()),
+        }
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        // Files are reached through tool results and the templates; there is nothing to list.
+        Ok(ListResourcesResult::with_all_items(Vec::new()))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(ListResourceTemplatesResult::with_all_items(
+            self.resource_templates(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        tokio::select! {
+            r = self.read(&request.uri) => r.map(Into::into),
+            () = context.ct.cancelled() => Err(cancelled()),
+            () = self.closing.cancelled() => Err(cancelled()),
+        }
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.find(name).map(|(_, t)| t.clone())
+    }
+}

@@ -1,0 +1,82 @@
+//! The settings the server shell runs with: one typed struct, built by `config/` from the
+//! command line and the environment.
+
+use std::time::Duration;
+
+use crate::call::gates::Switches;
+use crate::call::human::HumanConfirm;
+use crate::call::tokens::Secret;
+use crate::serve::http_server::settings::HttpConfig;
+
+/// Server configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `TREKMAIL_BASE_URL`: the instance, e.g. `https://trekmail.net`.
+    pub base_url: String,
+    /// `TREKMAIL_API_TOKEN` (`tm_live_...`): enables the ops tools.
+    pub ops_token: Option<Secret>,
+    /// `TREKMAIL_MESSAGE_TOKEN` (`tm_msg_...`): enables the message tools.
+    pub message_token: Option<Secret>,
+    /// `TREKMAIL_TIMEOUT_MS`: deadline of one call, retries and waits included. Default 30000.
+    pub timeout: Duration,
+    /// `TREKMAIL_MAX_RESPONSE_BYTES`: the largest API answer read. Default 48 MiB.
+    pub max_response_bytes: u64,
+    /// `TREKMAIL_MAX_CONCURRENT_CALLS`: tool calls in flight at once; the rest wait. Default 8.
+    pub max_concurrent_calls: usize,
+    /// `TREKMAIL_MAX_INLINE_BYTES`: the largest file delivered inside a tool result; a larger one
+    /// comes as a `resource_link` read with resources/read. Default 48 KiB.
+    pub max_inline_bytes: u64,
+    /// `TREKMAIL_USER_AGENT`. Default `trekmail-mcp/<version>`.
+    pub user_agent: String,
+    /// `TREKMAIL_ALLOW_DESTRUCTIVE`.
+    pub allow_destructive: bool,
+    /// `TREKMAIL_ALLOW_SENDING`.
+    pub allow_sending: bool,
+    /// `TREKMAIL_ALLOW_MIGRATION`.
+    pub allow_migration: bool,
+    /// `TREKMAIL_TOOLSETS`: the toolsets to list (comma-separated); `None` when unset. `all`
+    /// selects every toolset.
+    pub toolsets: Option<Vec<String>>,
+    /// `TREKMAIL_TOOLS`: tool names to list; alone it lists only these, with
+    /// `TREKMAIL_TOOLSETS` it adds them to the selected toolsets. `None` when unset.
+    pub tools: Option<Vec<String>>,
+    /// `TREKMAIL_EXCLUDE_TOOLS`: tool names never listed, whatever else selects them.
+    pub exclude_tools: Vec<String>,
+    /// `TREKMAIL_READ_ONLY`: list only tools that change nothing.
+    pub read_only: bool,
+    /// `TREKMAIL_HIDE_DISABLED`: do not list tools whose safety switch is off.
+    pub hide_disabled: bool,
+    /// `TREKMAIL_HUMAN_CONFIRM`: when to ask the human at the client before a guarded call.
+    pub human_confirm: HumanConfirm,
+    /// `TREKMAIL_CA_CERT`: a PEM file of one more certificate authority to trust.
+    pub ca_cert_pem: Option<Vec<u8>>,
+    /// `TREKMAIL_HTTP_*`: serve MCP over HTTP instead of stdio when `TREKMAIL_HTTP_LISTEN` is set.
+    pub http: Option<HttpConfig>,
+}
+
+impl Config {
+    /// The safety switches, as configured.
+    pub fn switches(&self) -> Switches {
+        Switches {
+            destructive: self.allow_destructive,
+            sending: self.allow_sending,
+            migration: self.allow_migration,
+        }
+    }
+
+    /// Whether the base URL is plain http to a host other than this machine.
+    pub fn sends_tokens_in_the_clear(&self) -> bool {
+        let Some(rest) = self.base_url.strip_prefix("http://") else {
+            return false;
+        };
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = match authority.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(""),
+            None => authority.split(':').next().unwrap_or(""),
+        };
+        !(host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback()))
+    }
+}
