@@ -30,7 +30,7 @@ mod store;
 mod zip;
 
 pub use server::{Running, Sandbox};
-pub use store::{MULTIPART_FROM, TEST_PAYMENT_METHOD, TEST_SHARED_PAYMENT_TOKEN};
+pub use store::{MULTIPART_FROM, Outside, TEST_PAYMENT_METHOD, TEST_SHARED_PAYMENT_TOKEN};
 
 /// The ops token the embedded sandbox hands out (any `tm_live_…` works).
 pub const OPS_TOKEN: &str = "tm_live_sandbox";

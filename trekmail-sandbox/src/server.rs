@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use trekmail_api::model::Location;
 
 use crate::spec::{Route, Spec, Token, check, percent_decode, typed};
-use crate::store::{Answer, Request, Store};
+use crate::store::{Answer, Outside, Request, Store};
 
 /// A remembered answer: request fingerprint, status, body, content type.
 type Replay = (String, u16, Vec<u8>, &'static str);
@@ -112,12 +112,7 @@ impl Sandbox {
             .collect();
         let mut etag = None;
         let (status, mut body, ct) = if path.starts_with(crate::store::OUTSIDE) {
-            // The sandbox's own links (presigned storage, share links, invitations): no token.
-            let mut store = self
-                .store
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let out = store.outside(parts.method.as_str(), &path, &query, &bytes);
+            let out = self.follow(parts.method.as_str(), &path, &query, &bytes);
             etag = out.etag;
             (out.status, out.body, out.content_type)
         } else {
@@ -374,6 +369,15 @@ impl Sandbox {
             replays.insert((token, k), (fingerprint, out.0, out.1.clone(), out.2));
         }
         out
+    }
+
+    /// A link the sandbox handed out (below `/_sandbox/`: presigned storage, share links,
+    /// invitations), without HTTP. Links carry their own signature, not a token.
+    pub fn follow(&self, method: &str, path: &str, query: &str, body: &[u8]) -> Outside {
+        self.store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .outside(method, path, query, body)
     }
 
     /// The operations the sandbox serves.

@@ -18,7 +18,7 @@ mod seed;
 
 pub use behaviours::agent::{TEST_PAYMENT_METHOD, TEST_SHARED_PAYMENT_TOKEN};
 pub use behaviours::drive_uploads::MULTIPART_FROM;
-pub use outside::OUTSIDE;
+pub use outside::{OUTSIDE, Outside};
 
 /// An answer: HTTP status and JSON body (or text when `text` is set).
 pub struct Answer {
@@ -129,6 +129,9 @@ pub struct Store {
 
 const NOW: &str = "2026-01-15T09:00:00Z";
 
+/// Collections that paths name in two ways: (as a parent in a path, where they are stored).
+const ALIASES: &[(&str, &str)] = &[("drive/spaces/folders", "drive/folders")];
+
 /// Whether `v` is the item `id` names: by its id, or by its slug (a Drive space is `account`,
 /// `mailbox:1` or its number).
 fn is(v: &Value, id: &Value) -> bool {
@@ -188,9 +191,7 @@ impl Store {
 
     fn remove(&mut self, coll: &str, id: &Value, scope: &Map<String, Value>) -> Option<Value> {
         let items = self.collections.get_mut(coll)?;
-        let i = items
-            .iter()
-            .position(|v| is(v, id) && in_scope(v, scope))?;
+        let i = items.iter().position(|v| is(v, id) && in_scope(v, scope))?;
         Some(items.remove(i))
     }
 
@@ -220,6 +221,10 @@ impl Store {
         let own = usize::from(r.op.ends_with_param());
         for (p, coll) in parents.iter().take(parents.len().saturating_sub(own)) {
             let v = r.path.get(p).cloned().unwrap_or(Value::Null);
+            let coll = ALIASES
+                .iter()
+                .find(|(path, _)| path == coll)
+                .map_or(coll.as_str(), |(_, stored)| stored);
             if self.find(coll, &v, &scope).is_none() {
                 return Err(Answer::not_found(&singular(coll)));
             }

@@ -65,7 +65,11 @@ impl Store {
             .find_map(|p| p.strip_prefix("sig="))
             .unwrap_or_default();
         if sig != sign(path) {
-            return refused(403, "bad_signature", "this link is not signed by the sandbox");
+            return refused(
+                403,
+                "bad_signature",
+                "this link is not signed by the sandbox",
+            );
         }
         let rest = path.strip_prefix(OUTSIDE).unwrap_or_default();
         let parts: Vec<&str> = rest.split('/').collect();
@@ -87,7 +91,9 @@ impl Store {
         let scope = serde_json::Map::new();
         let uploading = self
             .find("drive/files", &json!(file), &scope)
-            .is_some_and(|f| f["status"] == "uploading" && part <= f["_parts"].as_u64().unwrap_or(0));
+            .is_some_and(|f| {
+                f["status"] == "uploading" && part <= f["_parts"].as_u64().unwrap_or(0)
+            });
         if !uploading {
             return refused(404, "not_found", "no upload in progress for this part");
         }
@@ -124,7 +130,11 @@ impl Store {
         };
         let used = l["downloads"].as_u64().unwrap_or(0);
         if l["max_downloads"].as_u64().is_some_and(|max| used >= max) {
-            return refused(410, "link_exhausted", "this share link reached its download cap");
+            return refused(
+                410,
+                "link_exhausted",
+                "this share link reached its download cap",
+            );
         }
         l["downloads"] = json!(used + 1);
         let file = l["file_id"].clone();
@@ -143,6 +153,9 @@ impl Store {
         m["accepted_at"] = json!(NOW);
         let member = m.clone();
         self.activity("member_accepted", &member["id"]);
-        json(200, json!({"accepted": true, "member_id": member["id"], "email": member["email"]}))
+        json(
+            200,
+            json!({"accepted": true, "member_id": member["id"], "email": member["email"]}),
+        )
     }
 }

@@ -11,11 +11,21 @@ pub(super) const TABLE: &[(&str, Behaviour)] = &[
     ("list_mailbox_app_passwords", list_app_passwords),
     ("create_mailbox_app_password", create_app_password),
     ("rotate_mailbox_app_password", rotate_app_password),
-    ("set_mailbox_client_auth_mode", |s, c| set_on_mailbox(s, c, "client_auth_mode", c.b()["mode"].clone())),
-    ("suspend_mailbox_login", |s, c| set_on_mailbox(s, c, "login_suspended", json!(true))),
-    ("resume_mailbox_login", |s, c| set_on_mailbox(s, c, "login_suspended", json!(false))),
-    ("set_mailboxes_login_access", |s, c| in_bulk(s, c, "login_suspended")),
-    ("set_mailboxes_drive_access", |s, c| in_bulk(s, c, "drive_access")),
+    ("set_mailbox_client_auth_mode", |s, c| {
+        set_on_mailbox(s, c, "client_auth_mode", c.b()["mode"].clone())
+    }),
+    ("suspend_mailbox_login", |s, c| {
+        set_on_mailbox(s, c, "login_suspended", json!(true))
+    }),
+    ("resume_mailbox_login", |s, c| {
+        set_on_mailbox(s, c, "login_suspended", json!(false))
+    }),
+    ("set_mailboxes_login_access", |s, c| {
+        in_bulk(s, c, "login_suspended")
+    }),
+    ("set_mailboxes_drive_access", |s, c| {
+        in_bulk(s, c, "drive_access")
+    }),
     ("get_mail_client_setup", client_setup),
     ("get_apple_mail_profile", apple_profile),
 ];
@@ -30,7 +40,9 @@ fn list_app_passwords(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
         .filter(|p| p["mailbox_id"] == c.p("mailbox_id") && p["status"] == "active")
         .map(public)
         .collect();
-    Some(Answer::ok(json!({"active": items.len(), "limit": MAX_ACTIVE, "app_passwords": items})))
+    Some(Answer::ok(
+        json!({"active": items.len(), "limit": MAX_ACTIVE, "app_passwords": items}),
+    ))
 }
 
 /// 16 lowercase letters derived from the row id.
@@ -59,7 +71,11 @@ fn create_app_password(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     let mailbox = c.p("mailbox_id");
     let m = s.find("mailboxes", &mailbox, &Map::new())?;
     if m["kind"] == "shared" {
-        return Some(Answer::error(422, "mailbox_not_eligible", "a shared mailbox has no sign-in of its own"));
+        return Some(Answer::error(
+            422,
+            "mailbox_not_eligible",
+            "a shared mailbox has no sign-in of its own",
+        ));
     }
     let active = s
         .all(APP_PASSWORDS)
@@ -67,7 +83,11 @@ fn create_app_password(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
         .filter(|p| p["mailbox_id"] == mailbox && p["status"] == "active")
         .count();
     if active >= MAX_ACTIVE {
-        return Some(Answer::error(422, "app_password_limit_reached", "25 app passwords are active; revoke one first"));
+        return Some(Answer::error(
+            422,
+            "app_password_limit_reached",
+            "25 app passwords are active; revoke one first",
+        ));
     }
     Some(issue(s, &mailbox, &c.b()["name"], None))
 }
@@ -80,7 +100,12 @@ fn rotate_app_password(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     }
     old["status"] = json!("revoked");
     let name = old["name"].clone();
-    Some(issue(s, &c.p("mailbox_id"), &name, Some(&c.p("app_password_id"))))
+    Some(issue(
+        s,
+        &c.p("mailbox_id"),
+        &name,
+        Some(&c.p("app_password_id")),
+    ))
 }
 
 fn set_on_mailbox(s: &mut Store, c: &Call<'_>, field: &str, value: Value) -> Option<Answer> {
@@ -100,17 +125,24 @@ fn in_bulk(s: &mut Store, c: &Call<'_>, field: &str) -> Option<Answer> {
     let value = b[field].clone();
     let ids = b["mailbox_ids"].as_array().cloned().unwrap_or_default();
     if ids.is_empty() && b["domain_id"].is_null() && b["all"] != true {
-        return Some(Answer::field("mailbox_ids", "name mailbox_ids, a domain_id or all=true"));
+        return Some(Answer::field(
+            "mailbox_ids",
+            "name mailbox_ids, a domain_id or all=true",
+        ));
     }
     let mut affected = Vec::new();
     for m in s.all_mut("mailboxes") {
-        let chosen = b["all"] == true || ids.contains(&m["id"]) || (!b["domain_id"].is_null() && m["domain_id"] == b["domain_id"]);
+        let chosen = b["all"] == true
+            || ids.contains(&m["id"])
+            || (!b["domain_id"].is_null() && m["domain_id"] == b["domain_id"]);
         if chosen {
             m[field] = value.clone();
             affected.push(m["id"].clone());
         }
     }
-    Some(Answer::ok(json!({field: value, "affected": affected.len(), "mailbox_ids": affected})))
+    Some(Answer::ok(
+        json!({field: value, "affected": affected.len(), "mailbox_ids": affected}),
+    ))
 }
 
 fn client_setup(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
@@ -126,7 +158,9 @@ fn client_setup(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
 fn apple_profile(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     let m = s.find("mailboxes", &c.p("mailbox_id"), &Map::new())?;
     let email = m["email"].as_str().unwrap_or_default();
-    let xml = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\"><dict><key>PayloadType</key><string>Configuration</string><key>EmailAddress</key><string>{email}</string><key>IncomingMailServerHostName</key><string>imap.trekmail.net</string></dict></plist>\n");
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\"><dict><key>PayloadType</key><string>Configuration</string><key>EmailAddress</key><string>{email}</string><key>IncomingMailServerHostName</key><string>imap.trekmail.net</string></dict></plist>\n"
+    );
     Some(Answer {
         status: 200,
         body: Value::Null,

@@ -30,7 +30,11 @@ const PLANS: &[(&str, u64)] = &[("pro", 900), ("agency", 2900)];
 const WHITE_LABEL_MONTHLY: u64 = 4900;
 
 fn yearly(monthly: u64, period: &Value) -> u64 {
-    if period == "yearly" { monthly * 10 } else { monthly }
+    if period == "yearly" {
+        monthly * 10
+    } else {
+        monthly
+    }
 }
 
 /// The challenge, a decline, or `Ok` when the credential is the accepted test one.
@@ -38,15 +42,27 @@ fn pay(c: &Call<'_>, cents: u64, accepted: &str, what: &str) -> Result<Value, An
     let currency = c.b()["currency"].as_str().unwrap_or("EUR").to_uppercase();
     match c.r.headers.get("payment-authorization") {
         None => {
-            let mut a = Answer::error(402, "payment_required", format!("{what} costs {cents} cents ({currency}); repeat with a payment credential"));
+            let mut a = Answer::error(
+                402,
+                "payment_required",
+                format!(
+                    "{what} costs {cents} cents ({currency}); repeat with a payment credential"
+                ),
+            );
             a.body["error"]["amount"] = json!(cents);
             a.body["error"]["currency"] = json!(currency);
             a.body["error"]["credential_prefix"] = json!(&accepted[..3]);
             a.body["error"]["sandbox_test_credential"] = json!(accepted);
             Err(a)
         }
-        Some(cred) if cred == accepted => Ok(json!({"amount": cents, "currency": currency, "status": "paid", "paid_at": NOW})),
-        Some(_) => Err(Answer::error(402, "payment_declined", format!("the credential was declined (the sandbox accepts {accepted})"))),
+        Some(cred) if cred == accepted => {
+            Ok(json!({"amount": cents, "currency": currency, "status": "paid", "paid_at": NOW}))
+        }
+        Some(_) => Err(Answer::error(
+            402,
+            "payment_declined",
+            format!("the credential was declined (the sandbox accepts {accepted})"),
+        )),
     }
 }
 
@@ -62,12 +78,17 @@ fn record(s: &mut Store, kind: &str, mut receipt: Value, detail: Value) -> Answe
 fn buy_credits(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     let q = c.b()["quantity"].as_u64().unwrap_or(0);
     let Some((_, cents)) = CREDIT_TIERS.iter().find(|(n, _)| *n == q) else {
-        return Some(Answer::field("quantity", "must be a published tier: 1000, 5000, 10000 or 50000"));
+        return Some(Answer::field(
+            "quantity",
+            "must be a published tier: 1000, 5000, 10000 or 50000",
+        ));
     };
-    Some(match pay(c, *cents, TEST_SHARED_PAYMENT_TOKEN, "the credit bundle") {
-        Ok(r) => record(s, "verifier_credits", r, json!({"quantity": q})),
-        Err(a) => a,
-    })
+    Some(
+        match pay(c, *cents, TEST_SHARED_PAYMENT_TOKEN, "the credit bundle") {
+            Ok(r) => record(s, "verifier_credits", r, json!({"quantity": q})),
+            Err(a) => a,
+        },
+    )
 }
 
 fn subscribe(s: &mut Store, c: &Call<'_>, kind: &str, monthly: u64, detail: Value) -> Answer {
@@ -89,19 +110,40 @@ fn subscribe_plan(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     let Some((_, monthly)) = PLANS.iter().find(|(p, _)| *p == plan) else {
         return Some(Answer::field("plan", "must be pro or agency"));
     };
-    Some(subscribe(s, c, "agent/subscription", *monthly, json!({"plan": plan})))
+    Some(subscribe(
+        s,
+        c,
+        "agent/subscription",
+        *monthly,
+        json!({"plan": plan}),
+    ))
 }
 
 fn subscribe_drive(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     let gb = c.b()["size_gb"].as_u64().unwrap_or(0);
     let Some((_, monthly)) = ADDON_STEPS.iter().find(|(g, _)| *g == gb) else {
-        return Some(Answer::field("size_gb", "must be a published step: 100, 500, 1000 or 2000"));
+        return Some(Answer::field(
+            "size_gb",
+            "must be a published step: 100, 500, 1000 or 2000",
+        ));
     };
-    Some(subscribe(s, c, "drive/addon", *monthly, json!({"size_gb": gb})))
+    Some(subscribe(
+        s,
+        c,
+        "drive/addon",
+        *monthly,
+        json!({"size_gb": gb}),
+    ))
 }
 
 fn subscribe_white_label(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
-    Some(subscribe(s, c, "agent/white-label", WHITE_LABEL_MONTHLY, json!({})))
+    Some(subscribe(
+        s,
+        c,
+        "agent/white-label",
+        WHITE_LABEL_MONTHLY,
+        json!({}),
+    ))
 }
 
 fn reissue_key(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
@@ -109,6 +151,12 @@ fn reissue_key(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     let token = format!("tm_live_reissued{id:06}");
     s.revoked_tokens.push(c.r.token.clone());
     let plan = s.singleton("agent/subscription", &Map::new());
-    let scopes = if plan.get("plan").is_some() { json!(["*"]) } else { json!(["account:read", "billing:write"]) };
-    Some(Answer::created(json!({"status": "reissued", "api_token": token, "token": token, "scopes": scopes, "revoked_previous": true})))
+    let scopes = if plan.get("plan").is_some() {
+        json!(["*"])
+    } else {
+        json!(["account:read", "billing:write"])
+    };
+    Some(Answer::created(
+        json!({"status": "reissued", "api_token": token, "token": token, "scopes": scopes, "revoked_previous": true}),
+    ))
 }

@@ -13,7 +13,9 @@ pub(super) const TABLE: &[(&str, Behaviour)] = &[
     ("get_domain_smtp_profile_usage", profile_usage),
     ("test_domain_smtp", test_domain_smtp),
     ("get_sending_limits", |s, _| Some(limits(s, None))),
-    ("get_mailbox_sending_limits", |s, c| Some(limits(s, Some(c.r.mailbox_id)))),
+    ("get_mailbox_sending_limits", |s, c| {
+        Some(limits(s, Some(c.r.mailbox_id)))
+    }),
     ("get_domain_deliverability", deliverability),
 ];
 
@@ -25,7 +27,10 @@ fn set_domain_smtp(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     if b["smtp_mode"] == "custom" {
         let conn = &b["smtp_connection_id"];
         if conn.is_null() || s.find(PROFILES, conn, &c.scope).is_none() {
-            return Some(Answer::field("smtp_connection_id", "custom routing needs an existing SMTP profile"));
+            return Some(Answer::field(
+                "smtp_connection_id",
+                "custom routing needs an existing SMTP profile",
+            ));
         }
     }
     None
@@ -42,7 +47,11 @@ fn users(s: &Store, profile: &Value) -> Vec<Value> {
 
 fn delete_profile(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     if !users(s, &c.p("profile_id")).is_empty() {
-        return Some(Answer::error(409, "profile_in_use", "a domain routes through this profile; change its routing first"));
+        return Some(Answer::error(
+            409,
+            "profile_in_use",
+            "a domain routes through this profile; change its routing first",
+        ));
     }
     None
 }
@@ -50,7 +59,9 @@ fn delete_profile(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
 fn profile_usage(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     s.find(PROFILES, &c.p("profile_id"), &c.scope)?;
     let domains = users(s, &c.p("profile_id"));
-    Some(Answer::ok(json!({"profile_id": c.p("profile_id"), "in_use": !domains.is_empty(), "domain_ids": domains})))
+    Some(Answer::ok(
+        json!({"profile_id": c.p("profile_id"), "in_use": !domains.is_empty(), "domain_ids": domains}),
+    ))
 }
 
 fn test_domain_smtp(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
@@ -74,7 +85,11 @@ fn limits(s: &Store, mailbox: Option<i64>) -> Answer {
 
 fn deliverability(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     let scope: Map<String, Value> = c.scope.clone();
-    let bounces = s.all("domains/bounces").iter().filter(|b| crate::store::in_scope(b, &scope)).count();
+    let bounces = s
+        .all("domains/bounces")
+        .iter()
+        .filter(|b| crate::store::in_scope(b, &scope))
+        .count();
     Some(Answer::ok(json!({
         "domain_id": c.p("domain_id"), "days": c.r.query.get("days").cloned().unwrap_or(json!(30)),
         "sent": 1200, "delivered": 1200 - bounces, "bounced": bounces, "complaints": 0,

@@ -27,7 +27,11 @@ const LINKS: &str = "drive/files/share-links";
 fn active_file(s: &Store, id: &Value) -> Result<Value, Answer> {
     match s.find(FILES, id, &Map::new()) {
         Some(f) if f["status"] == "active" => Ok(f),
-        Some(_) => Err(Answer::error(409, "file_not_available", "the file is not uploaded or is in the trash")),
+        Some(_) => Err(Answer::error(
+            409,
+            "file_not_available",
+            "the file is not uploaded or is in the trash",
+        )),
         None => Err(Answer::not_found("file")),
     }
 }
@@ -123,23 +127,30 @@ fn storage(s: &mut Store, _: &Call<'_>) -> Option<Answer> {
         .iter()
         .map(|sp| json!({"id": sp["id"], "slug": sp["slug"], "used_bytes": used(s, Some(&sp["id"]))}))
         .collect();
-    Some(Answer::ok(json!({"used_bytes": used(s, None), "quota_bytes": quota(s), "spaces": spaces})))
+    Some(Answer::ok(
+        json!({"used_bytes": used(s, None), "quota_bytes": quota(s), "spaces": spaces}),
+    ))
 }
 
 fn usage(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     let sp = space(s, c)?;
     let files = s.all(FILES).iter().filter(|f| f["space_id"] == sp).count();
-    Some(Answer::ok(json!({"space_id": sp, "used_bytes": used(s, Some(&sp)), "files": files, "quota_bytes": quota(s)})))
+    Some(Answer::ok(
+        json!({"space_id": sp, "used_bytes": used(s, Some(&sp)), "files": files, "quota_bytes": quota(s)}),
+    ))
 }
 
 fn addon(s: &mut Store, _: &Call<'_>) -> Option<Answer> {
     let a = s.singleton("drive/addon", &Map::new());
     let active = a.get("size_gb").is_some();
-    Some(Answer::ok(json!({"active": active, "size_gb": a.get("size_gb"), "period": a.get("period"), "base_quota_gb": 5})))
+    Some(Answer::ok(
+        json!({"active": active, "size_gb": a.get("size_gb"), "period": a.get("period"), "base_quota_gb": 5}),
+    ))
 }
 
 /// The published add-on steps (GB) and their monthly price in cents.
-pub(super) const ADDON_STEPS: &[(u64, u64)] = &[(100, 300), (500, 1200), (1000, 2000), (2000, 3500)];
+pub(super) const ADDON_STEPS: &[(u64, u64)] =
+    &[(100, 300), (500, 1200), (1000, 2000), (2000, 3500)];
 
 fn addon_pricing(_: &mut Store, c: &Call<'_>) -> Option<Answer> {
     let currency = c.r.query.get("currency").cloned().unwrap_or(json!("EUR"));
@@ -152,5 +163,7 @@ fn addon_pricing(_: &mut Store, c: &Call<'_>) -> Option<Answer> {
 
 fn addon_cancellation(s: &mut Store, _: &Call<'_>) -> Option<Answer> {
     let over = used(s, None).saturating_sub(5 * 1024 * 1024 * 1024);
-    Some(Answer::ok(json!({"ends_at": "2026-02-15T00:00:00Z", "bytes_over_base_quota": over, "files_at_risk": 0})))
+    Some(Answer::ok(
+        json!({"ends_at": "2026-02-15T00:00:00Z", "bytes_over_base_quota": over, "files_at_risk": 0}),
+    ))
 }

@@ -13,11 +13,21 @@ pub(super) const TABLE: &[(&str, Behaviour)] = &[
     ("drive_select_all_ids", all_ids),
     ("drive_folder_create", create_folder),
     ("drive_file_move", |s, c| move_to(s, c, FILES, "folder_id")),
-    ("drive_folder_move", |s, c| move_to(s, c, FOLDERS, "parent_id")),
-    ("drive_file_trash", |s, c| set_status(s, c, FILES, "trashed")),
-    ("drive_folder_trash", |s, c| set_status(s, c, FOLDERS, "trashed")),
-    ("drive_file_restore", |s, c| set_status(s, c, FILES, "active")),
-    ("drive_folder_restore", |s, c| set_status(s, c, FOLDERS, "active")),
+    ("drive_folder_move", |s, c| {
+        move_to(s, c, FOLDERS, "parent_id")
+    }),
+    ("drive_file_trash", |s, c| {
+        set_status(s, c, FILES, "trashed")
+    }),
+    ("drive_folder_trash", |s, c| {
+        set_status(s, c, FOLDERS, "trashed")
+    }),
+    ("drive_file_restore", |s, c| {
+        set_status(s, c, FILES, "active")
+    }),
+    ("drive_folder_restore", |s, c| {
+        set_status(s, c, FOLDERS, "active")
+    }),
     ("drive_file_purge", |s, c| purge_one(s, c, FILES)),
     ("drive_folder_purge", |s, c| purge_one(s, c, FOLDERS)),
     ("drive_trash_list", trash_list),
@@ -42,7 +52,9 @@ fn entry(kind: &str, v: &Value) -> Value {
     let mut e = public(v.clone());
     e["type"] = json!(kind);
     e["size"] = v.get("size_bytes").cloned().unwrap_or(json!(0));
-    e["date"] = v["updated_at"].as_str().map_or(v["created_at"].clone(), |d| json!(d));
+    e["date"] = v["updated_at"]
+        .as_str()
+        .map_or(v["created_at"].clone(), |d| json!(d));
     e
 }
 
@@ -92,7 +104,11 @@ fn all_ids(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     let space = space(s, c)?;
     let items = children(s, &space, Some(&c.p("folder_id")), "active");
     let ids = |kind: &str| -> Vec<Value> {
-        items.iter().filter(|v| v["type"] == kind).map(|v| v["id"].clone()).collect()
+        items
+            .iter()
+            .filter(|v| v["type"] == kind)
+            .map(|v| v["id"].clone())
+            .collect()
     };
     Some(Answer::ok(
         json!({"folder_ids": ids("folder"), "file_ids": ids("file")}),
@@ -113,7 +129,11 @@ fn create_folder(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
         .iter()
         .any(|v| v["type"] == "folder" && v["name"] == b["name"]);
     if taken {
-        return Some(Answer::error(409, "conflict", "a folder of that name exists here"));
+        return Some(Answer::error(
+            409,
+            "conflict",
+            "a folder of that name exists here",
+        ));
     }
     let id = s.id();
     let f = json!({"id": id, "space_id": space, "parent_id": parent, "name": b["name"], "color": b.get("color"), "is_shared": b["is_shared"] == true, "status": "active", "created_at": NOW});
@@ -146,7 +166,11 @@ fn set_status(s: &mut Store, c: &Call<'_>, coll: &str, status: &str) -> Option<A
     }
     let item = s.find_mut(coll, &id, &Map::new())?;
     item["status"] = json!(status);
-    item["trashed_at"] = if status == "trashed" { json!(NOW) } else { Value::Null };
+    item["trashed_at"] = if status == "trashed" {
+        json!(NOW)
+    } else {
+        Value::Null
+    };
     Some(Answer::ok(public(item.clone())))
 }
 
@@ -157,7 +181,11 @@ fn mark_below(s: &mut Store, folder: &Value, status: &str) {
         .filter(|f| f["parent_id"] == *folder)
         .map(|f| f["id"].clone())
         .collect();
-    for f in s.all_mut(FILES).iter_mut().filter(|f| f["folder_id"] == *folder) {
+    for f in s
+        .all_mut(FILES)
+        .iter_mut()
+        .filter(|f| f["folder_id"] == *folder)
+    {
         f["status"] = json!(status);
     }
     for sub in subfolders {
@@ -174,7 +202,11 @@ pub(super) fn purge(s: &mut Store, coll: &str, id: &Value) -> Result<(), Answer>
         .find(coll, id, &Map::new())
         .ok_or_else(|| Answer::not_found(if coll == FILES { "file" } else { "folder" }))?;
     if item["status"] != "trashed" {
-        return Err(Answer::error(409, "not_in_trash", "only trashed items can be purged; trash it first"));
+        return Err(Answer::error(
+            409,
+            "not_in_trash",
+            "only trashed items can be purged; trash it first",
+        ));
     }
     s.remove(coll, id, &Map::new());
     if let Some(n) = id.as_i64() {
@@ -229,7 +261,11 @@ fn bulk(s: &mut Store, c: &Call<'_>, status: Option<&str>) -> Option<Answer> {
             if status.is_some_and(|st| st == "trashed") && coll == FOLDERS {
                 mark_below(s, &id, "trashed");
             }
-            let field = if coll == FILES { "folder_id" } else { "parent_id" };
+            let field = if coll == FILES {
+                "folder_id"
+            } else {
+                "parent_id"
+            };
             if let Some(item) = s.find_mut(coll, &id, &Map::new()) {
                 match status {
                     Some(st) => item["status"] = json!(st),

@@ -37,9 +37,15 @@ fn initiate(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     }
     let size = b["size_bytes"].as_u64().unwrap_or(0);
     let multipart = size >= MULTIPART_FROM;
-    let parts = if multipart { size.div_ceil(PART_SIZE) } else { 1 };
+    let parts = if multipart {
+        size.div_ceil(PART_SIZE)
+    } else {
+        1
+    };
     let id = s.id();
-    let mime = b["client_mime"].as_str().unwrap_or("application/octet-stream");
+    let mime = b["client_mime"]
+        .as_str()
+        .unwrap_or("application/octet-stream");
     s.put(FILES, json!({"id": id, "space_id": space, "folder_id": folder, "name": b["name"], "size_bytes": size, "mime_type": mime, "status": "uploading", "scan_status": "pending", "has_share_link": false, "created_at": NOW, "_parts": parts}));
     let urls: Vec<Value> = (1..=parts).map(|n| part_url(c, id, n)).collect();
     let single = (!multipart).then(|| urls[0]["upload_url"].clone());
@@ -56,7 +62,11 @@ fn uploading(s: &Store, c: &Call<'_>) -> Result<(i64, Value), Answer> {
     let id = c.p("file_id");
     match s.find(FILES, &id, &Map::new()) {
         Some(f) if f["status"] == "uploading" => Ok((id.as_i64().unwrap_or(0), f)),
-        Some(_) => Err(Answer::error(409, "upload_not_pending", "this upload is already completed or aborted")),
+        Some(_) => Err(Answer::error(
+            409,
+            "upload_not_pending",
+            "this upload is already completed or aborted",
+        )),
         None => Err(Answer::not_found("upload")),
     }
 }
@@ -71,16 +81,25 @@ fn complete(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     let mut bytes = Vec::new();
     for part in 1..=n {
         let Some(data) = s.blobs.get(&(id, part)) else {
-            return Some(Answer::field("parts", &format!("part {part} was never uploaded")));
+            return Some(Answer::field(
+                "parts",
+                &format!("part {part} was never uploaded"),
+            ));
         };
         let named = listed.iter().find(|p| p["part_number"] == part);
         if n > 1 && named.is_none_or(|p| p["etag"].as_str() != Some(etag(data).as_str())) {
-            return Some(Answer::field("parts", &format!("part {part}: missing or wrong etag")));
+            return Some(Answer::field(
+                "parts",
+                &format!("part {part}: missing or wrong etag"),
+            ));
         }
         bytes.extend_from_slice(data);
     }
     if bytes.len() as u64 != f["size_bytes"].as_u64().unwrap_or(0) {
-        return Some(Answer::field("parts", "the uploaded bytes do not add up to size_bytes"));
+        return Some(Answer::field(
+            "parts",
+            "the uploaded bytes do not add up to size_bytes",
+        ));
     }
     s.blobs.retain(|(f, _), _| *f != id);
     s.blobs.insert((id, 0), bytes);
@@ -101,7 +120,12 @@ fn refresh_parts(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     for p in c.b()["part_numbers"].as_array().into_iter().flatten() {
         match p.as_u64().filter(|p| (1..=n).contains(p)) {
             Some(p) => parts.push(part_url(c, id, p)),
-            None => return Some(Answer::field("part_numbers", "names a part this upload does not have")),
+            None => {
+                return Some(Answer::field(
+                    "part_numbers",
+                    "names a part this upload does not have",
+                ));
+            }
         }
     }
     Some(Answer::ok(json!({"file_id": id, "parts": parts})))

@@ -9,15 +9,27 @@ use crate::store::{Answer, Call, Store};
 
 pub(super) const TABLE: &[(&str, Behaviour)] = &[
     ("detect_external_account", detect),
-    ("test_external_account", |_, c| Some(tested(&c.b()["imap_host"], &c.b()["smtp_host"]))),
+    ("test_external_account", |_, c| {
+        Some(tested(&c.b()["imap_host"], &c.b()["smtp_host"]))
+    }),
     ("test_saved_external_account", test_saved),
 ];
 
 /// Known providers by the address's domain: (domain, provider, IMAP host, SMTP host).
 const PROVIDERS: &[(&str, &str, &str, &str)] = &[
     ("gmail.com", "gmail", "imap.gmail.com", "smtp.gmail.com"),
-    ("outlook.com", "outlook", "outlook.office365.com", "smtp.office365.com"),
-    ("hotmail.com", "outlook", "outlook.office365.com", "smtp.office365.com"),
+    (
+        "outlook.com",
+        "outlook",
+        "outlook.office365.com",
+        "smtp.office365.com",
+    ),
+    (
+        "hotmail.com",
+        "outlook",
+        "outlook.office365.com",
+        "smtp.office365.com",
+    ),
 ];
 
 fn detect(_: &mut Store, c: &Call<'_>) -> Option<Answer> {
@@ -36,7 +48,9 @@ fn detect(_: &mut Store, c: &Call<'_>) -> Option<Answer> {
 }
 
 fn tested(imap: &serde_json::Value, smtp: &serde_json::Value) -> Answer {
-    Answer::ok(json!({"success": true, "imap": {"host": imap, "ok": true}, "smtp": {"host": smtp, "ok": true}, "folders": ["INBOX", "Sent"]}))
+    Answer::ok(
+        json!({"success": true, "imap": {"host": imap, "ok": true}, "smtp": {"host": smtp, "ok": true}, "folders": ["INBOX", "Sent"]}),
+    )
 }
 
 fn test_saved(s: &mut Store, c: &Call<'_>) -> Option<Answer> {

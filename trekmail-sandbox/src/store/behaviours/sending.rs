@@ -75,7 +75,7 @@ fn schedule(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     let mut item = scrub(c.b());
     item["id"] = json!(id);
     item["mailbox_id"] = c.mailbox();
-    item["status"] = json!("scheduled");
+    item["status"] = json!("pending");
     s.put("messages/scheduled", item.clone());
     Some(Answer::created(item))
 }

@@ -22,7 +22,10 @@ const MEMBERS: &str = "mailboxes/members";
 fn add_members(s: &mut Store, mailbox: &Value, ids: &[Value]) -> Result<(), Answer> {
     for id in ids {
         if s.find("mailboxes", id, &Map::new()).is_none() {
-            return Err(Answer::field("member_mailbox_ids", "names a mailbox that does not exist"));
+            return Err(Answer::field(
+                "member_mailbox_ids",
+                "names a mailbox that does not exist",
+            ));
         }
     }
     for id in ids {
@@ -37,26 +40,46 @@ fn create(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     let Some(d) = s.find("domains", &b["domain_id"], &Map::new()) else {
         return Some(Answer::field("domain_id", "no such domain"));
     };
-    let email = format!("{}@{}", b["local_part"].as_str().unwrap_or_default(), d["name"].as_str().unwrap_or_default());
+    let email = format!(
+        "{}@{}",
+        b["local_part"].as_str().unwrap_or_default(),
+        d["name"].as_str().unwrap_or_default()
+    );
     if s.all("mailboxes").iter().any(|m| m["email"] == email) {
-        return Some(Answer::error(409, "conflict", format!("mailbox {email} already exists")));
+        return Some(Answer::error(
+            409,
+            "conflict",
+            format!("mailbox {email} already exists"),
+        ));
     }
     let id = s.id();
-    let ids = b["member_mailbox_ids"].as_array().cloned().unwrap_or_default();
+    let ids = b["member_mailbox_ids"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     if let Err(a) = add_members(s, &json!(id), &ids) {
         return Some(a);
     }
     let m = json!({"id": id, "domain_id": d["id"], "local_part": b["local_part"], "email": email, "display_name": b["display_name"], "kind": "shared", "status": "active", "imap_enabled": false, "note": null, "created_at": NOW});
     s.put("mailboxes", m.clone());
-    Some(Answer::created(json!({"mailbox": m, "member_mailbox_ids": ids})))
+    Some(Answer::created(
+        json!({"mailbox": m, "member_mailbox_ids": ids}),
+    ))
 }
 
 fn to_shared(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     let id = c.p("mailbox_id");
     if s.find("mailboxes", &id, &Map::new())?["kind"] == "shared" {
-        return Some(Answer::error(409, "already_shared", "the mailbox is already shared"));
+        return Some(Answer::error(
+            409,
+            "already_shared",
+            "the mailbox is already shared",
+        ));
     }
-    let ids = c.b()["member_mailbox_ids"].as_array().cloned().unwrap_or_default();
+    let ids = c.b()["member_mailbox_ids"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     if let Err(a) = add_members(s, &id, &ids) {
         return Some(a);
     }
@@ -68,7 +91,11 @@ fn to_shared(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
 fn to_regular(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     let id = c.p("mailbox_id");
     if s.find("mailboxes", &id, &Map::new())?["kind"] != "shared" {
-        return Some(Answer::error(409, "not_shared", "the mailbox is not shared"));
+        return Some(Answer::error(
+            409,
+            "not_shared",
+            "the mailbox is not shared",
+        ));
     }
     s.all_mut(MEMBERS).retain(|m| m["mailbox_id"] != id);
     let m = s.find_mut("mailboxes", &id, &Map::new())?;
@@ -82,7 +109,10 @@ fn add_member(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
         return Some(Answer::field("member_mailbox_id", "no such mailbox"));
     }
     if *member == c.p("mailbox_id") {
-        return Some(Answer::field("member_mailbox_id", "a mailbox cannot be its own member"));
+        return Some(Answer::field(
+            "member_mailbox_id",
+            "a mailbox cannot be its own member",
+        ));
     }
     None
 }
@@ -90,7 +120,11 @@ fn add_member(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
 fn restore(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     let m = s.find_mut("mailboxes", &c.p("mailbox_id"), &Map::new())?;
     if m["status"] != "trashed" {
-        return Some(Answer::error(409, "not_trashed", "only a trashed mailbox can be restored"));
+        return Some(Answer::error(
+            409,
+            "not_trashed",
+            "only a trashed mailbox can be restored",
+        ));
     }
     m["status"] = json!("active");
     Some(Answer::ok(public(m.clone())))

@@ -13,9 +13,21 @@ pub(super) const TABLE: &[(&str, Behaviour)] = &[
     ("get_white_label_access_catalog", catalog),
     ("invite_white_label_member", invite),
     ("update_white_label_member", update),
-    ("suspend_white_label_member", |s, c| step(s, c, &["active"], "suspended", "member_suspended")),
-    ("resume_white_label_member", |s, c| step(s, c, &["suspended"], "active", "member_resumed")),
-    ("remove_white_label_member", |s, c| step(s, c, &["pending", "active", "suspended"], "removed", "member_removed")),
+    ("suspend_white_label_member", |s, c| {
+        step(s, c, &["active"], "suspended", "member_suspended")
+    }),
+    ("resume_white_label_member", |s, c| {
+        step(s, c, &["suspended"], "active", "member_resumed")
+    }),
+    ("remove_white_label_member", |s, c| {
+        step(
+            s,
+            c,
+            &["pending", "active", "suspended"],
+            "revoked",
+            "member_removed",
+        )
+    }),
     ("restore_white_label_member", restore),
     ("resend_white_label_invitation", resend),
     ("get_white_label_member_activity", member_activity),
@@ -25,8 +37,14 @@ const MEMBERS: &str = "white-label/members";
 
 fn overview(s: &mut Store, _: &Call<'_>) -> Option<Answer> {
     let sub = s.singleton("agent/white-label", &Map::new());
-    let members = s.all(MEMBERS).iter().filter(|m| m["status"] != "removed").count();
-    Some(Answer::ok(json!({"enabled": true, "subscription": sub.get("period").map(|p| json!({"period": p, "status": "active"})), "members": members, "brand_name": "Sandbox Mail"})))
+    let members = s
+        .all(MEMBERS)
+        .iter()
+        .filter(|m| m["status"] != "revoked")
+        .count();
+    Some(Answer::ok(
+        json!({"enabled": true, "subscription": sub.get("period").map(|p| json!({"period": p, "status": "active"})), "members": members, "brand_name": "Sandbox Mail"}),
+    ))
 }
 
 fn catalog(_: &mut Store, _: &Call<'_>) -> Option<Answer> {
@@ -40,12 +58,18 @@ impl Store {
     /// Records one White Label event.
     pub(in crate::store) fn activity(&mut self, action: &str, member: &Value) {
         let id = self.id();
-        self.put("white-label/activity", json!({"id": id, "action": action, "member_id": member, "created_at": NOW}));
+        self.put(
+            "white-label/activity",
+            json!({"id": id, "action": action, "member_id": member, "created_at": NOW}),
+        );
     }
 }
 
 fn invitation(c: &Call<'_>, s: &mut Store, member: &Value) -> Value {
-    let token = format!("inv_{}", crate::store::outside::etag(format!("{member}{}", s.id()).as_bytes()));
+    let token = format!(
+        "inv_{}",
+        crate::store::outside::etag(format!("{member}{}", s.id()).as_bytes())
+    );
     if let Some(m) = s.find_mut(MEMBERS, member, &Map::new()) {
         m["_invitation"] = json!(token);
     }
@@ -55,15 +79,28 @@ fn invitation(c: &Call<'_>, s: &mut Store, member: &Value) -> Value {
 fn invite(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     let b = c.b();
     let email = b["email"].as_str().unwrap_or_default().to_lowercase();
-    if s.all(MEMBERS).iter().any(|m| m["email"] == email && m["status"] != "removed") {
-        return Some(Answer::error(409, "conflict", "this address is already a member or invited"));
+    if s.all(MEMBERS)
+        .iter()
+        .any(|m| m["email"] == email && m["status"] != "revoked")
+    {
+        return Some(Answer::error(
+            409,
+            "conflict",
+            "this address is already a member or invited",
+        ));
     }
     let scoped = b["all_domains"] != true && b["role"] != "custom";
     if scoped && b["domain_ids"].as_array().is_none_or(Vec::is_empty) {
-        return Some(Answer::field("domain_ids", "a domain-scoped role needs at least one domain"));
+        return Some(Answer::field(
+            "domain_ids",
+            "a domain-scoped role needs at least one domain",
+        ));
     }
     if b["role"] == "custom" && b["permissions"].as_array().is_none_or(Vec::is_empty) {
-        return Some(Answer::field("permissions", "role=custom needs permissions"));
+        return Some(Answer::field(
+            "permissions",
+            "role=custom needs permissions",
+        ));
     }
     let id = s.id();
     let member = json!({"id": id, "email": email, "role": b["role"], "all_domains": b["all_domains"], "domain_ids": b.get("domain_ids").cloned().unwrap_or(json!([])), "permissions": b.get("permissions").cloned().unwrap_or(json!([])), "note": b.get("note"), "status": "pending", "invited_at": NOW, "created_at": NOW});
@@ -71,13 +108,19 @@ fn invite(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     let url = invitation(c, s, &json!(id));
     s.activity("member_invited", &json!(id));
     let shown = public(s.find(MEMBERS, &json!(id), &Map::new())?);
-    Some(Answer::created(json!({"member": shown, "invitation_url": url, "delivery": {"status": "sent", "to": email, "sandbox": true}})))
+    Some(Answer::created(
+        json!({"member": shown, "invitation_url": url, "delivery": {"status": "sent", "to": email, "sandbox": true}}),
+    ))
 }
 
 /// The member of the request, unless it is the owner (which cannot be changed).
 fn changeable(s: &Store, c: &Call<'_>) -> Result<Value, Answer> {
     match s.find(MEMBERS, &c.p("member_id"), &Map::new()) {
-        Some(m) if m["role"] == "owner" => Err(Answer::error(403, "owner_immutable", "the owner cannot be changed")),
+        Some(m) if m["role"] == "owner" => Err(Answer::error(
+            403,
+            "owner_immutable",
+            "the owner cannot be changed",
+        )),
         Some(m) => Ok(m),
         None => Err(Answer::not_found("member")),
     }
@@ -98,7 +141,11 @@ fn step(s: &mut Store, c: &Call<'_>, from: &[&str], to: &str, action: &str) -> O
     };
     let now = m["status"].as_str().unwrap_or_default();
     if !from.contains(&now) {
-        return Some(Answer::error(409, "invalid_transition", format!("a {now} member cannot become {to}")));
+        return Some(Answer::error(
+            409,
+            "invalid_transition",
+            format!("a {now} member cannot become {to}"),
+        ));
     }
     let m = s.find_mut(MEMBERS, &c.p("member_id"), &Map::new())?;
     m["_before"] = json!(now);
@@ -114,10 +161,18 @@ fn restore(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
         Ok(m) => m,
         Err(a) => return Some(a),
     };
-    if m["status"] != "removed" {
-        return Some(Answer::error(409, "invalid_transition", "only a removed member can be restored"));
+    if m["status"] != "revoked" {
+        return Some(Answer::error(
+            409,
+            "invalid_transition",
+            "only a removed member can be restored",
+        ));
     }
-    let back = if m["accepted_at"].is_string() { "active" } else { "pending" };
+    let back = if m["accepted_at"].is_string() {
+        "active"
+    } else {
+        "pending"
+    };
     let m = s.find_mut(MEMBERS, &c.p("member_id"), &Map::new())?;
     m["status"] = json!(back);
     let shown = public(m.clone());
@@ -131,11 +186,17 @@ fn resend(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
         Err(a) => return Some(a),
     };
     if m["status"] != "pending" {
-        return Some(Answer::error(409, "not_pending", "only a pending invitation can be resent"));
+        return Some(Answer::error(
+            409,
+            "not_pending",
+            "only a pending invitation can be resent",
+        ));
     }
     let url = invitation(c, s, &m["id"]);
     s.activity("invitation_resent", &m["id"]);
-    Some(Answer::ok(json!({"member": public(m.clone()), "invitation_url": url, "delivery": {"status": "sent", "to": m["email"], "sandbox": true}})))
+    Some(Answer::ok(
+        json!({"member": public(m.clone()), "invitation_url": url, "delivery": {"status": "sent", "to": m["email"], "sandbox": true}}),
+    ))
 }
 
 fn member_activity(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
@@ -147,5 +208,7 @@ fn member_activity(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
         .collect();
     items.reverse();
     let page = list::answer(c.r.op, items, &c.r.query);
-    Some(Answer::ok(json!({"member_id": member, "events": page.body["data"], "pagination": page.body["meta"]})))
+    Some(Answer::ok(
+        json!({"member_id": member, "events": page.body["data"], "pagination": page.body["meta"]}),
+    ))
 }
