@@ -45,6 +45,8 @@ def start(api_port, env):
     full = {
         "TREKMAIL_BASE_URL": f"http://127.0.0.1:{api_port}",
         "TREKMAIL_LOG": "warn",
+        # The stub API has no /me: the scopes lookup is tested in tests/http.rs and tests/scopes.rs.
+        "TREKMAIL_SCOPE_AWARE": "false",
         "PATH": os.environ.get("PATH", ""),
         **env,
     }

@@ -78,6 +78,8 @@ async def main():
         "TREKMAIL_API_TOKEN": "tm_live_interop",
         "TREKMAIL_MESSAGE_TOKEN": "tm_msg_interop",
         "TREKMAIL_LOG": "warn",
+        # The stub API has no /me: the scopes lookup is tested in tests/scopes.rs.
+        "TREKMAIL_SCOPE_AWARE": "false",
         "PATH": os.environ.get("PATH", ""),
     }
     params = StdioServerParameters(command=BINARY, args=[], env=env)

@@ -104,7 +104,7 @@ async fn main() -> ExitCode {
         }
         return serve_http(&config, &http, catalog).await;
     }
-    let server = match TrekmailServer::new(&config, catalog) {
+    let mut server = match TrekmailServer::new(&config, catalog) {
         Ok(s) => s,
         Err(e) => {
             let problems: Vec<String> = e.lines().map(String::from).collect();
@@ -119,8 +119,26 @@ async fn main() -> ExitCode {
             "TREKMAIL_BASE_URL uses plain http to a remote host: tokens travel unencrypted; use https"
         );
     }
+    // Scopes: asked once before serving, within the call deadline. --list-tools asks only when
+    // the instance is named (listing otherwise contacts nothing).
+    let base_url_given = settings
+        .get("TREKMAIL_BASE_URL")
+        .is_some_and(|v| !v.trim().is_empty());
+    if config.scope_aware && (!list_tools || base_url_given) {
+        match server.learn_scopes().await {
+            Ok(problems) => {
+                for p in problems {
+                    tracing::warn!(
+                        "the token's scopes could not be learnt, so every tool is listed (the API still refuses what the token lacks): {p}"
+                    );
+                }
+            }
+            Err(e) => return fail("configuration", &[e]),
+        }
+    }
     if list_tools {
-        let table = selection::table(server.listed(), &config.switches());
+        let mut table = selection::table(server.listed(), &config.switches());
+        table.push_str(&selection::scope_hidden(server.hidden()));
         return match std::io::stdout().lock().write_all(table.as_bytes()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(_) => ExitCode::FAILURE,

@@ -41,6 +41,11 @@ async fn serve(opts: Opts, http: &[(&'static str, &str)]) -> Served {
     for (k, v) in http {
         opts.extra.push((k, (*v).to_owned()));
     }
+    // The scopes lookup is tested on its own (callers_scopes_are_asked_once_and_narrow_the_list);
+    // elsewhere it would add requests to every count.
+    if !opts.extra.iter().any(|(k, _)| *k == "TREKMAIL_SCOPE_AWARE") {
+        opts.extra.push(("TREKMAIL_SCOPE_AWARE", "false".into()));
+    }
     let config = support::config(&mock.uri(), &opts).unwrap();
     let settings = config.http.clone().unwrap();
     let (policy, _) = recording_policy();
@@ -588,6 +593,67 @@ async fn two_callers_in_parallel_each_see_and_use_only_their_own_tokens() {
         "{body}"
     );
     assert_eq!(s.api_requests().await.len(), n);
+    s.stop.cancel();
+}
+
+#[tokio::test]
+async fn callers_scopes_are_asked_once_and_narrow_the_list() {
+    let mut opts = caller_opts();
+    opts.extra.push(("TREKMAIL_SCOPE_AWARE", "true".into()));
+    let s = serve(opts, &[("TREKMAIL_HTTP_TOKENS", "caller")]).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/me"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            auth(ALICE_OPS).as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"data": {"capabilities": {"effective_scopes": ["domains:read"]}}}),
+        ))
+        .mount(&s.mock)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/me"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            auth(CAROL_OPS).as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&s.mock)
+        .await;
+    let alice = [("authorization", auth(ALICE_OPS))];
+    let carol = [("authorization", auth(CAROL_OPS))];
+    let catalog = Catalog::embedded().unwrap();
+    for _ in 0..3 {
+        let listed = s.list(&view(&alice)).await;
+        assert!(listed.contains(&"get_domain".to_owned()), "{listed:?}");
+        assert!(!listed.contains(&"create_domain".to_owned()), "{listed:?}");
+        assert!(!listed.contains(&"whoami".to_owned()), "{listed:?}");
+        // A failed lookup lists every tool of the token.
+        let listed = s.list(&view(&carol)).await;
+        assert!(listed.contains(&"create_domain".to_owned()));
+    }
+    let body = s
+        .call(
+            "create_domain",
+            json!({"name": "example.com"}),
+            &view(&alice),
+        )
+        .await;
+    let msg = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("domains:create"), "{body}");
+    // One lookup per caller for seven requests each: the cache answered the rest.
+    let sent = s.api_requests().await;
+    assert_eq!(
+        sent.len(),
+        2,
+        "{:?}",
+        sent.iter()
+            .map(|r| r.url.path().to_owned())
+            .collect::<Vec<_>>()
+    );
+    assert!(sent.iter().all(|r| r.url.path() == "/api/v1/me"));
+    assert!(catalog.get("create_domain").is_some());
     s.stop.cancel();
 }
 

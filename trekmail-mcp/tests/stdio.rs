@@ -22,6 +22,8 @@ impl Peer {
         cmd.env_clear()
             .env("TREKMAIL_BASE_URL", base)
             .env("TREKMAIL_LOG", "warn")
+            // These tests count the API's requests; the scopes lookup is tested in tests/scopes.rs.
+            .env("TREKMAIL_SCOPE_AWARE", "false")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

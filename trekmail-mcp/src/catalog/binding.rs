@@ -285,6 +285,15 @@ impl Catalog {
                 .into_iter()
                 .map(|p| format!("{both}: {p}")),
         );
+        match &entry.capabilities {
+            None => problems.push(format!(
+                "{both}: tools-map.toml gives no capabilities (the token scopes it needs, from the facts)"
+            )),
+            Some(c) if c.any_of.is_empty() && c.all_of.is_empty() => problems.push(format!(
+                "{both}: capabilities name no scope"
+            )),
+            Some(_) => {}
+        }
         if entry.title.is_empty()
             || entry.title.len() > 60
             || entry.description.len() < 20

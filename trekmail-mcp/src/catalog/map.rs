@@ -41,6 +41,9 @@ pub struct ToolEntry {
     pub toolset: String,
     /// `ops` or `message`.
     pub token: TokenName,
+    /// The token scopes the tool needs (the `serve::scopes` module decides what a token sees); a catalogue entry without them
+    /// is refused.
+    pub capabilities: Option<Capabilities>,
     /// Human title.
     pub title: String,
     /// What the agent reads.
@@ -101,6 +104,19 @@ pub struct FileSpec {
     pub default_name: Option<String>,
     /// The MIME type when neither the answer nor the name's extension says it.
     pub default_media_type: Option<String>,
+}
+
+/// The token scopes a tool needs: at least one of `any_of` (when not empty) and every one of
+/// `all_of`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Capabilities {
+    /// At least one of these.
+    #[serde(default)]
+    pub any_of: Vec<String>,
+    /// Every one of these.
+    #[serde(default)]
+    pub all_of: Vec<String>,
 }
 
 /// Which token a tool needs.

@@ -123,6 +123,9 @@ pub struct Cli {
     /// Do not list tools whose safety switch is off [default: false]
     #[arg(long, env = "TREKMAIL_HIDE_DISABLED", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     hide_disabled: Option<String>,
+    /// List only the tools the tokens' scopes allow (asks the API once at start-up) [default: true]
+    #[arg(long, env = "TREKMAIL_SCOPE_AWARE", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
+    scope_aware: Option<String>,
     /// Ask the user at the client before a guarded call: auto (when the client can), always
     /// (refuse when it cannot), never [default: auto]
     #[arg(

@@ -33,6 +33,7 @@ pub const VARIABLES: &[&str] = &[
     "TREKMAIL_EXCLUDE_TOOLS",
     "TREKMAIL_READ_ONLY",
     "TREKMAIL_HIDE_DISABLED",
+    "TREKMAIL_SCOPE_AWARE",
     "TREKMAIL_HUMAN_CONFIRM",
     "TREKMAIL_LOG",
     "TREKMAIL_CA_CERT",
@@ -145,6 +146,7 @@ impl Config {
         let allow_migration = flag("TREKMAIL_ALLOW_MIGRATION");
         let read_only = flag("TREKMAIL_READ_ONLY");
         let hide_disabled = flag("TREKMAIL_HIDE_DISABLED");
+        let scope_aware = get("TREKMAIL_SCOPE_AWARE").is_none() || flag("TREKMAIL_SCOPE_AWARE");
         let selected = get("TREKMAIL_TOOLSETS").map(|v| {
             let names = list(&v, true);
             if names.iter().any(|n| n == "all") {
@@ -217,6 +219,7 @@ impl Config {
             exclude_tools,
             read_only,
             hide_disabled,
+            scope_aware,
             human_confirm,
             ca_cert_pem,
             http,

@@ -142,7 +142,7 @@ impl HttpServer {
             }
             Access::Caller { shared } => match auth::caller(req.headers()) {
                 // The tokens live in this server only, dropped with this request.
-                Ok(tokens) => match shared.server(&tokens) {
+                Ok(tokens) => match shared.caller_server(&tokens).await {
                     Ok(s) => s,
                     Err(_) => {
                         return refused(&Refusal {

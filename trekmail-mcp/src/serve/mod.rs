@@ -6,6 +6,7 @@
 
 pub mod http_server;
 pub(crate) mod instructions;
+pub mod scopes;
 pub mod selection;
 pub(crate) mod server;
 pub(crate) mod settings;

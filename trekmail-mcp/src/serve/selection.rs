@@ -195,3 +195,20 @@ fn gate_name(g: GateName) -> &'static str {
         GateName::Migration => "migration",
     }
 }
+
+/// The tools the tokens' scopes hide, one line each with the scope lacking, for `--list-tools`.
+pub fn scope_hidden(hidden: &std::collections::HashMap<String, String>) -> String {
+    let mut rows: Vec<(&String, &String)> = hidden
+        .iter()
+        .filter(|(_, why)| why.starts_with(crate::serve::scopes::HIDDEN_PREFIX))
+        .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    rows.sort();
+    let mut out = format!("\nHidden by the token's scopes ({}):\n", rows.len());
+    for (name, why) in rows {
+        out.push_str(&format!("{name}  {why}\n"));
+    }
+    out
+}

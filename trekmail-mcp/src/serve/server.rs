@@ -27,6 +27,7 @@ use crate::call::tokens::Secret;
 use crate::call::tokens::{TokenSource, Tokens, token_kind};
 use crate::catalog::{Catalog, ToolDef};
 use crate::serve::Config;
+use crate::serve::scopes::{self, ScopeCache, Scopes};
 use crate::serve::{instructions, selection};
 
 /// The server: the tools of one set of tokens, over the process's [`Shared`] state. Cheap to
@@ -53,6 +54,42 @@ struct Listing {
     hidden: HashMap<String, String>,
     /// Generated from the configuration.
     instructions: String,
+    /// The configuration it was built for (tokens as stand-ins), to narrow it by scopes.
+    config: Config,
+}
+
+impl Listing {
+    /// This listing without the tools `scopes` say the tokens cannot use, each hidden with the
+    /// scope it lacks; the instructions follow what stays listed.
+    fn narrowed(&self, scopes: &Scopes) -> Result<Listing, String> {
+        let mut listed = Vec::new();
+        let mut listed_tools = Vec::new();
+        let mut hidden = self.hidden.clone();
+        for (def, tool) in self.listed.iter().zip(&self.listed_tools) {
+            let why = def
+                .entry
+                .capabilities
+                .as_ref()
+                .and_then(|c| scopes.hides(def.entry.token, c));
+            match why {
+                Some(w) => {
+                    hidden.insert(def.entry.name.clone(), w);
+                }
+                None => {
+                    listed.push(Arc::clone(def));
+                    listed_tools.push(tool.clone());
+                }
+            }
+        }
+        let instructions = instructions::build(&self.config, &listed)?;
+        Ok(Listing {
+            listed,
+            listed_tools,
+            hidden,
+            instructions,
+            config: self.config.clone(),
+        })
+    }
 }
 
 /// What every server of one process shares: the catalogue, the operator's settings, the
@@ -71,6 +108,9 @@ pub struct Shared {
     listings: [Arc<Listing>; 4],
     slots: Arc<tokio::sync::Semaphore>,
     closing: CancellationToken,
+    /// Callers' listings narrowed by their tokens' scopes (callers' tokens over HTTP, with
+    /// `TREKMAIL_SCOPE_AWARE` on).
+    scope_cache: Option<Arc<ScopeCache<Listing>>>,
     /// Every caller's memory of recent writes: it outlives the servers built per request.
     intents: Arc<dyn IntentMemory>,
 }
@@ -130,8 +170,39 @@ impl Shared {
             listings,
             slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
             closing: CancellationToken::new(),
+            scope_cache: (config.scope_aware && source == TokenSource::Request).then(|| {
+                Arc::new(ScopeCache::new(
+                    scopes::CACHE_TTL,
+                    scopes::CACHE_MAX_ENTRIES,
+                ))
+            }),
             intents: Arc::new(ProcessMemory::default()),
         })
+    }
+
+    /// [`Shared::server`] for one caller's tokens, listing only what their scopes allow: the
+    /// scopes are asked once per caller and kept for [`scopes::CACHE_TTL`] under an HMAC of the
+    /// tokens. A failed lookup lists everything (the API still refuses what a token lacks) and
+    /// is kept as long, so a caller costs at most one lookup per TTL.
+    pub async fn caller_server(&self, tokens: &Tokens) -> Result<TrekmailServer, String> {
+        let mut server = self.server(tokens)?;
+        let Some(cache) = &self.scope_cache else {
+            return Ok(server);
+        };
+        let key = cache.key_of(
+            tokens.ops.as_ref().map(Secret::expose),
+            tokens.message.as_ref().map(Secret::expose),
+        );
+        if let Some(listing) = cache.get(&key, std::time::Instant::now()) {
+            server.listing = listing;
+            return Ok(server);
+        }
+        let problems = server.learn_scopes().await?;
+        for p in problems {
+            tracing::warn!("a caller's token scopes are unknown, every tool is listed: {p}");
+        }
+        cache.put(key, Arc::clone(&server.listing), std::time::Instant::now());
+        Ok(server)
     }
 
     /// The same state with its intent memory in `intents` (a shared store).
@@ -233,6 +304,7 @@ fn listing(
         listed_tools,
         hidden,
         instructions,
+        config,
     })
 }
 
@@ -259,6 +331,23 @@ impl TrekmailServer {
     /// it at end of input).
     pub fn closing(&self) -> CancellationToken {
         self.closing.clone()
+    }
+
+    /// Asks the API what the tokens grant and lists only the tools they can use. Returns what
+    /// could not be learnt (one line per token whose lookup failed: for that token every tool
+    /// stays listed); `Err` only if the instructions cannot be built.
+    pub async fn learn_scopes(&mut self) -> Result<Vec<String>, String> {
+        let (scopes, problems) =
+            scopes::lookup_all(self.caller.ops.as_ref(), self.caller.message.as_ref()).await;
+        if scopes.known() {
+            self.listing = Arc::new(self.listing.narrowed(&scopes)?);
+        }
+        Ok(problems)
+    }
+
+    /// The tools not listed and why, by name.
+    pub fn hidden(&self) -> &HashMap<String, String> {
+        &self.listing.hidden
     }
 
     /// Forgets the writes remembered for telling retries from new intents, as a restart would.

@@ -46,6 +46,8 @@ pub struct Config {
     pub read_only: bool,
     /// `TREKMAIL_HIDE_DISABLED`: do not list tools whose safety switch is off.
     pub hide_disabled: bool,
+    /// `TREKMAIL_SCOPE_AWARE` (default true): list only the tools the tokens' scopes allow.
+    pub scope_aware: bool,
     /// `TREKMAIL_HUMAN_CONFIRM`: when to ask the human at the client before a guarded call.
     pub human_confirm: HumanConfirm,
     /// `TREKMAIL_CA_CERT`: a PEM file of one more certificate authority to trust.
