@@ -21,10 +21,13 @@ pub(super) const TABLE: &[(&str, Behaviour)] = &[
         set_on_mailbox(s, c, "login_suspended", json!(false))
     }),
     ("set_mailboxes_login_access", |s, c| {
-        in_bulk(s, c, "login_suspended")
+        in_bulk(s, c, "login_suspended", "login_suspended")
     }),
     ("set_mailboxes_drive_access", |s, c| {
-        in_bulk(s, c, "drive_access")
+        in_bulk(s, c, "drive_access", "drive_access")
+    }),
+    ("set_mailboxes_client_auth_mode", |s, c| {
+        in_bulk(s, c, "mode", "client_auth_mode")
     }),
     ("get_mail_client_setup", client_setup),
     ("get_apple_mail_profile", apple_profile),
@@ -119,10 +122,11 @@ fn set_on_mailbox(s: &mut Store, c: &Call<'_>, field: &str, value: Value) -> Opt
     Some(Answer::ok(public(m.clone())))
 }
 
-/// A bulk setting over `mailbox_ids`, a domain's mailboxes, or all of them.
-fn in_bulk(s: &mut Store, c: &Call<'_>, field: &str) -> Option<Answer> {
+/// A bulk setting (the body's `from`, the mailbox's `field`) over `mailbox_ids`, a domain's
+/// mailboxes, or all of them.
+fn in_bulk(s: &mut Store, c: &Call<'_>, from: &str, field: &str) -> Option<Answer> {
     let b = c.b();
-    let value = b[field].clone();
+    let value = b[from].clone();
     let ids = b["mailbox_ids"].as_array().cloned().unwrap_or_default();
     if ids.is_empty() && b["domain_id"].is_null() && b["all"] != true {
         return Some(Answer::field(

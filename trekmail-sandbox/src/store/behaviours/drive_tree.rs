@@ -8,9 +8,11 @@ use super::Behaviour;
 use crate::store::{Answer, Call, NOW, Store, list, public};
 
 pub(super) const TABLE: &[(&str, Behaviour)] = &[
-    ("drive_browse_folder", browse),
+    ("drive_browse_folder", |s, c| browse(s, c, Some(c.p("folder_id")))),
+    ("drive_browse_root", |s, c| browse(s, c, None)),
     ("drive_folder_tree", tree),
-    ("drive_select_all_ids", all_ids),
+    ("drive_select_all_ids", |s, c| all_ids(s, c, c.p("folder_id"))),
+    ("drive_select_all_root_ids", |s, c| all_ids(s, c, Value::Null)),
     ("drive_folder_create", create_folder),
     ("drive_file_move", |s, c| move_to(s, c, FILES, "folder_id")),
     ("drive_folder_move", |s, c| {
@@ -73,13 +75,17 @@ fn children(s: &Store, space: &Value, parent: Option<&Value>, status: &str) -> V
     out
 }
 
-fn browse(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
+/// One folder's entries, or the root's (`folder` `None`).
+fn browse(s: &mut Store, c: &Call<'_>, folder: Option<Value>) -> Option<Answer> {
     let space = space(s, c)?;
-    let folder = s.find(FOLDERS, &c.p("folder_id"), &Map::new());
-    let Some(folder) = folder.filter(|f| f["space_id"] == space && f["status"] == "active") else {
-        return Some(Answer::not_found("folder"));
+    let parent = match folder {
+        None => Value::Null,
+        Some(id) => match s.find(FOLDERS, &id, &Map::new()) {
+            Some(f) if f["space_id"] == space && f["status"] == "active" => f["id"].clone(),
+            _ => return Some(Answer::not_found("folder")),
+        },
     };
-    let items = children(s, &space, Some(&folder["id"]), "active");
+    let items = children(s, &space, Some(&parent), "active");
     Some(list::answer(c.r.op, items, &c.r.query))
 }
 
@@ -100,9 +106,9 @@ fn tree(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     Some(Answer::ok(json!({"space_id": space, "folders": folders})))
 }
 
-fn all_ids(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
+fn all_ids(s: &mut Store, c: &Call<'_>, folder: Value) -> Option<Answer> {
     let space = space(s, c)?;
-    let items = children(s, &space, Some(&c.p("folder_id")), "active");
+    let items = children(s, &space, Some(&folder), "active");
     let ids = |kind: &str| -> Vec<Value> {
         items
             .iter()
@@ -163,6 +169,14 @@ fn set_status(s: &mut Store, c: &Call<'_>, coll: &str, status: &str) -> Option<A
     s.find(coll, &id, &Map::new())?;
     if coll == FOLDERS {
         mark_below(s, &id, status);
+    }
+    if status == "trashed" && coll == FILES {
+        // A trashed file is no longer shared.
+        for l in s.all_mut("drive/files/share-links").iter_mut() {
+            if l["file_id"] == id {
+                l["status"] = json!("revoked");
+            }
+        }
     }
     let item = s.find_mut(coll, &id, &Map::new())?;
     item["status"] = json!(status);
