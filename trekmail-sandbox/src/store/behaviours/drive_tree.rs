@@ -8,11 +8,17 @@ use super::Behaviour;
 use crate::store::{Answer, Call, NOW, Store, list, public};
 
 pub(super) const TABLE: &[(&str, Behaviour)] = &[
-    ("drive_browse_folder", |s, c| browse(s, c, Some(c.p("folder_id")))),
+    ("drive_browse_folder", |s, c| {
+        browse(s, c, Some(c.p("folder_id")))
+    }),
     ("drive_browse_root", |s, c| browse(s, c, None)),
     ("drive_folder_tree", tree),
-    ("drive_select_all_ids", |s, c| all_ids(s, c, c.p("folder_id"))),
-    ("drive_select_all_root_ids", |s, c| all_ids(s, c, Value::Null)),
+    ("drive_select_all_ids", |s, c| {
+        all_ids(s, c, c.p("folder_id"))
+    }),
+    ("drive_select_all_root_ids", |s, c| {
+        all_ids(s, c, Value::Null)
+    }),
     ("drive_folder_create", create_folder),
     ("drive_file_move", |s, c| move_to(s, c, FILES, "folder_id")),
     ("drive_folder_move", |s, c| {
