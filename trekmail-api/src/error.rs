@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::transport::{Facts, REQUEST_ID};
+use crate::facts::{Facts, REQUEST_ID};
 
 /// An HTTP error answer of the API (4xx/5xx), parsed from the error envelope
 /// `{"error": {"code", "message", "hint", "request_id", "retryable", "retry_after", ...}}`
@@ -136,7 +136,7 @@ pub enum CallError {
         /// The host the redirect points at (only the host: the URL may carry anything).
         target_host: String,
     },
-    /// The answer was larger than the limit (`TREKMAIL_MAX_RESPONSE_BYTES` in the MCP server).
+    /// The answer was larger than the limit ([`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes)).
     TooLarge {
         /// The limit, in bytes.
         limit: u64,
@@ -209,7 +209,7 @@ impl fmt::Display for CallError {
             ),
             CallError::TooLarge { limit } => write!(
                 f,
-                "the answer is larger than the limit of {limit} bytes (TREKMAIL_MAX_RESPONSE_BYTES); it was not read"
+                "the answer is larger than the limit of {limit} bytes; it was not read"
             ),
             CallError::InvalidResponse(m) => write!(f, "invalid response from the API: {m}"),
             CallError::InvalidArgument { name, message } => {
@@ -248,12 +248,11 @@ impl<E: serde::Serialize> From<progenitor_client::Error<E>> for CallError {
                 )))
             }
             G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => {
-                crate::transport::transport_error(&e)
+                transport_error(&e)
             }
-            G::InvalidResponsePayload(bytes, err) => CallError::InvalidResponse(format!(
-                "{err}; body starts: {:?}",
-                crate::transport::snippet(&bytes)
-            )),
+            G::InvalidResponsePayload(bytes, err) => {
+                CallError::InvalidResponse(format!("{err}; body starts: {:?}", snippet(&bytes)))
+            }
             G::InvalidRequest(m) | G::Custom(m) => CallError::InvalidRequest(m),
         }
     }
@@ -263,3 +262,43 @@ impl<E: serde::Serialize> From<progenitor_client::Error<E>> for CallError {
 /// extension (the generated code's only way to pass a response through unchanged).
 #[derive(Debug, Clone)]
 pub(crate) struct Failed(pub(crate) CallError);
+
+/// A reqwest failure as a transport error, described without secrets (tokens travel in headers,
+/// which reqwest never prints).
+pub(crate) fn transport_error(e: &reqwest::Error) -> CallError {
+    let kind = if e.is_timeout() {
+        TransportKind::Timeout
+    } else if e.is_connect() {
+        TransportKind::Connect
+    } else {
+        TransportKind::Other
+    };
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    CallError::Transport { kind, message }
+}
+
+/// The first 200 characters of a body as one line of text, tags stripped.
+pub(crate) fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(if c.is_whitespace() { ' ' } else { c }),
+            _ => {}
+        }
+    }
+    let collapsed = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    collapsed.chars().take(200).collect()
+}

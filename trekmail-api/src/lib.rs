@@ -47,6 +47,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod facts;
 mod hooks;
 pub mod model;
 mod operation;

@@ -216,7 +216,7 @@ impl Operation {
             OutcomeBody::Json(serde_json::from_slice(&answer.body).map_err(|e| {
                 CallError::InvalidResponse(format!(
                     "{e}; body starts: {:?}",
-                    crate::transport::snippet(&answer.body)
+                    crate::error::snippet(&answer.body)
                 ))
             })?)
         } else {

@@ -11,7 +11,8 @@ use crate::retry::RetryPolicy;
 use crate::transport::{Limits, Transport};
 
 /// The two kinds of TrekMail token. Each operation of the spec names the one it needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TokenKind {
     /// The account operations token, `tm_live_...`.
     Ops,
@@ -28,12 +29,16 @@ impl TokenKind {
         }
     }
 
-    /// The environment variable that holds this token for the MCP server.
-    pub fn env_var(self) -> &'static str {
-        match self {
-            TokenKind::Ops => "TREKMAIL_API_TOKEN",
-            TokenKind::Message => "TREKMAIL_MESSAGE_TOKEN",
+    /// The kind of a syntactically valid token: its prefix, then at least one more character,
+    /// all printable ASCII without spaces. `None` for anything else. The one token syntax check
+    /// of the workspace (the MCP server and the sandbox use it too).
+    pub fn of(token: &str) -> Option<TokenKind> {
+        if !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return None;
         }
+        [TokenKind::Ops, TokenKind::Message]
+            .into_iter()
+            .find(|k| token.len() > k.prefix().len() && token.starts_with(k.prefix()))
     }
 }
 
@@ -235,6 +240,13 @@ impl fmt::Debug for Pool {
 }
 
 impl Pool {
+    /// The pool's HTTP client, without any token: redirects are never followed and the extra
+    /// root certificate is trusted. For requests outside the API (presigned storage URLs),
+    /// which must never carry the token.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// A client sending `token` (`Authorization: Bearer …`, marked sensitive) on every request;
     /// `redact` are more secrets scrubbed from answers besides the token itself.
     pub fn client(&self, token: Option<&str>, redact: &[String]) -> Result<Client, BuildError> {
@@ -303,5 +315,22 @@ mod tests {
     fn debug_never_shows_the_token() {
         let b = ClientBuilder::new("https://x.example").token("tm_live_secret123");
         assert!(!format!("{b:?}").contains("secret123"));
+    }
+
+    #[test]
+    fn token_kinds_are_read_from_the_prefix_and_nothing_else_passes() {
+        assert_eq!(TokenKind::of("tm_live_abc"), Some(TokenKind::Ops));
+        assert_eq!(TokenKind::of("tm_msg_abc"), Some(TokenKind::Message));
+        for bad in [
+            "",
+            "tm_live_",
+            "tm_msg_",
+            "tm_live_a b",
+            "tm_msg_\u{e9}",
+            "Bearer tm_live_x",
+            "tm_x_abc",
+        ] {
+            assert_eq!(TokenKind::of(bad), None, "{bad:?}");
+        }
     }
 }

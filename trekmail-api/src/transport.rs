@@ -13,13 +13,9 @@ use reqwest::header::{
 use reqwest::{Method, Request, Response};
 use tokio::time::Instant;
 
-use crate::error::{ApiError, CallError, TransportKind};
+use crate::error::{ApiError, CallError, TransportKind, snippet, transport_error};
+pub use crate::facts::{Facts, IDEMPOTENCY_KEY, REQUEST_ID};
 use crate::retry::{RetryPolicy, forbids_retry, retry_after, retryable_status};
-
-/// Header carrying the client's request id on every attempt.
-pub const REQUEST_ID: &str = "x-request-id";
-/// Header carrying the idempotency key of a write on every attempt.
-pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// Default limit of one answer's body: the API's largest legitimate answer is an attachment of
 /// about 25 MB, which travels base64-encoded (a third larger) inside JSON.
@@ -44,17 +40,6 @@ impl Default for Limits {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
-}
-
-/// What the transport learnt about a call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Facts {
-    /// The `X-Request-Id` sent on every attempt.
-    pub request_id: String,
-    /// The `Idempotency-Key` sent on every attempt of a write.
-    pub idempotency_key: Option<String>,
-    /// Attempts made, the first included.
-    pub attempts: u32,
 }
 
 /// A successful (2xx) answer, read whole within the size limit.
@@ -447,7 +432,7 @@ fn deadline_error(deadline: Duration) -> CallError {
     CallError::Transport {
         kind: TransportKind::Timeout,
         message: format!(
-            "no answer within the call's deadline of {} ms (TREKMAIL_TIMEOUT_MS), retries included",
+            "no answer within the call's deadline of {} ms, retries included",
             deadline.as_millis()
         ),
     }
@@ -487,46 +472,6 @@ fn non_json_envelope(status: u16, headers: &HeaderMap, body: &[u8]) -> serde_jso
             ),
         }
     })
-}
-
-/// A reqwest failure as a transport error, described without secrets (tokens travel in headers,
-/// which reqwest never prints).
-pub(crate) fn transport_error(e: &reqwest::Error) -> CallError {
-    let kind = if e.is_timeout() {
-        TransportKind::Timeout
-    } else if e.is_connect() {
-        TransportKind::Connect
-    } else {
-        TransportKind::Other
-    };
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    CallError::Transport { kind, message }
-}
-
-/// The first 200 characters of a body as one line of text, tags stripped.
-pub(crate) fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in text.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if !in_tag => out.push(if c.is_whitespace() { ' ' } else { c }),
-            _ => {}
-        }
-    }
-    let collapsed = out.split_whitespace().collect::<Vec<_>>().join(" ");
-    collapsed.chars().take(200).collect()
 }
 
 #[cfg(test)]

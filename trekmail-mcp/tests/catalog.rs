@@ -6,9 +6,10 @@
 use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
+use trekmail_api::TokenKind;
 use trekmail_api::model::{Location, Operation, Parameter};
 use trekmail_mcp::Catalog;
-use trekmail_mcp::catalog::map::{GateName, TokenName, ToolsMap};
+use trekmail_mcp::catalog::map::{GateName, ToolsMap};
 
 fn ops() -> Vec<Operation> {
     trekmail_api::model::operations().unwrap().to_vec()
@@ -34,12 +35,12 @@ fn the_embedded_catalogue_binds_all_143_tools() {
     let ops = c
         .tools()
         .iter()
-        .filter(|t| t.entry.token == TokenName::Ops)
+        .filter(|t| t.entry.token == TokenKind::Ops)
         .count();
     let msg = c
         .tools()
         .iter()
-        .filter(|t| t.entry.token == TokenName::Message)
+        .filter(|t| t.entry.token == TokenKind::Message)
         .count();
     assert_eq!((c.tools().len(), ops, msg), (143, 91, 52));
 }
@@ -131,7 +132,7 @@ fn token_and_policy_mismatches_name_both_sides() {
         .iter()
         .position(|t| t.name == "list_messages")
         .unwrap();
-    map.tool[i].token = TokenName::Ops;
+    map.tool[i].token = TokenKind::Ops;
     let j = map
         .tool
         .iter()
@@ -213,7 +214,7 @@ fn every_tool_is_fully_described() {
             problems.push(format!("{name}: unknown arguments must be refused"));
         }
         let props = json["inputSchema"]["properties"].as_object().unwrap();
-        if (t.method != "GET") != props.contains_key("idempotency_key") {
+        if t.writes() != props.contains_key("idempotency_key") {
             problems.push(format!(
                 "{name}: idempotency_key must be offered exactly on non-GET tools"
             ));
@@ -301,7 +302,7 @@ fn fact_differences(c: &Catalog) -> (Vec<String>, Vec<String>) {
             continue;
         };
         let mut p = |m: String| problems.push(format!("{name}: {m}"));
-        let token = if t.entry.token == TokenName::Ops {
+        let token = if t.entry.token == TokenKind::Ops {
             "ops"
         } else {
             "message"
@@ -309,7 +310,9 @@ fn fact_differences(c: &Catalog) -> (Vec<String>, Vec<String>) {
         if f["token"] != token {
             p(format!("token {token} != {}", f["token"]));
         }
-        if t.method != f["method"].as_str().unwrap() || t.path != f["path"].as_str().unwrap() {
+        if t.method.as_str() != f["method"].as_str().unwrap()
+            || t.path != f["path"].as_str().unwrap()
+        {
             p(format!(
                 "{} {} != {} {}",
                 t.method, t.path, f["method"], f["path"]
@@ -338,7 +341,7 @@ fn fact_differences(c: &Catalog) -> (Vec<String>, Vec<String>) {
         }
         match f["idempotency"].as_object() {
             None => {
-                if t.entry.idempotency.window_s.is_some() || t.method != "GET" {
+                if t.entry.idempotency.window_s.is_some() || t.writes() {
                     p("facts say no idempotency".into());
                 }
             }

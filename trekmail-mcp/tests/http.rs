@@ -530,7 +530,7 @@ async fn two_callers_in_parallel_each_see_and_use_only_their_own_tokens() {
     let ops_tools: Vec<String> = catalog
         .tools()
         .iter()
-        .filter(|d| d.entry.token == trekmail_mcp::catalog::map::TokenName::Ops)
+        .filter(|d| d.entry.token == trekmail_api::TokenKind::Ops)
         .map(|d| d.entry.name.clone())
         .collect();
     let (la, lb, lc) = tokio::join!(s.list(&ha), s.list(&hb), s.list(&hc));

@@ -12,9 +12,10 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 use tokio::net::TcpListener;
+use trekmail_api::TokenKind;
 use trekmail_api::model::Location;
 
-use crate::spec::{Route, Spec, Token, check, percent_decode, typed};
+use crate::spec::{Route, Spec, check, percent_decode, typed};
 use crate::store::{Answer, Outside, Request, Store};
 
 /// A remembered answer: request fingerprint, status, body, content type.
@@ -192,13 +193,7 @@ impl Sandbox {
             .map(str::trim)
             .unwrap_or_default()
             .to_owned();
-        let kind = if token.starts_with("tm_live_") && token.len() > 8 {
-            Some(Token::Ops)
-        } else if token.starts_with("tm_msg_") && token.len() > 7 {
-            Some(Token::Message)
-        } else {
-            None
-        };
+        let kind = TokenKind::of(&token);
         let revoked = {
             let store = self
                 .store
@@ -222,7 +217,7 @@ impl Sandbox {
                 ));
             }
             Some(k) if k != op.token => {
-                let need = if op.token == Token::Ops {
+                let need = if op.token == TokenKind::Ops {
                     "an ops token (tm_live_…)"
                 } else {
                     "a message token (tm_msg_…)"

@@ -5,16 +5,8 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
+use trekmail_api::TokenKind;
 use trekmail_api::model::{self, Location, Parameter, ResponseKind};
-
-/// Which bearer token an operation takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Token {
-    /// `tm_live_…`
-    Ops,
-    /// `tm_msg_…`
-    Message,
-}
 
 /// One path segment of a route: `prefix{param}suffix`, or a literal when `param` is `None`.
 #[derive(Debug, Clone)]
@@ -34,7 +26,7 @@ pub struct Operation {
     /// The path template, e.g. `/mailboxes/{mailbox_id}:pause`.
     pub path: String,
     /// The token the operation needs.
-    pub token: Token,
+    pub token: TokenKind,
     /// Parameters, typed.
     pub parameters: Vec<Parameter>,
     /// The JSON request body schema, if the operation takes one.
@@ -206,9 +198,9 @@ impl Spec {
                 method: op.method.as_str().to_owned(),
                 path: op.path.clone(),
                 token: if op.security.iter().any(|t| t == "messageToken") {
-                    Token::Message
+                    TokenKind::Message
                 } else {
-                    Token::Ops
+                    TokenKind::Ops
                 },
                 parameters: op.parameters.clone(),
                 body: op.request_body.clone(),

@@ -58,7 +58,7 @@ fn get(s: &Sandbox, op: &Operation, query: &[(String, String)]) -> (u16, Value) 
         .iter()
         .map(|(k, v)| format!("{k}={}", v.replace(' ', "%20")))
         .collect();
-    let token = if op.token == trekmail_sandbox::spec::Token::Ops {
+    let token = if op.token == trekmail_api::TokenKind::Ops {
         "tm_live_x"
     } else {
         "tm_msg_x"

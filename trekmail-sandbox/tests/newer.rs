@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 use trekmail_api::model::Location;
-use trekmail_sandbox::spec::{Operation, Token, check};
+use trekmail_api::TokenKind;
+use trekmail_sandbox::spec::{Operation, check};
 use trekmail_sandbox::{MULTIPART_FROM, Sandbox, TEST_PAYMENT_METHOD, TEST_SHARED_PAYMENT_TOKEN};
 
 const OPS: &str = "tm_live_x";
@@ -127,7 +128,7 @@ fn every_operation_answers_a_described_2xx_or_an_api_shaped_4xx() {
     for op in &ops {
         let s = Sandbox::new().unwrap();
         let body = op.body.as_ref().map_or(Value::Null, minimal);
-        let token = if op.token == Token::Ops { OPS } else { MSG };
+        let token = if op.token == TokenKind::Ops { OPS } else { MSG };
         let (st, v) = call_with(&s, &op.method, &seeded_path(op), token, &[], &body);
         if (200..300).contains(&st) {
             if let (Some(schema), false) = (&op.response_schema, v.is_null()) {

@@ -490,8 +490,8 @@ pub fn derived_docs(
     Ok(out)
 }
 
-fn token_word(t: trekmail_mcp::catalog::map::TokenName) -> &'static str {
-    if t == trekmail_mcp::catalog::map::TokenName::Ops {
+fn token_word(t: trekmail_api::TokenKind) -> &'static str {
+    if t == trekmail_api::TokenKind::Ops {
         "ops"
     } else {
         "message"
@@ -503,7 +503,7 @@ pub fn tool_counts(catalog: &Catalog) -> String {
     let tools = catalog.tools();
     let ops = tools
         .iter()
-        .filter(|t| t.entry.token == trekmail_mcp::catalog::map::TokenName::Ops)
+        .filter(|t| t.entry.token == trekmail_api::TokenKind::Ops)
         .count();
     format!(
         "**{} tools**: {ops} with the ops token (`TREKMAIL_API_TOKEN`), {} with the message token (`TREKMAIL_MESSAGE_TOKEN`).",

@@ -14,10 +14,9 @@ use crate::call::idempotency::{self, Keys};
 use crate::call::intents::{Intent, IntentMemory};
 use crate::call::progress::Progress;
 use crate::call::results;
-use crate::call::tokens::{TokenSource, token_kind};
+use crate::call::tokens::{TokenSource, TokenVariable as _};
 use crate::call::wire;
 use crate::catalog::checks;
-use crate::catalog::map::TokenName;
 use crate::catalog::schema::{IDEMPOTENCY_ARG, Target};
 use crate::catalog::{Catalog, ToolDef};
 
@@ -40,10 +39,10 @@ pub struct Caller {
 }
 
 impl Caller {
-    pub(crate) fn client(&self, token: TokenName) -> Option<&Client> {
+    pub(crate) fn client(&self, token: TokenKind) -> Option<&Client> {
         match token {
-            TokenName::Ops => self.ops.as_ref(),
-            TokenName::Message => self.message.as_ref(),
+            TokenKind::Ops => self.ops.as_ref(),
+            TokenKind::Message => self.message.as_ref(),
         }
     }
 
@@ -116,13 +115,13 @@ impl Caller {
             )));
         }
         if self.client(def.entry.token).is_none() {
-            let kind = token_kind(def.entry.token);
+            let kind = def.entry.token;
             return Err(results::refusal(format!(
                 "{name} needs {}",
                 self.missing(kind)
             )));
         }
-        let (key, intent) = match (def.method != "GET").then(|| self.key(def, &args)) {
+        let (key, intent) = match def.writes().then(|| self.key(def, &args)) {
             Some(Key::Given(k)) => (Some(k), None),
             Some(Key::Decide(i)) => (None, Some(i)),
             None => (None, None),
@@ -224,7 +223,7 @@ impl Caller {
                         client,
                     }),
                 def.tool.output_schema.as_deref(),
-                def.method != "GET",
+                def.writes(),
             ),
             Err(failure) => failure,
         };
@@ -241,7 +240,7 @@ impl Caller {
         let Prepared { def, args, key, .. } = prepared;
         let name = &def.entry.name;
         let Some(client) = self.client(def.entry.token) else {
-            let kind = token_kind(def.entry.token);
+            let kind = def.entry.token;
             return Err(results::refusal(format!(
                 "{name} needs {}",
                 self.missing(kind)
@@ -269,8 +268,8 @@ impl Caller {
                     name,
                     &e,
                     &request_id,
-                    token_kind(def.entry.token),
-                    def.method != "GET",
+                    def.entry.token,
+                    def.writes(),
                 )
             })
     }

@@ -15,7 +15,8 @@ use sha2::{Digest, Sha256};
 
 use crate::call::intents::Scope;
 use crate::catalog::argpath::ArgPath;
-use crate::catalog::map::{Idempotency, TokenName};
+use crate::catalog::map::Idempotency;
+use trekmail_api::TokenKind;
 
 /// The key that keys digests of secret arguments.
 pub struct SecretKey([u8; 32]);
@@ -71,18 +72,18 @@ impl Keys {
     }
 
     /// Whose intent memory a write with a tool's token belongs to.
-    pub fn scope(&self, token: TokenName) -> &Scope {
+    pub fn scope(&self, token: TokenKind) -> &Scope {
         match token {
-            TokenName::Ops => &self.ops_scope,
-            TokenName::Message => &self.message_scope,
+            TokenKind::Ops => &self.ops_scope,
+            TokenKind::Message => &self.message_scope,
         }
     }
 
     /// The key for a tool's token.
-    pub fn get(&self, token: TokenName) -> &SecretKey {
+    pub fn get(&self, token: TokenKind) -> &SecretKey {
         match token {
-            TokenName::Ops => &self.ops,
-            TokenName::Message => &self.message,
+            TokenKind::Ops => &self.ops,
+            TokenKind::Message => &self.message,
         }
     }
 }

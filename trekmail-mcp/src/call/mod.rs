@@ -11,9 +11,11 @@ pub(crate) mod gates;
 pub mod human;
 pub mod idempotency;
 pub mod intents;
+pub mod payments;
 pub mod progress;
 pub mod results;
 pub mod tokens;
+pub mod upload;
 pub mod wire;
 
 pub use caller::{Caller, Prepared};

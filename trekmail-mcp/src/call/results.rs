@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use trekmail_api::{CallError, Outcome, OutcomeBody, TokenKind, TransportKind};
 
 use crate::call::files::File;
+use crate::call::tokens::TokenVariable as _;
 use crate::catalog::map::FileSpec;
 
 /// A refusal or validation failure: the model can correct the call.
@@ -198,7 +199,9 @@ pub fn failure(
             );
             detail.insert("message".into(), message.clone().into());
             let what = match kind {
-                TransportKind::Timeout => "the TrekMail API did not answer in time",
+                TransportKind::Timeout => {
+                    "the TrekMail API did not answer in time (TREKMAIL_TIMEOUT_MS)"
+                }
                 TransportKind::Connect => {
                     "cannot connect to the TrekMail API (check TREKMAIL_BASE_URL and the network)"
                 }
@@ -216,6 +219,10 @@ pub fn failure(
                 "{tool} failed: the TrekMail API answered success with a body that is not what the spec says: {m}"
             )
         }
+        // The client crate names no variable of this server: the limit's variable is added here.
+        CallError::TooLarge { limit } => format!(
+            "{tool} failed: the answer is larger than the limit of {limit} bytes (TREKMAIL_MAX_RESPONSE_BYTES); it was not read"
+        ),
         other => format!("{tool} failed: {other}"),
     };
     detail.insert("request_id".into(), request_id.into());

@@ -1,11 +1,9 @@
 //! The token vocabulary: a token that never prints, the tokens of one server, where they come
-//! from, and the client crate's kind of a map's token name.
+//! from, and the variable that holds each kind (the kind itself is `trekmail_api::TokenKind`).
 
 use std::fmt;
 
 use trekmail_api::TokenKind;
-
-use crate::catalog::map::TokenName;
 
 /// A token that never prints.
 #[derive(Clone, PartialEq, Eq)]
@@ -63,10 +61,18 @@ impl TokenSource {
     }
 }
 
-/// The client crate's token kind for a map token name.
-pub fn token_kind(t: TokenName) -> TokenKind {
-    match t {
-        TokenName::Ops => TokenKind::Ops,
-        TokenName::Message => TokenKind::Message,
+/// The environment variable that holds a token of a kind: server vocabulary, which the client
+/// crate does not know.
+pub trait TokenVariable {
+    /// `TREKMAIL_API_TOKEN` or `TREKMAIL_MESSAGE_TOKEN`.
+    fn env_var(self) -> &'static str;
+}
+
+impl TokenVariable for TokenKind {
+    fn env_var(self) -> &'static str {
+        match self {
+            TokenKind::Ops => "TREKMAIL_API_TOKEN",
+            TokenKind::Message => "TREKMAIL_MESSAGE_TOKEN",
+        }
     }
 }

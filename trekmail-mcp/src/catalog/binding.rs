@@ -6,19 +6,20 @@ use std::sync::Arc;
 
 use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value};
-use trekmail_api::model::Operation;
+use trekmail_api::model::{Method, Operation};
 
 use crate::catalog::argpath::ArgPath;
-use crate::catalog::map::{Check, GateName, TokenName, ToolEntry, ToolsMap};
+use crate::catalog::map::{Check, GateName, ToolEntry, ToolsMap};
 use crate::catalog::schema::{self, IDEMPOTENCY_ARG, Shape};
 use crate::catalog::validate::Patterns;
+use trekmail_api::TokenKind;
 
 /// One tool, ready to list and call.
 pub struct ToolDef {
     /// Its entry in `tools-map.toml`.
     pub entry: ToolEntry,
     /// The operation's HTTP method.
-    pub method: String,
+    pub method: Method,
     /// The operation's path template.
     pub path: String,
     /// Arguments and their wire mapping.
@@ -30,6 +31,11 @@ pub struct ToolDef {
 }
 
 impl ToolDef {
+    /// Whether a call may change something (anything but a GET): it carries an idempotency key.
+    pub fn writes(&self) -> bool {
+        self.method != Method::Get
+    }
+
     /// Whether this tool needs `gate` for these arguments.
     pub fn gates_for(&self, args: &Map<String, Value>) -> Vec<GateName> {
         let mut gates: Vec<GateName> = self.entry.gate.into_iter().collect();
@@ -152,11 +158,11 @@ impl Catalog {
         let both = format!("tool `{name}` / operation `{}`", entry.operation);
         let mut problems = Vec::new();
         let shape = schema::shape(op).map_err(|e| vec![format!("{both}: {e}")])?;
-        let method = op.method.as_str().to_owned();
+        let method = op.method;
         let security: Vec<&str> = op.security.iter().map(String::as_str).collect();
         let expected = match entry.token {
-            TokenName::Ops => "opsToken",
-            TokenName::Message => "messageToken",
+            TokenKind::Ops => "opsToken",
+            TokenKind::Message => "messageToken",
         };
         if security != [expected] {
             problems.push(format!(
@@ -176,7 +182,7 @@ impl Catalog {
                 "{both}: confirmation argument `{c}` clashes with an argument of the operation"
             ));
         }
-        if method == "GET"
+        if method == Method::Get
             && (entry.idempotency.window_s.is_some()
                 || !entry.idempotency.secret_args.is_empty()
                 || entry.csv_columns.iter().any(|c| !c.secret.is_empty()))
@@ -185,7 +191,7 @@ impl Catalog {
                 "{both}: a GET has no idempotency key, but tools-map.toml sets a policy"
             ));
         }
-        if method != "GET" && !shape.idempotency_header {
+        if method != Method::Get && !shape.idempotency_header {
             problems.push(format!(
                 "{both}: a {method} must accept the Idempotency-Key header in the spec"
             ));
@@ -266,7 +272,7 @@ impl Catalog {
         let response_schema = op.response_schema.as_ref().unwrap_or(&Value::Null);
         if let Some(f) = &entry.file {
             let data = &response_schema["properties"]["data"]["properties"];
-            if method != "GET" {
+            if method != Method::Get {
                 problems.push(format!("{both}: only a GET can answer a file"));
             }
             for field in [Some(&f.content), f.name.as_ref(), f.media_type.as_ref()]
@@ -281,7 +287,7 @@ impl Catalog {
             }
         }
         problems.extend(
-            annotation_problems(&entry, &method)
+            annotation_problems(&entry, method)
                 .into_iter()
                 .map(|p| format!("{both}: {p}")),
         );
@@ -372,7 +378,7 @@ impl Catalog {
 /// - openWorldHint: the tool reaches parties outside the account (sending, invitations,
 ///   outbound connections, the email verifier, Cloudflare): every `sending`-gated tool and every
 ///   tool naming a host to connect to; never a GET, which reads the account's own data.
-pub fn annotation_problems(entry: &ToolEntry, method: &str) -> Vec<String> {
+pub fn annotation_problems(entry: &ToolEntry, method: Method) -> Vec<String> {
     let a = entry.annotations;
     let name = entry.name.as_str();
     let mut p = Vec::new();
@@ -383,11 +389,11 @@ pub fn annotation_problems(entry: &ToolEntry, method: &str) -> Vec<String> {
     };
     let listing = name.starts_with("list_") || name.starts_with("get_");
     rule(
-        (method == "GET" || listing) && !a.read_only,
+        (method == Method::Get || listing) && !a.read_only,
         "a GET or list_/get_ tool is read-only",
     );
     rule(
-        a.read_only && !matches!(method, "GET" | "POST"),
+        a.read_only && !matches!(method, Method::Get | Method::Post),
         "only a GET or POST can be read-only",
     );
     rule(
@@ -395,7 +401,7 @@ pub fn annotation_problems(entry: &ToolEntry, method: &str) -> Vec<String> {
         "a read-only tool is idempotent and not destructive",
     );
     rule(
-        matches!(method, "DELETE" | "PUT" | "PATCH") && !a.destructive,
+        matches!(method, Method::Delete | Method::Put | Method::Patch) && !a.destructive,
         "a DELETE, PUT or PATCH is destructive",
     );
     rule(
@@ -411,6 +417,9 @@ pub fn annotation_problems(entry: &ToolEntry, method: &str) -> Vec<String> {
             && !a.open_world,
         "a sending tool or one naming a host to connect to is open-world",
     );
-    rule(method == "GET" && a.open_world, "a GET is not open-world");
+    rule(
+        method == Method::Get && a.open_world,
+        "a GET is not open-world",
+    );
     p
 }

@@ -3,6 +3,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use trekmail_api::TokenKind;
+
 use crate::catalog::argpath::ArgPath;
 
 /// The map, embedded at build time so the binary and its tests see the same file.
@@ -40,7 +42,7 @@ pub struct ToolEntry {
     /// The toolset (group) it belongs to.
     pub toolset: String,
     /// `ops` or `message`.
-    pub token: TokenName,
+    pub token: TokenKind,
     /// The token scopes the tool needs (the `serve::scopes` module decides what a token sees); a catalogue entry without them
     /// is refused.
     pub capabilities: Option<Capabilities>,
@@ -117,16 +119,6 @@ pub struct Capabilities {
     /// Every one of these.
     #[serde(default)]
     pub all_of: Vec<String>,
-}
-
-/// Which token a tool needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TokenName {
-    /// `TREKMAIL_API_TOKEN`.
-    Ops,
-    /// `TREKMAIL_MESSAGE_TOKEN`.
-    Message,
 }
 
 /// The safety switches.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use trekmail_api::{ClientBuilder, TokenKind};
 
 use crate::call::human::HumanConfirm;
-use crate::call::tokens::Secret;
+use crate::call::tokens::{Secret, TokenVariable as _};
 use crate::serve::Config;
 use crate::serve::http_server::settings::{HttpConfig, TokenMode};
 
@@ -263,9 +263,7 @@ fn token(value: Option<String>, kind: TokenKind, problems: &mut Vec<String>) -> 
         ));
         return None;
     }
-    if v.chars()
-        .any(|c| c.is_whitespace() || c.is_control() || !c.is_ascii())
-    {
+    if TokenKind::of(v) != Some(kind) {
         problems.push(format!(
             "{} contains spaces or characters a token cannot have",
             kind.env_var()

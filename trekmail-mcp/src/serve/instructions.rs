@@ -8,8 +8,9 @@ use serde::Deserialize;
 
 use crate::call::human::HumanConfirm;
 use crate::catalog::ToolDef;
-use crate::catalog::map::{GateName, TokenName};
+use crate::catalog::map::GateName;
 use crate::serve::Config;
+use trekmail_api::TokenKind;
 
 /// The texts, embedded at build time.
 pub const INSTRUCTIONS_TOML: &str = include_str!("../../instructions.toml");
@@ -53,12 +54,12 @@ pub fn unknown_tools(known: impl Fn(&str) -> bool) -> Result<Vec<String>, String
 pub fn build(config: &Config, listed: &[Arc<ToolDef>]) -> Result<String, String> {
     let t: Texts =
         toml::from_str(INSTRUCTIONS_TOML).map_err(|e| format!("instructions.toml: {e}"))?;
-    let serves = |token: TokenName| listed.iter().any(|d| d.entry.token == token);
+    let serves = |token: TokenKind| listed.iter().any(|d| d.entry.token == token);
     let mut parts = vec![t.intro.clone()];
-    if serves(TokenName::Ops) {
+    if serves(TokenKind::Ops) {
         parts.push(t.ops.clone());
     }
-    if serves(TokenName::Message) {
+    if serves(TokenKind::Message) {
         parts.push(t.message.clone());
     }
     if config.toolsets.is_some() || config.tools.is_some() || !config.exclude_tools.is_empty() {

@@ -15,7 +15,10 @@ use serde_json::Value;
 use sha2::Sha256;
 use trekmail_api::{Client, OperationArgs, OutcomeBody};
 
-use crate::catalog::map::{Capabilities, TokenName};
+use trekmail_api::TokenKind;
+
+use crate::call::tokens::TokenVariable as _;
+use crate::catalog::map::Capabilities;
 
 /// How every reason a tool is hidden by scopes starts.
 pub const HIDDEN_PREFIX: &str = "the token (";
@@ -92,16 +95,13 @@ pub struct Scopes {
 
 impl Scopes {
     /// Why a tool needing `caps` with `token` is hidden, or `None` when it may be listed.
-    pub fn hides(&self, token: TokenName, caps: &Capabilities) -> Option<String> {
+    pub fn hides(&self, token: TokenKind, caps: &Capabilities) -> Option<String> {
         let granted = match token {
-            TokenName::Ops => self.ops.as_ref(),
-            TokenName::Message => self.message.as_ref(),
+            TokenKind::Ops => self.ops.as_ref(),
+            TokenKind::Message => self.message.as_ref(),
         }?;
         let lacks = granted.missing(caps)?;
-        let var = match token {
-            TokenName::Ops => "TREKMAIL_API_TOKEN",
-            TokenName::Message => "TREKMAIL_MESSAGE_TOKEN",
-        };
+        let var = token.env_var();
         Some(format!(
             "{HIDDEN_PREFIX}{var}) lacks {lacks}; a token with it is needed (TREKMAIL_SCOPE_AWARE=false lists it anyway)"
         ))
@@ -322,17 +322,17 @@ mod tests {
     #[test]
     fn unknown_scopes_hide_nothing() {
         let s = Scopes::default();
-        assert_eq!(s.hides(TokenName::Ops, &caps(&["a:b"], &[])), None);
+        assert_eq!(s.hides(TokenKind::Ops, &caps(&["a:b"], &[])), None);
         let s = Scopes {
             ops: Some(Granted::new(["x:y"])),
             message: None,
         };
         assert!(
-            s.hides(TokenName::Ops, &caps(&["a:b"], &[]))
+            s.hides(TokenKind::Ops, &caps(&["a:b"], &[]))
                 .unwrap()
                 .contains("TREKMAIL_API_TOKEN")
         );
-        assert_eq!(s.hides(TokenName::Message, &caps(&["a:b"], &[])), None);
+        assert_eq!(s.hides(TokenKind::Message, &caps(&["a:b"], &[])), None);
     }
 
     #[test]

@@ -4,16 +4,17 @@
 use std::sync::Arc;
 
 use crate::call::gates::Switches;
-use crate::call::tokens::token_kind;
-use crate::catalog::map::{GateName, TokenName};
+use crate::call::tokens::TokenVariable as _;
+use crate::catalog::map::GateName;
 use crate::catalog::{Catalog, ToolDef};
 use crate::serve::Config;
+use trekmail_api::TokenKind;
 
 /// Whether a configuration has the token a tool needs.
-pub fn has_token(config: &Config, token: TokenName) -> bool {
+pub fn has_token(config: &Config, token: TokenKind) -> bool {
     match token {
-        TokenName::Ops => config.ops_token.is_some(),
-        TokenName::Message => config.message_token.is_some(),
+        TokenKind::Ops => config.ops_token.is_some(),
+        TokenKind::Message => config.message_token.is_some(),
     }
 }
 
@@ -28,7 +29,7 @@ pub fn hidden_because(def: &ToolDef, config: &Config) -> Option<String> {
     let e = &def.entry;
     let name = e.name.as_str();
     if !has_token(config, e.token) {
-        return Some(format!("needs {}", token_kind(e.token).env_var()));
+        return Some(format!("needs {}", e.token.env_var()));
     }
     if config.exclude_tools.iter().any(|t| t == name) {
         return Some("it is in TREKMAIL_EXCLUDE_TOOLS".into());
@@ -100,11 +101,11 @@ pub fn warnings(config: &Config, catalog: &Catalog, listed: usize) -> Vec<String
         .toolsets
         .as_ref()
         .is_some_and(|t| catalog.toolsets().iter().all(|s| t.iter().any(|n| n == s)));
-    for token in [TokenName::Ops, TokenName::Message] {
+    for token in [TokenKind::Ops, TokenKind::Message] {
         if has_token(config, token) {
             continue;
         }
-        let var = token_kind(token).env_var();
+        let var = token.env_var();
         let mut named: Vec<String> = Vec::new();
         if let Some(sets) = config.toolsets.as_ref().filter(|_| !all_toolsets) {
             for s in sets {

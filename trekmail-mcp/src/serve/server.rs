@@ -24,7 +24,7 @@ use crate::call::intents::{IntentMemory, ProcessMemory};
 use crate::call::progress::Progress;
 use crate::call::results;
 use crate::call::tokens::Secret;
-use crate::call::tokens::{TokenSource, Tokens, token_kind};
+use crate::call::tokens::{TokenSource, Tokens};
 use crate::catalog::{Catalog, ToolDef};
 use crate::serve::Config;
 use crate::serve::scopes::{self, ScopeCache, Scopes};
@@ -281,7 +281,7 @@ fn listing(
         let why = if selection::has_token(&config, def.entry.token) {
             selection::hidden_because(def, &config)
         } else {
-            Some(format!("needs {}", source.how(token_kind(def.entry.token))))
+            Some(format!("needs {}", source.how(def.entry.token)))
         };
         match why {
             Some(w) => {

@@ -154,14 +154,12 @@ pub fn caller(headers: &HeaderMap) -> Result<Tokens, Refusal> {
     Ok(tokens)
 }
 
-/// The kind of a syntactically valid token, or `None`.
+/// The kind of a syntactically valid token of a bounded length, or `None`.
 fn kind_of(token: &str) -> Option<TokenKind> {
-    if token.len() > MAX_TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_graphic()) {
+    if token.len() > MAX_TOKEN_LEN {
         return None;
     }
-    [TokenKind::Ops, TokenKind::Message]
-        .into_iter()
-        .find(|k| token.len() > k.prefix().len() && token.starts_with(k.prefix()))
+    TokenKind::of(token)
 }
 
 #[cfg(test)]

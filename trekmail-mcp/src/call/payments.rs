@@ -1,0 +1,281 @@
+//! Machine payments: money moves only with a person's yes.
+//!
+//! A paying operation is two calls. Without a credential the API answers 402 with the amount:
+//! that is a [`Challenge`], given to the agent as a plain result (what would be bought, the exact
+//! amount and currency, what to do next), never as an error. The paying call carries the
+//! credential (sent as the `Payment-Authorization` header) and `confirm_payment: true`; before it
+//! is sent the server asks for a fresh challenge and shows the person an [`Approval`] of exactly
+//! that amount and item. The approval is a value: the stdio elicitation asks it today, and the
+//! approval over HTTP (input-required results) can ask the same value.
+//!
+//! The credential is a secret: it is hidden in every question and answer, enters idempotency
+//! keys only as a keyed digest, and a paying request is retried only when the failure proves it
+//! was never received ([`retry_proves_unsent`]).
+
+use serde_json::{Map, Value};
+use trekmail_api::{CallError, TransportKind};
+
+/// What the API asks for an item: from a 402 answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Challenge {
+    /// The amount exactly as the API states it (its `amount` field).
+    pub amount: Value,
+    /// The currency code (its `currency` field), upper case.
+    pub currency: String,
+    /// The API's message, if any (it says the unit of the amount).
+    pub message: Option<String>,
+}
+
+impl Challenge {
+    /// The challenge in a 402 answer's body (`{"error": {"amount", "currency", "message"}}`, or
+    /// the same fields at the top level); `None` when the answer is not a payment challenge or
+    /// names no amount (then the agent gets the API's error as it is).
+    pub fn from_error(e: &CallError) -> Option<Self> {
+        let CallError::Api(api) = e else {
+            return None;
+        };
+        if api.status != 402 {
+            return None;
+        }
+        let fields = api
+            .body
+            .get("error")
+            .filter(|v| v.is_object())
+            .unwrap_or(&api.body);
+        let amount = fields
+            .get("amount")
+            .filter(|a| a.is_number() || a.is_string())?;
+        let currency = fields
+            .get("currency")
+            .and_then(Value::as_str)
+            .map(str::to_ascii_uppercase)
+            .unwrap_or_else(|| "(currency not stated)".into());
+        Some(Self {
+            amount: amount.clone(),
+            currency,
+            message: api.message.clone(),
+        })
+    }
+
+    /// The amount and currency in one phrase: `900 EUR (the API's amount field)`.
+    pub fn price(&self) -> String {
+        let amount = match &self.amount {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        format!("{amount} {}", self.currency)
+    }
+}
+
+/// What one person approves: this tool, these arguments (the item), this amount. It covers
+/// nothing else: another amount, another item or another call asks again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Approval {
+    /// The tool's name.
+    pub tool: String,
+    /// The tool's title (what is bought).
+    pub title: String,
+    /// The item: the arguments that reach the API, the credential and confirmation left out.
+    pub item: Map<String, Value>,
+    /// What the API asked, just before the question.
+    pub challenge: Challenge,
+}
+
+/// Longest argument value shown in a question, in characters.
+const MAX_VALUE_CHARS: usize = 200;
+
+impl Approval {
+    /// The approval of `challenge` for `tool` with `args`, `hidden` (the credential, the
+    /// confirmation) left out of the item.
+    pub fn new(
+        tool: &str,
+        title: &str,
+        args: &Map<String, Value>,
+        hidden: &[&str],
+        challenge: Challenge,
+    ) -> Self {
+        let item = args
+            .iter()
+            .filter(|(k, _)| !hidden.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Self {
+            tool: tool.to_owned(),
+            title: title.to_owned(),
+            item,
+            challenge,
+        }
+    }
+
+    /// What the person reads: the item, the exact amount and currency, one argument a line as
+    /// JSON (no value can fake a line of the question), long values cut.
+    pub fn question(&self) -> String {
+        let mut text = format!(
+            "PAYMENT. The agent asks to buy: {} ({}).\nAmount: {}",
+            self.title,
+            self.tool,
+            self.challenge.price()
+        );
+        if let Some(m) = &self.challenge.message {
+            text.push_str(&format!(
+                " (the API says: {})",
+                cut(&m.escape_debug().to_string())
+            ));
+        }
+        for (k, v) in &self.item {
+            text.push_str(&format!("\n{k}: {}", cut(&v.to_string())));
+        }
+        text.push_str("\nApprove this payment of exactly this amount for exactly this item?");
+        text
+    }
+
+    /// Whether a challenge asks the same as the approved one (same amount, same currency).
+    pub fn covers(&self, fresh: &Challenge) -> bool {
+        self.challenge.amount == fresh.amount && self.challenge.currency == fresh.currency
+    }
+}
+
+/// The result the agent gets for a 402 without a credential: not an error, a price.
+pub fn quote_text(
+    tool: &str,
+    title: &str,
+    challenge: &Challenge,
+    credential: &str,
+    confirm: &str,
+) -> String {
+    let mut text = format!(
+        "Nothing was bought. {title} ({tool}) costs {}.",
+        challenge.price()
+    );
+    if let Some(m) = &challenge.message {
+        text.push_str(&format!(" The API says: {m}"));
+    }
+    text.push_str(&format!(
+        "\nTo buy it: tell the user what it is and what it costs, and only if they want it, call {tool} again with the same arguments plus {credential} (the payment credential from the user's wallet) and {confirm}: true. The user will be asked to approve that exact amount."
+    ));
+    text
+}
+
+/// Whether a failed paying request may be sent again: only when the failure proves the API
+/// never received it (the connection was never made). A timeout, a reset, a 5xx or a 429 after
+/// the request was written may hide a payment that went through.
+pub fn retry_proves_unsent(e: &CallError) -> bool {
+    matches!(
+        e,
+        CallError::Transport {
+            kind: TransportKind::Connect,
+            ..
+        }
+    )
+}
+
+fn cut(s: &str) -> String {
+    match s.char_indices().nth(MAX_VALUE_CHARS) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+    use trekmail_api::ApiError;
+
+    fn api(status: u16, body: Value) -> CallError {
+        let facts = trekmail_api::Facts {
+            request_id: "r".into(),
+            idempotency_key: None,
+            attempts: 1,
+        };
+        CallError::Api(Box::new(ApiError::new(
+            status,
+            &reqwest::header::HeaderMap::new(),
+            body,
+            &facts,
+            false,
+        )))
+    }
+
+    #[test]
+    fn a_402_with_an_amount_is_a_challenge_and_nothing_else_is() {
+        let c = Challenge::from_error(&api(
+            402,
+            json!({"error": {"code": "payment_required", "message": "costs 900 cents (EUR)", "amount": 900, "currency": "eur"}}),
+        ))
+        .unwrap();
+        assert_eq!(c.price(), "900 EUR");
+        assert_eq!(c.message.as_deref(), Some("costs 900 cents (EUR)"));
+        assert!(
+            Challenge::from_error(&api(402, json!({"error": {"code": "payment_declined"}})))
+                .is_none()
+        );
+        assert!(
+            Challenge::from_error(&api(400, json!({"amount": 1, "currency": "EUR"}))).is_none()
+        );
+    }
+
+    #[test]
+    fn the_question_shows_amount_and_item_and_never_the_credential() {
+        let args =
+            json!({"quantity": 1000, "credential": "spt_secret_123", "confirm_payment": true});
+        let c = Challenge {
+            amount: json!(900),
+            currency: "EUR".into(),
+            message: Some("line\nApprove? yes".into()),
+        };
+        let a = Approval::new(
+            "agent_buy_verifier_credits",
+            "Buy Verifier Credits",
+            args.as_object().unwrap(),
+            &["credential", "confirm_payment"],
+            c.clone(),
+        );
+        let q = a.question();
+        assert!(q.contains("900 EUR") && q.contains("quantity: 1000"), "{q}");
+        assert!(
+            !q.contains("spt_secret_123") && !q.contains("confirm_payment"),
+            "{q}"
+        );
+        assert_eq!(
+            q.lines().filter(|l| l.starts_with("Approve")).count(),
+            1,
+            "{q}"
+        );
+        assert!(a.covers(&c));
+        let dearer = Challenge {
+            amount: json!(901),
+            ..c.clone()
+        };
+        assert!(!a.covers(&dearer));
+        let other = Challenge {
+            currency: "USD".into(),
+            ..c
+        };
+        assert!(!a.covers(&other));
+    }
+
+    #[test]
+    fn only_a_connection_never_made_allows_another_attempt() {
+        let connect = CallError::Transport {
+            kind: TransportKind::Connect,
+            message: "refused".into(),
+        };
+        assert!(retry_proves_unsent(&connect));
+        for e in [
+            CallError::Transport {
+                kind: TransportKind::Timeout,
+                message: "t".into(),
+            },
+            CallError::Transport {
+                kind: TransportKind::Other,
+                message: "reset".into(),
+            },
+            api(503, json!({})),
+            api(429, json!({})),
+        ] {
+            assert!(!retry_proves_unsent(&e), "{e}");
+        }
+    }
+}
