@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
-use trekmail_api::model::Location;
 use trekmail_api::TokenKind;
+use trekmail_api::model::Location;
 use trekmail_sandbox::spec::{Operation, check};
 use trekmail_sandbox::{MULTIPART_FROM, Sandbox, TEST_PAYMENT_METHOD, TEST_SHARED_PAYMENT_TOKEN};
 

@@ -18,6 +18,7 @@ use crate::call::tokens::{TokenSource, TokenVariable as _};
 use crate::call::wire;
 use crate::catalog::checks;
 use crate::catalog::schema::{IDEMPOTENCY_ARG, Target};
+use crate::catalog::truncate::cut;
 use crate::catalog::{Catalog, ToolDef};
 
 /// Everything a call needs.
@@ -106,6 +107,12 @@ impl Caller {
         if let Some(refusal) = gates::refusal(def, &args, &self.switches) {
             tracing::info!(tool = %name, "refused by safety gate");
             return Err(results::refusal(refusal));
+        }
+        if let Some(f) = &def.entry.flow {
+            return Err(results::refusal(format!(
+                "{name} runs a {:?} flow that this version of the server does not carry out yet; nothing was sent.",
+                f.kind
+            )));
         }
         if let Some(c) = &def.entry.confirm
             && args.get(c) != Some(&Value::Bool(true))
@@ -310,10 +317,7 @@ fn listing(problems: &[String]) -> String {
     let mut lines: Vec<String> = problems
         .iter()
         .take(MAX_PROBLEMS)
-        .map(|p| match p.char_indices().nth(MAX_PROBLEM_CHARS) {
-            Some((i, _)) => format!("{}…", &p[..i]),
-            None => p.clone(),
-        })
+        .map(|p| cut(p, MAX_PROBLEM_CHARS))
         .collect();
     if problems.len() > MAX_PROBLEMS {
         lines.push(format!("… and {} more", problems.len() - MAX_PROBLEMS));

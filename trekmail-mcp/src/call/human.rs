@@ -13,6 +13,7 @@ use crate::call::idempotency;
 use crate::catalog::ToolDef;
 use crate::catalog::argpath;
 use crate::catalog::schema::IDEMPOTENCY_ARG;
+use crate::catalog::truncate::cut;
 
 /// `TREKMAIL_HUMAN_CONFIRM`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -150,7 +151,7 @@ pub fn question(def: &ToolDef, args: &Map<String, Value>) -> String {
             let v = v
                 .as_str()
                 .map_or_else(|| v.to_string(), |s| s.escape_debug().to_string());
-            target = target.replace(&placeholder, &cut(&v));
+            target = target.replace(&placeholder, &cut(&v, MAX_VALUE_CHARS));
         }
     }
     let mut text = format!(
@@ -158,18 +159,11 @@ pub fn question(def: &ToolDef, args: &Map<String, Value>) -> String {
         def.entry.title, def.entry.name, def.method
     );
     for (k, v) in shown.iter().take(MAX_ARGS) {
-        text.push_str(&format!("\n{k}: {}", cut(&v.to_string())));
+        text.push_str(&format!("\n{k}: {}", cut(&v.to_string(), MAX_VALUE_CHARS)));
     }
     if shown.len() > MAX_ARGS {
         text.push_str(&format!("\n… and {} more", shown.len() - MAX_ARGS));
     }
     text.push_str("\nApprove this call?");
     text
-}
-
-fn cut(s: &str) -> String {
-    match s.char_indices().nth(MAX_VALUE_CHARS) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
-    }
 }

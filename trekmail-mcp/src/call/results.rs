@@ -9,6 +9,7 @@ use trekmail_api::{CallError, Outcome, OutcomeBody, TokenKind, TransportKind};
 use crate::call::files::File;
 use crate::call::tokens::TokenVariable as _;
 use crate::catalog::map::FileSpec;
+use crate::catalog::truncate::cut;
 
 /// A refusal or validation failure: the model can correct the call.
 pub fn refusal(text: impl Into<String>) -> CallToolResult {
@@ -354,13 +355,6 @@ fn unsaid(body: &Value, listed_fields: bool) -> Option<String> {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     (!rest.is_empty()).then(|| Value::Object(rest).to_string())
-}
-
-fn cut(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
-    }
 }
 
 /// A certificate the TLS stack does not trust: the operator's fix is `TREKMAIL_CA_CERT`.

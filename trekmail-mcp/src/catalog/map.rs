@@ -37,7 +37,8 @@ pub struct Excluded {
 pub struct ToolEntry {
     /// MCP tool name.
     pub name: String,
-    /// The operationId it calls.
+    /// The operationId it calls; the map leaves it out when it equals the name (every tool today).
+    #[serde(default)]
     pub operation: String,
     /// The toolset (group) it belongs to.
     pub toolset: String,
@@ -90,6 +91,34 @@ pub struct ToolEntry {
     pub csv_columns: Vec<CsvColumns>,
     /// Where the answer carries a file (`call/files.rs` reads it).
     pub file: Option<FileSpec>,
+    /// Arguments of the operation this tool always sends with these values, not offered to the
+    /// agent: a preset of an operation another tool binds whole (the trashed-mailbox listing).
+    #[serde(default)]
+    pub fixed: serde_json::Map<String, Value>,
+    /// A multi-request flow the MCP layer runs, starting with the operation (issue 19).
+    pub flow: Option<Flow>,
+}
+
+/// A tool that runs several requests, the first being its operation. Its arguments are the
+/// operation's path parameters and `args`; nothing else of the operation is offered.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flow {
+    /// Which flow.
+    pub kind: FlowKind,
+    /// The flow's own arguments, as JSON Schemas by name (every one described).
+    pub args: serde_json::Map<String, Value>,
+    /// Those of `args` the caller must give.
+    #[serde(default)]
+    pub required: Vec<String>,
+}
+
+/// The flows the MCP layer knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowKind {
+    /// Upload a file of the MCP host: initiate, PUT the bytes to the presigned URL(s), complete.
+    Upload,
 }
 
 /// Which fields of a JSON answer (inside `data` or at the top level) hold a file.
@@ -123,7 +152,7 @@ pub struct Capabilities {
 
 /// The safety switches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum GateName {
     /// `TREKMAIL_ALLOW_DESTRUCTIVE`.
     Destructive,
@@ -131,15 +160,40 @@ pub enum GateName {
     Sending,
     /// `TREKMAIL_ALLOW_MIGRATION`.
     Migration,
+    /// `TREKMAIL_ALLOW_PAYMENTS`.
+    Payments,
+    /// `TREKMAIL_UPLOAD_DIR`: open when the operator names a directory the tool may read from.
+    UploadDir,
 }
 
 impl GateName {
+    /// Its name in tools-map.toml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateName::Destructive => "destructive",
+            GateName::Sending => "sending",
+            GateName::Migration => "migration",
+            GateName::Payments => "payments",
+            GateName::UploadDir => "upload_dir",
+        }
+    }
+
     /// The environment variable that turns the switch on.
     pub fn env_var(self) -> &'static str {
         match self {
             GateName::Destructive => "TREKMAIL_ALLOW_DESTRUCTIVE",
             GateName::Sending => "TREKMAIL_ALLOW_SENDING",
             GateName::Migration => "TREKMAIL_ALLOW_MIGRATION",
+            GateName::Payments => "TREKMAIL_ALLOW_PAYMENTS",
+            GateName::UploadDir => "TREKMAIL_UPLOAD_DIR",
+        }
+    }
+
+    /// What the operator sets to open the switch.
+    pub fn setting(self) -> String {
+        match self {
+            GateName::UploadDir => format!("{} to a directory", self.env_var()),
+            _ => format!("{}=true", self.env_var()),
         }
     }
 
@@ -149,6 +203,8 @@ impl GateName {
             GateName::Destructive => "destructive operations",
             GateName::Sending => "sending email",
             GateName::Migration => "mailbox migrations",
+            GateName::Payments => "payments",
+            GateName::UploadDir => "uploading files from that directory",
         }
     }
 }
@@ -304,6 +360,35 @@ impl ToolsMap {
 
     /// Parses a map.
     pub fn parse(text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| format!("tools-map.toml: {e}"))
+        let mut map: Self = toml::from_str(text).map_err(|e| format!("tools-map.toml: {e}"))?;
+        for t in &mut map.tool {
+            if t.operation.is_empty() {
+                t.operation.clone_from(&t.name);
+            }
+        }
+        Ok(map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ToolsMap;
+
+    const ENTRY: &str = r#"
+toolset = "t"
+token = "ops"
+title = "T"
+description = "Does one thing well."
+annotations = { read_only = true, destructive = false, idempotent = true, open_world = false }
+"#;
+
+    #[test]
+    fn operation_defaults_to_the_name_and_is_kept_where_given() {
+        let text = format!(
+            "[[tool]]\nname = \"list_a\"{ENTRY}\n[[tool]]\nname = \"list_b\"\noperation = \"listB\"{ENTRY}"
+        );
+        let map = ToolsMap::parse(&text).expect("parses");
+        let ops: Vec<&str> = map.tool.iter().map(|t| t.operation.as_str()).collect();
+        assert_eq!(ops, ["list_a", "listB"]);
     }
 }

@@ -11,6 +11,7 @@ pub mod hostguard;
 pub mod map;
 pub(crate) mod output;
 pub mod schema;
+pub(crate) mod truncate;
 pub(crate) mod validate;
 
-pub use binding::{Catalog, ToolDef};
+pub use binding::{Catalog, DESCRIPTION_LEN, TITLE_LEN, ToolDef};

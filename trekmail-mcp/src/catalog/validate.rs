@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use crate::catalog::truncate::cut;
+
 use serde_json::{Map, Value};
 
 /// Compiled `pattern`s, shared by all tools.
@@ -95,12 +97,7 @@ fn is_type(v: &Value, t: &str) -> bool {
 }
 
 fn short(v: &Value) -> String {
-    let s = v.to_string();
-    if s.chars().count() > 60 {
-        format!("{}…", s.chars().take(60).collect::<String>())
-    } else {
-        s
-    }
+    cut(&v.to_string(), 60)
 }
 
 fn check_object(

@@ -28,6 +28,8 @@ pub const VARIABLES: &[&str] = &[
     "TREKMAIL_ALLOW_DESTRUCTIVE",
     "TREKMAIL_ALLOW_SENDING",
     "TREKMAIL_ALLOW_MIGRATION",
+    "TREKMAIL_ALLOW_PAYMENTS",
+    "TREKMAIL_UPLOAD_DIR",
     "TREKMAIL_TOOLSETS",
     "TREKMAIL_TOOLS",
     "TREKMAIL_EXCLUDE_TOOLS",
@@ -144,6 +146,7 @@ impl Config {
         let allow_destructive = flag("TREKMAIL_ALLOW_DESTRUCTIVE");
         let allow_sending = flag("TREKMAIL_ALLOW_SENDING");
         let allow_migration = flag("TREKMAIL_ALLOW_MIGRATION");
+        let allow_payments = flag("TREKMAIL_ALLOW_PAYMENTS");
         let read_only = flag("TREKMAIL_READ_ONLY");
         let hide_disabled = flag("TREKMAIL_HIDE_DISABLED");
         let scope_aware = get("TREKMAIL_SCOPE_AWARE").is_none() || flag("TREKMAIL_SCOPE_AWARE");
@@ -199,6 +202,11 @@ impl Config {
                     None
                 }
             });
+        let upload_dir = get("TREKMAIL_UPLOAD_DIR").and_then(|v| {
+            crate::call::upload::confine::UploadDirs::parse(&v)
+                .map_err(|e| problems.push(e))
+                .ok()
+        });
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -214,6 +222,8 @@ impl Config {
             allow_destructive,
             allow_sending,
             allow_migration,
+            allow_payments,
+            upload_dir,
             toolsets: selected,
             tools,
             exclude_tools,

@@ -130,6 +130,7 @@ impl Store {
         }
         s.blobs.insert((1, 0), README.to_vec());
         s.blobs.insert((2, 0), PDF.to_vec());
+        s.blobs.insert((4, 0), README.to_vec());
         s
     }
 }
@@ -251,9 +252,17 @@ const README: &[u8] = b"Hello from the sandbox Drive.\n";
 /// shared mailboxes, app passwords, external accounts.
 fn newer() -> Vec<(&'static str, Value)> {
     let earlier = "2025-11-01T09:00:00Z";
-    let file = |id: i64, folder: i64, name: &str, size: usize, mime: &str, status: &str| json!({"id": id, "space_id": 1, "folder_id": folder, "name": name, "size_bytes": size, "mime_type": mime, "status": status, "scan_status": "clean", "has_share_link": false, "created_at": NOW});
+    let file = |id: i64, folder: Value, name: &str, size: usize, mime: &str, status: &str| json!({"id": id, "space_id": 1, "folder_id": folder, "name": name, "size_bytes": size, "mime_type": mime, "status": status, "scan_status": "clean", "has_share_link": false, "created_at": NOW});
     let member = |id: i64, email: &str, role: &str, status: &str| json!({"id": id, "email": email, "role": role, "status": status, "all_domains": true, "domain_ids": [], "permissions": [], "note": null, "accepted_at": (status != "pending").then_some(NOW), "created_at": NOW});
     vec![
+        (
+            "messages/deliveries",
+            json!({"id": "req_seeded", "request_id": "req_seeded", "mailbox_id": 1, "uid": 1001, "status": "sent", "recipients": 1, "created_at": NOW}),
+        ),
+        (
+            "mailboxes/app-passwords",
+            json!({"id": 3, "mailbox_id": 2, "name": "Bob's phone", "status": "active", "last_used_at": null, "created_at": NOW}),
+        ),
         (
             "mailboxes",
             json!({"id": 3, "domain_id": 1, "local_part": "old", "email": "old@example.com", "status": "trashed", "imap_enabled": false, "note": null, "created_at": earlier}),
@@ -284,15 +293,40 @@ fn newer() -> Vec<(&'static str, Value)> {
         ),
         (
             "drive/files",
-            file(1, 1, "readme.txt", README.len(), "text/plain", "active"),
+            file(
+                1,
+                json!(1),
+                "readme.txt",
+                README.len(),
+                "text/plain",
+                "active",
+            ),
         ),
         (
             "drive/files",
-            file(2, 1, "plan.pdf", PDF.len(), "application/pdf", "active"),
+            file(
+                2,
+                json!(1),
+                "plan.pdf",
+                PDF.len(),
+                "application/pdf",
+                "active",
+            ),
         ),
         (
             "drive/files",
-            file(3, 3, "old-notes.txt", 0, "text/plain", "trashed"),
+            file(3, json!(3), "old-notes.txt", 0, "text/plain", "trashed"),
+        ),
+        (
+            "drive/files",
+            file(
+                4,
+                Value::Null,
+                "welcome.txt",
+                README.len(),
+                "text/plain",
+                "active",
+            ),
         ),
         (
             "drive/files/share-links",

@@ -3,4 +3,6 @@
 //! they are streamed from disk.
 
 pub mod confine;
+pub mod flow;
+pub mod plan;
 pub mod storage;

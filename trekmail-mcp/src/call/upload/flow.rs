@@ -1,0 +1,158 @@
+//! The upload itself: initiate with the size of the opened file, PUT each part from disk to its
+//! storage URL (each retried on connection failures, timeouts, 5xx and 429, all within the
+//! upload's deadline), then complete; on any failure after initiate, abort, and say which step
+//! failed. The API's three requests are [`Steps`]: the tool's operations in the server, a plain
+//! HTTP stand-in in tests.
+
+use std::future::Future;
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+use tokio::time::Instant;
+
+use super::confine::Opened;
+use super::plan::{self, Plan};
+use super::storage::{self, PutError};
+use crate::call::progress::Progress;
+
+/// The API's side of an upload. Each `Err` is a sentence for the agent (no secret, no body).
+pub trait Steps {
+    /// Starts the upload; the answer carries the plan.
+    fn initiate(&self, body: Value) -> impl Future<Output = Result<Value, String>> + Send;
+    /// Finishes it; `body` is `{}` or `{"parts": [{"part_number", "etag"}]}`.
+    fn complete(
+        &self,
+        file_id: &Value,
+        body: Value,
+    ) -> impl Future<Output = Result<Value, String>> + Send;
+    /// Drops it.
+    fn abort(&self, file_id: &Value) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// What the agent asked for, beside the file.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// Name in Drive.
+    pub name: String,
+    /// Target folder (`null`: the root).
+    pub folder_id: Value,
+    /// MIME type, sent only when given.
+    pub client_mime: Option<String>,
+}
+
+/// Attempts of one PUT, the first included.
+const PUT_ATTEMPTS: u32 = 3;
+
+/// Runs the upload of `file`. `Ok` is complete's answer; `Err` names the failed step and whether
+/// the upload was aborted.
+pub async fn run(
+    steps: &impl Steps,
+    http: &reqwest::Client,
+    base_url: &str,
+    file: &Opened,
+    request: &Request,
+    call_deadline: Duration,
+    progress: Option<&Progress>,
+) -> Result<Value, String> {
+    let deadline = Instant::now() + plan::deadline(call_deadline, file.len);
+    let mut body = Map::new();
+    body.insert("name".into(), json!(request.name));
+    body.insert("size_bytes".into(), json!(file.len));
+    body.insert("folder_id".into(), request.folder_id.clone());
+    if let Some(m) = request.client_mime.as_ref().filter(|m| !m.is_empty()) {
+        body.insert("client_mime".into(), json!(m));
+    }
+    let answer = steps
+        .initiate(Value::Object(body))
+        .await
+        .map_err(|e| format!("The upload failed at initiate; nothing of the file was sent: {e}"))?;
+    let file_id = answer
+        .get("data")
+        .unwrap_or(&answer)
+        .get("file_id")
+        .filter(|v| v.is_number() || v.is_string())
+        .cloned();
+    let fail = |step: String, why: String| async move {
+        let aborted = match &file_id {
+            Some(id) => match steps.abort(id).await {
+                Ok(()) => "the upload was aborted".to_owned(),
+                Err(e) => format!("aborting it failed too ({e})"),
+            },
+            None => "there was no upload id to abort".to_owned(),
+        };
+        Err(format!("The upload failed at {step}: {why}; {aborted}."))
+    };
+    let plan: Plan = match plan::plan(&answer, file.len, base_url) {
+        Ok(p) => p,
+        Err(e) => return fail("initiate's answer".into(), e).await,
+    };
+    let total = u32::try_from(plan.parts.len()).unwrap_or(u32::MAX);
+    let mut etags = Vec::new();
+    for part in &plan.parts {
+        let what = if plan.multipart {
+            format!("the PUT of part {} of {}", part.number, plan.parts.len())
+        } else {
+            "the PUT of the file".to_owned()
+        };
+        let mut attempt = 1;
+        let etag = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return fail(
+                    what,
+                    format!(
+                        "the upload's deadline ({} s for {} bytes) passed",
+                        plan::deadline(call_deadline, file.len).as_secs(),
+                        file.len
+                    ),
+                )
+                .await;
+            }
+            match storage::put(
+                http,
+                &part.url,
+                &plan.headers,
+                &file.file,
+                (part.offset, part.len),
+                left,
+            )
+            .await
+            {
+                Ok(etag) => break etag,
+                Err(PutError::Retryable(why)) if attempt < PUT_ATTEMPTS => {
+                    if let Some(p) = progress {
+                        p.tell(format!("{what}: {why}; trying again"), Some(total));
+                    }
+                    let wait = Duration::from_millis(250 << attempt).min(left / 2);
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(e) => return fail(what, e.reason().to_owned()).await,
+            }
+        };
+        if file.changed() {
+            return fail(what, "the file changed while it was uploaded".into()).await;
+        }
+        if plan.multipart {
+            let Some(etag) = etag else {
+                return fail(what, "the storage answered without an ETag".into()).await;
+            };
+            etags.push(json!({"part_number": part.number, "etag": etag}));
+        }
+        if let Some(p) = progress {
+            p.tell(
+                format!("sent part {} of {}", part.number, plan.parts.len()),
+                Some(total),
+            );
+        }
+    }
+    let body = if plan.multipart {
+        json!({"parts": etags})
+    } else {
+        json!({})
+    };
+    match steps.complete(&plan.file_id, body).await {
+        Ok(v) => Ok(v),
+        Err(e) => fail("complete".into(), e).await,
+    }
+}
