@@ -174,7 +174,8 @@ async def drive(s, ok):
     await ok("drive_file_restore", {"file_id": up["file_id"]})
     listing = await ok("drive_browse_folder", {"space": "account", "folder_id": folder_id})
     check("restored into its folder", len(listing["data"]) == 1, listing)
-    await ok("drive_file_trash", {"file_id": up["file_id"]})
+    # The same arguments again: a new intent after the restore, said by a key of its own.
+    await ok("drive_file_trash", {"file_id": up["file_id"], "idempotency_key": "workflow-trash-again"})
     await ok("drive_file_purge", {"file_id": up["file_id"]})
     r = await s.call_tool("drive_file_get", {"file_id": up["file_id"]})
     check("the purged file is gone (404)", r.is_error and "not_found" in r.content[0].text)
@@ -195,7 +196,7 @@ async def white_label(s, ok):
     check("suspended", await state() == "suspended")
     await ok("resume_white_label_member", {"member_id": member})
     check("resumed", await state() == "active")
-    await ok("remove_white_label_member", {"member_id": member})
+    await ok("remove_white_label_member", {"member_id": member, "confirm_remove": True})
     listed = await ok("list_white_label_members", {})
     with_removed = await ok("list_white_label_members", {"include_removed": True})
     check("a removed member is listed only on request",
