@@ -8076,36 +8076,27 @@ pub mod types {
         }
     }
     ///`ListMailboxesStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-    )]
-    pub enum ListMailboxesStatus {
-        #[serde(rename = "trashed")]
-        Trashed,
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ListMailboxesStatus(::std::string::String);
+    impl ::std::ops::Deref for ListMailboxesStatus {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
     }
-    impl ::std::fmt::Display for ListMailboxesStatus {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Trashed => f.write_str("trashed"),
-            }
+    impl ::std::convert::From<ListMailboxesStatus> for ::std::string::String {
+        fn from(value: ListMailboxesStatus) -> Self {
+            value.0
         }
     }
     impl ::std::str::FromStr for ListMailboxesStatus {
         type Err = self::error::ConversionError;
         fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "trashed" => Ok(Self::Trashed),
-                _ => Err("invalid value".into()),
+            if value.chars().count() > 32usize {
+                return Err("longer than 32 characters".into());
             }
+            Ok(Self(value.to_string()))
         }
     }
     impl ::std::convert::TryFrom<&str> for ListMailboxesStatus {
@@ -8120,6 +8111,18 @@ pub mod types {
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListMailboxesStatus {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///`ListMessagesFolder`
@@ -8341,61 +8344,6 @@ pub mod types {
                 .map_err(|e: self::error::ConversionError| {
                     <D::Error as ::serde::de::Error>::custom(e.to_string())
                 })
-        }
-    }
-    ///`ListScheduledStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-    )]
-    pub enum ListScheduledStatus {
-        #[serde(rename = "pending")]
-        Pending,
-        #[serde(rename = "limit_reached")]
-        LimitReached,
-        #[serde(rename = "all")]
-        All,
-    }
-    impl ::std::fmt::Display for ListScheduledStatus {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Pending => f.write_str("pending"),
-                Self::LimitReached => f.write_str("limit_reached"),
-                Self::All => f.write_str("all"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ListScheduledStatus {
-        type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "pending" => Ok(Self::Pending),
-                "limit_reached" => Ok(Self::LimitReached),
-                "all" => Ok(Self::All),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ListScheduledStatus {
-        type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for ListScheduledStatus {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///`ListTicketsCategory`
@@ -35018,13 +34966,11 @@ impl Client {
     ///- `cursor`: next_cursor of the previous page
     ///- `per_page`
     ///- `shared_mailbox_id`: Shared mailbox ID
-    ///- `status`: Which messages (default pending)
     ///```ignore
     ///let response = client.list_scheduled()
     ///    .cursor(cursor)
     ///    .per_page(per_page)
     ///    .shared_mailbox_id(shared_mailbox_id)
-    ///    .status(status)
     ///    .send()
     ///    .await;
     ///```
@@ -45618,7 +45564,6 @@ pub mod builder {
         cursor: Result<Option<types::ListScheduledCursor>, String>,
         per_page: Result<Option<::std::num::NonZeroU64>, String>,
         shared_mailbox_id: Result<Option<::std::num::NonZeroU64>, String>,
-        status: Result<Option<types::ListScheduledStatus>, String>,
     }
     impl<'a> ListScheduled<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -45627,7 +45572,6 @@ pub mod builder {
                 cursor: Ok(None),
                 per_page: Ok(None),
                 shared_mailbox_id: Ok(None),
-                status: Ok(None),
             }
         }
         pub fn cursor<V>(mut self, value: V) -> Self
@@ -45659,16 +45603,6 @@ pub mod builder {
             });
             self
         }
-        pub fn status<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::ListScheduledStatus>,
-        {
-            self.status = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| "conversion to `ListScheduledStatus` for status failed".to_string());
-            self
-        }
         async fn send_generated(
             self,
         ) -> Result<ResponseValue<types::DataList>, Error<types::ErrorEnvelope>> {
@@ -45677,12 +45611,10 @@ pub mod builder {
                 cursor,
                 per_page,
                 shared_mailbox_id,
-                status,
             } = self;
             let cursor = cursor.map_err(Error::InvalidRequest)?;
             let per_page = per_page.map_err(Error::InvalidRequest)?;
             let shared_mailbox_id = shared_mailbox_id.map_err(Error::InvalidRequest)?;
-            let status = status.map_err(Error::InvalidRequest)?;
             let url = format!("{}/messages/scheduled", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map.append(
@@ -45703,7 +45635,6 @@ pub mod builder {
                     "shared_mailbox_id",
                     &shared_mailbox_id,
                 ))
-                .query(&progenitor_client::QueryParam::new("status", &status))
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
@@ -68007,9 +67938,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "description": "trashed: the recycle bin",
         "schema": {
           "type": "string",
-          "enum": [
-            "trashed"
-          ]
+          "maxLength": 32
         }
       },
       {
@@ -72135,20 +72064,6 @@ pub const OPERATIONS_JSON: &str = r#"[
           "type": "integer",
           "format": "int64",
           "minimum": 1
-        }
-      },
-      {
-        "name": "status",
-        "in": "query",
-        "required": false,
-        "description": "Which messages (default pending)",
-        "schema": {
-          "type": "string",
-          "enum": [
-            "pending",
-            "limit_reached",
-            "all"
-          ]
         }
       }
     ],

@@ -34,7 +34,12 @@ struct Served {
 
 /// Serves MCP over HTTP for `opts` plus the `TREKMAIL_HTTP_*` settings in `http`.
 async fn serve(opts: Opts, http: &[(&'static str, &str)]) -> Served {
-    let mock = MockServer::start().await;
+    serve_on(MockServer::start().await, opts, http).await
+}
+
+/// [`serve`] against `mock`; in operator mode with scope awareness on, the environment's
+/// scopes are learnt first, as at start-up.
+async fn serve_on(mock: MockServer, opts: Opts, http: &[(&'static str, &str)]) -> Served {
     let mut opts = opts;
     opts.extra
         .push(("TREKMAIL_HTTP_LISTEN", "127.0.0.1:0".into()));
@@ -62,7 +67,11 @@ async fn serve(opts: Opts, http: &[(&'static str, &str)]) -> Served {
         ops: config.ops_token.clone(),
         message: config.message_token.clone(),
     };
-    let server = Arc::new(HttpServer::new(&settings, shared, &tokens).unwrap());
+    let mut server = HttpServer::new(&settings, shared, &tokens).unwrap();
+    if config.scope_aware {
+        server.learn_operator_scopes().await.unwrap();
+    }
+    let server = Arc::new(server);
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .unwrap();
@@ -597,6 +606,32 @@ async fn two_callers_in_parallel_each_see_and_use_only_their_own_tokens() {
 }
 
 #[tokio::test]
+async fn operator_mode_lists_what_the_environments_token_grants() {
+    let mock = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/me"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"data": {"capabilities": {"effective_scopes": ["domains:read"]}}}),
+        ))
+        .mount(&mock)
+        .await;
+    let mut opts = Opts {
+        message: false,
+        ..Opts::default()
+    };
+    opts.extra.push(("TREKMAIL_SCOPE_AWARE", "true".into()));
+    opts.extra.push(("TREKMAIL_HTTP_BEARER", BEARER.into()));
+    let s = serve_on(mock, opts, &[]).await;
+    let bearer = auth(BEARER);
+    let listed = s.list(&[("authorization", bearer.as_str())]).await;
+    assert!(listed.contains(&"list_domains".to_owned()), "{listed:?}");
+    assert!(!listed.contains(&"create_domain".to_owned()), "{listed:?}");
+    // Asked once, at start-up: listing asks nothing more.
+    assert_eq!(s.api_requests().await.len(), 1);
+    s.stop.cancel();
+}
+
+#[tokio::test]
 async fn callers_scopes_are_asked_once_and_narrow_the_list() {
     let mut opts = caller_opts();
     opts.extra.push(("TREKMAIL_SCOPE_AWARE", "true".into()));
@@ -786,6 +821,8 @@ mod binary {
         cmd.env_clear()
             .env("TREKMAIL_BASE_URL", base)
             .env("TREKMAIL_API_TOKEN", OPS_TOKEN)
+            // These tests count the API's requests; the scopes lookup is tested above.
+            .env("TREKMAIL_SCOPE_AWARE", "false")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -1163,5 +1200,60 @@ async fn caller_mode_remembers_each_callers_intents_across_requests() {
         );
         assert!(!id.contains("0123456789") && !id.contains("tm_live"));
     }
+    s.stop.cancel();
+}
+
+/// `GET /metrics`: Prometheus text, without the bearer, counting calls by tool and outcome,
+/// refusals by rule and the API's statuses, and naming no caller, argument or token.
+#[tokio::test]
+async fn metrics_count_calls_refusals_and_statuses_and_reveal_nothing() {
+    let s = serve(Opts::default(), &[("TREKMAIL_HTTP_BEARER", BEARER)]).await;
+    domain_7(&s.mock).await;
+    let ok = auth(BEARER);
+    let h = [("authorization", ok.as_str())];
+    let body = s.call("get_domain", json!({"domain_id": 7}), &h).await;
+    assert_eq!(body["result"]["isError"], false, "{body}");
+    // Refused by the safety switch: nothing sent.
+    let args = json!({"domain_id": 8675309, "confirm_delete": true});
+    let body = s.call("delete_domain", args, &h).await;
+    assert_eq!(body["result"]["isError"], true, "{body}");
+    // Refused before parsing, and without the bearer.
+    let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
+    let (status, _, _) = s.post_raw(deep, &h).await;
+    assert_eq!(status, 400);
+    let (status, _, _) = s.post(&rpc(1, "tools/list", json!({})), &[]).await;
+    assert_eq!(status, 401);
+
+    let r = s
+        .http
+        .get(format!("http://{}/metrics", s.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = r.text().await.unwrap();
+    for line in [
+        "trekmail_mcp_calls_total{tool=\"get_domain\",outcome=\"ok\"} 1\n",
+        "trekmail_mcp_calls_total{tool=\"delete_domain\",outcome=\"error\"} 1\n",
+        "trekmail_mcp_call_duration_seconds_count 2\n",
+        "trekmail_mcp_calls_in_flight 0\n",
+        "trekmail_mcp_refusals_total{rule=\"safety_gate\"} 1\n",
+        "trekmail_mcp_refusals_total{rule=\"http_body_shape\"} 1\n",
+        "trekmail_mcp_refusals_total{rule=\"http_unauthorized\"} 1\n",
+        "trekmail_mcp_api_responses_total{status=\"200\"} 1\n",
+        "trekmail_mcp_retries_total 0\n",
+    ] {
+        assert!(text.contains(line), "{line} not in:\n{text}");
+    }
+    for secret in [BEARER, OPS_TOKEN, "8675309"] {
+        assert!(!text.contains(secret), "{secret} in:\n{text}");
+    }
+    assert_eq!(s.api_requests().await.len(), 1);
     s.stop.cancel();
 }

@@ -192,3 +192,77 @@ async fn secret_keys_survive_a_restart_and_cannot_be_confirmed_offline() {
         .unwrap();
     assert_ne!(keys(&h.requests().await)[5], k[0]);
 }
+
+/// A state store that never answers: it accepts connections and reads nothing back.
+async fn silent_store() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    (format!("redis://:storepass-0123@{addr}"), task)
+}
+
+/// A loopback port nothing listens on.
+fn closed_port_url() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    format!("redis://:storepass-0123@{addr}")
+}
+
+fn with_store(url: String, required: Option<&str>) -> Opts {
+    let mut opts = Opts::all_gates();
+    opts.extra.push(("TREKMAIL_STATE_URL", url));
+    opts.extra.push(("TREKMAIL_TIMEOUT_MS", "400".into()));
+    if let Some(r) = required {
+        opts.extra.push(("TREKMAIL_STATE_REQUIRED", r.into()));
+    }
+    opts
+}
+
+#[tokio::test]
+async fn a_write_whose_intent_the_store_cannot_decide_is_refused_and_nothing_is_sent() {
+    let (silent, task) = silent_store().await;
+    for url in [closed_port_url(), silent] {
+        let h = Harness::start(with_store(url, None)).await;
+        h.answer_json(200, json!({"ok": true})).await;
+        let started = std::time::Instant::now();
+        let r = h.call("set_forwarding", forwarding("a@x.example")).await;
+        // Bounded by the call deadline (400 ms), with room for a loaded machine.
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(is_error(&r));
+        let t = text(&r);
+        assert!(
+            t.contains("set_forwarding was not sent")
+                && t.contains("TREKMAIL_STATE_URL")
+                && t.contains("retry the same call shortly"),
+            "{t}"
+        );
+        assert!(!t.contains("storepass"), "the store's password leaked: {t}");
+        // Reads go on.
+        let r = h.call("get_domain", json!({"domain_id": 7})).await;
+        assert!(!is_error(&r), "{}", text(&r));
+        let sent = h.requests().await;
+        assert_eq!(sent.len(), 1, "only the read reached the API");
+        assert_eq!(sent[0].method.as_str(), "GET");
+    }
+    task.abort();
+}
+
+#[tokio::test]
+async fn with_the_store_not_required_a_write_falls_back_to_the_process_memory() {
+    let h = Harness::start(with_store(closed_port_url(), Some("false"))).await;
+    h.answer_json(200, json!({"ok": true})).await;
+    for t in ["a@x.example", "b@x.example", "a@x.example", "a@x.example"] {
+        let r = h.call("set_forwarding", forwarding(t)).await;
+        assert!(!is_error(&r), "{}", text(&r));
+    }
+    let k = keys(&h.requests().await);
+    assert_eq!(k.len(), 4);
+    assert_ne!(k[2], k[0], "A, B, A still told apart, in this process");
+    assert_eq!(k[3], k[2]);
+}

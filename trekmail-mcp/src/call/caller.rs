@@ -2,7 +2,7 @@
 //! operation with its idempotency key, and shape the result.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rmcp::model::CallToolResult;
 use serde_json::{Map, Value};
@@ -12,11 +12,14 @@ use crate::call::files;
 use crate::call::gates::{self, Switches};
 use crate::call::idempotency::{self, Keys};
 use crate::call::intents::{Intent, IntentMemory};
+use crate::call::metrics::Metrics;
+use crate::call::outbound::{self, SendTo};
 use crate::call::progress::Progress;
 use crate::call::results;
 use crate::call::tokens::{TokenSource, TokenVariable as _};
 use crate::call::wire;
 use crate::catalog::checks;
+use crate::catalog::map::Idempotency;
 use crate::catalog::schema::{IDEMPOTENCY_ARG, Target};
 use crate::catalog::truncate::cut;
 use crate::catalog::{Catalog, ToolDef};
@@ -37,6 +40,10 @@ pub struct Caller {
     pub source: TokenSource,
     /// Files larger than this come as a `resource_link` (`TREKMAIL_MAX_INLINE_BYTES`).
     pub max_inline_bytes: u64,
+    /// The process's counters (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
+    /// `TREKMAIL_SEND_TO`: the only recipients outside the account, when set.
+    pub send_to: Option<Arc<SendTo>>,
 }
 
 impl Caller {
@@ -99,6 +106,7 @@ impl Caller {
         let problems = checks::problems(catalog, def, &args);
         if !problems.is_empty() {
             tracing::info!(tool = %name, problems = problems.len(), "invalid arguments");
+            self.metrics.refused("invalid_arguments");
             return Err(results::refusal(format!(
                 "Invalid arguments for {name}; nothing was sent:\n- {}",
                 listing(&problems)
@@ -106,6 +114,14 @@ impl Caller {
         }
         if let Some(refusal) = gates::refusal(def, &args, &self.switches) {
             tracing::info!(tool = %name, "refused by safety gate");
+            self.metrics.refused("safety_gate");
+            return Err(results::refusal(refusal));
+        }
+        if let Some(policy) = &self.send_to
+            && let Some(refusal) = outbound::refusal(policy, def, &args)
+        {
+            tracing::info!(tool = %name, "refused by the outbound policy");
+            self.metrics.refused("outbound_policy");
             return Err(results::refusal(refusal));
         }
         if let Some(f) = &def.entry.flow {
@@ -117,12 +133,14 @@ impl Caller {
         if let Some(c) = &def.entry.confirm
             && args.get(c) != Some(&Value::Bool(true))
         {
+            self.metrics.refused("confirmation_argument");
             return Err(results::refusal(format!(
                 "{name} needs {c}: true on the call to confirm it; nothing was sent. Check the arguments with the user, then call again with {c}: true."
             )));
         }
         if self.client(def.entry.token).is_none() {
             let kind = def.entry.token;
+            self.metrics.refused("token_missing");
             return Err(results::refusal(format!(
                 "{name} needs {}",
                 self.missing(kind)
@@ -167,11 +185,12 @@ impl Caller {
             .filter(|c| !c.secret.is_empty())
             .map(|c| c.arg.as_str())
             .collect();
+        let policy = &def.entry.idempotency;
         let derived = idempotency::derive_masked(
             name,
             args,
             &excluded,
-            &def.entry.idempotency,
+            policy,
             &csv_secrets,
             self.secret.get(def.entry.token),
             now,
@@ -184,11 +203,30 @@ impl Caller {
             .filter_map(|a| Some((a.name.clone(), args.get(&a.name)?.clone())))
             .collect();
         let target = idempotency::target(name, path_args);
-        Key::Decide(
-            self.secret
-                .scope(def.entry.token)
-                .intent(name, &target, derived),
-        )
+        let intent = self
+            .secret
+            .scope(def.entry.token)
+            .intent(name, &target, derived);
+        // A windowed key: the same arguments without `_t` tell a retry across a window boundary.
+        Key::Decide(match policy.window_s.filter(|w| *w > 0) {
+            Some(w) => {
+                let windowless = Idempotency {
+                    window_s: None,
+                    ..policy.clone()
+                };
+                let same = idempotency::derive_masked(
+                    name,
+                    args,
+                    &excluded,
+                    &windowless,
+                    &csv_secrets,
+                    self.secret.get(def.entry.token),
+                    now,
+                );
+                intent.windowed(same, Duration::from_secs(w))
+            }
+            None => intent,
+        })
     }
 
     /// Sends a prepared call and shapes the answer.
@@ -204,6 +242,7 @@ impl Caller {
                 Ok(k) => prepared.key = Some(k),
                 Err(why) => {
                     tracing::warn!(tool = %def.entry.name, reason = %why.0, "write refused: its intent could not be decided");
+                    self.metrics.refused("intent_undecided");
                     return results::refusal(format!(
                         "{} was not sent: {}. Nothing was sent; this is temporary, retry the same call shortly.",
                         def.entry.name, why.0
@@ -231,6 +270,7 @@ impl Caller {
                     }),
                 def.tool.output_schema.as_deref(),
                 def.writes(),
+                &def.entry.outside_text,
             ),
             Err(failure) => failure,
         };
@@ -262,23 +302,22 @@ impl Caller {
         );
         tracing::info!(tool = %name, request_id = %request_id, "calling the API");
         let tell = |r: &trekmail_api::Retrying| {
+            self.metrics.retry();
             if let Some(p) = progress {
                 p.retrying(r);
             }
         };
-        client
+        let answer = client
             .call_operation_observed(&def.entry.operation, &wire_args, Some(&tell))
-            .await
-            .map_err(|e| {
-                tracing::warn!(tool = %name, request_id = %request_id, status = e.status(), "call failed");
-                results::failure(
-                    name,
-                    &e,
-                    &request_id,
-                    def.entry.token,
-                    def.writes(),
-                )
-            })
+            .await;
+        self.metrics.api_status(match &answer {
+            Ok(o) => Some(o.status),
+            Err(e) => e.status(),
+        });
+        answer.map_err(|e| {
+            tracing::warn!(tool = %name, request_id = %request_id, status = e.status(), "call failed");
+            results::failure(name, &e, &request_id, def.entry.token, def.writes())
+        })
     }
 }
 

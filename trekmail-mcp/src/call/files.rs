@@ -14,6 +14,7 @@ use rmcp::model::{CallToolResult, ContentBlock, Resource, ResourceContents};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::call::outside::{self, Marker};
 use crate::catalog::map::FileSpec;
 use crate::catalog::schema::{Shape, Target};
 
@@ -120,11 +121,31 @@ impl File {
     }
 
     /// The tool result: the file inline up to `max_inline` bytes, a link above it.
-    pub fn result(&self, uri: &str, max_inline: u64) -> CallToolResult {
+    /// A file from outside the account (`outside`: an attachment, a raw message) has its name
+    /// and, inline as text, its content enclosed by the result's markers (see `outside`).
+    pub fn result(&self, uri: &str, max_inline: u64, outside: Option<&Marker>) -> CallToolResult {
+        let Some(marker) = outside else {
+            return self.result_plain(uri, max_inline, None);
+        };
+        let mut escaped = self.clone();
+        escaped.name = outside::escape(&self.name).into_owned();
+        if let Value::Object(rest) = outside::escape_all(&Value::Object(self.rest.clone())) {
+            escaped.rest = rest;
+        }
+        let mut r = escaped.result_plain(uri, max_inline, Some(marker));
+        r.content.push(ContentBlock::text(marker.notice()));
+        r
+    }
+
+    fn result_plain(&self, uri: &str, max_inline: u64, outside: Option<&Marker>) -> CallToolResult {
         let size = self.bytes.len() as u64;
+        let shown_name = match outside {
+            Some(m) => m.enclose(&self.name),
+            None => self.name.clone(),
+        };
         let line = format!(
             "{} ({}, {size} bytes, sha256 {})",
-            self.name,
+            shown_name,
             self.media_type,
             hex(&Sha256::digest(&self.bytes))
         );
@@ -141,7 +162,10 @@ impl File {
         } else {
             let body = match self.shape() {
                 Form::Image => ContentBlock::image(self.base64(), essence(&self.media_type)),
-                Form::Text(t) => ContentBlock::text(t),
+                Form::Text(t) => ContentBlock::text(match outside {
+                    Some(m) => m.enclose(&t),
+                    None => t,
+                }),
                 Form::Blob => ContentBlock::resource(self.blob(uri)),
             };
             vec![ContentBlock::text(line), body]

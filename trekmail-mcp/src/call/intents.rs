@@ -5,7 +5,7 @@
 //! B, then A again) gets a fresh key, so the API does not replay an old answer. The memory is
 //! kept per caller ([`Scope`]: an HMAC of the caller's token, never the token) behind the
 //! [`IntentMemory`] trait: [`ProcessMemory`] in this process, or a shared store
-//! (Redis) for many replicas.
+//! ([`crate::call::state`], Redis) for many replicas.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
@@ -62,6 +62,8 @@ impl Scope {
             caller: self.mac("caller"),
             target: self.mac(&format!("target:{target}")),
             tool: tool.to_owned(),
+            same: derived.clone(),
+            window: None,
             derived,
         }
     }
@@ -78,9 +80,32 @@ pub struct Intent {
     pub tool: String,
     /// The key derived from the arguments.
     pub derived: String,
+    /// The key derived from the arguments without the window's `_t`: equal to `derived` for a
+    /// tool without a window.
+    pub same: String,
+    /// The tool's window: a repeat of the same arguments within it, nothing different in between,
+    /// is a retry even when `_t` has moved on (a retry across a window boundary must not write
+    /// twice); after it, a new intent.
+    pub window: Option<Duration>,
 }
 
 impl Intent {
+    /// This intent for a tool whose key changes every `window`: `same` is its key derived
+    /// without the window.
+    pub fn windowed(self, same: String, window: Duration) -> Self {
+        Self {
+            same,
+            window: Some(window),
+            ..self
+        }
+    }
+
+    /// Whether a write that sent its key `since` ago is repeated by this one: the same
+    /// arguments, within the window.
+    fn repeats_within_window(&self, same: &str, since: Duration) -> bool {
+        self.window.is_some_and(|w| self.same == same && since < w)
+    }
+
     /// A fresh key for a new intent whose derived key this target already used: chained to
     /// `after` (the key sent before it, or anything unique), so it is new.
     pub fn fresh_key(&self, after: &str) -> String {
@@ -117,6 +142,9 @@ struct Last {
     derived: String,
     /// The key it was sent with.
     sent: String,
+    /// The windowless key of the last write, and when its key was first sent.
+    same: String,
+    sent_at: Instant,
     /// Fingerprints of the derived keys already sent to this target (bounded; `saturated` once
     /// full, and then every new intent gets a fresh key). A fingerprint collision only makes a
     /// new intent's key fresh, which is always safe.
@@ -201,7 +229,9 @@ impl ProcessMemory {
             last.seq = seq;
             last.touched = now;
             // The same write again, nothing different in between: a retry.
-            if last.derived == *derived {
+            if last.derived == *derived
+                || intent.repeats_within_window(&last.same, now.duration_since(last.sent_at))
+            {
                 return last.sent.clone();
             }
             let fp = fingerprint(derived);
@@ -218,6 +248,8 @@ impl ProcessMemory {
             }
             last.derived.clone_from(derived);
             last.sent.clone_from(&sent);
+            last.same.clone_from(&intent.same);
+            last.sent_at = now;
             return sent;
         }
         if targets.map.len() >= MAX_TARGETS_PER_CALLER
@@ -236,6 +268,8 @@ impl ProcessMemory {
                 used: HashSet::from([fingerprint(derived)]),
                 derived: derived.clone(),
                 sent: derived.clone(),
+                same: intent.same.clone(),
+                sent_at: now,
                 saturated: false,
                 seq,
                 touched: now,
@@ -360,6 +394,38 @@ mod tests {
                 .intent("t", "m1", String::new())
                 .caller,
             a.intent("t", "m1", String::new()).caller
+        );
+    }
+
+    #[test]
+    fn a_retry_across_a_window_boundary_keeps_its_key_and_a_repeat_after_the_window_is_new() {
+        let m = ProcessMemory::default();
+        let s = Scope::for_token("tm_live_a");
+        let window = Duration::from_millis(80);
+        // `_t` moved on between the call and its retry: the derived keys differ.
+        let k = |derived: &str, same: &str| {
+            m.key(
+                &s.intent("dns_recheck", "d1", derived.to_owned())
+                    .windowed(same.to_owned(), window),
+            )
+        };
+        let first = k("mcp_dns_recheck_t1", "mcp_dns_recheck_x");
+        assert_eq!(first, "mcp_dns_recheck_t1");
+        assert_eq!(
+            k("mcp_dns_recheck_t2", "mcp_dns_recheck_x"),
+            first,
+            "a retry"
+        );
+        std::thread::sleep(Duration::from_millis(120));
+        assert_eq!(
+            k("mcp_dns_recheck_t3", "mcp_dns_recheck_x"),
+            "mcp_dns_recheck_t3",
+            "a repeat after the window is a new intent"
+        );
+        // Other arguments within the window are a new intent too.
+        assert_eq!(
+            k("mcp_dns_recheck_t3y", "mcp_dns_recheck_y"),
+            "mcp_dns_recheck_t3y"
         );
     }
 

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use trekmail_api::{CallError, Outcome, OutcomeBody, TokenKind, TransportKind};
 
 use crate::call::files::File;
+use crate::call::outside::{self, Marker};
 use crate::call::tokens::TokenVariable as _;
 use crate::catalog::map::FileSpec;
 use crate::catalog::truncate::cut;
@@ -32,32 +33,42 @@ pub struct FileAnswer<'a> {
 
 /// A successful answer: a file as a file (see `files`), any other JSON whole. `output` is
 /// the tool's outputSchema, which a JSON answer must fit to be structuredContent; `write` says
-/// whether the operation changes anything.
+/// whether the operation changes anything; `outside` are the answer paths whose text people
+/// outside the account wrote (see `outside`).
 pub fn success(
     tool: &str,
     outcome: Outcome,
     file: Option<FileAnswer<'_>>,
     output: Option<&Map<String, Value>>,
     write: bool,
+    outside: &[String],
 ) -> CallToolResult {
     match outcome.body {
         OutcomeBody::Json(value) => {
             if let Some(f) = file {
                 return match File::from_answer(&value, f.spec) {
-                    Some(file) => file.redacted(f.client).result(f.uri, f.max_inline),
-                    None => not_a_file(f.tool, f.spec, &value),
+                    Some(file) => {
+                        let marker = (!outside.is_empty()).then(Marker::new);
+                        file.redacted(f.client)
+                            .result(f.uri, f.max_inline, marker.as_ref())
+                    }
+                    None => with_notice(not_a_file(f.tool, f.spec, &value, outside)),
                 };
             }
             if let Some(Err(why)) = output.map(|s| crate::catalog::output::fits(s, &value)) {
-                return not_as_documented(tool, &why, &value, write);
+                return with_notice(not_as_documented(tool, &why, &value, write, outside));
             }
-            let text = value.to_string();
-            let structured = match value {
-                Value::Object(_) => value,
+            let marked = outside::mark(&value, outside);
+            let text = marked.enclosed.to_string();
+            let structured = match marked.plain {
+                v @ Value::Object(_) => v,
                 other => json!({ "result": other }),
             };
             let mut r = CallToolResult::structured(structured);
             r.content = vec![ContentBlock::text(text)];
+            if let Some(m) = marked.marker {
+                r.content.push(ContentBlock::text(m.notice()));
+            }
             r
         }
         OutcomeBody::Text(text) => CallToolResult::success(vec![ContentBlock::text(text)]),
@@ -86,26 +97,59 @@ pub fn success(
 
 /// A success answer without the file where the spec puts it: passed through as JSON, once, as
 /// an error (the tool's output schema promises a file's metadata, which this answer lacks).
-fn not_a_file(tool: &str, spec: &FileSpec, value: &Value) -> CallToolResult {
-    refusal(format!(
-        "{tool}: the TrekMail API answered success without a file in `{}` (base64, inside `data` or not), so it is passed through as the API sent it:\n{value}",
-        spec.content
-    ))
+fn not_a_file(
+    tool: &str,
+    spec: &FileSpec,
+    value: &Value,
+    outside: &[String],
+) -> (CallToolResult, Option<Marker>) {
+    let marked = outside::mark(value, outside);
+    (
+        refusal(format!(
+            "{tool}: the TrekMail API answered success without a file in `{}` (base64, inside `data` or not), so it is passed through as the API sent it:\n{}",
+            spec.content, marked.enclosed
+        )),
+        marked.marker,
+    )
 }
 
 /// A success answer that does not fit the tool's outputSchema: the action was done, so the answer
 /// is passed through whole, once, as text; an error result, because a client validating
 /// structuredContent against the schema would reject it. Only a write is told not to repeat
 /// itself: a read changed nothing and may be called again.
-fn not_as_documented(tool: &str, why: &str, value: &Value, write: bool) -> CallToolResult {
+fn not_as_documented(
+    tool: &str,
+    why: &str,
+    value: &Value,
+    write: bool,
+    outside: &[String],
+) -> (CallToolResult, Option<Marker>) {
     let took_effect = if write {
         " (a write took effect: do not repeat it)"
     } else {
         ""
     };
-    refusal(format!(
-        "{tool}: the TrekMail API answered success{took_effect} but not in the documented shape ({why}), so the answer is passed through as the API sent it:\n{value}"
-    ))
+    let marked = outside::mark(value, outside);
+    // The misfit quotes the answer: with outside text in it, it is enclosed whole.
+    let why = match &marked.marker {
+        Some(m) => m.enclose(why),
+        None => why.to_owned(),
+    };
+    (
+        refusal(format!(
+            "{tool}: the TrekMail API answered success{took_effect} but not in the documented shape ({why}), so the answer is passed through as the API sent it:\n{}",
+            marked.enclosed
+        )),
+        marked.marker,
+    )
+}
+
+/// A result with the markers' notice after the answer, when it has outside text.
+fn with_notice((mut r, marker): (CallToolResult, Option<Marker>)) -> CallToolResult {
+    if let Some(m) = marker {
+        r.content.push(ContentBlock::text(m.notice()));
+    }
+    r
 }
 
 /// Adds what the agent must know beyond the API's answer, in a text block of its own so the

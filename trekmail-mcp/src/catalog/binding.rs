@@ -218,6 +218,14 @@ impl Catalog {
         );
         paths.extend(entry.email_args.iter().map(|a| ("email_args", a)));
         paths.extend(entry.email_when.iter().map(|a| ("email_when", &a.each)));
+        paths.extend(entry.outbound_args.iter().map(|a| ("outbound_args", a)));
+        paths.extend(
+            entry
+                .outbound_when
+                .iter()
+                .map(|a| ("outbound_when", &a.each)),
+        );
+        paths.extend(entry.sieve_args.iter().map(|a| ("sieve_args", a)));
         paths.extend(entry.header_args.iter().map(|a| ("header_args", a)));
         paths.extend(
             entry
@@ -239,6 +247,11 @@ impl Catalog {
                     "{both}: {column} `{p}` is not an argument of the operation"
                 )),
                 Err(e) => problems.push(format!("{both}: {column}: {e}")),
+            }
+        }
+        for p in &entry.outside_text {
+            if let Err(e) = ArgPath::parse(p) {
+                problems.push(format!("{both}: outside_text: {e}"));
             }
         }
         for g in &entry.gate_when {

@@ -91,6 +91,20 @@ pub struct ToolEntry {
     pub csv_columns: Vec<CsvColumns>,
     /// Where the answer carries a file (`call/files.rs` reads it).
     pub file: Option<FileSpec>,
+    /// Answer paths (`data.subject`, `data[].from`, `data.attachments[].filename`) whose values
+    /// people outside the account wrote: marked for the agent (see `call::outside`).
+    #[serde(default)]
+    pub outside_text: Vec<String>,
+    /// Argument paths whose values are recipients outside the account mail goes to
+    /// (`TREKMAIL_SEND_TO` checks them).
+    #[serde(default)]
+    pub outbound_args: Vec<String>,
+    /// Item fields that are such a recipient when a sibling field says so (a redirect rule).
+    #[serde(default)]
+    pub outbound_when: Vec<EmailWhen>,
+    /// Arguments holding a Sieve script whose `redirect`/`notify` targets are such recipients.
+    #[serde(default)]
+    pub sieve_args: Vec<String>,
     /// Arguments of the operation this tool always sends with these values, not offered to the
     /// agent: a preset of an operation another tool binds whole (the trashed-mailbox listing).
     #[serde(default)]

@@ -134,6 +134,17 @@ pub struct Cli {
     /// Do not list tools whose safety switch is off [default: false]
     #[arg(long, env = "TREKMAIL_HIDE_DISABLED", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     hide_disabled: Option<String>,
+    /// The only recipients mail may leave the account for, comma-separated: example.com, *.example.com, a@example.com
+    #[arg(
+        long,
+        env = "TREKMAIL_SEND_TO",
+        value_name = "LIST",
+        hide_env_values = true
+    )]
+    send_to: Option<String>,
+    /// The agent drafts, a person sends: sending and scheduling tools are not listed [default: false]
+    #[arg(long, env = "TREKMAIL_DRAFTS_ONLY", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
+    drafts_only: Option<String>,
     /// List only the tools the tokens' scopes allow (asks the API once at start-up) [default: true]
     #[arg(long, env = "TREKMAIL_SCOPE_AWARE", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     scope_aware: Option<String>,
@@ -224,6 +235,19 @@ pub struct Cli {
         hide_env_values = true
     )]
     http_max_requests: Option<String>,
+    /// Shared state for every replica (intent memory): redis:// or rediss:// URL of Redis or
+    /// Valkey; put a password in the environment variable, not the flag
+    #[arg(
+        long,
+        env = "TREKMAIL_STATE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    state_url: Option<String>,
+    /// With --state-url: refuse a write whose intent the store cannot decide (true), or fall
+    /// back to this process's memory (false) [default: true]
+    #[arg(long, env = "TREKMAIL_STATE_REQUIRED", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
+    state_required: Option<String>,
     /// Print the tools this configuration serves (name, toolset, gate, enabled) and exit,
     /// without contacting the API
     #[arg(long)]

@@ -6,6 +6,7 @@ use std::time::Duration;
 use trekmail_api::{ClientBuilder, TokenKind};
 
 use crate::call::human::HumanConfirm;
+use crate::call::state::StateConfig;
 use crate::call::tokens::{Secret, TokenVariable as _};
 use crate::serve::Config;
 use crate::serve::http_server::settings::{HttpConfig, TokenMode};
@@ -35,6 +36,8 @@ pub const VARIABLES: &[&str] = &[
     "TREKMAIL_EXCLUDE_TOOLS",
     "TREKMAIL_READ_ONLY",
     "TREKMAIL_HIDE_DISABLED",
+    "TREKMAIL_SEND_TO",
+    "TREKMAIL_DRAFTS_ONLY",
     "TREKMAIL_SCOPE_AWARE",
     "TREKMAIL_HUMAN_CONFIRM",
     "TREKMAIL_LOG",
@@ -48,6 +51,8 @@ pub const VARIABLES: &[&str] = &[
     "TREKMAIL_HTTP_ALLOWED_ORIGINS",
     "TREKMAIL_HTTP_MAX_BODY_BYTES",
     "TREKMAIL_HTTP_MAX_REQUESTS",
+    "TREKMAIL_STATE_URL",
+    "TREKMAIL_STATE_REQUIRED",
 ];
 
 /// The variables among `names` that start with `TREKMAIL_` and that the server does not read:
@@ -87,6 +92,7 @@ impl Config {
             &mut problems,
         );
         let http = HttpConfig::from_env(&get, &mut problems);
+        let state = StateConfig::from_env(&get, &mut problems);
         let caller_tokens = http.as_ref().is_some_and(|h| h.tokens == TokenMode::Caller);
         if caller_tokens {
             for k in ["TREKMAIL_API_TOKEN", "TREKMAIL_MESSAGE_TOKEN"] {
@@ -149,6 +155,8 @@ impl Config {
         let allow_payments = flag("TREKMAIL_ALLOW_PAYMENTS");
         let read_only = flag("TREKMAIL_READ_ONLY");
         let hide_disabled = flag("TREKMAIL_HIDE_DISABLED");
+        let drafts_only = flag("TREKMAIL_DRAFTS_ONLY");
+        let send_to = get("TREKMAIL_SEND_TO").map(|v| crate::call::outbound::SendTo::parse(&v));
         let scope_aware = get("TREKMAIL_SCOPE_AWARE").is_none() || flag("TREKMAIL_SCOPE_AWARE");
         let selected = get("TREKMAIL_TOOLSETS").map(|v| {
             let names = list(&v, true);
@@ -202,6 +210,14 @@ impl Config {
                     None
                 }
             });
+        let send_to = match send_to {
+            Some(Err(e)) => {
+                problems.push(e);
+                None
+            }
+            Some(Ok(p)) => Some(p),
+            None => None,
+        };
         let upload_dir = get("TREKMAIL_UPLOAD_DIR").and_then(|v| {
             crate::call::upload::confine::UploadDirs::parse(&v)
                 .map_err(|e| problems.push(e))
@@ -229,10 +245,13 @@ impl Config {
             exclude_tools,
             read_only,
             hide_disabled,
+            send_to,
+            drafts_only,
             scope_aware,
             human_confirm,
             ca_cert_pem,
             http,
+            state,
         })
     }
 }

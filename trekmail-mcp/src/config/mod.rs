@@ -10,5 +10,6 @@ mod http;
 pub mod logging;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+pub mod start;
 
 pub use env::{DEFAULT_MAX_INLINE_BYTES, VARIABLES, unknown_variables};

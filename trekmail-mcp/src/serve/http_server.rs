@@ -4,6 +4,15 @@
 //! In front of rmcp: `GET /healthz`, a bound on requests in flight, and who may call
 //! ([`auth`]). rmcp checks `Host` and `Origin` (DNS rebinding), the body size, the media types
 //! and the protocol version.
+//!
+//! Memory whatever the requests' shape: each body is read within `TREKMAIL_HTTP_MAX_BODY_BYTES`
+//! and scanned before rmcp parses it ([`crate::serve::json_bound`]); a body past a bound (nesting,
+//! object or array size, values for its size) is answered 400 with a JSON-RPC error and never
+//! parsed. What an accepted request may cost ([`json_bound::Scan::cost`], at most
+//! [`json_bound::COST_FACTOR`] times its size plus a constant) is reserved from a budget of
+//! `TREKMAIL_HTTP_MAX_BODY_BYTES × TREKMAIL_HTTP_MAX_REQUESTS` bytes (256 MiB by default) for as
+//! long as the request is served; a request that does not fit gets 503 at once. The bodies
+//! being read take at most as much again: all requests at once stay under twice that product.
 
 pub mod auth;
 pub mod settings;
@@ -24,7 +33,9 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::call::metrics::Metrics;
 use crate::call::tokens::{TokenSource, Tokens};
+use crate::serve::json_bound;
 use crate::serve::server::{Shared, TrekmailServer};
 use auth::{BearerCheck, Refusal};
 use settings::{HttpConfig, LOOPBACK_ORIGINS, TokenMode};
@@ -33,6 +44,9 @@ use settings::{HttpConfig, LOOPBACK_ORIGINS, TokenMode};
 pub const MCP_PATH: &str = "/mcp";
 /// The health check's path.
 pub const HEALTH_PATH: &str = "/healthz";
+/// The metrics' path: unauthenticated like the health check, and naming no caller, argument or
+/// token ([`crate::call::metrics`]).
+pub const METRICS_PATH: &str = "/metrics";
 /// How long a client may take to send a request's headers, and then its body: a request that
 /// trickles in would otherwise hold one of the bounded request slots forever.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -56,8 +70,20 @@ pub struct HttpServer {
     mcp: StreamableHttpServerConfig,
     sessions: Arc<NeverSessionManager>,
     requests: Arc<tokio::sync::Semaphore>,
+    /// What the requests being served may cost, in KiB: body limit × request bound.
+    memory: Arc<tokio::sync::Semaphore>,
+    memory_kib: usize,
     max_body_bytes: usize,
     closing: CancellationToken,
+    metrics: Arc<Metrics>,
+}
+
+/// The memory budget of requests at once, in KiB: body limit × request bound, within what a
+/// semaphore counts.
+fn memory_budget_kib(max_body_bytes: usize, max_requests: usize) -> usize {
+    (max_body_bytes / 1024)
+        .saturating_mul(max_requests)
+        .clamp(1, tokio::sync::Semaphore::MAX_PERMITS)
 }
 
 impl HttpServer {
@@ -69,6 +95,7 @@ impl HttpServer {
         operator_tokens: &Tokens,
     ) -> Result<Self, String> {
         let closing = shared.closing();
+        let metrics = shared.metrics();
         let access = match http.tokens {
             TokenMode::Operator => Access::Operator {
                 server: shared.server(operator_tokens)?,
@@ -76,6 +103,7 @@ impl HttpServer {
             },
             TokenMode::Caller => Access::Caller { shared },
         };
+        let memory_kib = memory_budget_kib(http.max_body_bytes, http.max_requests);
         let mut mcp = StreamableHttpServerConfig::default()
             .with_legacy_session_mode(false)
             .with_json_response(true)
@@ -101,9 +129,22 @@ impl HttpServer {
             mcp,
             sessions: Arc::new(NeverSessionManager::default()),
             requests: Arc::new(tokio::sync::Semaphore::new(http.max_requests)),
+            memory: Arc::new(tokio::sync::Semaphore::new(memory_kib)),
+            memory_kib,
             max_body_bytes: http.max_body_bytes,
             closing,
+            metrics,
         })
+    }
+
+    /// In operator mode, asks the API what the environment's tokens grant and lists only the
+    /// tools they can use, as on stdio (callers' tokens are asked per caller, see
+    /// [`Shared::caller_server`]). Returns what could not be learnt, one line per token.
+    pub async fn learn_operator_scopes(&mut self) -> Result<Vec<String>, String> {
+        match &mut self.access {
+            Access::Operator { server, .. } => server.learn_scopes().await,
+            Access::Caller { .. } => Ok(Vec::new()),
+        }
     }
 
     /// Answers one request.
@@ -116,6 +157,18 @@ impl HttpServer {
                 text(StatusCode::METHOD_NOT_ALLOWED, "GET only\n")
             };
         }
+        if path == METRICS_PATH {
+            return if matches!(*req.method(), Method::GET | Method::HEAD) {
+                let mut r = Response::new(Full::new(Bytes::from(self.metrics.render())).boxed());
+                r.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                );
+                r
+            } else {
+                text(StatusCode::METHOD_NOT_ALLOWED, "GET only\n")
+            };
+        }
         if path != MCP_PATH {
             return text(
                 StatusCode::NOT_FOUND,
@@ -124,20 +177,15 @@ impl HttpServer {
         }
         // More requests than the bound are answered at once, not queued: memory stays bounded and
         // a load balancer can send the request to another replica.
-        let Ok(_permit) = self.requests.try_acquire() else {
-            let mut r = text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy: too many requests in flight; retry shortly\n",
-            );
-            r.headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-            return r;
+        let Ok(permit) = Arc::clone(&self.requests).try_acquire_owned() else {
+            self.metrics.refused("http_requests_in_flight");
+            return busy("busy: too many requests in flight; retry shortly\n");
         };
         let server = match &self.access {
             Access::Operator { server, bearer } => {
                 match auth::operator(req.headers(), bearer.as_ref()) {
                     Ok(()) => server.clone(),
-                    Err(refusal) => return refused(&refusal),
+                    Err(refusal) => return self.refused(&refusal),
                 }
             }
             Access::Caller { shared } => match auth::caller(req.headers()) {
@@ -145,13 +193,13 @@ impl HttpServer {
                 Ok(tokens) => match shared.caller_server(&tokens).await {
                     Ok(s) => s,
                     Err(_) => {
-                        return refused(&Refusal {
+                        return self.refused(&Refusal {
                             status: StatusCode::UNAUTHORIZED,
                             message: "the token cannot be sent in a header",
                         });
                     }
                 },
-                Err(refusal) => return refused(&refusal),
+                Err(refusal) => return self.refused(&refusal),
             },
         };
         // The body is read here, within the size limit and the read deadline, before rmcp sees it.
@@ -160,6 +208,7 @@ impl HttpServer {
         let body = match tokio::time::timeout(READ_TIMEOUT, body.collect()).await {
             Ok(Ok(collected)) => collected.to_bytes(),
             Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+                self.metrics.refused("http_body_too_large");
                 return text(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "the request body is larger than TREKMAIL_HTTP_MAX_BODY_BYTES\n",
@@ -178,13 +227,45 @@ impl HttpServer {
                 );
             }
         };
+        let scan = match json_bound::check(&body) {
+            Ok(scan) => scan,
+            Err(r) => {
+                tracing::warn!(bytes = body.len(), why = %r.why, "request refused before parsing");
+                self.metrics.refused("http_body_shape");
+                return refused_shape(&r);
+            }
+        };
+        // What this request may cost, held while it is served; a request costing more than the
+        // whole budget (a budget below one full body) takes all of it.
+        let kib = (scan.cost() / 1024).max(1);
+        let kib = u32::try_from(kib.min(self.memory_kib)).unwrap_or(u32::MAX);
+        let Ok(memory) = Arc::clone(&self.memory).try_acquire_many_owned(kib) else {
+            self.metrics.refused("http_memory_budget");
+            return busy("busy: the requests in flight use the memory budget; retry shortly\n");
+        };
         let req = Request::from_parts(parts, Full::new(body));
         let service = StreamableHttpService::new(
             move || Ok(server.clone()),
             Arc::clone(&self.sessions),
             self.mcp.clone(),
         );
-        service.handle(req).await
+        let (parts, body) = service.handle(req).await.into_parts();
+        // The request's slot and memory are held as long as its answer: an answer streamed
+        // (SSE, when the call sends progress) outlives this function.
+        let held = (permit, memory);
+        let body = body
+            .map_frame(move |frame| {
+                let _held = &held;
+                frame
+            })
+            .boxed();
+        Response::from_parts(parts, body)
+    }
+
+    /// A caller refused by `auth`, counted.
+    fn refused(&self, refusal: &Refusal) -> Response<Body> {
+        self.metrics.refused("http_unauthorized");
+        refused(refusal)
     }
 
     /// Serves connections from `listener` until `stop` completes, then stops accepting, lets
@@ -250,6 +331,33 @@ fn text(status: StatusCode, body: &'static str) -> Response<Body> {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     r
+}
+
+/// 503 with `Retry-After: 1`: a load balancer can send the request to another replica.
+fn busy(body: &'static str) -> Response<Body> {
+    let mut r = text(StatusCode::SERVICE_UNAVAILABLE, body);
+    r.headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    r
+}
+
+/// 400 with the JSON-RPC error that answers the request (by its id when the scan found it):
+/// nothing of it was parsed or sent.
+fn refused_shape(r: &json_bound::Refusal) -> Response<Body> {
+    let id =
+        r.id.as_ref()
+            .and_then(|id| serde_json::to_value(id).ok())
+            .unwrap_or(serde_json::Value::Null);
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": {"code": -32600, "message": format!("the request is refused: {}", r.why)},
+    });
+    let mut resp = Response::new(Full::new(Bytes::from(body.to_string())).boxed());
+    *resp.status_mut() = StatusCode::BAD_REQUEST;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
 }
 
 fn refused(refusal: &Refusal) -> Response<Body> {

@@ -6,6 +6,9 @@
 
 pub mod http_server;
 pub(crate) mod instructions;
+pub mod json_bound;
+pub mod lines;
+pub mod run;
 pub mod scopes;
 pub mod selection;
 pub(crate) mod server;

@@ -55,6 +55,9 @@ pub fn hidden_because(def: &ToolDef, config: &Config) -> Option<String> {
             ),
         });
     }
+    if config.drafts_only && e.gate == Some(GateName::Sending) {
+        return Some("TREKMAIL_DRAFTS_ONLY is on: the agent drafts, a person sends".into());
+    }
     if config.hide_disabled
         && let Some(g) = disabled_by(def, &config.switches())
     {

@@ -21,8 +21,10 @@ use crate::call::gates::{self, Switches};
 use crate::call::human::{self, Human, HumanConfirm};
 use crate::call::idempotency::Keys;
 use crate::call::intents::{IntentMemory, ProcessMemory};
+use crate::call::metrics::Metrics;
 use crate::call::progress::Progress;
 use crate::call::results;
+use crate::call::state::{SharedIntents, Store};
 use crate::call::tokens::Secret;
 use crate::call::tokens::{TokenSource, Tokens};
 use crate::catalog::{Catalog, ToolDef};
@@ -103,6 +105,8 @@ pub struct Shared {
     source: TokenSource,
     /// `TREKMAIL_MAX_INLINE_BYTES`.
     max_inline_bytes: u64,
+    /// `TREKMAIL_SEND_TO`.
+    send_to: Option<Arc<crate::call::outbound::SendTo>>,
     human_confirm: HumanConfirm,
     /// Indexed by [`Shared::index`]: one listing per combination of tokens present.
     listings: [Arc<Listing>; 4],
@@ -113,6 +117,10 @@ pub struct Shared {
     scope_cache: Option<Arc<ScopeCache<Listing>>>,
     /// Every caller's memory of recent writes: it outlives the servers built per request.
     intents: Arc<dyn IntentMemory>,
+    /// The process's counters (`GET /metrics`).
+    metrics: Arc<Metrics>,
+    /// `TREKMAIL_STATE_URL`.
+    store: Option<Arc<Store>>,
 }
 
 impl Shared {
@@ -146,6 +154,18 @@ impl Shared {
             return Err(problems.join("\n"));
         }
         let switches = config.switches();
+        let store = match &config.state {
+            Some(state) => Some(Arc::new(
+                Store::new(state, config.timeout).map_err(|e| e.0)?,
+            )),
+            None => None,
+        };
+        let intents: Arc<dyn IntentMemory> = match (&store, &config.state) {
+            (Some(store), Some(state)) => {
+                Arc::new(SharedIntents::new(Arc::clone(store), state.required))
+            }
+            _ => Arc::new(ProcessMemory::default()),
+        };
         let mut listings = Vec::with_capacity(4);
         for i in 0..4 {
             listings.push(Arc::new(listing(
@@ -166,6 +186,7 @@ impl Shared {
             switches,
             source,
             max_inline_bytes: config.max_inline_bytes,
+            send_to: config.send_to.clone().map(Arc::new),
             human_confirm: config.human_confirm,
             listings,
             slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
@@ -176,8 +197,15 @@ impl Shared {
                     scopes::CACHE_MAX_ENTRIES,
                 ))
             }),
-            intents: Arc::new(ProcessMemory::default()),
+            metrics: Arc::default(),
+            intents,
+            store,
         })
+    }
+
+    /// The shared state store (`TREKMAIL_STATE_URL`), for other shared state to use.
+    pub fn store(&self) -> Option<&Arc<Store>> {
+        self.store.as_ref()
     }
 
     /// [`Shared::server`] for one caller's tokens, listing only what their scopes allow: the
@@ -242,6 +270,8 @@ impl Shared {
             intents: Arc::clone(&self.intents),
             source: self.source,
             max_inline_bytes: self.max_inline_bytes,
+            metrics: Arc::clone(&self.metrics),
+            send_to: self.send_to.clone(),
         };
         Ok(TrekmailServer {
             catalog: Arc::clone(&self.catalog),
@@ -258,6 +288,11 @@ impl Shared {
     /// The token that stops every call in flight when cancelled.
     pub fn closing(&self) -> CancellationToken {
         self.closing.clone()
+    }
+
+    /// The process's counters.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        Arc::clone(&self.metrics)
     }
 }
 
@@ -417,8 +452,28 @@ impl TrekmailServer {
                 Some(why) => format!("tool `{name}` is not available: {why}"),
                 None => format!("unknown tool `{name}`"),
             };
+            self.caller.metrics.refused("tool_not_listed");
             return Err(ErrorData::invalid_params(msg, None));
         };
+        let metrics = &self.caller.metrics;
+        let _in_flight = metrics.start();
+        let started = std::time::Instant::now();
+        let r = self.call_listed(def, args, human, progress).await;
+        let outcome = match &r {
+            Ok(r) if r.is_error != Some(true) => "ok",
+            _ => "error",
+        };
+        metrics.call(&def.entry.name, outcome, started.elapsed());
+        r
+    }
+
+    async fn call_listed(
+        &self,
+        def: &ToolDef,
+        args: Option<serde_json::Map<String, serde_json::Value>>,
+        human: &Human,
+        progress: Option<&Progress>,
+    ) -> Result<rmcp::model::CallToolResult, ErrorData> {
         // Switches and confirmation first: a refused call asks nobody.
         let prepared = match self
             .caller
@@ -430,6 +485,7 @@ impl TrekmailServer {
         if prepared.guarded()
             && let Err(why) = human::confirm(self.human_confirm, human, def, &prepared.args).await
         {
+            self.caller.metrics.refused("human_confirmation");
             return Ok(results::refusal(why));
         }
         // Waiting for a slot is part of the call: a cancellation ends the wait too. The human

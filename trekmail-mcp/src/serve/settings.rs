@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::call::gates::Switches;
 use crate::call::human::HumanConfirm;
+use crate::call::state::StateConfig;
 use crate::call::tokens::Secret;
 use crate::serve::http_server::settings::HttpConfig;
 
@@ -50,6 +51,10 @@ pub struct Config {
     pub read_only: bool,
     /// `TREKMAIL_HIDE_DISABLED`: do not list tools whose safety switch is off.
     pub hide_disabled: bool,
+    /// `TREKMAIL_SEND_TO`: the only recipients mail may leave the account for.
+    pub send_to: Option<crate::call::outbound::SendTo>,
+    /// `TREKMAIL_DRAFTS_ONLY`: sending and scheduling tools are not listed; drafts are.
+    pub drafts_only: bool,
     /// `TREKMAIL_SCOPE_AWARE` (default true): list only the tools the tokens' scopes allow.
     pub scope_aware: bool,
     /// `TREKMAIL_HUMAN_CONFIRM`: when to ask the human at the client before a guarded call.
@@ -58,6 +63,8 @@ pub struct Config {
     pub ca_cert_pem: Option<Vec<u8>>,
     /// `TREKMAIL_HTTP_*`: serve MCP over HTTP instead of stdio when `TREKMAIL_HTTP_LISTEN` is set.
     pub http: Option<HttpConfig>,
+    /// `TREKMAIL_STATE_URL`, `TREKMAIL_STATE_REQUIRED`: the shared state store, if any.
+    pub state: Option<StateConfig>,
 }
 
 impl Config {

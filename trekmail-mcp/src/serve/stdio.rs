@@ -6,8 +6,14 @@
 //! transport reports the end of input (#1333), so that report waits for the answers. Only what
 //! cannot be answered is cancelled (the `closing` token): everything when stdout is closed, or
 //! what is still open when `drain` has passed; `notifications/cancelled` cancels its request.
+//!
+//! Memory: each line is read within [`lines::MAX_LINE_BYTES`] and scanned before it is parsed
+//! ([`crate::serve::json_bound`]), so a request may cost at most [`json_bound::COST_FACTOR`] times its
+//! size plus a constant ([`json_bound::Scan::cost`]); no new line is read while the requests
+//! waiting for their answers may cost [`budget`] or more. All requests at once therefore stay
+//! under twice [`budget`] whatever their shape.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -16,17 +22,28 @@ use rmcp::RoleServer;
 use rmcp::model::{ClientNotification, JsonRpcMessage, RequestId};
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
+use tokio::io::AsyncBufRead;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::serve::json_bound;
+use crate::serve::lines::{self, Lines, Read};
+
+/// What the requests waiting for their answers may cost before no new line is read: one
+/// request of the longest line.
+pub fn budget() -> usize {
+    json_bound::Scan::worst(lines::MAX_LINE_BYTES).cost()
+}
+
 /// What the server owes and is owed.
 #[derive(Default)]
 struct Pending {
-    /// Requests read whose answer has not been written yet. Counted by id, from the moment a
-    /// request is read: rmcp queues finished answers in its own channel before handing them to
-    /// the transport, so counting only answers handed over let dozens of calls through.
-    open: Mutex<HashSet<RequestId>>,
+    /// Requests read whose answer has not been written yet, with what each may cost. Counted by
+    /// id, from the moment a request is read: rmcp queues finished answers in its own channel
+    /// before handing them to the transport, so counting only answers handed over let dozens
+    /// of calls through.
+    open: Mutex<HashMap<RequestId, usize>>,
     /// Requests the server sent (elicitation) that the client has not answered: while any is
     /// open, reading never stops, or the answer the calls wait for could not be read.
     asked: AtomicUsize,
@@ -34,7 +51,7 @@ struct Pending {
 }
 
 impl Pending {
-    fn open(&self) -> MutexGuard<'_, HashSet<RequestId>> {
+    fn open(&self) -> MutexGuard<'_, HashMap<RequestId, usize>> {
         // Nothing panics while holding the lock; a poisoned set is still a valid set.
         self.open
             .lock()
@@ -42,13 +59,15 @@ impl Pending {
     }
 
     fn close(&self, id: &RequestId) {
-        if self.open().remove(id) {
+        if self.open().remove(id).is_some() {
             self.changed.notify_waiters();
         }
     }
 
-    fn may_read(&self, max_open: usize) -> bool {
-        self.asked.load(Ordering::SeqCst) > 0 || self.open().len() < max_open
+    fn may_read(&self, max_open: usize, budget: usize) -> bool {
+        let open = self.open();
+        self.asked.load(Ordering::SeqCst) > 0
+            || (open.len() < max_open && open.values().sum::<usize>() < budget)
     }
 
     /// Waits until `done()` holds, rechecking whenever an answer is written.
@@ -65,10 +84,12 @@ impl Pending {
     }
 }
 
-/// A transport that reads no new message while `max_open` requests wait for their answers to be
-/// written, and at the end of input answers what it read before reporting the end.
-pub struct Bounded<T> {
-    inner: T,
+/// A transport that reads messages from `R` ([`Lines`]) and writes them with `W`; it reads no
+/// new message while `max_open` requests (or requests that may cost [`budget`]) wait for their
+/// answers to be written, and at the end of input answers what it read before reporting the end.
+pub struct Bounded<R, W> {
+    lines: Lines<R>,
+    inner: W,
     pending: Arc<Pending>,
     max_open: usize,
     closing: CancellationToken,
@@ -78,11 +99,19 @@ pub struct Bounded<T> {
     ended: Option<Instant>,
 }
 
-impl<T> Bounded<T> {
-    /// Wraps `inner`. `closing` stops every call in flight when cancelled; `drain` bounds the
-    /// wait for the answers owed at the end of input (a call's deadline and a little more).
-    pub fn new(inner: T, max_open: usize, closing: CancellationToken, drain: Duration) -> Self {
+impl<R: AsyncBufRead + Unpin, W: Transport<RoleServer>> Bounded<R, W> {
+    /// Reads from `read` and writes with `inner` (whose own reading is never used). `closing`
+    /// stops every call in flight when cancelled; `drain` bounds the wait for the answers owed
+    /// at the end of input (a call's deadline and a little more).
+    pub fn new(
+        read: R,
+        inner: W,
+        max_open: usize,
+        closing: CancellationToken,
+        drain: Duration,
+    ) -> Self {
         Self {
+            lines: Lines::new(read, lines::MAX_LINE_BYTES),
             inner,
             pending: Arc::default(),
             max_open: max_open.max(1),
@@ -110,8 +139,12 @@ impl<T> Bounded<T> {
     }
 }
 
-impl<T: Transport<RoleServer>> Transport<RoleServer> for Bounded<T> {
-    type Error = T::Error;
+impl<R, W> Transport<RoleServer> for Bounded<R, W>
+where
+    R: AsyncBufRead + Unpin + Send + 'static,
+    W: Transport<RoleServer>,
+{
+    type Error = W::Error;
 
     fn send(
         &mut self,
@@ -150,9 +183,23 @@ impl<T: Transport<RoleServer>> Transport<RoleServer> for Bounded<T> {
             return None;
         }
         let pending = Arc::clone(&self.pending);
-        let max_open = self.max_open;
-        pending.until(|| pending.may_read(max_open)).await;
-        let message = self.inner.receive().await;
+        let (max_open, budget) = (self.max_open, budget());
+        pending.until(|| pending.may_read(max_open, budget)).await;
+        let (message, cost) = loop {
+            match self.lines.next().await {
+                Read::Message(m, cost) => break (Some(m), cost),
+                Read::End => break (None, 0),
+                Read::Refused(answer) => {
+                    // Written on its own: this future may be dropped, the answer must not be.
+                    let write = self.inner.send(answer);
+                    tokio::spawn(async move {
+                        if write.await.is_err() {
+                            tracing::debug!("an error answer could not be written");
+                        }
+                    });
+                }
+            }
+        };
         match &message {
             None => {
                 tracing::info!("end of input: answering the calls already read, then exiting");
@@ -161,7 +208,7 @@ impl<T: Transport<RoleServer>> Transport<RoleServer> for Bounded<T> {
                 self.drained(until).await;
             }
             Some(JsonRpcMessage::Request(r)) => {
-                self.pending.open().insert(r.id.clone());
+                self.pending.open().insert(r.id.clone(), cost);
             }
             // rmcp writes no answer for a cancelled request.
             Some(JsonRpcMessage::Notification(n)) => {

@@ -1,8 +1,108 @@
 //! `drive_file_upload`: a local file into Drive, and nothing else leaves the machine.
-//! [`confine`] decides which files may be read, [`storage`] where their bytes may go and how
-//! they are streamed from disk.
+//! [`confine`] decides which files may be read, [`plan`] reads the API's answer into PUTs,
+//! [`storage`] decides where bytes may go and streams them from disk, [`flow`] runs the whole,
+//! and [`steps`] makes its API requests through the generated client.
 
 pub mod confine;
 pub mod flow;
 pub mod plan;
+pub mod steps;
 pub mod storage;
+
+use std::time::Duration;
+
+use rmcp::model::{CallToolResult, ContentBlock};
+use serde_json::{Map, Value};
+use trekmail_api::Client;
+
+use crate::call::progress::Progress;
+use confine::{Opened, UploadDirs};
+
+/// Where uploads may read from and how their bytes travel: one per process.
+pub struct Context {
+    /// `TREKMAIL_UPLOAD_DIR`.
+    pub dirs: UploadDirs,
+    /// The HTTP client for storage URLs: no token, no redirects.
+    pub http: reqwest::Client,
+    /// `TREKMAIL_BASE_URL`: storage on its origin may be plain http (the sandbox, tests).
+    pub base_url: String,
+    /// `TREKMAIL_TIMEOUT_MS`: the start of the upload's deadline ([`plan::deadline`]).
+    pub call_deadline: Duration,
+}
+
+/// The operations of an upload flow (operationIds).
+pub struct Operations<'a> {
+    /// Starts it (the tool's own operation).
+    pub initiate: &'a str,
+    /// Finishes it.
+    pub complete: &'a str,
+    /// Drops it.
+    pub abort: &'a str,
+}
+
+/// Runs the upload of `opened` for a tool call with `args` (`name`, `folder_id`, `client_mime`
+/// besides `local_path`) and the initiate request's `path` arguments. The result is complete's
+/// answer, or a failure naming the step (the upload aborted).
+#[allow(clippy::too_many_arguments)] // one call site; each is a distinct fact of the call
+pub async fn call(
+    ctx: &Context,
+    client: &Client,
+    ops: &Operations<'_>,
+    path: Map<String, Value>,
+    args: &Map<String, Value>,
+    opened: &Opened,
+    key: String,
+    progress: Option<&Progress>,
+) -> CallToolResult {
+    let name = args
+        .get("name")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| {
+            opened
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "upload".into());
+    let request = flow::Request {
+        name,
+        folder_id: args.get("folder_id").cloned().unwrap_or(Value::Null),
+        client_mime: args
+            .get("client_mime")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    };
+    let steps = steps::ClientSteps {
+        client,
+        initiate: (ops.initiate, path),
+        complete: ops.complete,
+        abort: ops.abort,
+        key,
+    };
+    match flow::run(
+        &steps,
+        &ctx.http,
+        &ctx.base_url,
+        opened,
+        &request,
+        ctx.call_deadline,
+        progress,
+    )
+    .await
+    {
+        Ok(answer) => {
+            tracing::info!(bytes = opened.len, "upload completed");
+            let text = serde_json::to_string_pretty(&answer).unwrap_or_default();
+            let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);
+            if answer.is_object() {
+                r.structured_content = Some(answer);
+            }
+            r
+        }
+        Err(e) => {
+            tracing::warn!("upload failed: {e}");
+            crate::call::results::refusal(e)
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! `TREKMAIL_SEND_TO`: the only recipients mail may leave the account for. Which arguments name
+//! such a recipient is data (`outbound_args`, `outbound_when`, `sieve_args` in `tools-map.toml`);
+//! every address found there must match the list, compared case-insensitively after IDNA, and an
+//! address written with an escape a mail server could route differently (a trailing dot, a
+//! quoted local part, `%` or `!` routing, a source route, an address literal) is refused.
+
+use serde_json::{Map, Value};
+
+use crate::catalog::ToolDef;
+use crate::catalog::argpath::ArgPath;
+use crate::catalog::map::truthy;
+
+/// The variable, named in every refusal.
+pub const VAR: &str = "TREKMAIL_SEND_TO";
+
+/// One allowed recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Rule {
+    /// `example.com`: that domain exactly.
+    Domain(String),
+    /// `*.example.com`: its subdomains.
+    Subdomains(String),
+    /// `a@example.com`.
+    Address(String, String),
+}
+
+/// The parsed list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendTo {
+    rules: Vec<Rule>,
+}
+
+/// A domain as ASCII (IDNA), lowercase; `Err` for anything but a plain DNS name.
+fn domain(d: &str) -> Result<String, String> {
+    if d.is_empty() || d.ends_with('.') || d.starts_with('.') || d.contains("..") {
+        return Err(format!(
+            "{d:?} is not a plain domain (no trailing or doubled dot)"
+        ));
+    }
+    match url::Host::parse(d) {
+        Ok(url::Host::Domain(a)) if !a.is_empty() && a.contains('.') => Ok(a.to_ascii_lowercase()),
+        _ => Err(format!("{d:?} is not a plain domain")),
+    }
+}
+
+/// `local@domain` as (lowercase local part, ASCII lowercase domain); `Err` says which escape.
+pub fn address(a: &str) -> Result<(String, String), String> {
+    let a = a.trim();
+    if a.starts_with('@') || a.contains(':') {
+        return Err(format!("{a:?} has a source route"));
+    }
+    if a.contains('"') || a.contains('\\') {
+        return Err(format!("{a:?} has a quoted local part"));
+    }
+    if a.contains('%') || a.contains('!') {
+        return Err(format!("{a:?} has %- or !-routing"));
+    }
+    if a.contains(['[', ']']) {
+        return Err(format!("{a:?} has an address literal"));
+    }
+    if a.chars().any(|c| {
+        c.is_whitespace() || c.is_control() || matches!(c, ',' | ';' | '<' | '>' | '(' | ')')
+    }) {
+        return Err(format!("{a:?} is not one plain address"));
+    }
+    let (local, dom) = match a.split_once('@') {
+        Some((l, d)) if !l.is_empty() && !d.contains('@') => (l, d),
+        _ => return Err(format!("{a:?} is not one plain address")),
+    };
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return Err(format!("{a:?} has a dotted local part escape"));
+    }
+    Ok((local.to_lowercase(), domain(dom)?))
+}
+
+impl SendTo {
+    /// Parses the comma-separated list; `Err` names the bad entry.
+    pub fn parse(list: &str) -> Result<Self, String> {
+        let mut rules = Vec::new();
+        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let rule = if let Some(d) = item.strip_prefix("*.") {
+                Rule::Subdomains(domain(d).map_err(|e| format!("{VAR}: {e}"))?)
+            } else if item.contains('@') {
+                let (l, d) = address(item).map_err(|e| format!("{VAR}: {e}"))?;
+                Rule::Address(l, d)
+            } else {
+                Rule::Domain(domain(item).map_err(|e| format!("{VAR}: {e}"))?)
+            };
+            rules.push(rule);
+        }
+        if rules.is_empty() {
+            return Err(format!("{VAR} is set but lists no recipient"));
+        }
+        Ok(Self { rules })
+    }
+
+    /// `Ok` when mail may go to `a`; `Err` says why not.
+    pub fn allows(&self, a: &str) -> Result<(), String> {
+        let (local, dom) = address(a)?;
+        let ok = self.rules.iter().any(|r| match r {
+            Rule::Domain(d) => *d == dom,
+            Rule::Subdomains(d) => dom.len() > d.len() + 1 && dom.ends_with(&format!(".{d}")),
+            Rule::Address(l, d) => *l == local && *d == dom,
+        });
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("{a:?} is not among the recipients {VAR} allows"))
+        }
+    }
+}
+
+/// Every outbound recipient of a call, as written, and the targets that cannot be read plainly
+/// (a Sieve redirect through a variable or an escape).
+pub fn recipients(def: &ToolDef, args: &Map<String, Value>) -> (Vec<String>, Vec<String>) {
+    let mut found = Vec::new();
+    let mut unreadable = Vec::new();
+    let mut push = |v: &Value| match v {
+        Value::String(s) if !s.trim().is_empty() => found.push(s.clone()),
+        Value::Array(a) => found.extend(a.iter().filter_map(Value::as_str).map(str::to_owned)),
+        _ => {}
+    };
+    for p in &def.entry.outbound_args {
+        if let Ok(path) = ArgPath::parse(p) {
+            for (_, v) in path.values(args) {
+                push(v);
+            }
+        }
+    }
+    for w in &def.entry.outbound_when {
+        let Ok(each) = ArgPath::parse(&w.each) else {
+            continue;
+        };
+        for (_, item) in each.values(args) {
+            if item.get(&w.when).is_some_and(|t| w.one_of.contains(t))
+                && let Some(v) = item.get(&w.field)
+                && truthy(v)
+            {
+                push(v);
+            }
+        }
+    }
+    for p in &def.entry.sieve_args {
+        if let Some(script) = args.get(p).and_then(Value::as_str) {
+            let (targets, bad) = sieve_targets(script);
+            found.extend(targets);
+            unreadable.extend(bad);
+        }
+    }
+    (found, unreadable)
+}
+
+/// The refusal for a call that names a recipient `send_to` does not allow, or `None`.
+pub fn refusal(send_to: &SendTo, def: &ToolDef, args: &Map<String, Value>) -> Option<String> {
+    let (found, unreadable) = recipients(def, args);
+    let mut why: Vec<String> = unreadable
+        .into_iter()
+        .map(|t| {
+            format!(
+                "a Sieve target that cannot be read plainly ({t}) cannot be checked against {VAR}"
+            )
+        })
+        .collect();
+    why.extend(found.iter().filter_map(|a| send_to.allows(a).err()));
+    if why.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{} refused by the operator's outbound policy ({VAR}); nothing was sent:\n- {}",
+        def.entry.name,
+        why.join("\n- ")
+    ))
+}
+
+/// Sieve actions that send mail to an address the script names.
+const SIEVE_SENDING: [&str; 2] = ["redirect", "notify"];
+
+/// The addresses a Sieve script's `redirect` and `notify` actions name, and the targets that
+/// cannot be read plainly (a variable, an escape, a multi-line or list argument).
+pub fn sieve_targets(script: &str) -> (Vec<String>, Vec<String>) {
+    let mut found = Vec::new();
+    let mut bad = Vec::new();
+    let lower = script.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    for action in SIEVE_SENDING {
+        let mut at = 0;
+        while let Some(i) = lower[at..].find(action) {
+            let start = at + i;
+            let end = start + action.len();
+            at = end;
+            if (start > 0 && word(bytes[start - 1])) || bytes.get(end).is_some_and(|b| word(*b)) {
+                continue;
+            }
+            // Tags (`:copy`, `:from "x"`), then the target string.
+            let mut rest = &script[end..];
+            loop {
+                rest = rest.trim_start();
+                if let Some(r) = rest.strip_prefix(':') {
+                    let n = r.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'));
+                    rest = &r[n.unwrap_or(r.len())..];
+                    // A tag's own string argument (`:from "a"`) is skipped when the action
+                    // takes one; the last string is the target.
+                    continue;
+                }
+                break;
+            }
+            let target = read_string(rest);
+            match target {
+                Some((t, _)) if !t.contains("${") && !t.contains('\\') => {
+                    let t = t.strip_prefix("mailto:").unwrap_or(&t).to_owned();
+                    let t = t.split('?').next().unwrap_or_default().to_owned();
+                    found.push(t);
+                }
+                Some((t, _)) => bad.push(format!("{action} {t:?}")),
+                None => bad.push(format!(
+                    "{action} {}",
+                    rest.chars().take(40).collect::<String>()
+                )),
+            }
+        }
+    }
+    (found, bad)
+}
+
+/// A quoted string at the start of `s`, raw (escapes kept), and what follows it.
+fn read_string(s: &str) -> Option<(String, &str)> {
+    let body = s.strip_prefix('"')?;
+    let mut escaped = false;
+    for (i, c) in body.char_indices() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => return Some((body[..i].to_owned(), &body[i + 1..])),
+            _ => escaped = false,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_match_as_documented() {
+        let p = SendTo::parse("Example.com, *.corp.example, boss@Other.example, bücher.example")
+            .unwrap_or_else(|e| panic!("{e}"));
+        for ok in [
+            "a@example.com",
+            "A@EXAMPLE.COM",
+            "x@eu.corp.example",
+            "BOSS@other.example",
+            "x@bücher.example",
+            "x@xn--bcher-kva.example",
+        ] {
+            assert_eq!(p.allows(ok), Ok(()), "{ok}");
+        }
+        for no in [
+            "a@sub.example.com",
+            "x@corp.example",
+            "other@other.example",
+            "a@example.com.",
+            "\"a@example.com\"@evil.example",
+            "a%evil.example@example.com",
+            "evil.example!a@example.com",
+            "@example.com:a@evil.example",
+            "a@[127.0.0.1]",
+            "a@evil.example",
+        ] {
+            assert!(p.allows(no).is_err(), "{no}");
+        }
+    }
+
+    #[test]
+    fn sieve_targets_are_read_or_refused() {
+        let (t, bad) = sieve_targets(
+            "require [\"copy\"];\nif true { redirect :copy \"a@example.com\"; }\n# redirect\nREDIRECT \"b@x.example\";",
+        );
+        assert_eq!(t, vec!["a@example.com", "b@x.example"]);
+        // The comment's bare `redirect` reads as a target that cannot be read: refused, closed.
+        assert_eq!(bad.len(), 1);
+        let (_, bad) = sieve_targets("redirect \"${to}\";");
+        assert_eq!(bad.len(), 1);
+        let (_, bad) = sieve_targets("redirect \"a\\@evil.example\";");
+        assert_eq!(bad.len(), 1);
+        let (_, bad) = sieve_targets("redirect text:\na@evil.example\n.\n;");
+        assert_eq!(bad.len(), 1);
+    }
+}

@@ -1,0 +1,328 @@
+//! The shared state store (`TREKMAIL_STATE_URL`): Redis or Valkey, for every replica of an
+//! HTTP service. [`Store`] is the one connection; [`SharedIntents`] keeps the intent memory in
+//! it. Other shared state (a send-rate budget, approval replays) uses [`Store::connection`] and
+//! [`Store::key`] the same way: HMACs in key names, a TTL on every key, nothing secret stored.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::call::intents::{
+    API_IDEMPOTENCY_WINDOW, Decision, Intent, IntentMemory, ProcessMemory, Undecided,
+};
+
+/// Every key this server writes starts with this.
+pub const KEY_PREFIX: &str = "trekmail-mcp";
+
+/// The store's settings.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StateConfig {
+    /// `TREKMAIL_STATE_URL`: `redis://` or `rediss://` (TLS), possibly with a password.
+    pub url: String,
+    /// `TREKMAIL_STATE_REQUIRED` (default true): refuse a write whose intent the store cannot
+    /// decide; false falls back to the process's memory.
+    pub required: bool,
+}
+
+impl std::fmt::Debug for StateConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold a password.
+        f.debug_struct("StateConfig")
+            .field("url", &"<redacted>")
+            .field("required", &self.required)
+            .finish()
+    }
+}
+
+impl StateConfig {
+    /// Reads `TREKMAIL_STATE_URL` and `TREKMAIL_STATE_REQUIRED`; a problem never echoes the URL.
+    pub fn from_env(
+        get: &impl Fn(&str) -> Option<String>,
+        problems: &mut Vec<String>,
+    ) -> Option<Self> {
+        let required = match get("TREKMAIL_STATE_REQUIRED").map(|v| v.trim().to_ascii_lowercase()) {
+            None => true,
+            Some(v) if v == "true" || v == "1" => true,
+            Some(v) if v == "false" || v == "0" => false,
+            Some(_) => {
+                problems.push("TREKMAIL_STATE_REQUIRED must be true, false, 1 or 0".into());
+                true
+            }
+        };
+        let url = get("TREKMAIL_STATE_URL")?.trim().to_owned();
+        let scheme_ok = url.starts_with("redis://") || url.starts_with("rediss://");
+        if !scheme_ok || redis::Client::open(url.as_str()).is_err() {
+            problems.push(
+                "TREKMAIL_STATE_URL must be a redis:// or rediss:// URL (redis[s]://[:password@]host[:port][/db])".into(),
+            );
+            return None;
+        }
+        Some(Self { url, required })
+    }
+}
+
+/// The one connection to the store, made on first use and re-made after a failure; every
+/// command is bounded by the deadline given at [`Store::new`].
+pub struct Store {
+    client: redis::Client,
+    conn: OnceLock<ConnectionManager>,
+    deadline: Duration,
+}
+
+/// The store could not answer within the deadline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Store {
+    /// A store for `config`, each command bounded by `deadline` (the call deadline).
+    pub fn new(config: &StateConfig, deadline: Duration) -> Result<Self, StoreError> {
+        let client = redis::Client::open(config.url.as_str())
+            .map_err(|_| StoreError("TREKMAIL_STATE_URL is not a valid URL".into()))?;
+        Ok(Self {
+            client,
+            conn: OnceLock::new(),
+            deadline,
+        })
+    }
+
+    /// The deadline of one command.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
+    /// The connection (a cheap clone of one multiplexed, reconnecting connection). Call it
+    /// inside the Tokio runtime.
+    pub fn connection(&self) -> Result<ConnectionManager, StoreError> {
+        if let Some(c) = self.conn.get() {
+            return Ok(c.clone());
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.deadline))
+            .set_response_timeout(Some(self.deadline))
+            // Reconnection is retried by the next command, not in a loop of its own.
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(200));
+        let c = ConnectionManager::new_lazy_with_config(self.client.clone(), config)
+            .map_err(|e| StoreError(format!("the state store cannot be set up: {}", what(&e))))?;
+        Ok(self.conn.get_or_init(|| c).clone())
+    }
+
+    /// A key of this server: `trekmail-mcp:<kind>:{<caller>}:<id>` (the braces keep one
+    /// caller's keys in one cluster slot). `caller` and `id` must be HMACs.
+    pub fn key(kind: &str, caller: &str, id: &str) -> String {
+        format!("{KEY_PREFIX}:{kind}:{{{caller}}}:{id}")
+    }
+
+    /// Runs `f` on the connection within the deadline.
+    pub async fn run<T, F, Fut>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let conn = self.connection()?;
+        match tokio::time::timeout(self.deadline, f(conn)).await {
+            Ok(Ok(v)) => Ok(v),
+            // The error's kind only: a message could carry the URL.
+            Ok(Err(e)) => Err(StoreError(format!(
+                "the state store (TREKMAIL_STATE_URL) {}",
+                what(&e)
+            ))),
+            Err(_) => Err(StoreError(format!(
+                "the state store (TREKMAIL_STATE_URL) did not answer within {} ms",
+                self.deadline.as_millis()
+            ))),
+        }
+    }
+}
+
+/// What went wrong, in words that never carry the URL (the error's own text may).
+fn what(e: &redis::RedisError) -> String {
+    if e.is_connection_refusal() || e.is_connection_dropped() || e.is_io_error() {
+        "could not be reached".into()
+    } else if e.is_timeout() {
+        "did not answer in time".into()
+    } else {
+        format!("failed ({:?})", e.kind())
+    }
+}
+
+/// The decision, atomic in the store: whatever replica runs it, concurrent calls to one target
+/// are decided one after the other, by the same rules as [`ProcessMemory`].
+/// KEYS[1]: the target's last write (hash: d = derived key, s = key sent, full = the used set is
+/// full); KEYS[2]: the derived keys used for the target (set). ARGV: derived key, a fresh key,
+/// TTL in seconds, the most used keys kept.
+const DECIDE: &str = r"
+local d = redis.call('HGET', KEYS[1], 'd')
+local m = redis.call('HGET', KEYS[1], 'm')
+local t = tonumber(redis.call('HGET', KEYS[1], 't') or '')
+local w = tonumber(ARGV[7])
+local sent
+if d == ARGV[1] or (w > 0 and m == ARGV[5] and t and tonumber(ARGV[6]) - t < w) then
+  sent = redis.call('HGET', KEYS[1], 's')
+else
+  if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 or redis.call('HGET', KEYS[1], 'full') == '1' then
+    sent = ARGV[2]
+  else
+    sent = ARGV[1]
+  end
+  redis.call('HSET', KEYS[1], 'd', ARGV[1], 's', sent, 'm', ARGV[5], 't', ARGV[6])
+  if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[4]) then
+    redis.call('HSET', KEYS[1], 'full', '1')
+  else
+    redis.call('SADD', KEYS[2], ARGV[1])
+  end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return sent
+";
+
+/// Derived keys remembered per target in the store.
+const MAX_KEYS_PER_TARGET: u32 = 64;
+
+/// The intent memory in the store, shared by every replica. Keys: HMACs of the caller and the
+/// target; values: idempotency keys (hashes; secret arguments enter them only as HMACs); every
+/// key expires [`API_IDEMPOTENCY_WINDOW`] after the target's last write.
+pub struct SharedIntents {
+    store: Arc<Store>,
+    script: redis::Script,
+    /// `Some` when `TREKMAIL_STATE_REQUIRED=false`: the memory used while the store fails.
+    fallback: Option<ProcessMemory>,
+    /// When the fallback was last logged (unix seconds), for logging it once a minute.
+    logged: AtomicU64,
+}
+
+impl SharedIntents {
+    /// The intent memory in `store`; `required` false falls back to the process's memory.
+    pub fn new(store: Arc<Store>, required: bool) -> Self {
+        Self {
+            store,
+            script: redis::Script::new(DECIDE),
+            fallback: (!required).then(ProcessMemory::default),
+            logged: AtomicU64::new(0),
+        }
+    }
+
+    async fn decide_in_store(&self, intent: &Intent) -> Result<String, StoreError> {
+        let last = Store::key("intent", &intent.caller, &intent.target);
+        let used = format!("{last}:used");
+        let fresh = intent.fresh_key(&uuid::Uuid::new_v4().to_string());
+        let ttl = API_IDEMPOTENCY_WINDOW.as_secs();
+        // The replica's clock: a retry across a window boundary is told by the time since the
+        // target's last key was first sent (see `Intent::window`).
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let window_ms = intent
+            .window
+            .map_or(0, |w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX));
+        self.store
+            .run(|mut conn| async move {
+                self.script
+                    .key(last)
+                    .key(used)
+                    .arg(&intent.derived)
+                    .arg(fresh)
+                    .arg(ttl)
+                    .arg(MAX_KEYS_PER_TARGET)
+                    .arg(&intent.same)
+                    .arg(now_ms)
+                    .arg(window_ms)
+                    .invoke_async::<String>(&mut conn)
+                    .await
+            })
+            .await
+    }
+
+    fn log_fallback(&self, why: &StoreError) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let last = self.logged.load(Ordering::Relaxed);
+        if now.saturating_sub(last) >= 60
+            && self
+                .logged
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(reason = %why, "the state store fails: intents are decided in this process's memory (TREKMAIL_STATE_REQUIRED=false); logged at most once a minute");
+        }
+    }
+}
+
+impl IntentMemory for SharedIntents {
+    fn decide<'a>(&'a self, intent: &'a Intent) -> Decision<'a> {
+        Box::pin(async move {
+            match self.decide_in_store(intent).await {
+                Ok(k) => Ok(k),
+                Err(e) => match &self.fallback {
+                    Some(memory) => {
+                        self.log_fallback(&e);
+                        Ok(memory.key(intent))
+                    }
+                    None => Err(Undecided(e.0)),
+                },
+            }
+        })
+    }
+
+    fn forget(&self) {
+        if let Some(m) = &self.fallback {
+            m.forget();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(url: Option<&str>, required: Option<&str>) -> (Option<StateConfig>, Vec<String>) {
+        let get = |k: &str| match k {
+            "TREKMAIL_STATE_URL" => url.map(str::to_owned),
+            "TREKMAIL_STATE_REQUIRED" => required.map(str::to_owned),
+            _ => None,
+        };
+        let mut problems = Vec::new();
+        (StateConfig::from_env(&get, &mut problems), problems)
+    }
+
+    #[test]
+    fn the_url_is_redis_or_rediss_and_never_echoed() {
+        let (c, p) = read(Some("redis://:pw-QQQ@127.0.0.1:6379/0"), None);
+        assert!(p.is_empty(), "{p:?}");
+        let c = c.expect("config");
+        assert!(c.required, "required by default");
+        assert!(!format!("{c:?}").contains("QQQ"));
+        assert!(
+            read(Some("rediss://cache.internal:6380"), Some("false"))
+                .0
+                .is_some_and(|c| !c.required)
+        );
+        for bad in [
+            "http://127.0.0.1:6379",
+            "127.0.0.1:6379",
+            "redis://:pw-QQQ@[::1",
+        ] {
+            let (c, p) = read(Some(bad), None);
+            assert!(c.is_none() && p.len() == 1, "{bad}: {p:?}");
+            assert!(!p[0].contains("QQQ"), "{}", p[0]);
+        }
+        assert_eq!(read(None, Some("maybe")).1.len(), 1);
+        assert!(read(None, None).0.is_none());
+    }
+
+    #[test]
+    fn keys_carry_hmacs_under_one_prefix() {
+        let k = Store::key("intent", "c0ffee", "beef");
+        assert_eq!(k, "trekmail-mcp:intent:{c0ffee}:beef");
+    }
+}

@@ -1,0 +1,81 @@
+//! The API's side of an upload through the generated client: the tool's operation starts it, and
+//! the operations named for complete and abort finish or drop it. Every request goes through the
+//! transport like any call (token, request id, idempotency key, retries, deadline).
+
+use serde_json::{Map, Value};
+use trekmail_api::{Client, OperationArgs, OutcomeBody};
+
+use super::flow::Steps;
+
+/// The three operations and the path arguments of the initiate request (the Drive space).
+pub struct ClientSteps<'a> {
+    /// Client with the ops token.
+    pub client: &'a Client,
+    /// operationId of initiate, with its path arguments.
+    pub initiate: (&'a str, Map<String, Value>),
+    /// operationId of complete (path argument `file_id`).
+    pub complete: &'a str,
+    /// operationId of abort (path argument `file_id`).
+    pub abort: &'a str,
+    /// One `Idempotency-Key` stem for this upload: each request adds its step, so a retry of a
+    /// request repeats its key and two uploads of one file never share one.
+    pub key: String,
+}
+
+impl ClientSteps<'_> {
+    async fn call(
+        &self,
+        operation: &str,
+        path: Map<String, Value>,
+        body: Option<Value>,
+        step: &str,
+    ) -> Result<Value, String> {
+        let mut header = Map::new();
+        header.insert(
+            trekmail_api::IDEMPOTENCY_KEY.into(),
+            Value::String(format!("{}_{step}", self.key)),
+        );
+        let args = OperationArgs {
+            path,
+            query: Map::new(),
+            header,
+            body,
+        };
+        match self.client.call_operation(operation, &args).await {
+            Ok(o) => Ok(match o.body {
+                OutcomeBody::Json(v) => v,
+                _ => Value::Null,
+            }),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn file(file_id: &Value) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("file_id".into(), file_id.clone());
+        m
+    }
+}
+
+impl Steps for ClientSteps<'_> {
+    async fn initiate(&self, body: Value) -> Result<Value, String> {
+        self.call(
+            self.initiate.0,
+            self.initiate.1.clone(),
+            Some(body),
+            "initiate",
+        )
+        .await
+    }
+
+    async fn complete(&self, file_id: &Value, body: Value) -> Result<Value, String> {
+        self.call(self.complete, Self::file(file_id), Some(body), "complete")
+            .await
+    }
+
+    async fn abort(&self, file_id: &Value) -> Result<(), String> {
+        self.call(self.abort, Self::file(file_id), None, "abort")
+            .await
+            .map(|_| ())
+    }
+}

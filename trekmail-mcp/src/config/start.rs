@@ -1,0 +1,125 @@
+//! Start-up: the command line and the environment read once (flags win over variables), the
+//! logging set up, the embedded sandbox started when asked for, and the typed configuration
+//! built, every problem named.
+
+use std::io::Write as _;
+
+use crate::catalog::Catalog;
+use crate::config::cli::Settings;
+use crate::config::{logging, unknown_variables};
+use crate::serve::Config;
+use crate::serve::run::Failure;
+
+/// What the process serves with.
+pub struct Started {
+    /// The configuration.
+    pub config: Config,
+    /// The catalogue of this build.
+    pub catalog: Catalog,
+    /// `--list-tools`: print the tools and exit.
+    pub list_tools: bool,
+    /// Whether `TREKMAIL_BASE_URL` was given (listing the tools contacts the API only then).
+    pub base_url_given: bool,
+    /// The embedded sandbox, kept running while the server serves.
+    #[cfg(feature = "sandbox")]
+    pub sandbox: Option<crate::config::sandbox::Embedded>,
+}
+
+/// Why start-up stops.
+pub enum Stop {
+    /// Help, version or a usage error: clap prints it and exits.
+    Usage(clap::Error),
+    /// A problem to print, with its exit status.
+    Failed(Failure),
+}
+
+/// Reads `args` (the program name first) and the process environment into a [`Started`].
+pub async fn start<I, T>(args: I) -> Result<Started, Stop>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    // --help and --version print on stdout and exit 0; a usage error prints on stderr, exit 2.
+    let settings = Settings::parse(args).map_err(Stop::Usage)?;
+    logging::init(settings.get("TREKMAIL_LOG").as_deref());
+    let names: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .collect();
+    for k in unknown_variables(names.iter().map(String::as_str)) {
+        tracing::warn!("{k} is not a variable trekmail-mcp reads (misspelt?); it is ignored");
+    }
+    let catalog = match Catalog::embedded() {
+        Ok(c) => c,
+        Err(problems) => return Err(Stop::Failed(Failure::new("catalog", problems))),
+    };
+    let list_tools = settings.cli.list_tools;
+    #[cfg(feature = "sandbox")]
+    let embedded = {
+        use crate::config::sandbox;
+        let env = |k: &str| settings.get(k);
+        if sandbox::requested(false, env) {
+            for k in sandbox::ignored(env) {
+                tracing::warn!("{k} is ignored: the sandbox replaces it");
+            }
+            match sandbox::start().await {
+                Ok(s) => {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "trekmail-mcp: SANDBOX: serving against an in-memory emulation at {}/api/v1; nothing real happens",
+                        s.base_url
+                    );
+                    Some(s)
+                }
+                Err(e) => return Err(Stop::Failed(Failure::new("sandbox", vec![e]))),
+            }
+        } else {
+            None
+        }
+    };
+    #[cfg(not(feature = "sandbox"))]
+    if settings
+        .get("TREKMAIL_SANDBOX")
+        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1"))
+    {
+        return Err(Stop::Failed(Failure::new(
+            "configuration",
+            vec!["this build has no sandbox (feature `sandbox`)".into()],
+        )));
+    }
+    let env = |k: &str| {
+        #[cfg(feature = "sandbox")]
+        if let Some(s) = &embedded {
+            // With caller tokens, the callers present the sandbox's tokens; none is configured.
+            let caller_tokens = settings
+                .get("TREKMAIL_HTTP_TOKENS")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("caller"));
+            if !(caller_tokens && k.ends_with("_TOKEN")) {
+                return s.env(k, |k| settings.get(k));
+            }
+        }
+        let v = settings.get(k);
+        // Listing the tools contacts nothing: the instance need not be named for it.
+        if list_tools
+            && k == "TREKMAIL_BASE_URL"
+            && v.as_deref().is_none_or(|v| v.trim().is_empty())
+        {
+            return Some("https://trekmail.net".into());
+        }
+        v
+    };
+    let config = match Config::from_env(env, &catalog.toolsets()) {
+        Ok(c) => c,
+        Err(problems) => return Err(Stop::Failed(Failure::new("configuration", problems))),
+    };
+    let base_url_given = settings
+        .get("TREKMAIL_BASE_URL")
+        .is_some_and(|v| !v.trim().is_empty());
+    Ok(Started {
+        config,
+        catalog,
+        list_tools,
+        base_url_given,
+        #[cfg(feature = "sandbox")]
+        sandbox: embedded,
+    })
+}
