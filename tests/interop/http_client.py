@@ -114,7 +114,7 @@ async def operator_mode(api_port):
 
         async def body(session):
             tools = (await session.list_tools()).tools
-            check("operator: 143 tools listed", len(tools) == 143, len(tools))
+            check("operator: 272 tools listed", len(tools) == 272, len(tools))
             r = await session.call_tool("get_domain", {"domain_id": 7})
             check("operator: a read returns the API's JSON whole",
                   not r.is_error and r.structured_content == {"id": 7, "name": "example.com", "unlisted_field": [1, 2]}, r)
@@ -144,7 +144,7 @@ async def caller_mode(api_port):
 
         async def ops_user(session):
             tools = (await session.list_tools()).tools
-            check("caller: an ops token lists the 91 ops tools", len(tools) == 91, len(tools))
+            check("caller: an ops token lists the 208 ops tools", len(tools) == 208, len(tools))
             r = await session.call_tool("get_domain", {"domain_id": 7})
             check("caller: a read works with the caller's token", not r.is_error and r.structured_content["id"] == 7, r)
             r = await session.call_tool("delete_domain", {"domain_id": 7, "confirm_delete": True})
@@ -158,12 +158,12 @@ async def caller_mode(api_port):
 
         async def msg_user(session):
             tools = (await session.list_tools()).tools
-            check("caller: a message token lists the 52 message tools", len(tools) == 52, len(tools))
+            check("caller: a message token lists the 64 message tools", len(tools) == 64, len(tools))
             await file_through_a_link(session, "caller")
 
         async def both_user(session):
             tools = (await session.list_tools()).tools
-            check("caller: both tokens list all 143 tools", len(tools) == 143, len(tools))
+            check("caller: both tokens list all 272 tools", len(tools) == 272, len(tools))
 
         await asyncio.gather(
             run(url, {"Authorization": "Bearer tm_live_alice"}, ops_user),

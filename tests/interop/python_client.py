@@ -90,7 +90,7 @@ async def main():
             check("protocol negotiated", bool(init.protocol_version), init.protocol_version)
 
             tools = (await session.list_tools()).tools
-            check("143 tools listed", len(tools) == 143, len(tools))
+            check("272 tools listed", len(tools) == 272, len(tools))
             by_name = {t.name: t for t in tools}
             d = by_name.get("delete_domain")
             check("annotations reach the client",

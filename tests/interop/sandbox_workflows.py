@@ -36,7 +36,7 @@ async def main():
         async with ClientSession(read, write) as s:
             await s.initialize()
             tools = await s.list_tools()
-            check("all 143 tools listed on the sandbox", len(tools.tools) == 143, len(tools.tools))
+            check("all 272 tools listed on the sandbox", len(tools.tools) == 272, len(tools.tools))
 
             async def ok(tool, args):
                 r = await s.call_tool(tool, args)

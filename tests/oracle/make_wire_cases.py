@@ -9,9 +9,11 @@ compare themselves against the generated file.
 
 Rerun (python3 stdlib only, deterministic) from the repository root:
 
-    python3 tests/oracle/make_wire_cases.py [FACTS_JSONL]
+    python3 tests/oracle/make_wire_cases.py [FACTS_JSONL ...]
 
-FACTS_JSONL defaults to ../shared/reference/trekmail-api-v1.tools.jsonl. The output is
+FACTS_JSONL defaults to ../shared/reference/trekmail-api-v1.tools.jsonl and
+../shared/reference/trekmail-api-v1-latest.tools.jsonl (the 143 tools of the product
+description and the 129 operations added since; CI passes the copies in tests/fixtures/). The output is
 written to tests/fixtures/wire-cases.json (a JSON array of case objects). The script
 self-checks its output (argument names and bounds, required arguments, two cases or
 more per tool, hand-written expectations for the special wire cases) and exits non-zero
@@ -89,6 +91,17 @@ on any mismatch.
 # I15 A CSV text body field whose description names a password column (bulk migration
 #     `data`: source_email,source_password,...) holds secrets: the README says secret
 #     values in CSV rows enter the key only as a keyed digest, so its key is "secret".
+# I16 The latest facts (129 operations): a tool_only `idempotency_key` is the caller's key
+#     (never in a case); a tool_only `credential` goes out as the `Payment-Authorization`
+#     header when given (api_notes), and is a secret. A field "required" with a default, or
+#     "required", nullable and "always sent, null when absent", is sent with that value when
+#     absent. A query `fixed_value` is always sent. "Sent only as true" drops false.
+# I17 drive_file_upload (gate upload_dir) reads a file of the MCP host: with
+#     TREKMAIL_UPLOAD_DIR unset it sends nothing, so its cases expect no request
+#     ("request": null) and a refusal naming TREKMAIL_UPLOAD_DIR.
+# I18 Values for the 129 are synthesised from each field's type and bounds (SYNTH below),
+#     with hand-picked values where a field's meaning matters (hosts, addresses, dates).
+# I19 A pattern the facts qualify with "(case-insensitive)" is matched ignoring case.
 # ---------------------------------------------------------------------------------------
 
 import base64
@@ -99,9 +112,10 @@ import os
 import re
 import sys
 
-DEFAULT_FACTS = "../shared/reference/trekmail-api-v1.tools.jsonl"
+DEFAULT_FACTS = ["../shared/reference/trekmail-api-v1.tools.jsonl",
+                 "../shared/reference/trekmail-api-v1-latest.tools.jsonl"]
 OUTPUT = os.path.join("tests", "fixtures", "wire-cases.json")
-EXPECTED_TOOL_COUNT = 143
+EXPECTED_TOOL_COUNT = 272
 
 MISSING = object()
 
@@ -170,6 +184,12 @@ TRUTHY = {
 }
 # (tool, wire field) -> only ever sent as false
 FALSE_ONLY = {("send_message", "apply_default_recipients")}
+# (tool, wire field) -> only ever sent as true (I16)
+TRUE_ONLY = {("set_mailboxes_drive_access", "all"), ("set_mailboxes_login_access", "all"),
+             ("set_domain_mail_hosting", "confirm_mailboxes_stop_receiving")}
+NONEMPTY |= {("reschedule_message", "timezone"), ("drive_folder_create", "color"),
+             ("drive_upload_initiate", "client_mime")}
+TRUTHY |= {("reschedule_message", "shared_mailbox_id")}
 # (tool, wire field) -> value sent when the argument is absent
 DEFAULT_SENT = {
     ("create_alias", "can_receive"): True,
@@ -180,6 +200,18 @@ DEFAULT_SENT = {
     ("create_mail_rule", "enabled"): True,
     ("update_mail_rule", "match_type"): "all",
     ("set_auto_reply", "skip_lists"): True,
+    # I16: the latest facts' defaults and "always sent, null when absent"
+    ("drive_bulk_trash", "file_ids"): [], ("drive_bulk_trash", "folder_ids"): [],
+    ("drive_bulk_restore", "file_ids"): [], ("drive_bulk_restore", "folder_ids"): [],
+    ("drive_bulk_move", "file_ids"): [], ("drive_bulk_move", "folder_ids"): [],
+    ("drive_bulk_purge", "file_ids"): [], ("drive_bulk_purge", "folder_ids"): [],
+    ("create_forwarding_address", "is_active"): True,
+    ("test_domain_smtp", "mode"): "custom",
+    ("drive_folder_create", "parent_id"): None,
+    ("drive_upload_initiate", "folder_id"): None,
+    ("drive_device_create", "mailbox_id"): None,
+    ("drive_device_create", "expires_in_days"): None,
+    ("drive_device_rotate", "expires_in_days"): None,
 }
 # flattened object fields (properties carry their own tool `arg`)
 FLATTENED = {
@@ -192,7 +224,9 @@ FLATTENED = {
 WIRE_KEY_ORDER = {"send_message": ["to", "subject", "body"]}
 
 # Extra (non-required) args a minimal case may carry to pass the tool's checks (I3).
-MINIMAL_CHECK_EXTRA = {"send_message": {"body_text"}, "update_message_flags": {"seen"}}
+MINIMAL_CHECK_EXTRA = {"send_message": {"body_text"}, "update_message_flags": {"seen"},
+                       "update_forwarding_address": {"is_active"}, "update_white_label_member": {"note"},
+                       "update_message_token": {"name"}}
 
 
 # ------------------------------------------------------------------ facts model
@@ -214,6 +248,8 @@ def arg_specs(rec):
     for p in rec["path_params"]:
         add(p.get("arg", p["name"]), p, "path", True)
     for q in rec["query"]:
+        if "fixed_value" in q:
+            continue  # always sent by the tool, not an argument (I16)
         add(q.get("arg", q["name"]), q, "query", bool(q.get("required")))
     if rec["body"] is not None:
         for f in rec["body"]["fields"]:
@@ -225,6 +261,8 @@ def arg_specs(rec):
             else:
                 add(f.get("arg", f["name"]), f, "body", bool(f.get("required")))
     for t in rec["tool_only_args"]:
+        if t["name"] == "idempotency_key":
+            continue  # I16: the caller's key, never part of a case
         add(t["name"], t, "tool_only", bool(t.get("required")))
     if rec["confirm_arg"] and rec["confirm_arg"] not in specs:
         raise SystemExit("%s: confirm_arg not among tool_only_args" % rec["tool"])
@@ -279,6 +317,8 @@ def build_body(rec, args):
             continue
         if key in FALSE_ONLY and v is not False:
             continue
+        if key in TRUE_ONLY and v is not True:
+            continue
         body[name] = v
     order = WIRE_KEY_ORDER.get(tool)
     if order:
@@ -288,6 +328,8 @@ def build_body(rec, args):
 
 
 def build_request(rec, args):
+    if rec.get("gate") == "upload_dir":
+        return None  # I17: nothing is sent
     def sub(m):
         name = m.group(1)
         spec = next(p for p in rec["path_params"] if p["name"] == name)
@@ -302,6 +344,9 @@ def build_request(rec, args):
 
     query = []
     for q in rec["query"]:
+        if "fixed_value" in q:
+            query.append([q["name"], query_value(q["fixed_value"])])
+            continue
         arg = q.get("arg", q["name"])
         v = args.get(arg)
         if v is None:
@@ -313,6 +358,8 @@ def build_request(rec, args):
 
     body = None if rec["body"] is None else build_body(rec, args)
     headers = {k.lower(): v for k, v in sorted(rec["extra_headers"].items())}
+    if "credential" in args:  # I16
+        headers["payment-authorization"] = args["credential"]
 
     idem = rec["idempotency"]
     if rec["method"] == "GET":
@@ -357,7 +404,9 @@ def _check_string(spec, v, where):
         raise Invalid("%s: shorter than %d" % (where, spec["min_length"]))
     if "max_length" in spec and len(v) > spec["max_length"]:
         raise Invalid("%s: longer than %d" % (where, spec["max_length"]))
-    if "pattern" in spec and not re.search(spec["pattern"], v):
+    pattern = spec.get("pattern", "")
+    flags = re.I if pattern.endswith(" (case-insensitive)") else 0  # I19
+    if pattern and not re.search(pattern.replace(" (case-insensitive)", ""), v, flags):
         raise Invalid("%s: %r does not match pattern" % (where, v))
     fmt = spec.get("format")
     if fmt == "email" and not EMAIL_RE.match(v):
@@ -476,7 +525,7 @@ def run_checks(rec, args):
             raise Invalid("more than 10 recipients")
     if tool == "update_message_flags" and "seen" not in args and "flagged" not in args:
         raise Invalid("at least one of seen/flagged")
-    for k in ("host", "source_host"):
+    for k in ("host", "source_host", "imap_host", "smtp_host"):
         if isinstance(args.get(k), str) and args[k] and looks_private(args[k]):
             raise Invalid("private host %s" % args[k])
 
@@ -917,6 +966,76 @@ EXTRA = [
 ]
 
 
+
+
+# ------------------------------------------------------------------ the 129 latest operations (I18)
+
+PNG_B64 = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 24).decode("ascii")
+# Values whose meaning matters, by argument name (or (tool, argument)).
+NAMED_VALUES = {
+    "space": "mailbox:7", "email": "jane@example.com", "password": "App-Pass-2026-x",
+    "smtp_password": "Smtp-Pass-2026-y", "imap_host": "imap.example.net", "smtp_host": "smtp.example.net",
+    "host": "smtp.example.net", "imap_username": "jane", "smtp_username": "jane", "username": "mailer",
+    "timezone": "Europe/Berlin", "scheduled_for": "2026-12-01T09:00:00Z", "expires_at": "2026-12-31T00:00:00Z",
+    "currency": "EUR", "color": "#336699", "primary_color": "#336699", "accent_color": "#ff9900",
+    "dashboard_label": "portal", "webmail_label": "webmail", "support_url": "https://help.example.com",
+    "support_email": "help@example.com", "sender_email": "noreply@example.com", "local_part": "support",
+    "content_base64": PNG_B64, "recipients": ["jane@example.com", "john@example.org"],
+    "credential": "spt_test_credential_123", "request_id": "req 7/a", "job_id": "job-7",
+    "cursor": "eyJpZCI6MTB9", "search": "jane", "recipient": "example.org", "reason": "Left the company",
+    "plan": "pro", "note": "Agency client", "label": "Laptop", "name": "Quarterly report.pdf",
+    "display_name": "Support Team", "custom_label": "Team inbox", "signature_html": "<p>Example Corp</p>",
+    "permissions": ["mail.read"], "parts": [{"part_number": 1, "etag": "9b2cf535f27731c974343645a3985328"}],
+    "action": "member.invited", "port": 587, "quantity": 1000, "size_gb": 250, "size_bytes": 1048576,
+    "client_mime": "application/pdf", "local_path": "/tmp/report.pdf", "sort_order": 2,
+    "days": 7, "limit": 20, "offset": 40, "per_page": 25, "page": 2, "expires_in_days": 90, "storage_mb": 1024,
+}
+
+
+def synth(spec, name, tool):
+    """A valid value for one facts field (I18)."""
+    v = NAMED_VALUES.get((tool, name), NAMED_VALUES.get(name))
+    if v is not None:
+        return v
+    t = spec["type"]
+    if "enum" in spec and t != "array":
+        return spec["enum"][-1] if len(spec["enum"]) > 1 else spec["enum"][0]
+    if t == "integer":
+        lo = spec.get("min", 1)
+        return max(lo, min(spec.get("max", 7), 7))
+    if t == "boolean":
+        return True
+    if t == "string":
+        text = name.replace("_", " ").capitalize()
+        return text[:spec.get("max_length", 255)]
+    if t == "array":
+        if spec.get("items") == "integer":
+            return [3, 4]
+        if spec.get("items") == "string":
+            if "enum" in spec:
+                return spec["enum"][:1]
+            return ["jane@example.com"] if spec.get("format") == "email" else ["one"]
+    raise SystemExit("%s.%s: no synthesised value for %s" % (tool, name, t))
+
+
+def synth_full(rec):
+    return {name: synth(spec, name, rec["tool"]) for name, (spec, _loc, _req) in arg_specs(rec).items()}
+
+
+# Hand-written where a synthesised full case would break a rule of the facts.
+FULL_LATEST = {
+    "create_forwarding_address": {"domain_id": 7, "local_part": "sales", "recipients": ["jane@example.com"],
+                                  "is_active": False},
+    "test_domain_smtp": {"domain_id": 7, "mode": "custom", "smtp_connection_id": 3, "host": "smtp.example.net", "port": 587,
+                         "encryption": "tls", "username": "mailer", "password": "Smtp-Pass-2026-y"},
+}
+# Required arguments alone break a check of the facts: the smallest addition (I3).
+MINIMAL_LATEST = {
+    "update_forwarding_address": {"domain_id": 7, "forwarding_address_id": 7, "is_active": False},
+    "update_white_label_member": {"member_id": 7, "note": "Agency client"},
+    "update_message_token": {"token_id": 7, "name": "Support bot"},
+}
+
 # ------------------------------------------------------------------ generation + self-check
 
 def required_args(rec):
@@ -934,7 +1053,8 @@ def minimal_args(rec):
 def check_policies_match_facts(recs):
     """Fail loudly if the facts grow wire rules the policy tables do not know about."""
     by_tool = {r["tool"]: r for r in recs}
-    for (tool, field) in list(NONEMPTY) + list(TRUTHY) + list(FALSE_ONLY) + list(DEFAULT_SENT) + list(FLATTENED):
+    for (tool, field) in list(NONEMPTY) + list(TRUTHY) + list(FALSE_ONLY) + list(TRUE_ONLY) + list(DEFAULT_SENT) + \
+            list(FLATTENED):
         names = [f["name"] for f in by_tool[tool]["body"]["fields"]]
         assert field in names, (tool, field)
     for r in recs:
@@ -947,12 +1067,17 @@ def check_policies_match_facts(recs):
             d = f.get("description", "").lower()
             if ("non-empty" in d or "has keys" in d or "truthy" in d or "only ever sent" in d) and \
                     "body_text or body_html" not in d and "when the array" not in d:
-                assert key in NONEMPTY | TRUTHY | FALSE_ONLY, key
+                assert key in NONEMPTY | TRUTHY | FALSE_ONLY | TRUE_ONLY, key
             if "when the array is non-empty" in d:
                 assert key in NONEMPTY, key
+            if "only as true" in d or "only when the argument is true" in d:
+                assert key in TRUE_ONLY, key
+            if "null when absent" in d:
+                assert key in DEFAULT_SENT and DEFAULT_SENT[key] is None, key
         for q in r["query"]:
             if "default" in q:
-                assert "always sends" in q["description"] or "sent as" in q["description"], (r["tool"], q["name"])
+                assert any(w in q["description"] for w in ("always sends", "sent as", "client sends")), \
+                    (r["tool"], q["name"])
 
 
 def make_case(rec, name, args):
@@ -965,12 +1090,18 @@ def make_case(rec, name, args):
 
 
 def main(argv):
-    facts_path = argv[1] if len(argv) > 1 else DEFAULT_FACTS
-    with open(facts_path, encoding="utf-8") as fh:
-        recs = [json.loads(line) for line in fh if line.strip()]
+    recs = []
+    for facts_path in argv[1:] or DEFAULT_FACTS:
+        with open(facts_path, encoding="utf-8") as fh:
+            recs.extend(json.loads(line) for line in fh if line.strip())
+    for r in recs:
+        if "gate_reason" in r:  # the latest facts (I18)
+            FULL[r["tool"]] = FULL_LATEST.get(r["tool"]) or synth_full(r)
+            if r["tool"] in MINIMAL_LATEST:
+                MINIMAL[r["tool"]] = MINIMAL_LATEST[r["tool"]]
     tools = [r["tool"] for r in recs]
     by_tool = {r["tool"]: r for r in recs}
-    assert len(recs) == EXPECTED_TOOL_COUNT and len(set(tools)) == len(tools), "expected 143 distinct tools"
+    assert len(recs) == EXPECTED_TOOL_COUNT and len(set(tools)) == len(tools), "expected 272 distinct tools"
     assert set(FULL) == set(tools), ("FULL table mismatch", set(FULL) ^ set(tools))
     assert set(MINIMAL) <= set(tools) and all(t in by_tool for t, *_ in EXTRA)
     for r in recs:
@@ -1008,6 +1139,8 @@ def main(argv):
         assert len(names) == len(set(names)) >= 2, (tool, names)
         for c in tool_cases:
             rq = c["request"]
+            if rq is None:  # I17
+                continue
             assert all(k == k.lower() for k in rq["headers"])
             assert rq["query"] == sorted(rq["query"], key=lambda p: p[0])
             if rec["body"] is not None:
@@ -1036,7 +1169,7 @@ def main(argv):
     text = json.dumps(cases, indent=2, ensure_ascii=False) + "\n"
     with open(OUTPUT, "w", encoding="utf-8", newline="\n") as fh:
         fh.write(text)
-    exact = sum(1 for c in cases if (c["request"]["idempotency_key"] or "").startswith("mcp_"))
+    exact = sum(1 for c in cases if ((c["request"] or {}).get("idempotency_key") or "").startswith("mcp_"))
     print("wrote %s: %d cases for %d tools (%d with an exact idempotency key)"
           % (OUTPUT, len(cases), len(recs), exact))
     return 0

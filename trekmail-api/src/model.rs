@@ -46,7 +46,7 @@ mod tests {
     #[test]
     fn the_embedded_operations_read() {
         let ops = operations().unwrap();
-        assert_eq!(ops.len(), 144);
+        assert_eq!(ops.len(), 274);
         let list = ops
             .iter()
             .find(|o| o.operation_id == "list_domains")

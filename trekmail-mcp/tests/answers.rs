@@ -64,6 +64,73 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
             json!({"migration_id": 5}),
             json!({"data": {"id": 5, "status": "processing", "progress": 45, "folders": [{"name": "INBOX"}], "imported_messages": 1801}}),
         ),
+        // Issue 18: answers that carry what the caller must keep (a secret shown once, a URL, an
+        // id to poll), as the newer facts describe them.
+        (
+            "create_mailbox_app_password",
+            json!({"mailbox_id": 10, "name": "Thunderbird"}),
+            json!({"data": {"id": 3, "name": "Thunderbird", "password": "abcdefghijklmnop", "created_at": "2026-12-01T00:00:00Z"}}),
+        ),
+        (
+            "rotate_mailbox_app_password",
+            json!({"mailbox_id": 10, "app_password_id": 3}),
+            json!({"data": {"id": 4, "name": "Thunderbird", "password": "ponmlkjihgfedcba", "replaced_id": 3}}),
+        ),
+        (
+            "drive_device_create",
+            json!({"label": "laptop", "scopes": ["drive:account:read"]}),
+            json!({"data": {"id": 2, "label": "laptop", "server_url": "https://dav.example.com/", "password": "dsync_abc"}}),
+        ),
+        (
+            "drive_device_rotate",
+            json!({"device_id": 2}),
+            json!({"data": {"id": 5, "label": "laptop", "server_url": "https://dav.example.com/", "password": "dsync_def"}}),
+        ),
+        (
+            "drive_share_create",
+            json!({"file_id": 8}),
+            json!({"data": {"id": 1, "token": "raw", "public_url": "https://trekmail.net/s/raw", "expires_at": null}}),
+        ),
+        (
+            "drive_file_download_url",
+            json!({"file_id": 8}),
+            json!({"data": {"url": "https://storage.example.com/x?sig=1", "expires_at": "2026-12-01T00:05:00Z"}}),
+        ),
+        (
+            "drive_upload_initiate",
+            json!({"space": "account", "name": "a.pdf", "size_bytes": 10}),
+            json!({"data": {"file_id": 8, "multipart": false, "upload_url": "https://storage.example.com/put", "headers": {"Content-Type": "application/pdf"}}}),
+        ),
+        (
+            "test_domain_smtp",
+            json!({"domain_id": 5, "mode": "platform"}),
+            json!({"data": {"job_id": "j-1", "status": "queued"}}),
+        ),
+        (
+            "create_branding_preview",
+            json!({"domain_id": 5}),
+            json!({"data": {"url": "https://trekmail.net/p/once", "expires_in": 300}}),
+        ),
+        (
+            "invite_white_label_member",
+            json!({"email": "client@example.com", "role": "client", "all_domains": true}),
+            json!({"data": {"member": {"id": 4, "status": "pending"}, "invitation_url": "https://trekmail.net/wl/i", "delivery": {"sent": true}}}),
+        ),
+        (
+            "resend_white_label_invitation",
+            json!({"member_id": 4}),
+            json!({"data": {"member": {"id": 4}, "invitation_url": "https://trekmail.net/wl/j"}}),
+        ),
+        (
+            "agent_reissue_key",
+            json!({}),
+            json!({"data": {"token": "tm_live_new", "scopes": ["domains:read"]}}),
+        ),
+        (
+            "get_message_delivery",
+            json!({"request_id": "req-1"}),
+            json!({"data": {"request_id": "req-1", "status": "sent"}}),
+        ),
         (
             "list_messages",
             json!({"folder": "INBOX", "limit": 10, "unread_only": true}),

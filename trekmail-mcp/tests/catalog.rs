@@ -1,6 +1,7 @@
 //! The binding of tools-map.toml to the OpenAPI document, invariants over the whole catalogue,
 //! and a cross-check of every tool against the reference facts
-//! (tests/fixtures/trekmail-api-v1.tools.jsonl, a copy of the shared reference).
+//! (tests/fixtures/trekmail-api-v1.tools.jsonl and, for the 129 operations added since,
+//! tests/fixtures/trekmail-api-v1-latest.tools.jsonl: copies of the shared reference).
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeSet, HashMap};
@@ -15,9 +16,11 @@ fn ops() -> Vec<Operation> {
     trekmail_api::model::operations().unwrap().to_vec()
 }
 
+/// Every tool's facts: the 143 of the product description, then the 129 added since.
 fn facts() -> Vec<Value> {
     include_str!("../../tests/fixtures/trekmail-api-v1.tools.jsonl")
         .lines()
+        .chain(include_str!("../../tests/fixtures/trekmail-api-v1-latest.tools.jsonl").lines())
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
@@ -30,7 +33,7 @@ fn build_err(map: ToolsMap, ops: &[Operation]) -> Vec<String> {
 }
 
 #[test]
-fn the_embedded_catalogue_binds_all_143_tools() {
+fn the_embedded_catalogue_binds_all_272_tools() {
     let c = Catalog::embedded().unwrap_or_else(|p| panic!("binding problems:\n{}", p.join("\n")));
     let ops = c
         .tools()
@@ -42,7 +45,7 @@ fn the_embedded_catalogue_binds_all_143_tools() {
         .iter()
         .filter(|t| t.entry.token == TokenKind::Message)
         .count();
-    assert_eq!((c.tools().len(), ops, msg), (143, 91, 52));
+    assert_eq!((c.tools().len(), ops, msg), (272, 208, 64));
 }
 
 #[test]
@@ -264,6 +267,9 @@ fn fact_args(f: &Value) -> (BTreeSet<String>, BTreeSet<String>, HashMap<String, 
         add(p, true);
     }
     for q in f["query"].as_array().unwrap() {
+        if q.get("fixed_value").is_some() {
+            continue;
+        }
         add(q, q["required"] == true && q.get("default").is_none());
     }
     for b in f["body"]["fields"].as_array().into_iter().flatten() {
@@ -279,8 +285,9 @@ fn fact_args(f: &Value) -> (BTreeSet<String>, BTreeSet<String>, HashMap<String, 
             _ => add(b, b["required"] == true),
         }
     }
+    // Tool-only arguments are confirmations (required) unless the facts say otherwise.
     for t in f["tool_only_args"].as_array().unwrap() {
-        add(t, true);
+        add(t, t.get("required").is_none_or(|r| r == true));
     }
     if f["method"] != "GET" {
         names.insert("idempotency_key".into());
@@ -296,7 +303,7 @@ fn fact_differences(c: &Catalog) -> (Vec<String>, Vec<String>) {
     let mut problems = Vec::new();
     let mut notes = Vec::new();
     let facts = facts();
-    assert_eq!(facts.len(), 143);
+    assert_eq!(facts.len(), 272);
     for f in &facts {
         let name = f["tool"].as_str().unwrap();
         let Some(t) = c.get(name) else {
@@ -320,16 +327,14 @@ fn fact_differences(c: &Catalog) -> (Vec<String>, Vec<String>) {
                 t.method, t.path, f["method"], f["path"]
             ));
         }
-        let gate = t.entry.gate.map(|g| match g {
-            GateName::Destructive => "destructive",
-            GateName::Sending => "sending",
-            GateName::Migration => "migration",
-        });
+        let gate = t.entry.gate.map(GateName::as_str);
         // The map may gate more than the facts (issue 9's mail-flow gates), never less.
         if f["gate_when"].is_null() && !f["gate"].is_null() && gate != f["gate"].as_str() {
             p(format!("gate {gate:?} != {}", f["gate"]));
         }
-        if !f["gate_when"].is_null() && t.entry.gate_when.is_empty() {
+        // The newer facts' gate_when is a note (on a deliberately ungated tool), not a condition.
+        let latest = f.get("gate_reason").is_some();
+        if !latest && !f["gate_when"].is_null() && t.entry.gate_when.is_empty() {
             p("facts give a conditional gate; the map has none".into());
         }
         if t.entry.confirm.as_deref() != f["confirm_arg"].as_str() {
@@ -394,9 +399,17 @@ fn fact_differences(c: &Catalog) -> (Vec<String>, Vec<String>) {
             }
         }
         // Defaulted facts fields are optional arguments (the default is sent).
+        // So are fields "always sent, null when absent": required and nullable at once, which
+        // the API most plausibly reads as optional (the tool sends null for them).
         let want_required: BTreeSet<String> = want_required
             .into_iter()
             .filter(|a| fields[a].get("default").is_none())
+            .filter(|a| {
+                !(fields[a]["nullable"] == true
+                    && fields[a]["description"]
+                        .as_str()
+                        .is_some_and(|d| d.contains("null when absent")))
+            })
             .collect();
         if required != want_required {
             p(format!("required {required:?} != facts {want_required:?}"));
@@ -412,7 +425,10 @@ fn fact_differences(c: &Catalog) -> (Vec<String>, Vec<String>) {
                 ("max_items", "maxItems"),
                 ("pattern", "pattern"),
             ] {
-                let fv = field.get(fk);
+                // A pattern the facts qualify in words is ours to write (see the spec).
+                let fv = field
+                    .get(fk)
+                    .filter(|v| !v.as_str().is_some_and(|p| p.contains("(case-insensitive)")));
                 let target = if field["type"] == "array"
                     && matches!(fk, "min" | "max" | "max_length" | "pattern")
                     && !field["items"].is_object()
@@ -542,13 +558,13 @@ fn the_facts_are_a_floor_for_optional_arguments_only() {
     );
 }
 
-/// The annotation rule (docs/tools.md, "Annotations"), checked on what agents receive for all 143
+/// The annotation rule (docs/tools.md, "Annotations"), checked on what agents receive for all 272
 /// tools: the hints as listed, against the method, the name, the idempotency policy, the gates
 /// and the hosts each tool connects to.
 #[test]
-fn annotations_follow_the_rule_over_all_143_tools() {
+fn annotations_follow_the_rule_over_all_272_tools() {
     let c = Catalog::embedded().unwrap();
-    assert_eq!(c.tools().len(), 143);
+    assert_eq!(c.tools().len(), 272);
     let mut problems = Vec::new();
     for t in c.tools() {
         let json = serde_json::to_value(&t.tool).unwrap();

@@ -72,7 +72,7 @@ fn tools_alone_lists_only_those_and_with_toolsets_adds_to_them() {
             ("TREKMAIL_TOOLS", "get_domain")
         ]))
         .len(),
-        143
+        272
     );
 }
 
@@ -88,7 +88,7 @@ fn exclusions_and_read_only_always_win() {
         "TREKMAIL_EXCLUDE_TOOLS",
         "send_message,delete_domain",
     )]));
-    assert_eq!(all.len(), 141);
+    assert_eq!(all.len(), 270);
     assert!(
         !all.iter()
             .any(|t| t == "send_message" || t == "delete_domain")
@@ -133,16 +133,22 @@ fn hide_disabled_hides_tools_whose_switch_is_off_and_keeps_argument_gated_ones()
         .map(|d| d.entry.name.as_str())
         .collect();
     assert!(!gated.is_empty());
-    assert_eq!(shown.len(), 143 - gated.len());
+    assert_eq!(shown.len(), 272 - gated.len());
     assert!(shown.iter().all(|n| !gated.contains(&n.as_str())));
     // Only some values of bulk_action's `action` need a switch: it stays.
     assert!(shown.iter().any(|n| n == "bulk_action"));
     // With the switch on, its tools are back.
     let on = names(&Opts {
-        extra: vec![("TREKMAIL_HIDE_DISABLED", "true".into())],
+        extra: vec![
+            ("TREKMAIL_HIDE_DISABLED", "true".into()),
+            (
+                "TREKMAIL_UPLOAD_DIR",
+                std::env::temp_dir().display().to_string(),
+            ),
+        ],
         ..Opts::all_gates()
     });
-    assert_eq!(on.len(), 143);
+    assert_eq!(on.len(), 272);
 }
 
 #[test]
@@ -514,7 +520,7 @@ fn list_tools_prints_what_this_configuration_serves_without_a_base_url() {
     let text = out(&o);
     assert!(text.starts_with("TOOL"), "{text}");
     let rows = listed(&o);
-    assert_eq!(rows.len(), 8, "{text}");
+    assert_eq!(rows.len(), 20, "{text}");
     assert!(
         rows.contains(&("get_domain".into(), "yes".into())),
         "{text}"

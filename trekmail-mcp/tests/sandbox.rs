@@ -64,6 +64,20 @@ impl Sbx {
 /// them, since there is nothing to read before.
 const POLLED: &[&str] = &["get_dns_check", "get_migration"];
 
+/// The 129 operations added by issue 18: the sandbox emulates them statefully in its own step
+/// of that issue; until then they are left out here (their wire is tests/wire.rs).
+fn not_yet_emulated() -> Vec<String> {
+    include_str!("../../tests/fixtures/trekmail-api-v1-latest.tools.jsonl")
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["tool"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
 /// Seed ids in place of the golden cases' example ids, so most calls reach a real object.
 fn seeded(tool: &str, mut args: Value) -> Value {
     let o = args.as_object_mut().unwrap();
@@ -94,7 +108,12 @@ async fn every_tool_answers_success_or_an_api_shaped_4xx() {
     let mut checked = 0;
     let mut validated = Vec::new();
     // Removals last, so that the other tools find the seed objects.
-    let mut tools: Vec<_> = catalog.tools().iter().collect();
+    let pending = not_yet_emulated();
+    let mut tools: Vec<_> = catalog
+        .tools()
+        .iter()
+        .filter(|d| !pending.contains(&d.entry.name))
+        .collect();
     tools.sort_by_key(|d| {
         let n = d.entry.name.as_str();
         n.starts_with("delete_") || n.starts_with("confirm_delete") || n == "empty_folder"
@@ -155,6 +174,7 @@ async fn every_tool_answers_success_or_an_api_shaped_4xx() {
         .tools()
         .iter()
         .filter(|d| d.tool.output_schema.is_some() && d.entry.file.is_none())
+        .filter(|d| !pending.contains(&d.entry.name))
         .map(|d| &d.entry.name)
         .collect();
     for name in described.iter().filter(|n| !POLLED.contains(&n.as_str())) {

@@ -115,7 +115,7 @@ async fn initialize_list_and_call_over_stdio() {
 
     let list = peer.request(2, "tools/list", json!({})).await;
     let tools = list["result"]["tools"].as_array().unwrap();
-    assert_eq!(tools.len(), 143);
+    assert_eq!(tools.len(), 272);
 
     let r = peer
         .request(
@@ -193,7 +193,7 @@ async fn one_token_lists_only_its_tools() {
     let mut peer = Peer::spawn(&mock.uri(), &[("TREKMAIL_MESSAGE_TOKEN", "tm_msg_only")]);
     peer.initialize().await;
     let list = peer.request(2, "tools/list", json!({})).await;
-    assert_eq!(list["result"]["tools"].as_array().unwrap().len(), 52);
+    assert_eq!(list["result"]["tools"].as_array().unwrap().len(), 64);
 }
 
 #[tokio::test]
@@ -226,7 +226,7 @@ async fn message_content_is_data_and_cannot_break_the_protocol() {
     assert_eq!(r["result"]["structuredContent"]["body_text"], hostile);
     // The next line on stdout is the answer to the next request: nothing was injected.
     let r = peer.request(3, "tools/list", json!({})).await;
-    assert_eq!(r["result"]["tools"].as_array().unwrap().len(), 143);
+    assert_eq!(r["result"]["tools"].as_array().unwrap().len(), 272);
     assert_eq!(
         mock.received_requests().await.unwrap().len(),
         1,

@@ -65,6 +65,27 @@ async fn every_tool_sends_exactly_the_expected_request() {
         h.server.forget_recent_writes();
         let result = h.call(tool, case["args"].clone()).await;
         let mut fail = |what: String| failures.push(format!("{label}: {what}"));
+        // A tool that sends nothing in this configuration (drive_file_upload without
+        // TREKMAIL_UPLOAD_DIR): refused, naming its gate, and no request.
+        if case["request"].is_null() {
+            let gates: Vec<&str> = def
+                .entry
+                .gate
+                .iter()
+                .map(|g: &trekmail_mcp::catalog::map::GateName| g.env_var())
+                .collect();
+            if result.is_error != Some(true)
+                || gates.is_empty()
+                || !gates.iter().all(|g| support::text(&result).contains(g))
+                || !h.requests().await.is_empty()
+            {
+                fail(format!(
+                    "expected a refusal naming {gates:?} and no request, got {}",
+                    support::text(&result)
+                ));
+            }
+            continue;
+        }
         // A file tool given an answer without its file passes it through as an error (checked below).
         if result.is_error == Some(true) && def.entry.file.is_none() {
             fail(format!("tool error: {}", support::text(&result)));
@@ -133,7 +154,10 @@ async fn every_tool_sends_exactly_the_expected_request() {
         if header(r, "authorization") != Some(&format!("Bearer {token}")) {
             fail(format!("authorization is not the {} token", case["token"]));
         }
-        if header(r, "accept") != Some("application/json") {
+        // JSON unless the case names the media types the operation answers.
+        if want["headers"].get("accept").is_none()
+            && header(r, "accept") != Some("application/json")
+        {
             fail(format!("accept {:?}", header(r, "accept")));
         }
         if header(r, "user-agent") != Some(USER_AGENT) {

@@ -24,8 +24,9 @@ const PAGING: &[&str] = &[
     "dir",
     "order",
 ];
-/// Parameters that choose whose data is listed rather than filter it (the connected account).
-const SELECTORS: &[&str] = &["external_account_id"];
+/// Parameters that choose whose data is listed rather than filter it (the connected account, the
+/// shared mailbox).
+const SELECTORS: &[&str] = &["external_account_id", "shared_mailbox_id"];
 
 /// Values for the required query parameters that select everything (a calendar's window).
 fn base(op: &Operation) -> Vec<(String, String)> {
@@ -91,11 +92,32 @@ fn has(op: &Operation, name: &str) -> bool {
 }
 
 fn lists(s: &Sandbox) -> Vec<Operation> {
+    let pending = not_yet_emulated();
     s.spec()
         .operations
         .iter()
         .filter(|o| o.method == "GET" && o.list_shape().is_some())
+        .filter(|o| !pending.contains(&o.id))
         .cloned()
+        .collect()
+}
+
+/// The operations issue 18 added to the document (the tools of the newer facts and the root
+/// Drive listings): the sandbox's step of that issue emulates them; until then they are left
+/// out here.
+fn not_yet_emulated() -> Vec<String> {
+    include_str!("../../tests/fixtures/trekmail-api-v1-latest.tools.jsonl")
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["tool"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .chain([
+            "drive_browse_root".into(),
+            "drive_select_all_root_ids".into(),
+        ])
         .collect()
 }
 

@@ -12,7 +12,14 @@ use serde_json::Value;
 use crate::model::Method;
 use crate::read::{canonical, target};
 
-const SEND_RULES: [&str; 5] = ["default", "non-empty", "only-false", "always", "fixed"];
+const SEND_RULES: [&str; 6] = [
+    "default",
+    "non-empty",
+    "only-false",
+    "only-true",
+    "always",
+    "fixed",
+];
 
 /// Lints `doc`; an empty list means clean.
 pub fn lint(doc: &Value) -> Vec<String> {

@@ -643,6 +643,8 @@ fn letter(g: trekmail_mcp::catalog::map::GateName) -> &'static str {
         trekmail_mcp::catalog::map::GateName::Destructive => "D",
         trekmail_mcp::catalog::map::GateName::Sending => "S",
         trekmail_mcp::catalog::map::GateName::Migration => "M",
+        trekmail_mcp::catalog::map::GateName::Payments => "P",
+        trekmail_mcp::catalog::map::GateName::UploadDir => "U",
     }
 }
 

@@ -265,9 +265,9 @@ fn the_report_reads_the_surface_back_from_the_checked_in_files() {
     let client = std::fs::read_to_string(root.join("trekmail-api/src/generated.rs")).unwrap();
     let ops = xtask::embedded_operations(&client).unwrap();
     assert_eq!(ops, trekmail_api::model::operations().unwrap());
-    assert_eq!(ops.len(), 144);
+    assert_eq!(ops.len(), 274);
     let snaps = xtask::read_toolsnaps(&root.join(xtask::TOOLSNAPS));
-    assert_eq!(snaps.len(), 143);
+    assert_eq!(snaps.len(), 272);
 }
 
 #[test]

@@ -124,6 +124,12 @@ impl Caller {
             self.metrics.refused("outbound_policy");
             return Err(results::refusal(refusal));
         }
+        if let Some(f) = &def.entry.flow {
+            return Err(results::refusal(format!(
+                "{name} runs a {:?} flow that this version of the server does not carry out yet; nothing was sent.",
+                f.kind
+            )));
+        }
         if let Some(c) = &def.entry.confirm
             && args.get(c) != Some(&Value::Bool(true))
         {

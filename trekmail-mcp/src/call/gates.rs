@@ -14,6 +14,10 @@ pub struct Switches {
     pub sending: bool,
     /// `TREKMAIL_ALLOW_MIGRATION`.
     pub migration: bool,
+    /// `TREKMAIL_ALLOW_PAYMENTS`.
+    pub payments: bool,
+    /// `TREKMAIL_UPLOAD_DIR` is set.
+    pub upload_dir: bool,
 }
 
 impl Switches {
@@ -23,6 +27,8 @@ impl Switches {
             GateName::Destructive => self.destructive,
             GateName::Sending => self.sending,
             GateName::Migration => self.migration,
+            GateName::Payments => self.payments,
+            GateName::UploadDir => self.upload_dir,
         }
     }
 }
@@ -39,7 +45,7 @@ pub fn refusal(def: &ToolDef, args: &Map<String, Value>, switches: &Switches) ->
     }
     let how = closed
         .iter()
-        .map(|g| format!("{}=true (allows {})", g.env_var(), g.what()))
+        .map(|g| format!("{} (allows {})", g.setting(), g.what()))
         .collect::<Vec<_>>()
         .join(" and ");
     Some(format!(

@@ -34,6 +34,7 @@ pub fn to_wire(
             Send::Default(d) => Some(given.cloned().unwrap_or_else(|| d.clone())),
             Send::NonEmpty => given.filter(|v| !is_empty(v)).cloned(),
             Send::OnlyFalse => given.filter(|v| **v == Value::Bool(false)).cloned(),
+            Send::OnlyTrue => given.filter(|v| **v == Value::Bool(true)).cloned(),
         };
         let Some(value) = value else { continue };
         match &a.target {
@@ -43,6 +44,10 @@ pub fn to_wire(
             Target::Query(n) => {
                 out.query.insert(n.clone(), value);
             }
+            Target::Header(n) => {
+                out.header.insert(n.clone(), value);
+            }
+            Target::Flow => {}
             Target::Body(n) => {
                 body.insert(n.clone(), value);
             }
@@ -72,6 +77,12 @@ pub fn to_wire(
         match &f.target {
             FixedTarget::Header(n) => {
                 out.header.insert(n.clone(), f.value.clone());
+            }
+            FixedTarget::Query(n) => {
+                out.query.insert(n.clone(), f.value.clone());
+            }
+            FixedTarget::Path(n) => {
+                out.path.insert(n.clone(), f.value.clone());
             }
             FixedTarget::Body(n) => {
                 body.insert(n.clone(), f.value.clone());

@@ -121,7 +121,9 @@ impl Catalog {
                 ));
                 continue;
             };
-            if !bound.insert(entry.operation.clone()) {
+            // A preset or a flow builds on an operation that a plain tool binds whole.
+            let derived = !entry.fixed.is_empty() || entry.flow.is_some();
+            if !bound.insert(entry.operation.clone()) && !derived {
                 problems.push(format!(
                     "operation `{}` is bound twice (again by tool `{name}`)",
                     entry.operation
@@ -163,7 +165,11 @@ impl Catalog {
         let name = entry.name.clone();
         let both = format!("tool `{name}` / operation `{}`", entry.operation);
         let mut problems = Vec::new();
-        let shape = schema::shape(op).map_err(|e| vec![format!("{both}: {e}")])?;
+        let mut shape = schema::shape(op).map_err(|e| vec![format!("{both}: {e}")])?;
+        schema::preset(&mut shape, &entry.fixed).map_err(|e| vec![format!("{both}: {e}")])?;
+        if let Some(f) = &entry.flow {
+            schema::flow(&mut shape, f).map_err(|e| vec![format!("{both}: {e}")])?;
+        }
         let method = op.method;
         let security: Vec<&str> = op.security.iter().map(String::as_str).collect();
         let expected = match entry.token {
@@ -348,9 +354,11 @@ impl Catalog {
         )
         .with_title(entry.title.clone())
         .annotate(annotations);
-        let output = match &entry.file {
-            Some(f) => Some(crate::catalog::output::file_schema(f, response_schema)),
-            None => crate::catalog::output::schema(response_schema),
+        // A flow answers with its last request's answer, not its operation's.
+        let output = match (&entry.file, &entry.flow) {
+            (_, Some(_)) => None,
+            (Some(f), None) => Some(crate::catalog::output::file_schema(f, response_schema)),
+            (None, None) => crate::catalog::output::schema(response_schema),
         };
         let tool = match output {
             Some(s) => tool.with_raw_output_schema(Arc::new(s)),

@@ -105,6 +105,34 @@ pub struct ToolEntry {
     /// Arguments holding a Sieve script whose `redirect`/`notify` targets are such recipients.
     #[serde(default)]
     pub sieve_args: Vec<String>,
+    /// Arguments of the operation this tool always sends with these values, not offered to the
+    /// agent: a preset of an operation another tool binds whole (the trashed-mailbox listing).
+    #[serde(default)]
+    pub fixed: serde_json::Map<String, Value>,
+    /// A multi-request flow the MCP layer runs, starting with the operation (issue 19).
+    pub flow: Option<Flow>,
+}
+
+/// A tool that runs several requests, the first being its operation. Its arguments are the
+/// operation's path parameters and `args`; nothing else of the operation is offered.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flow {
+    /// Which flow.
+    pub kind: FlowKind,
+    /// The flow's own arguments, as JSON Schemas by name (every one described).
+    pub args: serde_json::Map<String, Value>,
+    /// Those of `args` the caller must give.
+    #[serde(default)]
+    pub required: Vec<String>,
+}
+
+/// The flows the MCP layer knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowKind {
+    /// Upload a file of the MCP host: initiate, PUT the bytes to the presigned URL(s), complete.
+    Upload,
 }
 
 /// Which fields of a JSON answer (inside `data` or at the top level) hold a file.
@@ -138,7 +166,7 @@ pub struct Capabilities {
 
 /// The safety switches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum GateName {
     /// `TREKMAIL_ALLOW_DESTRUCTIVE`.
     Destructive,
@@ -146,15 +174,40 @@ pub enum GateName {
     Sending,
     /// `TREKMAIL_ALLOW_MIGRATION`.
     Migration,
+    /// `TREKMAIL_ALLOW_PAYMENTS`.
+    Payments,
+    /// `TREKMAIL_UPLOAD_DIR`: open when the operator names a directory the tool may read from.
+    UploadDir,
 }
 
 impl GateName {
+    /// Its name in tools-map.toml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateName::Destructive => "destructive",
+            GateName::Sending => "sending",
+            GateName::Migration => "migration",
+            GateName::Payments => "payments",
+            GateName::UploadDir => "upload_dir",
+        }
+    }
+
     /// The environment variable that turns the switch on.
     pub fn env_var(self) -> &'static str {
         match self {
             GateName::Destructive => "TREKMAIL_ALLOW_DESTRUCTIVE",
             GateName::Sending => "TREKMAIL_ALLOW_SENDING",
             GateName::Migration => "TREKMAIL_ALLOW_MIGRATION",
+            GateName::Payments => "TREKMAIL_ALLOW_PAYMENTS",
+            GateName::UploadDir => "TREKMAIL_UPLOAD_DIR",
+        }
+    }
+
+    /// What the operator sets to open the switch.
+    pub fn setting(self) -> String {
+        match self {
+            GateName::UploadDir => format!("{} to a directory", self.env_var()),
+            _ => format!("{}=true", self.env_var()),
         }
     }
 
@@ -164,6 +217,8 @@ impl GateName {
             GateName::Destructive => "destructive operations",
             GateName::Sending => "sending email",
             GateName::Migration => "mailbox migrations",
+            GateName::Payments => "payments",
+            GateName::UploadDir => "uploading files from that directory",
         }
     }
 }

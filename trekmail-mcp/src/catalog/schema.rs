@@ -14,6 +14,10 @@ pub enum Target {
     Path(String),
     /// A query parameter.
     Query(String),
+    /// A header parameter (a payment credential).
+    Header(String),
+    /// Consumed by the tool's flow ([`crate::catalog::map::Flow`]), never sent as is.
+    Flow,
     /// A top-level body field.
     Body(String),
     /// A field of a flattened body object.
@@ -36,6 +40,8 @@ pub enum Send {
     NonEmpty,
     /// Sent only as `false`.
     OnlyFalse,
+    /// Sent only as `true`.
+    OnlyTrue,
 }
 
 /// One tool argument.
@@ -76,6 +82,10 @@ pub struct Fixed {
 pub enum FixedTarget {
     /// A header parameter.
     Header(String),
+    /// A query parameter.
+    Query(String),
+    /// A path parameter.
+    Path(String),
     /// A top-level body field.
     Body(String),
 }
@@ -108,17 +118,25 @@ pub fn shape(op: &Operation) -> Result<Shape, String> {
         if let (Some(d), Some(m)) = (&p.description, described.as_object_mut()) {
             m.insert("description".into(), d.clone().into());
         }
+        // The tool argument's name: the wire name unless the spec names it (`lang` → `locale`).
+        let arg_name = schema["x-mcp-arg"].as_str().unwrap_or(&name).to_owned();
         match p.location {
             Location::Path => s
                 .args
-                .push(arg(name.clone(), Target::Path(name), &described, true)?),
+                .push(arg(arg_name, Target::Path(name), &described, true)?),
+            Location::Query if schema["x-mcp-send"] == "fixed" => {
+                let value = schema
+                    .get("default")
+                    .cloned()
+                    .ok_or_else(|| format!("fixed query {name} has no default"))?;
+                s.fixed.push(Fixed {
+                    target: FixedTarget::Query(name),
+                    value,
+                });
+            }
             Location::Query => {
-                s.args.push(arg(
-                    name.clone(),
-                    Target::Query(name),
-                    &described,
-                    p.required,
-                )?);
+                s.args
+                    .push(arg(arg_name, Target::Query(name), &described, p.required)?);
             }
             Location::Header if name.eq_ignore_ascii_case("idempotency-key") => {
                 s.idempotency_header = true
@@ -133,9 +151,14 @@ pub fn shape(op: &Operation) -> Result<Shape, String> {
                     value,
                 });
             }
+            // A header argument must be named for the agent: a wire header name is no argument.
+            Location::Header if schema.get("x-mcp-arg").is_some() => {
+                s.args
+                    .push(arg(arg_name, Target::Header(name), &described, p.required)?);
+            }
             Location::Header => {
                 return Err(format!(
-                    "parameter {name} in header is not supported by the MCP layer"
+                    "parameter {name} in header is not supported by the MCP layer: fix its value (x-mcp-send: fixed) or name its argument (x-mcp-arg)"
                 ));
             }
         }
@@ -190,6 +213,59 @@ pub fn shape(op: &Operation) -> Result<Shape, String> {
     Ok(s)
 }
 
+/// A preset: the arguments `fixed` (by argument name) leave the tool and are always sent with
+/// those values. An unknown name is an error naming it.
+pub fn preset(shape: &mut Shape, fixed: &Map<String, Value>) -> Result<(), String> {
+    for (name, value) in fixed {
+        let i = shape
+            .args
+            .iter()
+            .position(|a| &a.name == name)
+            .ok_or_else(|| {
+                format!("fixed argument `{name}` is not an argument of the operation")
+            })?;
+        let a = shape.args.remove(i);
+        let target = match a.target {
+            Target::Path(n) => FixedTarget::Path(n),
+            Target::Query(n) => FixedTarget::Query(n),
+            Target::Header(n) => FixedTarget::Header(n),
+            Target::Body(n) => FixedTarget::Body(n),
+            Target::Nested { .. } | Target::Flow => {
+                return Err(format!(
+                    "fixed argument `{name}` must be a top-level parameter or field"
+                ));
+            }
+        };
+        shape.fixed.push(Fixed {
+            target,
+            value: value.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// A flow tool's arguments: the operation's path parameters and the flow's own; the body and
+/// query of the operation are the flow's to fill.
+pub fn flow(shape: &mut Shape, flow: &crate::catalog::map::Flow) -> Result<(), String> {
+    shape.args.retain(|a| matches!(a.target, Target::Path(_)));
+    shape.parents.clear();
+    for (name, schema) in &flow.args {
+        shape.args.push(ArgSpec {
+            name: name.clone(),
+            target: Target::Flow,
+            send: Send::Given,
+            required: flow.required.contains(name),
+            schema: json_schema(schema),
+        });
+    }
+    for r in &flow.required {
+        if !flow.args.contains_key(r) {
+            return Err(format!("flow requires `{r}`, which is not one of its args"));
+        }
+    }
+    Ok(())
+}
+
 fn string_set(v: &Value) -> Vec<String> {
     v.as_array()
         .into_iter()
@@ -209,6 +285,7 @@ fn arg(name: String, target: Target, schema: &Value, required: bool) -> Result<A
         ),
         Some("non-empty") => Send::NonEmpty,
         Some("only-false") => Send::OnlyFalse,
+        Some("only-true") => Send::OnlyTrue,
         Some(other) => return Err(format!("{name}: unknown x-mcp-send {other:?}")),
     };
     // A defaulted argument never has to be given.

@@ -93,6 +93,17 @@ pub struct Cli {
     /// Enable migration tools that connect out or move mail [default: false]
     #[arg(long, env = "TREKMAIL_ALLOW_MIGRATION", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     allow_migration: Option<String>,
+    /// Enable tools that spend money (machine payments) [default: false]
+    #[arg(long, env = "TREKMAIL_ALLOW_PAYMENTS", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
+    allow_payments: Option<String>,
+    /// Directory whose files upload tools may read; unset, they refuse
+    #[arg(
+        long,
+        env = "TREKMAIL_UPLOAD_DIR",
+        value_name = "PATH",
+        hide_env_values = true
+    )]
+    upload_dir: Option<String>,
     /// Toolsets to serve, comma-separated, or all [default: all]
     #[arg(
         long,

@@ -29,6 +29,8 @@ pub const VARIABLES: &[&str] = &[
     "TREKMAIL_ALLOW_DESTRUCTIVE",
     "TREKMAIL_ALLOW_SENDING",
     "TREKMAIL_ALLOW_MIGRATION",
+    "TREKMAIL_ALLOW_PAYMENTS",
+    "TREKMAIL_UPLOAD_DIR",
     "TREKMAIL_TOOLSETS",
     "TREKMAIL_TOOLS",
     "TREKMAIL_EXCLUDE_TOOLS",
@@ -150,6 +152,7 @@ impl Config {
         let allow_destructive = flag("TREKMAIL_ALLOW_DESTRUCTIVE");
         let allow_sending = flag("TREKMAIL_ALLOW_SENDING");
         let allow_migration = flag("TREKMAIL_ALLOW_MIGRATION");
+        let allow_payments = flag("TREKMAIL_ALLOW_PAYMENTS");
         let read_only = flag("TREKMAIL_READ_ONLY");
         let hide_disabled = flag("TREKMAIL_HIDE_DISABLED");
         let drafts_only = flag("TREKMAIL_DRAFTS_ONLY");
@@ -215,6 +218,11 @@ impl Config {
             Some(Ok(p)) => Some(p),
             None => None,
         };
+        let upload_dir = get("TREKMAIL_UPLOAD_DIR").and_then(|v| {
+            crate::call::upload::confine::UploadDirs::parse(&v)
+                .map_err(|e| problems.push(e))
+                .ok()
+        });
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -230,6 +238,8 @@ impl Config {
             allow_destructive,
             allow_sending,
             allow_migration,
+            allow_payments,
+            upload_dir,
             toolsets: selected,
             tools,
             exclude_tools,

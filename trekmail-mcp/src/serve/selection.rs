@@ -193,11 +193,7 @@ pub fn table(listed: &[Arc<ToolDef>], switches: &Switches) -> String {
 }
 
 fn gate_name(g: GateName) -> &'static str {
-    match g {
-        GateName::Destructive => "destructive",
-        GateName::Sending => "sending",
-        GateName::Migration => "migration",
-    }
+    g.as_str()
 }
 
 /// The tools the tokens' scopes hide, one line each with the scope lacking, for `--list-tools`.

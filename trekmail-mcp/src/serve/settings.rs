@@ -35,6 +35,10 @@ pub struct Config {
     pub allow_sending: bool,
     /// `TREKMAIL_ALLOW_MIGRATION`.
     pub allow_migration: bool,
+    /// `TREKMAIL_ALLOW_PAYMENTS`: tools that spend money.
+    pub allow_payments: bool,
+    /// `TREKMAIL_UPLOAD_DIR`: the directories upload tools may read files from; unset, they refuse.
+    pub upload_dir: Option<crate::call::upload::confine::UploadDirs>,
     /// `TREKMAIL_TOOLSETS`: the toolsets to list (comma-separated); `None` when unset. `all`
     /// selects every toolset.
     pub toolsets: Option<Vec<String>>,
@@ -70,6 +74,8 @@ impl Config {
             destructive: self.allow_destructive,
             sending: self.allow_sending,
             migration: self.allow_migration,
+            payments: self.allow_payments,
+            upload_dir: self.upload_dir.is_some(),
         }
     }
 

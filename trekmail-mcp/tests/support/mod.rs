@@ -27,6 +27,7 @@ pub struct Opts {
     pub destructive: bool,
     pub sending: bool,
     pub migration: bool,
+    pub payments: bool,
     pub extra: Vec<(&'static str, String)>,
 }
 
@@ -38,6 +39,7 @@ impl Default for Opts {
             destructive: false,
             sending: false,
             migration: false,
+            payments: false,
             extra: vec![],
         }
     }
@@ -49,6 +51,7 @@ impl Opts {
             destructive: true,
             sending: true,
             migration: true,
+            payments: true,
             ..Self::default()
         }
     }
@@ -73,6 +76,7 @@ pub fn config(base_url: &str, opts: &Opts) -> Result<Config, Vec<String>> {
     env.insert("TREKMAIL_ALLOW_DESTRUCTIVE", opts.destructive.to_string());
     env.insert("TREKMAIL_ALLOW_SENDING", opts.sending.to_string());
     env.insert("TREKMAIL_ALLOW_MIGRATION", opts.migration.to_string());
+    env.insert("TREKMAIL_ALLOW_PAYMENTS", opts.payments.to_string());
     for (k, v) in &opts.extra {
         env.insert(k, v.clone());
     }
