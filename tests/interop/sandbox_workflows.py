@@ -3,7 +3,9 @@
 
 Verify a domain, create a mailbox with forwarding, the safe (two-step) delete, monitor an inbox
 and download an attachment, send with confirmation then find it in Sent, a migration to
-completion. Offline (the sandbox is in-process, on loopback). Ends with "N passed, M failed".
+completion; a Drive upload (initiate, PUT the bytes to the presigned URL, complete) that
+downloads back intact, shared, trashed, restored and purged; a White Label member from
+invitation (the link opened) to suspension, removal and restore. Offline (the sandbox is in-process, on loopback). Ends with "N passed, M failed".
 Run from the repository root after `cargo build -p trekmail-mcp`:
 
     target/interop-venv/bin/python tests/interop/sandbox_workflows.py
@@ -11,8 +13,10 @@ Run from the repository root after `cargo build -p trekmail-mcp`:
 
 import asyncio
 import base64
+import json
 import os
 import sys
+import urllib.request
 
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -127,7 +131,78 @@ async def main():
                     break
             check("the migration completes within a few polls", status == "completed", status)
 
+            await drive(s, ok)
+            await white_label(s, ok)
+
     return check.summary()
+
+
+def http(method, url, data=None):
+    """The sandbox's own links (presigned storage, share and invitation links), on loopback."""
+    req = urllib.request.Request(url, data=data, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read(), r.headers.get("ETag")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(), None
+
+
+async def drive(s, ok):
+    folder = await ok("drive_folder_create", {"space": "account", "name": "Workflow", "parent_id": None})
+    folder_id = folder["data"]["id"]
+    payload = b"Quarterly figures\n" * 1000
+    up = await ok("drive_upload_initiate", {"space": "account", "name": "figures.txt", "size_bytes": len(payload),
+                                            "folder_id": folder_id, "client_mime": "text/plain"})
+    up = up["data"]
+    status, _, etag = http("PUT", up["upload_url"], payload)
+    check("the bytes PUT to the presigned URL", status == 200 and etag, status)
+    done = await ok("drive_upload_complete", {"file_id": up["file_id"]})
+    check("the upload completes", done["data"]["status"] == "active", done)
+    listing = await ok("drive_browse_folder", {"space": "account", "folder_id": folder_id})
+    check("the folder lists the file", [x["name"] for x in listing["data"]] == ["figures.txt"], listing)
+    url = (await ok("drive_file_download_url", {"file_id": up["file_id"]}))["data"]["url"]
+    status, body, _ = http("GET", url)
+    check("the file downloads back intact", status == 200 and body == payload, (status, len(body)))
+    link = await ok("drive_share_create", {"file_id": up["file_id"]})
+    status, body, _ = http("GET", link["data"]["public_url"])
+    check("the share link serves the file", status == 200 and body == payload, status)
+    await ok("drive_file_trash", {"file_id": up["file_id"]})
+    trash = await ok("drive_trash_list", {"space": "account"})
+    check("the file is in the trash", any(x["id"] == up["file_id"] for x in trash["data"]), trash)
+    status, _, _ = http("GET", link["data"]["public_url"])
+    check("trashing revoked the share link", status == 404, status)
+    await ok("drive_file_restore", {"file_id": up["file_id"]})
+    listing = await ok("drive_browse_folder", {"space": "account", "folder_id": folder_id})
+    check("restored into its folder", len(listing["data"]) == 1, listing)
+    # The same arguments again: a new intent after the restore, said by a key of its own.
+    await ok("drive_file_trash", {"file_id": up["file_id"], "idempotency_key": "workflow-trash-again"})
+    await ok("drive_file_purge", {"file_id": up["file_id"]})
+    r = await s.call_tool("drive_file_get", {"file_id": up["file_id"]})
+    check("the purged file is gone (404)", r.is_error and "not_found" in r.content[0].text)
+
+
+async def white_label(s, ok):
+    inv = await ok("invite_white_label_member", {"email": "jo@example.org", "role": "client", "all_domains": True})
+    member = inv["data"]["member"]["id"]
+    check("invited: pending", inv["data"]["member"]["status"] == "pending", inv)
+    status, body, _ = http("GET", inv["data"]["invitation_url"])
+    check("the invitation link accepts", status == 200 and json.loads(body)["accepted"] is True, body)
+
+    async def state():
+        return (await ok("get_white_label_member", {"member_id": member}))["data"]["status"]
+
+    check("accepted: active", await state() == "active")
+    await ok("suspend_white_label_member", {"member_id": member})
+    check("suspended", await state() == "suspended")
+    await ok("resume_white_label_member", {"member_id": member})
+    check("resumed", await state() == "active")
+    await ok("remove_white_label_member", {"member_id": member, "confirm_remove": True})
+    listed = await ok("list_white_label_members", {})
+    with_removed = await ok("list_white_label_members", {"include_removed": True})
+    check("a removed member is listed only on request",
+          all(m["id"] != member for m in listed["data"]) and any(m["id"] == member for m in with_removed["data"]))
+    await ok("restore_white_label_member", {"member_id": member})
+    check("restored: active", await state() == "active")
 
 
 if __name__ == "__main__":

@@ -56248,7 +56248,7 @@ pub mod builder {
         }
         async fn send_generated(
             self,
-        ) -> Result<ResponseValue<types::ApiObject>, Error<types::ErrorEnvelope>> {
+        ) -> Result<ResponseValue<types::DataList>, Error<types::ErrorEnvelope>> {
             let Self {
                 client,
                 space,
@@ -56311,7 +56311,7 @@ pub mod builder {
         ///
         /// A failure is a [`crate::CallError`]: its `Display` is one line (the status,
         /// the API's code and message); match on it for the fields.
-        pub async fn send(self) -> Result<ResponseValue<types::ApiObject>, crate::CallError> {
+        pub async fn send(self) -> Result<ResponseValue<types::DataList>, crate::CallError> {
             self.send_generated().await.map_err(crate::CallError::from)
         }
     }
@@ -56387,7 +56387,7 @@ pub mod builder {
         }
         async fn send_generated(
             self,
-        ) -> Result<ResponseValue<types::ApiObject>, Error<types::ErrorEnvelope>> {
+        ) -> Result<ResponseValue<types::DataList>, Error<types::ErrorEnvelope>> {
             let Self {
                 client,
                 space,
@@ -56447,7 +56447,7 @@ pub mod builder {
         ///
         /// A failure is a [`crate::CallError`]: its `Display` is one line (the status,
         /// the API's code and message); match on it for the fields.
-        pub async fn send(self) -> Result<ResponseValue<types::ApiObject>, crate::CallError> {
+        pub async fn send(self) -> Result<ResponseValue<types::DataList>, crate::CallError> {
             self.send_generated().await.map_err(crate::CallError::from)
         }
     }
@@ -58262,7 +58262,7 @@ pub mod builder {
         }
         async fn send_generated(
             self,
-        ) -> Result<ResponseValue<types::ApiObject>, Error<types::ErrorEnvelope>> {
+        ) -> Result<ResponseValue<types::DataList>, Error<types::ErrorEnvelope>> {
             let Self {
                 client,
                 space,
@@ -58316,7 +58316,7 @@ pub mod builder {
         ///
         /// A failure is a [`crate::CallError`]: its `Display` is one line (the status,
         /// the API's code and message); match on it for the fields.
-        pub async fn send(self) -> Result<ResponseValue<types::ApiObject>, crate::CallError> {
+        pub async fn send(self) -> Result<ResponseValue<types::DataList>, crate::CallError> {
             self.send_generated().await.map_err(crate::CallError::from)
         }
     }
@@ -79508,7 +79508,25 @@ pub const OPERATIONS_JSON: &str = r#"[
       "type": "object",
       "x-generic": true,
       "additionalProperties": true,
-      "description": "A JSON object answered by the TrekMail API. Its fields are those of the resource or action; clients must keep fields they do not know."
+      "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
+      "required": [
+        "data"
+      ],
+      "properties": {
+        "data": {
+          "type": "array",
+          "description": "The resources of this page.",
+          "items": {
+            "type": "object",
+            "additionalProperties": true
+          }
+        },
+        "meta": {
+          "type": "object",
+          "additionalProperties": true,
+          "description": "Paging information (`page`, `per_page`, `total`) where the API gives it."
+        }
+      }
     },
     "client_method": "drive_browse_folder"
   },
@@ -79589,7 +79607,25 @@ pub const OPERATIONS_JSON: &str = r#"[
       "type": "object",
       "x-generic": true,
       "additionalProperties": true,
-      "description": "A JSON object answered by the TrekMail API. Its fields are those of the resource or action; clients must keep fields they do not know."
+      "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
+      "required": [
+        "data"
+      ],
+      "properties": {
+        "data": {
+          "type": "array",
+          "description": "The resources of this page.",
+          "items": {
+            "type": "object",
+            "additionalProperties": true
+          }
+        },
+        "meta": {
+          "type": "object",
+          "additionalProperties": true,
+          "description": "Paging information (`page`, `per_page`, `total`) where the API gives it."
+        }
+      }
     },
     "client_method": "drive_browse_root"
   },
@@ -80651,7 +80687,25 @@ pub const OPERATIONS_JSON: &str = r#"[
       "type": "object",
       "x-generic": true,
       "additionalProperties": true,
-      "description": "A JSON object answered by the TrekMail API. Its fields are those of the resource or action; clients must keep fields they do not know."
+      "description": "A page of resources: `{\"data\": [...], \"meta\": {...}}`. Fields not named here are kept.",
+      "required": [
+        "data"
+      ],
+      "properties": {
+        "data": {
+          "type": "array",
+          "description": "The resources of this page.",
+          "items": {
+            "type": "object",
+            "additionalProperties": true
+          }
+        },
+        "meta": {
+          "type": "object",
+          "additionalProperties": true,
+          "description": "Paging information (`page`, `per_page`, `total`) where the API gives it."
+        }
+      }
     },
     "client_method": "drive_trash_list"
   },

@@ -64,20 +64,6 @@ impl Sbx {
 /// them, since there is nothing to read before.
 const POLLED: &[&str] = &["get_dns_check", "get_migration"];
 
-/// The 129 operations added by issue 18: the sandbox emulates them statefully in its own step
-/// of that issue; until then they are left out here (their wire is tests/wire.rs).
-fn not_yet_emulated() -> Vec<String> {
-    include_str!("../../tests/fixtures/trekmail-api-v1-latest.tools.jsonl")
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["tool"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect()
-}
-
 /// Seed ids in place of the golden cases' example ids, so most calls reach a real object.
 fn seeded(tool: &str, mut args: Value) -> Value {
     let o = args.as_object_mut().unwrap();
@@ -87,10 +73,28 @@ fn seeded(tool: &str, mut args: Value) -> Value {
             "mailbox_id" => 2,
             "uid" if tool == "update_draft" => continue,
             "uid" => 1004,
-            "id" | "ticket_id" => 1,
+            "id" | "ticket_id" | "file_id" | "folder_id" | "device_id" | "link_id" => 1,
+            "forwarding_address_id" | "profile_id" => 1,
+            // White Label member 2 (1 is the owner, which cannot be changed).
+            "member_id" if tool == "resend_white_label_invitation" => 4,
+            "member_id" if tool.contains("white_label") => 2,
+            "app_password_id" => 3,
+            "request_id" => {
+                *v = json!("req_seeded");
+                continue;
+            }
+            "primary_domain_id" => 2,
+            "space" => {
+                *v = json!("account");
+                continue;
+            }
             _ => continue,
         };
         *v = json!(seed);
+    }
+    if tool == "invite_white_label_member" {
+        o.insert("all_domains".into(), json!(true));
+        o.insert("role".into(), json!("client"));
     }
     if tool == "create_domain" {
         o.insert("name".into(), json!("sandbox-test.org"));
@@ -100,29 +104,50 @@ fn seeded(tool: &str, mut args: Value) -> Value {
 
 #[tokio::test]
 async fn every_tool_answers_success_or_an_api_shaped_4xx() {
-    let s = start(&Opts::all_gates()).await;
+    // drive_file_upload reads a file of the upload directory: one there, to upload for real.
+    let dir = std::env::temp_dir().join(format!("trekmail-sandbox-upload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("report.pdf");
+    std::fs::write(&file, b"%PDF-1.4 sandbox upload\n").unwrap();
+    let s = start(&Opts {
+        extra: vec![("TREKMAIL_UPLOAD_DIR", dir.display().to_string())],
+        ..Opts::all_gates()
+    })
+    .await;
     let args = minimal_args();
     let catalog = trekmail_mcp::Catalog::embedded().unwrap();
     let spec = trekmail_sandbox::spec::Spec::embedded().unwrap();
     let mut successes = 0;
     let mut checked = 0;
     let mut validated = Vec::new();
+    let mut unflowed = Vec::new();
     // Removals last, so that the other tools find the seed objects.
-    let pending = not_yet_emulated();
-    let mut tools: Vec<_> = catalog
-        .tools()
-        .iter()
-        .filter(|d| !pending.contains(&d.entry.name))
-        .collect();
+    let mut tools: Vec<_> = catalog.tools().iter().collect();
+    // The key reissue at the very end: it revokes the token every other call uses.
     tools.sort_by_key(|d| {
         let n = d.entry.name.as_str();
-        n.starts_with("delete_") || n.starts_with("confirm_delete") || n == "empty_folder"
+        let removal = n.starts_with("delete_")
+            || n.starts_with("confirm_delete")
+            || n == "empty_folder"
+            || n.contains("purge")
+            || n.contains("revoke")
+            || n.starts_with("remove_");
+        (n == "agent_reissue_key", removal)
     });
     for def in tools {
         let name = &def.entry.name;
-        let a = seeded(name, args[name.as_str()].clone());
+        let mut a = seeded(name, args[name.as_str()].clone());
+        if a.get("local_path").is_some() {
+            a["local_path"] = json!(file.display().to_string());
+        }
         let r = s.call(name, a).await;
         let t = text(&r);
+        if is_error(&r) && t.contains("does not carry out yet; nothing was sent") {
+            // A multi-request flow (drive_file_upload) the server does not run yet: refused
+            // before any request; the sandbox side of it is tested in trekmail-sandbox/tests.
+            unflowed.push(name.clone());
+            continue;
+        }
         if is_error(&r) {
             let status = r
                 .structured_content
@@ -167,22 +192,25 @@ async fn every_tool_answers_success_or_an_api_shaped_4xx() {
         checked + 1 >= successes,
         "{checked} answers checked of {successes}"
     );
-    assert!(successes >= 100, "only {successes} of 143 tools succeeded");
+    eprintln!(
+        "{successes} of {} tools succeeded; flows not run yet: {unflowed:?}",
+        catalog.tools().len()
+    );
+    assert!(unflowed.len() <= 1, "{unflowed:?}");
+    assert!(successes >= 200, "only {successes} of 272 tools succeeded");
     // Every tool whose answer the document describes succeeded here and was validated (file
     // tools need seeded attachments: tests/files.rs).
     let described: Vec<&String> = catalog
         .tools()
         .iter()
         .filter(|d| d.tool.output_schema.is_some() && d.entry.file.is_none())
-        .filter(|d| !pending.contains(&d.entry.name))
         .map(|d| &d.entry.name)
         .collect();
-    for name in described.iter().filter(|n| !POLLED.contains(&n.as_str())) {
-        assert!(
-            validated.contains(name),
-            "{name}: not validated: {validated:?}"
-        );
-    }
+    let missing: Vec<&&String> = described
+        .iter()
+        .filter(|n| !POLLED.contains(&n.as_str()) && !validated.contains(n))
+        .collect();
+    assert!(missing.is_empty(), "not validated: {missing:?}");
     assert!(described.len() >= 5, "{described:?}");
 }
 

@@ -7,7 +7,14 @@
 //!
 //! Tokens: any bearer token starting `tm_live_` reaches the ops endpoints, `tm_msg_` the message
 //! endpoints (the mailbox `alice@example.com`, unless the token was made by
-//! `create_message_token`).
+//! `create_message_token`); a token replaced by `agent_reissue_key` no longer works.
+//!
+//! Links the sandbox hands out (presigned Drive upload and download URLs, share links, White
+//! Label invitations) point to its own host below `/_sandbox/`: PUT the bytes to an upload URL,
+//! GET a download or share link, open an invitation to accept it. Payments: the first call of a
+//! paying `agent_*` operation answers 402 with the amount; repeated with the header
+//! `Payment-Authorization: spt_test_sandbox` (credits, [`TEST_SHARED_PAYMENT_TOKEN`]) or
+//! `pm_card_visa` (subscriptions, [`TEST_PAYMENT_METHOD`]) it is paid and recorded.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), String> {
@@ -23,6 +30,7 @@ mod store;
 mod zip;
 
 pub use server::{Running, Sandbox};
+pub use store::{MULTIPART_FROM, Outside, TEST_PAYMENT_METHOD, TEST_SHARED_PAYMENT_TOKEN};
 
 /// The ops token the embedded sandbox hands out (any `tm_live_…` works).
 pub const OPS_TOKEN: &str = "tm_live_sandbox";

@@ -16,7 +16,7 @@ use trekmail_api::TokenKind;
 use trekmail_api::model::Location;
 
 use crate::spec::{Route, Spec, check, percent_decode, typed};
-use crate::store::{Answer, Request, Store};
+use crate::store::{Answer, Outside, Request, Store};
 
 /// A remembered answer: request fingerprint, status, body, content type.
 type Replay = (String, u16, Vec<u8>, &'static str);
@@ -111,9 +111,14 @@ impl Sandbox {
             .iter()
             .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
             .collect();
-        let (status, body, ct) =
-            self.respond(parts.method.as_str(), &path, &query, &headers, &bytes);
-        let mut body = body;
+        let mut etag = None;
+        let (status, mut body, ct) = if path.starts_with(crate::store::OUTSIDE) {
+            let out = self.follow(parts.method.as_str(), &path, &query, &bytes);
+            etag = out.etag;
+            (out.status, out.body, out.content_type)
+        } else {
+            self.respond(parts.method.as_str(), &path, &query, &headers, &bytes)
+        };
         if ct == "application/json"
             && let Ok(mut v) = serde_json::from_slice::<Value>(&body)
             && v.get("error").is_some()
@@ -128,6 +133,9 @@ impl Sandbox {
         }
         if let Ok(v) = hyper::header::HeaderValue::from_str(&request_id) {
             resp.headers_mut().insert("x-request-id", v);
+        }
+        if let Some(v) = etag.and_then(|e| hyper::header::HeaderValue::from_str(&e).ok()) {
+            resp.headers_mut().insert(hyper::header::ETAG, v);
         }
         resp
     }
@@ -146,8 +154,8 @@ impl Sandbox {
         let auth = headers.get("authorization");
         let idem = headers.get("idempotency-key").cloned();
         let answer = |a: Answer| -> (u16, Vec<u8>, &'static str) {
-            match a.text {
-                Some(t) => (a.status, t.into_bytes(), "text/csv"),
+            match a.file {
+                Some((ct, bytes)) => (a.status, bytes, ct),
                 None => (
                     a.status,
                     serde_json::to_vec(&a.body).unwrap_or_default(),
@@ -186,6 +194,20 @@ impl Sandbox {
             .unwrap_or_default()
             .to_owned();
         let kind = TokenKind::of(&token);
+        let revoked = {
+            let store = self
+                .store
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            store.revoked_tokens.contains(&token)
+        };
+        if revoked {
+            return answer(Answer::error(
+                401,
+                "token_revoked",
+                "this token was replaced by agent_reissue_key; use the new one",
+            ));
+        }
         match kind {
             None => {
                 return answer(Answer::error(
@@ -318,16 +340,22 @@ impl Sandbox {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mailbox_id = store.message_tokens.get(&token).copied().unwrap_or(1);
+        let host = headers.get("host").map_or("127.0.0.1", String::as_str);
         let out = answer(store.handle(&Request {
             op,
             path: path_args,
             query: query_args,
             body: json_body,
+            headers: headers.clone(),
+            token: token.clone(),
             mailbox_id,
+            base_url: format!("http://{host}"),
         }));
         drop(store);
+        // A payment challenge (402) is not an outcome: the paid repeat must reach the store.
         if let Some(k) = idem
             && out.0 < 500
+            && out.0 != 402
         {
             let mut replays = self
                 .replays
@@ -336,6 +364,15 @@ impl Sandbox {
             replays.insert((token, k), (fingerprint, out.0, out.1.clone(), out.2));
         }
         out
+    }
+
+    /// A link the sandbox handed out (below `/_sandbox/`: presigned storage, share links,
+    /// invitations), without HTTP. Links carry their own signature, not a token.
+    pub fn follow(&self, method: &str, path: &str, query: &str, body: &[u8]) -> Outside {
+        self.store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .outside(method, path, query, body)
     }
 
     /// The operations the sandbox serves.

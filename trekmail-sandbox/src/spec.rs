@@ -136,7 +136,7 @@ impl Operation {
                     if seg.prefix != *part {
                         return None;
                     }
-                    literal += 1;
+                    literal += 1000;
                 }
                 Some(name) => {
                     let middle = part
@@ -145,6 +145,8 @@ impl Operation {
                     if middle.is_empty() {
                         return None;
                     }
+                    // `{file_id}:purge` is more specific than `{file_id}` for `1:purge`.
+                    literal += seg.prefix.len() + seg.suffix.len();
                     params.insert(name.clone(), percent_decode(middle));
                 }
             }
@@ -221,7 +223,8 @@ impl Spec {
     }
 
     /// Finds the operation of `method path` (path below `/api/v1`); literal segments win over
-    /// parameters (`/messages/folders` before `/messages/{uid}`).
+    /// parameters (`/messages/folders` before `/messages/{uid}`), then literal text around a
+    /// parameter (`{file_id}:purge` before `{file_id}`).
     pub fn route(&self, method: &str, path: &str) -> Route<'_> {
         let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let mut best: Option<(&Operation, BTreeMap<String, String>, usize)> = None;

@@ -62,6 +62,29 @@ fn tokens_errors_and_the_message_token_info() {
 }
 
 #[test]
+fn every_operation_routes_to_itself() {
+    let s = Sandbox::new().unwrap();
+    for op in &s.spec().operations {
+        let path: String = op
+            .path
+            .split('/')
+            .map(|seg| match (seg.find('{'), seg.find('}')) {
+                (Some(a), Some(b)) => format!("{}7{}", &seg[..a], &seg[b + 1..]),
+                _ => seg.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        match s.spec().route(&op.method, &path) {
+            trekmail_sandbox::spec::Route::Found(found, params) => {
+                assert_eq!(found.id, op.id, "{} {path}", op.method);
+                assert!(params.values().all(|v| v == "7"), "{path}: {params:?}");
+            }
+            _ => panic!("{} {path}: not routed", op.id),
+        }
+    }
+}
+
+#[test]
 fn idempotency_keys_replay_or_refuse() {
     let s = Sandbox::new().unwrap();
     let body = json!({"name": "once.example"});

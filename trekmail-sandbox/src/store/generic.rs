@@ -29,6 +29,13 @@ pub(super) fn answer(s: &mut Store, c: &Call<'_>) -> Answer {
         ("POST", None, None) if !is_setting(&coll) => create(s, c, &coll),
         ("POST", None, Some(_)) => echo(c),
         ("PUT" | "PATCH" | "POST", None, _) => set(s, c, &coll),
+        ("DELETE", None, None) => {
+            // A setting of a parent removed: back to its default.
+            let gone = s.singleton(&coll, &c.scope);
+            s.all_mut(&format!("@{coll}"))
+                .retain(|x| !in_scope(x, &c.scope));
+            Answer::ok(json!({"deleted": true, "was": public(gone)}))
+        }
         ("GET", Some(id), _) => get(s, c, &coll, &id),
         ("PUT" | "PATCH", Some(id), None) => update(s, c, &coll, &id),
         ("DELETE", Some(id), None) => match s.remove(&coll, &id, &c.scope) {
@@ -185,6 +192,9 @@ const UNIQUE: &[(&str, &[&str])] = &[
         &["mailbox_id", "email_or_domain"],
     ),
     ("mailboxes/aliases", &["mailbox_id", "local_part"]),
+    ("mailboxes/members", &["mailbox_id", "member_mailbox_id"]),
+    ("domains/forwarding-addresses", &["domain_id", "local_part"]),
+    ("messages/external-accounts", &["mailbox_id", "email"]),
 ];
 
 fn is_setting(coll: &str) -> bool {

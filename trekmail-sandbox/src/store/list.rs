@@ -38,7 +38,9 @@ enum Role {
     Until(&'static [&'static str]),
     /// Items created within the last N days.
     Days,
-    /// Items whose field of the same name equals the value (items without it are kept).
+    /// Chooses whose data is listed (a connected account), not a filter of the items.
+    Selector,
+    /// Items whose field of the same name equals the value; `all` keeps every item.
     Field,
 }
 
@@ -56,11 +58,12 @@ const ROLES: &[(&str, Role)] = &[
     ("search", Role::Search),
     ("q", Role::Search),
     ("unread_only", Role::Only("seen", false)),
-    ("include_removed", Role::Include("status", "removed")),
+    ("include_removed", Role::Include("status", "revoked")),
     ("since", Role::From(&["date", "created_at"])),
     ("start", Role::From(&["start_at", "date"])),
     ("end", Role::Until(&["start_at", "date"])),
     ("days", Role::Days),
+    ("external_account_id", Role::Selector),
 ];
 
 fn role(name: &str) -> Role {
@@ -88,19 +91,24 @@ pub(super) fn answer(op: &Operation, mut items: Vec<Value>, query: &Map<String, 
     Answer {
         status: 200,
         body,
-        text: None,
+        file: None,
     }
 }
 
-/// The query with each absent filter's documented default (`folder`: INBOX).
+/// The query with each absent filter's documented default (`folder`: INBOX); what an
+/// `include_…` parameter includes is left out unless asked for.
 fn with_defaults(op: &Operation, query: &Map<String, Value>) -> Map<String, Value> {
     let mut q = query.clone();
     for p in &op.parameters {
-        if p.location == Location::Query
-            && matches!(role(&p.name), Role::Field)
-            && !q.contains_key(&p.name)
-            && let Some(v) = documented_default(op, &p.name)
-        {
+        if p.location != Location::Query || q.contains_key(&p.name) {
+            continue;
+        }
+        let default = match role(&p.name) {
+            Role::Field => documented_default(op, &p.name),
+            Role::Include(..) => Some(json!(false)),
+            _ => None,
+        };
+        if let Some(v) = default {
             q.insert(p.name.clone(), v);
         }
     }
@@ -140,8 +148,9 @@ fn filter(items: &mut Vec<Value>, role: Role, name: &str, want: &Value) {
             let cutoff = days_before(NOW, want.as_i64().unwrap_or(0));
             items.retain(|v| first(v, &["created_at", "date"]).is_none_or(|x| x >= cutoff));
         }
+        Role::Field if want == "all" => {}
         Role::Field => items.retain(|v| match (v.get(name), want) {
-            (None, _) => true,
+            (None, _) => false,
             (Some(x), Value::Array(any)) => any.iter().any(|w| key(w) == key(x)),
             (Some(x), w) => key(x) == key(w),
         }),

@@ -10,10 +10,15 @@ use serde_json::{Map, Value, json};
 
 use crate::spec::Operation;
 
-mod behaviours;
+pub(crate) mod behaviours;
 mod generic;
 mod list;
+mod outside;
 mod seed;
+
+pub use behaviours::agent::{TEST_PAYMENT_METHOD, TEST_SHARED_PAYMENT_TOKEN};
+pub use behaviours::drive_uploads::MULTIPART_FROM;
+pub use outside::{OUTSIDE, Outside};
 
 /// An answer: HTTP status and JSON body (or text when `text` is set).
 pub struct Answer {
@@ -21,8 +26,8 @@ pub struct Answer {
     pub status: u16,
     /// JSON body.
     pub body: Value,
-    /// A plain-text body instead (CSV download).
-    pub text: Option<String>,
+    /// A file instead of JSON: content type and bytes (a CSV download, a profile).
+    pub file: Option<(&'static str, Vec<u8>)>,
 }
 
 impl Answer {
@@ -39,7 +44,7 @@ impl Answer {
         Self {
             status,
             body: json!({ "data": data }),
-            text: None,
+            file: None,
         }
     }
     /// An error in the API's envelope.
@@ -47,7 +52,7 @@ impl Answer {
         Self {
             status,
             body: json!({ "error": { "code": code, "message": message.into(), "retryable": false } }),
-            text: None,
+            file: None,
         }
     }
     fn not_found(what: &str) -> Self {
@@ -77,8 +82,14 @@ pub struct Request<'a> {
     pub query: Map<String, Value>,
     /// The JSON body (`Null` when none).
     pub body: Value,
+    /// Request headers by lower-case name (`payment-authorization`, …).
+    pub headers: BTreeMap<String, String>,
+    /// The bearer token.
+    pub token: String,
     /// The mailbox a message token belongs to.
     pub mailbox_id: i64,
+    /// `http://host:port` of the sandbox itself, for the links it hands out.
+    pub base_url: String,
 }
 
 /// One request with the parents its path names: what a behaviour sees.
@@ -110,9 +121,22 @@ pub struct Store {
     next_id: i64,
     /// Message tokens created through the API: token → mailbox id.
     pub message_tokens: BTreeMap<String, i64>,
+    /// Bytes PUT to presigned upload URLs: (file id, part number) → bytes.
+    blobs: BTreeMap<(i64, u64), Vec<u8>>,
+    /// Ops tokens replaced by `agent_reissue_key`: they no longer work.
+    pub revoked_tokens: Vec<String>,
 }
 
 const NOW: &str = "2026-01-15T09:00:00Z";
+
+/// Collections that paths name in two ways: (as a parent in a path, where they are stored).
+const ALIASES: &[(&str, &str)] = &[("drive/spaces/folders", "drive/folders")];
+
+/// Whether `v` is the item `id` names: by its id, or by its slug (a Drive space is `account`,
+/// `mailbox:1` or its number).
+fn is(v: &Value, id: &Value) -> bool {
+    key(&v["id"]) == key(id) || v.get("slug").is_some_and(|s| key(s) == key(id))
+}
 
 fn key(v: &Value) -> String {
     match v {
@@ -149,7 +173,7 @@ impl Store {
         self.collections
             .get(coll)?
             .iter()
-            .find(|v| key(&v["id"]) == key(id) && in_scope(v, scope))
+            .find(|v| is(v, id) && in_scope(v, scope))
             .cloned()
     }
 
@@ -162,14 +186,12 @@ impl Store {
         self.collections
             .get_mut(coll)?
             .iter_mut()
-            .find(|v| key(&v["id"]) == key(id) && in_scope(v, scope))
+            .find(|v| is(v, id) && in_scope(v, scope))
     }
 
     fn remove(&mut self, coll: &str, id: &Value, scope: &Map<String, Value>) -> Option<Value> {
         let items = self.collections.get_mut(coll)?;
-        let i = items
-            .iter()
-            .position(|v| key(&v["id"]) == key(id) && in_scope(v, scope))?;
+        let i = items.iter().position(|v| is(v, id) && in_scope(v, scope))?;
         Some(items.remove(i))
     }
 
@@ -199,6 +221,10 @@ impl Store {
         let own = usize::from(r.op.ends_with_param());
         for (p, coll) in parents.iter().take(parents.len().saturating_sub(own)) {
             let v = r.path.get(p).cloned().unwrap_or(Value::Null);
+            let coll = ALIASES
+                .iter()
+                .find(|(path, _)| path == coll)
+                .map_or(coll.as_str(), |(_, stored)| stored);
             if self.find(coll, &v, &scope).is_none() {
                 return Err(Answer::not_found(&singular(coll)));
             }

@@ -26,6 +26,8 @@ impl Store {
             collections: BTreeMap::new(),
             next_id: 100,
             message_tokens: BTreeMap::new(),
+            blobs: BTreeMap::new(),
+            revoked_tokens: Vec::new(),
         };
         s.put("domains", json!({"id": 1, "name": "example.com", "status": "active", "mail_hosting": true, "note": null, "catch_all": {"enabled": false, "destination": null}, "created_at": NOW}));
         for (id, local) in [(1, "alice"), (2, "bob")] {
@@ -123,9 +125,12 @@ impl Store {
         s.put("messages/templates", json!({"id": 1, "mailbox_id": 1, "name": "Thank you", "subject": "Thank you", "body_html": "<p>Thank you!</p>", "created_at": NOW}));
         s.put("messages/identities", json!({"id": 1, "mailbox_id": 1, "email": "alice@example.com", "name": "Alice", "created_at": NOW}));
         s.put("tickets", json!({"id": 1, "subject": "Welcome to support", "category": "technical", "status": "open", "messages": [{"from": "support", "message": "How can we help?", "created_at": NOW}, {"from": "support", "message": "We are here on weekdays.", "created_at": NOW}], "created_at": NOW}));
-        for (coll, item) in more() {
+        for (coll, item) in more().into_iter().chain(newer()) {
             s.put(coll, item);
         }
+        s.blobs.insert((1, 0), README.to_vec());
+        s.blobs.insert((2, 0), PDF.to_vec());
+        s.blobs.insert((4, 0), README.to_vec());
         s
     }
 }
@@ -152,7 +157,7 @@ fn more() -> Vec<(&'static str, Value)> {
         ),
         (
             "messages/identities",
-            json!({"id": 2, "mailbox_id": 1, "email": "info@example.com", "name": "Info", "created_at": NOW}),
+            json!({"id": 2, "mailbox_id": 1, "shared_mailbox_id": 1, "email": "info@example.com", "name": "Info", "created_at": NOW}),
         ),
         (
             "messages/blocked-senders",
@@ -164,11 +169,11 @@ fn more() -> Vec<(&'static str, Value)> {
         ),
         (
             "messages/scheduled",
-            json!({"id": 1, "mailbox_id": 1, "subject": "Reminder", "to": ["carol@example.org"], "send_at": "2026-02-01T08:00:00Z", "status": "scheduled", "created_at": NOW}),
+            json!({"id": 1, "mailbox_id": 1, "subject": "Reminder", "to": ["carol@example.org"], "send_at": "2026-02-01T08:00:00Z", "status": "pending", "created_at": NOW}),
         ),
         (
             "messages/scheduled",
-            json!({"id": 2, "mailbox_id": 1, "subject": "Follow-up", "to": ["dave@example.org"], "send_at": "2026-02-02T08:00:00Z", "status": "scheduled", "created_at": NOW}),
+            json!({"id": 2, "mailbox_id": 1, "subject": "Follow-up", "to": ["dave@example.org"], "send_at": "2026-02-02T08:00:00Z", "status": "pending", "shared_mailbox_id": 1, "created_at": NOW}),
         ),
         (
             "mailboxes/aliases",
@@ -237,6 +242,187 @@ fn more() -> Vec<(&'static str, Value)> {
         (
             "cloudflare/tokens",
             json!({"id": 2, "name": "Staging", "domains": 0, "created_at": NOW}),
+        ),
+    ]
+}
+
+const README: &[u8] = b"Hello from the sandbox Drive.\n";
+
+/// Seeds of the operations added after the product description: Drive, White Label, delivery,
+/// shared mailboxes, app passwords, external accounts.
+fn newer() -> Vec<(&'static str, Value)> {
+    let earlier = "2025-11-01T09:00:00Z";
+    let file = |id: i64, folder: Value, name: &str, size: usize, mime: &str, status: &str| json!({"id": id, "space_id": 1, "folder_id": folder, "name": name, "size_bytes": size, "mime_type": mime, "status": status, "scan_status": "clean", "has_share_link": false, "created_at": NOW});
+    let member = |id: i64, email: &str, role: &str, status: &str| json!({"id": id, "email": email, "role": role, "status": status, "all_domains": true, "domain_ids": [], "permissions": [], "note": null, "accepted_at": (status != "pending").then_some(NOW), "created_at": NOW});
+    vec![
+        (
+            "messages/deliveries",
+            json!({"id": "req_seeded", "request_id": "req_seeded", "mailbox_id": 1, "uid": 1001, "status": "sent", "recipients": 1, "created_at": NOW}),
+        ),
+        (
+            "mailboxes/app-passwords",
+            json!({"id": 3, "mailbox_id": 2, "name": "Bob's phone", "status": "active", "last_used_at": null, "created_at": NOW}),
+        ),
+        (
+            "mailboxes",
+            json!({"id": 3, "domain_id": 1, "local_part": "old", "email": "old@example.com", "status": "trashed", "imap_enabled": false, "note": null, "created_at": earlier}),
+        ),
+        (
+            "drive/spaces",
+            json!({"id": 1, "slug": "account", "kind": "account", "name": "Account drive"}),
+        ),
+        (
+            "drive/spaces",
+            json!({"id": 2, "slug": "mailbox:1", "kind": "mailbox", "mailbox_id": 1, "name": "alice@example.com"}),
+        ),
+        (
+            "drive/spaces",
+            json!({"id": 3, "slug": "mailbox:2", "kind": "mailbox", "mailbox_id": 2, "name": "bob@example.com"}),
+        ),
+        (
+            "drive/folders",
+            json!({"id": 1, "space_id": 1, "parent_id": null, "name": "Documents", "color": null, "is_shared": false, "status": "active", "created_at": NOW}),
+        ),
+        (
+            "drive/folders",
+            json!({"id": 2, "space_id": 1, "parent_id": 1, "name": "Invoices", "color": null, "is_shared": false, "status": "active", "created_at": NOW}),
+        ),
+        (
+            "drive/folders",
+            json!({"id": 3, "space_id": 1, "parent_id": null, "name": "Old", "color": null, "is_shared": false, "status": "trashed", "created_at": earlier}),
+        ),
+        (
+            "drive/files",
+            file(
+                1,
+                json!(1),
+                "readme.txt",
+                README.len(),
+                "text/plain",
+                "active",
+            ),
+        ),
+        (
+            "drive/files",
+            file(
+                2,
+                json!(1),
+                "plan.pdf",
+                PDF.len(),
+                "application/pdf",
+                "active",
+            ),
+        ),
+        (
+            "drive/files",
+            file(3, json!(3), "old-notes.txt", 0, "text/plain", "trashed"),
+        ),
+        (
+            "drive/files",
+            file(
+                4,
+                Value::Null,
+                "welcome.txt",
+                README.len(),
+                "text/plain",
+                "active",
+            ),
+        ),
+        (
+            "drive/files/share-links",
+            json!({"id": 1, "file_id": 1, "expires_at": null, "max_downloads": null, "downloads": 0, "status": "active", "created_at": earlier, "_token": "shr_seeded1"}),
+        ),
+        (
+            "drive/files/share-links",
+            json!({"id": 2, "file_id": 1, "expires_at": "2026-02-01T00:00:00Z", "max_downloads": 5, "downloads": 1, "status": "active", "created_at": NOW, "_token": "shr_seeded2"}),
+        ),
+        (
+            "drive/devices",
+            json!({"id": 1, "label": "Laptop", "scopes": ["drive:read", "drive:write"], "mailbox_id": 1, "status": "active", "created_at": earlier}),
+        ),
+        (
+            "drive/devices",
+            json!({"id": 2, "label": "Phone", "scopes": ["drive:read"], "mailbox_id": 1, "status": "active", "created_at": NOW}),
+        ),
+        (
+            "white-label/members",
+            member(1, "owner@example.com", "owner", "active"),
+        ),
+        (
+            "white-label/members",
+            member(2, "carol@example.org", "client", "active"),
+        ),
+        (
+            "white-label/members",
+            member(3, "dave@example.org", "read_only", "revoked"),
+        ),
+        (
+            "white-label/members",
+            member(4, "erin@example.org", "domain_admin", "pending"),
+        ),
+        (
+            "white-label/activity",
+            json!({"id": 1, "action": "member_invited", "member_id": 2, "created_at": earlier}),
+        ),
+        (
+            "white-label/activity",
+            json!({"id": 2, "action": "member_removed", "member_id": 3, "created_at": NOW}),
+        ),
+        (
+            "domains/bounces",
+            json!({"id": 1, "domain_id": 1, "mailbox_id": 1, "recipient": "gone@example.net", "type": "hard", "reason": "550 no such user", "created_at": NOW}),
+        ),
+        (
+            "domains/bounces",
+            json!({"id": 2, "domain_id": 1, "mailbox_id": 1, "recipient": "full@example.net", "type": "soft", "reason": "452 mailbox full", "created_at": earlier}),
+        ),
+        (
+            "mailboxes/bounces",
+            json!({"id": 1, "domain_id": 1, "mailbox_id": 1, "recipient": "gone@example.net", "type": "hard", "reason": "550 no such user", "created_at": NOW}),
+        ),
+        (
+            "mailboxes/bounces",
+            json!({"id": 2, "domain_id": 1, "mailbox_id": 1, "recipient": "full@example.net", "type": "soft", "reason": "452 mailbox full", "created_at": earlier}),
+        ),
+        (
+            "domains/forwarding-addresses",
+            json!({"id": 1, "domain_id": 1, "local_part": "info", "recipients": ["carol@example.org"], "is_active": true, "created_at": NOW}),
+        ),
+        (
+            "domains/forwarding-addresses",
+            json!({"id": 2, "domain_id": 1, "local_part": "press", "recipients": ["dave@example.org"], "is_active": false, "created_at": NOW}),
+        ),
+        (
+            "domains/smtp/profiles",
+            json!({"id": 1, "domain_id": 1, "name": "Relay", "host": "smtp.relay.example", "port": 587, "encryption": "tls", "username": "relay", "created_at": NOW}),
+        ),
+        (
+            "domains/smtp/profiles",
+            json!({"id": 2, "domain_id": 1, "name": "Backup", "host": "smtp.backup.example", "port": 465, "encryption": "ssl", "username": "backup", "created_at": NOW}),
+        ),
+        (
+            "messages/external-accounts",
+            json!({"id": 1, "mailbox_id": 1, "email": "alice@gmail.com", "provider": "gmail", "imap_host": "imap.gmail.com", "smtp_host": "smtp.gmail.com", "label": "Gmail", "status": "active", "created_at": NOW}),
+        ),
+        (
+            "messages/external-accounts",
+            json!({"id": 2, "mailbox_id": 1, "email": "alice@outlook.com", "provider": "outlook", "imap_host": "outlook.office365.com", "smtp_host": "smtp.office365.com", "label": "Outlook", "status": "active", "created_at": NOW}),
+        ),
+        (
+            "mailboxes/app-passwords",
+            json!({"id": 1, "mailbox_id": 1, "name": "Thunderbird", "status": "active", "last_used_at": null, "created_at": earlier}),
+        ),
+        (
+            "mailboxes/app-passwords",
+            json!({"id": 2, "mailbox_id": 1, "name": "Phone", "status": "active", "last_used_at": NOW, "created_at": NOW}),
+        ),
+        (
+            "mailboxes/members",
+            json!({"id": 1, "mailbox_id": 1, "member_mailbox_id": 2, "can_send": true, "custom_label": null, "status": "active", "created_at": NOW}),
+        ),
+        (
+            "mailboxes/members",
+            json!({"id": 2, "mailbox_id": 1, "member_mailbox_id": 3, "can_send": false, "custom_label": "Archive", "status": "active", "created_at": NOW}),
         ),
     ]
 }

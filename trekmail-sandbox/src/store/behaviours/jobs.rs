@@ -77,7 +77,7 @@ fn verify_job_download(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     Some(Answer {
         status: 200,
         body: Value::Null,
-        text: Some(csv),
+        file: Some(("text/csv", csv.into_bytes())),
     })
 }
 

@@ -4,15 +4,25 @@
 
 use super::{Answer, Call, Store};
 
+mod access;
 mod account;
+pub mod agent;
 mod contacts;
+mod delivery;
+mod domain_settings;
 mod domains;
+mod drive_sharing;
+mod drive_tree;
+pub mod drive_uploads;
+mod external;
 mod folders;
 mod jobs;
 mod mailboxes;
 mod reading;
 mod sending;
+mod shared;
 mod support;
+mod white_label;
 
 /// Answers one operation; `None` for the generic answer.
 pub(super) type Behaviour = fn(&mut Store, &Call<'_>) -> Option<Answer>;
@@ -28,6 +38,16 @@ const FAMILIES: &[&[(&str, Behaviour)]] = &[
     reading::TABLE,
     folders::TABLE,
     contacts::TABLE,
+    drive_tree::TABLE,
+    drive_uploads::TABLE,
+    drive_sharing::TABLE,
+    white_label::TABLE,
+    access::TABLE,
+    shared::TABLE,
+    delivery::TABLE,
+    domain_settings::TABLE,
+    external::TABLE,
+    agent::TABLE,
 ];
 
 /// The behaviour of the operation `id`, if it has one.

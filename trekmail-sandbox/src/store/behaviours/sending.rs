@@ -61,9 +61,12 @@ fn send(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
             delivered.push(json!(addr));
         }
     }
+    // What happened to it, for get_message_delivery.
+    let request_id = format!("req_{uid:08}");
+    s.put("messages/deliveries", json!({"id": request_id, "request_id": request_id, "mailbox_id": c.r.mailbox_id, "uid": uid, "status": "sent", "recipients": delivered.len(), "created_at": crate::store::NOW}));
     Some(Answer::ok(json!({
         "uid": uid, "folder": "Sent", "status": "sent", "delivered_to_sandbox": delivered,
-        "message_id": format!("<{uid}@sandbox.trekmail>"),
+        "message_id": format!("<{uid}@sandbox.trekmail>"), "request_id": request_id,
     })))
 }
 
@@ -72,7 +75,7 @@ fn schedule(s: &mut Store, c: &Call<'_>) -> Option<Answer> {
     let mut item = scrub(c.b());
     item["id"] = json!(id);
     item["mailbox_id"] = c.mailbox();
-    item["status"] = json!("scheduled");
+    item["status"] = json!("pending");
     s.put("messages/scheduled", item.clone());
     Some(Answer::created(item))
 }
