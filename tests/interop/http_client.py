@@ -172,8 +172,9 @@ async def caller_mode(api_port):
         )
         files = [s for s in SEEN if "/attachments/" in s[1]]
         rest = [s for s in SEEN if "/attachments/" not in s[1]]
-        check("caller: the file was fetched twice (call, then resources/read) with bob's token only",
-              len(files) == 2 and all(s[2].get("authorization") == "Bearer tm_msg_bob" for s in files),
+        # The call's download serves bob's own resources/read (call/shelf.rs): one fetch.
+        check("caller: the file was fetched once (the call; resources/read served from it) with bob's token only",
+              len(files) == 1 and all(s[2].get("authorization") == "Bearer tm_msg_bob" for s in files),
               [(s[1], s[2].get("authorization")) for s in files])
         check("caller: every other API request carried alice's token (the only other caller that called)",
               rest and all(s[2].get("authorization") == "Bearer tm_live_alice" for s in rest),
