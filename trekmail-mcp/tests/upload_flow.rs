@@ -91,6 +91,20 @@ async fn answer(mock: &MockServer, m: &str, p: &str, status: u16, body: Value) {
         .await;
 }
 
+/// The API's answer to the upload's initiate.
+async fn initiate(mock: &MockServer, body: Value) {
+    let p = "/api/v1/drive/spaces/account/uploads:initiate";
+    answer(mock, "POST", p, 201, body).await;
+}
+
+/// An initiate answer of `n` parts of 10 bytes, part `k` at `{prefix}/{k}`.
+fn multipart(file_id: u64, prefix: &str, n: u64) -> Value {
+    let parts: Vec<Value> = (1..=n)
+        .map(|k| json!({"part_number": k, "upload_url": format!("{prefix}/{k}")}))
+        .collect();
+    json!({"file_id": file_id, "multipart": true, "part_size_bytes": 10, "parts": parts})
+}
+
 fn request() -> Request {
     Request {
         name: "f.bin".into(),
@@ -124,7 +138,7 @@ async fn a_single_put_then_complete() {
     let base = mock.uri();
     let data = pattern(1000);
     let (_t, dirs) = upload_dir(&data);
-    answer(&mock, "POST", "/api/v1/drive/spaces/account/uploads:initiate", 201, json!({"data": {"file_id": 9, "multipart": false, "upload_url": format!("{base}/_sandbox/u/9/1"), "headers": {"Content-Type": "application/octet-stream"}, "parts": []}})).await;
+    initiate(&mock, json!({"data": {"file_id": 9, "multipart": false, "upload_url": format!("{base}/_sandbox/u/9/1"), "headers": {"Content-Type": "application/octet-stream"}, "parts": []}})).await;
     answer(&mock, "PUT", "/_sandbox/u/9/1", 200, json!({})).await;
     answer(
         &mock,
@@ -168,17 +182,7 @@ async fn parts_then_complete_with_their_etags_and_progress_per_part() {
     let base = mock.uri();
     let data = pattern(25);
     let (_t, dirs) = upload_dir(&data);
-    let parts: Vec<Value> = (1..=3)
-        .map(|n| json!({"part_number": n, "upload_url": format!("{base}/_sandbox/u/4/{n}")}))
-        .collect();
-    answer(
-        &mock,
-        "POST",
-        "/api/v1/drive/spaces/account/uploads:initiate",
-        201,
-        json!({"file_id": 4, "multipart": true, "part_size_bytes": 10, "parts": parts}),
-    )
-    .await;
+    initiate(&mock, multipart(4, &format!("{base}/_sandbox/u/4"), 3)).await;
     for n in 1..=3 {
         Mock::given(method("PUT"))
             .and(path(format!("/_sandbox/u/4/{n}")))
@@ -240,17 +244,7 @@ async fn a_failed_part_aborts_and_names_the_step() {
     let mock = MockServer::start().await;
     let base = mock.uri();
     let (_t, dirs) = upload_dir(&pattern(25));
-    let parts: Vec<Value> = (1..=3)
-        .map(|n| json!({"part_number": n, "upload_url": format!("{base}/_sandbox/u/4/{n}")}))
-        .collect();
-    answer(
-        &mock,
-        "POST",
-        "/api/v1/drive/spaces/account/uploads:initiate",
-        201,
-        json!({"file_id": 4, "multipart": true, "part_size_bytes": 10, "parts": parts}),
-    )
-    .await;
+    initiate(&mock, multipart(4, &format!("{base}/_sandbox/u/4"), 3)).await;
     Mock::given(method("PUT"))
         .and(path("/_sandbox/u/4/1"))
         .respond_with(ResponseTemplate::new(200).insert_header("etag", "\"e1\""))
@@ -303,11 +297,8 @@ async fn a_busy_storage_is_tried_again_within_the_deadline() {
     let base = mock.uri();
     let data = pattern(10);
     let (_t, dirs) = upload_dir(&data);
-    answer(
+    initiate(
         &mock,
-        "POST",
-        "/api/v1/drive/spaces/account/uploads:initiate",
-        201,
         json!({"file_id": 5, "multipart": false, "upload_url": format!("{base}/s/5")}),
     )
     .await;
@@ -364,11 +355,8 @@ async fn a_hostile_storage_url_gets_nothing_and_the_upload_is_aborted() {
     let base = mock.uri();
     let (_t, dirs) = upload_dir(b"local secret bytes");
     // Plain http to another origin.
-    answer(
+    initiate(
         &mock,
-        "POST",
-        "/api/v1/drive/spaces/account/uploads:initiate",
-        201,
         json!({"file_id": 6, "multipart": false, "upload_url": format!("{}/steal", foreign.uri())}),
     )
     .await;
@@ -403,17 +391,7 @@ async fn a_file_that_grows_while_it_is_sent_aborts_the_upload() {
     let mock = MockServer::start().await;
     let base = mock.uri();
     let (t, dirs) = upload_dir(&pattern(20));
-    let parts: Vec<Value> = (1..=2)
-        .map(|n| json!({"part_number": n, "upload_url": format!("{base}/p/{n}")}))
-        .collect();
-    answer(
-        &mock,
-        "POST",
-        "/api/v1/drive/spaces/account/uploads:initiate",
-        201,
-        json!({"file_id": 8, "multipart": true, "part_size_bytes": 10, "parts": parts}),
-    )
-    .await;
+    initiate(&mock, multipart(8, &format!("{base}/p"), 2)).await;
     Mock::given(method("PUT"))
         .respond_with(ResponseTemplate::new(200).insert_header("etag", "\"e\""))
         .mount(&mock)
