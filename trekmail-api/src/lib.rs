@@ -54,6 +54,7 @@ mod operation;
 mod retry;
 mod setup;
 mod transport;
+mod trust;
 
 #[allow(
     clippy::all,

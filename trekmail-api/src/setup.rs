@@ -11,7 +11,7 @@ use crate::retry::RetryPolicy;
 use crate::transport::{Limits, Transport};
 
 /// The two kinds of TrekMail token. Each operation of the spec names the one it needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenKind {
     /// The account operations token, `tm_live_...`.
@@ -192,16 +192,11 @@ impl ClientBuilder {
         );
         // One TLS stack: rustls with ring. Installing it twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut roots = Vec::new();
-        for pem in &self.extra_roots {
-            roots.push(reqwest::Certificate::from_pem(pem).map_err(|e| {
-                BuildError(format!("the extra root certificate is not valid PEM: {e}"))
-            })?);
-        }
+        let tls = crate::trust::client_config(&self.extra_roots).map_err(BuildError)?;
         // Redirects are never followed: one could carry the request, body and token included,
         // to another host. The transport reports a 3xx as an error naming the target host.
         let http = reqwest::Client::builder()
-            .tls_certs_merge(roots)
+            .tls_backend_preconfigured(tls)
             .default_headers(headers)
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(self.connect_timeout.min(self.timeout))
