@@ -152,7 +152,7 @@ async fn described_answers_validate_with_and_without_the_envelope() {
         .catalog()
         .tools()
         .iter()
-        .filter(|d| d.tool.output_schema.is_some() && d.entry.file.is_none())
+        .filter(|d| d.tool().output_schema.is_some() && d.entry.file.is_none())
         .map(|d| d.entry.name.clone())
         .collect();
     let mut names: Vec<String> = cases().iter().map(|c| c.0.to_owned()).collect();

@@ -194,7 +194,7 @@ fn every_tool_is_fully_described() {
     let c = Catalog::embedded().unwrap();
     let mut problems = Vec::new();
     for t in c.tools() {
-        let json = serde_json::to_value(&t.tool).unwrap();
+        let json = serde_json::to_value(t.tool()).unwrap();
         let name = &t.entry.name;
         let ann = &json["annotations"];
         for hint in [
@@ -214,8 +214,8 @@ fn every_tool_is_fully_described() {
         {
             problems.push(format!("{name}: title or description out of bounds"));
         }
-        walk_properties(&t.input_schema, name, &mut problems);
-        if t.input_schema["additionalProperties"] != false {
+        walk_properties(t.input_schema(), name, &mut problems);
+        if t.input_schema()["additionalProperties"] != false {
             problems.push(format!("{name}: unknown arguments must be refused"));
         }
         let props = json["inputSchema"]["properties"].as_object().unwrap();
@@ -373,7 +373,7 @@ fn fact_differences(c: &Catalog) -> (Vec<String>, Vec<String>) {
                 }
             }
         }
-        let schema = &t.input_schema;
+        let schema = t.input_schema();
         let props = schema["properties"].as_object().unwrap();
         let have: BTreeSet<String> = props.keys().cloned().collect();
         let (want, want_required, fields) = fact_args(f);
@@ -567,7 +567,7 @@ fn annotations_follow_the_rule_over_all_272_tools() {
     assert_eq!(c.tools().len(), 272);
     let mut problems = Vec::new();
     for t in c.tools() {
-        let json = serde_json::to_value(&t.tool).unwrap();
+        let json = serde_json::to_value(t.tool()).unwrap();
         let a = &json["annotations"];
         let hint = |k: &str| a[k].as_bool().unwrap();
         let (ro, de, id, ow) = (
@@ -615,7 +615,7 @@ fn annotations_follow_the_rule_over_all_272_tools() {
         let values: BTreeSet<bool> = c
             .tools()
             .iter()
-            .map(|t| serde_json::to_value(&t.tool).unwrap()["annotations"][k] == true)
+            .map(|t| serde_json::to_value(t.tool()).unwrap()["annotations"][k] == true)
             .collect();
         assert_eq!(values.len(), 2, "{k} is the same on every tool");
     }

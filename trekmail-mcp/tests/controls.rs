@@ -202,7 +202,7 @@ fn confirmation_arguments_say_they_need_the_users_approval_of_this_call() {
     for d in s.listed() {
         if let Some(c) = &d.entry.confirm {
             // The validated schema keeps the text; the listing does not repeat it per tool.
-            let full = d.input_schema["properties"][c]["description"]
+            let full = d.input_schema()["properties"][c]["description"]
                 .as_str()
                 .unwrap();
             assert!(
@@ -210,7 +210,7 @@ fn confirmation_arguments_say_they_need_the_users_approval_of_this_call() {
                 "{}: {full}",
                 d.entry.name
             );
-            let listed = serde_json::to_value(&d.tool).unwrap();
+            let listed = serde_json::to_value(d.tool()).unwrap();
             assert_eq!(
                 listed["inputSchema"]["properties"][c],
                 json!({"type": "boolean"}),

@@ -498,7 +498,7 @@ fn string_path_params() -> Vec<(String, String)> {
     let mut out = Vec::new();
     // A flow tool sends nothing in this build (drive_file_upload, issue 19).
     for t in catalog.tools().iter().filter(|t| t.entry.flow.is_none()) {
-        for a in &t.shape.args {
+        for a in &t.shape().args {
             if matches!(a.target, Target::Path(_))
                 && a.schema["type"] == "string"
                 && a.schema.get("enum").is_none()
@@ -931,7 +931,7 @@ async fn every_email_typed_argument_in_the_catalogue_takes_one_plain_address() {
     let is_email = |s: &Value| s["format"] == "email";
     let mut checked = 0;
     for t in catalog.tools() {
-        let props = t.input_schema["properties"].as_object().unwrap();
+        let props = t.input_schema()["properties"].as_object().unwrap();
         for (name, s) in props {
             // (where the argument sits, the arguments with a two-address list put there)
             let mut cases: Vec<(String, Value)> = Vec::new();

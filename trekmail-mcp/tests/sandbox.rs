@@ -163,7 +163,7 @@ async fn every_tool_answers_success_or_an_api_shaped_4xx() {
             successes += 1;
             // The answer conforms to the operation's response schema in the OpenAPI document.
             let op = spec.get(&def.entry.operation).unwrap();
-            if let Some(schema) = &def.tool.output_schema {
+            if let Some(schema) = &def.tool().output_schema {
                 // A tool with an outputSchema (a file tool's metadata, or an answer the document
                 // describes): its structuredContent validates, checked by a real validator.
                 let schema = Value::Object((**schema).clone());
@@ -203,7 +203,7 @@ async fn every_tool_answers_success_or_an_api_shaped_4xx() {
     let described: Vec<&String> = catalog
         .tools()
         .iter()
-        .filter(|d| d.tool.output_schema.is_some() && d.entry.file.is_none())
+        .filter(|d| d.tool().output_schema.is_some() && d.entry.file.is_none())
         .map(|d| &d.entry.name)
         .collect();
     let missing: Vec<&&String> = described

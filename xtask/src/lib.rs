@@ -22,7 +22,7 @@ pub fn toolsnaps(catalog: &Catalog) -> BTreeMap<String, Value> {
         .tools()
         .iter()
         .map(|t| {
-            let v = serde_json::to_value(&t.tool).unwrap_or(Value::Null);
+            let v = serde_json::to_value(t.tool()).unwrap_or(Value::Null);
             (t.entry.name.clone(), v)
         })
         .collect()

@@ -1,14 +1,17 @@
 //! `cargo xtask generate [--check]`: after an edit of openapi/trekmail-v1.yaml, lints the
 //! document, generates the client (`trekmail-api/src/generated.rs`), binds tools-map.toml, prints
 //! what changed for agents and Rust callers since the checked-in client and tool snapshots
-//! (`tests/toolsnaps/`), and rewrites the derived files (those two, and the derived sections of
-//! README.md and docs/). With `--check`, writes nothing and fails when anything is stale or wrong.
+//! (`tests/toolsnaps/`), and rewrites the derived files (those two, the catalogue data
+//! `trekmail-mcp/catalog.jsonl`, and the derived sections of README.md and docs/). With `--check`, writes nothing and fails when anything is stale or wrong.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use trekmail_mcp::Catalog;
 use trekmail_mcp::catalog::map::ToolsMap;
+
+/// The catalogue data, from the workspace root.
+const CATALOG_DATA: &str = "trekmail-mcp/catalog.jsonl";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -106,8 +109,25 @@ fn generate(check: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut files: Vec<(PathBuf, Option<String>, String)> =
-        vec![(client_path, Some(generated.client.clone()), old_client)];
+    // The catalogue as the binary reads it at start-up (trekmail-mcp/src/catalog/data.rs).
+    let catalog_data = match trekmail_mcp::catalog::data::write(
+        catalog.tools().iter().map(|t| &**t),
+        trekmail_mcp::catalog::map::TOOLS_MAP_TOML,
+    ) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("the catalogue data: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut files: Vec<(PathBuf, Option<String>, String)> = vec![
+        (client_path, Some(generated.client.clone()), old_client),
+        (
+            root.join(CATALOG_DATA),
+            Some(catalog_data),
+            read(CATALOG_DATA),
+        ),
+    ];
     for (file, text) in docs {
         files.push((root.join(file), Some(text), read(file)));
     }

@@ -36,7 +36,7 @@ fn surface(doc: &Value) -> Result<(Value, Catalog), Vec<String>> {
 }
 
 fn schema_of<'a>(catalog: &'a Catalog, tool: &str) -> &'a Value {
-    &catalog.get(tool).unwrap().input_schema
+    catalog.get(tool).unwrap().input_schema()
 }
 
 /// The generated client of `doc`.

@@ -23,7 +23,7 @@ use crate::catalog::checks;
 use crate::catalog::map::Idempotency;
 use crate::catalog::schema::{IDEMPOTENCY_ARG, Target};
 use crate::catalog::truncate::cut;
-use crate::catalog::{Catalog, ToolDef};
+use crate::catalog::ToolDef;
 
 /// Everything a call needs.
 pub struct Caller {
@@ -67,22 +67,20 @@ impl Caller {
     /// Runs one call of `def` with `args`; every outcome is a tool result the model can read.
     pub async fn call(
         &self,
-        catalog: &Catalog,
         def: &ToolDef,
         args: Map<String, Value>,
     ) -> CallToolResult {
-        self.call_with_progress(catalog, def, args, None).await
+        self.call_with_progress(def, args, None).await
     }
 
     /// [`Caller::call`], telling `progress` about waits before retries.
     pub async fn call_with_progress(
         &self,
-        catalog: &Catalog,
         def: &ToolDef,
         args: Map<String, Value>,
         progress: Option<&Progress>,
     ) -> CallToolResult {
-        match self.prepare(catalog, def, args) {
+        match self.prepare(def, args) {
             Ok(p) => self.execute(p, progress).await,
             Err(refusal) => refusal,
         }
@@ -93,7 +91,6 @@ impl Caller {
     #[allow(clippy::result_large_err)] // the refusal is the tool result itself, returned once per call
     pub fn prepare<'a>(
         &self,
-        catalog: &Catalog,
         def: &'a ToolDef,
         mut args: Map<String, Value>,
     ) -> Result<Prepared<'a>, CallToolResult> {
@@ -106,7 +103,7 @@ impl Caller {
             .filter(|a| args.remove(a.as_str()).is_some())
             .map(|a| format!("{a} was ignored and not sent: the API does not use it."))
             .collect();
-        let problems = checks::problems(catalog, def, &args);
+        let problems = checks::problems(def, &args);
         if !problems.is_empty() {
             tracing::info!(tool = %name, problems = problems.len(), "invalid arguments");
             self.metrics.refused("invalid_arguments");
@@ -199,7 +196,7 @@ impl Caller {
             now,
         );
         let path_args: Map<String, Value> = def
-            .shape
+            .shape()
             .args
             .iter()
             .filter(|a| matches!(a.target, Target::Path(_)))
@@ -253,7 +250,7 @@ impl Caller {
                 }
             }
         }
-        let uri = files::uri(&def.path, &def.shape, &prepared.args);
+        let uri = files::uri(&def.path, def.shape(), &prepared.args);
         let key = prepared.key.clone();
         let notes = prepared.notes.clone();
         let result = match self.send(prepared, progress).await {
@@ -272,7 +269,7 @@ impl Caller {
                         client,
                         shelf: (&self.shelf.0, self.shelf.1),
                     }),
-                def.tool.output_schema.as_deref(),
+                def.tool().output_schema.as_deref(),
                 def.writes(),
                 &def.entry.outside_text,
             ),
@@ -297,7 +294,7 @@ impl Caller {
                 self.missing(kind)
             )));
         };
-        let mut wire_args = wire::to_wire(&def.shape, &args, key.clone());
+        let mut wire_args = wire::to_wire(def.shape(), &args, key.clone());
         let request_id = uuid::Uuid::new_v4().to_string();
         // Our id travels as the real X-Request-Id header: the transport keeps it on every attempt.
         wire_args.header.insert(

@@ -2,7 +2,7 @@
 //! Building it checks the binding both ways and fails with every mismatch named.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value};
@@ -20,7 +20,10 @@ pub const TITLE_LEN: std::ops::RangeInclusive<usize> = 1..=60;
 /// enough for the tool list's byte budget.
 pub const DESCRIPTION_LEN: std::ops::RangeInclusive<usize> = 20..=600;
 
-/// One tool, ready to list and call.
+/// One tool, ready to list and call. What selection and the instructions read (the map entry,
+/// method and path) is there from the start; the MCP definition and what a call needs (shape,
+/// input schema, compiled patterns) are read from the embedded catalogue data when first used
+/// ([`crate::catalog::data`]), so a start-up reads only the entries.
 pub struct ToolDef {
     /// Its entry in `tools-map.toml`.
     pub entry: ToolEntry,
@@ -28,15 +31,95 @@ pub struct ToolDef {
     pub method: Method,
     /// The operation's path template.
     pub path: String,
-    /// Arguments and their wire mapping.
-    pub shape: Shape,
-    /// The input schema, as JSON.
-    pub input_schema: Value,
-    /// The MCP definition.
-    pub tool: Tool,
+    listed: OnceLock<Tool>,
+    call: OnceLock<CallData>,
+    /// The embedded data's lines for `listed` and `call`, when built from it.
+    source: Option<(&'static str, &'static str)>,
 }
 
+/// What a call needs beyond the entry.
+pub(crate) struct CallData {
+    /// Arguments and their wire mapping.
+    pub(crate) shape: Shape,
+    /// The input schema, as JSON.
+    pub(crate) input_schema: Value,
+    /// Its compiled `pattern`s.
+    pub(crate) patterns: Patterns,
+}
+
+/// A line of the embedded data that does not read: the data is written by `cargo xtask
+/// generate` from this build's types and checked by `tests/catalog_data.rs`, so this is a
+/// build defect, not input.
+const DATA_DEFECT: &str = "trekmail-mcp/catalog.jsonl does not match this build: run `cargo xtask generate`";
+
 impl ToolDef {
+    pub(crate) fn from_data(
+        entry: ToolEntry,
+        method: Method,
+        path: String,
+        listed: &'static str,
+        call: &'static str,
+    ) -> Self {
+        Self {
+            entry,
+            method,
+            path,
+            listed: OnceLock::new(),
+            call: OnceLock::new(),
+            source: Some((listed, call)),
+        }
+    }
+
+    /// The MCP definition.
+    pub fn tool(&self) -> &Tool {
+        self.listed.get_or_init(|| {
+            let line = self.source.map_or("", |s| s.0);
+            #[allow(clippy::expect_used)]
+            serde_json::from_str(line).expect(DATA_DEFECT)
+        })
+    }
+
+    fn call_data(&self) -> &CallData {
+        self.call.get_or_init(|| {
+            let line = self.source.map_or("", |s| s.1);
+            #[allow(clippy::expect_used)]
+            let (shape, input_schema): (Shape, Value) =
+                serde_json::from_str(line).expect(DATA_DEFECT);
+            let mut patterns = Patterns::default();
+            #[allow(clippy::expect_used)]
+            patterns.add_from(&input_schema).expect(DATA_DEFECT);
+            CallData {
+                shape,
+                input_schema,
+                patterns,
+            }
+        })
+    }
+
+    /// Arguments and their wire mapping.
+    pub fn shape(&self) -> &Shape {
+        &self.call_data().shape
+    }
+
+    /// The input schema, as JSON.
+    pub fn input_schema(&self) -> &Value {
+        &self.call_data().input_schema
+    }
+
+    /// The compiled `pattern`s of the input schema.
+    pub(crate) fn patterns(&self) -> &Patterns {
+        &self.call_data().patterns
+    }
+
+    /// The lines [`ToolDef::from_data`] reads: the MCP definition, and the shape with the input
+    /// schema.
+    pub(crate) fn data_lines(&self) -> Result<(String, String), serde_json::Error> {
+        Ok((
+            serde_json::to_string(self.tool())?,
+            serde_json::to_string(&(self.shape(), self.input_schema()))?,
+        ))
+    }
+
     /// Whether a call may change something (anything but a GET): it carries an idempotency key.
     pub fn writes(&self) -> bool {
         self.method != Method::Get
@@ -62,8 +145,6 @@ impl ToolDef {
 pub struct Catalog {
     tools: Vec<Arc<ToolDef>>,
     by_name: HashMap<String, usize>,
-    /// Compiled `pattern`s of every schema.
-    pub patterns: Patterns,
 }
 
 /// Tool names MCP clients accept.
@@ -76,8 +157,20 @@ pub fn valid_name(name: &str) -> bool {
 }
 
 impl Catalog {
-    /// The catalogue of this build: the embedded map and the generated client's operations.
+    /// The catalogue of this build: the data `cargo xtask generate` wrote from the map and the
+    /// operations ([`crate::catalog::data`]), read as it is. When the map was edited since (the
+    /// data names the map it was written from), it is bound from the map as [`Catalog::build`]
+    /// does, at the cost of a slower start.
     pub fn embedded() -> Result<Self, Vec<String>> {
+        if let Some(tools) = crate::catalog::data::read(
+            crate::catalog::data::CATALOG_JSONL,
+            crate::catalog::map::TOOLS_MAP_TOML,
+        ) {
+            return Ok(Self::of(tools));
+        }
+        tracing::debug!(
+            "trekmail-mcp/catalog.jsonl was written from another tools-map.toml: binding the map (run `cargo xtask generate`)"
+        );
         let map = ToolsMap::embedded().map_err(|e| vec![e])?;
         let ops = trekmail_api::model::operations().map_err(|e| vec![e.to_string()])?;
         Self::build(map, ops)
@@ -103,7 +196,6 @@ impl Catalog {
             bound.insert(e.operation.clone());
         }
         let mut tools = Vec::new();
-        let mut patterns = Patterns::default();
         for entry in map.tool {
             let name = entry.name.clone();
             if !valid_name(&name) {
@@ -130,12 +222,7 @@ impl Catalog {
                 ));
             }
             match Self::tool(entry, op) {
-                Ok(def) => {
-                    if let Err(e) = patterns.add_from(&def.input_schema) {
-                        problems.push(format!("tool `{name}`: {e}"));
-                    }
-                    tools.push(Arc::new(def));
-                }
+                Ok(def) => tools.push(def),
                 Err(mut e) => problems.append(&mut e),
             }
         }
@@ -149,16 +236,17 @@ impl Catalog {
         if !problems.is_empty() {
             return Err(problems);
         }
+        Ok(Self::of(tools))
+    }
+
+    fn of(tools: Vec<ToolDef>) -> Self {
+        let tools: Vec<Arc<ToolDef>> = tools.into_iter().map(Arc::new).collect();
         let by_name = tools
             .iter()
             .enumerate()
             .map(|(i, t)| (t.entry.name.clone(), i))
             .collect();
-        Ok(Self {
-            tools,
-            by_name,
-            patterns,
-        })
+        Self { tools, by_name }
     }
 
     fn tool(entry: ToolEntry, op: &Operation) -> Result<ToolDef, Vec<String>> {
@@ -364,12 +452,21 @@ impl Catalog {
             Some(s) => tool.with_raw_output_schema(Arc::new(s)),
             None => tool,
         };
+        let input_schema = Value::Object(input);
+        let mut patterns = Patterns::default();
+        patterns
+            .add_from(&input_schema)
+            .map_err(|e| vec![format!("tool `{name}`: {e}")])?;
         Ok(ToolDef {
             method,
             path: op.path.clone(),
-            shape,
-            input_schema: Value::Object(input),
-            tool,
+            listed: OnceLock::from(tool),
+            call: OnceLock::from(CallData {
+                shape,
+                input_schema,
+                patterns,
+            }),
+            source: None,
             entry,
         })
     }

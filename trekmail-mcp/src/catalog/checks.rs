@@ -9,7 +9,7 @@ use crate::catalog::hostguard;
 use crate::catalog::map::{Check, truthy};
 use crate::catalog::schema::Target;
 use crate::catalog::validate;
-use crate::catalog::{Catalog, ToolDef};
+use crate::catalog::ToolDef;
 
 fn non_empty(v: Option<&Value>) -> bool {
     match v {
@@ -39,12 +39,12 @@ fn at<'a>(path: &str, args: &'a Map<String, Value>) -> Vec<(String, &'a Value)> 
 
 /// Problems with the arguments (schema, checks, path values, hosts, addresses, header-bound
 /// text); empty when the call may go on.
-pub fn problems(catalog: &Catalog, def: &ToolDef, args: &Map<String, Value>) -> Vec<String> {
+pub fn problems(def: &ToolDef, args: &Map<String, Value>) -> Vec<String> {
     let confirm_missing = def.entry.confirm.as_ref().map(|c| format!("{c}: required"));
     let mut problems: Vec<String> = validate::validate(
-        &def.input_schema,
+        def.input_schema(),
         args,
-        &catalog.patterns,
+        def.patterns(),
         &secret_fields(def),
     )
     .into_iter()
@@ -93,7 +93,7 @@ pub fn problems(catalog: &Catalog, def: &ToolDef, args: &Map<String, Value>) -> 
 
 /// A path value is one segment: `.`, `..` and control characters would change the endpoint.
 fn path_values(def: &ToolDef, args: &Map<String, Value>, out: &mut Vec<String>) {
-    for a in &def.shape.args {
+    for a in &def.shape().args {
         if !matches!(a.target, Target::Path(_)) {
             continue;
         }

@@ -1,6 +1,6 @@
 //! `tools-map.toml`: what differs between tools, as data.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use trekmail_api::TokenKind;
@@ -11,7 +11,7 @@ use crate::catalog::argpath::ArgPath;
 pub const TOOLS_MAP_TOML: &str = include_str!("../../../tools-map.toml");
 
 /// The whole file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ToolsMap {
     /// One entry per tool, in listing order.
@@ -22,7 +22,7 @@ pub struct ToolsMap {
 }
 
 /// An operation left out on purpose, with the reason.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Excluded {
     /// The operationId.
@@ -32,7 +32,7 @@ pub struct Excluded {
 }
 
 /// One tool.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ToolEntry {
     /// MCP tool name.
@@ -115,7 +115,7 @@ pub struct ToolEntry {
 
 /// A tool that runs several requests, the first being its operation. Its arguments are the
 /// operation's path parameters and `args`; nothing else of the operation is offered.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Flow {
     /// Which flow.
@@ -128,7 +128,7 @@ pub struct Flow {
 }
 
 /// The flows the MCP layer knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FlowKind {
     /// Upload a file of the MCP host: initiate, PUT the bytes to the presigned URL(s), complete.
@@ -136,7 +136,7 @@ pub enum FlowKind {
 }
 
 /// Which fields of a JSON answer (inside `data` or at the top level) hold a file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileSpec {
     /// The field holding the bytes, base64-encoded.
@@ -153,7 +153,7 @@ pub struct FileSpec {
 
 /// The token scopes a tool needs: at least one of `any_of` (when not empty) and every one of
 /// `all_of`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Capabilities {
     /// At least one of these.
@@ -165,7 +165,7 @@ pub struct Capabilities {
 }
 
 /// The safety switches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GateName {
     /// `TREKMAIL_ALLOW_DESTRUCTIVE`.
@@ -225,7 +225,7 @@ impl GateName {
 
 /// A gate that applies when a value at an argument path meets a condition (exactly one of
 /// `equals`, `contains`, `one_of`, `truthy`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GateWhen {
     /// The argument path (`action`, `actions[].type`).
@@ -285,7 +285,7 @@ pub fn truthy(v: &Value) -> bool {
 
 /// For every object at `each`, `field` must be one plain address when `when` is one of `one_of`
 /// (a mail rule's `value` when its `type` is a redirect).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmailWhen {
     /// Path of the objects (`actions[]`).
@@ -299,7 +299,7 @@ pub struct EmailWhen {
 }
 
 /// What columns of a CSV text argument hold (0-based).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CsvColumns {
     /// The argument holding the CSV text.
@@ -315,7 +315,7 @@ pub struct CsvColumns {
 }
 
 /// The idempotency-key policy.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Idempotency {
     /// The key also changes every `window_s` seconds (for actions a user may repeat later).
@@ -326,7 +326,7 @@ pub struct Idempotency {
 }
 
 /// MCP tool annotations.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Annotations {
     /// readOnlyHint.
@@ -340,7 +340,7 @@ pub struct Annotations {
 }
 
 /// A check on the arguments beyond what a JSON Schema says.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Check {
     /// At least one of `args` is given and not empty.

@@ -4,11 +4,12 @@
 //! says otherwise with `x-mcp-arg` (a nested object whose fields all carry it is flattened) and
 //! `x-mcp-send` (how an absent or empty argument reaches the wire).
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use trekmail_api::model::{Location, Operation};
 
 /// Where an argument goes on the wire.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Target {
     /// A path parameter.
     Path(String),
@@ -30,7 +31,7 @@ pub enum Target {
 }
 
 /// How an argument reaches the wire.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Send {
     /// Sent exactly when given (an explicit `null` included, where the schema allows it).
     Given,
@@ -45,7 +46,7 @@ pub enum Send {
 }
 
 /// One tool argument.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ArgSpec {
     /// Argument name.
     pub name: String,
@@ -60,7 +61,7 @@ pub struct ArgSpec {
 }
 
 /// A flattened body object and when it is sent.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Parent {
     /// The body field.
     pub field: String,
@@ -69,7 +70,7 @@ pub struct Parent {
 }
 
 /// A value the tool always sends, not an argument.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Fixed {
     /// Where.
     pub target: FixedTarget,
@@ -78,7 +79,7 @@ pub struct Fixed {
 }
 
 /// Where a fixed value goes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum FixedTarget {
     /// A header parameter.
     Header(String),
@@ -91,7 +92,7 @@ pub enum FixedTarget {
 }
 
 /// Everything a tool needs to turn arguments into a request.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Shape {
     /// Arguments in schema order.
     pub args: Vec<ArgSpec>,

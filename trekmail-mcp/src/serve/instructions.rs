@@ -38,10 +38,20 @@ struct Guidance {
     text: String,
 }
 
+/// The texts, read once.
+fn texts() -> Result<&'static Texts, String> {
+    static TEXTS: std::sync::OnceLock<Result<Texts, String>> = std::sync::OnceLock::new();
+    TEXTS
+        .get_or_init(|| {
+            toml::from_str(INSTRUCTIONS_TOML).map_err(|e| format!("instructions.toml: {e}"))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
 /// Guidance naming a tool the catalogue does not have: a typo must not silently drop a workflow.
 pub fn unknown_tools(known: impl Fn(&str) -> bool) -> Result<Vec<String>, String> {
-    let t: Texts =
-        toml::from_str(INSTRUCTIONS_TOML).map_err(|e| format!("instructions.toml: {e}"))?;
+    let t = texts()?;
     Ok(t.guidance
         .iter()
         .flat_map(|g| g.tools.iter())
@@ -52,8 +62,7 @@ pub fn unknown_tools(known: impl Fn(&str) -> bool) -> Result<Vec<String>, String
 
 /// The instructions for `config` serving `listed`.
 pub fn build(config: &Config, listed: &[Arc<ToolDef>]) -> Result<String, String> {
-    let t: Texts =
-        toml::from_str(INSTRUCTIONS_TOML).map_err(|e| format!("instructions.toml: {e}"))?;
+    let t = texts()?;
     let serves = |token: TokenKind| listed.iter().any(|d| d.entry.token == token);
     let mut parts = vec![t.intro.clone()];
     if serves(TokenKind::Ops) {
@@ -113,6 +122,6 @@ pub fn build(config: &Config, listed: &[Arc<ToolDef>]) -> Result<String, String>
             parts.push(g.text.clone());
         }
     }
-    parts.push(t.refusal);
+    parts.push(t.refusal.clone());
     Ok(parts.join(" "))
 }

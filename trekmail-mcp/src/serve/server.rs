@@ -52,8 +52,9 @@ pub struct TrekmailServer {
 /// instructions generated for them.
 struct Listing {
     listed: Vec<Arc<ToolDef>>,
-    /// The definitions as listed here (a disabled tool's description says so), in `listed` order.
-    listed_tools: Vec<Tool>,
+    /// The definitions as listed here (a disabled tool's description says so), in `listed`
+    /// order: made at the first `tools/list` or call, not at start-up.
+    listed_tools: std::sync::OnceLock<Vec<Tool>>,
     hidden: HashMap<String, String>,
     /// Generated from the configuration.
     instructions: String,
@@ -62,13 +63,31 @@ struct Listing {
 }
 
 impl Listing {
+    /// The definitions as listed.
+    fn tools(&self) -> &[Tool] {
+        self.listed_tools.get_or_init(|| {
+            let switches = self.config.switches();
+            self.listed
+                .iter()
+                .map(|def| {
+                    let mut tool = def.tool().clone();
+                    if let Some(g) = selection::disabled_by(def, &switches) {
+                        let d = tool.description.as_deref().unwrap_or_default();
+                        tool.description =
+                            Some(format!("{d}{}", gates::disabled_note(g, d)).into());
+                    }
+                    tool
+                })
+                .collect()
+        })
+    }
+
     /// This listing without the tools `scopes` say the tokens cannot use, each hidden with the
     /// scope it lacks; the instructions follow what stays listed.
     fn narrowed(&self, scopes: &Scopes) -> Result<Listing, String> {
         let mut listed = Vec::new();
-        let mut listed_tools = Vec::new();
         let mut hidden = self.hidden.clone();
-        for (def, tool) in self.listed.iter().zip(&self.listed_tools) {
+        for def in &self.listed {
             let why = def
                 .entry
                 .capabilities
@@ -78,16 +97,13 @@ impl Listing {
                 Some(w) => {
                     hidden.insert(def.entry.name.clone(), w);
                 }
-                None => {
-                    listed.push(Arc::clone(def));
-                    listed_tools.push(tool.clone());
-                }
+                None => listed.push(Arc::clone(def)),
             }
         }
         let instructions = instructions::build(&self.config, &listed)?;
         Ok(Listing {
             listed,
-            listed_tools,
+            listed_tools: std::sync::OnceLock::new(),
             hidden,
             instructions,
             config: self.config.clone(),
@@ -109,8 +125,11 @@ pub struct Shared {
     /// `TREKMAIL_SEND_TO`.
     send_to: Option<Arc<crate::call::outbound::SendTo>>,
     human_confirm: HumanConfirm,
-    /// Indexed by [`Shared::index`]: one listing per combination of tokens present.
-    listings: [Arc<Listing>; 4],
+    /// Indexed by [`Shared::index`]: one listing per combination of tokens present, made when
+    /// a server for that combination is first built.
+    listings: Arc<[std::sync::OnceLock<Arc<Listing>>; 4]>,
+    /// The configuration the listings are made for.
+    config: Arc<Config>,
     slots: Arc<tokio::sync::Semaphore>,
     closing: CancellationToken,
     /// Callers' listings narrowed by their tokens' scopes (callers' tokens over HTTP, with
@@ -169,20 +188,6 @@ impl Shared {
             }
             _ => Arc::new(ProcessMemory::default()),
         };
-        let mut listings = Vec::with_capacity(4);
-        for i in 0..4 {
-            listings.push(Arc::new(listing(
-                &catalog,
-                config,
-                &switches,
-                source,
-                i & 1 != 0,
-                i & 2 != 0,
-            )?));
-        }
-        let listings: [Arc<Listing>; 4] = listings
-            .try_into()
-            .map_err(|_| "four listings".to_owned())?;
         Ok(Self {
             catalog: Arc::new(catalog),
             pool,
@@ -192,7 +197,8 @@ impl Shared {
             shelf: Arc::default(),
             send_to: config.send_to.clone().map(Arc::new),
             human_confirm: config.human_confirm,
-            listings,
+            listings: Arc::default(),
+            config: Arc::new(config.clone()),
             slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
             closing: CancellationToken::new(),
             scope_cache: (config.scope_aware && source == TokenSource::Request).then(|| {
@@ -284,11 +290,24 @@ impl Shared {
             metrics: Arc::clone(&self.metrics),
             send_to: self.send_to.clone(),
         };
+        let (ops, message) = (tokens.ops.is_some(), tokens.message.is_some());
+        let slot = &self.listings[Self::index(ops, message)];
+        let listing = match slot.get() {
+            Some(l) => Arc::clone(l),
+            None => {
+                let l = Arc::new(listing(
+                    &self.catalog,
+                    &self.config,
+                    self.source,
+                    ops,
+                    message,
+                )?);
+                Arc::clone(slot.get_or_init(|| l))
+            }
+        };
         Ok(TrekmailServer {
             catalog: Arc::clone(&self.catalog),
-            listing: Arc::clone(
-                &self.listings[Self::index(tokens.ops.is_some(), tokens.message.is_some())],
-            ),
+            listing,
             human_confirm: self.human_confirm,
             caller: Arc::new(caller),
             slots: Arc::clone(&self.slots),
@@ -312,7 +331,6 @@ impl Shared {
 fn listing(
     catalog: &Catalog,
     config: &Config,
-    switches: &Switches,
     source: TokenSource,
     ops: bool,
     message: bool,
@@ -321,7 +339,6 @@ fn listing(
     config.ops_token = ops.then(|| Secret::new("tm_live_present"));
     config.message_token = message.then(|| Secret::new("tm_msg_present"));
     let mut listed = Vec::new();
-    let mut listed_tools = Vec::new();
     let mut hidden = HashMap::new();
     for def in catalog.tools() {
         let why = if selection::has_token(&config, def.entry.token) {
@@ -333,21 +350,13 @@ fn listing(
             Some(w) => {
                 hidden.insert(def.entry.name.clone(), w);
             }
-            None => {
-                let mut tool = def.tool.clone();
-                if let Some(g) = selection::disabled_by(def, switches) {
-                    let d = tool.description.as_deref().unwrap_or_default();
-                    tool.description = Some(format!("{d}{}", gates::disabled_note(g, d)).into());
-                }
-                listed.push(Arc::clone(def));
-                listed_tools.push(tool);
-            }
+            None => listed.push(Arc::clone(def)),
         }
     }
     let instructions = instructions::build(&config, &listed)?;
     Ok(Listing {
         listed,
-        listed_tools,
+        listed_tools: std::sync::OnceLock::new(),
         hidden,
         instructions,
         config,
@@ -403,7 +412,7 @@ impl TrekmailServer {
 
     /// The tools this configuration lists, in order.
     pub fn tools(&self) -> Vec<Tool> {
-        self.listing.listed_tools.clone()
+        self.listing.tools().to_vec()
     }
 
     /// The definitions this configuration lists, in order.
@@ -421,10 +430,11 @@ impl TrekmailServer {
         &self.listing.instructions
     }
 
-    fn find(&self, name: &str) -> Option<(&Arc<ToolDef>, &Tool)> {
+    /// The listed tool `name` and its position in the listing.
+    fn find(&self, name: &str) -> Option<(usize, &Arc<ToolDef>)> {
         let l = &self.listing;
         let i = l.listed.iter().position(|d| d.entry.name == name)?;
-        Some((&l.listed[i], &l.listed_tools[i]))
+        Some((i, &l.listed[i]))
     }
 
     /// Calls a tool by name for a client that cannot ask its user: `Err` only for a tool that
@@ -458,7 +468,7 @@ impl TrekmailServer {
         human: &Human,
         progress: Option<&Progress>,
     ) -> Result<rmcp::model::CallToolResult, ErrorData> {
-        let Some((def, _)) = self.find(name) else {
+        let Some((_, def)) = self.find(name) else {
             let msg = match self.listing.hidden.get(name) {
                 Some(why) => format!("tool `{name}` is not available: {why}"),
                 None => format!("unknown tool `{name}`"),
@@ -488,7 +498,7 @@ impl TrekmailServer {
         // Switches and confirmation first: a refused call asks nobody.
         let prepared = match self
             .caller
-            .prepare(&self.catalog, def, args.unwrap_or_default())
+            .prepare(def, args.unwrap_or_default())
         {
             Ok(p) => p,
             Err(refusal) => return Ok(refusal),
@@ -530,7 +540,7 @@ impl TrekmailServer {
     pub async fn read(&self, uri: &str) -> Result<ReadResourceResult, ErrorData> {
         let found = self.listed().iter().find_map(|d| {
             let spec = d.entry.file.as_ref()?;
-            Some((d, spec, files::args_of(uri, &d.path, &d.shape)?))
+            Some((d, spec, files::args_of(uri, &d.path, d.shape())?))
         });
         let Some((def, spec, args)) = found else {
             return Err(ErrorData::resource_not_found(
@@ -547,7 +557,7 @@ impl TrekmailServer {
         };
         let prepared = self
             .caller
-            .prepare(&self.catalog, def, args)
+            .prepare(def, args)
             .map_err(|r| ErrorData::invalid_params(text_of(&r), None))?;
         let (shelf, caller) = &self.caller.shelf;
         if let Some(file) = shelf.take(caller, uri, std::time::Instant::now()) {
@@ -590,7 +600,7 @@ impl TrekmailServer {
             .filter(|d| d.entry.file.is_some())
             .map(|d| {
                 let query: Vec<&str> = d
-                    .shape
+                    .shape()
                     .args
                     .iter()
                     .filter_map(|a| match &a.target {
@@ -700,6 +710,6 @@ impl ServerHandler for TrekmailServer {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.find(name).map(|(_, t)| t.clone())
+        self.find(name).map(|(i, _)| self.listing.tools()[i].clone())
     }
 }

@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""The figures of docs/benchmarks.md (issue 23) for a release binary, over stdio against a local
+stub API on loopback:
+
+    cargo build --release -p trekmail-mcp --locked && python3 trekmail-mcp/benches/figures.py [BINARY]
+
+- instructions (valgrind's callgrind; repeatable whatever else the machine is doing) from start
+  to `initialize` answered and the end of input, for one `tools/list`, and per `get_domain` call
+  (mean of 200);
+- wall clock from start to `initialize` answered (median of 21 starts);
+- peak RSS (VmHWM) after `initialize` + `tools/list`, and RSS after 1,000 `get_domain` calls;
+- an 8 MB and a 25 MB attachment: tool call + `resources/read`, downloads from the API, time and
+  peak RSS (a fresh process each).
+
+Each for all 272 tools listed (both tokens) and for the 143 tools of the reference server
+(`TREKMAIL_TOOLS` from benches/tools143.txt). Prints figures; asserts nothing.
+"""
+
+import base64
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DOMAIN = json.dumps({"data": {"id": 7, "name": "example.com", "status": "active"}}).encode()
+CALLS = 200
+MB = 1024 * 1024
+
+
+def attachment(size):
+    raw = bytes([0xA5]) * size
+    return json.dumps({"data": {"filename": "big.bin", "content_type": "application/octet-stream",
+                                "content_base64": base64.b64encode(raw).decode()}}).encode()
+
+
+FILES = {"/api/v1/messages/5/attachments/0": (8, None), "/api/v1/messages/6/attachments/0": (25, None)}
+DOWNLOADS = {}
+
+
+class Api(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        path = self.path.split("?")[0]
+        body = DOMAIN
+        if path in FILES:
+            DOWNLOADS[path] = DOWNLOADS.get(path, 0) + 1
+            size, cached = FILES[path]
+            if cached is None:
+                cached = attachment(size * MB)
+                FILES[path] = (size, cached)
+            body = cached
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def env(port, tools):
+    e = {
+        "TREKMAIL_BASE_URL": f"http://127.0.0.1:{port}",
+        "TREKMAIL_API_TOKEN": "tm_live_bench",
+        "TREKMAIL_MESSAGE_TOKEN": "tm_msg_bench",
+        "TREKMAIL_LOG": "off",
+        "PATH": os.environ.get("PATH", ""),
+    }
+    if tools:
+        e["TREKMAIL_TOOLS"] = ",".join(tools)
+    return e
+
+
+class Session:
+    def __init__(self, cmd, environ):
+        self.p = subprocess.Popen(cmd, env=environ, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+        self.n = 0
+
+    def rpc(self, method, params):
+        self.n += 1
+        msg = {"jsonrpc": "2.0", "id": self.n, "method": method, "params": params}
+        self.p.stdin.write((json.dumps(msg) + "\n").encode())
+        self.p.stdin.flush()
+        return self.p.stdout.readline()
+
+    def initialize(self):
+        line = self.rpc("initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
+                                       "clientInfo": {"name": "bench", "version": "1"}})
+        self.p.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+        self.p.stdin.flush()
+        return line
+
+    def status_kb(self, field):
+        with open(f"/proc/{self.p.pid}/status") as f:
+            for line in f:
+                if line.startswith(field):
+                    return int(line.split()[1])
+        return 0
+
+    def close(self):
+        self.p.stdin.close()
+        err = self.p.stderr.read().decode(errors="replace")
+        self.p.wait()
+        return err
+
+
+def instructions(binary, environ, scenario):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "callgrind.out")
+        s = Session(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", binary], environ)
+        s.initialize()
+        if scenario == "list":
+            s.rpc("tools/list", {})
+        if scenario == "calls":
+            for _ in range(CALLS):
+                s.rpc("tools/call", {"name": "get_domain", "arguments": {"domain_id": 7}})
+        err = s.close()
+    m = re.search(r"Collected : (\d+)", err)
+    if not m:
+        sys.exit(f"callgrind printed no total:\n{err[-2000:]}")
+    return int(m.group(1))
+
+
+def wall_to_initialize(binary, environ, runs=21):
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        s = Session([binary], environ)
+        s.initialize()
+        times.append(time.perf_counter() - t)
+        s.close()
+    return statistics.median(times) * 1000, min(times) * 1000
+
+
+def memory(binary, environ):
+    s = Session([binary], environ)
+    s.initialize()
+    listed = json.loads(s.rpc("tools/list", {}))
+    tools = len(listed["result"]["tools"])
+    after_list = s.status_kb("VmHWM:")
+    for _ in range(1000):
+        s.rpc("tools/call", {"name": "get_domain", "arguments": {"domain_id": 7}})
+    rss_calls, peak_calls = s.status_kb("VmRSS:"), s.status_kb("VmHWM:")
+    s.close()
+    return tools, after_list, rss_calls, peak_calls
+
+
+def file_row(binary, environ, uid, path):
+    DOWNLOADS.clear()
+    s = Session([binary], environ)
+    s.initialize()
+    t = time.perf_counter()
+    r = json.loads(s.rpc("tools/call", {"name": "download_attachment", "arguments": {"uid": uid, "index": 0}}))
+    result_bytes = len(json.dumps(r["result"]))
+    uri = r["result"].get("structuredContent", {}).get("uri", "")
+    read = json.loads(s.rpc("resources/read", {"uri": uri}))
+    elapsed = time.perf_counter() - t
+    got = len(read.get("result", {}).get("contents", [{}])[0].get("blob", ""))
+    peak = s.status_kb("VmHWM:")
+    s.close()
+    return elapsed * 1000, DOWNLOADS.get(path, 0), peak, result_bytes, got
+
+
+def main():
+    binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join("target", "release", "trekmail-mcp")
+    api = ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    port = api.server_address[1]
+    with open(os.path.join(HERE, "tools143.txt")) as f:
+        t143 = [line.strip() for line in f if line.strip()]
+    for label, tools in (("272 tools", None), ("143 tools", t143)):
+        e = env(port, tools)
+        init = instructions(binary, e, "init")
+        listed = instructions(binary, e, "list")
+        calls = instructions(binary, e, "calls")
+        med, best = wall_to_initialize(binary, e)
+        n, hwm_list, rss_calls, hwm_calls = memory(binary, e)
+        print(f"[{label}: {n} listed]")
+        print(f"  start to initialize answered (and exit)  {init / 1e6:8.1f} M instructions")
+        print(f"  start to initialize answered, wall       {med:8.1f} ms median ({best:.1f} best of 21)")
+        print(f"  tools/list                               {(listed - init) / 1e6:8.2f} M instructions")
+        print(f"  tools/call get_domain (mean of {CALLS})      {(calls - init) / CALLS / 1e3:8.0f} k instructions")
+        print(f"  peak RSS after initialize + tools/list   {hwm_list / 1024:8.1f} MB")
+        print(f"  RSS after 1,000 get_domain calls         {rss_calls / 1024:8.1f} MB (peak {hwm_calls / 1024:.1f} MB)")
+    e = env(port, None)
+    for size, uid in ((8, 5), (25, 6)):
+        path = f"/api/v1/messages/{uid}/attachments/0"
+        ms, downloads, peak, result_bytes, got = file_row(binary, e, uid, path)
+        print(f"[{size} MB attachment: call + resources/read]")
+        print(f"  time {ms:8.0f} ms, downloads from the API {downloads}, peak RSS {peak / 1024:.1f} MB")
+        print(f"  tool result {result_bytes} bytes; resources/read {got} bytes of base64")
+    api.shutdown()
+
+
+if __name__ == "__main__":
+    main()

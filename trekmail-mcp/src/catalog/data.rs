@@ -1,0 +1,163 @@
+//! The catalogue as build-time data: `cargo xtask generate` binds `tools-map.toml` to the
+//! operations once ([`crate::catalog::Catalog::build`], every check made there) and writes the
+//! result to `trekmail-mcp/catalog.jsonl`, which the binary embeds. Start-up reads only the
+//! entries (what selection and the instructions need); each tool's MCP definition and call data
+//! are read from their own line when first listed or called.
+//!
+//! The file, one JSON value a line: a header (the FNV-1a hash of the map it was written from, and
+//! where each following line starts), the entries with their method and path (one array), each
+//! tool's MCP definition, then each tool's shape and input schema. The map stays the single
+//! source of truth: a binary whose map differs from the header's binds the map instead, and
+//! `cargo xtask generate --check` fails on a stale file.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use trekmail_api::model::Method;
+
+use crate::catalog::ToolDef;
+use crate::catalog::map::ToolEntry;
+
+/// The data, embedded at build time.
+pub const CATALOG_JSONL: &str = include_str!("../../catalog.jsonl");
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    /// FNV-1a (64 bits, hex) of the `tools-map.toml` the data was written from.
+    map_fnv1a: String,
+    /// Byte offsets, after the header line, of each line and of the end.
+    lines: Vec<usize>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Head {
+    entry: ToolEntry,
+    method: Method,
+    path: String,
+}
+
+/// FNV-1a, 64 bits: stable across builds and toolchains, and cheap (the map is ~110 KB).
+fn fnv1a(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// The data for `tools` (bound from `map_toml`), as [`read`] reads it.
+pub fn write<'a>(
+    tools: impl IntoIterator<Item = &'a ToolDef>,
+    map_toml: &str,
+) -> Result<String, String> {
+    let mut heads = Vec::new();
+    let mut listed = Vec::new();
+    let mut calls = Vec::new();
+    for t in tools {
+        heads.push(Head {
+            entry: t.entry.clone(),
+            method: t.method,
+            path: t.path.clone(),
+        });
+        let (l, c) = t
+            .data_lines()
+            .map_err(|e| format!("tool `{}`: {e}", t.entry.name))?;
+        listed.push(l);
+        calls.push(c);
+    }
+    let heads = heads
+        .iter()
+        .map(lean)
+        .collect::<Result<Vec<Value>, String>>()?;
+    let heads = serde_json::to_string(&heads).map_err(|e| e.to_string())?;
+    let mut body = String::new();
+    let mut lines = Vec::new();
+    for line in std::iter::once(&heads).chain(&listed).chain(&calls) {
+        lines.push(body.len());
+        body.push_str(line);
+        body.push('\n');
+    }
+    lines.push(body.len());
+    let header = serde_json::to_string(&Header {
+        map_fnv1a: fnv1a(map_toml),
+        lines,
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(format!("{header}\n{body}"))
+}
+
+/// `head` as JSON without the `null`s, `[]`s and `{}`s that read back as the same value (an absent
+/// optional column): the entries are what a start-up parses, and most columns are empty for most
+/// tools. Whatever does not read back the same is kept whole.
+fn lean(head: &Head) -> Result<Value, String> {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.retain(|_, v| {
+                    !(v.is_null()
+                        || v.as_array().is_some_and(Vec::is_empty)
+                        || v.as_object().is_some_and(serde_json::Map::is_empty))
+                });
+                m.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let whole = serde_json::to_value(head).map_err(|e| e.to_string())?;
+    let mut stripped = whole.clone();
+    strip(&mut stripped);
+    let same = serde_json::from_value::<Head>(stripped.clone())
+        .ok()
+        .and_then(|h| serde_json::to_value(&h).ok())
+        .is_some_and(|v| v == whole);
+    Ok(if same { stripped } else { whole })
+}
+
+/// The tools of `text` when it was written from `map_toml`; `None` when it was written from
+/// another map or does not read.
+pub fn read(text: &'static str, map_toml: &str) -> Option<Vec<ToolDef>> {
+    let (header, body) = text.split_once('\n')?;
+    let header: Header = serde_json::from_str(header).ok()?;
+    if header.map_fnv1a != fnv1a(map_toml) {
+        return None;
+    }
+    // Line `i`, without its newline.
+    let line = |i: usize| -> Option<&'static str> {
+        let (start, end) = (*header.lines.get(i)?, *header.lines.get(i + 1)?);
+        body.get(start..end.checked_sub(1)?)
+    };
+    let heads: Vec<Head> = serde_json::from_str(line(0)?).ok()?;
+    let n = heads.len();
+    if header.lines.len() != 2 * n + 2 {
+        return None;
+    }
+    heads
+        .into_iter()
+        .enumerate()
+        .map(|(i, h)| {
+            Some(ToolDef::from_data(
+                h.entry,
+                h.method,
+                h.path,
+                line(1 + i)?,
+                line(1 + n + i)?,
+            ))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fnv1a;
+
+    #[test]
+    fn fnv1a_is_the_published_function() {
+        // Test vectors of the FNV reference (draft-eastlake-fnv).
+        assert_eq!(fnv1a(""), "cbf29ce484222325");
+        assert_eq!(fnv1a("a"), "af63dc4c8601ec8c");
+        assert_eq!(fnv1a("foobar"), "85944171f73967e8");
+    }
+}

@@ -1,0 +1,58 @@
+//! The catalogue the binary reads at start-up (`trekmail-mcp/catalog.jsonl`, written by `cargo
+//! xtask generate`) is the map bound to the operations, tool by tool: the same entries, methods,
+//! paths, definitions as listed, shapes and input schemas.
+#![allow(clippy::unwrap_used)]
+
+use serde_json::Value;
+use trekmail_mcp::Catalog;
+use trekmail_mcp::catalog::data::{self, CATALOG_JSONL};
+use trekmail_mcp::catalog::map::{TOOLS_MAP_TOML, ToolsMap};
+
+fn bound() -> Catalog {
+    let ops = trekmail_api::model::operations().unwrap();
+    Catalog::build(ToolsMap::embedded().unwrap(), ops).unwrap()
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap()
+}
+
+#[test]
+fn the_embedded_data_is_the_map_bound_to_the_operations() {
+    let tools = data::read(CATALOG_JSONL, TOOLS_MAP_TOML)
+        .expect("catalog.jsonl was written from another tools-map.toml: run `cargo xtask generate`");
+    let bound = bound();
+    assert_eq!(tools.len(), bound.tools().len());
+    for (d, b) in tools.iter().zip(bound.tools()) {
+        let name = &b.entry.name;
+        assert_eq!(json(&d.entry), json(&b.entry), "{name}: entry");
+        assert_eq!((d.method, &d.path), (b.method, &b.path), "{name}");
+        assert_eq!(json(d.tool()), json(b.tool()), "{name}: definition");
+        assert_eq!(json(d.shape()), json(b.shape()), "{name}: shape");
+        assert_eq!(d.input_schema(), b.input_schema(), "{name}: input schema");
+    }
+}
+
+#[test]
+fn data_written_from_another_map_is_not_read_and_the_map_is_bound_instead() {
+    let edited = format!("{TOOLS_MAP_TOML}\n# an edit not yet regenerated\n");
+    assert!(data::read(CATALOG_JSONL, &edited).is_none());
+    // What the binary serves is the map either way.
+    let embedded = Catalog::embedded().unwrap();
+    assert_eq!(embedded.tools().len(), bound().tools().len());
+}
+
+#[test]
+fn data_that_does_not_read_is_not_read() {
+    let text: &'static str = Box::leak(CATALOG_JSONL.replacen("\"lines\":[0,", "\"lines\":[1,", 1).into_boxed_str());
+    assert!(data::read(text, TOOLS_MAP_TOML).is_none());
+    assert!(data::read("", TOOLS_MAP_TOML).is_none());
+    assert!(data::read("{}\n[]", TOOLS_MAP_TOML).is_none());
+}
+
+#[test]
+fn written_data_reads_back_as_written() {
+    let bound = bound();
+    let text = data::write(bound.tools().iter().map(|t| &**t), TOOLS_MAP_TOML).unwrap();
+    assert_eq!(text, CATALOG_JSONL, "catalog.jsonl is stale: run `cargo xtask generate`");
+}
