@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde_json::Value;
 
-use crate::model::Method;
 use crate::canonical::canonical_json;
+use crate::model::Method;
 use crate::read::target;
 
 const SEND_RULES: [&str; 6] = [
