@@ -19,8 +19,9 @@ fn json<T: serde::Serialize>(v: &T) -> Value {
 
 #[test]
 fn the_embedded_data_is_the_map_bound_to_the_operations() {
-    let tools = data::read(CATALOG_JSONL, TOOLS_MAP_TOML)
-        .expect("catalog.jsonl was written from another tools-map.toml: run `cargo xtask generate`");
+    let tools = data::read(CATALOG_JSONL, TOOLS_MAP_TOML).expect(
+        "catalog.jsonl was written from another tools-map.toml: run `cargo xtask generate`",
+    );
     let bound = bound();
     assert_eq!(tools.len(), bound.tools().len());
     for (d, b) in tools.iter().zip(bound.tools()) {
@@ -44,7 +45,11 @@ fn data_written_from_another_map_is_not_read_and_the_map_is_bound_instead() {
 
 #[test]
 fn data_that_does_not_read_is_not_read() {
-    let text: &'static str = Box::leak(CATALOG_JSONL.replacen("\"lines\":[0,", "\"lines\":[1,", 1).into_boxed_str());
+    let text: &'static str = Box::leak(
+        CATALOG_JSONL
+            .replacen("\"lines\":[0,", "\"lines\":[1,", 1)
+            .into_boxed_str(),
+    );
     assert!(data::read(text, TOOLS_MAP_TOML).is_none());
     assert!(data::read("", TOOLS_MAP_TOML).is_none());
     assert!(data::read("{}\n[]", TOOLS_MAP_TOML).is_none());
@@ -54,5 +59,8 @@ fn data_that_does_not_read_is_not_read() {
 fn written_data_reads_back_as_written() {
     let bound = bound();
     let text = data::write(bound.tools().iter().map(|t| &**t), TOOLS_MAP_TOML).unwrap();
-    assert_eq!(text, CATALOG_JSONL, "catalog.jsonl is stale: run `cargo xtask generate`");
+    assert_eq!(
+        text, CATALOG_JSONL,
+        "catalog.jsonl is stale: run `cargo xtask generate`"
+    );
 }

@@ -19,11 +19,11 @@ use crate::call::results;
 use crate::call::shelf::Shelf;
 use crate::call::tokens::{TokenSource, TokenVariable as _};
 use crate::call::wire;
+use crate::catalog::ToolDef;
 use crate::catalog::checks;
 use crate::catalog::map::Idempotency;
 use crate::catalog::schema::{IDEMPOTENCY_ARG, Target};
 use crate::catalog::truncate::cut;
-use crate::catalog::ToolDef;
 
 /// Everything a call needs.
 pub struct Caller {
@@ -65,11 +65,7 @@ impl Caller {
     }
 
     /// Runs one call of `def` with `args`; every outcome is a tool result the model can read.
-    pub async fn call(
-        &self,
-        def: &ToolDef,
-        args: Map<String, Value>,
-    ) -> CallToolResult {
+    pub async fn call(&self, def: &ToolDef, args: Map<String, Value>) -> CallToolResult {
         self.call_with_progress(def, args, None).await
     }
 

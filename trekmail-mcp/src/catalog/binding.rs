@@ -50,7 +50,8 @@ pub(crate) struct CallData {
 /// A line of the embedded data that does not read: the data is written by `cargo xtask
 /// generate` from this build's types and checked by `tests/catalog_data.rs`, so this is a
 /// build defect, not input.
-const DATA_DEFECT: &str = "trekmail-mcp/catalog.jsonl does not match this build: run `cargo xtask generate`";
+const DATA_DEFECT: &str =
+    "trekmail-mcp/catalog.jsonl does not match this build: run `cargo xtask generate`";
 
 impl ToolDef {
     pub(crate) fn from_data(
@@ -336,6 +337,15 @@ impl Catalog {
                 )),
                 Err(e) => problems.push(format!("{both}: {column}: {e}")),
             }
+        }
+        if entry.sends
+            && entry.outbound_args.is_empty()
+            && entry.outbound_when.is_empty()
+            && entry.unnamed_recipients == 0
+        {
+            problems.push(format!(
+                "{both}: sends = true, but no outbound_args, outbound_when or unnamed_recipients say whom it mails"
+            ));
         }
         for p in &entry.outside_text {
             if let Err(e) = ArgPath::parse(p) {
