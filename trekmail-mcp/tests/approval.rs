@@ -794,3 +794,30 @@ fn the_question_says_where_mail_goes_from_the_maps_outbound_columns() {
     );
     assert!(!q.contains("Mail will go to"), "{q}");
 }
+
+#[test]
+fn a_bad_key_file_stops_the_server_naming_the_variable_never_the_key() {
+    let secret = "too-short-secret-key";
+    let file = key_file(&[KEY_A, secret]);
+    let problems = support::config("https://x.example", &opts(Some(&file), &[]))
+        .err()
+        .unwrap()
+        .join("\n");
+    assert!(
+        problems.contains("TREKMAIL_STATE_KEY_FILE") && problems.contains("line 3"),
+        "{problems}"
+    );
+    assert!(
+        !problems.contains(secret) && !problems.contains(KEY_A),
+        "{problems}"
+    );
+    let missing = file.with_file_name("absent");
+    let problems = support::config("https://x.example", &opts(Some(&missing), &[]))
+        .err()
+        .unwrap()
+        .join("\n");
+    assert!(
+        problems.contains("TREKMAIL_STATE_KEY_FILE: cannot read"),
+        "{problems}"
+    );
+}
