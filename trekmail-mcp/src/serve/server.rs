@@ -23,6 +23,7 @@ use crate::call::human::{self, Approval, Ask, Decision, Human, HumanConfirm, Sea
 use crate::call::idempotency::Keys;
 use crate::call::intents::{IntentMemory, ProcessMemory};
 use crate::call::metrics::Metrics;
+use crate::call::outbound;
 use crate::call::progress::Progress;
 use crate::call::results;
 use crate::call::send_rate::{Budget, ProcessBudget, SendRateLimit, SharedBudget};
@@ -81,6 +82,15 @@ impl Listing {
                         let d = tool.description.as_deref().unwrap_or_default();
                         tool.description =
                             Some(format!("{d}{}", gates::disabled_note(g, d)).into());
+                    }
+                    let policy = outbound::policy_note(
+                        def,
+                        self.config.send_to.as_ref(),
+                        self.config.send_rate.as_ref(),
+                    );
+                    if !policy.is_empty() {
+                        let d = tool.description.as_deref().unwrap_or_default();
+                        tool.description = Some(format!("{d}{policy}").into());
                     }
                     tool
                 })
