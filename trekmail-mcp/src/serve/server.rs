@@ -23,8 +23,10 @@ use crate::call::human::{self, Approval, Ask, Decision, Human, HumanConfirm, Sea
 use crate::call::idempotency::Keys;
 use crate::call::intents::{IntentMemory, ProcessMemory};
 use crate::call::metrics::Metrics;
+use crate::call::outbound;
 use crate::call::progress::Progress;
 use crate::call::results;
+use crate::call::send_rate::{Budget, ProcessBudget, SendRateLimit, SharedBudget};
 use crate::call::shelf::Shelf;
 use crate::call::state::{SharedIntents, Store};
 use crate::call::tokens::Secret;
@@ -113,6 +115,8 @@ pub struct Shared {
     max_inline_bytes: u64,
     /// `TREKMAIL_SEND_TO`.
     send_to: Option<Arc<crate::call::outbound::SendTo>>,
+    /// `TREKMAIL_SEND_RATE` and its budget: one per deployment (the shared store's) or process.
+    send_rate: Option<Arc<SendRateLimit>>,
     human_confirm: HumanConfirm,
     /// Indexed by [`Shared::index`]: one listing per combination of tokens present.
     listings: [Arc<Listing>; 4],
@@ -206,6 +210,15 @@ impl Shared {
             max_inline_bytes: config.max_inline_bytes,
             shelf: Arc::default(),
             send_to: config.send_to.clone().map(Arc::new),
+            send_rate: config.send_rate.map(|rate| {
+                let budget: Arc<dyn Budget> = match (&store, &config.state) {
+                    (Some(store), Some(state)) => {
+                        Arc::new(SharedBudget::new(Arc::clone(store), state.required))
+                    }
+                    _ => Arc::new(ProcessBudget::default()),
+                };
+                Arc::new(SendRateLimit { rate, budget })
+            }),
             human_confirm: config.human_confirm,
             listings,
             slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
@@ -299,6 +312,7 @@ impl Shared {
             ),
             metrics: Arc::clone(&self.metrics),
             send_to: self.send_to.clone(),
+            send_rate: self.send_rate.clone(),
         };
         Ok(TrekmailServer {
             catalog: Arc::clone(&self.catalog),
@@ -356,6 +370,12 @@ fn listing(
                 if let Some(g) = selection::disabled_by(def, switches) {
                     let d = tool.description.as_deref().unwrap_or_default();
                     tool.description = Some(format!("{d}{}", gates::disabled_note(g, d)).into());
+                }
+                let policy =
+                    outbound::policy_note(def, config.send_to.as_ref(), config.send_rate.as_ref());
+                if !policy.is_empty() {
+                    let d = tool.description.as_deref().unwrap_or_default();
+                    tool.description = Some(format!("{d}{policy}").into());
                 }
                 listed.push(Arc::clone(def));
                 listed_tools.push(tool);
