@@ -57,6 +57,7 @@ mod retry;
 mod setup;
 mod transport;
 mod trust;
+pub mod validate;
 
 #[allow(
     clippy::all,
