@@ -108,7 +108,7 @@ impl ToolDef {
     }
 
     /// The compiled `pattern`s of the input schema.
-    pub(crate) fn patterns(&self) -> &Patterns {
+    pub fn patterns(&self) -> &Patterns {
         &self.call_data().patterns
     }
 
