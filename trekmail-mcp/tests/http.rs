@@ -1257,3 +1257,53 @@ async fn metrics_count_calls_refusals_and_statuses_and_reveal_nothing() {
     assert_eq!(s.api_requests().await.len(), 1);
     s.stop.cancel();
 }
+
+#[tokio::test]
+async fn the_upload_tool_does_not_exist_over_http_in_either_mode() {
+    // A directory and a file the tool could read over stdio.
+    let dir = std::env::temp_dir().join(format!("trekmail-http-upload-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("report.pdf"), b"local bytes").unwrap();
+    for caller in [false, true] {
+        let mut opts = if caller {
+            caller_opts()
+        } else {
+            Opts::default()
+        };
+        opts.extra
+            .push(("TREKMAIL_UPLOAD_DIR", dir.display().to_string()));
+        let s = if caller {
+            serve(opts, &[("TREKMAIL_HTTP_TOKENS", "caller")]).await
+        } else {
+            serve(opts, &[]).await
+        };
+        let a = auth(ALICE_OPS);
+        let headers: Vec<(&str, &str)> = if caller {
+            vec![("authorization", &a)]
+        } else {
+            vec![]
+        };
+        let listed = s.list(&headers).await;
+        assert!(listed.iter().any(|t| t == "drive_upload_initiate"));
+        assert!(
+            !listed.iter().any(|t| t == "drive_file_upload"),
+            "caller={caller}"
+        );
+        // Called anyway: the answer to a tool that does not exist, nothing sent.
+        let args = json!({"space": "account", "local_path": "report.pdf"});
+        let body = s.call("drive_file_upload", args.clone(), &headers).await;
+        let unknown = s.call("no_such_tool", args, &headers).await;
+        assert_eq!(body["error"]["code"], -32602, "{body}");
+        assert_eq!(
+            body["error"]["message"],
+            unknown["error"]["message"]
+                .as_str()
+                .unwrap()
+                .replace("no_such_tool", "drive_file_upload"),
+            "{body}"
+        );
+        assert!(s.api_requests().await.is_empty());
+        s.stop.cancel();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -24,6 +24,12 @@ pub fn disabled_by(def: &ToolDef, switches: &Switches) -> Option<GateName> {
     def.entry.gate.filter(|g| !switches.on(*g))
 }
 
+/// Whether `def` exists at all under `config`: a `stdio_only` tool (it reads the server's disk)
+/// does not over HTTP, in any mode: not listed, and a call to it is a call to an unknown tool.
+pub fn exists(def: &ToolDef, config: &Config) -> bool {
+    !(def.entry.stdio_only && config.http.is_some())
+}
+
 /// Why `def` is not listed under `config`, or `None` when it is.
 pub fn hidden_because(def: &ToolDef, config: &Config) -> Option<String> {
     let e = &def.entry;
@@ -133,6 +139,9 @@ pub fn warnings(config: &Config, catalog: &Catalog, listed: usize) -> Vec<String
                 if named.len() == 1 { "s" } else { "" }
             ));
         }
+    }
+    if config.http.is_some() && config.upload_dir.is_some() {
+        out.push("TREKMAIL_UPLOAD_DIR has no effect over HTTP: the tools that read the server's disk exist over stdio only".into());
     }
     if listed == 0 {
         out.push("this configuration lists no tool: check the tokens, TREKMAIL_TOOLSETS, TREKMAIL_TOOLS, TREKMAIL_EXCLUDE_TOOLS, TREKMAIL_READ_ONLY and TREKMAIL_HIDE_DISABLED (--list-tools shows the result)".into());
