@@ -536,17 +536,22 @@ async fn two_callers_in_parallel_each_see_and_use_only_their_own_tokens() {
     ];
     let (ha, hb, hc) = (view(&alice), view(&bob), view(&carol));
     let catalog = Catalog::embedded().unwrap();
-    let ops_tools: Vec<String> = catalog
+    // Over HTTP the tools that read the server's disk do not exist.
+    let over_http: Vec<_> = catalog
         .tools()
+        .iter()
+        .filter(|d| !d.entry.stdio_only)
+        .collect();
+    let ops_tools: Vec<String> = over_http
         .iter()
         .filter(|d| d.entry.token == trekmail_api::TokenKind::Ops)
         .map(|d| d.entry.name.clone())
         .collect();
     let (la, lb, lc) = tokio::join!(s.list(&ha), s.list(&hb), s.list(&hc));
     assert_eq!(la, ops_tools, "the ops token lists exactly the ops tools");
-    assert_eq!(lb.len(), catalog.tools().len() - ops_tools.len());
+    assert_eq!(lb.len(), over_http.len() - ops_tools.len());
     assert!(lb.iter().all(|t| !ops_tools.contains(t)));
-    assert_eq!(lc.len(), catalog.tools().len());
+    assert_eq!(lc.len(), over_http.len());
     assert!(lb.contains(&"list_folders".to_owned()));
 
     // Many calls interleaved: every API request carries the token of the caller that made it.
@@ -844,6 +849,34 @@ mod binary {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("TREKMAIL_HTTP_BEARER"), "{err}");
         assert!(!err.contains(OPS_TOKEN));
+    }
+
+    #[tokio::test]
+    async fn an_upload_directory_over_http_is_said_to_have_no_effect() {
+        let dir = std::env::temp_dir().display().to_string();
+        let mut child = spawn(
+            "http://127.0.0.1:9",
+            &[
+                ("TREKMAIL_HTTP_LISTEN", "127.0.0.1:0"),
+                ("TREKMAIL_UPLOAD_DIR", &dir),
+            ],
+        );
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut before = Vec::new();
+        loop {
+            let line = lines.next_line().await.unwrap().expect("a start-up line");
+            if line.contains("serving MCP") {
+                break;
+            }
+            before.push(line);
+        }
+        assert!(
+            before
+                .iter()
+                .any(|l| l.contains("TREKMAIL_UPLOAD_DIR has no effect over HTTP")),
+            "{before:?}"
+        );
+        child.kill().await.unwrap();
     }
 
     #[tokio::test]

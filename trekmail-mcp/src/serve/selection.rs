@@ -140,9 +140,6 @@ pub fn warnings(config: &Config, catalog: &Catalog, listed: usize) -> Vec<String
             ));
         }
     }
-    if config.http.is_some() && config.upload_dir.is_some() {
-        out.push("TREKMAIL_UPLOAD_DIR has no effect over HTTP: the tools that read the server's disk exist over stdio only".into());
-    }
     if listed == 0 {
         out.push("this configuration lists no tool: check the tokens, TREKMAIL_TOOLSETS, TREKMAIL_TOOLS, TREKMAIL_EXCLUDE_TOOLS, TREKMAIL_READ_ONLY and TREKMAIL_HIDE_DISABLED (--list-tools shows the result)".into());
     }
