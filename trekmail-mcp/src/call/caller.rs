@@ -13,9 +13,10 @@ use crate::call::gates::{self, Switches};
 use crate::call::idempotency::{self, Keys};
 use crate::call::intents::{Intent, IntentMemory};
 use crate::call::metrics::Metrics;
-use crate::call::outbound::{self, SendTo};
+use crate::call::outbound::{self, OutboundRule, SendTo};
 use crate::call::progress::Progress;
 use crate::call::results;
+use crate::call::send_rate::SendRateLimit;
 use crate::call::shelf::Shelf;
 use crate::call::tokens::{TokenSource, TokenVariable as _};
 use crate::call::upload;
@@ -50,6 +51,8 @@ pub struct Caller {
     pub send_to: Option<Arc<SendTo>>,
     /// `TREKMAIL_UPLOAD_DIR` over stdio: where upload flows read from; `None`, they refuse.
     pub upload: Option<Arc<upload::Context>>,
+    /// `TREKMAIL_SEND_RATE`: the recipients allowed per hour or day, and where they are counted.
+    pub send_rate: Option<Arc<SendRateLimit>>,
 }
 
 impl Caller {
@@ -126,8 +129,8 @@ impl Caller {
         if let Some(policy) = &self.send_to
             && let Some(refusal) = outbound::refusal(policy, def, &args)
         {
-            tracing::info!(tool = %name, "refused by the outbound policy");
-            self.metrics.refused("outbound_policy");
+            tracing::info!(tool = %name, rule = ?OutboundRule::SendTo, "refused by the outbound policy");
+            self.metrics.refused(OutboundRule::SendTo.label());
             return Err(results::refusal(refusal));
         }
         if let Some(c) = &def.entry.confirm
@@ -267,10 +270,28 @@ impl Caller {
             let result = self.upload(&prepared, &opened, progress).await;
             return results::annotate(result, prepared.key.as_deref(), &prepared.notes);
         }
+        // Counted last, once every other check passed: a refusal before costs no budget.
+        let ticket = match &self.send_rate {
+            Some(limit) => match limit.take(def, &prepared.args).await {
+                Ok(t) => t,
+                Err(refusal) => {
+                    tracing::info!(tool = %def.entry.name, rule = ?OutboundRule::SendRate, "refused by the outbound policy");
+                    self.metrics.refused(OutboundRule::SendRate.label());
+                    return results::refusal(refusal);
+                }
+            },
+            None => None,
+        };
         let uri = files::uri(&def.path, &def.shape, &prepared.args);
         let key = prepared.key.clone();
         let notes = prepared.notes.clone();
-        let result = match self.send(prepared, progress).await {
+        let sent = self.send_with_status(prepared, progress).await;
+        // The API turned the call down: nothing went out, its recipients are given back.
+        if let (Err((_, Some(400..=499))), Some(limit), Some(t)) = (&sent, &self.send_rate, &ticket)
+        {
+            limit.budget.give_back(t).await;
+        }
+        let result = match sent.map_err(|(failure, _)| failure) {
             Ok(o) => results::success(
                 &def.entry.name,
                 o,
@@ -345,14 +366,26 @@ impl Caller {
         prepared: Prepared<'_>,
         progress: Option<&Progress>,
     ) -> Result<Outcome, CallToolResult> {
+        self.send_with_status(prepared, progress)
+            .await
+            .map_err(|(failure, _)| failure)
+    }
+
+    /// [`Caller::send`], a failure with the API's status when it answered.
+    #[allow(clippy::result_large_err)] // the failure is the tool result itself, returned once per call
+    async fn send_with_status(
+        &self,
+        prepared: Prepared<'_>,
+        progress: Option<&Progress>,
+    ) -> Result<Outcome, (CallToolResult, Option<u16>)> {
         let Prepared { def, args, key, .. } = prepared;
         let name = &def.entry.name;
         let Some(client) = self.client(def.entry.token) else {
             let kind = def.entry.token;
-            return Err(results::refusal(format!(
-                "{name} needs {}",
-                self.missing(kind)
-            )));
+            return Err((
+                results::refusal(format!("{name} needs {}", self.missing(kind))),
+                None,
+            ));
         };
         let mut wire_args = wire::to_wire(&def.shape, &args, key.clone());
         let request_id = uuid::Uuid::new_v4().to_string();
@@ -377,7 +410,10 @@ impl Caller {
         });
         answer.map_err(|e| {
             tracing::warn!(tool = %name, request_id = %request_id, status = e.status(), "call failed");
-            results::failure(name, &e, &request_id, def.entry.token, def.writes())
+            (
+                results::failure(name, &e, &request_id, def.entry.token, def.writes()),
+                e.status(),
+            )
         })
     }
 }
