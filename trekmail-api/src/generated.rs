@@ -78160,6 +78160,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "description": "Payment credential; leave it out first to get the 402 with the amount",
         "schema": {
           "type": "string",
+          "format": "password",
           "minLength": 1,
           "x-mcp-arg": "credential"
         }
@@ -78234,6 +78235,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "description": "Payment credential; leave it out first to get the 402 with the amount",
         "schema": {
           "type": "string",
+          "format": "password",
           "minLength": 1,
           "x-mcp-arg": "credential"
         }
@@ -78310,6 +78312,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "description": "Payment credential; leave it out first to get the 402 with the amount",
         "schema": {
           "type": "string",
+          "format": "password",
           "minLength": 1,
           "x-mcp-arg": "credential"
         }
@@ -78387,6 +78390,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "description": "Payment credential; leave it out first to get the 402 with the amount",
         "schema": {
           "type": "string",
+          "format": "password",
           "minLength": 1,
           "x-mcp-arg": "credential"
         }

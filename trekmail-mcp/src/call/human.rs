@@ -83,9 +83,25 @@ pub async fn confirm(
         }
         (_, Human::Reachable(peer)) => peer,
     };
+    elicit(peer, name, question(def, args)).await
+}
+
+/// Asks the human `question` whatever `TREKMAIL_HUMAN_CONFIRM` says (a payment: its question
+/// shows the amount and the item). `Err` is the refusal: a client that cannot ask refuses too.
+pub async fn ask(human: &Human, name: &str, question: String) -> Result<(), String> {
+    match human {
+        Human::Reachable(peer) => elicit(peer, name, question).await,
+        Human::Unreachable => Err(format!(
+            "{name} needs the user's approval, but this MCP client cannot ask the user (it did not declare elicitation); nothing was sent."
+        )),
+    }
+}
+
+/// One elicitation request with `question`; accepting the form is the approval.
+async fn elicit(peer: &Peer<RoleServer>, name: &str, question: String) -> Result<(), String> {
     let request = ElicitRequestParams::FormElicitationParams {
         meta: None,
-        message: question(def, args),
+        message: question,
         // Nothing to fill in: accepting the form is the approval.
         requested_schema: ElicitationSchema::new(BTreeMap::new()),
     };

@@ -12,8 +12,177 @@
 //! keys only as a keyed digest, and a paying request is retried only when the failure proves it
 //! was never received ([`retry_proves_unsent`]).
 
-use serde_json::{Map, Value};
+use rmcp::model::{CallToolResult, ContentBlock};
+use serde_json::{Map, Value, json};
 use trekmail_api::{CallError, TransportKind};
+
+use crate::call::human::{self, Human};
+use crate::call::progress::Progress;
+use crate::call::{Caller, Prepared, results};
+use crate::catalog::map::Payment;
+use crate::catalog::schema::IDEMPOTENCY_ARG;
+use crate::catalog::{Catalog, ToolDef};
+
+/// The setting that lets a payment proceed when the client cannot ask the user.
+pub const WITHOUT_APPROVAL_VAR: &str = "TREKMAIL_PAYMENTS_WITHOUT_APPROVAL";
+
+/// The credential of a paying call, when this call of `def` carries one.
+pub fn credential<'a>(def: &ToolDef, args: &'a Map<String, Value>) -> Option<&'a str> {
+    let p = def.entry.payment.as_ref()?;
+    args.get(&p.credential).and_then(Value::as_str)
+}
+
+/// The refusal of a paying call (its credential given) without `confirm: true`; `None` when
+/// the call does not pay or is confirmed.
+pub fn unconfirmed(def: &ToolDef, args: &Map<String, Value>) -> Option<String> {
+    let p = def.entry.payment.as_ref()?;
+    credential(def, args)?;
+    (args.get(&p.confirm) != Some(&Value::Bool(true))).then(|| {
+        format!(
+            "{} pays with {}: it needs {}: true, set only after the user said they want to buy this; nothing was sent.",
+            def.entry.name, p.credential, p.confirm
+        )
+    })
+}
+
+/// The result of a paying tool called without its credential: the price, not an error.
+pub fn quote(def: &ToolDef, p: &Payment, challenge: &Challenge) -> CallToolResult {
+    let text = quote_text(
+        &def.entry.name,
+        &def.entry.title,
+        challenge,
+        &p.credential,
+        &p.confirm,
+    );
+    let mut r = CallToolResult::structured(json!({
+        "bought": false,
+        "payment_required": {
+            "amount": challenge.amount,
+            "currency": challenge.currency,
+            "message": challenge.message,
+        }
+    }));
+    r.content = vec![ContentBlock::text(text)];
+    r
+}
+
+/// A paying call (credential given, `confirm` true, every gate open): the API's price now, the
+/// user's approval of exactly that price and item, then the request with the credential,
+/// retried only when the failure proves it was never received. Every refusal before the last
+/// request sends nothing with the credential.
+pub async fn pay(
+    caller: &Caller,
+    catalog: &Catalog,
+    prepared: Prepared<'_>,
+    human: &Human,
+    progress: Option<&Progress>,
+) -> CallToolResult {
+    let def = prepared.def;
+    let name = &def.entry.name;
+    let (Some(p), Some(credential)) = (
+        def.entry.payment.as_ref(),
+        credential(def, &prepared.args).map(str::to_owned),
+    ) else {
+        return caller.execute(prepared, progress).await;
+    };
+    if matches!(human, Human::Unreachable) && !caller.switches.payments_without_approval {
+        caller.metrics.refused("payment_approval_unavailable");
+        return results::refusal(format!(
+            "{name} moves money, so the user must approve the exact amount in the client, but this MCP client cannot ask the user (it did not declare elicitation); nothing was sent. Only the operator can allow payments without that approval ({WITHOUT_APPROVAL_VAR}=true)."
+        ));
+    }
+    let Some(client) = caller.client(def.entry.token) else {
+        return caller.execute(prepared, progress).await;
+    };
+    // The price now, asked without the credential: what the user approves is what the API
+    // asks today, not what an agent remembers or claims.
+    let mut ask_args = prepared.args.clone();
+    ask_args.remove(&p.credential);
+    ask_args.remove(&p.confirm);
+    let mut asking = match caller.prepare(catalog, def, ask_args) {
+        Ok(a) => a,
+        Err(refusal) => return refusal,
+    };
+    if let Err(refusal) = caller.decide_key(&mut asking).await {
+        return refusal;
+    }
+    let challenge = match caller.request(&asking, client, progress).await {
+        Err((e, request_id)) => match Challenge::from_error(&e) {
+            Some(c) => c,
+            None => {
+                return results::failure(name, &e, &request_id, def.entry.token, def.writes());
+            }
+        },
+        Ok(done) => {
+            // The API took the order without any credential: nothing of ours was paid with.
+            tracing::warn!(tool = %name, "the API accepted the order without a payment credential");
+            return results::success(
+                name,
+                done,
+                None,
+                def.tool.output_schema.as_deref(),
+                def.writes(),
+                &def.entry.outside_text,
+            );
+        }
+    };
+    let approval = Approval::new(
+        name,
+        &def.entry.title,
+        &prepared.args,
+        &[&p.credential, &p.confirm, IDEMPOTENCY_ARG],
+        challenge,
+    );
+    let how = match human {
+        Human::Unreachable => {
+            tracing::warn!(tool = %name, price = %approval.challenge.price(), "paying without the user's approval ({WITHOUT_APPROVAL_VAR}=true)");
+            format!("without the user's approval ({WITHOUT_APPROVAL_VAR}=true)")
+        }
+        _ => match human::ask(human, name, approval.question()).await {
+            Ok(()) => "approved by the user".to_owned(),
+            Err(why) => {
+                caller.metrics.refused("human_confirmation");
+                return results::refusal(format!(
+                    "{why} Nothing was paid: only the price was asked (without the credential)."
+                ));
+            }
+        },
+    };
+    let mut prepared = prepared;
+    if let Err(refusal) = caller.decide_key(&mut prepared).await {
+        return refusal;
+    }
+    let paying = client.for_secret_request(&credential, retry_proves_unsent);
+    let key = prepared.key.clone();
+    let mut notes = prepared.notes.clone();
+    let result = match caller.request(&prepared, &paying, progress).await {
+        Ok(done) => {
+            tracing::info!(tool = %name, price = %approval.challenge.price(), "paid");
+            notes.push(format!(
+                "Paid {} for {} ({how}).",
+                approval.challenge.price(),
+                def.entry.title
+            ));
+            results::success(
+                name,
+                done,
+                None,
+                def.tool.output_schema.as_deref(),
+                def.writes(),
+                &def.entry.outside_text,
+            )
+        }
+        Err((e, request_id)) => match Challenge::from_error(&e) {
+            Some(fresh) if !approval.covers(&fresh) => results::refusal(format!(
+                "Nothing was bought: the price changed from {} (approved) to {} before the payment. Tell the user the new price; call again only if they still want it.",
+                approval.challenge.price(),
+                fresh.price()
+            )),
+            _ => results::failure(name, &e, &request_id, def.entry.token, def.writes()),
+        },
+    };
+    results::annotate(result, key.as_deref(), &notes)
+}
 
 /// What the API asks for an item: from a 402 answer.
 #[derive(Debug, Clone, PartialEq)]

@@ -22,6 +22,7 @@ use crate::call::human::{self, Human, HumanConfirm};
 use crate::call::idempotency::Keys;
 use crate::call::intents::{IntentMemory, ProcessMemory};
 use crate::call::metrics::Metrics;
+use crate::call::payments;
 use crate::call::progress::Progress;
 use crate::call::results;
 use crate::call::shelf::Shelf;
@@ -493,7 +494,10 @@ impl TrekmailServer {
             Ok(p) => p,
             Err(refusal) => return Ok(refusal),
         };
+        // A payment asks the user itself, whatever TREKMAIL_HUMAN_CONFIRM says, with the price.
+        let pays = payments::credential(def, &prepared.args).is_some();
         if prepared.guarded()
+            && def.entry.payment.is_none()
             && let Err(why) = human::confirm(self.human_confirm, human, def, &prepared.args).await
         {
             self.caller.metrics.refused("human_confirmation");
@@ -519,7 +523,11 @@ impl TrekmailServer {
                 None,
             ));
         };
-        Ok(self.caller.execute(prepared, progress).await)
+        Ok(if pays {
+            payments::pay(&self.caller, &self.catalog, prepared, human, progress).await
+        } else {
+            self.caller.execute(prepared, progress).await
+        })
     }
 }
 
