@@ -149,14 +149,26 @@ async fn the_paying_request_carries_the_credential_and_nothing_echoes_it() {
     let t = serde_json::to_string(&r).unwrap();
     assert!(!is_error(&r), "{t}");
     assert!(t.contains("Paid 900 EUR"), "{t}");
-    assert!(!t.contains(CREDENTIAL), "the credential reached the agent: {t}");
+    assert!(
+        !t.contains(CREDENTIAL),
+        "the credential reached the agent: {t}"
+    );
     let requests = h.requests().await;
     assert_eq!(requests.len(), 2);
     assert!(requests[0].headers.get("payment-authorization").is_none());
     let pay = &requests[1];
     let body: Value = serde_json::from_slice(&pay.body).unwrap();
-    assert_eq!(body, json!({"quantity": 1000}), "neither credential nor confirmation in the body");
-    let key = pay.headers.get("idempotency-key").unwrap().to_str().unwrap();
+    assert_eq!(
+        body,
+        json!({"quantity": 1000}),
+        "neither credential nor confirmation in the body"
+    );
+    let key = pay
+        .headers
+        .get("idempotency-key")
+        .unwrap()
+        .to_str()
+        .unwrap();
     assert!(key.starts_with("mcp_agent_buy_verifier_credits_") && !key.contains(CREDENTIAL));
     // The price request and the payment are two intents: two keys.
     assert_ne!(

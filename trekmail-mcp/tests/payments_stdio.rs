@@ -71,11 +71,13 @@ impl Peer {
     }
 
     async fn initialize(&mut self) {
-        self.send(json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {"elicitation": {"form": {}}},
-            "clientInfo": {"name": "payments-e2e", "version": "1"}
-        }}))
+        self.send(
+            json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {"elicitation": {"form": {}}},
+                "clientInfo": {"name": "payments-e2e", "version": "1"}
+            }}),
+        )
         .await;
         let r = self.recv().await;
         assert!(r.get("result").is_some(), "{r}");
@@ -85,10 +87,16 @@ impl Peer {
 
     /// Calls `tool`; every elicitation request on the way is answered `action` and its message
     /// kept. Returns the tool's result and the questions asked.
-    async fn call(&mut self, id: u64, tool: &str, args: Value, action: &str) -> (Value, Vec<String>) {
+    async fn call(
+        &mut self,
+        id: u64,
+        tool: &str,
+        args: Value,
+        action: &str,
+    ) -> (Value, Vec<String>) {
         self.send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
             "params": {"name": tool, "arguments": args}}))
-        .await;
+            .await;
         let mut asked = Vec::new();
         loop {
             let m = self.recv().await;
@@ -160,7 +168,10 @@ async fn a_declined_approval_sends_nothing_with_the_credential() {
         assert!(text(&r).contains("Nothing was paid"), "{r}");
         assert_eq!(asked.len(), 1, "{asked:?}");
         let q = &asked[0];
-        assert!(q.contains("2900 EUR") && q.contains("agency") && q.contains("monthly"), "{q}");
+        assert!(
+            q.contains("2900 EUR") && q.contains("agency") && q.contains("monthly"),
+            "{q}"
+        );
         assert!(!q.contains(CREDENTIAL), "{q}");
     }
     let requests = api.received_requests().await.unwrap();
@@ -171,7 +182,10 @@ async fn a_declined_approval_sends_nothing_with_the_credential() {
         "a request carried the credential"
     );
     let err = peer.stderr().await;
-    assert!(err.contains("DEBUG") || err.contains("debug"), "not at debug level: {err}");
+    assert!(
+        err.contains("DEBUG") || err.contains("debug"),
+        "not at debug level: {err}"
+    );
     assert!(!err.contains(CREDENTIAL), "the credential reached the log");
 }
 
@@ -189,7 +203,12 @@ async fn approved_purchases_on_the_sandbox_show_in_the_following_reads() {
 
     // The price first: an answer, not an error, and nothing asked.
     let (r, asked) = peer
-        .call(1, "agent_buy_verifier_credits", json!({"quantity": 5000}), "accept")
+        .call(
+            1,
+            "agent_buy_verifier_credits",
+            json!({"quantity": 5000}),
+            "accept",
+        )
         .await;
     assert_ne!(r["isError"], true, "{r}");
     assert!(asked.is_empty());
@@ -205,7 +224,11 @@ async fn approved_purchases_on_the_sandbox_show_in_the_following_reads() {
         .await;
     assert_ne!(r["isError"], true, "{r}");
     assert_eq!(asked.len(), 1);
-    assert!(asked[0].contains("3900 EUR") && asked[0].contains("quantity: 5000"), "{}", asked[0]);
+    assert!(
+        asked[0].contains("3900 EUR") && asked[0].contains("quantity: 5000"),
+        "{}",
+        asked[0]
+    );
     let (r, _) = peer.call(3, "verify_credits", json!({}), "accept").await;
     assert_eq!(r["structuredContent"]["data"]["purchased"], 5000, "{r}");
 
@@ -219,7 +242,9 @@ async fn approved_purchases_on_the_sandbox_show_in_the_following_reads() {
         .await;
     assert_ne!(r["isError"], true, "{r}");
     assert!(asked[0].contains("9000 EUR"), "{}", asked[0]);
-    let (r, _) = peer.call(5, "get_billing_status", json!({}), "accept").await;
+    let (r, _) = peer
+        .call(5, "get_billing_status", json!({}), "accept")
+        .await;
     assert_eq!(r["structuredContent"]["data"]["plan"], "pro", "{r}");
     assert_eq!(r["structuredContent"]["data"]["period"], "yearly", "{r}");
 

@@ -12,11 +12,11 @@
 //! keys only as a keyed digest, and a paying request is retried only when the failure proves it
 //! was never received ([`retry_proves_unsent`]).
 
-use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
 use serde_json::{Map, Value, json};
 use trekmail_api::{CallError, TransportKind};
 
-use crate::call::human::{self, Human};
+use crate::call::human::{self, Ask, Decision, Human, HumanConfirm, Sealing};
 use crate::call::progress::Progress;
 use crate::call::{Caller, Prepared, results};
 use crate::catalog::map::Payment;
@@ -69,31 +69,35 @@ pub fn quote(def: &ToolDef, p: &Payment, challenge: &Challenge) -> CallToolResul
 /// A paying call (credential given, `confirm` true, every gate open): the API's price now, the
 /// user's approval of exactly that price and item, then the request with the credential,
 /// retried only when the failure proves it was never received. Every refusal before the last
-/// request sends nothing with the credential.
+/// request sends nothing with the credential. Returns what the client gets (a result, or the
+/// input-required question) and how the approval was obtained, once the payment was sent.
 pub async fn pay(
     caller: &Caller,
     catalog: &Catalog,
     prepared: Prepared<'_>,
     human: &Human,
+    sealing: Sealing<'_>,
     progress: Option<&Progress>,
-) -> CallToolResult {
+) -> (CallToolResponse, Option<human::Approval>) {
+    let refused = |r: CallToolResult| (r.into(), None);
     let def = prepared.def;
     let name = &def.entry.name;
-    let (Some(p), Some(credential)) = (
+    let (Some(p), Some(credential), Some(client)) = (
         def.entry.payment.as_ref(),
         credential(def, &prepared.args).map(str::to_owned),
+        caller.client(def.entry.token),
     ) else {
-        return caller.execute(prepared, progress).await;
+        return refused(results::refusal(format!(
+            "{name} cannot pay here; nothing was sent."
+        )));
     };
-    if matches!(human, Human::Unreachable) && !caller.switches.payments_without_approval {
+    let without_approval = caller.switches.payments_without_approval;
+    if matches!(human, Human::Unreachable) && !without_approval {
         caller.metrics.refused("payment_approval_unavailable");
-        return results::refusal(format!(
-            "{name} moves money, so the user must approve the exact amount in the client, but this MCP client cannot ask the user (it did not declare elicitation); nothing was sent. Only the operator can allow payments without that approval ({WITHOUT_APPROVAL_VAR}=true)."
-        ));
+        return refused(results::refusal(format!(
+            "{name} moves money, so the user must approve the exact amount in the client, but this MCP client cannot ask the user (it did not declare form elicitation); nothing was sent. Only the operator can allow payments without that approval ({WITHOUT_APPROVAL_VAR}=true)."
+        )));
     }
-    let Some(client) = caller.client(def.entry.token) else {
-        return caller.execute(prepared, progress).await;
-    };
     // The price now, asked without the credential: what the user approves is what the API
     // asks today, not what an agent remembers or claims.
     let mut ask_args = prepared.args.clone();
@@ -101,22 +105,28 @@ pub async fn pay(
     ask_args.remove(&p.confirm);
     let mut asking = match caller.prepare(catalog, def, ask_args) {
         Ok(a) => a,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refused(refusal),
     };
     if let Err(refusal) = caller.decide_key(&mut asking).await {
-        return refusal;
+        return refused(refusal);
     }
     let challenge = match caller.request(&asking, client, progress).await {
         Err((e, request_id)) => match Challenge::from_error(&e) {
             Some(c) => c,
             None => {
-                return results::failure(name, &e, &request_id, def.entry.token, def.writes());
+                return refused(results::failure(
+                    name,
+                    &e,
+                    &request_id,
+                    def.entry.token,
+                    def.writes(),
+                ));
             }
         },
         Ok(done) => {
             // The API took the order without any credential: nothing of ours was paid with.
             tracing::warn!(tool = %name, "the API accepted the order without a payment credential");
-            return results::success(
+            let r = results::success(
                 name,
                 done,
                 None,
@@ -124,6 +134,7 @@ pub async fn pay(
                 def.writes(),
                 &def.entry.outside_text,
             );
+            return (r.into(), Some(human::Approval::NotGuarded));
         }
     };
     let approval = Approval::new(
@@ -133,35 +144,49 @@ pub async fn pay(
         &[&p.credential, &p.confirm, IDEMPOTENCY_ARG],
         challenge,
     );
-    let how = match human {
-        Human::Unreachable => {
-            tracing::warn!(tool = %name, price = %approval.challenge.price(), "paying without the user's approval ({WITHOUT_APPROVAL_VAR}=true)");
-            format!("without the user's approval ({WITHOUT_APPROVAL_VAR}=true)")
-        }
-        _ => match human::ask(human, name, approval.question()).await {
-            Ok(()) => "approved by the user".to_owned(),
-            Err(why) => {
-                caller.metrics.refused("human_confirmation");
-                return results::refusal(format!(
+    let how = if matches!(human, Human::Unreachable) {
+        tracing::warn!(tool = %name, price = %approval.challenge.price(), "paying without the user's approval ({WITHOUT_APPROVAL_VAR}=true)");
+        human::Approval::ClientCannotAsk
+    } else {
+        // Sealed with the price: an input-required answer is valid only while the API asks
+        // the same amount in the same currency.
+        let mut bound = approval.item.clone();
+        bound.insert("price".into(), approval.challenge.bound());
+        let ask = Ask {
+            question: approval.question(),
+            forced: true,
+        };
+        match human::confirm(HumanConfirm::Always, human, sealing, def, &bound, &ask).await {
+            Decision::Proceed(a) => a,
+            Decision::Refuse { why, rule } => {
+                caller.metrics.refused(rule);
+                return refused(results::refusal(format!(
                     "{why} Nothing was paid: only the price was asked (without the credential)."
-                ));
+                )));
             }
-        },
+            Decision::InputRequired(question) => return (question.into(), None),
+        }
     };
     let mut prepared = prepared;
     if let Err(refusal) = caller.decide_key(&mut prepared).await {
-        return refusal;
+        return refused(refusal);
     }
     let paying = client.for_secret_request(&credential, retry_proves_unsent);
     let key = prepared.key.clone();
     let mut notes = prepared.notes.clone();
     let result = match caller.request(&prepared, &paying, progress).await {
         Ok(done) => {
-            tracing::info!(tool = %name, price = %approval.challenge.price(), "paid");
+            tracing::info!(tool = %name, price = %approval.challenge.price(), approval = how.as_str(), "paid");
             notes.push(format!(
-                "Paid {} for {} ({how}).",
+                "Paid {} for {} ({}).",
                 approval.challenge.price(),
-                def.entry.title
+                def.entry.title,
+                match how {
+                    human::Approval::ClientCannotAsk => {
+                        format!("without the user's approval: {WITHOUT_APPROVAL_VAR}=true")
+                    }
+                    _ => "approved by the user".to_owned(),
+                }
             ));
             results::success(
                 name,
@@ -181,7 +206,10 @@ pub async fn pay(
             _ => results::failure(name, &e, &request_id, def.entry.token, def.writes()),
         },
     };
-    results::annotate(result, key.as_deref(), &notes)
+    (
+        results::annotate(result, key.as_deref(), &notes).into(),
+        Some(how),
+    )
 }
 
 /// What the API asks for an item: from a 402 answer.
@@ -224,6 +252,11 @@ impl Challenge {
             currency,
             message: api.message.clone(),
         })
+    }
+
+    /// The amount and currency as one value, for binding an approval to them.
+    pub fn bound(&self) -> Value {
+        json!({"amount": self.amount, "currency": self.currency})
     }
 
     /// The amount and currency in one phrase: `900 EUR (the API's amount field)`.

@@ -252,6 +252,16 @@ pub struct Cli {
     /// back to this process's memory (false) [default: true]
     #[arg(long, env = "TREKMAIL_STATE_REQUIRED", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     state_required: Option<String>,
+    /// File of the keys sealing approvals (input-required results), one a line, the current
+    /// first, then previous ones still accepted; the same file on every replica [default: a
+    /// random key per process: an approval must return to the replica that asked]
+    #[arg(
+        long,
+        env = "TREKMAIL_STATE_KEY_FILE",
+        value_name = "PATH",
+        hide_env_values = true
+    )]
+    state_key_file: Option<String>,
     /// Print the tools this configuration serves (name, toolset, gate, enabled) and exit,
     /// without contacting the API
     #[arg(long)]

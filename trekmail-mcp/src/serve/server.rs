@@ -6,19 +6,20 @@ use std::sync::Arc;
 use rmcp::ErrorData;
 use rmcp::ServerHandler;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListResourceTemplatesResult,
-    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams,
-    ReadResourceResponse, ReadResourceResult, ResourceTemplate, ServerCapabilities, ServerConfig,
-    Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ResourceTemplate,
+    ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use tokio_util::sync::CancellationToken;
 use trekmail_api::{ClientBuilder, OutcomeBody, Pool, RetryPolicy};
 
 use crate::call::Caller;
+use crate::call::approvals::{Approvals, CallerSeal, StateKeys};
 use crate::call::files::{self, File};
 use crate::call::gates::{self, Switches};
-use crate::call::human::{self, Human, HumanConfirm};
+use crate::call::human::{self, Approval, Ask, Decision, Human, HumanConfirm, Sealing};
 use crate::call::idempotency::Keys;
 use crate::call::intents::{IntentMemory, ProcessMemory};
 use crate::call::metrics::Metrics;
@@ -42,6 +43,10 @@ pub struct TrekmailServer {
     listing: Arc<Listing>,
     /// `TREKMAIL_HUMAN_CONFIRM`.
     human_confirm: HumanConfirm,
+    /// Seals and checks input-required approvals (the process's).
+    approvals: Arc<Approvals>,
+    /// Who calls, for binding an approval to its caller.
+    caller_seal: CallerSeal,
     caller: Arc<Caller>,
     /// Calls in flight at once (`TREKMAIL_MAX_CONCURRENT_CALLS`); the rest wait their turn.
     slots: Arc<tokio::sync::Semaphore>,
@@ -125,6 +130,9 @@ pub struct Shared {
     metrics: Arc<Metrics>,
     /// `TREKMAIL_STATE_URL`.
     store: Option<Arc<Store>>,
+    /// Input-required approvals: sealed with `TREKMAIL_STATE_KEY_FILE`'s keys (or a random key
+    /// of this process), used ids remembered in the store when there is one.
+    approvals: Arc<Approvals>,
 }
 
 impl Shared {
@@ -170,6 +178,13 @@ impl Shared {
             }
             _ => Arc::new(ProcessMemory::default()),
         };
+        let keys = config.state_keys.clone().unwrap_or_else(StateKeys::random);
+        let approvals = Arc::new(Approvals::new(
+            &keys,
+            config.approval_ttl,
+            store.clone(),
+            config.state.as_ref().is_some_and(|s| !s.required),
+        )?);
         let mut listings = Vec::with_capacity(4);
         for i in 0..4 {
             listings.push(Arc::new(listing(
@@ -205,6 +220,7 @@ impl Shared {
             metrics: Arc::default(),
             intents,
             store,
+            approvals,
         })
     }
 
@@ -291,6 +307,8 @@ impl Shared {
                 &self.listings[Self::index(tokens.ops.is_some(), tokens.message.is_some())],
             ),
             human_confirm: self.human_confirm,
+            approvals: Arc::clone(&self.approvals),
+            caller_seal: CallerSeal::of(tokens),
             caller: Arc::new(caller),
             slots: Arc::clone(&self.slots),
             closing: self.closing.clone(),
@@ -434,8 +452,8 @@ impl TrekmailServer {
         &self,
         name: &str,
         args: Option<serde_json::Map<String, serde_json::Value>>,
-    ) -> Result<rmcp::model::CallToolResult, ErrorData> {
-        self.call_with(name, args, &Human::Unreachable, None).await
+    ) -> Result<CallToolResult, ErrorData> {
+        complete(self.call_with(name, args, &Human::Unreachable, None).await)
     }
 
     /// [`TrekmailServer::call`], telling `progress` while the call waits for a free slot or
@@ -445,20 +463,23 @@ impl TrekmailServer {
         name: &str,
         args: Option<serde_json::Map<String, serde_json::Value>>,
         progress: Option<&Progress>,
-    ) -> Result<rmcp::model::CallToolResult, ErrorData> {
-        self.call_with(name, args, &Human::Unreachable, progress)
-            .await
+    ) -> Result<CallToolResult, ErrorData> {
+        complete(
+            self.call_with(name, args, &Human::Unreachable, progress)
+                .await,
+        )
     }
 
-    /// Calls a tool by name; a guarded call may first ask `human` (`TREKMAIL_HUMAN_CONFIRM`),
-    /// and `progress` hears of waits (for a slot, before a retry).
+    /// Calls a tool by name; a guarded call may first ask `human` (`TREKMAIL_HUMAN_CONFIRM`):
+    /// over a 2026-07-28 client the answer can be the question itself (input required), and
+    /// `progress` hears of waits (for a slot, before a retry).
     pub async fn call_with(
         &self,
         name: &str,
         args: Option<serde_json::Map<String, serde_json::Value>>,
         human: &Human,
         progress: Option<&Progress>,
-    ) -> Result<rmcp::model::CallToolResult, ErrorData> {
+    ) -> Result<CallToolResponse, ErrorData> {
         let Some((def, _)) = self.find(name) else {
             let msg = match self.listing.hidden.get(name) {
                 Some(why) => format!("tool `{name}` is not available: {why}"),
@@ -472,11 +493,24 @@ impl TrekmailServer {
         let started = std::time::Instant::now();
         let r = self.call_listed(def, args, human, progress).await;
         let outcome = match &r {
-            Ok(r) if r.is_error != Some(true) => "ok",
+            Ok(Called {
+                response: CallToolResponse::InputRequired(_),
+                ..
+            }) => "input_required",
+            Ok(Called {
+                response: CallToolResponse::Complete(r),
+                ..
+            }) if r.is_error != Some(true) => "ok",
             _ => "error",
         };
         metrics.call(&def.entry.name, outcome, started.elapsed());
-        r
+        if let Ok(Called {
+            approval: Some(a), ..
+        }) = &r
+        {
+            tracing::debug!(tool = %def.entry.name, approval = a.as_str(), "call sent");
+        }
+        r.map(|c| c.response)
     }
 
     async fn call_listed(
@@ -485,24 +519,49 @@ impl TrekmailServer {
         args: Option<serde_json::Map<String, serde_json::Value>>,
         human: &Human,
         progress: Option<&Progress>,
-    ) -> Result<rmcp::model::CallToolResult, ErrorData> {
+    ) -> Result<Called, ErrorData> {
         // Switches and confirmation first: a refused call asks nobody.
         let prepared = match self
             .caller
             .prepare(&self.catalog, def, args.unwrap_or_default())
         {
             Ok(p) => p,
-            Err(refusal) => return Ok(refusal),
+            Err(refusal) => return Ok(Called::refused(refusal)),
         };
-        // A payment asks the user itself, whatever TREKMAIL_HUMAN_CONFIRM says, with the price.
+        // A payment asks the user itself, whatever TREKMAIL_HUMAN_CONFIRM says, with the price;
+        // its call without the credential only asks the price.
         let pays = payments::credential(def, &prepared.args).is_some();
-        if prepared.guarded()
-            && def.entry.payment.is_none()
-            && let Err(why) = human::confirm(self.human_confirm, human, def, &prepared.args).await
-        {
-            self.caller.metrics.refused("human_confirmation");
-            return Ok(results::refusal(why));
-        }
+        let approval = if prepared.guarded() && def.entry.payment.is_none() {
+            let sealing = Sealing {
+                approvals: &self.approvals,
+                caller: &self.caller_seal,
+            };
+            let ask = Ask::guarded(def, &prepared.args);
+            match human::confirm(
+                self.human_confirm,
+                human,
+                sealing,
+                def,
+                &prepared.args,
+                &ask,
+            )
+            .await
+            {
+                Decision::Proceed(a) => a,
+                Decision::Refuse { why, rule } => {
+                    self.caller.metrics.refused(rule);
+                    return Ok(Called::refused(results::refusal(why)));
+                }
+                Decision::InputRequired(question) => {
+                    return Ok(Called {
+                        response: question.into(),
+                        approval: None,
+                    });
+                }
+            }
+        } else {
+            Approval::NotGuarded
+        };
         // Waiting for a slot is part of the call: a cancellation ends the wait too. The human
         // was asked before: a pending question holds no slot.
         let slot = match self.slots.try_acquire() {
@@ -523,11 +582,56 @@ impl TrekmailServer {
                 None,
             ));
         };
-        Ok(if pays {
-            payments::pay(&self.caller, &self.catalog, prepared, human, progress).await
-        } else {
-            self.caller.execute(prepared, progress).await
+        if pays {
+            let sealing = Sealing {
+                approvals: &self.approvals,
+                caller: &self.caller_seal,
+            };
+            let (response, approval) = payments::pay(
+                &self.caller,
+                &self.catalog,
+                prepared,
+                human,
+                sealing,
+                progress,
+            )
+            .await;
+            return Ok(Called { response, approval });
+        }
+        Ok(Called {
+            response: self.caller.execute(prepared, progress).await.into(),
+            approval: Some(approval),
         })
+    }
+}
+
+/// One call's outcome: what the client gets, and how the user's approval was obtained (`None`
+/// when the call stopped before: refused, or waiting for the user's answer).
+pub struct Called {
+    /// The answer to `tools/call`.
+    pub response: CallToolResponse,
+    /// How the approval was obtained, for a call that went on to the API.
+    pub approval: Option<Approval>,
+}
+
+impl Called {
+    fn refused(result: CallToolResult) -> Self {
+        Self {
+            response: result.into(),
+            approval: None,
+        }
+    }
+}
+
+/// The complete result of a call made without a client to ask: such a call is never answered
+/// with a question.
+fn complete(r: Result<CallToolResponse, ErrorData>) -> Result<CallToolResult, ErrorData> {
+    match r? {
+        CallToolResponse::Complete(r) => Ok(r),
+        _ => Err(ErrorData::internal_error(
+            "the call asked for input from a client that cannot give it",
+            None,
+        )),
     }
 }
 
@@ -666,11 +770,11 @@ impl ServerHandler for TrekmailServer {
             });
             Progress::new(token, sink)
         });
-        let human = Human::of(&context.peer, context.protocol_version().as_ref());
+        let human = Human::of(&context, &request);
         tokio::select! {
             // Boxed: the call future is large and rmcp moves the handler future into a task per
             // request; boxing cut a call's instruction count by a quarter (callgrind).
-            r = Box::pin(self.call_with(&request.name, request.arguments, &human, progress.as_ref())) => r.map(Into::into),
+            r = Box::pin(self.call_with(&request.name, request.arguments, &human, progress.as_ref())) => r,
             () = context.ct.cancelled() => Err(cancelled()),
             () = self.closing.cancelled() => Err(cancelled()),
         }
