@@ -66,10 +66,10 @@ async fn without_a_credential_the_402_is_a_price_not_an_error() {
         t.contains("credential") && t.contains("confirm_payment: true"),
         "{t}"
     );
-    let s = r.structured_content.unwrap();
-    assert_eq!(s["bought"], false);
-    assert_eq!(s["payment_required"]["amount"], 900);
-    assert_eq!(s["payment_required"]["currency"], "EUR");
+    assert!(
+        r.structured_content.is_none(),
+        "not the API's answer to a purchase"
+    );
     assert_eq!(carried_credential(&h).await, 0);
 }
 

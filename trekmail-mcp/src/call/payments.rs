@@ -54,16 +54,8 @@ pub fn quote(def: &ToolDef, p: &Payment, challenge: &Challenge) -> CallToolResul
         &p.credential,
         &p.confirm,
     );
-    let mut r = CallToolResult::structured(json!({
-        "bought": false,
-        "payment_required": {
-            "amount": challenge.amount,
-            "currency": challenge.currency,
-            "message": challenge.message,
-        }
-    }));
-    r.content = vec![ContentBlock::text(text)];
-    r
+    // Text only: a structured answer would be read as the API's answer to the purchase.
+    CallToolResult::success(vec![ContentBlock::text(text)])
 }
 
 /// A paying call (credential given, `confirm` true, every gate open): the API's price now, the
