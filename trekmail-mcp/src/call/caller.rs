@@ -13,10 +13,11 @@ use crate::call::gates::{self, Switches};
 use crate::call::idempotency::{self, Keys};
 use crate::call::intents::{Intent, IntentMemory};
 use crate::call::metrics::Metrics;
-use crate::call::outbound::{self, SendTo};
+use crate::call::outbound::{self, OutboundRule, SendTo};
 use crate::call::payments;
 use crate::call::progress::Progress;
 use crate::call::results;
+use crate::call::send_rate::SendRateLimit;
 use crate::call::shelf::Shelf;
 use crate::call::tokens::{TokenSource, TokenVariable as _};
 use crate::call::wire;
@@ -48,6 +49,8 @@ pub struct Caller {
     pub metrics: Arc<Metrics>,
     /// `TREKMAIL_SEND_TO`: the only recipients outside the account, when set.
     pub send_to: Option<Arc<SendTo>>,
+    /// `TREKMAIL_SEND_RATE`: the recipients allowed per hour or day, and where they are counted.
+    pub send_rate: Option<Arc<SendRateLimit>>,
 }
 
 impl Caller {
@@ -124,8 +127,8 @@ impl Caller {
         if let Some(policy) = &self.send_to
             && let Some(refusal) = outbound::refusal(policy, def, &args)
         {
-            tracing::info!(tool = %name, "refused by the outbound policy");
-            self.metrics.refused("outbound_policy");
+            tracing::info!(tool = %name, rule = ?OutboundRule::SendTo, "refused by the outbound policy");
+            self.metrics.refused(OutboundRule::SendTo.label());
             return Err(results::refusal(refusal));
         }
         if let Some(f) = &def.entry.flow {
@@ -273,10 +276,28 @@ impl Caller {
         if let Err(refusal) = self.decide_key(&mut prepared).await {
             return refusal;
         }
+        // Counted last, once every other check passed: a refusal before costs no budget.
+        let ticket = match &self.send_rate {
+            Some(limit) => match limit.take(def, &prepared.args).await {
+                Ok(t) => t,
+                Err(refusal) => {
+                    tracing::info!(tool = %def.entry.name, rule = ?OutboundRule::SendRate, "refused by the outbound policy");
+                    self.metrics.refused(OutboundRule::SendRate.label());
+                    return results::refusal(refusal);
+                }
+            },
+            None => None,
+        };
         let uri = files::uri(&def.path, &def.shape, &prepared.args);
         let key = prepared.key.clone();
         let notes = prepared.notes.clone();
-        let result = match self.send(prepared, progress).await {
+        let sent = self.send_with_status(prepared, progress).await;
+        // The API turned the call down: nothing went out, its recipients are given back.
+        if let (Err((_, Some(400..=499))), Some(limit), Some(t)) = (&sent, &self.send_rate, &ticket)
+        {
+            limit.budget.give_back(t).await;
+        }
+        let result = match sent.map_err(|(failure, _)| failure) {
             Ok(o) => results::success(
                 &def.entry.name,
                 o,
@@ -308,14 +329,26 @@ impl Caller {
         prepared: Prepared<'_>,
         progress: Option<&Progress>,
     ) -> Result<Outcome, CallToolResult> {
+        self.send_with_status(prepared, progress)
+            .await
+            .map_err(|(failure, _)| failure)
+    }
+
+    /// [`Caller::send`], a failure with the API's status when it answered.
+    #[allow(clippy::result_large_err)] // the failure is the tool result itself, returned once per call
+    async fn send_with_status(
+        &self,
+        prepared: Prepared<'_>,
+        progress: Option<&Progress>,
+    ) -> Result<Outcome, (CallToolResult, Option<u16>)> {
         let def = prepared.def;
         let name = &def.entry.name;
         let Some(client) = self.client(def.entry.token) else {
             let kind = def.entry.token;
-            return Err(results::refusal(format!(
-                "{name} needs {}",
-                self.missing(kind)
-            )));
+            return Err((
+                results::refusal(format!("{name} needs {}", self.missing(kind))),
+                None,
+            ));
         };
         self.request(&prepared, client, progress)
             .await
@@ -324,9 +357,12 @@ impl Caller {
                 if let Some(p) = &def.entry.payment
                     && let Some(challenge) = payments::Challenge::from_error(&e)
                 {
-                    return payments::quote(def, p, &challenge);
+                    return (payments::quote(def, p, &challenge), e.status());
                 }
-                results::failure(name, &e, &request_id, def.entry.token, def.writes())
+                (
+                    results::failure(name, &e, &request_id, def.entry.token, def.writes()),
+                    e.status(),
+                )
             })
     }
 

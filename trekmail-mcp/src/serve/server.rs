@@ -26,6 +26,7 @@ use crate::call::metrics::Metrics;
 use crate::call::payments;
 use crate::call::progress::Progress;
 use crate::call::results;
+use crate::call::send_rate::{Budget, ProcessBudget, SendRateLimit, SharedBudget};
 use crate::call::shelf::Shelf;
 use crate::call::state::{SharedIntents, Store};
 use crate::call::tokens::Secret;
@@ -114,6 +115,8 @@ pub struct Shared {
     max_inline_bytes: u64,
     /// `TREKMAIL_SEND_TO`.
     send_to: Option<Arc<crate::call::outbound::SendTo>>,
+    /// `TREKMAIL_SEND_RATE` and its budget: one per deployment (the shared store's) or process.
+    send_rate: Option<Arc<SendRateLimit>>,
     human_confirm: HumanConfirm,
     /// Indexed by [`Shared::index`]: one listing per combination of tokens present.
     listings: [Arc<Listing>; 4],
@@ -207,6 +210,15 @@ impl Shared {
             max_inline_bytes: config.max_inline_bytes,
             shelf: Arc::default(),
             send_to: config.send_to.clone().map(Arc::new),
+            send_rate: config.send_rate.map(|rate| {
+                let budget: Arc<dyn Budget> = match (&store, &config.state) {
+                    (Some(store), Some(state)) => {
+                        Arc::new(SharedBudget::new(Arc::clone(store), state.required))
+                    }
+                    _ => Arc::new(ProcessBudget::default()),
+                };
+                Arc::new(SendRateLimit { rate, budget })
+            }),
             human_confirm: config.human_confirm,
             listings,
             slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
@@ -300,6 +312,7 @@ impl Shared {
             ),
             metrics: Arc::clone(&self.metrics),
             send_to: self.send_to.clone(),
+            send_rate: self.send_rate.clone(),
         };
         Ok(TrekmailServer {
             catalog: Arc::clone(&self.catalog),
