@@ -475,3 +475,41 @@ fn descriptions_say_which_policies_hold() {
         send.1
     );
 }
+
+/// The budget in a store that cannot answer: the call is refused, nothing sent (fail closed),
+/// unless `TREKMAIL_STATE_REQUIRED=false`, which counts in the process's memory meanwhile.
+#[tokio::test]
+async fn a_store_that_cannot_count_refuses_unless_the_operator_allows_the_fallback() {
+    let opts = |required: &str| {
+        let mut o = rate_opts("1/h");
+        o.extra.extend([
+            // Nothing listens on port 1 of loopback: every command fails at once.
+            ("TREKMAIL_STATE_URL", "redis://127.0.0.1:1".into()),
+            ("TREKMAIL_STATE_REQUIRED", required.into()),
+        ]);
+        o
+    };
+    // A caller's own idempotency key needs no intent decision: only the rate asks the store.
+    let keyed = |k: &str| {
+        let mut a = send(&["a@x.example"]);
+        a["idempotency_key"] = json!(k);
+        a
+    };
+    let h = Harness::start(opts("true")).await;
+    h.answer_json(200, json!({"data": {"id": 1}})).await;
+    let r = h.call("send_message", keyed("k1")).await;
+    let t = text(&r);
+    assert!(
+        is_error(&r) && t.contains("cannot be counted against TREKMAIL_SEND_RATE"),
+        "{t}"
+    );
+    assert!(!t.contains("127.0.0.1"), "{t}");
+    assert!(h.requests().await.is_empty());
+    let h = Harness::start(opts("false")).await;
+    h.answer_json(200, json!({"data": {"id": 1}})).await;
+    let r = h.call("send_message", keyed("k1")).await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let r = h.call("send_message", keyed("k2")).await;
+    assert!(text(&r).contains("1 already counted"), "{}", text(&r));
+    assert_eq!(h.requests().await.len(), 1);
+}
