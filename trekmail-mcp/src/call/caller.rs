@@ -19,9 +19,10 @@ use crate::call::results;
 use crate::call::send_rate::SendRateLimit;
 use crate::call::shelf::Shelf;
 use crate::call::tokens::{TokenSource, TokenVariable as _};
+use crate::call::upload;
 use crate::call::wire;
 use crate::catalog::checks;
-use crate::catalog::map::Idempotency;
+use crate::catalog::map::{FlowKind, Idempotency};
 use crate::catalog::schema::{IDEMPOTENCY_ARG, Target};
 use crate::catalog::truncate::cut;
 use crate::catalog::{Catalog, ToolDef};
@@ -48,6 +49,8 @@ pub struct Caller {
     pub metrics: Arc<Metrics>,
     /// `TREKMAIL_SEND_TO`: the only recipients outside the account, when set.
     pub send_to: Option<Arc<SendTo>>,
+    /// `TREKMAIL_UPLOAD_DIR` over stdio: where upload flows read from; `None`, they refuse.
+    pub upload: Option<Arc<upload::Context>>,
     /// `TREKMAIL_SEND_RATE`: the recipients allowed per hour or day, and where they are counted.
     pub send_rate: Option<Arc<SendRateLimit>>,
 }
@@ -130,12 +133,6 @@ impl Caller {
             self.metrics.refused(OutboundRule::SendTo.label());
             return Err(results::refusal(refusal));
         }
-        if let Some(f) = &def.entry.flow {
-            return Err(results::refusal(format!(
-                "{name} runs a {:?} flow that this version of the server does not carry out yet; nothing was sent.",
-                f.kind
-            )));
-        }
         if let Some(c) = &def.entry.confirm
             && args.get(c) != Some(&Value::Bool(true))
         {
@@ -152,6 +149,18 @@ impl Caller {
                 self.missing(kind)
             )));
         }
+        // A flow's local file is opened and checked before anything is sent.
+        let opened = match def.entry.flow.as_ref().map(|f| f.kind) {
+            Some(FlowKind::Upload) => match upload::open(self.upload.as_deref(), name, &args) {
+                Ok(o) => Some(o),
+                Err(why) => {
+                    tracing::info!(tool = %name, "upload refused: the path is not allowed");
+                    self.metrics.refused("upload_path");
+                    return Err(results::refusal(why));
+                }
+            },
+            None => None,
+        };
         let (key, intent) = match def.writes().then(|| self.key(def, &args)) {
             Some(Key::Given(k)) => (Some(k), None),
             Some(Key::Decide(i)) => (None, Some(i)),
@@ -163,6 +172,7 @@ impl Caller {
             key,
             intent,
             notes,
+            opened,
         })
     }
 
@@ -256,6 +266,10 @@ impl Caller {
                 }
             }
         }
+        if let Some(opened) = prepared.opened.take() {
+            let result = self.upload(&prepared, &opened, progress).await;
+            return results::annotate(result, prepared.key.as_deref(), &prepared.notes);
+        }
         // Counted last, once every other check passed: a refusal before costs no budget.
         let ticket = match &self.send_rate {
             Some(limit) => match limit.take(def, &prepared.args).await {
@@ -300,6 +314,49 @@ impl Caller {
             Err(failure) => failure,
         };
         results::annotate(result, key.as_deref(), &notes)
+    }
+
+    /// Runs a prepared upload flow of `opened`: initiate on the tool's operation, then the
+    /// flow's complete or abort (tools-map.toml names them).
+    async fn upload(
+        &self,
+        prepared: &Prepared<'_>,
+        opened: &upload::confine::Opened,
+        progress: Option<&Progress>,
+    ) -> CallToolResult {
+        let def = prepared.def;
+        let (Some(ctx), Some(flow), Some(client)) = (
+            self.upload.as_deref(),
+            def.entry.flow.as_ref(),
+            self.client(def.entry.token),
+        ) else {
+            return results::refusal(format!(
+                "{} cannot run here; nothing was sent.",
+                def.entry.name
+            ));
+        };
+        let path = wire::to_wire(&def.shape, &prepared.args, None).path;
+        // A write always has its key by now; the fallback keeps two uploads apart regardless.
+        let key = prepared
+            .key
+            .clone()
+            .unwrap_or_else(|| format!("mcp_upload_{}", uuid::Uuid::new_v4().simple()));
+        let ops = upload::Operations {
+            initiate: &def.entry.operation,
+            complete: &flow.complete,
+            abort: &flow.abort,
+        };
+        upload::call(
+            ctx,
+            client,
+            &ops,
+            path,
+            &prepared.args,
+            opened,
+            key,
+            progress,
+        )
+        .await
     }
 
     /// Sends a prepared call: the API's success answer, or the failure shaped for the agent.
@@ -373,6 +430,8 @@ pub struct Prepared<'a> {
     pub intent: Option<Intent>,
     /// What the result must also say (arguments that were ignored).
     pub notes: Vec<String>,
+    /// A flow's local file, opened and checked (`TREKMAIL_UPLOAD_DIR`).
+    pub opened: Option<upload::confine::Opened>,
 }
 
 impl Prepared<'_> {
