@@ -14,6 +14,7 @@ use crate::call::idempotency::{self, Keys};
 use crate::call::intents::{Intent, IntentMemory};
 use crate::call::metrics::Metrics;
 use crate::call::outbound::{self, OutboundRule, SendTo};
+use crate::call::payments;
 use crate::call::progress::Progress;
 use crate::call::results;
 use crate::call::send_rate::SendRateLimit;
@@ -126,6 +127,10 @@ impl Caller {
             self.metrics.refused(OutboundRule::SendTo.label());
             return Err(results::refusal(refusal));
         }
+        if let Some(refusal) = payments::unconfirmed(def, &args) {
+            self.metrics.refused("payment_confirmation");
+            return Err(results::refusal(refusal));
+        }
         if let Some(c) = &def.entry.confirm
             && args.get(c) != Some(&Value::Bool(true))
         {
@@ -154,7 +159,11 @@ impl Caller {
             },
             None => None,
         };
-        let (key, intent) = match def.writes().then(|| self.key(def, &args)) {
+        // An upload's intent is the file as it is now: a changed file is a new upload, not a
+        // retry of the last one (which would replay its answer).
+        let file_args = opened.as_ref().map(|o| upload::intent_args(&args, o));
+        let key_args = file_args.as_ref().unwrap_or(&args);
+        let (key, intent) = match def.writes().then(|| self.key(def, key_args)) {
             Some(Key::Given(k)) => (Some(k), None),
             Some(Key::Decide(i)) => (None, Some(i)),
             None => (None, None),
@@ -183,6 +192,7 @@ impl Caller {
         }
         let mut excluded = vec![IDEMPOTENCY_ARG];
         excluded.extend(def.entry.confirm.as_deref());
+        excluded.extend(def.entry.payment.as_ref().map(|p| p.confirm.as_str()));
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis())
@@ -238,6 +248,30 @@ impl Caller {
         })
     }
 
+    /// Decides a write's `Idempotency-Key` from its intent (a retry's key or a new one). `Err`
+    /// is the refusal when the memory cannot tell: nothing was sent.
+    #[allow(clippy::result_large_err)] // the refusal is the tool result itself, returned once per call
+    pub async fn decide_key(&self, prepared: &mut Prepared<'_>) -> Result<(), CallToolResult> {
+        let Some(intent) = prepared.intent.take() else {
+            return Ok(());
+        };
+        let name = &prepared.def.entry.name;
+        match self.intents.decide(&intent).await {
+            Ok(k) => {
+                prepared.key = Some(k);
+                Ok(())
+            }
+            Err(why) => {
+                tracing::warn!(tool = %name, reason = %why.0, "write refused: its intent could not be decided");
+                self.metrics.refused("intent_undecided");
+                Err(results::refusal(format!(
+                    "{name} was not sent: {}. Nothing was sent; this is temporary, retry the same call shortly.",
+                    why.0
+                )))
+            }
+        }
+    }
+
     /// Sends a prepared call and shapes the answer.
     pub async fn execute(
         &self,
@@ -246,18 +280,8 @@ impl Caller {
     ) -> CallToolResult {
         let mut prepared = prepared;
         let def = prepared.def;
-        if let Some(intent) = prepared.intent.take() {
-            match self.intents.decide(&intent).await {
-                Ok(k) => prepared.key = Some(k),
-                Err(why) => {
-                    tracing::warn!(tool = %def.entry.name, reason = %why.0, "write refused: its intent could not be decided");
-                    self.metrics.refused("intent_undecided");
-                    return results::refusal(format!(
-                        "{} was not sent: {}. Nothing was sent; this is temporary, retry the same call shortly.",
-                        def.entry.name, why.0
-                    ));
-                }
-            }
+        if let Err(refusal) = self.decide_key(&mut prepared).await {
+            return refusal;
         }
         if let Some(opened) = prepared.opened.take() {
             let result = self.upload(&prepared, &opened, progress).await;
@@ -371,7 +395,7 @@ impl Caller {
         prepared: Prepared<'_>,
         progress: Option<&Progress>,
     ) -> Result<Outcome, (CallToolResult, Option<u16>)> {
-        let Prepared { def, args, key, .. } = prepared;
+        let def = prepared.def;
         let name = &def.entry.name;
         let Some(client) = self.client(def.entry.token) else {
             let kind = def.entry.token;
@@ -380,7 +404,33 @@ impl Caller {
                 None,
             ));
         };
-        let mut wire_args = wire::to_wire(def.shape(), &args, key.clone());
+        self.request(&prepared, client, progress)
+            .await
+            .map_err(|(e, request_id)| {
+                // A paying tool called without its credential: the price, not an error.
+                if let Some(p) = &def.entry.payment
+                    && let Some(challenge) = payments::Challenge::from_error(&e)
+                {
+                    return (payments::quote(def, p, &challenge), e.status());
+                }
+                (
+                    results::failure(name, &e, &request_id, def.entry.token, def.writes()),
+                    e.status(),
+                )
+            })
+    }
+
+    /// One request of a prepared call through `client`: the API's success answer, or the
+    /// failure with the call's request id.
+    pub async fn request(
+        &self,
+        prepared: &Prepared<'_>,
+        client: &Client,
+        progress: Option<&Progress>,
+    ) -> Result<Outcome, (trekmail_api::CallError, String)> {
+        let Prepared { def, args, key, .. } = prepared;
+        let name = &def.entry.name;
+        let mut wire_args = wire::to_wire(def.shape(), args, key.clone());
         let request_id = uuid::Uuid::new_v4().to_string();
         // Our id travels as the real X-Request-Id header: the transport keeps it on every attempt.
         wire_args.header.insert(
@@ -403,10 +453,7 @@ impl Caller {
         });
         answer.map_err(|e| {
             tracing::warn!(tool = %name, request_id = %request_id, status = e.status(), "call failed");
-            (
-                results::failure(name, &e, &request_id, def.entry.token, def.writes()),
-                e.status(),
-            )
+            (e, request_id)
         })
     }
 }

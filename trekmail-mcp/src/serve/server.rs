@@ -24,6 +24,7 @@ use crate::call::idempotency::Keys;
 use crate::call::intents::{IntentMemory, ProcessMemory};
 use crate::call::metrics::Metrics;
 use crate::call::outbound;
+use crate::call::payments;
 use crate::call::progress::Progress;
 use crate::call::results;
 use crate::call::send_rate::{Budget, ProcessBudget, SendRateLimit, SharedBudget};
@@ -579,7 +580,10 @@ impl TrekmailServer {
             Ok(p) => p,
             Err(refusal) => return Ok(Called::refused(refusal)),
         };
-        let approval = if prepared.guarded() {
+        // A payment asks the user itself, whatever TREKMAIL_HUMAN_CONFIRM says, with the price;
+        // its call without the credential only asks the price.
+        let pays = payments::credential(def, &prepared.args).is_some();
+        let approval = if prepared.guarded() && def.entry.payment.is_none() {
             let sealing = Sealing {
                 approvals: &self.approvals,
                 caller: &self.caller_seal,
@@ -630,6 +634,15 @@ impl TrekmailServer {
                 None,
             ));
         };
+        if pays {
+            let sealing = Sealing {
+                approvals: &self.approvals,
+                caller: &self.caller_seal,
+            };
+            let (response, approval) =
+                payments::pay(&self.caller, prepared, human, sealing, progress).await;
+            return Ok(Called { response, approval });
+        }
         Ok(Called {
             response: self.caller.execute(prepared, progress).await.into(),
             approval: Some(approval),
