@@ -8,6 +8,7 @@ use rmcp::model::CallToolResult;
 use serde_json::{Map, Value};
 use trekmail_api::{Client, Outcome, TokenKind};
 
+use crate::call::audit::{self, Trail};
 use crate::call::files;
 use crate::call::gates::{self, Switches};
 use crate::call::idempotency::{self, Keys};
@@ -18,6 +19,8 @@ use crate::call::progress::Progress;
 use crate::call::results;
 use crate::call::shelf::Shelf;
 use crate::call::tokens::{TokenSource, TokenVariable as _};
+use crate::call::trace::TraceContext;
+use crate::call::verdict::{Approval, Rule, Verdict};
 use crate::call::wire;
 use crate::catalog::checks;
 use crate::catalog::map::Idempotency;
@@ -47,6 +50,8 @@ pub struct Caller {
     pub metrics: Arc<Metrics>,
     /// `TREKMAIL_SEND_TO`: the only recipients outside the account, when set.
     pub send_to: Option<Arc<SendTo>>,
+    /// `TREKMAIL_AUDIT_LOG`, and who this caller is in it.
+    pub audit: Option<Trail>,
 }
 
 impl Caller {
@@ -64,39 +69,15 @@ impl Caller {
         }
     }
 
-    /// Runs one call of `def` with `args`; every outcome is a tool result the model can read.
-    pub async fn call(
-        &self,
-        catalog: &Catalog,
-        def: &ToolDef,
-        args: Map<String, Value>,
-    ) -> CallToolResult {
-        self.call_with_progress(catalog, def, args, None).await
-    }
-
-    /// [`Caller::call`], telling `progress` about waits before retries.
-    pub async fn call_with_progress(
-        &self,
-        catalog: &Catalog,
-        def: &ToolDef,
-        args: Map<String, Value>,
-        progress: Option<&Progress>,
-    ) -> CallToolResult {
-        match self.prepare(catalog, def, args) {
-            Ok(p) => self.execute(p, progress).await,
-            Err(refusal) => refusal,
-        }
-    }
-
     /// Everything before the API: arguments, gates, confirmation, token and idempotency key.
-    /// `Err` is the refusal the agent gets; nothing was sent.
+    /// `Err` is the refusal the agent gets, with its rule; nothing was sent.
     #[allow(clippy::result_large_err)] // the refusal is the tool result itself, returned once per call
     pub fn prepare<'a>(
         &self,
         catalog: &Catalog,
         def: &'a ToolDef,
         mut args: Map<String, Value>,
-    ) -> Result<Prepared<'a>, CallToolResult> {
+    ) -> Result<Prepared<'a>, Refused> {
         let name = &def.entry.name;
         // Documented arguments the API ignores: accepted, never sent, and said so.
         let notes: Vec<String> = def
@@ -109,57 +90,72 @@ impl Caller {
         let problems = checks::problems(catalog, def, &args);
         if !problems.is_empty() {
             tracing::info!(tool = %name, problems = problems.len(), "invalid arguments");
-            self.metrics.refused("invalid_arguments");
-            return Err(results::refusal(format!(
-                "Invalid arguments for {name}; nothing was sent:\n- {}",
-                listing(&problems)
-            )));
+            return Err(Refused::new(
+                Rule::InvalidArguments,
+                format!(
+                    "Invalid arguments for {name}; nothing was sent:\n- {}",
+                    listing(&problems)
+                ),
+            ));
         }
         if let Some(refusal) = gates::refusal(def, &args, &self.switches) {
             tracing::info!(tool = %name, "refused by safety gate");
-            self.metrics.refused("safety_gate");
-            return Err(results::refusal(refusal));
+            return Err(Refused::new(Rule::SafetyGate, refusal));
         }
         if let Some(policy) = &self.send_to
             && let Some(refusal) = outbound::refusal(policy, def, &args)
         {
             tracing::info!(tool = %name, "refused by the outbound policy");
-            self.metrics.refused("outbound_policy");
-            return Err(results::refusal(refusal));
+            return Err(Refused::new(Rule::OutboundPolicy, refusal));
         }
         if let Some(f) = &def.entry.flow {
-            return Err(results::refusal(format!(
-                "{name} runs a {:?} flow that this version of the server does not carry out yet; nothing was sent.",
-                f.kind
-            )));
+            return Err(Refused::new(
+                Rule::FlowUnsupported,
+                format!(
+                    "{name} runs a {:?} flow that this version of the server does not carry out yet; nothing was sent.",
+                    f.kind
+                ),
+            ));
         }
         if let Some(c) = &def.entry.confirm
             && args.get(c) != Some(&Value::Bool(true))
         {
-            self.metrics.refused("confirmation_argument");
-            return Err(results::refusal(format!(
-                "{name} needs {c}: true on the call to confirm it; nothing was sent. Check the arguments with the user, then call again with {c}: true."
-            )));
+            return Err(Refused::new(
+                Rule::ConfirmationArgument,
+                format!(
+                    "{name} needs {c}: true on the call to confirm it; nothing was sent. Check the arguments with the user, then call again with {c}: true."
+                ),
+            ));
         }
         if self.client(def.entry.token).is_none() {
             let kind = def.entry.token;
-            self.metrics.refused("token_missing");
-            return Err(results::refusal(format!(
-                "{name} needs {}",
-                self.missing(kind)
-            )));
+            return Err(Refused::new(
+                Rule::TokenMissing,
+                format!("{name} needs {}", self.missing(kind)),
+            ));
         }
         let (key, intent) = match def.writes().then(|| self.key(def, &args)) {
             Some(Key::Given(k)) => (Some(k), None),
             Some(Key::Decide(i)) => (None, Some(i)),
             None => (None, None),
         };
+        // The confirmation argument, checked above, is one way the call was approved.
+        let approval = def
+            .entry
+            .confirm
+            .as_ref()
+            .map(|_| Approval::Argument)
+            .into_iter()
+            .collect();
         Ok(Prepared {
             def,
             args,
             key,
             intent,
             notes,
+            request_id: uuid::Uuid::new_v4().to_string(),
+            approval,
+            trace: None,
         })
     }
 
@@ -232,12 +228,9 @@ impl Caller {
         })
     }
 
-    /// Sends a prepared call and shapes the answer.
-    pub async fn execute(
-        &self,
-        prepared: Prepared<'_>,
-        progress: Option<&Progress>,
-    ) -> CallToolResult {
+    /// Sends a prepared call and shapes the answer; a write is recorded in the audit trail
+    /// before it leaves, or refused.
+    pub async fn execute(&self, prepared: Prepared<'_>, progress: Option<&Progress>) -> Finished {
         let mut prepared = prepared;
         let def = prepared.def;
         if let Some(intent) = prepared.intent.take() {
@@ -245,18 +238,40 @@ impl Caller {
                 Ok(k) => prepared.key = Some(k),
                 Err(why) => {
                     tracing::warn!(tool = %def.entry.name, reason = %why.0, "write refused: its intent could not be decided");
-                    self.metrics.refused("intent_undecided");
-                    return results::refusal(format!(
-                        "{} was not sent: {}. Nothing was sent; this is temporary, retry the same call shortly.",
-                        def.entry.name, why.0
-                    ));
+                    let refused = Refused::new(
+                        Rule::IntentUndecided,
+                        format!(
+                            "{} was not sent: {}. Nothing was sent; this is temporary, retry the same call shortly.",
+                            def.entry.name, why.0
+                        ),
+                    );
+                    return prepared.refused(refused);
                 }
             }
         }
+        if def.writes()
+            && let Some(trail) = &self.audit
+            && let Err(e) = trail
+                .log
+                .write(&prepared.line(trail, audit::Outcome::ATTEMPTED))
+        {
+            tracing::error!(tool = %def.entry.name, error = %e, "write refused: the audit log cannot record it");
+            let refused = Refused::new(
+                Rule::AuditUnavailable,
+                format!(
+                    "{} was not sent: the audit log (TREKMAIL_AUDIT_LOG) cannot record it. Nothing was sent; the operator must fix the audit log.",
+                    def.entry.name
+                ),
+            );
+            return prepared.refused(refused);
+        }
         let uri = files::uri(&def.path, &def.shape, &prepared.args);
         let key = prepared.key.clone();
+        let request_id = prepared.request_id.clone();
+        let approval = prepared.approval.clone();
         let notes = prepared.notes.clone();
-        let result = match self.send(prepared, progress).await {
+        let (sent, verdict) = self.send(prepared, progress).await;
+        let result = match sent {
             Ok(o) => results::success(
                 &def.entry.name,
                 o,
@@ -278,32 +293,90 @@ impl Caller {
             ),
             Err(failure) => failure,
         };
-        results::annotate(result, key.as_deref(), &notes)
+        Finished {
+            result: results::annotate(result, key.as_deref(), &notes),
+            verdict,
+            key,
+            request_id: Some(request_id),
+            approval,
+        }
     }
 
-    /// Sends a prepared call: the API's success answer, or the failure shaped for the agent.
-    #[allow(clippy::result_large_err)] // the failure is the tool result itself, returned once per call
+    /// Counts a call's verdict and records it in the audit trail when it is a write or a
+    /// refusal: the one place every call's outcome passes. `def` is `None` for a tool that is
+    /// not listed; `target` are its path arguments ([`audit::target`]).
+    pub fn finish(
+        &self,
+        def: Option<&ToolDef>,
+        target: Map<String, Value>,
+        finished: &Finished,
+        trace: Option<&TraceContext>,
+    ) {
+        let refused = match finished.verdict {
+            Verdict::Refused { rule } => {
+                self.metrics.refused(rule);
+                true
+            }
+            _ => false,
+        };
+        let Some(trail) = &self.audit else {
+            return;
+        };
+        if !(refused || def.is_some_and(ToolDef::writes)) {
+            return;
+        }
+        let line = audit::Line {
+            time: audit::rfc3339(SystemTime::now()),
+            tool: def.map_or("(unknown)", |d| d.entry.name.as_str()),
+            target,
+            outcome: audit::Outcome::Done(finished.verdict),
+            idempotency_key: finished.key.as_deref(),
+            request_id: finished.request_id.as_deref(),
+            approval: &finished.approval,
+            caller: def.and_then(|d| trail.caller(d.entry.token)),
+            trace_id: trace.map(TraceContext::trace_id),
+        };
+        if let Err(e) = trail.log.write(&line) {
+            tracing::error!(error = %e, "the audit log cannot record a call's outcome (TREKMAIL_AUDIT_LOG)");
+        }
+    }
+
+    /// Sends a prepared call: the API's success answer, or the failure shaped for the agent;
+    /// and its verdict.
     pub async fn send(
         &self,
         prepared: Prepared<'_>,
         progress: Option<&Progress>,
-    ) -> Result<Outcome, CallToolResult> {
-        let Prepared { def, args, key, .. } = prepared;
+    ) -> (Result<Outcome, CallToolResult>, Verdict) {
+        let Prepared {
+            def,
+            args,
+            key,
+            request_id,
+            trace,
+            ..
+        } = prepared;
         let name = &def.entry.name;
         let Some(client) = self.client(def.entry.token) else {
             let kind = def.entry.token;
-            return Err(results::refusal(format!(
-                "{name} needs {}",
-                self.missing(kind)
-            )));
+            let refused = Refused::new(
+                Rule::TokenMissing,
+                format!("{name} needs {}", self.missing(kind)),
+            );
+            let verdict = refused.verdict();
+            return (Err(refused.result), verdict);
         };
         let mut wire_args = wire::to_wire(&def.shape, &args, key.clone());
-        let request_id = uuid::Uuid::new_v4().to_string();
         // Our id travels as the real X-Request-Id header: the transport keeps it on every attempt.
         wire_args.header.insert(
             trekmail_api::REQUEST_ID.into(),
             Value::String(request_id.clone()),
         );
+        for (name, value) in trace.iter().flat_map(TraceContext::headers) {
+            wire_args
+                .header
+                .insert(name.into(), Value::String(value.to_owned()));
+        }
         tracing::info!(tool = %name, request_id = %request_id, "calling the API");
         let tell = |r: &trekmail_api::Retrying| {
             self.metrics.retry();
@@ -318,11 +391,62 @@ impl Caller {
             Ok(o) => Some(o.status),
             Err(e) => e.status(),
         });
-        answer.map_err(|e| {
+        let verdict = Verdict::of(&answer);
+        let answer = answer.map_err(|e| {
             tracing::warn!(tool = %name, request_id = %request_id, status = e.status(), "call failed");
             results::failure(name, &e, &request_id, def.entry.token, def.writes())
-        })
+        });
+        (answer, verdict)
     }
+}
+
+/// A call refused before anything was sent: the rule and what the agent reads.
+pub struct Refused {
+    /// Which rule refused it.
+    pub rule: Rule,
+    /// The refusal the agent gets.
+    pub result: CallToolResult,
+}
+
+impl Refused {
+    /// A refusal by `rule` that says `text`.
+    pub fn new(rule: Rule, text: impl Into<String>) -> Self {
+        Self {
+            rule,
+            result: results::refusal(text),
+        }
+    }
+
+    /// Its verdict.
+    pub fn verdict(&self) -> Verdict {
+        Verdict::refused(self.rule)
+    }
+
+    /// As a finished call, with nothing known beyond the refusal.
+    pub fn finished(self) -> Finished {
+        Finished {
+            verdict: self.verdict(),
+            result: self.result,
+            key: None,
+            request_id: None,
+            approval: Vec::new(),
+        }
+    }
+}
+
+/// A call at its end: what the agent gets, what became of it, and the facts the audit trail
+/// records.
+pub struct Finished {
+    /// What the agent gets.
+    pub result: CallToolResult,
+    /// Sent, failed or refused.
+    pub verdict: Verdict,
+    /// The write's `Idempotency-Key`, once known.
+    pub key: Option<String>,
+    /// Our `X-Request-Id`, once the call got that far.
+    pub request_id: Option<String>,
+    /// How the call was approved.
+    pub approval: Vec<Approval>,
 }
 
 /// A call that passed every check and may be sent.
@@ -337,9 +461,41 @@ pub struct Prepared<'a> {
     pub intent: Option<Intent>,
     /// What the result must also say (arguments that were ignored).
     pub notes: Vec<String>,
+    /// Our `X-Request-Id` for the request.
+    pub request_id: String,
+    /// How the call was approved so far.
+    pub approval: Vec<Approval>,
+    /// The client's W3C trace context, passed on to the API.
+    pub trace: Option<TraceContext>,
 }
 
 impl Prepared<'_> {
+    /// The call, refused before it was sent.
+    pub fn refused(self, refused: Refused) -> Finished {
+        Finished {
+            verdict: refused.verdict(),
+            result: refused.result,
+            key: self.key,
+            request_id: None,
+            approval: self.approval,
+        }
+    }
+
+    /// Its audit line with `outcome`.
+    fn line<'t>(&'t self, trail: &'t Trail, outcome: audit::Outcome) -> audit::Line<'t> {
+        audit::Line {
+            time: audit::rfc3339(SystemTime::now()),
+            tool: &self.def.entry.name,
+            target: audit::target(self.def, &self.args),
+            outcome,
+            idempotency_key: self.key.as_deref(),
+            request_id: Some(&self.request_id),
+            approval: &self.approval,
+            caller: trail.caller(self.def.entry.token),
+            trace_id: self.trace.as_ref().map(TraceContext::trace_id),
+        }
+    }
+
     /// Whether a safety switch or a confirmation argument guards this call.
     pub fn guarded(&self) -> bool {
         self.def.entry.confirm.is_some() || !self.def.gates_for(&self.args).is_empty()

@@ -9,7 +9,9 @@ use rmcp::model::{ElicitRequestParams, ElicitationAction, ElicitationSchema, Pro
 use rmcp::service::{ElicitationMode, Peer, RoleServer};
 use serde_json::{Map, Value};
 
+use crate::call::Refused;
 use crate::call::idempotency;
+use crate::call::verdict::{Approval, Rule};
 use crate::catalog::ToolDef;
 use crate::catalog::argpath;
 use crate::catalog::schema::IDEMPOTENCY_ARG;
@@ -65,20 +67,23 @@ impl Human {
     }
 }
 
-/// Asks the human when `mode` and the client say so. `Err` is the refusal the agent gets:
-/// nothing was sent.
+/// Asks the human when `mode` and the client say so: `Ok` says how the call was approved
+/// (`None`: nobody was asked). `Err` is the refusal the agent gets: nothing was sent.
 pub async fn confirm(
     mode: HumanConfirm,
     human: &Human,
     def: &ToolDef,
     args: &Map<String, Value>,
-) -> Result<(), String> {
+) -> Result<Option<Approval>, Refused> {
     let name = &def.entry.name;
     let peer = match (mode, human) {
-        (HumanConfirm::Never, _) | (HumanConfirm::Auto, Human::Unreachable) => return Ok(()),
+        (HumanConfirm::Never, _) | (HumanConfirm::Auto, Human::Unreachable) => return Ok(None),
         (HumanConfirm::Always, Human::Unreachable) => {
-            return Err(format!(
-                "{name} needs the user's approval (TREKMAIL_HUMAN_CONFIRM=always), but this MCP client cannot ask the user (it did not declare elicitation); nothing was sent."
+            return Err(Refused::new(
+                Rule::ApprovalUnavailable,
+                format!(
+                    "{name} needs the user's approval (TREKMAIL_HUMAN_CONFIRM=always), but this MCP client cannot ask the user (it did not declare elicitation); nothing was sent."
+                ),
             ));
         }
         (_, Human::Reachable(peer)) => peer,
@@ -93,25 +98,30 @@ pub async fn confirm(
         Ok(answer) => match answer.action {
             ElicitationAction::Accept => {
                 tracing::info!(tool = %name, "approved by the user");
-                Ok(())
+                Ok(Some(Approval::Elicitation))
             }
             ElicitationAction::Decline => {
                 tracing::info!(tool = %name, "declined by the user");
-                Err(format!(
-                    "The user declined {name}; nothing was sent. Do not call it again unless the user asks."
+                Err(Refused::new(
+                    Rule::ApprovalDeclined,
+                    format!(
+                        "The user declined {name}; nothing was sent. Do not call it again unless the user asks."
+                    ),
                 ))
             }
             _ => {
                 tracing::info!(tool = %name, "cancelled by the user");
-                Err(format!(
-                    "The user cancelled the approval of {name}; nothing was sent."
+                Err(Refused::new(
+                    Rule::ApprovalDeclined,
+                    format!("The user cancelled the approval of {name}; nothing was sent."),
                 ))
             }
         },
         Err(e) => {
             tracing::warn!(tool = %name, "asking the user failed: {e}");
-            Err(format!(
-                "{name} could not get the user's approval ({e}); nothing was sent."
+            Err(Refused::new(
+                Rule::ApprovalUnavailable,
+                format!("{name} could not get the user's approval ({e}); nothing was sent."),
             ))
         }
     }

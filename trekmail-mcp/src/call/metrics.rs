@@ -12,6 +12,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::call::verdict::Rule;
+
 /// Upper bounds of the latency histogram's buckets, in seconds (the call deadline defaults to
 /// 30 s).
 const BUCKETS: [f64; 10] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -29,7 +31,7 @@ struct Counts {
     /// (tool, outcome) → calls.
     calls: BTreeMap<(String, &'static str), u64>,
     /// Rule → refusals.
-    refusals: BTreeMap<&'static str, u64>,
+    refusals: BTreeMap<Rule, u64>,
     /// API status (or `none`) → answers.
     statuses: BTreeMap<String, u64>,
     /// Calls per bucket (not cumulative), the last past every bound; sum of seconds.
@@ -75,7 +77,7 @@ impl Metrics {
     }
 
     /// A call or request refused by `rule` before anything was sent.
-    pub fn refused(&self, rule: &'static str) {
+    pub fn refused(&self, rule: Rule) {
         *self.counts().refusals.entry(rule).or_default() += 1;
     }
 
@@ -141,7 +143,11 @@ impl Metrics {
             "# HELP trekmail_mcp_refusals_total Calls and requests refused before anything was sent, by rule.\n# TYPE trekmail_mcp_refusals_total counter"
         );
         for (rule, n) in &c.refusals {
-            let _ = writeln!(out, "trekmail_mcp_refusals_total{{rule=\"{rule}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "trekmail_mcp_refusals_total{{rule=\"{}\"}} {n}",
+                rule.name()
+            );
         }
         let _ = writeln!(
             out,
@@ -170,7 +176,7 @@ mod tests {
         }
         m.call("get_domain", "ok", Duration::from_millis(30));
         m.call("get_domain", "ok", Duration::from_secs(60));
-        m.refused("safety_gate");
+        m.refused(Rule::SafetyGate);
         m.api_status(Some(200));
         m.api_status(None);
         m.retry();

@@ -5,6 +5,7 @@
 //! May import: `catalog/`. Not `serve/` or `config/`: the settings it needs are its own types
 //! (switches, tokens, confirmation mode), built by `config/`.
 
+pub mod audit;
 mod caller;
 pub(crate) mod files;
 pub(crate) mod gates;
@@ -20,7 +21,9 @@ pub mod results;
 pub mod shelf;
 pub mod state;
 pub mod tokens;
+pub mod trace;
 pub mod upload;
+pub mod verdict;
 pub mod wire;
 
-pub use caller::{Caller, Prepared};
+pub use caller::{Caller, Finished, Prepared, Refused};

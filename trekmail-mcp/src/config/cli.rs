@@ -248,6 +248,15 @@ pub struct Cli {
     /// back to this process's memory (false) [default: true]
     #[arg(long, env = "TREKMAIL_STATE_REQUIRED", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     state_required: Option<String>,
+    /// Audit trail: one JSON line per write attempted and per refusal, appended to this file
+    /// (reopened on SIGHUP) or - for stderr; a write it cannot record is refused
+    #[arg(
+        long,
+        env = "TREKMAIL_AUDIT_LOG",
+        value_name = "PATH",
+        hide_env_values = true
+    )]
+    audit_log: Option<String>,
     /// Print the tools this configuration serves (name, toolset, gate, enabled) and exit,
     /// without contacting the API
     #[arg(long)]

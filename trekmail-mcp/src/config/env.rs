@@ -53,6 +53,7 @@ pub const VARIABLES: &[&str] = &[
     "TREKMAIL_HTTP_MAX_REQUESTS",
     "TREKMAIL_STATE_URL",
     "TREKMAIL_STATE_REQUIRED",
+    "TREKMAIL_AUDIT_LOG",
 ];
 
 /// The variables among `names` that start with `TREKMAIL_` and that the server does not read:
@@ -252,6 +253,8 @@ impl Config {
             ca_cert_pem,
             http,
             state,
+            audit_log: get("TREKMAIL_AUDIT_LOG")
+                .map(|v| crate::call::audit::Destination::parse(&v)),
         })
     }
 }

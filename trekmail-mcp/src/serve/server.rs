@@ -15,7 +15,7 @@ use rmcp::service::{RequestContext, RoleServer};
 use tokio_util::sync::CancellationToken;
 use trekmail_api::{ClientBuilder, OutcomeBody, Pool, RetryPolicy};
 
-use crate::call::Caller;
+use crate::call::audit::{self, AuditLog, Trail};
 use crate::call::files::{self, File};
 use crate::call::gates::{self, Switches};
 use crate::call::human::{self, Human, HumanConfirm};
@@ -23,11 +23,13 @@ use crate::call::idempotency::Keys;
 use crate::call::intents::{IntentMemory, ProcessMemory};
 use crate::call::metrics::Metrics;
 use crate::call::progress::Progress;
-use crate::call::results;
 use crate::call::shelf::Shelf;
 use crate::call::state::{SharedIntents, Store};
 use crate::call::tokens::Secret;
 use crate::call::tokens::{TokenSource, Tokens};
+use crate::call::trace::TraceContext;
+use crate::call::verdict::Rule;
+use crate::call::{Caller, Finished, Refused};
 use crate::catalog::{Catalog, ToolDef};
 use crate::serve::Config;
 use crate::serve::scopes::{self, ScopeCache, Scopes};
@@ -124,6 +126,8 @@ pub struct Shared {
     metrics: Arc<Metrics>,
     /// `TREKMAIL_STATE_URL`.
     store: Option<Arc<Store>>,
+    /// `TREKMAIL_AUDIT_LOG`.
+    audit: Option<Arc<AuditLog>>,
 }
 
 impl Shared {
@@ -157,6 +161,10 @@ impl Shared {
             return Err(problems.join("\n"));
         }
         let switches = config.switches();
+        let audit = match &config.audit_log {
+            Some(d) => Some(Arc::new(AuditLog::open(d.clone())?)),
+            None => None,
+        };
         let store = match &config.state {
             Some(state) => Some(Arc::new(
                 Store::new(state, config.timeout).map_err(|e| e.0)?,
@@ -204,7 +212,13 @@ impl Shared {
             metrics: Arc::default(),
             intents,
             store,
+            audit,
         })
+    }
+
+    /// The audit trail (`TREKMAIL_AUDIT_LOG`), to reopen on SIGHUP.
+    pub fn audit_log(&self) -> Option<Arc<AuditLog>> {
+        self.audit.clone()
     }
 
     /// The shared state store (`TREKMAIL_STATE_URL`), for other shared state to use.
@@ -283,6 +297,20 @@ impl Shared {
             ),
             metrics: Arc::clone(&self.metrics),
             send_to: self.send_to.clone(),
+            // A caller's own token is named in the trail by an HMAC; the operator's tokens are
+            // the same for every line and not named.
+            audit: self.audit.as_ref().map(|log| {
+                let id = |t: &Option<Secret>| {
+                    (self.source == TokenSource::Request)
+                        .then(|| t.as_ref().map(|t| audit::caller_id(t.expose())))
+                        .flatten()
+                };
+                Trail {
+                    log: Arc::clone(log),
+                    ops: id(&tokens.ops),
+                    message: id(&tokens.message),
+                }
+            }),
         };
         Ok(TrekmailServer {
             catalog: Arc::clone(&self.catalog),
@@ -396,6 +424,11 @@ impl TrekmailServer {
         &self.listing.hidden
     }
 
+    /// The audit trail (`TREKMAIL_AUDIT_LOG`), to reopen on SIGHUP.
+    pub fn audit_log(&self) -> Option<Arc<AuditLog>> {
+        self.caller.audit.as_ref().map(|t| Arc::clone(&t.log))
+    }
+
     /// Forgets the writes remembered for telling retries from new intents, as a restart would.
     pub fn forget_recent_writes(&self) {
         self.caller.intents.forget();
@@ -434,7 +467,8 @@ impl TrekmailServer {
         name: &str,
         args: Option<serde_json::Map<String, serde_json::Value>>,
     ) -> Result<rmcp::model::CallToolResult, ErrorData> {
-        self.call_with(name, args, &Human::Unreachable, None).await
+        self.call_with(name, args, &Human::Unreachable, None, None)
+            .await
     }
 
     /// [`TrekmailServer::call`], telling `progress` while the call waits for a free slot or
@@ -445,59 +479,89 @@ impl TrekmailServer {
         args: Option<serde_json::Map<String, serde_json::Value>>,
         progress: Option<&Progress>,
     ) -> Result<rmcp::model::CallToolResult, ErrorData> {
-        self.call_with(name, args, &Human::Unreachable, progress)
+        self.call_with(name, args, &Human::Unreachable, progress, None)
             .await
     }
 
     /// Calls a tool by name; a guarded call may first ask `human` (`TREKMAIL_HUMAN_CONFIRM`),
-    /// and `progress` hears of waits (for a slot, before a retry).
+    /// `progress` hears of waits (for a slot, before a retry), and `trace` (the client's W3C
+    /// trace context) goes on to the API and into the call's log lines. Every call's outcome
+    /// passes [`Caller::finish`] here: the metrics and the audit trail.
     pub async fn call_with(
         &self,
         name: &str,
         args: Option<serde_json::Map<String, serde_json::Value>>,
         human: &Human,
         progress: Option<&Progress>,
+        trace: Option<&TraceContext>,
     ) -> Result<rmcp::model::CallToolResult, ErrorData> {
+        let args = args.unwrap_or_default();
         let Some((def, _)) = self.find(name) else {
             let msg = match self.listing.hidden.get(name) {
                 Some(why) => format!("tool `{name}` is not available: {why}"),
                 None => format!("unknown tool `{name}`"),
             };
-            self.caller.metrics.refused("tool_not_listed");
+            let def = self.catalog.get(name).map(|d| &**d);
+            let target = def.map(|d| audit::target(d, &args)).unwrap_or_default();
+            let refused = Refused::new(Rule::ToolNotListed, msg.clone());
+            self.caller.finish(def, target, &refused.finished(), trace);
             return Err(ErrorData::invalid_params(msg, None));
         };
         let metrics = &self.caller.metrics;
         let _in_flight = metrics.start();
         let started = std::time::Instant::now();
-        let r = self.call_listed(def, args, human, progress).await;
-        let outcome = match &r {
-            Ok(r) if r.is_error != Some(true) => "ok",
+        let target = match &self.caller.audit {
+            Some(_) => audit::target(def, &args),
+            None => serde_json::Map::new(),
+        };
+        // The call's log lines carry the client's trace id.
+        let span = trace.map_or_else(
+            tracing::Span::none,
+            |t| tracing::info_span!("call", trace_id = %t.trace_id()),
+        );
+        let finished = tracing::Instrument::instrument(
+            self.call_listed(def, args, human, progress, trace),
+            span,
+        )
+        .await;
+        let outcome = match &finished {
+            Ok(f) if f.result.is_error != Some(true) => "ok",
             _ => "error",
         };
         metrics.call(&def.entry.name, outcome, started.elapsed());
-        r
+        match finished {
+            Ok(f) => {
+                self.caller.finish(Some(def), target, &f, trace);
+                Ok(f.result)
+            }
+            Err(e) => {
+                let refused = Refused::new(Rule::ShuttingDown, e.message.to_string());
+                self.caller
+                    .finish(Some(def), target, &refused.finished(), trace);
+                Err(e)
+            }
+        }
     }
 
     async fn call_listed(
         &self,
         def: &ToolDef,
-        args: Option<serde_json::Map<String, serde_json::Value>>,
+        args: serde_json::Map<String, serde_json::Value>,
         human: &Human,
         progress: Option<&Progress>,
-    ) -> Result<rmcp::model::CallToolResult, ErrorData> {
+        trace: Option<&TraceContext>,
+    ) -> Result<Finished, ErrorData> {
         // Switches and confirmation first: a refused call asks nobody.
-        let prepared = match self
-            .caller
-            .prepare(&self.catalog, def, args.unwrap_or_default())
-        {
+        let mut prepared = match self.caller.prepare(&self.catalog, def, args) {
             Ok(p) => p,
-            Err(refusal) => return Ok(refusal),
+            Err(refused) => return Ok(refused.finished()),
         };
-        if prepared.guarded()
-            && let Err(why) = human::confirm(self.human_confirm, human, def, &prepared.args).await
-        {
-            self.caller.metrics.refused("human_confirmation");
-            return Ok(results::refusal(why));
+        prepared.trace = trace.cloned();
+        if prepared.guarded() {
+            match human::confirm(self.human_confirm, human, def, &prepared.args).await {
+                Ok(approval) => prepared.approval.extend(approval),
+                Err(refused) => return Ok(prepared.refused(refused)),
+            }
         }
         // Waiting for a slot is part of the call: a cancellation ends the wait too. The human
         // was asked before: a pending question holds no slot.
@@ -545,10 +609,15 @@ impl TrekmailServer {
                 .collect::<Vec<_>>()
                 .join("\n")
         };
-        let prepared = self
-            .caller
-            .prepare(&self.catalog, def, args)
-            .map_err(|r| ErrorData::invalid_params(text_of(&r), None))?;
+        let target = audit::target(def, &args);
+        let prepared = match self.caller.prepare(&self.catalog, def, args) {
+            Ok(p) => p,
+            Err(refused) => {
+                let finished = refused.finished();
+                self.caller.finish(Some(def), target, &finished, None);
+                return Err(ErrorData::invalid_params(text_of(&finished.result), None));
+            }
+        };
         let (shelf, caller) = &self.caller.shelf;
         if let Some(file) = shelf.take(caller, uri, std::time::Instant::now()) {
             return Ok(ReadResourceResult::new(vec![file.contents(uri)]));
@@ -563,6 +632,7 @@ impl TrekmailServer {
             .caller
             .send(prepared, None)
             .await
+            .0
             .map_err(|r| ErrorData::internal_error(text_of(&r), None))?;
         let file = match (&outcome.body, self.caller.client(def.entry.token)) {
             (OutcomeBody::Json(v), Some(client)) => {
@@ -659,10 +729,14 @@ impl ServerHandler for TrekmailServer {
             Progress::new(token, sink)
         });
         let human = Human::of(&context.peer, context.protocol_version().as_ref());
+        let trace = TraceContext::parse(
+            context.meta.get_traceparent(),
+            context.meta.get_tracestate(),
+        );
         tokio::select! {
             // Boxed: the call future is large and rmcp moves the handler future into a task per
             // request; boxing cut a call's instruction count by a quarter (callgrind).
-            r = Box::pin(self.call_with(&request.name, request.arguments, &human, progress.as_ref())) => r.map(Into::into),
+            r = Box::pin(self.call_with(&request.name, request.arguments, &human, progress.as_ref(), trace.as_ref())) => r.map(Into::into),
             () = context.ct.cancelled() => Err(cancelled()),
             () = self.closing.cancelled() => Err(cancelled()),
         }

@@ -1,0 +1,155 @@
+//! What became of a call, as typed values: sent (with the API's status), failed without an
+//! answer, or refused by which rule; and how its approval was obtained. The metrics count these
+//! values and the audit trail writes them: one vocabulary, no strings compared.
+
+use serde::Serialize;
+use trekmail_api::{CallError, Outcome, TransportKind};
+
+/// Why a call or request was refused before anything was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// The arguments fail the tool's schema or checks.
+    InvalidArguments,
+    /// A safety switch (`TREKMAIL_ALLOW_*`) is off.
+    SafetyGate,
+    /// The outbound policy (`TREKMAIL_SEND_TO`).
+    OutboundPolicy,
+    /// The tool's confirmation argument is missing.
+    ConfirmationArgument,
+    /// The user declined or cancelled the approval.
+    ApprovalDeclined,
+    /// The user's approval was needed and could not be asked.
+    ApprovalUnavailable,
+    /// The token the tool needs is not there.
+    TokenMissing,
+    /// The write's intent could not be decided (the state store failed).
+    IntentUndecided,
+    /// The tool is not listed for this configuration or these tokens (switch, selection, scope)
+    /// or does not exist.
+    ToolNotListed,
+    /// The tool runs a flow this server does not carry out.
+    FlowUnsupported,
+    /// The audit log (`TREKMAIL_AUDIT_LOG`) could not record the write.
+    AuditUnavailable,
+    /// The server is shutting down.
+    ShuttingDown,
+    /// HTTP: more requests in flight than allowed.
+    HttpRequestsInFlight,
+    /// HTTP: the body is larger than allowed.
+    HttpBodyTooLarge,
+    /// HTTP: the body's JSON shape is out of bounds.
+    HttpBodyShape,
+    /// HTTP: the requests in flight use the memory budget.
+    HttpMemoryBudget,
+    /// HTTP: no valid bearer or token.
+    HttpUnauthorized,
+}
+
+impl Rule {
+    /// The rule's name in metrics and in the audit trail.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::InvalidArguments => "invalid_arguments",
+            Self::SafetyGate => "safety_gate",
+            Self::OutboundPolicy => "outbound_policy",
+            Self::ConfirmationArgument => "confirmation_argument",
+            Self::ApprovalDeclined => "approval_declined",
+            Self::ApprovalUnavailable => "approval_unavailable",
+            Self::TokenMissing => "token_missing",
+            Self::IntentUndecided => "intent_undecided",
+            Self::ToolNotListed => "tool_not_listed",
+            Self::FlowUnsupported => "flow_unsupported",
+            Self::AuditUnavailable => "audit_unavailable",
+            Self::ShuttingDown => "shutting_down",
+            Self::HttpRequestsInFlight => "http_requests_in_flight",
+            Self::HttpBodyTooLarge => "http_body_too_large",
+            Self::HttpBodyShape => "http_body_shape",
+            Self::HttpMemoryBudget => "http_memory_budget",
+            Self::HttpUnauthorized => "http_unauthorized",
+        }
+    }
+}
+
+/// Why a sent request got no usable answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    /// No answer within the deadline.
+    Timeout,
+    /// No connection.
+    Connect,
+    /// The connection failed otherwise.
+    Transport,
+    /// An answer larger than `TREKMAIL_MAX_RESPONSE_BYTES`, not read.
+    TooLarge,
+    /// A success answer whose body is not what the spec says.
+    InvalidAnswer,
+    /// The request could not be built: nothing left.
+    NotBuilt,
+}
+
+/// What became of one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Verdict {
+    /// The API answered with this status (a success, an error or a redirect not followed).
+    Sent {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The request got no usable answer: it may or may not have taken effect.
+    Failed {
+        /// What happened.
+        failure: Failure,
+    },
+    /// Refused before anything was sent.
+    Refused {
+        /// By which rule.
+        rule: Rule,
+    },
+}
+
+impl Verdict {
+    /// The verdict of an API request's result.
+    pub fn of(answer: &Result<Outcome, CallError>) -> Self {
+        let failure = match answer {
+            Ok(o) => return Self::Sent { status: o.status },
+            Err(CallError::Api(e)) => return Self::Sent { status: e.status },
+            Err(CallError::Redirect { status, .. }) => return Self::Sent { status: *status },
+            Err(CallError::Transport { kind, .. }) => match kind {
+                TransportKind::Timeout => Failure::Timeout,
+                TransportKind::Connect => Failure::Connect,
+                TransportKind::Other => Failure::Transport,
+            },
+            Err(CallError::TooLarge { .. }) => Failure::TooLarge,
+            Err(CallError::InvalidResponse(_)) => Failure::InvalidAnswer,
+            Err(
+                CallError::InvalidArgument { .. }
+                | CallError::InvalidRequest(_)
+                | CallError::UnknownOperation(_),
+            ) => Failure::NotBuilt,
+        };
+        Self::Failed { failure }
+    }
+
+    /// A refusal by `rule`.
+    pub fn refused(rule: Rule) -> Self {
+        Self::Refused { rule }
+    }
+}
+
+/// How the approval of a call was obtained; a call carries every way that applied, none when
+/// nothing asked for one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Approval {
+    /// The agent passed the tool's confirmation argument.
+    Argument,
+    /// The user accepted an elicitation form at the client.
+    Elicitation,
+    /// The user answered an input-required result (MCP 2026-07-28).
+    InputRequired,
+    /// The user approved a payment.
+    Payment,
+}
