@@ -46,6 +46,8 @@
 //! [progenitor]: https://github.com/oxidecomputer/progenitor
 #![forbid(unsafe_code)]
 
+pub mod canonical;
+pub mod email;
 mod error;
 mod facts;
 mod hooks;

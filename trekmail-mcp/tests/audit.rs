@@ -86,7 +86,8 @@ async fn writes_are_recorded_before_and_after_and_reads_are_not() {
         assert_eq!(line["outcome"], outcome);
         assert_eq!(line["request_id"], request_id, "{line}");
         assert_eq!(line["idempotency_key"], key, "{line}");
-        assert_eq!(line["approval"], json!([]));
+        assert_eq!(line["approval"], "not_guarded");
+        assert_eq!(line["confirmed"], false);
         assert!(
             line.get("caller").is_none(),
             "operator mode names no caller"
@@ -178,28 +179,30 @@ async fn approvals_and_secrets_of_sent_writes() {
     )
     .await;
     let l = lines(&log);
-    let seen: Vec<(&str, &str, &Value)> = l
+    let seen: Vec<(&str, &str, &Value, bool)> = l
         .iter()
         .map(|x| {
             (
                 x["tool"].as_str().unwrap(),
                 x["outcome"].as_str().unwrap(),
                 &x["approval"],
+                x["confirmed"].as_bool().unwrap(),
             )
         })
         .collect();
-    let arg = json!(["argument"]);
-    let none = json!([]);
+    // This client cannot ask its user (TREKMAIL_HUMAN_CONFIRM=auto): the switch and the
+    // confirmation argument sufficed, and the trail says so.
+    let cannot = json!("client_cannot_ask");
     assert_eq!(
         seen,
         [
-            ("delete_domain", "refused", &none),
-            ("delete_domain", "attempted", &arg),
-            ("delete_domain", "sent", &arg),
-            ("change_mailbox_password", "attempted", &none),
-            ("change_mailbox_password", "sent", &none),
-            ("send_message", "attempted", &arg),
-            ("send_message", "sent", &arg),
+            ("delete_domain", "refused", &Value::Null, false),
+            ("delete_domain", "attempted", &cannot, true),
+            ("delete_domain", "sent", &cannot, true),
+            ("change_mailbox_password", "attempted", &cannot, false),
+            ("change_mailbox_password", "sent", &cannot, false),
+            ("send_message", "attempted", &cannot, true),
+            ("send_message", "sent", &cannot, true),
         ]
     );
     assert_eq!(l[0]["rule"], "confirmation_argument");

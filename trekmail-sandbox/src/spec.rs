@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 use trekmail_api::TokenKind;
+use trekmail_api::email::is_email;
 use trekmail_api::model::{self, Location, Parameter, ResponseKind};
 
 /// One path segment of a route: `prefix{param}suffix`, or a literal when `param` is `None`.
@@ -447,16 +448,4 @@ fn join(at: &str, k: &str) -> String {
     } else {
         format!("{at}.{k}")
     }
-}
-
-/// A plain `local@domain.tld` check.
-pub fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.rsplit_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !s.contains(char::is_whitespace)
 }

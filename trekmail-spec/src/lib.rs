@@ -6,6 +6,9 @@
 //! A document that progenitor cannot take, or a malformed operation, fails with a message naming
 //! the operation and the field.
 
+// One canonical JSON for the workspace, compiled here too (see its header).
+#[path = "../../trekmail-api/src/canonical.rs"]
+mod canonical;
 mod client;
 mod lint;
 // The format is written here and read by trekmail-api: one file, compiled by both (see its
@@ -16,7 +19,7 @@ mod read;
 pub use client::MARKER;
 pub use lint::lint;
 pub use model::{Location, Method, Operation, Parameter, ResponseKind};
-pub use read::{canonical, operations, resolve};
+pub use read::{operations, resolve};
 
 use std::path::Path;
 

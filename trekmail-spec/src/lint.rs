@@ -9,8 +9,9 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde_json::Value;
 
+use crate::canonical::canonical_json;
 use crate::model::Method;
-use crate::read::{canonical, target};
+use crate::read::target;
 
 const SEND_RULES: [&str; 6] = [
     "default",
@@ -44,7 +45,7 @@ pub fn lint(doc: &Value) -> Vec<String> {
         .map(|m| {
             m.iter()
                 .filter(|(_, s)| s.get("properties").is_some())
-                .map(|(k, s)| (canonical(s, &["description"]), k.clone()))
+                .map(|(k, s)| (canonical_json(s, &["description"]), k.clone()))
                 .collect()
         })
         .unwrap_or_default();
@@ -206,7 +207,7 @@ fn lint_schema(
     }
     if !is_component
         && s.get("properties").is_some()
-        && let Some(name) = components.get(&canonical(s, &["description"]))
+        && let Some(name) = components.get(&canonical_json(s, &["description"]))
     {
         out.push(format!(
             "{at}: inline schema duplicates components/schemas/{name}; use a $ref"

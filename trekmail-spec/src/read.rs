@@ -51,28 +51,6 @@ pub fn target<'a>(doc: &'a Value, r: &Value) -> Result<&'a Value, String> {
         .ok_or_else(|| format!("unresolved $ref {r}"))
 }
 
-/// A JSON value as text with object keys sorted at every depth and `skip`ped keys left out:
-/// the one canonical form of this crate (equal schemas compare equal).
-pub fn canonical(v: &Value, skip: &[&str]) -> String {
-    fn sorted(v: &Value, skip: &[&str]) -> Value {
-        match v {
-            Value::Object(m) => {
-                let mut keys: Vec<&String> =
-                    m.keys().filter(|k| !skip.contains(&k.as_str())).collect();
-                keys.sort();
-                Value::Object(
-                    keys.into_iter()
-                        .map(|k| (k.clone(), sorted(&m[k], skip)))
-                        .collect(),
-                )
-            }
-            Value::Array(a) => Value::Array(a.iter().map(|v| sorted(v, skip)).collect()),
-            o => o.clone(),
-        }
-    }
-    sorted(v, skip).to_string()
-}
-
 fn text(op: &Value, field: &str, at: &str) -> Result<Option<String>, String> {
     text_of(op.get(field), field, at)
 }
@@ -359,16 +337,5 @@ mod tests {
         );
         assert_eq!(op.parameters[1].description.as_deref(), Some("Ex"));
         assert_eq!(op.parameters[1].schema["x-mcp-arg"], "ex");
-    }
-
-    #[test]
-    fn canonical_sorts_keys_at_every_depth() {
-        assert_eq!(
-            canonical(
-                &json!({"b": [{"d": 1, "c": 2}], "a": 0, "description": "x"}),
-                &["description"]
-            ),
-            r#"{"a":0,"b":[{"c":2,"d":1}]}"#
-        );
     }
 }

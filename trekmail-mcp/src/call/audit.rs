@@ -16,7 +16,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::call::verdict::{Approval, Verdict};
+use crate::call::human::Approval;
+use crate::call::verdict::Verdict;
 use crate::catalog::ToolDef;
 use crate::catalog::schema::Target;
 use crate::catalog::truncate::cut;
@@ -156,8 +157,11 @@ pub struct Line<'a> {
     /// Our `X-Request-Id` of the request, once one was made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<&'a str>,
-    /// How the approval was obtained; empty when none was asked for.
-    pub approval: &'a [Approval],
+    /// How the user's approval was obtained, when the call got that far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
+    /// The agent passed the tool's confirmation argument.
+    pub confirmed: bool,
     /// Caller mode: an HMAC of the token the call used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<&'a str>,
@@ -192,6 +196,12 @@ impl Outcome {
     pub const ATTEMPTED: Self = Self::Attempted {
         outcome: Attempted::Attempted,
     };
+}
+
+impl Serialize for Approval {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// Longest path argument value kept, in characters.
@@ -286,7 +296,8 @@ mod tests {
             outcome: Outcome::Done(Verdict::refused(Rule::SafetyGate)),
             idempotency_key: None,
             request_id: None,
-            approval: &[Approval::Argument],
+            approval: Some(Approval::ClientCannotAsk),
+            confirmed: true,
             caller: Some("ab"),
             trace_id: None,
         };
@@ -296,7 +307,7 @@ mod tests {
             serde_json::json!({
                 "time": "1970-01-01T00:00:00.000Z", "tool": "delete_domain",
                 "target": {"domain_id": 7}, "outcome": "refused", "rule": "safety_gate",
-                "approval": ["argument"], "caller": "ab"
+                "approval": "client_cannot_ask", "confirmed": true, "caller": "ab"
             })
         );
         let attempted = Line {

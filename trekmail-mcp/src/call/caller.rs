@@ -11,6 +11,7 @@ use trekmail_api::{Client, Outcome, TokenKind};
 use crate::call::audit::{self, Trail};
 use crate::call::files;
 use crate::call::gates::{self, Switches};
+use crate::call::human::Approval;
 use crate::call::idempotency::{self, Keys};
 use crate::call::intents::{Intent, IntentMemory};
 use crate::call::metrics::Metrics;
@@ -20,7 +21,7 @@ use crate::call::results;
 use crate::call::shelf::Shelf;
 use crate::call::tokens::{TokenSource, TokenVariable as _};
 use crate::call::trace::TraceContext;
-use crate::call::verdict::{Approval, Rule, Verdict};
+use crate::call::verdict::{Rule, Verdict};
 use crate::call::wire;
 use crate::catalog::checks;
 use crate::catalog::map::Idempotency;
@@ -139,14 +140,6 @@ impl Caller {
             Some(Key::Decide(i)) => (None, Some(i)),
             None => (None, None),
         };
-        // The confirmation argument, checked above, is one way the call was approved.
-        let approval = def
-            .entry
-            .confirm
-            .as_ref()
-            .map(|_| Approval::Argument)
-            .into_iter()
-            .collect();
         Ok(Prepared {
             def,
             args,
@@ -154,7 +147,7 @@ impl Caller {
             intent,
             notes,
             request_id: uuid::Uuid::new_v4().to_string(),
-            approval,
+            approval: None,
             trace: None,
         })
     }
@@ -268,7 +261,8 @@ impl Caller {
         let uri = files::uri(&def.path, &def.shape, &prepared.args);
         let key = prepared.key.clone();
         let request_id = prepared.request_id.clone();
-        let approval = prepared.approval.clone();
+        let approval = prepared.approval;
+        let confirmed = prepared.confirmed();
         let notes = prepared.notes.clone();
         let (sent, verdict) = self.send(prepared, progress).await;
         let result = match sent {
@@ -299,6 +293,7 @@ impl Caller {
             key,
             request_id: Some(request_id),
             approval,
+            confirmed,
         }
     }
 
@@ -332,7 +327,8 @@ impl Caller {
             outcome: audit::Outcome::Done(finished.verdict),
             idempotency_key: finished.key.as_deref(),
             request_id: finished.request_id.as_deref(),
-            approval: &finished.approval,
+            approval: finished.approval,
+            confirmed: finished.confirmed,
             caller: def.and_then(|d| trail.caller(d.entry.token)),
             trace_id: trace.map(TraceContext::trace_id),
         };
@@ -429,7 +425,8 @@ impl Refused {
             result: self.result,
             key: None,
             request_id: None,
-            approval: Vec::new(),
+            approval: None,
+            confirmed: false,
         }
     }
 }
@@ -445,8 +442,10 @@ pub struct Finished {
     pub key: Option<String>,
     /// Our `X-Request-Id`, once the call got that far.
     pub request_id: Option<String>,
-    /// How the call was approved.
-    pub approval: Vec<Approval>,
+    /// How the user's approval was obtained, once the call got that far.
+    pub approval: Option<Approval>,
+    /// The agent passed the tool's confirmation argument.
+    pub confirmed: bool,
 }
 
 /// A call that passed every check and may be sent.
@@ -463,8 +462,8 @@ pub struct Prepared<'a> {
     pub notes: Vec<String>,
     /// Our `X-Request-Id` for the request.
     pub request_id: String,
-    /// How the call was approved so far.
-    pub approval: Vec<Approval>,
+    /// How the user's approval was obtained, once asked (or known not to be needed).
+    pub approval: Option<Approval>,
     /// The client's W3C trace context, passed on to the API.
     pub trace: Option<TraceContext>,
 }
@@ -472,13 +471,20 @@ pub struct Prepared<'a> {
 impl Prepared<'_> {
     /// The call, refused before it was sent.
     pub fn refused(self, refused: Refused) -> Finished {
+        let confirmed = self.confirmed();
         Finished {
             verdict: refused.verdict(),
             result: refused.result,
             key: self.key,
             request_id: None,
             approval: self.approval,
+            confirmed,
         }
+    }
+
+    /// Whether the agent passed the tool's confirmation argument (checked by `prepare`).
+    pub fn confirmed(&self) -> bool {
+        self.def.entry.confirm.is_some()
     }
 
     /// Its audit line with `outcome`.
@@ -490,7 +496,8 @@ impl Prepared<'_> {
             outcome,
             idempotency_key: self.key.as_deref(),
             request_id: Some(&self.request_id),
-            approval: &self.approval,
+            approval: self.approval,
+            confirmed: self.confirmed(),
             caller: trail.caller(self.def.entry.token),
             trace_id: self.trace.as_ref().map(TraceContext::trace_id),
         }

@@ -17,6 +17,7 @@ use crate::call::intents::Scope;
 use crate::catalog::argpath::ArgPath;
 use crate::catalog::map::Idempotency;
 use trekmail_api::TokenKind;
+use trekmail_api::canonical::canonical_json;
 
 /// The key that keys digests of secret arguments.
 pub struct SecretKey([u8; 32]);
@@ -44,7 +45,7 @@ impl SecretKey {
         let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
             return String::new();
         };
-        mac.update(canonical(v).as_bytes());
+        mac.update(canonical_json(v, &[]).as_bytes());
         format!("hmac:{}", hex(&mac.finalize().into_bytes()))
     }
 }
@@ -92,26 +93,6 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Compact JSON with object keys sorted at every depth.
-pub fn canonical(v: &Value) -> String {
-    fn sorted(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                Value::Object(
-                    keys.into_iter()
-                        .map(|k| (k.clone(), sorted(&m[k])))
-                        .collect(),
-                )
-            }
-            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
-            other => other.clone(),
-        }
-    }
-    sorted(v).to_string()
-}
-
 /// The key for one call. `excluded` are the arguments that never enter it (the caller's key and
 /// the confirmation); `unix_ms` is the current time.
 pub fn derive(
@@ -155,7 +136,7 @@ pub fn derive_masked(
             Value::from(u64::try_from(bucket).unwrap_or(u64::MAX)),
         );
     }
-    let input = format!("{tool}:{}", canonical(&Value::Object(hashed)));
+    let input = format!("{tool}:{}", canonical_json(&Value::Object(hashed), &[]));
     let digest = Sha256::digest(input.as_bytes());
     format!("mcp_{tool}_{}", &hex(&digest)[..32])
 }
@@ -182,7 +163,7 @@ pub fn replace_at(args: &mut Map<String, Value>, path: &str, with: &dyn Fn(&Valu
 
 /// The target of a write: the tool and its path arguments.
 pub fn target(tool: &str, path_args: Map<String, Value>) -> String {
-    format!("{tool}:{}", canonical(&Value::Object(path_args)))
+    format!("{tool}:{}", canonical_json(&Value::Object(path_args), &[]))
 }
 
 #[cfg(test)]
@@ -280,7 +261,7 @@ mod tests {
         assert_ne!(k1, derive("t", &args, &[], &Idempotency::default(), &s1, 0));
         let mut masked = args.clone();
         mask(&mut masked, "items[].password", &s1);
-        assert!(!canonical(&Value::Object(masked)).contains("p1p1p1p1p1p1"));
+        assert!(!canonical_json(&Value::Object(masked), &[]).contains("p1p1p1p1p1p1"));
     }
 
     #[test]
@@ -312,6 +293,6 @@ mod tests {
         );
         let mut m = args.clone();
         mask(&mut m, "data", &k);
-        assert!(!canonical(&Value::Object(m)).contains("hunter2"));
+        assert!(!canonical_json(&Value::Object(m), &[]).contains("hunter2"));
     }
 }

@@ -5,6 +5,7 @@
 //! May import: `catalog/`. Not `serve/` or `config/`: the settings it needs are its own types
 //! (switches, tokens, confirmation mode), built by `config/`.
 
+pub mod approvals;
 pub mod audit;
 mod caller;
 pub(crate) mod files;

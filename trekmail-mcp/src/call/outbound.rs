@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::catalog::ToolDef;
 use crate::catalog::argpath::ArgPath;
 use crate::catalog::map::truthy;
+use trekmail_api::email;
 
 /// The variable, named in every refusal.
 pub const VAR: &str = "TREKMAIL_SEND_TO";
@@ -32,45 +33,16 @@ pub struct SendTo {
 
 /// A domain as ASCII (IDNA), lowercase; `Err` for anything but a plain DNS name.
 fn domain(d: &str) -> Result<String, String> {
-    if d.is_empty() || d.ends_with('.') || d.starts_with('.') || d.contains("..") {
-        return Err(format!(
-            "{d:?} is not a plain domain (no trailing or doubled dot)"
-        ));
-    }
-    match url::Host::parse(d) {
-        Ok(url::Host::Domain(a)) if !a.is_empty() && a.contains('.') => Ok(a.to_ascii_lowercase()),
-        _ => Err(format!("{d:?} is not a plain domain")),
-    }
+    email::domain(d).map_err(|flaw| format!("{d:?} {flaw}"))
 }
 
-/// `local@domain` as (lowercase local part, ASCII lowercase domain); `Err` says which escape.
+/// `local@domain` as (lowercase local part, ASCII lowercase domain) by the workspace's one
+/// address check; `Err` says which escape.
 pub fn address(a: &str) -> Result<(String, String), String> {
     let a = a.trim();
-    if a.starts_with('@') || a.contains(':') {
-        return Err(format!("{a:?} has a source route"));
-    }
-    if a.contains('"') || a.contains('\\') {
-        return Err(format!("{a:?} has a quoted local part"));
-    }
-    if a.contains('%') || a.contains('!') {
-        return Err(format!("{a:?} has %- or !-routing"));
-    }
-    if a.contains(['[', ']']) {
-        return Err(format!("{a:?} has an address literal"));
-    }
-    if a.chars().any(|c| {
-        c.is_whitespace() || c.is_control() || matches!(c, ',' | ';' | '<' | '>' | '(' | ')')
-    }) {
-        return Err(format!("{a:?} is not one plain address"));
-    }
-    let (local, dom) = match a.split_once('@') {
-        Some((l, d)) if !l.is_empty() && !d.contains('@') => (l, d),
-        _ => return Err(format!("{a:?} is not one plain address")),
-    };
-    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
-        return Err(format!("{a:?} has a dotted local part escape"));
-    }
-    Ok((local.to_lowercase(), domain(dom)?))
+    email::parse(a)
+        .map(|e| (e.local, e.domain))
+        .map_err(|flaw| format!("{a:?} {flaw}"))
 }
 
 impl SendTo {

@@ -1,6 +1,7 @@
 //! What became of a call, as typed values: sent (with the API's status), failed without an
-//! answer, or refused by which rule; and how its approval was obtained. The metrics count these
-//! values and the audit trail writes them: one vocabulary, no strings compared.
+//! answer, or refused by which rule. The metrics count these values and the audit trail writes
+//! them: one vocabulary, no strings compared. (How a call was approved is
+//! [`crate::call::human::Approval`].)
 
 use serde::Serialize;
 use trekmail_api::{CallError, Outcome, TransportKind};
@@ -17,10 +18,24 @@ pub enum Rule {
     OutboundPolicy,
     /// The tool's confirmation argument is missing.
     ConfirmationArgument,
-    /// The user declined or cancelled the approval.
+    /// The user declined the approval.
     ApprovalDeclined,
-    /// The user's approval was needed and could not be asked.
+    /// The user cancelled the approval.
+    ApprovalCancelled,
+    /// The user's approval was needed and this client cannot ask.
     ApprovalUnavailable,
+    /// Asking the user failed.
+    ApprovalFailed,
+    /// The call came back without the user's answer to the question.
+    ApprovalUnanswered,
+    /// The sealed approval state is not valid (tampered, another call, another caller).
+    ApprovalInvalid,
+    /// The approval state expired.
+    ApprovalExpired,
+    /// The approval state was already used.
+    ApprovalReplayed,
+    /// Whether the approval state was used could not be checked (the state store failed).
+    ApprovalUnchecked,
     /// The token the tool needs is not there.
     TokenMissing,
     /// The write's intent could not be decided (the state store failed).
@@ -55,7 +70,14 @@ impl Rule {
             Self::OutboundPolicy => "outbound_policy",
             Self::ConfirmationArgument => "confirmation_argument",
             Self::ApprovalDeclined => "approval_declined",
+            Self::ApprovalCancelled => "approval_cancelled",
             Self::ApprovalUnavailable => "approval_unavailable",
+            Self::ApprovalFailed => "approval_failed",
+            Self::ApprovalUnanswered => "approval_unanswered",
+            Self::ApprovalInvalid => "approval_invalid",
+            Self::ApprovalExpired => "approval_expired",
+            Self::ApprovalReplayed => "approval_replayed",
+            Self::ApprovalUnchecked => "approval_unchecked",
             Self::TokenMissing => "token_missing",
             Self::IntentUndecided => "intent_undecided",
             Self::ToolNotListed => "tool_not_listed",
@@ -137,19 +159,4 @@ impl Verdict {
     pub fn refused(rule: Rule) -> Self {
         Self::Refused { rule }
     }
-}
-
-/// How the approval of a call was obtained; a call carries every way that applied, none when
-/// nothing asked for one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Approval {
-    /// The agent passed the tool's confirmation argument.
-    Argument,
-    /// The user accepted an elicitation form at the client.
-    Elicitation,
-    /// The user answered an input-required result (MCP 2026-07-28).
-    InputRequired,
-    /// The user approved a payment.
-    Payment,
 }

@@ -10,6 +10,7 @@ use crate::catalog::map::{Check, truthy};
 use crate::catalog::schema::Target;
 use crate::catalog::validate;
 use crate::catalog::{Catalog, ToolDef};
+use trekmail_api::email::is_email;
 
 fn non_empty(v: Option<&Value>) -> bool {
     match v {
@@ -175,7 +176,7 @@ fn emails(def: &ToolDef, args: &Map<String, Value>, out: &mut Vec<String>) {
     for path in &def.entry.email_args {
         for (at, v) in at(path, args) {
             if let Value::String(s) = v
-                && !validate::is_email(s)
+                && !is_email(s)
             {
                 out.push(bad(&at));
             }
@@ -186,7 +187,7 @@ fn emails(def: &ToolDef, args: &Map<String, Value>, out: &mut Vec<String>) {
             let Value::Object(m) = item else { continue };
             if m.get(&w.when).is_some_and(|v| w.one_of.contains(v))
                 && let Some(Value::String(s)) = m.get(&w.field)
-                && !validate::is_email(s)
+                && !is_email(s)
             {
                 out.push(bad(&format!("{at}.{}", w.field)));
             }

@@ -257,6 +257,16 @@ pub struct Cli {
         hide_env_values = true
     )]
     audit_log: Option<String>,
+    /// File of the keys sealing approvals (input-required results), one a line, the current
+    /// first, then previous ones still accepted; the same file on every replica [default: a
+    /// random key per process: an approval must return to the replica that asked]
+    #[arg(
+        long,
+        env = "TREKMAIL_STATE_KEY_FILE",
+        value_name = "PATH",
+        hide_env_values = true
+    )]
+    state_key_file: Option<String>,
     /// Print the tools this configuration serves (name, toolset, gate, enabled) and exit,
     /// without contacting the API
     #[arg(long)]

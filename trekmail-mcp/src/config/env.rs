@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use trekmail_api::{ClientBuilder, TokenKind};
 
+use crate::call::approvals::{APPROVAL_TTL, StateKeys};
 use crate::call::human::HumanConfirm;
 use crate::call::state::StateConfig;
 use crate::call::tokens::{Secret, TokenVariable as _};
@@ -54,6 +55,7 @@ pub const VARIABLES: &[&str] = &[
     "TREKMAIL_STATE_URL",
     "TREKMAIL_STATE_REQUIRED",
     "TREKMAIL_AUDIT_LOG",
+    "TREKMAIL_STATE_KEY_FILE",
 ];
 
 /// The variables among `names` that start with `TREKMAIL_` and that the server does not read:
@@ -219,6 +221,21 @@ impl Config {
             Some(Ok(p)) => Some(p),
             None => None,
         };
+        // The file's content is never echoed: a problem names the path and the line.
+        let state_keys = get("TREKMAIL_STATE_KEY_FILE").and_then(|path| {
+            let path = path.trim();
+            match std::fs::read_to_string(path) {
+                Ok(text) => StateKeys::parse(&text)
+                    .map_err(|e| problems.push(format!("TREKMAIL_STATE_KEY_FILE: {path:?} {e}")))
+                    .ok(),
+                Err(e) => {
+                    problems.push(format!(
+                        "TREKMAIL_STATE_KEY_FILE: cannot read {path:?}: {e}"
+                    ));
+                    None
+                }
+            }
+        });
         let upload_dir = get("TREKMAIL_UPLOAD_DIR").and_then(|v| {
             crate::call::upload::confine::UploadDirs::parse(&v)
                 .map_err(|e| problems.push(e))
@@ -255,6 +272,8 @@ impl Config {
             state,
             audit_log: get("TREKMAIL_AUDIT_LOG")
                 .map(|v| crate::call::audit::Destination::parse(&v)),
+            state_keys,
+            approval_ttl: APPROVAL_TTL,
         })
     }
 }

@@ -6,19 +6,20 @@ use std::sync::Arc;
 use rmcp::ErrorData;
 use rmcp::ServerHandler;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListResourceTemplatesResult,
-    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams,
-    ReadResourceResponse, ReadResourceResult, ResourceTemplate, ServerCapabilities, ServerConfig,
-    Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ResourceTemplate,
+    ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use tokio_util::sync::CancellationToken;
 use trekmail_api::{ClientBuilder, OutcomeBody, Pool, RetryPolicy};
 
+use crate::call::approvals::{Approvals, CallerSeal, StateKeys};
 use crate::call::audit::{self, AuditLog, Trail};
 use crate::call::files::{self, File};
 use crate::call::gates::{self, Switches};
-use crate::call::human::{self, Human, HumanConfirm};
+use crate::call::human::{self, Approval, Ask, Decision, Human, HumanConfirm, Sealing};
 use crate::call::idempotency::Keys;
 use crate::call::intents::{IntentMemory, ProcessMemory};
 use crate::call::metrics::Metrics;
@@ -43,6 +44,10 @@ pub struct TrekmailServer {
     listing: Arc<Listing>,
     /// `TREKMAIL_HUMAN_CONFIRM`.
     human_confirm: HumanConfirm,
+    /// Seals and checks input-required approvals (the process's).
+    approvals: Arc<Approvals>,
+    /// Who calls, for binding an approval to its caller.
+    caller_seal: CallerSeal,
     caller: Arc<Caller>,
     /// Calls in flight at once (`TREKMAIL_MAX_CONCURRENT_CALLS`); the rest wait their turn.
     slots: Arc<tokio::sync::Semaphore>,
@@ -128,6 +133,9 @@ pub struct Shared {
     store: Option<Arc<Store>>,
     /// `TREKMAIL_AUDIT_LOG`.
     audit: Option<Arc<AuditLog>>,
+    /// Input-required approvals: sealed with `TREKMAIL_STATE_KEY_FILE`'s keys (or a random key
+    /// of this process), used ids remembered in the store when there is one.
+    approvals: Arc<Approvals>,
 }
 
 impl Shared {
@@ -177,6 +185,13 @@ impl Shared {
             }
             _ => Arc::new(ProcessMemory::default()),
         };
+        let keys = config.state_keys.clone().unwrap_or_else(StateKeys::random);
+        let approvals = Arc::new(Approvals::new(
+            &keys,
+            config.approval_ttl,
+            store.clone(),
+            config.state.as_ref().is_some_and(|s| !s.required),
+        )?);
         let mut listings = Vec::with_capacity(4);
         for i in 0..4 {
             listings.push(Arc::new(listing(
@@ -212,6 +227,7 @@ impl Shared {
             metrics: Arc::default(),
             intents,
             store,
+            approvals,
             audit,
         })
     }
@@ -318,6 +334,8 @@ impl Shared {
                 &self.listings[Self::index(tokens.ops.is_some(), tokens.message.is_some())],
             ),
             human_confirm: self.human_confirm,
+            approvals: Arc::clone(&self.approvals),
+            caller_seal: CallerSeal::of(tokens),
             caller: Arc::new(caller),
             slots: Arc::clone(&self.slots),
             closing: self.closing.clone(),
@@ -466,9 +484,11 @@ impl TrekmailServer {
         &self,
         name: &str,
         args: Option<serde_json::Map<String, serde_json::Value>>,
-    ) -> Result<rmcp::model::CallToolResult, ErrorData> {
-        self.call_with(name, args, &Human::Unreachable, None, None)
-            .await
+    ) -> Result<CallToolResult, ErrorData> {
+        complete(
+            self.call_with(name, args, &Human::Unreachable, None, None)
+                .await,
+        )
     }
 
     /// [`TrekmailServer::call`], telling `progress` while the call waits for a free slot or
@@ -478,12 +498,15 @@ impl TrekmailServer {
         name: &str,
         args: Option<serde_json::Map<String, serde_json::Value>>,
         progress: Option<&Progress>,
-    ) -> Result<rmcp::model::CallToolResult, ErrorData> {
-        self.call_with(name, args, &Human::Unreachable, progress, None)
-            .await
+    ) -> Result<CallToolResult, ErrorData> {
+        complete(
+            self.call_with(name, args, &Human::Unreachable, progress, None)
+                .await,
+        )
     }
 
-    /// Calls a tool by name; a guarded call may first ask `human` (`TREKMAIL_HUMAN_CONFIRM`),
+    /// Calls a tool by name; a guarded call may first ask `human` (`TREKMAIL_HUMAN_CONFIRM`):
+    /// over a 2026-07-28 client the answer can be the question itself (input required),
     /// `progress` hears of waits (for a slot, before a retry), and `trace` (the client's W3C
     /// trace context) goes on to the API and into the call's log lines. Every call's outcome
     /// passes [`Caller::finish`] here: the metrics and the audit trail.
@@ -494,7 +517,7 @@ impl TrekmailServer {
         human: &Human,
         progress: Option<&Progress>,
         trace: Option<&TraceContext>,
-    ) -> Result<rmcp::model::CallToolResult, ErrorData> {
+    ) -> Result<CallToolResponse, ErrorData> {
         let args = args.unwrap_or_default();
         let Some((def, _)) = self.find(name) else {
             let msg = match self.listing.hidden.get(name) {
@@ -519,20 +542,23 @@ impl TrekmailServer {
             tracing::Span::none,
             |t| tracing::info_span!("call", trace_id = %t.trace_id()),
         );
-        let finished = tracing::Instrument::instrument(
+        let step = tracing::Instrument::instrument(
             self.call_listed(def, args, human, progress, trace),
             span,
         )
         .await;
-        let outcome = match &finished {
-            Ok(f) if f.result.is_error != Some(true) => "ok",
+        let outcome = match &step {
+            Ok(Step::Asking(_)) => "input_required",
+            Ok(Step::Finished(f)) if f.result.is_error != Some(true) => "ok",
             _ => "error",
         };
         metrics.call(&def.entry.name, outcome, started.elapsed());
-        match finished {
-            Ok(f) => {
+        match step {
+            // A question is no outcome yet: the call comes back with the answer.
+            Ok(Step::Asking(question)) => Ok(question.into()),
+            Ok(Step::Finished(f)) => {
                 self.caller.finish(Some(def), target, &f, trace);
-                Ok(f.result)
+                Ok(f.result.into())
             }
             Err(e) => {
                 let refused = Refused::new(Rule::ShuttingDown, e.message.to_string());
@@ -550,19 +576,38 @@ impl TrekmailServer {
         human: &Human,
         progress: Option<&Progress>,
         trace: Option<&TraceContext>,
-    ) -> Result<Finished, ErrorData> {
+    ) -> Result<Step, ErrorData> {
         // Switches and confirmation first: a refused call asks nobody.
         let mut prepared = match self.caller.prepare(&self.catalog, def, args) {
             Ok(p) => p,
-            Err(refused) => return Ok(refused.finished()),
+            Err(refused) => return Ok(Step::Finished(refused.finished())),
         };
         prepared.trace = trace.cloned();
-        if prepared.guarded() {
-            match human::confirm(self.human_confirm, human, def, &prepared.args).await {
-                Ok(approval) => prepared.approval.extend(approval),
-                Err(refused) => return Ok(prepared.refused(refused)),
+        prepared.approval = Some(if prepared.guarded() {
+            let sealing = Sealing {
+                approvals: &self.approvals,
+                caller: &self.caller_seal,
+            };
+            let ask = Ask::guarded(def, &prepared.args);
+            match human::confirm(
+                self.human_confirm,
+                human,
+                sealing,
+                def,
+                &prepared.args,
+                &ask,
+            )
+            .await
+            {
+                Decision::Proceed(a) => a,
+                Decision::Refuse { why, rule } => {
+                    return Ok(Step::Finished(prepared.refused(Refused::new(rule, why))));
+                }
+                Decision::InputRequired(question) => return Ok(Step::Asking(question)),
             }
-        }
+        } else {
+            Approval::NotGuarded
+        });
         // Waiting for a slot is part of the call: a cancellation ends the wait too. The human
         // was asked before: a pending question holds no slot.
         let slot = match self.slots.try_acquire() {
@@ -583,7 +628,28 @@ impl TrekmailServer {
                 None,
             ));
         };
-        Ok(self.caller.execute(prepared, progress).await)
+        Ok(Step::Finished(
+            self.caller.execute(prepared, progress).await,
+        ))
+    }
+}
+
+/// Where a call stands when its handler returns: finished (sent, failed or refused), or asking
+/// the user (an input-required result; the call comes back with the answer).
+enum Step {
+    Finished(Finished),
+    Asking(rmcp::model::InputRequiredResult),
+}
+
+/// The complete result of a call made without a client to ask: such a call is never answered
+/// with a question.
+fn complete(r: Result<CallToolResponse, ErrorData>) -> Result<CallToolResult, ErrorData> {
+    match r? {
+        CallToolResponse::Complete(r) => Ok(r),
+        _ => Err(ErrorData::internal_error(
+            "the call asked for input from a client that cannot give it",
+            None,
+        )),
     }
 }
 
@@ -728,7 +794,7 @@ impl ServerHandler for TrekmailServer {
             });
             Progress::new(token, sink)
         });
-        let human = Human::of(&context.peer, context.protocol_version().as_ref());
+        let human = Human::of(&context, &request);
         let trace = TraceContext::parse(
             context.meta.get_traceparent(),
             context.meta.get_tracestate(),
@@ -736,7 +802,7 @@ impl ServerHandler for TrekmailServer {
         tokio::select! {
             // Boxed: the call future is large and rmcp moves the handler future into a task per
             // request; boxing cut a call's instruction count by a quarter (callgrind).
-            r = Box::pin(self.call_with(&request.name, request.arguments, &human, progress.as_ref(), trace.as_ref())) => r.map(Into::into),
+            r = Box::pin(self.call_with(&request.name, request.arguments, &human, progress.as_ref(), trace.as_ref())) => r,
             () = context.ct.cancelled() => Err(cancelled()),
             () = self.closing.cancelled() => Err(cancelled()),
         }

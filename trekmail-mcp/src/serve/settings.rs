@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::call::approvals::StateKeys;
 use crate::call::gates::Switches;
 use crate::call::human::HumanConfirm;
 use crate::call::state::StateConfig;
@@ -67,6 +68,12 @@ pub struct Config {
     pub state: Option<StateConfig>,
     /// `TREKMAIL_AUDIT_LOG`: where the audit trail goes, if anywhere.
     pub audit_log: Option<crate::call::audit::Destination>,
+    /// `TREKMAIL_STATE_KEY_FILE`: the keys sealing approval states, shared by replicas; `None`
+    /// seals with a random key of this process.
+    pub state_keys: Option<StateKeys>,
+    /// How long an approval question stays answerable: [`crate::call::approvals::APPROVAL_TTL`] (no variable sets it;
+    /// tests shorten it).
+    pub approval_ttl: Duration,
 }
 
 impl Config {
