@@ -625,3 +625,199 @@ async fn stdio_an_expired_approval_sealed_with_the_shared_key_is_refused_and_a_f
     assert_eq!(ok["result"]["isError"], false, "{ok}");
     mock.verify().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Replays across replicas: the state store
+
+/// A redis-server on a free loopback port, killed on drop; `None` when the machine has none
+/// (CI installs it for tests/scale before the Rust tests run).
+struct Redis {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn redis() -> Option<Redis> {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let child = std::process::Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let r = Redis {
+        child,
+        url: format!("redis://127.0.0.1:{port}"),
+    };
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Some(r);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("redis-server did not listen on {port}");
+}
+
+#[tokio::test]
+async fn http_with_the_state_store_an_approval_used_on_one_replica_is_refused_on_another() {
+    let Some(store) = redis().await else {
+        eprintln!("redis-server is not installed: the store's replay check is not run here");
+        return;
+    };
+    let mock = api(1).await;
+    let keys = key_file(&[KEY_A]);
+    let o = || opts(Some(&keys), &[("TREKMAIL_STATE_URL", store.url.as_str())]);
+    let one = replica(&mock, o(), None).await;
+    let two = replica(&mock, o(), None).await;
+    let state = one.ask("delete_domain", &delete_7(), &[]).await;
+    let done = two
+        .call(
+            params("delete_domain", &delete_7(), Some((&state, "accept"))),
+            &[],
+        )
+        .await;
+    assert_eq!(done["result"]["isError"], false, "{done}");
+    let again = one
+        .call(
+            params("delete_domain", &delete_7(), Some((&state, "accept"))),
+            &[],
+        )
+        .await;
+    refused(&again, "already used");
+    mock.verify().await;
+}
+
+#[tokio::test]
+async fn http_a_store_that_cannot_answer_refuses_the_approval_unless_not_required() {
+    // A loopback port nothing listens on.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("redis://127.0.0.1:{}", l.local_addr().unwrap().port())
+    };
+    let mock = api(1).await;
+    let store = |required: &'static str| {
+        opts(
+            None,
+            &[
+                ("TREKMAIL_STATE_URL", closed.as_str()),
+                ("TREKMAIL_STATE_REQUIRED", required),
+                ("TREKMAIL_TIMEOUT_MS", "400"),
+            ],
+        )
+    };
+    let strict = replica(&mock, store("true"), None).await;
+    let state = strict.ask("delete_domain", &delete_7(), &[]).await;
+    let b = strict
+        .call(
+            params("delete_domain", &delete_7(), Some((&state, "accept"))),
+            &[],
+        )
+        .await;
+    refused(&b, "could not be checked");
+    // Not required: this process remembers the approval instead, and still refuses a replay.
+    let lenient = replica(&mock, store("false"), None).await;
+    let state = lenient.ask("delete_domain", &delete_7(), &[]).await;
+    let ok = lenient
+        .call(
+            params("delete_domain", &delete_7(), Some((&state, "accept"))),
+            &[],
+        )
+        .await;
+    assert_eq!(ok["result"]["isError"], false, "{ok}");
+    let again = lenient
+        .call(
+            params("delete_domain", &delete_7(), Some((&state, "accept"))),
+            &[],
+        )
+        .await;
+    refused(&again, "already used");
+    mock.verify().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The question
+
+#[test]
+fn the_question_says_where_mail_goes_from_the_maps_outbound_columns() {
+    use trekmail_mcp::call::human;
+    let catalog = Catalog::embedded().unwrap();
+    let args = |v: Value| v.as_object().unwrap().clone();
+    let q = human::question(
+        catalog.get("send_message").unwrap(),
+        &args(json!({
+            "to": ["a@example.com"], "cc": ["b@example.org"], "bcc": ["c@example.net"],
+            "subject": "Quarterly numbers", "body_text": "Hi", "confirm_send": true
+        })),
+    );
+    assert!(
+        q.contains("\nMail will go to: \"a@example.com\", \"b@example.org\", \"c@example.net\"\n"),
+        "{q}"
+    );
+    let q = human::question(
+        catalog.get("set_forwarding").unwrap(),
+        &args(json!({"mailbox_id": 12, "enabled": true, "targets": ["boss@other.example"]})),
+    );
+    assert!(q.contains("/mailboxes/12/"), "the mailbox: {q}");
+    assert!(q.contains("Mail will go to: \"boss@other.example\""), "{q}");
+    // A Sieve redirect through a variable cannot be read: the question says there is one more.
+    let script = "require [\"variables\"]; set \"t\" \"x@evil.example\"; redirect \"${t}\";";
+    let tool = catalog
+        .tools()
+        .iter()
+        .find(|d| !d.entry.sieve_args.is_empty())
+        .unwrap();
+    let q = human::question(
+        tool,
+        &args(json!({tool.entry.sieve_args[0].clone(): script})),
+    );
+    assert!(
+        q.contains("Mail may also go to targets that cannot be read plainly: 1"),
+        "{q}"
+    );
+    // Nothing leaves the account: no such line.
+    let q = human::question(
+        catalog.get("delete_domain").unwrap(),
+        &args(json!({"domain_id": 7, "confirm_delete": true})),
+    );
+    assert!(!q.contains("Mail will go to"), "{q}");
+}
+
+#[test]
+fn a_bad_key_file_stops_the_server_naming_the_variable_never_the_key() {
+    let secret = "too-short-secret-key";
+    let file = key_file(&[KEY_A, secret]);
+    let problems = support::config("https://x.example", &opts(Some(&file), &[]))
+        .err()
+        .unwrap()
+        .join("\n");
+    assert!(
+        problems.contains("TREKMAIL_STATE_KEY_FILE") && problems.contains("line 3"),
+        "{problems}"
+    );
+    assert!(
+        !problems.contains(secret) && !problems.contains(KEY_A),
+        "{problems}"
+    );
+    let missing = file.with_file_name("absent");
+    let problems = support::config("https://x.example", &opts(Some(&missing), &[]))
+        .err()
+        .unwrap()
+        .join("\n");
+    assert!(
+        problems.contains("TREKMAIL_STATE_KEY_FILE: cannot read"),
+        "{problems}"
+    );
+}

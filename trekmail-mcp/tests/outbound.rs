@@ -73,6 +73,22 @@ fn paths(to: &str) -> Vec<(&'static str, Value)> {
             json!({"email": "a@example.com", "name": "A", "reply_to": to}),
         ),
         ("update_identity", json!({"id": 2, "reply_to": to})),
+        (
+            "create_forwarding_address",
+            json!({"domain_id": 1, "local_part": "info", "recipients": ["a@example.com", to]}),
+        ),
+        (
+            "update_forwarding_address",
+            json!({"domain_id": 1, "forwarding_address_id": 2, "recipients": [to]}),
+        ),
+        (
+            "invite_white_label_member",
+            json!({"email": to, "role": "client", "all_domains": true}),
+        ),
+        (
+            "set_domain_branding",
+            json!({"domain_id": 1, "support_email": to}),
+        ),
     ]
 }
 
@@ -192,4 +208,32 @@ async fn drafts_only_lists_drafts_and_no_sending_tool() {
         assert!(names.contains(&listed.to_owned()), "{listed} not listed");
     }
     assert!(h.requests().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_call_that_mails_a_stored_address_is_refused_under_send_to() {
+    let h = Harness::start(opts()).await;
+    h.answer_json(200, json!({"data": {"id": 1}})).await;
+    let r = h
+        .call("resend_white_label_invitation", json!({"member_id": 4}))
+        .await;
+    let t = text(&r);
+    assert!(is_error(&r), "{t}");
+    assert!(
+        t.contains("TREKMAIL_SEND_TO") && t.contains("stored address"),
+        "{t}"
+    );
+    assert!(h.requests().await.is_empty());
+    // Without the policy it goes through.
+    let h = Harness::start(Opts {
+        extra: vec![("TREKMAIL_HUMAN_CONFIRM", "never".into())],
+        ..Opts::all_gates()
+    })
+    .await;
+    h.answer_json(200, json!({"data": {"id": 1}})).await;
+    let r = h
+        .call("resend_white_label_invitation", json!({"member_id": 4}))
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert_eq!(h.requests().await.len(), 1);
 }

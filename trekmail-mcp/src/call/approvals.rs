@@ -5,7 +5,7 @@
 //! keys can take the answer.
 //!
 //! A state binds, as authenticated data never stored in it: the tool, the SHA-256 of its
-//! canonical arguments ([`trekmail_api::canonical::canonical_json`]) and the caller (a digest of the tokens
+//! canonical arguments ([`canonical_json`], as for idempotency keys) and the caller (a digest of the tokens
 //! keyed by the tokens themselves). It carries a random id and expires after [`APPROVAL_TTL`].
 //! Each id is accepted once: the memory of used ids is this process's, or the shared store's
 //! (`TREKMAIL_STATE_URL`, a key per id with the state's lifetime as TTL).
@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::call::state::Store;
 use crate::call::tokens::Tokens;
 use crate::call::verdict::Rule;
+use trekmail_api::canonical::canonical_json;
 
 /// How long an approval question stays answerable: five minutes.
 pub const APPROVAL_TTL: Duration = Duration::from_secs(300);
@@ -275,9 +276,7 @@ impl Approvals {
 
 /// What the seal binds: tool, arguments and caller, each length-prefixed.
 fn binding(tool: &str, args: &Map<String, Value>, caller: &CallerSeal) -> Vec<u8> {
-    let args = Sha256::digest(
-        trekmail_api::canonical::canonical_json(&Value::Object(args.clone()), &[]).as_bytes(),
-    );
+    let args = Sha256::digest(canonical_json(&Value::Object(args.clone()), &[]).as_bytes());
     let mut out = Vec::with_capacity(96 + tool.len());
     out.extend_from_slice(b"trekmail-mcp approval v1\0");
     out.extend_from_slice(&(tool.len() as u64).to_be_bytes());

@@ -133,6 +133,11 @@ pub fn refusal(send_to: &SendTo, def: &ToolDef, args: &Map<String, Value>) -> Op
             )
         })
         .collect();
+    if def.entry.unnamed_recipients > 0 {
+        why.push(format!(
+            "it mails a stored address that no argument names, which cannot be checked against {VAR}"
+        ));
+    }
     why.extend(found.iter().filter_map(|a| send_to.allows(a).err()));
     if why.is_empty() {
         return None;

@@ -249,6 +249,15 @@ impl Catalog {
                 Err(e) => problems.push(format!("{both}: {column}: {e}")),
             }
         }
+        if entry.sends
+            && entry.outbound_args.is_empty()
+            && entry.outbound_when.is_empty()
+            && entry.unnamed_recipients == 0
+        {
+            problems.push(format!(
+                "{both}: sends = true, but no outbound_args, outbound_when or unnamed_recipients say whom it mails"
+            ));
+        }
         for p in &entry.outside_text {
             if let Err(e) = ArgPath::parse(p) {
                 problems.push(format!("{both}: outside_text: {e}"));

@@ -105,6 +105,14 @@ pub struct ToolEntry {
     /// Arguments holding a Sieve script whose `redirect`/`notify` targets are such recipients.
     #[serde(default)]
     pub sieve_args: Vec<String>,
+    /// The call mails its outbound recipients now (not a route for later mail): each counts
+    /// against `TREKMAIL_SEND_RATE`.
+    #[serde(default)]
+    pub sends: bool,
+    /// Recipients the call mails that no argument names (a stored address): counted by the
+    /// rate, and refused under `TREKMAIL_SEND_TO`, which cannot check them.
+    #[serde(default)]
+    pub unnamed_recipients: u32,
     /// Arguments of the operation this tool always sends with these values, not offered to the
     /// agent: a preset of an operation another tool binds whole (the trashed-mailbox listing).
     #[serde(default)]
