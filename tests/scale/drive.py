@@ -30,6 +30,7 @@ SLOW_S = 0.8  # how long the API stand-in takes for a "slow-" write
 CLIENT_TIMEOUT_S = 10.0
 MAX_ATTEMPTS = 60
 HARNESS_DEADLINE_S = 150
+SEND_RATE = 5  # recipients per hour, shared by the three replicas
 # `no` shows what a store without persistence costs (the harness then fails): SCALE_APPENDONLY=no
 APPENDONLY = os.environ.get("SCALE_APPENDONLY", "yes")
 START = time.monotonic()
@@ -76,6 +77,7 @@ class Api:
         self.requests = 0
         self.replays = 0
         self.conflicts = 0
+        self.invites = 0  # create_invite requests: mail that went out (TREKMAIL_SEND_RATE)
 
     def handle(self, token, mailbox, body, key):
         fingerprint = (mailbox, body)
@@ -120,6 +122,10 @@ def api_server(api, port):
             body = self.rfile.read(n)
             parts = self.path.split("/")
             key = self.headers.get("idempotency-key")
+            if self.path == "/api/v1/mailboxes/invites":
+                with api.lock:
+                    api.invites += 1
+                return self.send(201, b'{"data":{"id":1,"status":"sent"}}')
             if len(parts) != 6 or parts[5] != "rules" or not key:
                 return self.send(404, b'{"error":{"code":"not_found","message":"no"}}')
             token = (self.headers.get("authorization") or "").removeprefix("Bearer ")
@@ -187,6 +193,10 @@ class Parts:
             "TREKMAIL_STATE_URL": f"redis://127.0.0.1:{self.redis_port}",
             "TREKMAIL_TIMEOUT_MS": "10000",
             "TREKMAIL_LOG": "warn",
+            # One budget for the deployment, counted in Redis by every replica (phase 5).
+            "TREKMAIL_ALLOW_SENDING": "true",
+            "TREKMAIL_HUMAN_CONFIRM": "never",
+            "TREKMAIL_SEND_RATE": f"{SEND_RATE}/h",
         }
         self.replicas[i] = subprocess.Popen(
             [self.binary], env=env, stdin=subprocess.DEVNULL,
@@ -358,6 +368,32 @@ class Expect:
             self.sets.setdefault((token, mailbox), {})[folder] = answered
 
 
+def invite(port, token, n):
+    """One create_invite (one recipient) through the load balancer: the tool result's text and
+    whether it is an error."""
+    msg = {
+        "jsonrpc": "2.0", "id": n, "method": "tools/call",
+        "params": {"name": "create_invite", "arguments": {
+            "domain_id": 1, "local_part": f"new{n}", "recipient_email": f"person{n}@example.com",
+        }},
+    }
+    headers = {
+        "content-type": "application/json",
+        "accept": "application/json, text/event-stream",
+        "mcp-protocol-version": "2025-11-25",
+        "authorization": f"Bearer {token}",
+    }
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=CLIENT_TIMEOUT_S)
+    try:
+        conn.request("POST", "/mcp", json.dumps(msg), headers)
+        answer = json.loads(conn.getresponse().read())
+    finally:
+        conn.close()
+    result = answer.get("result") or {}
+    text = " ".join(c.get("text", "") for c in result.get("content", []))
+    return text or json.dumps(answer.get("error")), bool(result.get("isError") or "error" in answer)
+
+
 def token_of(c):
     return f"tm_live_scale{c:04d}abcdefghij"
 
@@ -518,6 +554,18 @@ def main():
         load_calls = len(stats.latencies) - n0
         parts.sample_rss()
         sampling.set()
+
+        # 5. TREKMAIL_SEND_RATE is one budget for the deployment: invitations from two callers,
+        #    round robin over the three replicas, stop at the rate (per-process counting would
+        #    let each replica send its own 5), refused with the time the budget frees.
+        outcomes = [invite(parts.lb_port, token_of(n % 2), n) for n in range(SEND_RATE + 4)]
+        sent = [t for t, err in outcomes if not err]
+        refused = [t for t, err in outcomes if err]
+        check(len(sent) == SEND_RATE and api.invites == SEND_RATE,
+              f"send rate: {len(sent)} answered, {api.invites} reached the API, {SEND_RATE} allowed")
+        check(all("TREKMAIL_SEND_RATE" in t and "frees" in t for t in refused),
+              f"send rate refusals name the variable and when the budget frees: {refused[:1]}")
+        print(f"send rate: {len(sent)} invitations sent, {len(refused)} refused across replicas", flush=True)
 
         verify(api, expect)
 

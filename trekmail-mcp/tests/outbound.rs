@@ -7,6 +7,9 @@ mod support;
 
 use serde_json::{Value, json};
 use support::{Harness, Opts, is_error, text};
+use trekmail_mcp::call::send_rate;
+use trekmail_mcp::call::tokens::{TokenSource, Tokens};
+use trekmail_mcp::serve::Shared;
 
 fn opts() -> Opts {
     Opts {
@@ -235,5 +238,184 @@ async fn a_call_that_mails_a_stored_address_is_refused_under_send_to() {
         .call("resend_white_label_invitation", json!({"member_id": 4}))
         .await;
     assert!(!is_error(&r), "{}", text(&r));
+    assert_eq!(h.requests().await.len(), 1);
+}
+
+fn rate_opts(rate: &str) -> Opts {
+    Opts {
+        extra: vec![
+            ("TREKMAIL_SEND_RATE", rate.into()),
+            ("TREKMAIL_HUMAN_CONFIRM", "never".into()),
+        ],
+        ..Opts::all_gates()
+    }
+}
+
+fn send(to: &[&str]) -> Value {
+    json!({"to": to, "subject": "s", "body_text": "b", "confirm_send": true})
+}
+
+/// The times a refusal may name for a budget that frees `after` the calls made between
+/// `before` and now, one a second.
+fn frees_between(before: u64, after: u64) -> Vec<String> {
+    let now = send_rate::now_ms();
+    (before / 1000..=now / 1000 + 1)
+        .map(|s| send_rate::utc(s * 1000 + after))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_send_rate_counts_every_sending_path_and_refuses_past_it_saying_when_it_frees() {
+    let h = Harness::start(rate_opts("6/h")).await;
+    h.answer_json(200, json!({"data": {"id": 1}})).await;
+    let before = send_rate::now_ms();
+    for (tool, args) in [
+        // Two distinct recipients (the same one twice counts once).
+        (
+            "send_message",
+            json!({"to": ["a@x.example"], "cc": ["b@x.example", "A@x.example"], "subject": "s", "body_text": "b", "confirm_send": true}),
+        ),
+        (
+            "schedule_message",
+            json!({"to": ["c@x.example"], "subject": "s", "body_text": "b", "scheduled_for": "2027-01-01T09:00:00Z", "confirm_send": true}),
+        ),
+        (
+            "create_invite",
+            json!({"domain_id": 1, "local_part": "bob", "recipient_email": "d@x.example"}),
+        ),
+        (
+            "create_invites_bulk",
+            json!({"domain_id": 1, "items": [{"local_part": "eve", "recipient_email": "e@x.example"}]}),
+        ),
+        (
+            "invite_white_label_member",
+            json!({"email": "f@x.example", "role": "client", "all_domains": true}),
+        ),
+        // Routes for later mail are not sends: never counted.
+        (
+            "set_forwarding",
+            json!({"mailbox_id": 1, "enabled": true, "targets": ["g@x.example"]}),
+        ),
+        (
+            "create_forwarding_address",
+            json!({"domain_id": 1, "local_part": "info", "recipients": ["h@x.example"]}),
+        ),
+    ] {
+        let r = h.call(tool, args).await;
+        assert!(!is_error(&r), "{tool}: {}", text(&r));
+    }
+    let sent = h.requests().await.len();
+    assert_eq!(sent, 7);
+    // Six recipients counted: every further one is refused, whatever the path, nothing sent.
+    for (tool, args) in [
+        ("resend_white_label_invitation", json!({"member_id": 4})),
+        ("send_message", send(&["i@x.example"])),
+        (
+            "create_invite",
+            json!({"domain_id": 1, "local_part": "zed", "recipient_email": "j@x.example"}),
+        ),
+    ] {
+        let r = h.call(tool, args).await;
+        let t = text(&r);
+        assert!(is_error(&r), "{tool}: {t}");
+        assert!(
+            t.contains("TREKMAIL_SEND_RATE: 6 recipients per hour")
+                && t.contains("6 already counted")
+                && t.contains("Nothing was sent"),
+            "{tool}: {t}"
+        );
+        // The first call's recipients leave the window an hour after it.
+        assert!(
+            frees_between(before, 3_600_000).iter().any(|at| t
+                .contains(&format!("frees enough at {at} (in 60 min)"))
+                || t.contains(&format!("frees enough at {at} (in 59 min)"))),
+            "{tool}: {t}"
+        );
+        assert_eq!(h.requests().await.len(), sent, "{tool}: sent");
+    }
+    // Reading is never counted.
+    let r = h.call("get_domain", json!({"domain_id": 1})).await;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert_eq!(h.requests().await.len(), sent + 1);
+}
+
+#[tokio::test]
+async fn a_call_the_api_turns_down_gives_its_recipients_back() {
+    let h = Harness::start(rate_opts("2/d")).await;
+    h.answer_json(
+        422,
+        json!({"error": {"code": "validation_failed", "message": "bad"}}),
+    )
+    .await;
+    let r = h
+        .call("send_message", send(&["a@x.example", "b@x.example"]))
+        .await;
+    assert!(is_error(&r) && !text(&r).contains("TREKMAIL_SEND_RATE"));
+    h.answer_json(200, json!({"data": {"id": 1}})).await;
+    let r = h
+        .call("send_message", send(&["a@x.example", "b@x.example"]))
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let r = h.call("send_message", send(&["c@x.example"])).await;
+    assert!(text(&r).contains("2 recipients per day"), "{}", text(&r));
+    // A call larger than the whole budget can never go: it says so.
+    let h = Harness::start(rate_opts("2/d")).await;
+    h.answer_json(200, json!({"data": {"id": 1}})).await;
+    let r = h
+        .call(
+            "send_message",
+            send(&["a@x.example", "b@x.example", "c@x.example"]),
+        )
+        .await;
+    assert!(
+        is_error(&r) && text(&r).contains("more than the whole budget"),
+        "{}",
+        text(&r)
+    );
+    assert!(h.requests().await.is_empty());
+}
+
+/// The budget is the operator's: callers with their own tokens (HTTP caller mode) count into
+/// one budget, not one each.
+#[tokio::test]
+async fn every_caller_counts_into_one_budget() {
+    let h = Harness::start(Opts::default()).await;
+    h.answer_json(200, json!({"data": {"id": 1}})).await;
+    let config = |token: &str| {
+        let mut o = rate_opts("1/h");
+        o.extra.push(("TREKMAIL_MESSAGE_TOKEN", token.into()));
+        support::config(&h.mock.uri(), &o).unwrap()
+    };
+    let (a, b) = (
+        config(support::MSG_TOKEN),
+        config("tm_msg_other_caller_token"),
+    );
+    let tokens = |c: &trekmail_mcp::Config| Tokens {
+        ops: c.ops_token.clone(),
+        message: c.message_token.clone(),
+    };
+    let (policy, _) = support::recording_policy();
+    let shared = Shared::new(
+        &a,
+        trekmail_mcp::Catalog::embedded().unwrap(),
+        policy,
+        TokenSource::Request,
+    )
+    .unwrap();
+    let args = send(&["a@x.example"]).as_object().cloned();
+    let r = shared
+        .server(&tokens(&a))
+        .unwrap()
+        .call("send_message", args.clone())
+        .await
+        .unwrap();
+    assert!(!is_error(&r), "{}", text(&r));
+    let r = shared
+        .server(&tokens(&b))
+        .unwrap()
+        .call("send_message", args)
+        .await
+        .unwrap();
+    assert!(text(&r).contains("TREKMAIL_SEND_RATE"), "{}", text(&r));
     assert_eq!(h.requests().await.len(), 1);
 }

@@ -15,9 +15,10 @@ use crate::call::human::Approval;
 use crate::call::idempotency::{self, Keys};
 use crate::call::intents::{Intent, IntentMemory};
 use crate::call::metrics::Metrics;
-use crate::call::outbound::{self, SendTo};
+use crate::call::outbound::{self, OutboundRule, SendTo};
 use crate::call::progress::Progress;
 use crate::call::results;
+use crate::call::send_rate::SendRateLimit;
 use crate::call::shelf::Shelf;
 use crate::call::tokens::{TokenSource, TokenVariable as _};
 use crate::call::trace::TraceContext;
@@ -53,6 +54,8 @@ pub struct Caller {
     pub send_to: Option<Arc<SendTo>>,
     /// `TREKMAIL_AUDIT_LOG`, and who this caller is in it.
     pub audit: Option<Trail>,
+    /// `TREKMAIL_SEND_RATE`: the recipients allowed per hour or day, and where they are counted.
+    pub send_rate: Option<Arc<SendRateLimit>>,
 }
 
 impl Caller {
@@ -106,8 +109,8 @@ impl Caller {
         if let Some(policy) = &self.send_to
             && let Some(refusal) = outbound::refusal(policy, def, &args)
         {
-            tracing::info!(tool = %name, "refused by the outbound policy");
-            return Err(Refused::new(Rule::OutboundPolicy, refusal));
+            tracing::info!(tool = %name, rule = ?OutboundRule::SendTo, "refused by the outbound policy");
+            return Err(Refused::new(Rule::Outbound(OutboundRule::SendTo), refusal));
         }
         if let Some(f) = &def.entry.flow {
             return Err(Refused::new(
@@ -242,6 +245,20 @@ impl Caller {
                 }
             }
         }
+        // Counted last, once every other check passed: a refusal before costs no budget.
+        let ticket = match &self.send_rate {
+            Some(limit) => match limit.take(def, &prepared.args).await {
+                Ok(t) => t,
+                Err(refusal) => {
+                    tracing::info!(tool = %def.entry.name, rule = ?OutboundRule::SendRate, "refused by the outbound policy");
+                    return prepared.refused(Refused::new(
+                        Rule::Outbound(OutboundRule::SendRate),
+                        refusal,
+                    ));
+                }
+            },
+            None => None,
+        };
         if def.writes()
             && let Some(trail) = &self.audit
             && let Err(e) = trail
@@ -256,6 +273,9 @@ impl Caller {
                     def.entry.name
                 ),
             );
+            if let (Some(limit), Some(t)) = (&self.send_rate, &ticket) {
+                limit.budget.give_back(t).await;
+            }
             return prepared.refused(refused);
         }
         let uri = files::uri(&def.path, &def.shape, &prepared.args);
@@ -265,6 +285,12 @@ impl Caller {
         let confirmed = prepared.confirmed();
         let notes = prepared.notes.clone();
         let (sent, verdict) = self.send(prepared, progress).await;
+        // The API turned the call down: nothing went out, its recipients are given back.
+        if let (Verdict::Sent { status: 400..=499 }, Some(limit), Some(t)) =
+            (verdict, &self.send_rate, &ticket)
+        {
+            limit.budget.give_back(t).await;
+        }
         let result = match sent {
             Ok(o) => results::success(
                 &def.entry.name,

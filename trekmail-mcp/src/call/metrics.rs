@@ -30,8 +30,8 @@ pub struct Metrics {
 struct Counts {
     /// (tool, outcome) → calls.
     calls: BTreeMap<(String, &'static str), u64>,
-    /// Rule → refusals.
-    refusals: BTreeMap<Rule, u64>,
+    /// Rule (its name) → refusals.
+    refusals: BTreeMap<&'static str, u64>,
     /// API status (or `none`) → answers.
     statuses: BTreeMap<String, u64>,
     /// Calls per bucket (not cumulative), the last past every bound; sum of seconds.
@@ -78,7 +78,7 @@ impl Metrics {
 
     /// A call or request refused by `rule` before anything was sent.
     pub fn refused(&self, rule: Rule) {
-        *self.counts().refusals.entry(rule).or_default() += 1;
+        *self.counts().refusals.entry(rule.name()).or_default() += 1;
     }
 
     /// An answer of the API: its status, or `None` when none came (transport failure, redirect, answer too large).
@@ -143,11 +143,7 @@ impl Metrics {
             "# HELP trekmail_mcp_refusals_total Calls and requests refused before anything was sent, by rule.\n# TYPE trekmail_mcp_refusals_total counter"
         );
         for (rule, n) in &c.refusals {
-            let _ = writeln!(
-                out,
-                "trekmail_mcp_refusals_total{{rule=\"{}\"}} {n}",
-                rule.name()
-            );
+            let _ = writeln!(out, "trekmail_mcp_refusals_total{{rule=\"{rule}\"}} {n}");
         }
         let _ = writeln!(
             out,

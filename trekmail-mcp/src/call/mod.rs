@@ -19,6 +19,7 @@ pub mod outside;
 pub mod payments;
 pub mod progress;
 pub mod results;
+pub mod send_rate;
 pub mod shelf;
 pub mod state;
 pub mod tokens;

@@ -14,6 +14,33 @@ use trekmail_api::email;
 /// The variable, named in every refusal.
 pub const VAR: &str = "TREKMAIL_SEND_TO";
 
+/// Which rule of the outbound policy refused a call (for the metrics and the audit log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboundRule {
+    /// `TREKMAIL_SEND_TO`: a recipient outside the list, or one that cannot be checked.
+    SendTo,
+    /// `TREKMAIL_SEND_RATE`: past the budget, or the budget could not be counted.
+    SendRate,
+}
+
+impl OutboundRule {
+    /// `send_to`, `send_rate`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::SendTo => "send_to",
+            Self::SendRate => "send_rate",
+        }
+    }
+
+    /// The variable that sets the rule.
+    pub fn var(self) -> &'static str {
+        match self {
+            Self::SendTo => VAR,
+            Self::SendRate => crate::call::send_rate::VAR,
+        }
+    }
+}
+
 /// One allowed recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Rule {

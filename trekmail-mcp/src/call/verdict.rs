@@ -6,16 +6,17 @@
 use serde::Serialize;
 use trekmail_api::{CallError, Outcome, TransportKind};
 
+use crate::call::outbound::OutboundRule;
+
 /// Why a call or request was refused before anything was sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rule {
     /// The arguments fail the tool's schema or checks.
     InvalidArguments,
     /// A safety switch (`TREKMAIL_ALLOW_*`) is off.
     SafetyGate,
-    /// The outbound policy (`TREKMAIL_SEND_TO`).
-    OutboundPolicy,
+    /// The outbound policy: `TREKMAIL_SEND_TO` or `TREKMAIL_SEND_RATE`.
+    Outbound(OutboundRule),
     /// The tool's confirmation argument is missing.
     ConfirmationArgument,
     /// The user declined the approval.
@@ -67,7 +68,7 @@ impl Rule {
         match self {
             Self::InvalidArguments => "invalid_arguments",
             Self::SafetyGate => "safety_gate",
-            Self::OutboundPolicy => "outbound_policy",
+            Self::Outbound(r) => r.label(),
             Self::ConfirmationArgument => "confirmation_argument",
             Self::ApprovalDeclined => "approval_declined",
             Self::ApprovalCancelled => "approval_cancelled",
@@ -90,6 +91,12 @@ impl Rule {
             Self::HttpMemoryBudget => "http_memory_budget",
             Self::HttpUnauthorized => "http_unauthorized",
         }
+    }
+}
+
+impl Serialize for Rule {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
     }
 }
 

@@ -142,6 +142,15 @@ pub struct Cli {
         hide_env_values = true
     )]
     send_to: Option<String>,
+    /// At most N recipients per hour or per day over every call that mails (50/h, 500/d); shared by
+    /// the replicas through TREKMAIL_STATE_URL, per process otherwise
+    #[arg(
+        long,
+        env = "TREKMAIL_SEND_RATE",
+        value_name = "N/h|N/d",
+        hide_env_values = true
+    )]
+    send_rate: Option<String>,
     /// The agent drafts, a person sends: sending and scheduling tools are not listed [default: false]
     #[arg(long, env = "TREKMAIL_DRAFTS_ONLY", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     drafts_only: Option<String>,

@@ -38,6 +38,7 @@ pub const VARIABLES: &[&str] = &[
     "TREKMAIL_READ_ONLY",
     "TREKMAIL_HIDE_DISABLED",
     "TREKMAIL_SEND_TO",
+    "TREKMAIL_SEND_RATE",
     "TREKMAIL_DRAFTS_ONLY",
     "TREKMAIL_SCOPE_AWARE",
     "TREKMAIL_HUMAN_CONFIRM",
@@ -160,6 +161,8 @@ impl Config {
         let hide_disabled = flag("TREKMAIL_HIDE_DISABLED");
         let drafts_only = flag("TREKMAIL_DRAFTS_ONLY");
         let send_to = get("TREKMAIL_SEND_TO").map(|v| crate::call::outbound::SendTo::parse(&v));
+        let send_rate =
+            get("TREKMAIL_SEND_RATE").map(|v| crate::call::send_rate::SendRate::parse(&v));
         let scope_aware = get("TREKMAIL_SCOPE_AWARE").is_none() || flag("TREKMAIL_SCOPE_AWARE");
         let selected = get("TREKMAIL_TOOLSETS").map(|v| {
             let names = list(&v, true);
@@ -213,6 +216,14 @@ impl Config {
                     None
                 }
             });
+        let send_rate = match send_rate {
+            Some(Err(e)) => {
+                problems.push(e);
+                None
+            }
+            Some(Ok(r)) => Some(r),
+            None => None,
+        };
         let send_to = match send_to {
             Some(Err(e)) => {
                 problems.push(e);
@@ -264,6 +275,7 @@ impl Config {
             read_only,
             hide_disabled,
             send_to,
+            send_rate,
             drafts_only,
             scope_aware,
             human_confirm,

@@ -24,6 +24,7 @@ use crate::call::idempotency::Keys;
 use crate::call::intents::{IntentMemory, ProcessMemory};
 use crate::call::metrics::Metrics;
 use crate::call::progress::Progress;
+use crate::call::send_rate::{Budget, ProcessBudget, SendRateLimit, SharedBudget};
 use crate::call::shelf::Shelf;
 use crate::call::state::{SharedIntents, Store};
 use crate::call::tokens::Secret;
@@ -115,6 +116,8 @@ pub struct Shared {
     max_inline_bytes: u64,
     /// `TREKMAIL_SEND_TO`.
     send_to: Option<Arc<crate::call::outbound::SendTo>>,
+    /// `TREKMAIL_SEND_RATE` and its budget: one per deployment (the shared store's) or process.
+    send_rate: Option<Arc<SendRateLimit>>,
     human_confirm: HumanConfirm,
     /// Indexed by [`Shared::index`]: one listing per combination of tokens present.
     listings: [Arc<Listing>; 4],
@@ -214,6 +217,15 @@ impl Shared {
             max_inline_bytes: config.max_inline_bytes,
             shelf: Arc::default(),
             send_to: config.send_to.clone().map(Arc::new),
+            send_rate: config.send_rate.map(|rate| {
+                let budget: Arc<dyn Budget> = match (&store, &config.state) {
+                    (Some(store), Some(state)) => {
+                        Arc::new(SharedBudget::new(Arc::clone(store), state.required))
+                    }
+                    _ => Arc::new(ProcessBudget::default()),
+                };
+                Arc::new(SendRateLimit { rate, budget })
+            }),
             human_confirm: config.human_confirm,
             listings,
             slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
@@ -327,6 +339,7 @@ impl Shared {
                     message: id(&tokens.message),
                 }
             }),
+            send_rate: self.send_rate.clone(),
         };
         Ok(TrekmailServer {
             catalog: Arc::clone(&self.catalog),

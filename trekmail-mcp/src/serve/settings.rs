@@ -54,6 +54,8 @@ pub struct Config {
     pub hide_disabled: bool,
     /// `TREKMAIL_SEND_TO`: the only recipients mail may leave the account for.
     pub send_to: Option<crate::call::outbound::SendTo>,
+    /// `TREKMAIL_SEND_RATE`: the recipients allowed per hour or per day, over every call that mails.
+    pub send_rate: Option<crate::call::send_rate::SendRate>,
     /// `TREKMAIL_DRAFTS_ONLY`: sending and scheduling tools are not listed; drafts are.
     pub drafts_only: bool,
     /// `TREKMAIL_SCOPE_AWARE` (default true): list only the tools the tokens' scopes allow.
