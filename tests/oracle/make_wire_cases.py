@@ -102,6 +102,9 @@ on any mismatch.
 # I18 Values for the 129 are synthesised from each field's type and bounds (SYNTH below),
 #     with hand-picked values where a field's meaning matters (hosts, addresses, dates).
 # I19 A pattern the facts qualify with "(case-insensitive)" is matched ignoring case.
+# I20 A check of the facts "Choose exactly one of a, b or c" (selectors) refuses a call that
+#     gives none or several (a boolean counts only when true, as only then is it sent); the
+#     full case of such a tool gives every argument but the selectors it does not choose.
 # ---------------------------------------------------------------------------------------
 
 import base64
@@ -226,7 +229,8 @@ WIRE_KEY_ORDER = {"send_message": ["to", "subject", "body"]}
 # Extra (non-required) args a minimal case may carry to pass the tool's checks (I3).
 MINIMAL_CHECK_EXTRA = {"send_message": {"body_text"}, "update_message_flags": {"seen"},
                        "update_forwarding_address": {"is_active"}, "update_white_label_member": {"note"},
-                       "update_message_token": {"name"}}
+                       "update_message_token": {"name"}, "set_mailboxes_drive_access": {"all"},
+                       "set_mailboxes_login_access": {"all"}}
 
 
 # ------------------------------------------------------------------ facts model
@@ -512,8 +516,22 @@ def looks_private(host):
     return bool(re.match(r"^(0x[0-9a-f]+|[0-9.]+)$", h))
 
 
+def exactly_one_of(rec):
+    """The selectors of a facts check "Choose exactly one of a, b or c" (I20), or None."""
+    for c in rec.get("checks") or []:
+        m = re.search(r"Choose exactly one of ([a-z_, ]+?) or ([a-z_]+)\.", c)
+        if m:
+            return [n.strip() for n in m.group(1).split(",")] + [m.group(2)]
+    return None
+
+
 def run_checks(rec, args):
     tool = rec["tool"]
+    selectors = exactly_one_of(rec)
+    if selectors is not None:
+        given = [n for n in selectors if args.get(n) not in (None, False)]
+        if len(given) != 1:
+            raise Invalid("exactly one of %s, got %s" % (selectors, given))
     if rec["confirm_arg"] and args.get(rec["confirm_arg"]) is not True:
         raise Invalid("confirmation argument must be true")
     if tool == "update_domain_catch_all" and args.get("enabled") and not args.get("destination"):
@@ -809,6 +827,11 @@ MINIMAL = {
 
 # Targeted extra cases: (tool, case, args, hand-written expectations checked against the builder).
 EXTRA = [
+    # I20: the selector the full case does not choose.
+    ("set_mailboxes_drive_access", "by_domain", {"drive_access": "attachments_only", "domain_id": 7},
+     {"body": {"drive_access": "attachments_only", "domain_id": 7}}),
+    ("set_mailboxes_login_access", "by_domain", {"login_suspended": True, "domain_id": 7},
+     {"body": {"login_suspended": True, "domain_id": 7}}),
     # create_domain: README example
     ("create_domain", "readme_key_example", {"name": "example.com"},
      {"body": {"name": "example.com"}, "idempotency_key": "mcp_create_domain_aed93f85c7e12b38e66148d3fbf523af"}),
@@ -1026,6 +1049,9 @@ def synth_full(rec):
 FULL_LATEST = {
     "create_forwarding_address": {"domain_id": 7, "local_part": "sales", "recipients": ["jane@example.com"],
                                   "is_active": False},
+    # I20: one selector each; the others are cases of their own (EXTRA).
+    "set_mailboxes_drive_access": {"drive_access": "disabled", "mailbox_ids": [3, 4]},
+    "set_mailboxes_login_access": {"login_suspended": True, "reason": "Left the company", "mailbox_ids": [3, 4]},
     "test_domain_smtp": {"domain_id": 7, "mode": "custom", "smtp_connection_id": 3, "host": "smtp.example.net", "port": 587,
                          "encryption": "tls", "username": "mailer", "password": "Smtp-Pass-2026-y"},
 }
@@ -1034,6 +1060,8 @@ MINIMAL_LATEST = {
     "update_forwarding_address": {"domain_id": 7, "forwarding_address_id": 7, "is_active": False},
     "update_white_label_member": {"member_id": 7, "note": "Agency client"},
     "update_message_token": {"token_id": 7, "name": "Support bot"},
+    "set_mailboxes_drive_access": {"drive_access": "full", "all": True},
+    "set_mailboxes_login_access": {"login_suspended": False, "all": True},
 }
 
 # ------------------------------------------------------------------ generation + self-check
@@ -1122,7 +1150,8 @@ def main(argv):
         tool = rec["tool"]
         specs = arg_specs(rec)
         full = FULL[tool]
-        assert set(full) == set(specs), ("full case must use every argument", tool, set(full) ^ set(specs))
+        unchosen = set(exactly_one_of(rec) or []) - set(full)  # I20
+        assert set(full) == set(specs) - unchosen, ("full case must use every argument", tool, set(full) ^ set(specs))
         minimal = minimal_args(rec)
         req = required_args(rec)
         assert req <= set(minimal) <= req | MINIMAL_CHECK_EXTRA.get(tool, set()), ("minimal", tool, set(minimal))

@@ -8346,6 +8346,61 @@ pub mod types {
                 })
         }
     }
+    ///`ListScheduledStatus`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+    )]
+    pub enum ListScheduledStatus {
+        #[serde(rename = "pending")]
+        Pending,
+        #[serde(rename = "limit_reached")]
+        LimitReached,
+        #[serde(rename = "all")]
+        All,
+    }
+    impl ::std::fmt::Display for ListScheduledStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Pending => f.write_str("pending"),
+                Self::LimitReached => f.write_str("limit_reached"),
+                Self::All => f.write_str("all"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ListScheduledStatus {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "pending" => Ok(Self::Pending),
+                "limit_reached" => Ok(Self::LimitReached),
+                "all" => Ok(Self::All),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ListScheduledStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ListScheduledStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///`ListTicketsCategory`
     #[derive(
         ::serde::Deserialize,
@@ -34958,7 +35013,7 @@ impl Client {
     }
     ///List Scheduled Messages
     ///
-    ///List the mailbox's pending scheduled messages, paged by an opaque cursor.
+    ///List the mailbox's scheduled messages (pending ones unless status says otherwise), paged by an opaque cursor.
     ///
     ///Sends a `GET` request to `/messages/scheduled`
     ///
@@ -34966,11 +35021,13 @@ impl Client {
     ///- `cursor`: next_cursor of the previous page
     ///- `per_page`
     ///- `shared_mailbox_id`: Shared mailbox ID
+    ///- `status`: Default pending; limit_reached: held back by the sending limit
     ///```ignore
     ///let response = client.list_scheduled()
     ///    .cursor(cursor)
     ///    .per_page(per_page)
     ///    .shared_mailbox_id(shared_mailbox_id)
+    ///    .status(status)
     ///    .send()
     ///    .await;
     ///```
@@ -45564,6 +45621,7 @@ pub mod builder {
         cursor: Result<Option<types::ListScheduledCursor>, String>,
         per_page: Result<Option<::std::num::NonZeroU64>, String>,
         shared_mailbox_id: Result<Option<::std::num::NonZeroU64>, String>,
+        status: Result<Option<types::ListScheduledStatus>, String>,
     }
     impl<'a> ListScheduled<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -45572,6 +45630,7 @@ pub mod builder {
                 cursor: Ok(None),
                 per_page: Ok(None),
                 shared_mailbox_id: Ok(None),
+                status: Ok(None),
             }
         }
         pub fn cursor<V>(mut self, value: V) -> Self
@@ -45603,6 +45662,16 @@ pub mod builder {
             });
             self
         }
+        pub fn status<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ListScheduledStatus>,
+        {
+            self.status = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `ListScheduledStatus` for status failed".to_string());
+            self
+        }
         async fn send_generated(
             self,
         ) -> Result<ResponseValue<types::DataList>, Error<types::ErrorEnvelope>> {
@@ -45611,10 +45680,12 @@ pub mod builder {
                 cursor,
                 per_page,
                 shared_mailbox_id,
+                status,
             } = self;
             let cursor = cursor.map_err(Error::InvalidRequest)?;
             let per_page = per_page.map_err(Error::InvalidRequest)?;
             let shared_mailbox_id = shared_mailbox_id.map_err(Error::InvalidRequest)?;
+            let status = status.map_err(Error::InvalidRequest)?;
             let url = format!("{}/messages/scheduled", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map.append(
@@ -45635,6 +45706,7 @@ pub mod builder {
                     "shared_mailbox_id",
                     &shared_mailbox_id,
                 ))
+                .query(&progenitor_client::QueryParam::new("status", &status))
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
@@ -72028,7 +72100,7 @@ pub const OPERATIONS_JSON: &str = r#"[
       "Scheduled Messages"
     ],
     "summary": "List Scheduled Messages",
-    "description": "List the mailbox's pending scheduled messages, paged by an opaque cursor.",
+    "description": "List the mailbox's scheduled messages (pending ones unless status says otherwise), paged by an opaque cursor.",
     "security": [
       "messageToken"
     ],
@@ -72064,6 +72136,20 @@ pub const OPERATIONS_JSON: &str = r#"[
           "type": "integer",
           "format": "int64",
           "minimum": 1
+        }
+      },
+      {
+        "name": "status",
+        "in": "query",
+        "required": false,
+        "description": "Default pending; limit_reached: held back by the sending limit",
+        "schema": {
+          "type": "string",
+          "enum": [
+            "pending",
+            "limit_reached",
+            "all"
+          ]
         }
       }
     ],

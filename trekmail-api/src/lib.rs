@@ -56,6 +56,7 @@ mod operation;
 mod retry;
 mod setup;
 mod transport;
+pub mod validate;
 
 #[allow(
     clippy::all,

@@ -162,3 +162,59 @@ fn plain_http_is_flagged_unless_local() {
         assert!(cfg(remote).sends_tokens_in_the_clear(), "{remote}");
     }
 }
+
+#[test]
+fn numeric_settings_show_and_apply_the_one_range_and_default() {
+    // config::limits states each numeric setting once: --help (and so the generated table in
+    // docs/configuration.md) shows its range and default, the parser applies them.
+    use trekmail_mcp::config::{cli, limits};
+    let base = [
+        ("TREKMAIL_BASE_URL", "https://trekmail.net/"),
+        ("TREKMAIL_API_TOKEN", "tm_live_abc"),
+        ("TREKMAIL_HTTP_LISTEN", "127.0.0.1:8080"),
+    ];
+    let c = parse(&base).unwrap();
+    assert_eq!(
+        c.timeout.as_millis(),
+        u128::from(limits::TIMEOUT_MS.default)
+    );
+    assert_eq!(c.max_response_bytes, limits::MAX_RESPONSE_BYTES.default);
+    assert_eq!(
+        c.max_concurrent_calls as u64,
+        limits::MAX_CONCURRENT_CALLS.default
+    );
+    assert_eq!(c.max_inline_bytes, limits::MAX_INLINE_BYTES.default);
+    let http = c.http.as_ref().unwrap();
+    assert_eq!(
+        http.max_body_bytes as u64,
+        limits::HTTP_MAX_BODY_BYTES.default
+    );
+    assert_eq!(http.max_requests as u64, limits::HTTP_MAX_REQUESTS.default);
+    let command = cli::command();
+    for n in limits::NUMBERS {
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_env() == Some(std::ffi::OsStr::new(n.var)))
+            .unwrap();
+        let help = arg.get_help().unwrap().to_string();
+        let unit = if n.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", n.unit)
+        };
+        let shown = format!(", {} to {}{unit} [default: {}]", n.min, n.max, n.default);
+        assert!(help.ends_with(&shown), "{}: {help}", n.var);
+        for bad in [n.max + 1, n.min.wrapping_sub(1)] {
+            let value = bad.to_string();
+            let mut vars = base.to_vec();
+            vars.push((n.var, &value));
+            let problems = parse(&vars).err().unwrap_or_default();
+            assert!(
+                problems.iter().any(|p| p.starts_with(n.var)
+                    && p.contains(&format!("from {} to {}{unit}", n.min, n.max))),
+                "{}={value}: {problems:?}",
+                n.var
+            );
+        }
+    }
+}

@@ -622,3 +622,27 @@ fn start_up_warnings_name_what_is_missing() {
         "one line per problem"
     );
 }
+
+#[test]
+fn workflow_guidance_appears_only_with_its_tools() {
+    // Each newer workflow's guidance (instructions.toml) is told only when its tools are listed.
+    let workflows = [
+        (
+            "drive",
+            ["Drive uploads:", "share link (drive_share_create)"].as_slice(),
+        ),
+        ("white_label", &["White Label members:"]),
+        ("mail_admin", &["Shared mailboxes"]),
+        ("delivery", &["Delivery: test_domain_smtp"]),
+        ("account", &["Payments take two calls"]),
+    ];
+    for (toolset, _) in workflows {
+        let s = server(&opts(&[("TREKMAIL_TOOLSETS", toolset)])).unwrap();
+        let i = s.instructions();
+        for (other, others) in workflows {
+            for s in others {
+                assert_eq!(i.contains(s), other == toolset, "{toolset}: {s:?} in {i}");
+            }
+        }
+    }
+}

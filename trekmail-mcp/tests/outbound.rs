@@ -419,3 +419,59 @@ async fn every_caller_counts_into_one_budget() {
     assert!(text(&r).contains("TREKMAIL_SEND_RATE"), "{}", text(&r));
     assert_eq!(h.requests().await.len(), 1);
 }
+
+/// With the policies set, the tools they hold for say so in their descriptions (derived from
+/// the configuration and the map, nothing written per tool); every other tool is unchanged.
+#[test]
+fn descriptions_say_which_policies_hold() {
+    let listed = |extra: Vec<(&'static str, String)>| {
+        let (policy, _) = support::recording_policy();
+        let opts = Opts {
+            extra,
+            ..Opts::all_gates()
+        };
+        Harness::server_for("https://trekmail.example", &opts, policy)
+            .tools()
+            .iter()
+            .map(|t| {
+                (
+                    t.name.to_string(),
+                    t.description.as_deref().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let plain = listed(vec![]);
+    let policed = listed(vec![
+        (
+            "TREKMAIL_SEND_TO",
+            "Example.com, *.corp.example, boss@other.example".into(),
+        ),
+        ("TREKMAIL_SEND_RATE", "50/h".into()),
+    ]);
+    assert_eq!(plain.len(), policed.len());
+    let mut changed = Vec::new();
+    let mut added = 0;
+    for ((name, before), (_, after)) in plain.iter().zip(&policed) {
+        if before != after {
+            assert!(after.starts_with(before.as_str()), "{name}: {after}");
+            added += after.len() - before.len();
+            changed.push(format!("{name}:{}", &after[before.len()..]));
+        }
+    }
+    println!(
+        "policy notes: {} tools, +{added} B of descriptions",
+        changed.len()
+    );
+    insta::assert_snapshot!("policy_notes", changed.join("\n"));
+    // A long list is not spelled out.
+    let long: Vec<String> = (0..20).map(|i| format!("d{i}.example")).collect();
+    let policed = listed(vec![("TREKMAIL_SEND_TO", long.join(","))]);
+    let send = policed.iter().find(|(n, _)| n == "send_message").unwrap();
+    assert!(
+        send.1
+            .ends_with(" Recipients only: the 20 entries the operator listed (TREKMAIL_SEND_TO)."),
+        "{}",
+        send.1
+    );
+}

@@ -300,6 +300,66 @@ async fn argument_checks_beyond_the_schema() {
 }
 
 #[tokio::test]
+async fn alternative_selectors_take_exactly_one_before_anything_is_sent() {
+    // The facts: "Choose exactly one of mailbox_ids, domain_id or all", no HTTP call otherwise
+    // (`exactly_one` in tools-map.toml); `all` counts only when true, as only then is it sent.
+    let h = Harness::start(Opts::all_gates()).await;
+    for (tool, base) in [
+        (
+            "set_mailboxes_drive_access",
+            json!({"drive_access": "full"}),
+        ),
+        (
+            "set_mailboxes_login_access",
+            json!({"login_suspended": true}),
+        ),
+    ] {
+        let with = |extra: Value| {
+            let mut a = base.clone();
+            a.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            a
+        };
+        // Answering anew forgets the requests of the tool before.
+        h.answer_json(200, json!({"data": {}})).await;
+        let rule = "mailbox_ids, domain_id or all: give exactly one of these, got";
+        refused_without_request(&h, tool, with(json!({})), &[&format!("{rule} none")]).await;
+        refused_without_request(
+            &h,
+            tool,
+            with(json!({"all": false})),
+            &[&format!("{rule} none")],
+        )
+        .await;
+        refused_without_request(
+            &h,
+            tool,
+            with(json!({"mailbox_ids": [1], "all": true})),
+            &[&format!("{rule} mailbox_ids and all")],
+        )
+        .await;
+        refused_without_request(
+            &h,
+            tool,
+            with(json!({"mailbox_ids": [1], "domain_id": 2, "all": true})),
+            &[&format!("{rule} mailbox_ids and domain_id and all")],
+        )
+        .await;
+        for one in [
+            json!({"mailbox_ids": [1]}),
+            json!({"domain_id": 2, "all": false}),
+            json!({"all": true}),
+        ] {
+            h.answer_json(200, json!({"data": {}})).await;
+            let r = h.call(tool, with(one.clone())).await;
+            assert!(!is_error(&r), "{tool} {one}: {}", text(&r));
+            assert_eq!(h.requests().await.len(), 1, "{tool} {one}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn validation_names_every_bad_argument_and_sends_nothing() {
     let h = Harness::start(Opts::default()).await;
     refused_without_request(

@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use trekmail_api::TokenKind;
 use trekmail_api::model::Location;
 
-use crate::spec::{Route, Spec, check, percent_decode, typed};
+use crate::spec::{Route, Spec, percent_decode, typed};
 use crate::store::{Answer, Outside, Request, Store};
 
 /// A remembered answer: request fingerprint, status, body, content type.
@@ -240,7 +240,7 @@ impl Sandbox {
                 .unwrap_or(Value::Null);
             match typed(&schema, raw) {
                 Ok(v) => {
-                    check(&schema, &v, name, &mut problems);
+                    self.spec.check(&schema, &v, name, &mut problems);
                     path_args.insert(name.clone(), v);
                 }
                 Err(e) => {
@@ -269,7 +269,7 @@ impl Sandbox {
                     }
                     match typed(schema, &v) {
                         Ok(x) => {
-                            check(schema, &x, &name, &mut problems);
+                            self.spec.check(schema, &x, &name, &mut problems);
                             query_args.insert(name, x);
                         }
                         Err(e) => {
@@ -304,7 +304,7 @@ impl Sandbox {
             } else {
                 json_body.clone()
             };
-            check(schema, &v, "", &mut problems);
+            self.spec.check(schema, &v, "", &mut problems);
         }
         if !problems.is_empty() {
             return answer(Answer::invalid(problems));

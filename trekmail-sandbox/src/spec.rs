@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 use trekmail_api::TokenKind;
-use trekmail_api::email::is_email;
 use trekmail_api::model::{self, Location, Parameter, ResponseKind};
+use trekmail_api::validate::{Patterns, validate};
 
 /// One path segment of a route: `prefix{param}suffix`, or a literal when `param` is `None`.
 #[derive(Debug, Clone)]
@@ -170,6 +170,8 @@ pub enum ListShape {
 pub struct Spec {
     /// The operations, in document order.
     pub operations: Vec<Operation>,
+    /// The request schemas' patterns, compiled once.
+    patterns: Patterns,
 }
 
 /// What a request path found.
@@ -219,8 +221,24 @@ impl Spec {
                     .map(parse_segment)
                     .collect(),
             })
-            .collect();
-        Self { operations }
+            .collect::<Vec<Operation>>();
+        let mut patterns = Patterns::default();
+        for op in &operations {
+            let params = op.parameters.iter().map(|p| &p.schema);
+            for schema in params.chain(op.body.as_ref()) {
+                // One that does not compile is reported by every check that meets it.
+                let _ = patterns.add_from(schema);
+            }
+        }
+        Self {
+            operations,
+            patterns,
+        }
+    }
+
+    /// [`check`] with the document's patterns compiled once.
+    pub fn check(&self, schema: &Value, v: &Value, at: &str, out: &mut Map<String, Value>) {
+        check_with(&self.patterns, schema, v, at, out);
     }
 
     /// Finds the operation of `method path` (path below `/api/v1`); literal segments win over
@@ -315,137 +333,37 @@ pub fn typed(schema: &Value, raw: &str) -> Result<Value, String> {
     }
 }
 
-/// Request checks against a schema of the document: type, enum, bounds, lengths, items,
-/// required and unknown properties. Problems are collected per field path.
+/// Request checks against a schema of the document (the workspace's one check,
+/// `trekmail_api::validate`), collected per field path (`body` for the whole body). Values appear
+/// in messages only when short; patterns not compiled beforehand are compiled when met.
 pub fn check(schema: &Value, v: &Value, at: &str, out: &mut Map<String, Value>) {
-    let mut bad = |msg: String| {
-        let key = if at.is_empty() {
+    check_with(&Patterns::default(), schema, v, at, out);
+}
+
+fn check_with(
+    patterns: &Patterns,
+    schema: &Value,
+    v: &Value,
+    at: &str,
+    out: &mut Map<String, Value>,
+) {
+    let show = |_: &str, v: &Value| {
+        let text = v.to_string();
+        if text.chars().count() <= 60 {
+            text
+        } else {
+            "(a long value)".to_owned()
+        }
+    };
+    for p in validate(schema, v, at, patterns, &show) {
+        let key = if p.path.is_empty() {
             "body".to_owned()
         } else {
-            at.to_owned()
+            p.path
         };
         let e = out.entry(key).or_insert_with(|| Value::Array(vec![]));
         if let Value::Array(a) = e {
-            a.push(Value::String(msg));
+            a.push(Value::String(p.message));
         }
-    };
-    if v.is_null() {
-        if schema["nullable"] != true && schema.get("type").is_some() {
-            bad("must not be null".into());
-        }
-        return;
-    }
-    if let Some(alts) = schema["oneOf"].as_array().or(schema["anyOf"].as_array()) {
-        let ok = alts.iter().any(|a| {
-            let mut m = Map::new();
-            check(a, v, at, &mut m);
-            m.is_empty()
-        });
-        if !ok {
-            bad("matches none of the allowed forms".into());
-        }
-        return;
-    }
-    if let Some(all) = schema["allOf"].as_array() {
-        for a in all {
-            check(a, v, at, out);
-        }
-        return;
-    }
-    let ty = schema["type"].as_str();
-    let ok = match ty {
-        Some("object") => v.is_object(),
-        Some("array") => v.is_array(),
-        Some("string") => v.is_string(),
-        Some("integer") => v.is_i64() || v.is_u64(),
-        Some("number") => v.is_number(),
-        Some("boolean") => v.is_boolean(),
-        _ => true,
-    };
-    if !ok {
-        bad(format!("must be of type {}", ty.unwrap_or("?")));
-        return;
-    }
-    if let Some(e) = schema["enum"].as_array()
-        && !e.contains(v)
-    {
-        bad(format!("must be one of {}", Value::Array(e.clone())));
-    }
-    if let Some(n) = v.as_f64() {
-        if let Some(min) = schema["minimum"].as_f64()
-            && n < min
-        {
-            bad(format!("must be at least {min}"));
-        }
-        if let Some(max) = schema["maximum"].as_f64()
-            && n > max
-        {
-            bad(format!("must be at most {max}"));
-        }
-    }
-    if let Some(s) = v.as_str() {
-        let len = s.chars().count() as u64;
-        if let Some(min) = schema["minLength"].as_u64()
-            && len < min
-        {
-            bad(format!("must be at least {min} characters"));
-        }
-        if let Some(max) = schema["maxLength"].as_u64()
-            && len > max
-        {
-            bad(format!("must be at most {max} characters"));
-        }
-        if schema["format"] == "email" && !is_email(s) {
-            bad("must be an email address".into());
-        }
-    }
-    if let Some(a) = v.as_array() {
-        let len = a.len() as u64;
-        if let Some(min) = schema["minItems"].as_u64()
-            && len < min
-        {
-            bad(format!("must have at least {min} items"));
-        }
-        if let Some(max) = schema["maxItems"].as_u64()
-            && len > max
-        {
-            bad(format!("must have at most {max} items"));
-        }
-        if let Some(items) = schema.get("items") {
-            for (i, x) in a.iter().enumerate() {
-                check(items, x, &format!("{at}[{i}]"), out);
-            }
-        }
-    }
-    if let Some(o) = v.as_object() {
-        let props = schema["properties"].as_object();
-        for r in schema["required"].as_array().into_iter().flatten() {
-            if let Some(name) = r.as_str()
-                && !o.contains_key(name)
-            {
-                let key = join(at, name);
-                out.insert(key, Value::Array(vec![Value::String("is required".into())]));
-            }
-        }
-        for (k, x) in o {
-            match props.and_then(|p| p.get(k)) {
-                Some(s) => check(s, x, &join(at, k), out),
-                None if schema["additionalProperties"] == false => {
-                    out.insert(
-                        join(at, k),
-                        Value::Array(vec![Value::String("is not a known field".into())]),
-                    );
-                }
-                None => {}
-            }
-        }
-    }
-}
-
-fn join(at: &str, k: &str) -> String {
-    if at.is_empty() {
-        k.to_owned()
-    } else {
-        format!("{at}.{k}")
     }
 }

@@ -350,6 +350,43 @@ fn a_folder_lists_newest_first_paged_by_before_uid() {
 }
 
 #[test]
+fn scheduled_messages_list_pending_unless_status_says_otherwise() {
+    // list_scheduled's `status` (the newer facts: pending|limit_reached|all, pending by default).
+    let s = Sandbox::new().unwrap();
+    let op = s.spec().get("list_scheduled").unwrap().clone();
+    let ids = |status: Option<&str>| -> Vec<(i64, String)> {
+        let q: Vec<(String, String)> = status
+            .map(|v| ("status".to_owned(), v.to_owned()))
+            .into_iter()
+            .collect();
+        let (st, v) = get(&s, &op, &q);
+        assert_eq!(st, 200, "{v}");
+        split(&op, &v)
+            .0
+            .iter()
+            .map(|m| {
+                (
+                    m["id"].as_i64().unwrap(),
+                    m["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let pending = ids(None);
+    assert!(!pending.is_empty() && pending.iter().all(|(_, st)| st == "pending"));
+    assert_eq!(ids(Some("pending")), pending);
+    let held = ids(Some("limit_reached"));
+    assert!(!held.is_empty() && held.iter().all(|(_, st)| st == "limit_reached"));
+    assert_eq!(ids(Some("all")).len(), pending.len() + held.len());
+    let (st, v) = get(&s, &op, &[("status".into(), "sent".into())]);
+    assert_eq!(
+        (st, v["error"]["details"]["status"].is_array()),
+        (422, true),
+        "{v}"
+    );
+}
+
+#[test]
 fn a_message_reads_with_the_names_of_the_product_description() {
     let s = Sandbox::new().unwrap();
     let mut headers = BTreeMap::new();

@@ -41,6 +41,9 @@ impl OutboundRule {
     }
 }
 
+/// The longest list a tool description shows (characters).
+pub const MAX_SHOWN_CHARS: usize = 80;
+
 /// One allowed recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Rule {
@@ -93,6 +96,26 @@ impl SendTo {
         Ok(Self { rules })
     }
 
+    /// The list for a tool description: its entries as parsed, or, past
+    /// [`MAX_SHOWN_CHARS`], how many there are.
+    pub fn shown(&self) -> String {
+        let all: Vec<String> = self
+            .rules
+            .iter()
+            .map(|r| match r {
+                Rule::Domain(d) => d.clone(),
+                Rule::Subdomains(d) => format!("*.{d}"),
+                Rule::Address(l, d) => format!("{l}@{d}"),
+            })
+            .collect();
+        let joined = all.join(", ");
+        if joined.chars().count() <= MAX_SHOWN_CHARS {
+            joined
+        } else {
+            format!("the {} entries the operator listed", all.len())
+        }
+    }
+
     /// `Ok` when mail may go to `a`; `Err` says why not.
     pub fn allows(&self, a: &str) -> Result<(), String> {
         let (local, dom) = address(a)?;
@@ -107,6 +130,36 @@ impl SendTo {
             Err(format!("{a:?} is not among the recipients {VAR} allows"))
         }
     }
+}
+
+/// What a tool's description says of the outbound policy that holds for it, or "" when none
+/// does: the recipients `send_to` allows (for a tool whose arguments name recipients; a tool
+/// that mails a stored address is refused while it is set) and the rate (for a tool that mails).
+pub fn policy_note(
+    def: &ToolDef,
+    send_to: Option<&SendTo>,
+    send_rate: Option<&crate::call::send_rate::SendRate>,
+) -> String {
+    let e = &def.entry;
+    let mut note = String::new();
+    if let Some(list) = send_to {
+        if e.unnamed_recipients > 0 {
+            note.push_str(&format!(" Refused while {VAR} is set."));
+        } else if !(e.outbound_args.is_empty()
+            && e.outbound_when.is_empty()
+            && e.sieve_args.is_empty())
+        {
+            note.push_str(&format!(" Recipients only: {} ({VAR}).", list.shown()));
+        }
+    }
+    if let Some(rate) = send_rate.filter(|_| e.sends) {
+        note.push_str(&format!(
+            " At most {} in all ({}).",
+            rate.words(),
+            crate::call::send_rate::VAR
+        ));
+    }
+    note
 }
 
 /// Every outbound recipient of a call, as written, and the targets that cannot be read plainly

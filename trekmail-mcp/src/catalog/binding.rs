@@ -289,9 +289,9 @@ impl Catalog {
         }
         for c in &entry.checks {
             let args: Vec<&String> = match c {
-                Check::RequireAny { args } | Check::MaxTotalItems { args, .. } => {
-                    args.iter().collect()
-                }
+                Check::RequireAny { args }
+                | Check::ExactlyOne { args }
+                | Check::MaxTotalItems { args, .. } => args.iter().collect(),
                 Check::RequiredWhen { arg, requires, .. } => vec![arg, requires],
             };
             for a in args {

@@ -21,6 +21,14 @@ fn non_empty(v: Option<&Value>) -> bool {
     }
 }
 
+/// `a, b or c`.
+fn alternatives(names: &[String]) -> String {
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => names.join(""),
+    }
+}
+
 /// The field names of a tool's secret arguments (`items[].password` → `password`).
 fn secret_fields(def: &ToolDef) -> Vec<&str> {
     def.entry
@@ -59,6 +67,24 @@ pub fn problems(catalog: &Catalog, def: &ToolDef, args: &Map<String, Value>) -> 
                     problems.push(format!(
                         "{}: give at least one of these, not empty",
                         names.join(" or ")
+                    ));
+                }
+            }
+            Check::ExactlyOne { args: names } => {
+                let given: Vec<&str> = names
+                    .iter()
+                    .filter(|n| args.get(*n).is_some_and(truthy))
+                    .map(String::as_str)
+                    .collect();
+                if given.len() != 1 {
+                    let got = if given.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        given.join(" and ")
+                    };
+                    problems.push(format!(
+                        "{}: give exactly one of these, got {got}",
+                        alternatives(names)
                     ));
                 }
             }

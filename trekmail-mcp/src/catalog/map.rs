@@ -356,6 +356,11 @@ pub enum Check {
         /// The arguments.
         args: Vec<String>,
     },
+    /// Exactly one of `args` is given (a boolean counts when true): alternative selectors.
+    ExactlyOne {
+        /// The alternatives.
+        args: Vec<String>,
+    },
     /// The arrays `args` hold at most `max` items together.
     MaxTotalItems {
         /// The arrays.

@@ -1,53 +1,21 @@
-//! Argument validation against a tool's input schema (the JSON Schema subset the spec uses),
-//! naming every bad argument. rmcp does not validate dynamic tools, so this is the only check.
-
-use std::collections::HashMap;
+//! Argument validation against a tool's input schema, naming every bad argument. rmcp does not
+//! validate dynamic tools, so this is the only check. The check itself is the workspace's one
+//! (`trekmail_api::validate`, shared with the sandbox); this module decides how values appear to
+//! the agent: shortened, and hidden for secret fields.
 
 use crate::catalog::truncate::cut;
-use trekmail_api::email::is_email;
 
 use serde_json::{Map, Value};
+pub use trekmail_api::validate::Patterns;
 
-/// Compiled `pattern`s, shared by all tools.
-#[derive(Default)]
-pub struct Patterns(HashMap<String, regress::Regex>);
-
-impl Patterns {
-    /// Compiles every `pattern` found in `schema`.
-    pub fn add_from(&mut self, schema: &Value) -> Result<(), String> {
-        match schema {
-            Value::Object(m) => {
-                if let Some(Value::String(p)) = m.get("pattern")
-                    && !self.0.contains_key(p)
-                {
-                    let re = regress::Regex::new(p).map_err(|e| format!("pattern {p:?}: {e}"))?;
-                    self.0.insert(p.clone(), re);
-                }
-                m.values().try_for_each(|v| self.add_from(v))
-            }
-            Value::Array(a) => a.iter().try_for_each(|v| self.add_from(v)),
-            _ => Ok(()),
-        }
-    }
-}
-
-/// What the checks need besides the schema.
-struct Ctx<'a> {
-    patterns: &'a Patterns,
-    /// Field names whose values are never echoed (passwords, API tokens).
-    secrets: &'a [&'a str],
-}
-
-impl Ctx<'_> {
-    /// The value as shown in a message: shortened, or hidden for a secret field.
-    fn show(&self, path: &str, v: &Value) -> String {
-        let field = path.rsplit('.').next().unwrap_or(path);
-        let field = field.split('[').next().unwrap_or(field);
-        if self.secrets.contains(&field) {
-            "(value hidden)".into()
-        } else {
-            short(v)
-        }
+/// The value as shown in a message: shortened, or hidden for a field named in `secrets`.
+fn show(secrets: &[&str], path: &str, v: &Value) -> String {
+    let field = path.rsplit('.').next().unwrap_or(path);
+    let field = field.split('[').next().unwrap_or(field);
+    if secrets.contains(&field) {
+        "(value hidden)".into()
+    } else {
+        cut(&v.to_string(), 60)
     }
 }
 
@@ -59,193 +27,12 @@ pub fn validate(
     patterns: &Patterns,
     secrets: &[&str],
 ) -> Vec<String> {
-    let mut problems = Vec::new();
-    check_object(schema, args, "", &Ctx { patterns, secrets }, &mut problems);
-    problems
-}
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
-    }
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-fn is_type(v: &Value, t: &str) -> bool {
-    match t {
-        "null" => v.is_null(),
-        "boolean" => v.is_boolean(),
-        "integer" => v.is_i64() || v.is_u64(),
-        "number" => v.is_number(),
-        "string" => v.is_string(),
-        "array" => v.is_array(),
-        "object" => v.is_object(),
-        _ => true,
-    }
-}
-
-fn short(v: &Value) -> String {
-    cut(&v.to_string(), 60)
-}
-
-fn check_object(
-    schema: &Value,
-    obj: &Map<String, Value>,
-    path: &str,
-    ctx: &Ctx<'_>,
-    out: &mut Vec<String>,
-) {
-    let props = schema.get("properties").and_then(Value::as_object);
-    for r in schema
-        .get("required")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-    {
-        if !obj.contains_key(r) {
-            out.push(format!("{}: required", join(path, r)));
-        }
-    }
-    for (k, v) in obj {
-        let p = join(path, k);
-        match props.and_then(|m| m.get(k)) {
-            Some(s) => check(s, v, &p, ctx, out),
-            None => match schema.get("additionalProperties") {
-                Some(Value::Bool(false)) => {
-                    let known: Vec<&str> = props
-                        .map(|m| m.keys().map(String::as_str).collect())
-                        .unwrap_or_default();
-                    out.push(format!(
-                        "{p}: unknown argument (expected one of: {})",
-                        known.join(", ")
-                    ));
-                }
-                Some(s @ Value::Object(_)) => check(s, v, &p, ctx, out),
-                _ => {}
-            },
-        }
-    }
-}
-
-fn check(schema: &Value, v: &Value, path: &str, ctx: &Ctx<'_>, out: &mut Vec<String>) {
-    let types: Vec<&str> = match schema.get("type") {
-        Some(Value::String(t)) => vec![t.as_str()],
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
-        _ => vec![],
-    };
-    if !types.is_empty() && !types.iter().any(|t| is_type(v, t)) {
-        let want = types
-            .iter()
-            .map(|t| if *t == "integer" { "an integer" } else { t })
-            .collect::<Vec<_>>()
-            .join(" or ");
-        out.push(format!(
-            "{path}: must be {want}, got {} {}",
-            type_name(v),
-            ctx.show(path, v)
-        ));
-        return;
-    }
-    if let Some(Value::Array(options)) = schema.get("enum")
-        && !options.contains(v)
-    {
-        let list = options
-            .iter()
-            .map(|o| o.to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
-        out.push(format!(
-            "{path}: {} is not one of {list}",
-            ctx.show(path, v)
-        ));
-        return;
-    }
-    match v {
-        Value::Number(n) => {
-            let x = n.as_f64().unwrap_or(f64::NAN);
-            if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
-                && x < min
-            {
-                out.push(format!("{path}: {n} is below the minimum {min}"));
-            }
-            if let Some(max) = schema.get("maximum").and_then(Value::as_f64)
-                && x > max
-            {
-                out.push(format!("{path}: {n} is above the maximum {max}"));
-            }
-        }
-        Value::String(s) => {
-            let len = s.chars().count();
-            if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
-                && (len as u64) < min
-            {
-                out.push(format!(
-                    "{path}: must be at least {min} characters, got {len}"
-                ));
-            }
-            if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
-                && len as u64 > max
-            {
-                out.push(format!(
-                    "{path}: must be at most {max} characters, got {len}"
-                ));
-            }
-            if let Some(p) = schema.get("pattern").and_then(Value::as_str)
-                && let Some(re) = ctx.patterns.0.get(p)
-                && re.find(s).is_none()
-            {
-                out.push(format!(
-                    "{path}: {} does not match the pattern {p}",
-                    ctx.show(path, v)
-                ));
-            }
-            if schema.get("format").and_then(Value::as_str) == Some("email") && !is_email(s) {
-                out.push(format!(
-                    "{path}: {} is not an email address",
-                    ctx.show(path, v)
-                ));
-            }
-        }
-        Value::Array(items) => {
-            if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
-                && (items.len() as u64) < min
-            {
-                out.push(format!(
-                    "{path}: needs at least {min} items, got {}",
-                    items.len()
-                ));
-            }
-            if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
-                && items.len() as u64 > max
-            {
-                out.push(format!(
-                    "{path}: takes at most {max} items, got {}",
-                    items.len()
-                ));
-            }
-            if let Some(item_schema) = schema.get("items") {
-                for (i, item) in items.iter().enumerate() {
-                    check(item_schema, item, &format!("{path}[{i}]"), ctx, out);
-                }
-            }
-        }
-        Value::Object(m) => check_object(schema, m, path, ctx, out),
-        _ => {}
-    }
+    trekmail_api::validate::validate_object(schema, args, patterns, &|path, v| {
+        show(secrets, path, v)
+    })
+    .iter()
+    .map(ToString::to_string)
+    .collect()
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
 
+use crate::config::limits;
+
 /// Variables read from the environment only.
 pub const ENV_ONLY: [&str; 3] = [
     "TREKMAIL_API_TOKEN",
@@ -42,7 +44,7 @@ pub struct Cli {
         hide_env_values = true
     )]
     base_url: Option<String>,
-    /// Deadline of a whole call, retries included, 1 to 600000 ms [default: 30000]
+    /// Deadline of a whole call, retries included
     #[arg(
         long,
         env = "TREKMAIL_TIMEOUT_MS",
@@ -50,7 +52,7 @@ pub struct Cli {
         hide_env_values = true
     )]
     timeout_ms: Option<String>,
-    /// Largest API answer read, 1024 to 4294967296 [default: 50331648]
+    /// Largest API answer read
     #[arg(
         long,
         env = "TREKMAIL_MAX_RESPONSE_BYTES",
@@ -58,7 +60,7 @@ pub struct Cli {
         hide_env_values = true
     )]
     max_response_bytes: Option<String>,
-    /// Tool calls sent to the API at once, 1 to 1024 [default: 8]
+    /// Tool calls sent to the API at once
     #[arg(
         long,
         env = "TREKMAIL_MAX_CONCURRENT_CALLS",
@@ -66,7 +68,7 @@ pub struct Cli {
         hide_env_values = true
     )]
     max_concurrent_calls: Option<String>,
-    /// Largest file put inside a tool result; larger ones are resource links, 0 to 4294967296 [default: 49152]
+    /// Largest file put inside a tool result; larger ones are resource links
     #[arg(
         long,
         env = "TREKMAIL_MAX_INLINE_BYTES",
@@ -228,7 +230,7 @@ pub struct Cli {
         hide_env_values = true
     )]
     http_allowed_origins: Option<String>,
-    /// HTTP: largest request body read, 1024 to 67108864 [default: 4194304]
+    /// HTTP: largest request body read
     #[arg(
         long,
         env = "TREKMAIL_HTTP_MAX_BODY_BYTES",
@@ -236,7 +238,7 @@ pub struct Cli {
         hide_env_values = true
     )]
     http_max_body_bytes: Option<String>,
-    /// HTTP: requests handled at once, more are answered 503, 1 to 65536 [default: 64]
+    /// HTTP: requests handled at once, more are answered 503
     #[arg(
         long,
         env = "TREKMAIL_HTTP_MAX_REQUESTS",
@@ -299,7 +301,7 @@ impl Settings {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let matches = Cli::command().try_get_matches_from(args)?;
+        let matches = command().try_get_matches_from(args)?;
         let cli = Cli::from_arg_matches(&matches)?;
         let mut values = variables(&matches);
         for k in ENV_ONLY {
@@ -319,7 +321,16 @@ impl Settings {
 /// The command line as clap defines it: what `--help` prints, and what `cargo xtask generate`
 /// writes into docs/configuration.md (variable, flag, default, meaning).
 pub fn command() -> clap::Command {
-    Cli::command()
+    // A numeric setting's range and default come from `limits`, where the parser reads them.
+    Cli::command().mut_args(|a| {
+        let number = a
+            .get_env()
+            .and_then(|var| limits::NUMBERS.iter().find(|n| var == n.var));
+        match (number, a.get_help().map(ToString::to_string)) {
+            (Some(n), Some(words)) => a.help(n.help(&words)),
+            _ => a,
+        }
+    })
 }
 
 /// Each flag's variable, as `(flag, variable)`, in `--help` order.

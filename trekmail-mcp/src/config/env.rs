@@ -9,13 +9,9 @@ use crate::call::approvals::{APPROVAL_TTL, StateKeys};
 use crate::call::human::HumanConfirm;
 use crate::call::state::StateConfig;
 use crate::call::tokens::{Secret, TokenVariable as _};
+use crate::config::limits;
 use crate::serve::Config;
 use crate::serve::http_server::settings::{HttpConfig, TokenMode};
-
-/// Default of `TREKMAIL_MAX_INLINE_BYTES`: 48 KiB. Base64 makes a binary file a third larger, so
-/// the largest inline result stays near 66 KB, under the ~70 KB (25k tokens) at which Claude Code
-/// refuses a tool result, and far under the 10 MiB an MCP Inspector message may hold.
-pub const DEFAULT_MAX_INLINE_BYTES: u64 = 48 * 1024;
 
 /// Every variable the server reads, for documentation, tests and the unknown-variable warning.
 pub const VARIABLES: &[&str] = &[
@@ -107,33 +103,14 @@ impl Config {
         } else if get("TREKMAIL_API_TOKEN").is_none() && get("TREKMAIL_MESSAGE_TOKEN").is_none() {
             problems.push("set at least one token: TREKMAIL_API_TOKEN (tm_live_...) for account tools, TREKMAIL_MESSAGE_TOKEN (tm_msg_...) for message tools".into());
         }
-        let timeout = match get("TREKMAIL_TIMEOUT_MS") {
-            None => Duration::from_millis(30_000),
-            Some(v) => match v.trim().parse::<u64>() {
-                Ok(ms @ 1..=600_000) => Duration::from_millis(ms),
-                _ => {
-                    problems.push(format!("TREKMAIL_TIMEOUT_MS must be a whole number of milliseconds from 1 to 600000, got {v:?}"));
-                    Duration::from_millis(30_000)
-                }
-            },
-        };
-        let mut number = |name: &str, min: u64, max: u64, default: u64| {
-            whole_number(name, get(name), (min, max), default, &mut problems)
-        };
-        let max_response_bytes = number(
-            "TREKMAIL_MAX_RESPONSE_BYTES",
-            1024,
-            1 << 32,
-            trekmail_api::DEFAULT_MAX_RESPONSE_BYTES,
+        let timeout = Duration::from_millis(
+            limits::TIMEOUT_MS.read(get(limits::TIMEOUT_MS.var), &mut problems),
         );
+        let mut number = |n: limits::Number| n.read(get(n.var), &mut problems);
+        let max_response_bytes = number(limits::MAX_RESPONSE_BYTES);
         let max_concurrent_calls =
-            usize::try_from(number("TREKMAIL_MAX_CONCURRENT_CALLS", 1, 1024, 8)).unwrap_or(8);
-        let max_inline_bytes = number(
-            "TREKMAIL_MAX_INLINE_BYTES",
-            0,
-            1 << 32,
-            DEFAULT_MAX_INLINE_BYTES,
-        );
+            usize::try_from(number(limits::MAX_CONCURRENT_CALLS)).unwrap_or(usize::MAX);
+        let max_inline_bytes = number(limits::MAX_INLINE_BYTES);
         let user_agent = get("TREKMAIL_USER_AGENT")
             .unwrap_or_else(|| concat!("trekmail-mcp/", env!("CARGO_PKG_VERSION")).into());
         if user_agent.chars().any(|c| c.is_control() || !c.is_ascii()) || user_agent.len() > 256 {
@@ -334,28 +311,4 @@ fn token(value: Option<String>, kind: TokenKind, problems: &mut Vec<String>) -> 
         return None;
     }
     Some(Secret::new(v))
-}
-
-/// The whole number `value` of variable `name` within `min..=max`, or `default` when unset; a
-/// value out of range or not a number is a problem naming the variable, and `default` stands in.
-pub(crate) fn whole_number(
-    name: &str,
-    value: Option<impl AsRef<str>>,
-    (min, max): (u64, u64),
-    default: u64,
-    problems: &mut Vec<String>,
-) -> u64 {
-    let Some(v) = value else {
-        return default;
-    };
-    let v = v.as_ref();
-    match v.trim().parse::<u64>() {
-        Ok(n) if (min..=max).contains(&n) => n,
-        _ => {
-            problems.push(format!(
-                "{name} must be a whole number from {min} to {max}, got {v:?}"
-            ));
-            default
-        }
-    }
 }

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use crate::call::tokens::Secret;
+use crate::config::limits;
 use crate::serve::http_server::settings::{HttpConfig, TokenMode};
 
 /// The shortest operator bearer accepted: a guessable secret is no secret.
@@ -109,18 +110,10 @@ impl HttpConfig {
                 }
             }
         }
-        let mut number = |name: &str, min: u64, max: u64, default: u64| {
-            super::env::whole_number(name, get(name), (min, max), default, problems)
-        };
-        let max_body_bytes = usize::try_from(number(
-            "TREKMAIL_HTTP_MAX_BODY_BYTES",
-            1024,
-            64 << 20,
-            4 << 20,
-        ))
-        .unwrap_or(4 << 20);
-        let max_requests =
-            usize::try_from(number("TREKMAIL_HTTP_MAX_REQUESTS", 1, 65_536, 64)).unwrap_or(64);
+        let mut number = |n: limits::Number| n.read(get(n.var), problems);
+        let max_body_bytes =
+            usize::try_from(number(limits::HTTP_MAX_BODY_BYTES)).unwrap_or(usize::MAX);
+        let max_requests = usize::try_from(number(limits::HTTP_MAX_REQUESTS)).unwrap_or(usize::MAX);
         Some(Self {
             listen,
             tokens,

@@ -7,9 +7,10 @@
 pub mod cli;
 mod env;
 mod http;
+pub mod limits;
 pub mod logging;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod start;
 
-pub use env::{DEFAULT_MAX_INLINE_BYTES, VARIABLES, unknown_variables};
+pub use env::{VARIABLES, unknown_variables};

@@ -23,6 +23,7 @@ use crate::call::human::{self, Approval, Ask, Decision, Human, HumanConfirm, Sea
 use crate::call::idempotency::Keys;
 use crate::call::intents::{IntentMemory, ProcessMemory};
 use crate::call::metrics::Metrics;
+use crate::call::outbound;
 use crate::call::progress::Progress;
 use crate::call::send_rate::{Budget, ProcessBudget, SendRateLimit, SharedBudget};
 use crate::call::shelf::Shelf;
@@ -397,6 +398,12 @@ fn listing(
                 if let Some(g) = selection::disabled_by(def, switches) {
                     let d = tool.description.as_deref().unwrap_or_default();
                     tool.description = Some(format!("{d}{}", gates::disabled_note(g, d)).into());
+                }
+                let policy =
+                    outbound::policy_note(def, config.send_to.as_ref(), config.send_rate.as_ref());
+                if !policy.is_empty() {
+                    let d = tool.description.as_deref().unwrap_or_default();
+                    tool.description = Some(format!("{d}{policy}").into());
                 }
                 listed.push(Arc::clone(def));
                 listed_tools.push(tool);

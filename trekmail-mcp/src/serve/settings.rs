@@ -19,14 +19,14 @@ pub struct Config {
     pub ops_token: Option<Secret>,
     /// `TREKMAIL_MESSAGE_TOKEN` (`tm_msg_...`): enables the message tools.
     pub message_token: Option<Secret>,
-    /// `TREKMAIL_TIMEOUT_MS`: deadline of one call, retries and waits included. Default 30000.
+    /// `TREKMAIL_TIMEOUT_MS`: deadline of one call, retries and waits included (range and default: `config/limits.rs`).
     pub timeout: Duration,
-    /// `TREKMAIL_MAX_RESPONSE_BYTES`: the largest API answer read. Default 48 MiB.
+    /// `TREKMAIL_MAX_RESPONSE_BYTES`: the largest API answer read (range and default: `config/limits.rs`).
     pub max_response_bytes: u64,
-    /// `TREKMAIL_MAX_CONCURRENT_CALLS`: tool calls in flight at once; the rest wait. Default 8.
+    /// `TREKMAIL_MAX_CONCURRENT_CALLS`: tool calls in flight at once; the rest wait (range and default: `config/limits.rs`).
     pub max_concurrent_calls: usize,
     /// `TREKMAIL_MAX_INLINE_BYTES`: the largest file delivered inside a tool result; a larger one
-    /// comes as a `resource_link` read with resources/read. Default 48 KiB.
+    /// comes as a `resource_link` read with resources/read (range and default: `config/limits.rs`).
     pub max_inline_bytes: u64,
     /// `TREKMAIL_USER_AGENT`. Default `trekmail-mcp/<version>`.
     pub user_agent: String,

@@ -176,6 +176,10 @@ fn more() -> Vec<(&'static str, Value)> {
             json!({"id": 2, "mailbox_id": 1, "subject": "Follow-up", "to": ["dave@example.org"], "send_at": "2026-02-02T08:00:00Z", "status": "pending", "shared_mailbox_id": 1, "created_at": NOW}),
         ),
         (
+            "messages/scheduled",
+            json!({"id": 3, "mailbox_id": 1, "subject": "Newsletter", "to": ["erin@example.org"], "send_at": "2026-01-15T08:00:00Z", "status": "limit_reached", "created_at": NOW}),
+        ),
+        (
             "mailboxes/aliases",
             json!({"id": 1, "mailbox_id": 1, "local_part": "hello", "email": "hello@example.com", "active": true, "created_at": NOW}),
         ),

@@ -31,9 +31,9 @@ pub struct HttpConfig {
     /// `:*` for any port, `null`); `*` accepts any. Requests without `Origin` (non-browser clients)
     /// always pass. Default: loopback origins only.
     pub allowed_origins: Option<Vec<String>>,
-    /// `TREKMAIL_HTTP_MAX_BODY_BYTES`: the largest request body read. Default 4 MiB.
+    /// `TREKMAIL_HTTP_MAX_BODY_BYTES`: the largest request body read (range and default: `config/limits.rs`).
     pub max_body_bytes: usize,
-    /// `TREKMAIL_HTTP_MAX_REQUESTS`: requests handled at once; more are answered 503. Default 64.
+    /// `TREKMAIL_HTTP_MAX_REQUESTS`: requests handled at once; more are answered 503 (range and default: `config/limits.rs`).
     pub max_requests: usize,
 }
 
