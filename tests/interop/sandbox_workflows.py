@@ -4,7 +4,9 @@
 Verify a domain, create a mailbox with forwarding, the safe (two-step) delete, monitor an inbox
 and download an attachment, send with confirmation then find it in Sent, a migration to
 completion; a Drive upload (initiate, PUT the bytes to the presigned URL, complete) that
-downloads back intact, shared, trashed, restored and purged; a White Label member from
+downloads back intact, shared, trashed, restored and purged; `drive_file_upload` of a file of
+the upload directory (`--upload-dir`) in one call, downloaded back intact, and a path outside it
+refused; a White Label member from
 invitation (the link opened) to suspension, removal and restore. Offline (the sandbox is in-process, on loopback). Ends with "N passed, M failed".
 Run from the repository root after `cargo build -p trekmail-mcp`:
 
@@ -16,6 +18,7 @@ import base64
 import json
 import os
 import sys
+import tempfile
 import urllib.request
 
 from mcp import ClientSession, StdioServerParameters
@@ -35,7 +38,8 @@ async def main():
         "TREKMAIL_ALLOW_MIGRATION": "true",
         "TREKMAIL_LOG": "warn",
     }
-    params = StdioServerParameters(command=BINARY, args=["--sandbox"], env=env)
+    updir = tempfile.mkdtemp(prefix="trekmail-interop-")
+    params = StdioServerParameters(command=BINARY, args=["--sandbox", "--upload-dir", updir], env=env)
     async with stdio_client(params) as (read, write):
         async with ClientSession(read, write) as s:
             await s.initialize()
@@ -132,6 +136,7 @@ async def main():
             check("the migration completes within a few polls", status == "completed", status)
 
             await drive(s, ok)
+            await upload_from_disk(s, updir)
             await white_label(s, ok)
 
     return check.summary()
@@ -179,6 +184,31 @@ async def drive(s, ok):
     await ok("drive_file_purge", {"file_id": up["file_id"]})
     r = await s.call_tool("drive_file_get", {"file_id": up["file_id"]})
     check("the purged file is gone (404)", r.is_error and "not_found" in r.content[0].text)
+
+
+async def upload_from_disk(s, updir):
+    """drive_file_upload: the server reads the file itself and runs initiate, PUT, complete."""
+    payload = bytes(i * 7 % 251 for i in range(40_000))
+    with open(os.path.join(updir, "scan.bin"), "wb") as f:
+        f.write(payload)
+    told = []
+
+    async def progress(done, total, message):
+        told.append(message)
+
+    r = await s.call_tool("drive_file_upload", {"space": "account", "local_path": "scan.bin"},
+                          progress_callback=progress)
+    check("drive_file_upload from the upload directory", not r.is_error, r.content[0].text[:300])
+    f = (r.structured_content or {}).get("data", {})
+    check("the uploaded file is active, its size the file's", f.get("status") == "active" and f.get("size_bytes") == len(payload), f)
+    check("progress per part", told == ["sent part 1 of 1"], told)
+    r = await s.call_tool("drive_file_download_url", {"file_id": f.get("id")})
+    status, body, _ = http("GET", r.structured_content["data"]["url"])
+    check("the uploaded file downloads back intact", status == 200 and body == payload, (status, len(body)))
+    r = await s.call_tool("drive_file_upload", {"space": "account", "local_path": "../../etc/passwd"})
+    text = r.content[0].text
+    check("a path outside the upload directory is refused, nothing sent",
+          r.is_error and "TREKMAIL_UPLOAD_DIR" in text and "nothing was sent" in text and "root:" not in text, text)
 
 
 async def white_label(s, ok):

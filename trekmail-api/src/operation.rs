@@ -171,7 +171,13 @@ impl Operation {
                     }
                 }
                 Location::Header => {
-                    if let Some(v) = args.header.get(&p.name).filter(|v| !v.is_null()) {
+                    // Header names are case-insensitive (`IDEMPOTENCY_KEY` is lowercase).
+                    let given = args
+                        .header
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(&p.name))
+                        .map(|(_, v)| v);
+                    if let Some(v) = given.filter(|v| !v.is_null()) {
                         insert_header(request.headers_mut(), &p.name, &scalar(&p.name, v)?)?;
                     }
                 }

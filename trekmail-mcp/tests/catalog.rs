@@ -337,6 +337,15 @@ fn fact_differences(c: &Catalog) -> (Vec<String>, Vec<String>) {
         if !latest && !f["gate_when"].is_null() && t.entry.gate_when.is_empty() {
             p("facts give a conditional gate; the map has none".into());
         }
+        // A tool the facts serve over stdio only does not exist over HTTP here either.
+        if let Some(tr) = f["transports"].as_array()
+            && t.entry.stdio_only == tr.iter().any(|t| t == "http")
+        {
+            p(format!(
+                "stdio_only {} but transports {tr:?}",
+                t.entry.stdio_only
+            ));
+        }
         if t.entry.confirm.as_deref() != f["confirm_arg"].as_str() {
             p(format!(
                 "confirm {:?} != {}",

@@ -536,17 +536,22 @@ async fn two_callers_in_parallel_each_see_and_use_only_their_own_tokens() {
     ];
     let (ha, hb, hc) = (view(&alice), view(&bob), view(&carol));
     let catalog = Catalog::embedded().unwrap();
-    let ops_tools: Vec<String> = catalog
+    // Over HTTP the tools that read the server's disk do not exist.
+    let over_http: Vec<_> = catalog
         .tools()
+        .iter()
+        .filter(|d| !d.entry.stdio_only)
+        .collect();
+    let ops_tools: Vec<String> = over_http
         .iter()
         .filter(|d| d.entry.token == trekmail_api::TokenKind::Ops)
         .map(|d| d.entry.name.clone())
         .collect();
     let (la, lb, lc) = tokio::join!(s.list(&ha), s.list(&hb), s.list(&hc));
     assert_eq!(la, ops_tools, "the ops token lists exactly the ops tools");
-    assert_eq!(lb.len(), catalog.tools().len() - ops_tools.len());
+    assert_eq!(lb.len(), over_http.len() - ops_tools.len());
     assert!(lb.iter().all(|t| !ops_tools.contains(t)));
-    assert_eq!(lc.len(), catalog.tools().len());
+    assert_eq!(lc.len(), over_http.len());
     assert!(lb.contains(&"list_folders".to_owned()));
 
     // Many calls interleaved: every API request carries the token of the caller that made it.
@@ -844,6 +849,34 @@ mod binary {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("TREKMAIL_HTTP_BEARER"), "{err}");
         assert!(!err.contains(OPS_TOKEN));
+    }
+
+    #[tokio::test]
+    async fn an_upload_directory_over_http_is_said_to_have_no_effect() {
+        let dir = std::env::temp_dir().display().to_string();
+        let mut child = spawn(
+            "http://127.0.0.1:9",
+            &[
+                ("TREKMAIL_HTTP_LISTEN", "127.0.0.1:0"),
+                ("TREKMAIL_UPLOAD_DIR", &dir),
+            ],
+        );
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut before = Vec::new();
+        loop {
+            let line = lines.next_line().await.unwrap().expect("a start-up line");
+            if line.contains("serving MCP") {
+                break;
+            }
+            before.push(line);
+        }
+        assert!(
+            before
+                .iter()
+                .any(|l| l.contains("TREKMAIL_UPLOAD_DIR has no effect over HTTP")),
+            "{before:?}"
+        );
+        child.kill().await.unwrap();
     }
 
     #[tokio::test]
@@ -1323,4 +1356,54 @@ async fn caller_mode_audit_lines_name_the_caller_by_an_hmac_only() {
     }
     s.stop.cancel();
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn the_upload_tool_does_not_exist_over_http_in_either_mode() {
+    // A directory and a file the tool could read over stdio.
+    let dir = std::env::temp_dir().join(format!("trekmail-http-upload-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("report.pdf"), b"local bytes").unwrap();
+    for caller in [false, true] {
+        let mut opts = if caller {
+            caller_opts()
+        } else {
+            Opts::default()
+        };
+        opts.extra
+            .push(("TREKMAIL_UPLOAD_DIR", dir.display().to_string()));
+        let s = if caller {
+            serve(opts, &[("TREKMAIL_HTTP_TOKENS", "caller")]).await
+        } else {
+            serve(opts, &[]).await
+        };
+        let a = auth(ALICE_OPS);
+        let headers: Vec<(&str, &str)> = if caller {
+            vec![("authorization", &a)]
+        } else {
+            vec![]
+        };
+        let listed = s.list(&headers).await;
+        assert!(listed.iter().any(|t| t == "drive_upload_initiate"));
+        assert!(
+            !listed.iter().any(|t| t == "drive_file_upload"),
+            "caller={caller}"
+        );
+        // Called anyway: the answer to a tool that does not exist, nothing sent.
+        let args = json!({"space": "account", "local_path": "report.pdf"});
+        let body = s.call("drive_file_upload", args.clone(), &headers).await;
+        let unknown = s.call("no_such_tool", args, &headers).await;
+        assert_eq!(body["error"]["code"], -32602, "{body}");
+        assert_eq!(
+            body["error"]["message"],
+            unknown["error"]["message"]
+                .as_str()
+                .unwrap()
+                .replace("no_such_tool", "drive_file_upload"),
+            "{body}"
+        );
+        assert!(s.api_requests().await.is_empty());
+        s.stop.cancel();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -556,7 +556,8 @@ fn string_path_params() -> Vec<(String, String)> {
     use trekmail_mcp::catalog::schema::Target;
     let catalog = Catalog::embedded().unwrap();
     let mut out = Vec::new();
-    // A flow tool sends nothing in this build (drive_file_upload, issue 19).
+    // A flow tool reads a local file before anything is sent (refused here without
+    // TREKMAIL_UPLOAD_DIR); its initiate request goes through the same path building.
     for t in catalog.tools().iter().filter(|t| t.entry.flow.is_none()) {
         for a in &t.shape.args {
             if matches!(a.target, Target::Path(_))

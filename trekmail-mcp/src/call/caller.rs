@@ -22,10 +22,11 @@ use crate::call::send_rate::SendRateLimit;
 use crate::call::shelf::Shelf;
 use crate::call::tokens::{TokenSource, TokenVariable as _};
 use crate::call::trace::TraceContext;
+use crate::call::upload;
 use crate::call::verdict::{Rule, Verdict};
 use crate::call::wire;
 use crate::catalog::checks;
-use crate::catalog::map::Idempotency;
+use crate::catalog::map::{FlowKind, Idempotency};
 use crate::catalog::schema::{IDEMPOTENCY_ARG, Target};
 use crate::catalog::truncate::cut;
 use crate::catalog::{Catalog, ToolDef};
@@ -54,6 +55,8 @@ pub struct Caller {
     pub send_to: Option<Arc<SendTo>>,
     /// `TREKMAIL_AUDIT_LOG`, and who this caller is in it.
     pub audit: Option<Trail>,
+    /// `TREKMAIL_UPLOAD_DIR` over stdio: where upload flows read from; `None`, they refuse.
+    pub upload: Option<Arc<upload::Context>>,
     /// `TREKMAIL_SEND_RATE`: the recipients allowed per hour or day, and where they are counted.
     pub send_rate: Option<Arc<SendRateLimit>>,
 }
@@ -112,15 +115,6 @@ impl Caller {
             tracing::info!(tool = %name, rule = ?OutboundRule::SendTo, "refused by the outbound policy");
             return Err(Refused::new(Rule::Outbound(OutboundRule::SendTo), refusal));
         }
-        if let Some(f) = &def.entry.flow {
-            return Err(Refused::new(
-                Rule::FlowUnsupported,
-                format!(
-                    "{name} runs a {:?} flow that this version of the server does not carry out yet; nothing was sent.",
-                    f.kind
-                ),
-            ));
-        }
         if let Some(c) = &def.entry.confirm
             && args.get(c) != Some(&Value::Bool(true))
         {
@@ -138,6 +132,17 @@ impl Caller {
                 format!("{name} needs {}", self.missing(kind)),
             ));
         }
+        // A flow's local file is opened and checked before anything is sent.
+        let opened = match def.entry.flow.as_ref().map(|f| f.kind) {
+            Some(FlowKind::Upload) => match upload::open(self.upload.as_deref(), name, &args) {
+                Ok(o) => Some(o),
+                Err(why) => {
+                    tracing::info!(tool = %name, "upload refused: the path is not allowed");
+                    return Err(Refused::new(Rule::UploadPath, why));
+                }
+            },
+            None => None,
+        };
         let (key, intent) = match def.writes().then(|| self.key(def, &args)) {
             Some(Key::Given(k)) => (Some(k), None),
             Some(Key::Decide(i)) => (None, Some(i)),
@@ -152,6 +157,7 @@ impl Caller {
             request_id: uuid::Uuid::new_v4().to_string(),
             approval: None,
             trace: None,
+            opened,
         })
     }
 
@@ -278,6 +284,21 @@ impl Caller {
             }
             return prepared.refused(refused);
         }
+        if let Some(opened) = prepared.opened.take() {
+            // Several requests (initiate, the parts, complete or abort): the line says whether
+            // the upload completed.
+            let result = self.upload(&prepared, &opened, progress).await;
+            return Finished {
+                verdict: Verdict::Flow {
+                    completed: result.is_error != Some(true),
+                },
+                result: results::annotate(result, prepared.key.as_deref(), &prepared.notes),
+                approval: prepared.approval,
+                confirmed: prepared.confirmed(),
+                key: prepared.key,
+                request_id: None,
+            };
+        }
         let uri = files::uri(&def.path, &def.shape, &prepared.args);
         let key = prepared.key.clone();
         let request_id = prepared.request_id.clone();
@@ -361,6 +382,49 @@ impl Caller {
         if let Err(e) = trail.log.write(&line) {
             tracing::error!(error = %e, "the audit log cannot record a call's outcome (TREKMAIL_AUDIT_LOG)");
         }
+    }
+
+    /// Runs a prepared upload flow of `opened`: initiate on the tool's operation, then the
+    /// flow's complete or abort (tools-map.toml names them).
+    async fn upload(
+        &self,
+        prepared: &Prepared<'_>,
+        opened: &upload::confine::Opened,
+        progress: Option<&Progress>,
+    ) -> CallToolResult {
+        let def = prepared.def;
+        let (Some(ctx), Some(flow), Some(client)) = (
+            self.upload.as_deref(),
+            def.entry.flow.as_ref(),
+            self.client(def.entry.token),
+        ) else {
+            return results::refusal(format!(
+                "{} cannot run here; nothing was sent.",
+                def.entry.name
+            ));
+        };
+        let path = wire::to_wire(&def.shape, &prepared.args, None).path;
+        // A write always has its key by now; the fallback keeps two uploads apart regardless.
+        let key = prepared
+            .key
+            .clone()
+            .unwrap_or_else(|| format!("mcp_upload_{}", uuid::Uuid::new_v4().simple()));
+        let ops = upload::Operations {
+            initiate: &def.entry.operation,
+            complete: &flow.complete,
+            abort: &flow.abort,
+        };
+        upload::call(
+            ctx,
+            client,
+            &ops,
+            path,
+            &prepared.args,
+            opened,
+            key,
+            progress,
+        )
+        .await
     }
 
     /// Sends a prepared call: the API's success answer, or the failure shaped for the agent;
@@ -492,6 +556,8 @@ pub struct Prepared<'a> {
     pub approval: Option<Approval>,
     /// The client's W3C trace context, passed on to the API.
     pub trace: Option<TraceContext>,
+    /// A flow's local file, opened and checked (`TREKMAIL_UPLOAD_DIR`).
+    pub opened: Option<upload::confine::Opened>,
 }
 
 impl Prepared<'_> {

@@ -44,8 +44,8 @@ pub enum Rule {
     /// The tool is not listed for this configuration or these tokens (switch, selection, scope)
     /// or does not exist.
     ToolNotListed,
-    /// The tool runs a flow this server does not carry out.
-    FlowUnsupported,
+    /// An upload's local path is not allowed (`TREKMAIL_UPLOAD_DIR`).
+    UploadPath,
     /// The audit log (`TREKMAIL_AUDIT_LOG`) could not record the write.
     AuditUnavailable,
     /// The server is shutting down.
@@ -82,7 +82,7 @@ impl Rule {
             Self::TokenMissing => "token_missing",
             Self::IntentUndecided => "intent_undecided",
             Self::ToolNotListed => "tool_not_listed",
-            Self::FlowUnsupported => "flow_unsupported",
+            Self::UploadPath => "upload_path",
             Self::AuditUnavailable => "audit_unavailable",
             Self::ShuttingDown => "shutting_down",
             Self::HttpRequestsInFlight => "http_requests_in_flight",
@@ -131,6 +131,12 @@ pub enum Verdict {
     Failed {
         /// What happened.
         failure: Failure,
+    },
+    /// A flow of several requests (an upload) ran: completed, or not (then it says which
+    /// step failed, and aborted what it could).
+    Flow {
+        /// Whether it completed.
+        completed: bool,
     },
     /// Refused before anything was sent.
     Refused {

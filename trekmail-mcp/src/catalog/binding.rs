@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use trekmail_api::model::{Method, Operation};
 
 use crate::catalog::argpath::ArgPath;
-use crate::catalog::map::{Check, GateName, ToolEntry, ToolsMap};
+use crate::catalog::map::{Check, FlowKind, GateName, ToolEntry, ToolsMap, UPLOAD_PATH_ARG};
 use crate::catalog::schema::{self, IDEMPOTENCY_ARG, Shape};
 use crate::catalog::validate::Patterns;
 use trekmail_api::TokenKind;
@@ -121,6 +121,20 @@ impl Catalog {
                 ));
                 continue;
             };
+            if let Some(f) = &entry.flow {
+                for step in [&f.complete, &f.abort] {
+                    if !by_id.contains_key(step.as_str()) {
+                        problems.push(format!(
+                            "tool `{name}`: its flow names operation `{step}`, which openapi/trekmail-v1.yaml does not have"
+                        ));
+                    }
+                }
+                if f.kind == FlowKind::Upload && !f.required.iter().any(|a| a == UPLOAD_PATH_ARG) {
+                    problems.push(format!(
+                        "tool `{name}`: an upload flow reads the file named by a required `{UPLOAD_PATH_ARG}`"
+                    ));
+                }
+            }
             // A preset or a flow builds on an operation that a plain tool binds whole.
             let derived = !entry.fixed.is_empty() || entry.flow.is_some();
             if !bound.insert(entry.operation.clone()) && !derived {

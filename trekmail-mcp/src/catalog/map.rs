@@ -119,6 +119,10 @@ pub struct ToolEntry {
     pub fixed: serde_json::Map<String, Value>,
     /// A multi-request flow the MCP layer runs, starting with the operation (issue 19).
     pub flow: Option<Flow>,
+    /// Served over stdio only: over HTTP the tool does not exist (it reads the server's disk,
+    /// which a remote caller has no business reading).
+    #[serde(default)]
+    pub stdio_only: bool,
 }
 
 /// A tool that runs several requests, the first being its operation. Its arguments are the
@@ -133,13 +137,21 @@ pub struct Flow {
     /// Those of `args` the caller must give.
     #[serde(default)]
     pub required: Vec<String>,
+    /// The operation that finishes the flow (an upload's complete).
+    pub complete: String,
+    /// The operation that drops it after a failure (an upload's abort).
+    pub abort: String,
 }
+
+/// The argument naming an upload flow's local file.
+pub const UPLOAD_PATH_ARG: &str = "local_path";
 
 /// The flows the MCP layer knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FlowKind {
     /// Upload a file of the MCP host: initiate, PUT the bytes to the presigned URL(s), complete.
+    /// Its arguments: `local_path` (required), `name`, `folder_id`, `client_mime`.
     Upload,
 }
 

@@ -127,6 +127,11 @@ pub async fn http(config: &Config, http: &HttpConfig, catalog: Catalog) -> Resul
             "TREKMAIL_BASE_URL uses plain http to a remote host: tokens travel unencrypted; use https"
         );
     }
+    if config.upload_dir.is_some() {
+        tracing::warn!(
+            "TREKMAIL_UPLOAD_DIR has no effect over HTTP: the tools that read the server's disk exist over stdio only"
+        );
+    }
     let shared = match Shared::new(
         config,
         catalog,

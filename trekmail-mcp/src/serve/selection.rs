@@ -24,6 +24,12 @@ pub fn disabled_by(def: &ToolDef, switches: &Switches) -> Option<GateName> {
     def.entry.gate.filter(|g| !switches.on(*g))
 }
 
+/// Whether `def` exists at all under `config`: a `stdio_only` tool (it reads the server's disk)
+/// does not over HTTP, in any mode: not listed, and a call to it is a call to an unknown tool.
+pub fn exists(def: &ToolDef, config: &Config) -> bool {
+    !(def.entry.stdio_only && config.http.is_some())
+}
+
 /// Why `def` is not listed under `config`, or `None` when it is.
 pub fn hidden_because(def: &ToolDef, config: &Config) -> Option<String> {
     let e = &def.entry;

@@ -31,6 +31,7 @@ use crate::call::state::{SharedIntents, Store};
 use crate::call::tokens::Secret;
 use crate::call::tokens::{TokenSource, Tokens};
 use crate::call::trace::TraceContext;
+use crate::call::upload::Context as Upload;
 use crate::call::verdict::Rule;
 use crate::call::{Caller, Finished, Refused};
 use crate::catalog::{Catalog, ToolDef};
@@ -137,6 +138,8 @@ pub struct Shared {
     store: Option<Arc<Store>>,
     /// `TREKMAIL_AUDIT_LOG`.
     audit: Option<Arc<AuditLog>>,
+    /// `TREKMAIL_UPLOAD_DIR` over stdio: where uploads read from and how their bytes travel.
+    upload: Option<Arc<Upload>>,
     /// Input-required approvals: sealed with `TREKMAIL_STATE_KEY_FILE`'s keys (or a random key
     /// of this process), used ids remembered in the store when there is one.
     approvals: Arc<Approvals>,
@@ -210,6 +213,19 @@ impl Shared {
         let listings: [Arc<Listing>; 4] = listings
             .try_into()
             .map_err(|_| "four listings".to_owned())?;
+        // Over HTTP no tool reads the server's disk (`stdio_only`): no context, whatever is set.
+        let upload = config
+            .upload_dir
+            .clone()
+            .filter(|_| config.http.is_none())
+            .map(|dirs| {
+                Arc::new(Upload {
+                    dirs,
+                    http: pool.http().clone(),
+                    base_url: config.base_url.clone(),
+                    call_deadline: config.timeout,
+                })
+            });
         Ok(Self {
             catalog: Arc::new(catalog),
             pool,
@@ -240,6 +256,7 @@ impl Shared {
             metrics: Arc::default(),
             intents,
             store,
+            upload,
             approvals,
             audit,
         })
@@ -340,6 +357,7 @@ impl Shared {
                     message: id(&tokens.message),
                 }
             }),
+            upload: self.upload.clone(),
             send_rate: self.send_rate.clone(),
         };
         Ok(TrekmailServer {
@@ -383,7 +401,11 @@ fn listing(
     let mut listed = Vec::new();
     let mut listed_tools = Vec::new();
     let mut hidden = HashMap::new();
-    for def in catalog.tools() {
+    for def in catalog
+        .tools()
+        .iter()
+        .filter(|d| selection::exists(d, &config))
+    {
         let why = if selection::has_token(&config, def.entry.token) {
             selection::hidden_because(def, &config)
         } else {

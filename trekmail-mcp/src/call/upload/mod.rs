@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use trekmail_api::Client;
 
 use crate::call::progress::Progress;
+use crate::catalog::map::UPLOAD_PATH_ARG;
 use confine::{Opened, UploadDirs};
 
 /// Where uploads may read from and how their bytes travel: one per process.
@@ -40,6 +41,26 @@ pub struct Operations<'a> {
     pub abort: &'a str,
 }
 
+/// Opens the file a call of `tool` names in `local_path`, if `ctx` (`TREKMAIL_UPLOAD_DIR`, over
+/// stdio) allows it. `Err` is the refusal, before anything is sent: it names the variable and
+/// says why, never what the file holds.
+pub fn open(
+    ctx: Option<&Context>,
+    tool: &str,
+    args: &Map<String, Value>,
+) -> Result<Opened, String> {
+    let Some(ctx) = ctx else {
+        return Err(format!(
+            "{tool} reads only files inside TREKMAIL_UPLOAD_DIR, which is not set here; nothing was sent."
+        ));
+    };
+    let path = args
+        .get(UPLOAD_PATH_ARG)
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    confine::open(&ctx.dirs, path)
+}
+
 /// Runs the upload of `opened` for a tool call with `args` (`name`, `folder_id`, `client_mime`
 /// besides `local_path`) and the initiate request's `path` arguments. The result is complete's
 /// answer, or a failure naming the step (the upload aborted).
@@ -54,14 +75,19 @@ pub async fn call(
     key: String,
     progress: Option<&Progress>,
 ) -> CallToolResult {
+    // By default the name the agent gave (its last segment), not a symlink's target's.
+    let given = args
+        .get(UPLOAD_PATH_ARG)
+        .and_then(Value::as_str)
+        .map(std::path::Path::new);
     let name = args
         .get("name")
         .and_then(Value::as_str)
         .map(str::to_owned)
         .or_else(|| {
-            opened
-                .path
-                .file_name()
+            given
+                .and_then(|p| p.file_name())
+                .or_else(|| opened.path.file_name())
                 .map(|n| n.to_string_lossy().into_owned())
         })
         .unwrap_or_else(|| "upload".into());
