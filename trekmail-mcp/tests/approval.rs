@@ -629,51 +629,9 @@ async fn stdio_an_expired_approval_sealed_with_the_shared_key_is_refused_and_a_f
 // ---------------------------------------------------------------------------------------------
 // Replays across replicas: the state store
 
-/// A redis-server on a free loopback port, killed on drop; `None` when the machine has none
-/// (CI installs it for tests/scale before the Rust tests run).
-struct Redis {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn redis() -> Option<Redis> {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let child = std::process::Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let r = Redis {
-        child,
-        url: format!("redis://127.0.0.1:{port}"),
-    };
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return Some(r);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("redis-server did not listen on {port}");
-}
-
 #[tokio::test]
 async fn http_with_the_state_store_an_approval_used_on_one_replica_is_refused_on_another() {
-    let Some(store) = redis().await else {
+    let Some(store) = support::redis().await else {
         eprintln!("redis-server is not installed: the store's replay check is not run here");
         return;
     };

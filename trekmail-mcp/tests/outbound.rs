@@ -475,3 +475,83 @@ fn descriptions_say_which_policies_hold() {
         send.1
     );
 }
+
+/// The budget in a store that cannot answer: the call is refused, nothing sent (fail closed),
+/// unless `TREKMAIL_STATE_REQUIRED=false`, which counts in the process's memory meanwhile.
+#[tokio::test]
+async fn a_store_that_cannot_count_refuses_unless_the_operator_allows_the_fallback() {
+    let opts = |required: &str| {
+        let mut o = rate_opts("1/h");
+        o.extra.extend([
+            // Nothing listens on port 1 of loopback: every command fails at once.
+            ("TREKMAIL_STATE_URL", "redis://127.0.0.1:1".into()),
+            ("TREKMAIL_STATE_REQUIRED", required.into()),
+        ]);
+        o
+    };
+    // A caller's own idempotency key needs no intent decision: only the rate asks the store.
+    let keyed = |k: &str| {
+        let mut a = send(&["a@x.example"]);
+        a["idempotency_key"] = json!(k);
+        a
+    };
+    let h = Harness::start(opts("true")).await;
+    h.answer_json(200, json!({"data": {"id": 1}})).await;
+    let r = h.call("send_message", keyed("k1")).await;
+    let t = text(&r);
+    assert!(
+        is_error(&r) && t.contains("cannot be counted against TREKMAIL_SEND_RATE"),
+        "{t}"
+    );
+    assert!(!t.contains("127.0.0.1"), "{t}");
+    assert!(h.requests().await.is_empty());
+    let h = Harness::start(opts("false")).await;
+    h.answer_json(200, json!({"data": {"id": 1}})).await;
+    let r = h.call("send_message", keyed("k1")).await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let r = h.call("send_message", keyed("k2")).await;
+    assert!(text(&r).contains("1 already counted"), "{}", text(&r));
+    assert_eq!(h.requests().await.len(), 1);
+}
+
+/// With the state store, replicas count into one budget (and a call the API turns down gives
+/// its recipients back there). Runs against a real redis-server when the machine has one (CI
+/// installs it for tests/scale); tests/scale/drive.py checks the same across three processes.
+#[tokio::test]
+async fn replicas_sharing_the_state_store_count_into_one_budget() {
+    let Some(store) = support::redis().await else {
+        eprintln!("redis-server is not installed: the shared send rate is not checked here");
+        return;
+    };
+    let mut opts = rate_opts("3/h");
+    opts.extra.push(("TREKMAIL_STATE_URL", store.url.clone()));
+    let one = Harness::start(opts.clone()).await;
+    let (policy, _) = support::recording_policy();
+    let two = Harness::server_for(&one.mock.uri(), &opts, policy);
+    let call = |server: &trekmail_mcp::TrekmailServer, to: &[&str]| {
+        let args = send(to).as_object().cloned();
+        let server = server.clone();
+        async move { server.call("send_message", args).await.unwrap() }
+    };
+    one.answer_json(
+        422,
+        json!({"error": {"code": "validation_failed", "message": "bad"}}),
+    )
+    .await;
+    let r = call(&one.server, &["a@x.example", "b@x.example"]).await;
+    assert!(is_error(&r) && !text(&r).contains("TREKMAIL_SEND_RATE"));
+    one.answer_json(200, json!({"data": {"id": 1}})).await;
+    let r = call(&one.server, &["a@x.example", "b@x.example"]).await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let r = call(&two, &["c@x.example"]).await;
+    assert!(!is_error(&r), "{}", text(&r));
+    for server in [&one.server, &two] {
+        let r = call(server, &["d@x.example"]).await;
+        let t = text(&r);
+        assert!(
+            t.contains("3 already counted") && t.contains("frees enough at"),
+            "{t}"
+        );
+    }
+    assert_eq!(one.requests().await.len(), 2);
+}

@@ -537,3 +537,49 @@ async fn over_stdio_against_the_sandbox_files_download_back_intact() {
         assert!(back.as_ref() == bytes.as_slice(), "{url}: the bytes differ");
     }
 }
+
+#[tokio::test]
+async fn uploading_the_same_path_again_after_a_change_is_a_new_intent() {
+    let t = dir_with(&pattern(100));
+    let file = t.0.join("up/report.pdf");
+    let h = Harness::start(opts(Some(&t.0.join("up")), &[])).await;
+    let base = h.mock.uri();
+    initiate_answers(&h.mock, json!({"data": {"file_id": 3, "multipart": false, "upload_url": format!("{base}/_storage/3")}})).await;
+    mount(&h.mock, "PUT", "/_storage/3", ResponseTemplate::new(200)).await;
+    mount(
+        &h.mock,
+        "POST",
+        "/api/v1/drive/uploads/3:complete",
+        json_answer(200, json!({"data": {"id": 3, "status": "active"}})),
+    )
+    .await;
+    let args = json!({"space": "account", "local_path": "report.pdf"});
+    let initiate_key = |reqs: &[wiremock::Request]| {
+        reqs.iter()
+            .rev()
+            .find(|r| r.url.path().ends_with("uploads:initiate"))
+            .and_then(|r| r.headers.get("idempotency-key"))
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert!(!is_error(&h.call(TOOL, args.clone()).await));
+    let first = initiate_key(&h.requests().await);
+    // The same call again, the file untouched: a retry, with the same key.
+    assert!(!is_error(&h.call(TOOL, args.clone()).await));
+    assert_eq!(initiate_key(&h.requests().await), first);
+    // The file changed (same size, a later modification time): a new upload, a new key.
+    std::fs::write(
+        &file,
+        pattern(100).iter().rev().copied().collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    let later = std::time::SystemTime::now() + Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    assert!(!is_error(&h.call(TOOL, args).await));
+    assert_ne!(initiate_key(&h.requests().await), first);
+}

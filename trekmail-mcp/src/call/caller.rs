@@ -143,7 +143,11 @@ impl Caller {
             },
             None => None,
         };
-        let (key, intent) = match def.writes().then(|| self.key(def, &args)) {
+        // An upload's intent is the file as it is now: a changed file is a new upload, not a
+        // retry of the last one (which would replay its answer).
+        let file_args = opened.as_ref().map(|o| upload::intent_args(&args, o));
+        let key_args = file_args.as_ref().unwrap_or(&args);
+        let (key, intent) = match def.writes().then(|| self.key(def, key_args)) {
             Some(Key::Given(k)) => (Some(k), None),
             Some(Key::Decide(i)) => (None, Some(i)),
             None => (None, None),

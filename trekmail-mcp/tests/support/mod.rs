@@ -215,3 +215,45 @@ pub fn schema_errors(schema: &Value, value: &Value) -> Vec<String> {
         .map(|e| e.to_string())
         .collect()
 }
+
+/// A redis-server on a free loopback port, killed on drop; `None` when the machine has none
+/// (CI installs it for tests/scale before the Rust tests run).
+pub struct Redis {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn redis() -> Option<Redis> {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let child = std::process::Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let r = Redis {
+        child,
+        url: format!("redis://127.0.0.1:{port}"),
+    };
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Some(r);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("redis-server did not listen on {port}");
+}

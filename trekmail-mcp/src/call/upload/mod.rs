@@ -61,6 +61,18 @@ pub fn open(
     confine::open(&ctx.dirs, path)
 }
 
+/// The arguments an upload's idempotency key is derived from: the call's, and the opened file's
+/// size and modification time (under a name no tool argument can have), so that uploading a
+/// changed file again is a new intent with a key of its own.
+pub fn intent_args(args: &Map<String, Value>, opened: &Opened) -> Map<String, Value> {
+    let mut out = args.clone();
+    out.insert(
+        "(file)".into(),
+        serde_json::json!({"size": opened.len, "mtime": [opened.mtime.0, opened.mtime.1]}),
+    );
+    out
+}
+
 /// Runs the upload of `opened` for a tool call with `args` (`name`, `folder_id`, `client_mime`
 /// besides `local_path`) and the initiate request's `path` arguments. The result is complete's
 /// answer, or a failure naming the step (the upload aborted).
