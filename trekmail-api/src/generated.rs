@@ -78246,6 +78246,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "description": "Payment credential; leave it out first to get the 402 with the amount",
         "schema": {
           "type": "string",
+          "format": "password",
           "minLength": 1,
           "x-mcp-arg": "credential"
         }
@@ -78320,6 +78321,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "description": "Payment credential; leave it out first to get the 402 with the amount",
         "schema": {
           "type": "string",
+          "format": "password",
           "minLength": 1,
           "x-mcp-arg": "credential"
         }
@@ -78396,6 +78398,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "description": "Payment credential; leave it out first to get the 402 with the amount",
         "schema": {
           "type": "string",
+          "format": "password",
           "minLength": 1,
           "x-mcp-arg": "credential"
         }
@@ -78473,6 +78476,7 @@ pub const OPERATIONS_JSON: &str = r#"[
         "description": "Payment credential; leave it out first to get the 402 with the amount",
         "schema": {
           "type": "string",
+          "format": "password",
           "minLength": 1,
           "x-mcp-arg": "credential"
         }

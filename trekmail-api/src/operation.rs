@@ -179,6 +179,13 @@ impl Operation {
                         .map(|(_, v)| v);
                     if let Some(v) = given.filter(|v| !v.is_null()) {
                         insert_header(request.headers_mut(), &p.name, &scalar(&p.name, v)?)?;
+                        // `format: password` in the document: a credential, marked sensitive
+                        // (hidden from Debug output and from HTTP/2 header compression tables).
+                        if p.schema.get("format").and_then(Value::as_str) == Some("password")
+                            && let Some(h) = request.headers_mut().get_mut(p.name.as_str())
+                        {
+                            h.set_sensitive(true);
+                        }
                     }
                 }
                 Location::Path => {}
@@ -280,5 +287,36 @@ impl Client {
             .send_observed(request, operation_id, on_retry)
             .await?;
         op.outcome(answer)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_header_is_marked_sensitive_and_others_are_not() {
+        let client = crate::ClientBuilder::new("http://127.0.0.1:9")
+            .token("tm_live_testOPS0123456789abcdef")
+            .build()
+            .unwrap();
+        let op = operations()
+            .unwrap()
+            .get("agent_buy_verifier_credits")
+            .copied()
+            .unwrap();
+        let mut args = OperationArgs {
+            body: Some(serde_json::json!({"quantity": 1000})),
+            ..OperationArgs::default()
+        };
+        args.header
+            .insert("Payment-Authorization".into(), "spt_secret_1234".into());
+        args.header.insert("Idempotency-Key".into(), "k1".into());
+        let request = op.request(&client, &args).unwrap();
+        let h = request.headers();
+        assert!(h["payment-authorization"].is_sensitive());
+        assert!(!h["idempotency-key"].is_sensitive());
+        assert!(!format!("{h:?}").contains("spt_secret_1234"));
     }
 }

@@ -276,6 +276,36 @@ impl Pool {
     }
 }
 
+impl Client {
+    /// This client for one request that carries another secret (a payment credential):
+    /// `secret` is scrubbed from the answer like the token, and a failed attempt is tried
+    /// again only when `retry_only_if` says the failure proves the API never received it.
+    #[must_use]
+    pub fn for_secret_request(
+        &self,
+        secret: &str,
+        retry_only_if: fn(&crate::CallError) -> bool,
+    ) -> Client {
+        let transport = crate::transport_of(self).for_secret_request(secret, retry_only_if);
+        Client::new_with_client(
+            progenitor_client::ClientInfo::baseurl(self),
+            progenitor_client::ClientInfo::client(self).clone(),
+            ClientState { transport },
+        )
+    }
+
+    /// Sends `token` from now on in place of this client's token, from this client and every
+    /// clone of it (a key the API re-issued); both stay scrubbed from answers.
+    pub fn replace_token(&self, token: &str) -> Result<(), BuildError> {
+        let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+            BuildError("the token contains characters not allowed in a header".into())
+        })?;
+        value.set_sensitive(true);
+        crate::transport_of(self).replace_token(token, value);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

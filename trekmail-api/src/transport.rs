@@ -4,6 +4,7 @@
 //! followed), the reading and normalisation of answers and the scrubbing of secrets. What it
 //! learns about an attempt comes back as typed values ([`Answer`], [`Facts`], [`CallError`]).
 
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -85,11 +86,26 @@ pub struct Transport {
     http: reqwest::Client,
     retry: RetryPolicy,
     limits: Limits,
+    /// The token and the secrets to scrub: shared by this client's clones, so a token replaced
+    /// on one ([`Transport::replace_token`]) is the token of all.
+    keys: Arc<RwLock<Keys>>,
+    /// When set, a failed attempt is tried again only if this says the failure proves the API
+    /// never received the request (a write that must not happen twice without a key the API
+    /// honours, such as a payment).
+    retry_only_if: Option<fn(&CallError) -> bool>,
+}
+
+/// What a transport sends and what it hides.
+#[derive(Clone)]
+struct Keys {
     /// Values that must never reach a caller, even when the API echoes them (the tokens).
     secrets: Vec<String>,
     /// The `Authorization` value of this client's token, set on every attempt.
     auth: Option<HeaderValue>,
 }
+
+/// Secrets shorter than this are not scrubbed: they would match ordinary text.
+const MIN_SECRET_LEN: usize = 8;
 
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -127,9 +143,47 @@ impl Transport {
             http,
             retry,
             limits,
-            secrets: secrets.into_iter().filter(|s| s.len() >= 8).collect(),
-            auth,
+            keys: Arc::new(RwLock::new(Keys {
+                secrets: secrets
+                    .into_iter()
+                    .filter(|s| s.len() >= MIN_SECRET_LEN)
+                    .collect(),
+                auth,
+            })),
+            retry_only_if: None,
         }
+    }
+
+    /// A transport of its own for one secret-bearing request: `secret` scrubbed like the token,
+    /// and attempts repeated only on failures `retry_only_if` accepts.
+    pub(crate) fn for_secret_request(
+        &self,
+        secret: &str,
+        retry_only_if: fn(&CallError) -> bool,
+    ) -> Self {
+        let mut keys = self.keys().clone();
+        if secret.len() >= MIN_SECRET_LEN {
+            keys.secrets.push(secret.to_owned());
+        }
+        Self {
+            keys: Arc::new(RwLock::new(keys)),
+            retry_only_if: Some(retry_only_if),
+            ..self.clone()
+        }
+    }
+
+    /// Sends `auth` (a new token's `Authorization`) from now on, on every clone of this
+    /// transport; `token` joins the secrets and the old token stays one.
+    pub(crate) fn replace_token(&self, token: &str, auth: HeaderValue) {
+        let mut keys = self.keys.write().unwrap_or_else(PoisonError::into_inner);
+        keys.auth = Some(auth);
+        if token.len() >= MIN_SECRET_LEN {
+            keys.secrets.push(token.to_owned());
+        }
+    }
+
+    fn keys(&self) -> std::sync::RwLockReadGuard<'_, Keys> {
+        self.keys.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The HTTP client requests are built with.
@@ -185,6 +239,7 @@ impl Transport {
                 Attempt::Retryable(e) => (e, Some(self.retry.backoff(attempt))),
                 Attempt::Final(e) => (e, None),
             };
+            let wait = wait.filter(|_| self.retry_only_if.is_none_or(|proves| proves(&error)));
             match (wait, next) {
                 (Some(delay), Some(next)) if Instant::now() + delay + MIN_ATTEMPT <= deadline => {
                     tracing::info!(
@@ -217,7 +272,7 @@ impl Transport {
     /// Sets the request id and, on a write, the idempotency key, unless the caller did.
     fn stamp(&self, request: &mut Request) -> Result<Facts, CallError> {
         let headers = request.headers_mut();
-        if let Some(auth) = &self.auth {
+        if let Some(auth) = &self.keys().auth {
             headers.insert(AUTHORIZATION, auth.clone());
         }
         let request_id = match header_str(headers, REQUEST_ID) {
@@ -337,14 +392,15 @@ impl Transport {
 
     /// Replaces every configured secret in `body` (a token the API echoed back).
     fn scrub(&self, body: Bytes) -> Bytes {
-        scrub(&self.secrets, body)
+        scrub(&self.keys().secrets, body)
     }
 
     /// Every header value with the configured secrets replaced; a value that would not stay a
     /// valid header after the replacement is dropped rather than kept in the clear.
     fn scrub_headers(&self, headers: HeaderMap) -> HeaderMap {
+        let keys = self.keys();
         let tainted = |v: &HeaderValue| {
-            self.secrets
+            keys.secrets
                 .iter()
                 .any(|s| memchr::memmem::find(v.as_bytes(), s.as_bytes()).is_some())
         };
@@ -360,9 +416,10 @@ impl Transport {
             }
             let Some(name) = name.clone() else { continue };
             let v = if tainted(&v) {
-                match HeaderValue::from_maybe_shared(
-                    self.scrub(Bytes::copy_from_slice(v.as_bytes())),
-                ) {
+                match HeaderValue::from_maybe_shared(scrub(
+                    &keys.secrets,
+                    Bytes::copy_from_slice(v.as_bytes()),
+                )) {
                     Ok(v) => v,
                     Err(_) => continue,
                 }
@@ -377,7 +434,7 @@ impl Transport {
     /// The same for content the API sent encoded (a base64 file), which the scrub of the raw
     /// answer cannot see.
     pub(crate) fn redact(&self, bytes: Vec<u8>) -> Vec<u8> {
-        Vec::from(scrub(&self.secrets, Bytes::from(bytes)))
+        Vec::from(scrub(&self.keys().secrets, Bytes::from(bytes)))
     }
 }
 

@@ -2,7 +2,8 @@
 //! `requestState`), over Streamable HTTP (in-process replicas in front of one wiremock API) and
 //! over stdio (the built binary): accepted, declined, tampered, replayed, expired, presented for
 //! other arguments or by another caller, and carried from one replica to another with a shared
-//! key file. Every refusal is checked on the API's side too: nothing reached it.
+//! key file; a payment is asked with its amount whatever TREKMAIL_HUMAN_CONFIRM says. Every
+//! refusal is checked on the API's side too: nothing reached it.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -778,4 +779,78 @@ fn a_bad_key_file_stops_the_server_naming_the_variable_never_the_key() {
         problems.contains("TREKMAIL_STATE_KEY_FILE: cannot read"),
         "{problems}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payments: asked whatever TREKMAIL_HUMAN_CONFIRM says, with the amount, bound to the price
+
+const PAY_TOOL: &str = "agent_buy_verifier_credits";
+const PAY_PATH: &str = "/api/v1/agent/verifier-credits/topup";
+const CREDENTIAL: &str = "spt_live_SECRETcredential42";
+
+/// The API: a price (402, `cents` EUR) for a request without a credential, and `paid` answers
+/// 200 to requests that carry one.
+async fn shop(mock: &MockServer, cents: u64, paid: u64) {
+    mock.reset().await;
+    Mock::given(method("POST"))
+        .and(path(PAY_PATH))
+        .and(wiremock::matchers::header_exists("payment-authorization"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"credits": 1000}})))
+        .expect(paid)
+        .mount(mock)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(PAY_PATH))
+        .respond_with(ResponseTemplate::new(402).set_body_json(json!({"error": {
+            "code": "payment_required", "message": "the bundle costs cents (EUR)",
+            "amount": cents, "currency": "eur"}})))
+        .mount(mock)
+        .await;
+}
+
+fn buy() -> Value {
+    json!({"quantity": 1000, "credential": CREDENTIAL, "confirm_payment": true})
+}
+
+#[tokio::test]
+async fn http_a_payment_is_asked_with_its_amount_even_under_never_and_bound_to_the_price() {
+    let mock = MockServer::start().await;
+    shop(&mock, 900, 1).await;
+    let r = replica(
+        &mock,
+        opts(None, &[("TREKMAIL_HUMAN_CONFIRM", "never")]),
+        None,
+    )
+    .await;
+    let body = r.call(params(PAY_TOOL, &buy(), None), &[]).await;
+    let question = body["result"]["inputRequests"]["approval"]["params"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no question: {body}"))
+        .to_owned();
+    assert!(question.contains("900 EUR"), "{question}");
+    assert!(!question.contains(CREDENTIAL), "{question}");
+    let state = state_of(&body);
+    let done = r
+        .call(params(PAY_TOOL, &buy(), Some((&state, "accept"))), &[])
+        .await;
+    assert_eq!(done["result"]["isError"], false, "{done}");
+    mock.verify().await;
+
+    // The price changes between the question and the answer: the approval no longer holds.
+    shop(&mock, 900, 0).await;
+    let state = r.ask(PAY_TOOL, &buy(), &[]).await;
+    shop(&mock, 1200, 0).await;
+    let b = r
+        .call(params(PAY_TOOL, &buy(), Some((&state, "accept"))), &[])
+        .await;
+    assert_eq!(b["result"]["isError"], true, "{b}");
+    assert!(!text_of(&b).contains(CREDENTIAL), "{b}");
+    // Declined: nothing paid.
+    shop(&mock, 900, 0).await;
+    let state = r.ask(PAY_TOOL, &buy(), &[]).await;
+    let b = r
+        .call(params(PAY_TOOL, &buy(), Some((&state, "decline"))), &[])
+        .await;
+    refused(&b, "declined");
+    mock.verify().await;
 }

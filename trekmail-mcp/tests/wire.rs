@@ -61,6 +61,16 @@ async fn every_tool_sends_exactly_the_expected_request() {
         } else {
             h.answer_json(200, answer.clone()).await;
         }
+        // A paying call is two requests and the user's approval (the price, then the payment):
+        // its wire, credential header included, is checked in tests/payments.rs.
+        if def
+            .entry
+            .payment
+            .as_ref()
+            .is_some_and(|p| case["args"].get(&p.credential).is_some())
+        {
+            continue;
+        }
         // Each case is its own scenario: no earlier write to the same target.
         h.server.forget_recent_writes();
         let result = h.call(tool, case["args"].clone()).await;

@@ -16,6 +16,7 @@ use crate::call::idempotency::{self, Keys};
 use crate::call::intents::{Intent, IntentMemory};
 use crate::call::metrics::Metrics;
 use crate::call::outbound::{self, OutboundRule, SendTo};
+use crate::call::payments;
 use crate::call::progress::Progress;
 use crate::call::results;
 use crate::call::send_rate::SendRateLimit;
@@ -115,6 +116,9 @@ impl Caller {
             tracing::info!(tool = %name, rule = ?OutboundRule::SendTo, "refused by the outbound policy");
             return Err(Refused::new(Rule::Outbound(OutboundRule::SendTo), refusal));
         }
+        if let Some(refusal) = payments::unconfirmed(def, &args) {
+            return Err(Refused::new(Rule::PaymentConfirmation, refusal));
+        }
         if let Some(c) = &def.entry.confirm
             && args.get(c) != Some(&Value::Bool(true))
         {
@@ -179,6 +183,7 @@ impl Caller {
         }
         let mut excluded = vec![IDEMPOTENCY_ARG];
         excluded.extend(def.entry.confirm.as_deref());
+        excluded.extend(def.entry.payment.as_ref().map(|p| p.confirm.as_str()));
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis())
@@ -234,26 +239,64 @@ impl Caller {
         })
     }
 
+    /// Records a write about to leave in the audit trail; `Err` is the refusal when the trail
+    /// cannot record it (nothing may be sent). Reads and calls without a trail pass.
+    #[allow(clippy::result_large_err)] // the refusal is the tool result itself, returned once per call
+    pub fn record_attempt(&self, prepared: &Prepared<'_>) -> Result<(), Refused> {
+        let def = prepared.def;
+        let Some(trail) = self.audit.as_ref().filter(|_| def.writes()) else {
+            return Ok(());
+        };
+        trail
+            .log
+            .write(&prepared.line(trail, audit::Outcome::ATTEMPTED))
+            .map_err(|e| {
+                tracing::error!(tool = %def.entry.name, error = %e, "write refused: the audit log cannot record it");
+                Refused::new(
+                    Rule::AuditUnavailable,
+                    format!(
+                        "{} was not sent: the audit log (TREKMAIL_AUDIT_LOG) cannot record it. Nothing was sent; the operator must fix the audit log.",
+                        def.entry.name
+                    ),
+                )
+            })
+    }
+
+    /// Decides a write's `Idempotency-Key` from its intent (a retry's key or a new one). `Err`
+    /// is the refusal when the memory cannot tell: nothing was sent (its rule:
+    /// [`Rule::IntentUndecided`]).
+    #[allow(clippy::result_large_err)] // the refusal is the tool result itself, returned once per call
+    pub async fn decide_key(&self, prepared: &mut Prepared<'_>) -> Result<(), CallToolResult> {
+        let Some(intent) = prepared.intent.take() else {
+            return Ok(());
+        };
+        let name = &prepared.def.entry.name;
+        match self.intents.decide(&intent).await {
+            Ok(k) => {
+                prepared.key = Some(k);
+                Ok(())
+            }
+            Err(why) => {
+                tracing::warn!(tool = %name, reason = %why.0, "write refused: its intent could not be decided");
+                Err(results::refusal(format!(
+                    "{name} was not sent: {}. Nothing was sent; this is temporary, retry the same call shortly.",
+                    why.0
+                )))
+            }
+        }
+    }
+
     /// Sends a prepared call and shapes the answer; a write is recorded in the audit trail
     /// before it leaves, or refused.
     pub async fn execute(&self, prepared: Prepared<'_>, progress: Option<&Progress>) -> Finished {
         let mut prepared = prepared;
         let def = prepared.def;
-        if let Some(intent) = prepared.intent.take() {
-            match self.intents.decide(&intent).await {
-                Ok(k) => prepared.key = Some(k),
-                Err(why) => {
-                    tracing::warn!(tool = %def.entry.name, reason = %why.0, "write refused: its intent could not be decided");
-                    let refused = Refused::new(
-                        Rule::IntentUndecided,
-                        format!(
-                            "{} was not sent: {}. Nothing was sent; this is temporary, retry the same call shortly.",
-                            def.entry.name, why.0
-                        ),
-                    );
-                    return prepared.refused(refused);
-                }
-            }
+        if let Err(result) = self.decide_key(&mut prepared).await {
+            let refused = Refused {
+                rule: Rule::IntentUndecided,
+                result,
+            };
+            return prepared.refused(refused);
         }
         // Counted last, once every other check passed: a refusal before costs no budget.
         let ticket = match &self.send_rate {
@@ -269,20 +312,7 @@ impl Caller {
             },
             None => None,
         };
-        if def.writes()
-            && let Some(trail) = &self.audit
-            && let Err(e) = trail
-                .log
-                .write(&prepared.line(trail, audit::Outcome::ATTEMPTED))
-        {
-            tracing::error!(tool = %def.entry.name, error = %e, "write refused: the audit log cannot record it");
-            let refused = Refused::new(
-                Rule::AuditUnavailable,
-                format!(
-                    "{} was not sent: the audit log (TREKMAIL_AUDIT_LOG) cannot record it. Nothing was sent; the operator must fix the audit log.",
-                    def.entry.name
-                ),
-            );
+        if let Err(refused) = self.record_attempt(&prepared) {
             if let (Some(limit), Some(t)) = (&self.send_rate, &ticket) {
                 limit.budget.give_back(t).await;
             }
@@ -438,14 +468,7 @@ impl Caller {
         prepared: Prepared<'_>,
         progress: Option<&Progress>,
     ) -> (Result<Outcome, CallToolResult>, Verdict) {
-        let Prepared {
-            def,
-            args,
-            key,
-            request_id,
-            trace,
-            ..
-        } = prepared;
+        let def = prepared.def;
         let name = &def.entry.name;
         let Some(client) = self.client(def.entry.token) else {
             let kind = def.entry.token;
@@ -456,7 +479,38 @@ impl Caller {
             let verdict = refused.verdict();
             return (Err(refused.result), verdict);
         };
-        let mut wire_args = wire::to_wire(&def.shape, &args, key.clone());
+        let answer = self.request(&prepared, client, progress).await;
+        let verdict = Verdict::of(answer.as_ref().map_err(|(e, _)| e));
+        let answer = answer.map_err(|(e, request_id)| {
+            // A paying tool called without its credential: the price, not an error.
+            if let Some(p) = &def.entry.payment
+                && let Some(challenge) = payments::Challenge::from_error(&e)
+            {
+                return payments::quote(def, p, &challenge);
+            }
+            results::failure(name, &e, &request_id, def.entry.token, def.writes())
+        });
+        (answer, verdict)
+    }
+
+    /// One request of a prepared call through `client`: the API's success answer, or the
+    /// failure with the call's request id.
+    pub async fn request(
+        &self,
+        prepared: &Prepared<'_>,
+        client: &Client,
+        progress: Option<&Progress>,
+    ) -> Result<Outcome, (trekmail_api::CallError, String)> {
+        let Prepared {
+            def,
+            args,
+            key,
+            request_id,
+            trace,
+            ..
+        } = prepared;
+        let name = &def.entry.name;
+        let mut wire_args = wire::to_wire(&def.shape, args, key.clone());
         // Our id travels as the real X-Request-Id header: the transport keeps it on every attempt.
         wire_args.header.insert(
             trekmail_api::REQUEST_ID.into(),
@@ -481,12 +535,10 @@ impl Caller {
             Ok(o) => Some(o.status),
             Err(e) => e.status(),
         });
-        let verdict = Verdict::of(&answer);
-        let answer = answer.map_err(|e| {
+        answer.map_err(|e| {
             tracing::warn!(tool = %name, request_id = %request_id, status = e.status(), "call failed");
-            results::failure(name, &e, &request_id, def.entry.token, def.writes())
-        });
-        (answer, verdict)
+            (e, request_id.clone())
+        })
     }
 }
 

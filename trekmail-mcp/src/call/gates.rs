@@ -18,6 +18,9 @@ pub struct Switches {
     pub payments: bool,
     /// `TREKMAIL_UPLOAD_DIR` is set.
     pub upload_dir: bool,
+    /// `TREKMAIL_PAYMENTS_WITHOUT_APPROVAL`: a payment may proceed when the client cannot ask
+    /// the user (never when the user declines).
+    pub payments_without_approval: bool,
 }
 
 impl Switches {

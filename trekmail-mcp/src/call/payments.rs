@@ -12,8 +12,198 @@
 //! keys only as a keyed digest, and a paying request is retried only when the failure proves it
 //! was never received ([`retry_proves_unsent`]).
 
-use serde_json::{Map, Value};
+use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
+use serde_json::{Map, Value, json};
 use trekmail_api::{CallError, TransportKind};
+
+use crate::call::human::{self, Ask, Decision, Human, HumanConfirm, Sealing};
+use crate::call::progress::Progress;
+use crate::call::verdict::Rule;
+use crate::call::{Caller, Prepared, results};
+use crate::catalog::map::Payment;
+use crate::catalog::schema::IDEMPOTENCY_ARG;
+use crate::catalog::{Catalog, ToolDef};
+
+/// The setting that lets a payment proceed when the client cannot ask the user.
+pub const WITHOUT_APPROVAL_VAR: &str = "TREKMAIL_PAYMENTS_WITHOUT_APPROVAL";
+
+/// The credential of a paying call, when this call of `def` carries one.
+pub fn credential<'a>(def: &ToolDef, args: &'a Map<String, Value>) -> Option<&'a str> {
+    let p = def.entry.payment.as_ref()?;
+    args.get(&p.credential).and_then(Value::as_str)
+}
+
+/// The refusal of a paying call (its credential given) without `confirm: true`; `None` when
+/// the call does not pay or is confirmed.
+pub fn unconfirmed(def: &ToolDef, args: &Map<String, Value>) -> Option<String> {
+    let p = def.entry.payment.as_ref()?;
+    credential(def, args)?;
+    (args.get(&p.confirm) != Some(&Value::Bool(true))).then(|| {
+        format!(
+            "{} pays with {}: it needs {}: true, set only after the user said they want to buy this; nothing was sent.",
+            def.entry.name, p.credential, p.confirm
+        )
+    })
+}
+
+/// The result of a paying tool called without its credential: the price, not an error.
+pub fn quote(def: &ToolDef, p: &Payment, challenge: &Challenge) -> CallToolResult {
+    let text = quote_text(
+        &def.entry.name,
+        &def.entry.title,
+        challenge,
+        &p.credential,
+        &p.confirm,
+    );
+    // Text only: a structured answer would be read as the API's answer to the purchase.
+    CallToolResult::success(vec![ContentBlock::text(text)])
+}
+
+/// A paying call (credential given, `confirm` true, every gate open): the API's price now, the
+/// user's approval of exactly that price and item, then the request with the credential,
+/// retried only when the failure proves it was never received. Every refusal before the last
+/// request sends nothing with the credential. Returns what the client gets (a result, or the
+/// input-required question) and how the approval was obtained, once the payment was sent.
+pub async fn pay(
+    caller: &Caller,
+    catalog: &Catalog,
+    prepared: Prepared<'_>,
+    human: &Human,
+    sealing: Sealing<'_>,
+    progress: Option<&Progress>,
+) -> (CallToolResponse, Option<human::Approval>) {
+    let refused = |r: CallToolResult| (r.into(), None);
+    let def = prepared.def;
+    let name = &def.entry.name;
+    let (Some(p), Some(credential), Some(client)) = (
+        def.entry.payment.as_ref(),
+        credential(def, &prepared.args).map(str::to_owned),
+        caller.client(def.entry.token),
+    ) else {
+        return refused(results::refusal(format!(
+            "{name} cannot pay here; nothing was sent."
+        )));
+    };
+    let without_approval = caller.switches.payments_without_approval;
+    if matches!(human, Human::Unreachable) && !without_approval {
+        caller.metrics.refused(Rule::PaymentApprovalUnavailable);
+        return refused(results::refusal(format!(
+            "{name} moves money, so the user must approve the exact amount in the client, but this MCP client cannot ask the user (it did not declare form elicitation); nothing was sent. Only the operator can allow payments without that approval ({WITHOUT_APPROVAL_VAR}=true)."
+        )));
+    }
+    // The price now, asked without the credential: what the user approves is what the API
+    // asks today, not what an agent remembers or claims.
+    let mut ask_args = prepared.args.clone();
+    ask_args.remove(&p.credential);
+    ask_args.remove(&p.confirm);
+    let mut asking = match caller.prepare(catalog, def, ask_args) {
+        Ok(a) => a,
+        Err(refusal) => return refused(refusal.result),
+    };
+    if let Err(refusal) = caller.decide_key(&mut asking).await {
+        return refused(refusal);
+    }
+    let challenge = match caller.request(&asking, client, progress).await {
+        Err((e, request_id)) => match Challenge::from_error(&e) {
+            Some(c) => c,
+            None => {
+                return refused(results::failure(
+                    name,
+                    &e,
+                    &request_id,
+                    def.entry.token,
+                    def.writes(),
+                ));
+            }
+        },
+        Ok(done) => {
+            // The API took the order without any credential: nothing of ours was paid with.
+            tracing::warn!(tool = %name, "the API accepted the order without a payment credential");
+            let r = results::success(
+                name,
+                done,
+                None,
+                def.tool.output_schema.as_deref(),
+                def.writes(),
+                &def.entry.outside_text,
+            );
+            return (r.into(), Some(human::Approval::NotGuarded));
+        }
+    };
+    let approval = Approval::new(
+        name,
+        &def.entry.title,
+        &prepared.args,
+        &[&p.credential, &p.confirm, IDEMPOTENCY_ARG],
+        challenge,
+    );
+    let how = if matches!(human, Human::Unreachable) {
+        tracing::warn!(tool = %name, price = %approval.challenge.price(), "paying without the user's approval ({WITHOUT_APPROVAL_VAR}=true)");
+        human::Approval::ClientCannotAsk
+    } else {
+        // Sealed with the price: an input-required answer is valid only while the API asks
+        // the same amount in the same currency.
+        let mut bound = approval.item.clone();
+        bound.insert("price".into(), approval.challenge.bound());
+        let ask = Ask {
+            question: approval.question(),
+            forced: true,
+        };
+        match human::confirm(HumanConfirm::Always, human, sealing, def, &bound, &ask).await {
+            Decision::Proceed(a) => a,
+            Decision::Refuse { why, rule } => {
+                caller.metrics.refused(rule);
+                return refused(results::refusal(format!(
+                    "{why} Nothing was paid: only the price was asked (without the credential)."
+                )));
+            }
+            Decision::InputRequired(question) => return (question.into(), None),
+        }
+    };
+    let mut prepared = prepared;
+    if let Err(refusal) = caller.decide_key(&mut prepared).await {
+        return refused(refusal);
+    }
+    let paying = client.for_secret_request(&credential, retry_proves_unsent);
+    let key = prepared.key.clone();
+    let mut notes = prepared.notes.clone();
+    let result = match caller.request(&prepared, &paying, progress).await {
+        Ok(done) => {
+            tracing::info!(tool = %name, price = %approval.challenge.price(), approval = how.as_str(), "paid");
+            notes.push(format!(
+                "Paid {} for {} ({}).",
+                approval.challenge.price(),
+                def.entry.title,
+                match how {
+                    human::Approval::ClientCannotAsk => {
+                        format!("without the user's approval: {WITHOUT_APPROVAL_VAR}=true")
+                    }
+                    _ => "approved by the user".to_owned(),
+                }
+            ));
+            results::success(
+                name,
+                done,
+                None,
+                def.tool.output_schema.as_deref(),
+                def.writes(),
+                &def.entry.outside_text,
+            )
+        }
+        Err((e, request_id)) => match Challenge::from_error(&e) {
+            Some(fresh) if !approval.covers(&fresh) => results::refusal(format!(
+                "Nothing was bought: the price changed from {} (approved) to {} before the payment. Tell the user the new price; call again only if they still want it.",
+                approval.challenge.price(),
+                fresh.price()
+            )),
+            _ => results::failure(name, &e, &request_id, def.entry.token, def.writes()),
+        },
+    };
+    (
+        results::annotate(result, key.as_deref(), &notes).into(),
+        Some(how),
+    )
+}
 
 /// What the API asks for an item: from a 402 answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +245,11 @@ impl Challenge {
             currency,
             message: api.message.clone(),
         })
+    }
+
+    /// The amount and currency as one value, for binding an approval to them.
+    pub fn bound(&self) -> Value {
+        json!({"amount": self.amount, "currency": self.currency})
     }
 
     /// The amount and currency in one phrase: `900 EUR (the API's amount field)`.

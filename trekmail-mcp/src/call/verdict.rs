@@ -46,6 +46,10 @@ pub enum Rule {
     ToolNotListed,
     /// An upload's local path is not allowed (`TREKMAIL_UPLOAD_DIR`).
     UploadPath,
+    /// A payment without its confirmation.
+    PaymentConfirmation,
+    /// A payment's approval cannot be asked of the user.
+    PaymentApprovalUnavailable,
     /// The audit log (`TREKMAIL_AUDIT_LOG`) could not record the write.
     AuditUnavailable,
     /// The server is shutting down.
@@ -83,6 +87,8 @@ impl Rule {
             Self::IntentUndecided => "intent_undecided",
             Self::ToolNotListed => "tool_not_listed",
             Self::UploadPath => "upload_path",
+            Self::PaymentConfirmation => "payment_confirmation",
+            Self::PaymentApprovalUnavailable => "payment_approval_unavailable",
             Self::AuditUnavailable => "audit_unavailable",
             Self::ShuttingDown => "shutting_down",
             Self::HttpRequestsInFlight => "http_requests_in_flight",
@@ -147,7 +153,7 @@ pub enum Verdict {
 
 impl Verdict {
     /// The verdict of an API request's result.
-    pub fn of(answer: &Result<Outcome, CallError>) -> Self {
+    pub fn of(answer: Result<&Outcome, &CallError>) -> Self {
         let failure = match answer {
             Ok(o) => return Self::Sent { status: o.status },
             Err(CallError::Api(e)) => return Self::Sent { status: e.status },

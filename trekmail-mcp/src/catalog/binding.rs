@@ -208,6 +208,23 @@ impl Catalog {
                 "{both}: confirmation argument `{c}` clashes with an argument of the operation"
             ));
         }
+        if let Some(p) = &entry.payment {
+            if !known(&p.credential) || !entry.idempotency.secret_args.contains(&p.credential) {
+                problems.push(format!(
+                    "{both}: payment credential `{}` must be an argument of the operation and a secret argument",
+                    p.credential
+                ));
+            }
+            if known(&p.confirm)
+                || p.confirm == IDEMPOTENCY_ARG
+                || entry.confirm.as_ref() == Some(&p.confirm)
+            {
+                problems.push(format!(
+                    "{both}: payment confirmation `{}` clashes with an argument of the tool",
+                    p.confirm
+                ));
+            }
+        }
         if method == Method::Get
             && (entry.idempotency.window_s.is_some()
                 || !entry.idempotency.secret_args.is_empty()
@@ -362,7 +379,10 @@ impl Catalog {
         if !problems.is_empty() {
             return Err(problems);
         }
-        let input = schema::input_schema(&shape, entry.confirm.as_deref());
+        let mut input = schema::input_schema(&shape, entry.confirm.as_deref());
+        if let Some(p) = &entry.payment {
+            schema::payment_confirm(&mut input, &p.confirm);
+        }
         let ann = entry.annotations;
         // The title is the tool's own field; repeating it inside the annotations costs bytes only.
         let annotations = ToolAnnotations::new()

@@ -58,6 +58,8 @@ pub struct ToolEntry {
     pub gate_when: Vec<GateWhen>,
     /// A boolean argument that must be `true` on the call itself.
     pub confirm: Option<String>,
+    /// A paying two-call flow (`call/payments.rs`).
+    pub payment: Option<Payment>,
     /// Idempotency-key policy of a non-GET tool.
     #[serde(default)]
     pub idempotency: Idempotency,
@@ -332,6 +334,17 @@ pub struct CsvColumns {
     /// Columns holding secrets: the whole text then enters idempotency keys only as a keyed digest.
     #[serde(default)]
     pub secret: Vec<usize>,
+}
+
+/// A paying tool: without `credential` the API answers 402 with the price; with it, the call
+/// pays, which needs `confirm: true` and the user's approval of that price.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Payment {
+    /// The argument holding the payment credential (a secret argument of the operation).
+    pub credential: String,
+    /// The boolean argument the paying call must set `true` (the tool's own, never sent).
+    pub confirm: String,
 }
 
 /// The idempotency-key policy.

@@ -386,6 +386,20 @@ pub fn input_schema(shape: &Shape, confirm: Option<&str>) -> Map<String, Value> 
     schema
 }
 
+/// Adds a paying tool's confirmation argument: optional (the call that asks the price goes
+/// without it), and `true` only when the user agreed to pay.
+pub fn payment_confirm(schema: &mut Map<String, Value>, confirm: &str) {
+    if let Some(Value::Object(props)) = schema.get_mut("properties") {
+        props.insert(
+            confirm.to_owned(),
+            json!({
+                "type": "boolean",
+                "description": "With the credential: true only if the user wants to buy this; the user then approves the exact amount.",
+            }),
+        );
+    }
+}
+
 /// The input schema as listed to agents: the validated schema less what costs bytes and tells
 /// an agent nothing. Validation keeps the full schema, so nothing checked is lost:
 /// - a property description that only restates the argument's name goes;

@@ -98,6 +98,10 @@ pub struct Cli {
     /// Enable tools that spend money (machine payments) [default: false]
     #[arg(long, env = "TREKMAIL_ALLOW_PAYMENTS", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     allow_payments: Option<String>,
+    /// Let a payment proceed when the MCP client cannot ask the user to approve it (no
+    /// elicitation); a user who declines still stops it [default: false]
+    #[arg(long, env = "TREKMAIL_PAYMENTS_WITHOUT_APPROVAL", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
+    payments_without_approval: Option<String>,
     /// Directory whose files upload tools may read; unset, they refuse
     #[arg(
         long,

@@ -27,6 +27,7 @@ pub const VARIABLES: &[&str] = &[
     "TREKMAIL_ALLOW_SENDING",
     "TREKMAIL_ALLOW_MIGRATION",
     "TREKMAIL_ALLOW_PAYMENTS",
+    "TREKMAIL_PAYMENTS_WITHOUT_APPROVAL",
     "TREKMAIL_UPLOAD_DIR",
     "TREKMAIL_TOOLSETS",
     "TREKMAIL_TOOLS",
@@ -134,6 +135,7 @@ impl Config {
         let allow_sending = flag("TREKMAIL_ALLOW_SENDING");
         let allow_migration = flag("TREKMAIL_ALLOW_MIGRATION");
         let allow_payments = flag("TREKMAIL_ALLOW_PAYMENTS");
+        let payments_without_approval = flag("TREKMAIL_PAYMENTS_WITHOUT_APPROVAL");
         let read_only = flag("TREKMAIL_READ_ONLY");
         let hide_disabled = flag("TREKMAIL_HIDE_DISABLED");
         let drafts_only = flag("TREKMAIL_DRAFTS_ONLY");
@@ -245,6 +247,7 @@ impl Config {
             allow_sending,
             allow_migration,
             allow_payments,
+            payments_without_approval,
             upload_dir,
             toolsets: selected,
             tools,

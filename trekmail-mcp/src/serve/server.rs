@@ -24,6 +24,7 @@ use crate::call::idempotency::Keys;
 use crate::call::intents::{IntentMemory, ProcessMemory};
 use crate::call::metrics::Metrics;
 use crate::call::outbound;
+use crate::call::payments;
 use crate::call::progress::Progress;
 use crate::call::send_rate::{Budget, ProcessBudget, SendRateLimit, SharedBudget};
 use crate::call::shelf::Shelf;
@@ -591,6 +592,7 @@ impl TrekmailServer {
         .await;
         let outcome = match &step {
             Ok(Step::Asking(_)) => "input_required",
+            Ok(Step::Other(_)) => "other",
             Ok(Step::Finished(f)) if f.result.is_error != Some(true) => "ok",
             _ => "error",
         };
@@ -598,6 +600,7 @@ impl TrekmailServer {
         match step {
             // A question is no outcome yet: the call comes back with the answer.
             Ok(Step::Asking(question)) => Ok(question.into()),
+            Ok(Step::Other(response)) => Ok(response),
             Ok(Step::Finished(f)) => {
                 self.caller.finish(Some(def), target, &f, trace);
                 Ok(f.result.into())
@@ -625,7 +628,10 @@ impl TrekmailServer {
             Err(refused) => return Ok(Step::Finished(refused.finished())),
         };
         prepared.trace = trace.cloned();
-        prepared.approval = Some(if prepared.guarded() {
+        // A payment asks the user itself, whatever TREKMAIL_HUMAN_CONFIRM says, with the price;
+        // its call without the credential only asks the price.
+        let pays = payments::credential(def, &prepared.args).is_some();
+        prepared.approval = Some(if prepared.guarded() && def.entry.payment.is_none() {
             let sealing = Sealing {
                 approvals: &self.approvals,
                 caller: &self.caller_seal,
@@ -670,6 +676,43 @@ impl TrekmailServer {
                 None,
             ));
         };
+        if pays {
+            // Recorded like any write: before it leaves, or refused.
+            if let Err(refused) = self.caller.record_attempt(&prepared) {
+                return Ok(Step::Finished(prepared.refused(refused)));
+            }
+            let sealing = Sealing {
+                approvals: &self.approvals,
+                caller: &self.caller_seal,
+            };
+            let key = prepared.key.clone();
+            let request_id = prepared.request_id.clone();
+            let confirmed = prepared.confirmed();
+            let (response, approval) = payments::pay(
+                &self.caller,
+                &self.catalog,
+                prepared,
+                human,
+                sealing,
+                progress,
+            )
+            .await;
+            return Ok(match response {
+                CallToolResponse::Complete(result) => Step::Finished(Finished {
+                    // The asking request and the paying one: the line says whether it paid.
+                    verdict: crate::call::verdict::Verdict::Flow {
+                        completed: result.is_error != Some(true),
+                    },
+                    result,
+                    key,
+                    request_id: Some(request_id),
+                    approval,
+                    confirmed,
+                }),
+                CallToolResponse::InputRequired(q) => Step::Asking(q),
+                other => Step::Other(other),
+            });
+        }
         Ok(Step::Finished(
             self.caller.execute(prepared, progress).await,
         ))
@@ -681,6 +724,8 @@ impl TrekmailServer {
 enum Step {
     Finished(Finished),
     Asking(rmcp::model::InputRequiredResult),
+    /// Any other answer (a task), passed on as it is.
+    Other(CallToolResponse),
 }
 
 /// The complete result of a call made without a client to ask: such a call is never answered

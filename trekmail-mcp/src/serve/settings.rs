@@ -38,6 +38,9 @@ pub struct Config {
     pub allow_migration: bool,
     /// `TREKMAIL_ALLOW_PAYMENTS`: tools that spend money.
     pub allow_payments: bool,
+    /// `TREKMAIL_PAYMENTS_WITHOUT_APPROVAL`: a payment may proceed when the client cannot ask
+    /// the user.
+    pub payments_without_approval: bool,
     /// `TREKMAIL_UPLOAD_DIR`: the directories upload tools may read files from; unset, they refuse.
     pub upload_dir: Option<crate::call::upload::confine::UploadDirs>,
     /// `TREKMAIL_TOOLSETS`: the toolsets to list (comma-separated); `None` when unset. `all`
@@ -87,6 +90,7 @@ impl Config {
             migration: self.allow_migration,
             payments: self.allow_payments,
             upload_dir: self.upload_dir.is_some(),
+            payments_without_approval: self.payments_without_approval,
         }
     }
 

@@ -1,0 +1,257 @@
+//! Machine payments end to end: the built binary over stdio, a client that answers elicitation
+//! requests, logs at debug level. The user's approval shows the price and the item and never the
+//! credential; a declined approval sends nothing with the credential; an approved one buys
+//! credits and a subscription on the sandbox, and the following reads show them.
+#![allow(clippy::unwrap_used)]
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const CREDENTIAL: &str = "spt_live_SECRETcredential42";
+
+struct Peer {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: tokio::io::Lines<BufReader<ChildStdout>>,
+    /// Every line the client read: what the agent and the user saw.
+    seen: String,
+}
+
+impl Peer {
+    fn spawn(base: &str, token: &str, extra: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trekmail-mcp"));
+        cmd.env_clear()
+            .env("TREKMAIL_BASE_URL", base)
+            .env("TREKMAIL_API_TOKEN", token)
+            .env("TREKMAIL_LOG", "debug")
+            .env("RUST_LOG", "debug")
+            .env("TREKMAIL_SCOPE_AWARE", "false")
+            .env("TREKMAIL_ALLOW_PAYMENTS", "true")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        Self {
+            child,
+            stdin,
+            stdout,
+            seen: String::new(),
+        }
+    }
+
+    async fn send(&mut self, msg: Value) {
+        self.stdin
+            .write_all(format!("{msg}\n").as_bytes())
+            .await
+            .unwrap();
+        self.stdin.flush().await.unwrap();
+    }
+
+    async fn recv(&mut self) -> Value {
+        let line = tokio::time::timeout(Duration::from_secs(30), self.stdout.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        self.seen.push_str(&line);
+        self.seen.push('\n');
+        serde_json::from_str(&line).unwrap()
+    }
+
+    async fn initialize(&mut self) {
+        self.send(
+            json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {"elicitation": {"form": {}}},
+                "clientInfo": {"name": "payments-e2e", "version": "1"}
+            }}),
+        )
+        .await;
+        let r = self.recv().await;
+        assert!(r.get("result").is_some(), "{r}");
+        self.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await;
+    }
+
+    /// Calls `tool`; every elicitation request on the way is answered `action` and its message
+    /// kept. Returns the tool's result and the questions asked.
+    async fn call(
+        &mut self,
+        id: u64,
+        tool: &str,
+        args: Value,
+        action: &str,
+    ) -> (Value, Vec<String>) {
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": tool, "arguments": args}}))
+            .await;
+        let mut asked = Vec::new();
+        loop {
+            let m = self.recv().await;
+            if m["method"] == "elicitation/create" {
+                asked.push(m["params"]["message"].as_str().unwrap().to_owned());
+                let result = if action == "accept" {
+                    json!({"action": "accept", "content": {}})
+                } else {
+                    json!({"action": action})
+                };
+                self.send(json!({"jsonrpc": "2.0", "id": m["id"], "result": result}))
+                    .await;
+            } else if m["id"] == id {
+                return (m["result"].clone(), asked);
+            }
+        }
+    }
+
+    /// Ends the server and returns everything it wrote to stderr.
+    async fn stderr(mut self) -> String {
+        drop(self.stdin);
+        let mut err = String::new();
+        let mut pipe = self.child.stderr.take().unwrap();
+        tokio::time::timeout(Duration::from_secs(20), pipe.read_to_string(&mut err))
+            .await
+            .unwrap()
+            .unwrap();
+        let _ = self.child.wait().await;
+        err
+    }
+}
+
+fn text(r: &Value) -> String {
+    r["content"]
+        .as_array()
+        .map(|c| {
+            c.iter()
+                .filter_map(|b| b["text"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_declined_approval_sends_nothing_with_the_credential() {
+    let api = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/agent/subscription"))
+        .respond_with(ResponseTemplate::new(402).set_body_json(json!({"error": {
+            "code": "payment_required", "message": "the subscription costs 2900 cents (EUR)",
+            "amount": 2900, "currency": "EUR"
+        }})))
+        .mount(&api)
+        .await;
+    // TREKMAIL_HUMAN_CONFIRM=never does not spare a payment the question.
+    let mut peer = Peer::spawn(
+        &api.uri(),
+        "tm_live_testOPS0123456789abcdef",
+        &[("TREKMAIL_HUMAN_CONFIRM", "never")],
+    );
+    peer.initialize().await;
+    let args = json!({"plan": "agency", "period": "monthly", "credential": CREDENTIAL, "confirm_payment": true});
+    for (id, action) in [(1, "decline"), (2, "cancel")] {
+        let (r, asked) = peer
+            .call(id, "agent_subscribe_mail_plan", args.clone(), action)
+            .await;
+        assert_eq!(r["isError"], true, "{r}");
+        assert!(text(&r).contains("Nothing was paid"), "{r}");
+        assert_eq!(asked.len(), 1, "{asked:?}");
+        let q = &asked[0];
+        assert!(
+            q.contains("2900 EUR") && q.contains("agency") && q.contains("monthly"),
+            "{q}"
+        );
+        assert!(!q.contains(CREDENTIAL), "{q}");
+    }
+    let requests = api.received_requests().await.unwrap();
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.headers.get("payment-authorization").is_none()),
+        "a request carried the credential"
+    );
+    let err = peer.stderr().await;
+    assert!(
+        err.contains("DEBUG") || err.contains("debug"),
+        "not at debug level: {err}"
+    );
+    assert!(!err.contains(CREDENTIAL), "the credential reached the log");
+}
+
+#[tokio::test]
+async fn approved_purchases_on_the_sandbox_show_in_the_following_reads() {
+    let sandbox = trekmail_sandbox::Sandbox::new()
+        .unwrap()
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    let credits_credential = trekmail_sandbox::TEST_SHARED_PAYMENT_TOKEN;
+    let card = trekmail_sandbox::TEST_PAYMENT_METHOD;
+    let mut peer = Peer::spawn(&sandbox.base_url(), trekmail_sandbox::OPS_TOKEN, &[]);
+    peer.initialize().await;
+
+    // The price first: an answer, not an error, and nothing asked.
+    let (r, asked) = peer
+        .call(
+            1,
+            "agent_buy_verifier_credits",
+            json!({"quantity": 5000}),
+            "accept",
+        )
+        .await;
+    assert_ne!(r["isError"], true, "{r}");
+    assert!(asked.is_empty());
+    assert!(text(&r).contains("3900 EUR"), "{r}");
+
+    let (r, asked) = peer
+        .call(
+            2,
+            "agent_buy_verifier_credits",
+            json!({"quantity": 5000, "credential": credits_credential, "confirm_payment": true}),
+            "accept",
+        )
+        .await;
+    assert_ne!(r["isError"], true, "{r}");
+    assert_eq!(asked.len(), 1);
+    assert!(
+        asked[0].contains("3900 EUR") && asked[0].contains("quantity: 5000"),
+        "{}",
+        asked[0]
+    );
+    let (r, _) = peer.call(3, "verify_credits", json!({}), "accept").await;
+    assert_eq!(r["structuredContent"]["data"]["purchased"], 5000, "{r}");
+
+    let (r, asked) = peer
+        .call(
+            4,
+            "agent_subscribe_mail_plan",
+            json!({"plan": "pro", "period": "yearly", "credential": card, "confirm_payment": true}),
+            "accept",
+        )
+        .await;
+    assert_ne!(r["isError"], true, "{r}");
+    assert!(asked[0].contains("9000 EUR"), "{}", asked[0]);
+    let (r, _) = peer
+        .call(5, "get_billing_status", json!({}), "accept")
+        .await;
+    assert_eq!(r["structuredContent"]["data"]["plan"], "pro", "{r}");
+    assert_eq!(r["structuredContent"]["data"]["period"], "yearly", "{r}");
+
+    let seen = peer.seen.clone();
+    let err = peer.stderr().await;
+    for secret in [credits_credential, card] {
+        assert!(!err.contains(secret), "{secret} reached the log");
+        assert!(!seen.contains(secret), "{secret} reached the client");
+    }
+}
