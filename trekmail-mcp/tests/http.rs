@@ -1291,6 +1291,73 @@ async fn metrics_count_calls_refusals_and_statuses_and_reveal_nothing() {
     s.stop.cancel();
 }
 
+/// The audit trail over HTTP in caller mode: each line names its caller by the documented HMAC
+/// of the token the call used, never the token; the request's `_meta.traceparent` reaches the
+/// API and the line.
+#[tokio::test]
+async fn caller_mode_audit_lines_name_the_caller_by_an_hmac_only() {
+    let dir = std::env::temp_dir().join(format!("trekmail-http-audit-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("audit.log");
+    let log_var = log.display().to_string();
+    let s = serve(
+        caller_opts(),
+        &[
+            ("TREKMAIL_HTTP_TOKENS", "caller"),
+            ("TREKMAIL_AUDIT_LOG", &log_var),
+        ],
+    )
+    .await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"id": 7}})))
+        .mount(&s.mock)
+        .await;
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    for (i, token) in [ALICE_OPS, CAROL_OPS].into_iter().enumerate() {
+        let msg = rpc(
+            2,
+            "tools/call",
+            json!({"name": "update_mailbox_note", "arguments": {"mailbox_id": i + 1, "note": "n"},
+                   "_meta": {"traceparent": traceparent}}),
+        );
+        let (status, body, text) = s.post(&msg, &[("authorization", &auth(token))]).await;
+        assert_eq!(status, 200, "{text}");
+        assert_eq!(body["result"]["isError"], false, "{body}");
+    }
+    // Refused by the destructive switch: one line, with the caller.
+    let body = s
+        .call(
+            "delete_domain",
+            json!({"domain_id": 9, "confirm_delete": true}),
+            &[("authorization", &auth(ALICE_OPS))],
+        )
+        .await;
+    assert_eq!(body["result"]["isError"], true, "{body}");
+    let sent = s.api_requests().await;
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].headers["traceparent"], traceparent);
+    let all = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<Value> = all
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5, "{all}");
+    let alice = trekmail_mcp::call::audit::caller_id(ALICE_OPS);
+    let carol = trekmail_mcp::call::audit::caller_id(CAROL_OPS);
+    let callers: Vec<&str> = lines
+        .iter()
+        .map(|l| l["caller"].as_str().unwrap())
+        .collect();
+    assert_eq!(callers, [&alice, &alice, &carol, &carol, &alice]);
+    assert_eq!(lines[4]["rule"], "safety_gate");
+    assert_eq!(lines[0]["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    for secret in [ALICE_OPS, CAROL_OPS, "alice0123456789"] {
+        assert!(!all.contains(secret), "{secret} in:\n{all}");
+    }
+    s.stop.cancel();
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[tokio::test]
 async fn the_upload_tool_does_not_exist_over_http_in_either_mode() {
     // A directory and a file the tool could read over stdio.

@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::call::state::Store;
 use crate::call::tokens::Tokens;
+use crate::call::verdict::Rule;
 use trekmail_api::canonical::canonical_json;
 
 /// How long an approval question stays answerable: five minutes.
@@ -192,13 +193,13 @@ impl Rejected {
         }
     }
 
-    /// The rule's name in metrics and logs.
-    pub fn rule(&self) -> &'static str {
+    /// The rule that refuses the call, in metrics and the audit trail.
+    pub fn rule(&self) -> Rule {
         match self {
-            Self::Invalid => "approval_invalid",
-            Self::Expired => "approval_expired",
-            Self::Replayed => "approval_replayed",
-            Self::Unchecked(_) => "approval_unchecked",
+            Self::Invalid => Rule::ApprovalInvalid,
+            Self::Expired => Rule::ApprovalExpired,
+            Self::Replayed => Rule::ApprovalReplayed,
+            Self::Unchecked(_) => Rule::ApprovalUnchecked,
         }
     }
 }

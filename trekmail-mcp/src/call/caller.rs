@@ -8,8 +8,10 @@ use rmcp::model::CallToolResult;
 use serde_json::{Map, Value};
 use trekmail_api::{Client, Outcome, TokenKind};
 
+use crate::call::audit::{self, Trail};
 use crate::call::files;
 use crate::call::gates::{self, Switches};
+use crate::call::human::Approval;
 use crate::call::idempotency::{self, Keys};
 use crate::call::intents::{Intent, IntentMemory};
 use crate::call::metrics::Metrics;
@@ -20,7 +22,9 @@ use crate::call::results;
 use crate::call::send_rate::SendRateLimit;
 use crate::call::shelf::Shelf;
 use crate::call::tokens::{TokenSource, TokenVariable as _};
+use crate::call::trace::TraceContext;
 use crate::call::upload;
+use crate::call::verdict::{Rule, Verdict};
 use crate::call::wire;
 use crate::catalog::ToolDef;
 use crate::catalog::checks;
@@ -50,6 +54,8 @@ pub struct Caller {
     pub metrics: Arc<Metrics>,
     /// `TREKMAIL_SEND_TO`: the only recipients outside the account, when set.
     pub send_to: Option<Arc<SendTo>>,
+    /// `TREKMAIL_AUDIT_LOG`, and who this caller is in it.
+    pub audit: Option<Trail>,
     /// `TREKMAIL_UPLOAD_DIR` over stdio: where upload flows read from; `None`, they refuse.
     pub upload: Option<Arc<upload::Context>>,
     /// `TREKMAIL_SEND_RATE`: the recipients allowed per hour or day, and where they are counted.
@@ -71,32 +77,14 @@ impl Caller {
         }
     }
 
-    /// Runs one call of `def` with `args`; every outcome is a tool result the model can read.
-    pub async fn call(&self, def: &ToolDef, args: Map<String, Value>) -> CallToolResult {
-        self.call_with_progress(def, args, None).await
-    }
-
-    /// [`Caller::call`], telling `progress` about waits before retries.
-    pub async fn call_with_progress(
-        &self,
-        def: &ToolDef,
-        args: Map<String, Value>,
-        progress: Option<&Progress>,
-    ) -> CallToolResult {
-        match self.prepare(def, args) {
-            Ok(p) => self.execute(p, progress).await,
-            Err(refusal) => refusal,
-        }
-    }
-
     /// Everything before the API: arguments, gates, confirmation, token and idempotency key.
-    /// `Err` is the refusal the agent gets; nothing was sent.
+    /// `Err` is the refusal the agent gets, with its rule; nothing was sent.
     #[allow(clippy::result_large_err)] // the refusal is the tool result itself, returned once per call
     pub fn prepare<'a>(
         &self,
         def: &'a ToolDef,
         mut args: Map<String, Value>,
-    ) -> Result<Prepared<'a>, CallToolResult> {
+    ) -> Result<Prepared<'a>, Refused> {
         let name = &def.entry.name;
         // Documented arguments the API ignores: accepted, never sent, and said so.
         let notes: Vec<String> = def
@@ -109,43 +97,43 @@ impl Caller {
         let problems = checks::problems(def, &args);
         if !problems.is_empty() {
             tracing::info!(tool = %name, problems = problems.len(), "invalid arguments");
-            self.metrics.refused("invalid_arguments");
-            return Err(results::refusal(format!(
-                "Invalid arguments for {name}; nothing was sent:\n- {}",
-                listing(&problems)
-            )));
+            return Err(Refused::new(
+                Rule::InvalidArguments,
+                format!(
+                    "Invalid arguments for {name}; nothing was sent:\n- {}",
+                    listing(&problems)
+                ),
+            ));
         }
         if let Some(refusal) = gates::refusal(def, &args, &self.switches) {
             tracing::info!(tool = %name, "refused by safety gate");
-            self.metrics.refused("safety_gate");
-            return Err(results::refusal(refusal));
+            return Err(Refused::new(Rule::SafetyGate, refusal));
         }
         if let Some(policy) = &self.send_to
             && let Some(refusal) = outbound::refusal(policy, def, &args)
         {
             tracing::info!(tool = %name, rule = ?OutboundRule::SendTo, "refused by the outbound policy");
-            self.metrics.refused(OutboundRule::SendTo.label());
-            return Err(results::refusal(refusal));
+            return Err(Refused::new(Rule::Outbound(OutboundRule::SendTo), refusal));
         }
         if let Some(refusal) = payments::unconfirmed(def, &args) {
-            self.metrics.refused("payment_confirmation");
-            return Err(results::refusal(refusal));
+            return Err(Refused::new(Rule::PaymentConfirmation, refusal));
         }
         if let Some(c) = &def.entry.confirm
             && args.get(c) != Some(&Value::Bool(true))
         {
-            self.metrics.refused("confirmation_argument");
-            return Err(results::refusal(format!(
-                "{name} needs {c}: true on the call to confirm it; nothing was sent. Check the arguments with the user, then call again with {c}: true."
-            )));
+            return Err(Refused::new(
+                Rule::ConfirmationArgument,
+                format!(
+                    "{name} needs {c}: true on the call to confirm it; nothing was sent. Check the arguments with the user, then call again with {c}: true."
+                ),
+            ));
         }
         if self.client(def.entry.token).is_none() {
             let kind = def.entry.token;
-            self.metrics.refused("token_missing");
-            return Err(results::refusal(format!(
-                "{name} needs {}",
-                self.missing(kind)
-            )));
+            return Err(Refused::new(
+                Rule::TokenMissing,
+                format!("{name} needs {}", self.missing(kind)),
+            ));
         }
         // A flow's local file is opened and checked before anything is sent.
         let opened = match def.entry.flow.as_ref().map(|f| f.kind) {
@@ -153,8 +141,7 @@ impl Caller {
                 Ok(o) => Some(o),
                 Err(why) => {
                     tracing::info!(tool = %name, "upload refused: the path is not allowed");
-                    self.metrics.refused("upload_path");
-                    return Err(results::refusal(why));
+                    return Err(Refused::new(Rule::UploadPath, why));
                 }
             },
             None => None,
@@ -174,6 +161,9 @@ impl Caller {
             key,
             intent,
             notes,
+            request_id: uuid::Uuid::new_v4().to_string(),
+            approval: None,
+            trace: None,
             opened,
         })
     }
@@ -248,8 +238,32 @@ impl Caller {
         })
     }
 
+    /// Records a write about to leave in the audit trail; `Err` is the refusal when the trail
+    /// cannot record it (nothing may be sent). Reads and calls without a trail pass.
+    #[allow(clippy::result_large_err)] // the refusal is the tool result itself, returned once per call
+    pub fn record_attempt(&self, prepared: &Prepared<'_>) -> Result<(), Refused> {
+        let def = prepared.def;
+        let Some(trail) = self.audit.as_ref().filter(|_| def.writes()) else {
+            return Ok(());
+        };
+        trail
+            .log
+            .write(&prepared.line(trail, audit::Outcome::ATTEMPTED))
+            .map_err(|e| {
+                tracing::error!(tool = %def.entry.name, error = %e, "write refused: the audit log cannot record it");
+                Refused::new(
+                    Rule::AuditUnavailable,
+                    format!(
+                        "{} was not sent: the audit log (TREKMAIL_AUDIT_LOG) cannot record it. Nothing was sent; the operator must fix the audit log.",
+                        def.entry.name
+                    ),
+                )
+            })
+    }
+
     /// Decides a write's `Idempotency-Key` from its intent (a retry's key or a new one). `Err`
-    /// is the refusal when the memory cannot tell: nothing was sent.
+    /// is the refusal when the memory cannot tell: nothing was sent (its rule:
+    /// [`Rule::IntentUndecided`]).
     #[allow(clippy::result_large_err)] // the refusal is the tool result itself, returned once per call
     pub async fn decide_key(&self, prepared: &mut Prepared<'_>) -> Result<(), CallToolResult> {
         let Some(intent) = prepared.intent.take() else {
@@ -263,7 +277,6 @@ impl Caller {
             }
             Err(why) => {
                 tracing::warn!(tool = %name, reason = %why.0, "write refused: its intent could not be decided");
-                self.metrics.refused("intent_undecided");
                 Err(results::refusal(format!(
                     "{name} was not sent: {}. Nothing was sent; this is temporary, retry the same call shortly.",
                     why.0
@@ -272,20 +285,17 @@ impl Caller {
         }
     }
 
-    /// Sends a prepared call and shapes the answer.
-    pub async fn execute(
-        &self,
-        prepared: Prepared<'_>,
-        progress: Option<&Progress>,
-    ) -> CallToolResult {
+    /// Sends a prepared call and shapes the answer; a write is recorded in the audit trail
+    /// before it leaves, or refused.
+    pub async fn execute(&self, prepared: Prepared<'_>, progress: Option<&Progress>) -> Finished {
         let mut prepared = prepared;
         let def = prepared.def;
-        if let Err(refusal) = self.decide_key(&mut prepared).await {
-            return refusal;
-        }
-        if let Some(opened) = prepared.opened.take() {
-            let result = self.upload(&prepared, &opened, progress).await;
-            return results::annotate(result, prepared.key.as_deref(), &prepared.notes);
+        if let Err(result) = self.decide_key(&mut prepared).await {
+            let refused = Refused {
+                rule: Rule::IntentUndecided,
+                result,
+            };
+            return prepared.refused(refused);
         }
         // Counted last, once every other check passed: a refusal before costs no budget.
         let ticket = match &self.send_rate {
@@ -293,22 +303,49 @@ impl Caller {
                 Ok(t) => t,
                 Err(refusal) => {
                     tracing::info!(tool = %def.entry.name, rule = ?OutboundRule::SendRate, "refused by the outbound policy");
-                    self.metrics.refused(OutboundRule::SendRate.label());
-                    return results::refusal(refusal);
+                    return prepared.refused(Refused::new(
+                        Rule::Outbound(OutboundRule::SendRate),
+                        refusal,
+                    ));
                 }
             },
             None => None,
         };
+        if let Err(refused) = self.record_attempt(&prepared) {
+            if let (Some(limit), Some(t)) = (&self.send_rate, &ticket) {
+                limit.budget.give_back(t).await;
+            }
+            return prepared.refused(refused);
+        }
+        if let Some(opened) = prepared.opened.take() {
+            // Several requests (initiate, the parts, complete or abort): the line says whether
+            // the upload completed.
+            let result = self.upload(&prepared, &opened, progress).await;
+            return Finished {
+                verdict: Verdict::Flow {
+                    completed: result.is_error != Some(true),
+                },
+                result: results::annotate(result, prepared.key.as_deref(), &prepared.notes),
+                approval: prepared.approval,
+                confirmed: prepared.confirmed(),
+                key: prepared.key,
+                request_id: None,
+            };
+        }
         let uri = files::uri(&def.path, def.shape(), &prepared.args);
         let key = prepared.key.clone();
+        let request_id = prepared.request_id.clone();
+        let approval = prepared.approval;
+        let confirmed = prepared.confirmed();
         let notes = prepared.notes.clone();
-        let sent = self.send_with_status(prepared, progress).await;
+        let (sent, verdict) = self.send(prepared, progress).await;
         // The API turned the call down: nothing went out, its recipients are given back.
-        if let (Err((_, Some(400..=499))), Some(limit), Some(t)) = (&sent, &self.send_rate, &ticket)
+        if let (Verdict::Sent { status: 400..=499 }, Some(limit), Some(t)) =
+            (verdict, &self.send_rate, &ticket)
         {
             limit.budget.give_back(t).await;
         }
-        let result = match sent.map_err(|(failure, _)| failure) {
+        let result = match sent {
             Ok(o) => results::success(
                 &def.entry.name,
                 o,
@@ -330,7 +367,54 @@ impl Caller {
             ),
             Err(failure) => failure,
         };
-        results::annotate(result, key.as_deref(), &notes)
+        Finished {
+            result: results::annotate(result, key.as_deref(), &notes),
+            verdict,
+            key,
+            request_id: Some(request_id),
+            approval,
+            confirmed,
+        }
+    }
+
+    /// Counts a call's verdict and records it in the audit trail when it is a write or a
+    /// refusal: the one place every call's outcome passes. `def` is `None` for a tool that is
+    /// not listed; `target` are its path arguments ([`audit::target`]).
+    pub fn finish(
+        &self,
+        def: Option<&ToolDef>,
+        target: Map<String, Value>,
+        finished: &Finished,
+        trace: Option<&TraceContext>,
+    ) {
+        let refused = match finished.verdict {
+            Verdict::Refused { rule } => {
+                self.metrics.refused(rule);
+                true
+            }
+            _ => false,
+        };
+        let Some(trail) = &self.audit else {
+            return;
+        };
+        if !(refused || def.is_some_and(ToolDef::writes)) {
+            return;
+        }
+        let line = audit::Line {
+            time: audit::rfc3339(SystemTime::now()),
+            tool: def.map_or("(unknown)", |d| d.entry.name.as_str()),
+            target,
+            outcome: audit::Outcome::Done(finished.verdict),
+            idempotency_key: finished.key.as_deref(),
+            request_id: finished.request_id.as_deref(),
+            approval: finished.approval,
+            confirmed: finished.confirmed,
+            caller: def.and_then(|d| trail.caller(d.entry.token)),
+            trace_id: trace.map(TraceContext::trace_id),
+        };
+        if let Err(e) = trail.log.write(&line) {
+            tracing::error!(error = %e, "the audit log cannot record a call's outcome (TREKMAIL_AUDIT_LOG)");
+        }
     }
 
     /// Runs a prepared upload flow of `opened`: initiate on the tool's operation, then the
@@ -376,48 +460,36 @@ impl Caller {
         .await
     }
 
-    /// Sends a prepared call: the API's success answer, or the failure shaped for the agent.
-    #[allow(clippy::result_large_err)] // the failure is the tool result itself, returned once per call
+    /// Sends a prepared call: the API's success answer, or the failure shaped for the agent;
+    /// and its verdict.
     pub async fn send(
         &self,
         prepared: Prepared<'_>,
         progress: Option<&Progress>,
-    ) -> Result<Outcome, CallToolResult> {
-        self.send_with_status(prepared, progress)
-            .await
-            .map_err(|(failure, _)| failure)
-    }
-
-    /// [`Caller::send`], a failure with the API's status when it answered.
-    #[allow(clippy::result_large_err)] // the failure is the tool result itself, returned once per call
-    async fn send_with_status(
-        &self,
-        prepared: Prepared<'_>,
-        progress: Option<&Progress>,
-    ) -> Result<Outcome, (CallToolResult, Option<u16>)> {
+    ) -> (Result<Outcome, CallToolResult>, Verdict) {
         let def = prepared.def;
         let name = &def.entry.name;
         let Some(client) = self.client(def.entry.token) else {
             let kind = def.entry.token;
-            return Err((
-                results::refusal(format!("{name} needs {}", self.missing(kind))),
-                None,
-            ));
+            let refused = Refused::new(
+                Rule::TokenMissing,
+                format!("{name} needs {}", self.missing(kind)),
+            );
+            let verdict = refused.verdict();
+            return (Err(refused.result), verdict);
         };
-        self.request(&prepared, client, progress)
-            .await
-            .map_err(|(e, request_id)| {
-                // A paying tool called without its credential: the price, not an error.
-                if let Some(p) = &def.entry.payment
-                    && let Some(challenge) = payments::Challenge::from_error(&e)
-                {
-                    return (payments::quote(def, p, &challenge), e.status());
-                }
-                (
-                    results::failure(name, &e, &request_id, def.entry.token, def.writes()),
-                    e.status(),
-                )
-            })
+        let answer = self.request(&prepared, client, progress).await;
+        let verdict = Verdict::of(answer.as_ref().map_err(|(e, _)| e));
+        let answer = answer.map_err(|(e, request_id)| {
+            // A paying tool called without its credential: the price, not an error.
+            if let Some(p) = &def.entry.payment
+                && let Some(challenge) = payments::Challenge::from_error(&e)
+            {
+                return payments::quote(def, p, &challenge);
+            }
+            results::failure(name, &e, &request_id, def.entry.token, def.writes())
+        });
+        (answer, verdict)
     }
 
     /// One request of a prepared call through `client`: the API's success answer, or the
@@ -428,15 +500,26 @@ impl Caller {
         client: &Client,
         progress: Option<&Progress>,
     ) -> Result<Outcome, (trekmail_api::CallError, String)> {
-        let Prepared { def, args, key, .. } = prepared;
+        let Prepared {
+            def,
+            args,
+            key,
+            request_id,
+            trace,
+            ..
+        } = prepared;
         let name = &def.entry.name;
         let mut wire_args = wire::to_wire(def.shape(), args, key.clone());
-        let request_id = uuid::Uuid::new_v4().to_string();
         // Our id travels as the real X-Request-Id header: the transport keeps it on every attempt.
         wire_args.header.insert(
             trekmail_api::REQUEST_ID.into(),
             Value::String(request_id.clone()),
         );
+        for (name, value) in trace.iter().flat_map(TraceContext::headers) {
+            wire_args
+                .header
+                .insert(name.into(), Value::String(value.to_owned()));
+        }
         tracing::info!(tool = %name, request_id = %request_id, "calling the API");
         let tell = |r: &trekmail_api::Retrying| {
             self.metrics.retry();
@@ -453,9 +536,61 @@ impl Caller {
         });
         answer.map_err(|e| {
             tracing::warn!(tool = %name, request_id = %request_id, status = e.status(), "call failed");
-            (e, request_id)
+            (e, request_id.clone())
         })
     }
+}
+
+/// A call refused before anything was sent: the rule and what the agent reads.
+pub struct Refused {
+    /// Which rule refused it.
+    pub rule: Rule,
+    /// The refusal the agent gets.
+    pub result: CallToolResult,
+}
+
+impl Refused {
+    /// A refusal by `rule` that says `text`.
+    pub fn new(rule: Rule, text: impl Into<String>) -> Self {
+        Self {
+            rule,
+            result: results::refusal(text),
+        }
+    }
+
+    /// Its verdict.
+    pub fn verdict(&self) -> Verdict {
+        Verdict::refused(self.rule)
+    }
+
+    /// As a finished call, with nothing known beyond the refusal.
+    pub fn finished(self) -> Finished {
+        Finished {
+            verdict: self.verdict(),
+            result: self.result,
+            key: None,
+            request_id: None,
+            approval: None,
+            confirmed: false,
+        }
+    }
+}
+
+/// A call at its end: what the agent gets, what became of it, and the facts the audit trail
+/// records.
+pub struct Finished {
+    /// What the agent gets.
+    pub result: CallToolResult,
+    /// Sent, failed or refused.
+    pub verdict: Verdict,
+    /// The write's `Idempotency-Key`, once known.
+    pub key: Option<String>,
+    /// Our `X-Request-Id`, once the call got that far.
+    pub request_id: Option<String>,
+    /// How the user's approval was obtained, once the call got that far.
+    pub approval: Option<Approval>,
+    /// The agent passed the tool's confirmation argument.
+    pub confirmed: bool,
 }
 
 /// A call that passed every check and may be sent.
@@ -470,11 +605,51 @@ pub struct Prepared<'a> {
     pub intent: Option<Intent>,
     /// What the result must also say (arguments that were ignored).
     pub notes: Vec<String>,
+    /// Our `X-Request-Id` for the request.
+    pub request_id: String,
+    /// How the user's approval was obtained, once asked (or known not to be needed).
+    pub approval: Option<Approval>,
+    /// The client's W3C trace context, passed on to the API.
+    pub trace: Option<TraceContext>,
     /// A flow's local file, opened and checked (`TREKMAIL_UPLOAD_DIR`).
     pub opened: Option<upload::confine::Opened>,
 }
 
 impl Prepared<'_> {
+    /// The call, refused before it was sent.
+    pub fn refused(self, refused: Refused) -> Finished {
+        let confirmed = self.confirmed();
+        Finished {
+            verdict: refused.verdict(),
+            result: refused.result,
+            key: self.key,
+            request_id: None,
+            approval: self.approval,
+            confirmed,
+        }
+    }
+
+    /// Whether the agent passed the tool's confirmation argument (checked by `prepare`).
+    pub fn confirmed(&self) -> bool {
+        self.def.entry.confirm.is_some()
+    }
+
+    /// Its audit line with `outcome`.
+    fn line<'t>(&'t self, trail: &'t Trail, outcome: audit::Outcome) -> audit::Line<'t> {
+        audit::Line {
+            time: audit::rfc3339(SystemTime::now()),
+            tool: &self.def.entry.name,
+            target: audit::target(self.def, &self.args),
+            outcome,
+            idempotency_key: self.key.as_deref(),
+            request_id: Some(&self.request_id),
+            approval: self.approval,
+            confirmed: self.confirmed(),
+            caller: trail.caller(self.def.entry.token),
+            trace_id: self.trace.as_ref().map(TraceContext::trace_id),
+        }
+    }
+
     /// Whether a safety switch or a confirmation argument guards this call.
     pub fn guarded(&self) -> bool {
         self.def.entry.confirm.is_some() || !self.def.gates_for(&self.args).is_empty()

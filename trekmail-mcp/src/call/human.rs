@@ -23,6 +23,7 @@ use serde_json::{Map, Value};
 use crate::call::approvals::{Approvals, CallerSeal};
 use crate::call::idempotency;
 use crate::call::outbound;
+use crate::call::verdict::Rule;
 use crate::catalog::ToolDef;
 use crate::catalog::argpath;
 use crate::catalog::schema::IDEMPOTENCY_ARG;
@@ -164,8 +165,8 @@ pub enum Decision {
     /// Go on and send.
     Proceed(Approval),
     /// Refused: nothing is sent. `why` is what the agent reads, `rule` names the refusal
-    /// (`approval_declined`, `approval_expired`, …) in metrics and the audit trail.
-    Refuse { why: String, rule: &'static str },
+    /// in metrics and the audit trail.
+    Refuse { why: String, rule: Rule },
     /// Answer the call with this input-required result: the question and the sealed state.
     InputRequired(InputRequiredResult),
 }
@@ -206,7 +207,7 @@ pub async fn confirm(
                 format!(
                     "{name} needs the user's approval ({why}), but this MCP client cannot ask the user (it did not declare form elicitation, or its requests cannot wait for an answer: over HTTP, a client of protocol 2026-07-28 can); nothing was sent."
                 ),
-                "approval_unavailable",
+                Rule::ApprovalUnavailable,
             )
         }
         Human::Reachable(peer) => elicit(peer, name, &ask.question).await,
@@ -226,7 +227,7 @@ pub async fn confirm(
                 .redeem(&answer.state, name, args, sealing.caller)
                 .await
             {
-                tracing::info!(tool = %name, rule = r.rule(), "approval refused");
+                tracing::info!(tool = %name, rule = r.rule().name(), "approval refused");
                 return refuse(r.message(name, sealing.approvals.shared()), r.rule());
             }
             let action = answer
@@ -244,14 +245,14 @@ pub async fn confirm(
                     format!(
                         "The call to {name} came back without the user's answer to the approval question (inputResponses.{QUESTION_KEY}); nothing was sent. Call {name} again to ask the user."
                     ),
-                    "approval_unanswered",
+                    Rule::ApprovalUnanswered,
                 ),
             }
         }
     }
 }
 
-fn refuse(why: String, rule: &'static str) -> Decision {
+fn refuse(why: String, rule: Rule) -> Decision {
     Decision::Refuse { why, rule }
 }
 
@@ -274,14 +275,14 @@ fn answered(name: &str, action: ElicitationAction) -> Decision {
                 format!(
                     "The user declined {name}; nothing was sent. Do not call it again unless the user asks."
                 ),
-                "approval_declined",
+                Rule::ApprovalDeclined,
             )
         }
         _ => {
             tracing::info!(tool = %name, "cancelled by the user");
             refuse(
                 format!("The user cancelled the approval of {name}; nothing was sent."),
-                "approval_cancelled",
+                Rule::ApprovalCancelled,
             )
         }
     }
@@ -300,7 +301,7 @@ async fn elicit(peer: &Peer<RoleServer>, name: &str, question: &str) -> Decision
             tracing::warn!(tool = %name, "asking the user failed: {e}");
             refuse(
                 format!("{name} could not get the user's approval ({e}); nothing was sent."),
-                "approval_failed",
+                Rule::ApprovalFailed,
             )
         }
     }

@@ -12,6 +12,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::call::verdict::Rule;
+
 /// Upper bounds of the latency histogram's buckets, in seconds (the call deadline defaults to
 /// 30 s).
 const BUCKETS: [f64; 10] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -28,7 +30,7 @@ pub struct Metrics {
 struct Counts {
     /// (tool, outcome) → calls.
     calls: BTreeMap<(String, &'static str), u64>,
-    /// Rule → refusals.
+    /// Rule (its name) → refusals.
     refusals: BTreeMap<&'static str, u64>,
     /// API status (or `none`) → answers.
     statuses: BTreeMap<String, u64>,
@@ -75,8 +77,8 @@ impl Metrics {
     }
 
     /// A call or request refused by `rule` before anything was sent.
-    pub fn refused(&self, rule: &'static str) {
-        *self.counts().refusals.entry(rule).or_default() += 1;
+    pub fn refused(&self, rule: Rule) {
+        *self.counts().refusals.entry(rule.name()).or_default() += 1;
     }
 
     /// An answer of the API: its status, or `None` when none came (transport failure, redirect, answer too large).
@@ -170,7 +172,7 @@ mod tests {
         }
         m.call("get_domain", "ok", Duration::from_millis(30));
         m.call("get_domain", "ok", Duration::from_secs(60));
-        m.refused("safety_gate");
+        m.refused(Rule::SafetyGate);
         m.api_status(Some(200));
         m.api_status(None);
         m.retry();

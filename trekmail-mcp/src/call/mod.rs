@@ -6,6 +6,7 @@
 //! (switches, tokens, confirmation mode), built by `config/`.
 
 pub mod approvals;
+pub mod audit;
 mod caller;
 pub(crate) mod files;
 pub(crate) mod gates;
@@ -22,7 +23,9 @@ pub mod send_rate;
 pub mod shelf;
 pub mod state;
 pub mod tokens;
+pub mod trace;
 pub mod upload;
+pub mod verdict;
 pub mod wire;
 
-pub use caller::{Caller, Prepared};
+pub use caller::{Caller, Finished, Prepared, Refused};

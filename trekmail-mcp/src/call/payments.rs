@@ -18,6 +18,7 @@ use trekmail_api::{CallError, TransportKind};
 
 use crate::call::human::{self, Ask, Decision, Human, HumanConfirm, Sealing};
 use crate::call::progress::Progress;
+use crate::call::verdict::Rule;
 use crate::call::{Caller, Prepared, results};
 use crate::catalog::ToolDef;
 use crate::catalog::map::Payment;
@@ -84,7 +85,7 @@ pub async fn pay(
     };
     let without_approval = caller.switches.payments_without_approval;
     if matches!(human, Human::Unreachable) && !without_approval {
-        caller.metrics.refused("payment_approval_unavailable");
+        caller.metrics.refused(Rule::PaymentApprovalUnavailable);
         return refused(results::refusal(format!(
             "{name} moves money, so the user must approve the exact amount in the client, but this MCP client cannot ask the user (it did not declare form elicitation); nothing was sent. Only the operator can allow payments without that approval ({WITHOUT_APPROVAL_VAR}=true)."
         )));
@@ -96,7 +97,7 @@ pub async fn pay(
     ask_args.remove(&p.confirm);
     let mut asking = match caller.prepare(def, ask_args) {
         Ok(a) => a,
-        Err(refusal) => return refused(refusal),
+        Err(refusal) => return refused(refusal.result),
     };
     if let Err(refusal) = caller.decide_key(&mut asking).await {
         return refused(refusal);

@@ -263,6 +263,15 @@ pub struct Cli {
     /// back to this process's memory (false) [default: true]
     #[arg(long, env = "TREKMAIL_STATE_REQUIRED", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     state_required: Option<String>,
+    /// Audit trail: one JSON line per write attempted and per refusal, appended to this file
+    /// (reopened on SIGHUP) or - for stderr; a write it cannot record is refused
+    #[arg(
+        long,
+        env = "TREKMAIL_AUDIT_LOG",
+        value_name = "PATH",
+        hide_env_values = true
+    )]
+    audit_log: Option<String>,
     /// File of the keys sealing approvals (input-required results), one a line, the current
     /// first, then previous ones still accepted; the same file on every replica [default: a
     /// random key per process: an approval must return to the replica that asked]

@@ -52,6 +52,7 @@ pub const VARIABLES: &[&str] = &[
     "TREKMAIL_HTTP_MAX_REQUESTS",
     "TREKMAIL_STATE_URL",
     "TREKMAIL_STATE_REQUIRED",
+    "TREKMAIL_AUDIT_LOG",
     "TREKMAIL_STATE_KEY_FILE",
 ];
 
@@ -261,6 +262,8 @@ impl Config {
             ca_cert_pem,
             http,
             state,
+            audit_log: get("TREKMAIL_AUDIT_LOG")
+                .map(|v| crate::call::audit::Destination::parse(&v)),
             state_keys,
             approval_ttl: APPROVAL_TTL,
         })

@@ -35,6 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::call::metrics::Metrics;
 use crate::call::tokens::{TokenSource, Tokens};
+use crate::call::verdict::Rule;
 use crate::serve::json_bound;
 use crate::serve::server::{Shared, TrekmailServer};
 use auth::{BearerCheck, Refusal};
@@ -178,7 +179,7 @@ impl HttpServer {
         // More requests than the bound are answered at once, not queued: memory stays bounded and
         // a load balancer can send the request to another replica.
         let Ok(permit) = Arc::clone(&self.requests).try_acquire_owned() else {
-            self.metrics.refused("http_requests_in_flight");
+            self.metrics.refused(Rule::HttpRequestsInFlight);
             return busy("busy: too many requests in flight; retry shortly\n");
         };
         let server = match &self.access {
@@ -208,7 +209,7 @@ impl HttpServer {
         let body = match tokio::time::timeout(READ_TIMEOUT, body.collect()).await {
             Ok(Ok(collected)) => collected.to_bytes(),
             Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-                self.metrics.refused("http_body_too_large");
+                self.metrics.refused(Rule::HttpBodyTooLarge);
                 return text(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "the request body is larger than TREKMAIL_HTTP_MAX_BODY_BYTES\n",
@@ -231,7 +232,7 @@ impl HttpServer {
             Ok(scan) => scan,
             Err(r) => {
                 tracing::warn!(bytes = body.len(), why = %r.why, "request refused before parsing");
-                self.metrics.refused("http_body_shape");
+                self.metrics.refused(Rule::HttpBodyShape);
                 return refused_shape(&r);
             }
         };
@@ -240,7 +241,7 @@ impl HttpServer {
         let kib = (scan.cost() / 1024).max(1);
         let kib = u32::try_from(kib.min(self.memory_kib)).unwrap_or(u32::MAX);
         let Ok(memory) = Arc::clone(&self.memory).try_acquire_many_owned(kib) else {
-            self.metrics.refused("http_memory_budget");
+            self.metrics.refused(Rule::HttpMemoryBudget);
             return busy("busy: the requests in flight use the memory budget; retry shortly\n");
         };
         let req = Request::from_parts(parts, Full::new(body));
@@ -264,7 +265,7 @@ impl HttpServer {
 
     /// A caller refused by `auth`, counted.
     fn refused(&self, refusal: &Refusal) -> Response<Body> {
-        self.metrics.refused("http_unauthorized");
+        self.metrics.refused(Rule::HttpUnauthorized);
         refused(refusal)
     }
 

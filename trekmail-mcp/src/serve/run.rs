@@ -8,6 +8,7 @@ use std::time::Duration;
 use rmcp::ServiceExt;
 use trekmail_api::RetryPolicy;
 
+use crate::call::audit::AuditLog;
 use crate::call::tokens::Tokens;
 use crate::catalog::Catalog;
 use crate::serve::http_server::{self, HttpServer, settings::HttpConfig};
@@ -87,6 +88,7 @@ pub async fn stdio(
                 code: 1,
             });
     }
+    reopen_on_hangup(server.audit_log());
     tracing::info!(tools = server.tools().len(), "serving on stdio");
     let closing = server.closing();
     crate::serve::stdio::watch_stdout(closing.clone());
@@ -142,6 +144,7 @@ pub async fn http(config: &Config, http: &HttpConfig, catalog: Catalog) -> Resul
             return Err(Failure::new("configuration", problems));
         }
     };
+    reopen_on_hangup(shared.audit_log());
     let tokens = Tokens {
         ops: config.ops_token.clone(),
         message: config.message_token.clone(),
@@ -185,6 +188,32 @@ pub async fn http(config: &Config, http: &HttpConfig, catalog: Catalog) -> Resul
     let drain = config.timeout + Duration::from_secs(5);
     server.serve(listener, stop_signal(), drain).await;
     Ok(())
+}
+
+/// Reopens the audit log at its path on every SIGHUP (what log rotation sends after moving the
+/// file away).
+fn reopen_on_hangup(log: Option<Arc<AuditLog>>) {
+    let Some(log) = log else {
+        return;
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::hangup()) {
+            Ok(mut hup) => {
+                tokio::spawn(async move {
+                    while hup.recv().await.is_some() {
+                        log.reopen();
+                    }
+                });
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "SIGHUP cannot be caught: the audit log will not be reopened");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    drop(log);
 }
 
 /// SIGTERM (how service managers and orchestrators stop a process) or Ctrl-C.

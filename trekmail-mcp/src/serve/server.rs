@@ -15,8 +15,8 @@ use rmcp::service::{RequestContext, RoleServer};
 use tokio_util::sync::CancellationToken;
 use trekmail_api::{ClientBuilder, OutcomeBody, Pool, RetryPolicy};
 
-use crate::call::Caller;
 use crate::call::approvals::{Approvals, CallerSeal, StateKeys};
+use crate::call::audit::{self, AuditLog, Trail};
 use crate::call::files::{self, File};
 use crate::call::gates::{self, Switches};
 use crate::call::human::{self, Approval, Ask, Decision, Human, HumanConfirm, Sealing};
@@ -26,13 +26,15 @@ use crate::call::metrics::Metrics;
 use crate::call::outbound;
 use crate::call::payments;
 use crate::call::progress::Progress;
-use crate::call::results;
 use crate::call::send_rate::{Budget, ProcessBudget, SendRateLimit, SharedBudget};
 use crate::call::shelf::Shelf;
 use crate::call::state::{SharedIntents, Store};
 use crate::call::tokens::Secret;
 use crate::call::tokens::{TokenSource, Tokens};
+use crate::call::trace::TraceContext;
 use crate::call::upload::Context as Upload;
+use crate::call::verdict::Rule;
+use crate::call::{Caller, Finished, Refused};
 use crate::catalog::{Catalog, ToolDef};
 use crate::serve::Config;
 use crate::serve::scopes::{self, ScopeCache, Scopes};
@@ -163,6 +165,8 @@ pub struct Shared {
     metrics: Arc<Metrics>,
     /// `TREKMAIL_STATE_URL`.
     store: Option<Arc<Store>>,
+    /// `TREKMAIL_AUDIT_LOG`.
+    audit: Option<Arc<AuditLog>>,
     /// `TREKMAIL_UPLOAD_DIR` over stdio: where uploads read from and how their bytes travel.
     upload: Option<Arc<Upload>>,
     /// Input-required approvals: sealed with `TREKMAIL_STATE_KEY_FILE`'s keys (or a random key
@@ -201,6 +205,10 @@ impl Shared {
             return Err(problems.join("\n"));
         }
         let switches = config.switches();
+        let audit = match &config.audit_log {
+            Some(d) => Some(Arc::new(AuditLog::open(d.clone())?)),
+            None => None,
+        };
         let store = match &config.state {
             Some(state) => Some(Arc::new(
                 Store::new(state, config.timeout).map_err(|e| e.0)?,
@@ -266,7 +274,13 @@ impl Shared {
             store,
             upload,
             approvals,
+            audit,
         })
+    }
+
+    /// The audit trail (`TREKMAIL_AUDIT_LOG`), to reopen on SIGHUP.
+    pub fn audit_log(&self) -> Option<Arc<AuditLog>> {
+        self.audit.clone()
     }
 
     /// The shared state store (`TREKMAIL_STATE_URL`), for other shared state to use.
@@ -345,6 +359,20 @@ impl Shared {
             ),
             metrics: Arc::clone(&self.metrics),
             send_to: self.send_to.clone(),
+            // A caller's own token is named in the trail by an HMAC; the operator's tokens are
+            // the same for every line and not named.
+            audit: self.audit.as_ref().map(|log| {
+                let id = |t: &Option<Secret>| {
+                    (self.source == TokenSource::Request)
+                        .then(|| t.as_ref().map(|t| audit::caller_id(t.expose())))
+                        .flatten()
+                };
+                Trail {
+                    log: Arc::clone(log),
+                    ops: id(&tokens.ops),
+                    message: id(&tokens.message),
+                }
+            }),
             upload: self.upload.clone(),
             send_rate: self.send_rate.clone(),
         };
@@ -469,6 +497,11 @@ impl TrekmailServer {
         &self.listing.hidden
     }
 
+    /// The audit trail (`TREKMAIL_AUDIT_LOG`), to reopen on SIGHUP.
+    pub fn audit_log(&self) -> Option<Arc<AuditLog>> {
+        self.caller.audit.as_ref().map(|t| Arc::clone(&t.log))
+    }
+
     /// Forgets the writes remembered for telling retries from new intents, as a restart would.
     pub fn forget_recent_writes(&self) {
         self.caller.intents.forget();
@@ -508,7 +541,10 @@ impl TrekmailServer {
         name: &str,
         args: Option<serde_json::Map<String, serde_json::Value>>,
     ) -> Result<CallToolResult, ErrorData> {
-        complete(self.call_with(name, args, &Human::Unreachable, None).await)
+        complete(
+            self.call_with(name, args, &Human::Unreachable, None, None)
+                .await,
+        )
     }
 
     /// [`TrekmailServer::call`], telling `progress` while the call waits for a free slot or
@@ -520,70 +556,95 @@ impl TrekmailServer {
         progress: Option<&Progress>,
     ) -> Result<CallToolResult, ErrorData> {
         complete(
-            self.call_with(name, args, &Human::Unreachable, progress)
+            self.call_with(name, args, &Human::Unreachable, progress, None)
                 .await,
         )
     }
 
     /// Calls a tool by name; a guarded call may first ask `human` (`TREKMAIL_HUMAN_CONFIRM`):
-    /// over a 2026-07-28 client the answer can be the question itself (input required), and
-    /// `progress` hears of waits (for a slot, before a retry).
+    /// over a 2026-07-28 client the answer can be the question itself (input required),
+    /// `progress` hears of waits (for a slot, before a retry), and `trace` (the client's W3C
+    /// trace context) goes on to the API and into the call's log lines. Every call's outcome
+    /// passes [`Caller::finish`] here: the metrics and the audit trail.
     pub async fn call_with(
         &self,
         name: &str,
         args: Option<serde_json::Map<String, serde_json::Value>>,
         human: &Human,
         progress: Option<&Progress>,
+        trace: Option<&TraceContext>,
     ) -> Result<CallToolResponse, ErrorData> {
+        let args = args.unwrap_or_default();
         let Some((_, def)) = self.find(name) else {
             let msg = match self.listing.hidden.get(name) {
                 Some(why) => format!("tool `{name}` is not available: {why}"),
                 None => format!("unknown tool `{name}`"),
             };
-            self.caller.metrics.refused("tool_not_listed");
+            let def = self.catalog.get(name).map(|d| &**d);
+            let target = def.map(|d| audit::target(d, &args)).unwrap_or_default();
+            let refused = Refused::new(Rule::ToolNotListed, msg.clone());
+            self.caller.finish(def, target, &refused.finished(), trace);
             return Err(ErrorData::invalid_params(msg, None));
         };
         let metrics = &self.caller.metrics;
         let _in_flight = metrics.start();
         let started = std::time::Instant::now();
-        let r = self.call_listed(def, args, human, progress).await;
-        let outcome = match &r {
-            Ok(Called {
-                response: CallToolResponse::InputRequired(_),
-                ..
-            }) => "input_required",
-            Ok(Called {
-                response: CallToolResponse::Complete(r),
-                ..
-            }) if r.is_error != Some(true) => "ok",
+        let target = match &self.caller.audit {
+            Some(_) => audit::target(def, &args),
+            None => serde_json::Map::new(),
+        };
+        // The call's log lines carry the client's trace id.
+        let span = trace.map_or_else(
+            tracing::Span::none,
+            |t| tracing::info_span!("call", trace_id = %t.trace_id()),
+        );
+        let step = tracing::Instrument::instrument(
+            self.call_listed(def, args, human, progress, trace),
+            span,
+        )
+        .await;
+        let outcome = match &step {
+            Ok(Step::Asking(_)) => "input_required",
+            Ok(Step::Other(_)) => "other",
+            Ok(Step::Finished(f)) if f.result.is_error != Some(true) => "ok",
             _ => "error",
         };
         metrics.call(&def.entry.name, outcome, started.elapsed());
-        if let Ok(Called {
-            approval: Some(a), ..
-        }) = &r
-        {
-            tracing::debug!(tool = %def.entry.name, approval = a.as_str(), "call sent");
+        match step {
+            // A question is no outcome yet: the call comes back with the answer.
+            Ok(Step::Asking(question)) => Ok(question.into()),
+            Ok(Step::Other(response)) => Ok(response),
+            Ok(Step::Finished(f)) => {
+                self.caller.finish(Some(def), target, &f, trace);
+                Ok(f.result.into())
+            }
+            Err(e) => {
+                let refused = Refused::new(Rule::ShuttingDown, e.message.to_string());
+                self.caller
+                    .finish(Some(def), target, &refused.finished(), trace);
+                Err(e)
+            }
         }
-        r.map(|c| c.response)
     }
 
     async fn call_listed(
         &self,
         def: &ToolDef,
-        args: Option<serde_json::Map<String, serde_json::Value>>,
+        args: serde_json::Map<String, serde_json::Value>,
         human: &Human,
         progress: Option<&Progress>,
-    ) -> Result<Called, ErrorData> {
+        trace: Option<&TraceContext>,
+    ) -> Result<Step, ErrorData> {
         // Switches and confirmation first: a refused call asks nobody.
-        let prepared = match self.caller.prepare(def, args.unwrap_or_default()) {
+        let mut prepared = match self.caller.prepare(def, args) {
             Ok(p) => p,
-            Err(refusal) => return Ok(Called::refused(refusal)),
+            Err(refused) => return Ok(Step::Finished(refused.finished())),
         };
+        prepared.trace = trace.cloned();
         // A payment asks the user itself, whatever TREKMAIL_HUMAN_CONFIRM says, with the price;
         // its call without the credential only asks the price.
         let pays = payments::credential(def, &prepared.args).is_some();
-        let approval = if prepared.guarded() && def.entry.payment.is_none() {
+        prepared.approval = Some(if prepared.guarded() && def.entry.payment.is_none() {
             let sealing = Sealing {
                 approvals: &self.approvals,
                 caller: &self.caller_seal,
@@ -601,19 +662,13 @@ impl TrekmailServer {
             {
                 Decision::Proceed(a) => a,
                 Decision::Refuse { why, rule } => {
-                    self.caller.metrics.refused(rule);
-                    return Ok(Called::refused(results::refusal(why)));
+                    return Ok(Step::Finished(prepared.refused(Refused::new(rule, why))));
                 }
-                Decision::InputRequired(question) => {
-                    return Ok(Called {
-                        response: question.into(),
-                        approval: None,
-                    });
-                }
+                Decision::InputRequired(question) => return Ok(Step::Asking(question)),
             }
         } else {
             Approval::NotGuarded
-        };
+        });
         // Waiting for a slot is part of the call: a cancellation ends the wait too. The human
         // was asked before: a pending question holds no slot.
         let slot = match self.slots.try_acquire() {
@@ -635,37 +690,48 @@ impl TrekmailServer {
             ));
         };
         if pays {
+            // Recorded like any write: before it leaves, or refused.
+            if let Err(refused) = self.caller.record_attempt(&prepared) {
+                return Ok(Step::Finished(prepared.refused(refused)));
+            }
             let sealing = Sealing {
                 approvals: &self.approvals,
                 caller: &self.caller_seal,
             };
+            let key = prepared.key.clone();
+            let request_id = prepared.request_id.clone();
+            let confirmed = prepared.confirmed();
             let (response, approval) =
                 payments::pay(&self.caller, prepared, human, sealing, progress).await;
-            return Ok(Called { response, approval });
+            return Ok(match response {
+                CallToolResponse::Complete(result) => Step::Finished(Finished {
+                    // The asking request and the paying one: the line says whether it paid.
+                    verdict: crate::call::verdict::Verdict::Flow {
+                        completed: result.is_error != Some(true),
+                    },
+                    result,
+                    key,
+                    request_id: Some(request_id),
+                    approval,
+                    confirmed,
+                }),
+                CallToolResponse::InputRequired(q) => Step::Asking(q),
+                other => Step::Other(other),
+            });
         }
-        Ok(Called {
-            response: self.caller.execute(prepared, progress).await.into(),
-            approval: Some(approval),
-        })
+        Ok(Step::Finished(
+            self.caller.execute(prepared, progress).await,
+        ))
     }
 }
 
-/// One call's outcome: what the client gets, and how the user's approval was obtained (`None`
-/// when the call stopped before: refused, or waiting for the user's answer).
-pub struct Called {
-    /// The answer to `tools/call`.
-    pub response: CallToolResponse,
-    /// How the approval was obtained, for a call that went on to the API.
-    pub approval: Option<Approval>,
-}
-
-impl Called {
-    fn refused(result: CallToolResult) -> Self {
-        Self {
-            response: result.into(),
-            approval: None,
-        }
-    }
+/// Where a call stands when its handler returns: finished (sent, failed or refused), or asking
+/// the user (an input-required result; the call comes back with the answer).
+enum Step {
+    Finished(Finished),
+    Asking(rmcp::model::InputRequiredResult),
+    /// Any other answer (a task), passed on as it is.
+    Other(CallToolResponse),
 }
 
 /// The complete result of a call made without a client to ask: such a call is never answered
@@ -702,10 +768,15 @@ impl TrekmailServer {
                 .collect::<Vec<_>>()
                 .join("\n")
         };
-        let prepared = self
-            .caller
-            .prepare(def, args)
-            .map_err(|r| ErrorData::invalid_params(text_of(&r), None))?;
+        let target = audit::target(def, &args);
+        let prepared = match self.caller.prepare(def, args) {
+            Ok(p) => p,
+            Err(refused) => {
+                let finished = refused.finished();
+                self.caller.finish(Some(def), target, &finished, None);
+                return Err(ErrorData::invalid_params(text_of(&finished.result), None));
+            }
+        };
         let (shelf, caller) = &self.caller.shelf;
         if let Some(file) = shelf.take(caller, uri, std::time::Instant::now()) {
             return Ok(ReadResourceResult::new(vec![file.contents(uri)]));
@@ -720,6 +791,7 @@ impl TrekmailServer {
             .caller
             .send(prepared, None)
             .await
+            .0
             .map_err(|r| ErrorData::internal_error(text_of(&r), None))?;
         let file = match (&outcome.body, self.caller.client(def.entry.token)) {
             (OutcomeBody::Json(v), Some(client)) => {
@@ -816,10 +888,14 @@ impl ServerHandler for TrekmailServer {
             Progress::new(token, sink)
         });
         let human = Human::of(&context, &request);
+        let trace = TraceContext::parse(
+            context.meta.get_traceparent(),
+            context.meta.get_tracestate(),
+        );
         tokio::select! {
             // Boxed: the call future is large and rmcp moves the handler future into a task per
             // request; boxing cut a call's instruction count by a quarter (callgrind).
-            r = Box::pin(self.call_with(&request.name, request.arguments, &human, progress.as_ref())) => r,
+            r = Box::pin(self.call_with(&request.name, request.arguments, &human, progress.as_ref(), trace.as_ref())) => r,
             () = context.ct.cancelled() => Err(cancelled()),
             () = self.closing.cancelled() => Err(cancelled()),
         }

@@ -71,6 +71,8 @@ pub struct Config {
     pub http: Option<HttpConfig>,
     /// `TREKMAIL_STATE_URL`, `TREKMAIL_STATE_REQUIRED`: the shared state store, if any.
     pub state: Option<StateConfig>,
+    /// `TREKMAIL_AUDIT_LOG`: where the audit trail goes, if anywhere.
+    pub audit_log: Option<crate::call::audit::Destination>,
     /// `TREKMAIL_STATE_KEY_FILE`: the keys sealing approval states, shared by replicas; `None`
     /// seals with a random key of this process.
     pub state_keys: Option<StateKeys>,

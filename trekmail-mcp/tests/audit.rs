@@ -1,0 +1,474 @@
+//! The audit trail (`TREKMAIL_AUDIT_LOG`): a line per write attempted and per refusal, with
+//! typed outcomes; a write the trail cannot record is refused and nothing is sent; no secret in
+//! any line; reopened on SIGHUP. Over HTTP: see `tests/http.rs`
+//! (`caller_mode_audit_lines_name_the_caller_by_an_hmac_only`).
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::{Harness, MSG_TOKEN, OPS_TOKEN, Opts, is_error, text};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use trekmail_mcp::call::human::Human;
+use trekmail_mcp::call::trace::TraceContext;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+/// A fresh directory under the system's temporary directory.
+fn scratch(what: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("trekmail-audit-{what}-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
+        .collect()
+}
+
+async fn audited(opts: Opts, log: &Path) -> Harness {
+    let mut opts = opts;
+    opts.extra
+        .push(("TREKMAIL_AUDIT_LOG", log.display().to_string()));
+    Harness::start(opts).await
+}
+
+/// Every secret a call may carry, none of which a line may hold.
+const SECRETS: [&str; 4] = [
+    OPS_TOKEN,
+    MSG_TOKEN,
+    "Sup3rSecretPassw0rd",
+    "BODY-TEXT-NEVER-LOGGED",
+];
+
+fn assert_no_secret(path: &Path) {
+    let all = std::fs::read_to_string(path).unwrap();
+    for s in SECRETS {
+        assert!(!all.contains(s), "{s} in the audit log:\n{all}");
+    }
+}
+
+#[tokio::test]
+async fn writes_are_recorded_before_and_after_and_reads_are_not() {
+    let dir = scratch("writes");
+    let log = dir.join("audit.log");
+    let h = audited(Opts::default(), &log).await;
+    h.answer_json(200, json!({"data": {"id": 7, "note": "x"}}))
+        .await;
+    let r = h
+        .call("update_mailbox_note", json!({"mailbox_id": 7, "note": "x"}))
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    // A read leaves no line.
+    h.call("get_domain", json!({"domain_id": 7})).await;
+    let sent = h.requests().await;
+    h.answer_json(422, json!({"error": {"code": "invalid", "message": "no"}}))
+        .await;
+    h.call("update_mailbox_note", json!({"mailbox_id": 8, "note": "y"}))
+        .await;
+
+    let l = lines(&log);
+    assert_eq!(l.len(), 4, "{l:#?}");
+    let request_id = sent[0].headers["x-request-id"].to_str().unwrap();
+    let key = sent[0].headers["idempotency-key"].to_str().unwrap();
+    for (line, outcome) in [(&l[0], "attempted"), (&l[1], "sent")] {
+        assert_eq!(line["tool"], "update_mailbox_note");
+        assert_eq!(line["target"], json!({"mailbox_id": 7}));
+        assert_eq!(line["outcome"], outcome);
+        assert_eq!(line["request_id"], request_id, "{line}");
+        assert_eq!(line["idempotency_key"], key, "{line}");
+        assert_eq!(line["approval"], "not_guarded");
+        assert_eq!(line["confirmed"], false);
+        assert!(
+            line.get("caller").is_none(),
+            "operator mode names no caller"
+        );
+        assert!(line["time"].as_str().unwrap().ends_with('Z'));
+    }
+    assert_eq!(l[1]["status"], 200);
+    assert_eq!(l[3]["outcome"], "sent");
+    assert_eq!(l[3]["status"], 422);
+    assert_eq!(l[3]["target"], json!({"mailbox_id": 8}));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn refusals_name_their_rule_and_no_line_holds_a_secret() {
+    let dir = scratch("refusals");
+    let log = dir.join("audit.log");
+    let h = audited(Opts::default(), &log).await;
+    h.answer_json(200, json!({"data": {}})).await;
+    // The destructive switch is off.
+    let r = h
+        .call(
+            "change_mailbox_password",
+            json!({"mailbox_id": 3, "password": "Sup3rSecretPassw0rd"}),
+        )
+        .await;
+    assert!(is_error(&r));
+    // The sending switch is off.
+    h.call(
+        "send_message",
+        json!({"to": ["a@example.com"], "subject": "s", "body_text": "BODY-TEXT-NEVER-LOGGED", "confirm_send": true}),
+    )
+    .await;
+    // Invalid arguments.
+    h.call(
+        "update_mailbox_note",
+        json!({"mailbox_id": "seven", "note": 1}),
+    )
+    .await;
+    // Not listed.
+    assert!(h.try_call("no_such_tool", json!({})).await.is_err());
+    assert!(h.requests().await.is_empty(), "nothing was sent");
+
+    let l = lines(&log);
+    let rules: Vec<(&str, &str)> = l
+        .iter()
+        .map(|x| (x["tool"].as_str().unwrap(), x["rule"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("change_mailbox_password", "safety_gate"),
+            ("send_message", "safety_gate"),
+            ("update_mailbox_note", "invalid_arguments"),
+            ("(unknown)", "tool_not_listed"),
+        ]
+    );
+    assert!(l.iter().all(|x| x["outcome"] == "refused"));
+    assert_eq!(l[0]["target"], json!({"mailbox_id": 3}));
+    assert_no_secret(&log);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn approvals_and_secrets_of_sent_writes() {
+    let dir = scratch("approvals");
+    let log = dir.join("audit.log");
+    let h = audited(Opts::all_gates(), &log).await;
+    h.answer_json(200, json!({"data": {"ok": true}})).await;
+    // Without its confirmation argument: refused by that rule.
+    h.call(
+        "delete_domain",
+        json!({"domain_id": 5, "confirm_delete": false}),
+    )
+    .await;
+    h.call(
+        "delete_domain",
+        json!({"domain_id": 5, "confirm_delete": true}),
+    )
+    .await;
+    h.call(
+        "change_mailbox_password",
+        json!({"mailbox_id": 3, "password": "Sup3rSecretPassw0rd"}),
+    )
+    .await;
+    h.call(
+        "send_message",
+        json!({"to": ["a@example.com"], "subject": "s", "body_text": "BODY-TEXT-NEVER-LOGGED", "confirm_send": true}),
+    )
+    .await;
+    let l = lines(&log);
+    let seen: Vec<(&str, &str, &Value, bool)> = l
+        .iter()
+        .map(|x| {
+            (
+                x["tool"].as_str().unwrap(),
+                x["outcome"].as_str().unwrap(),
+                &x["approval"],
+                x["confirmed"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    // This client cannot ask its user (TREKMAIL_HUMAN_CONFIRM=auto): the switch and the
+    // confirmation argument sufficed, and the trail says so.
+    let cannot = json!("client_cannot_ask");
+    assert_eq!(
+        seen,
+        [
+            ("delete_domain", "refused", &Value::Null, false),
+            ("delete_domain", "attempted", &cannot, true),
+            ("delete_domain", "sent", &cannot, true),
+            ("change_mailbox_password", "attempted", &cannot, false),
+            ("change_mailbox_password", "sent", &cannot, false),
+            ("send_message", "attempted", &cannot, true),
+            ("send_message", "sent", &cannot, true),
+        ]
+    );
+    assert_eq!(l[0]["rule"], "confirmation_argument");
+    assert_eq!(h.requests().await.len(), 3);
+    assert_no_secret(&log);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_write_that_gets_no_answer_is_recorded_as_failed() {
+    let dir = scratch("failed");
+    let log = dir.join("audit.log");
+    // Nothing listens on a port just released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut opts = Opts::default();
+    opts.extra
+        .push(("TREKMAIL_AUDIT_LOG", log.display().to_string()));
+    let (policy, _) = support::recording_policy();
+    let server = Harness::server_for(&base, &opts, policy);
+    let r = server
+        .call(
+            "update_mailbox_note",
+            json!({"mailbox_id": 7, "note": "x"}).as_object().cloned(),
+        )
+        .await
+        .unwrap();
+    assert!(is_error(&r));
+    let l = lines(&log);
+    assert_eq!(l.len(), 2, "{l:#?}");
+    assert_eq!(l[0]["outcome"], "attempted");
+    assert_eq!(l[1]["outcome"], "failed");
+    assert_eq!(l[1]["failure"], "connect");
+    assert_eq!(l[0]["request_id"], l[1]["request_id"]);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_write_the_log_cannot_record_is_refused_and_nothing_is_sent() {
+    // /dev/full opens, and every write to it fails (no space).
+    let h = audited(Opts::default(), Path::new("/dev/full")).await;
+    h.answer_json(200, json!({"data": {"id": 7}})).await;
+    let r = h
+        .call("update_mailbox_note", json!({"mailbox_id": 7, "note": "x"}))
+        .await;
+    assert!(is_error(&r));
+    assert!(text(&r).contains("TREKMAIL_AUDIT_LOG"), "{}", text(&r));
+    assert!(h.requests().await.is_empty(), "nothing was sent");
+    // Reads are not recorded, so they go on.
+    let r = h.call("get_domain", json!({"domain_id": 7})).await;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert_eq!(h.requests().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_log_that_cannot_be_reopened_refuses_writes_until_it_can() {
+    let dir = scratch("reopen");
+    let sub = dir.join("logs");
+    std::fs::create_dir_all(&sub).unwrap();
+    let log = sub.join("audit.log");
+    let h = audited(Opts::default(), &log).await;
+    h.answer_json(200, json!({"data": {"id": 7}})).await;
+    let args = json!({"mailbox_id": 7, "note": "x"});
+    assert!(!is_error(
+        &h.call("update_mailbox_note", args.clone()).await
+    ));
+    // The directory goes away: the reopen fails and the trail is closed.
+    std::fs::rename(&sub, dir.join("moved")).unwrap();
+    let trail = h.server.audit_log().unwrap();
+    trail.reopen();
+    let r = h.call("update_mailbox_note", args.clone()).await;
+    assert!(
+        is_error(&r) && text(&r).contains("audit log"),
+        "{}",
+        text(&r)
+    );
+    assert_eq!(h.requests().await.len(), 1, "the second write was not sent");
+    // Back in place: writes go on after the next reopen.
+    std::fs::create_dir_all(&sub).unwrap();
+    trail.reopen();
+    assert!(!is_error(
+        &h.call("update_mailbox_note", json!({"mailbox_id": 7, "note": "z"}))
+            .await
+    ));
+    assert_eq!(h.requests().await.len(), 2);
+    assert_eq!(lines(&log).len(), 2);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn an_audit_log_that_cannot_be_opened_stops_the_start() {
+    let dir = scratch("unopenable");
+    let file = dir.join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let mut opts = Opts::default();
+    // A path under a regular file cannot be created.
+    let bad = file.join("audit.log");
+    opts.extra
+        .push(("TREKMAIL_AUDIT_LOG", bad.display().to_string()));
+    let config = support::config("http://127.0.0.1:9", &opts).unwrap();
+    let err =
+        trekmail_mcp::TrekmailServer::new(&config, trekmail_mcp::Catalog::embedded().unwrap())
+            .err()
+            .unwrap();
+    assert!(err.contains("TREKMAIL_AUDIT_LOG"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn the_trace_context_reaches_the_api_exactly_and_the_audit_line() {
+    let dir = scratch("trace");
+    let log = dir.join("audit.log");
+    let h = audited(Opts::default(), &log).await;
+    h.answer_json(200, json!({"data": {"id": 7}})).await;
+    let args = json!({"mailbox_id": 7, "note": "x"}).as_object().cloned();
+    let state = "vendor=opaque-value,other=1";
+    let trace = TraceContext::parse(Some(TRACEPARENT), Some(state));
+    h.server
+        .call_with(
+            "update_mailbox_note",
+            args.clone(),
+            &Human::Unreachable,
+            None,
+            trace.as_ref(),
+        )
+        .await
+        .unwrap();
+    // A malformed one is not passed on.
+    let bad = TraceContext::parse(
+        Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7"),
+        Some(state),
+    );
+    assert!(bad.is_none());
+    h.server
+        .call_with(
+            "update_mailbox_note",
+            args,
+            &Human::Unreachable,
+            None,
+            bad.as_ref(),
+        )
+        .await
+        .unwrap();
+    let sent = h.requests().await;
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].headers["traceparent"], TRACEPARENT);
+    assert_eq!(sent[0].headers["tracestate"], state);
+    assert_eq!(sent[0].headers.get_all("traceparent").iter().count(), 1);
+    assert!(sent[1].headers.get("traceparent").is_none());
+    assert!(sent[1].headers.get("tracestate").is_none());
+    let l = lines(&log);
+    assert_eq!(l[0]["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(l[1]["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert!(l[2].get("trace_id").is_none());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The binary over stdio: the `traceparent` of a request's `_meta` reaches the API and the
+/// call's log lines; after the log file is moved away and SIGHUP sent, the next line goes to a
+/// new file at the path.
+#[tokio::test]
+async fn over_stdio_meta_traceparent_goes_on_and_sighup_reopens_the_log() {
+    let dir = scratch("stdio");
+    let log = dir.join("audit.log");
+    let mock = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"id": 7}})))
+        .mount(&mock)
+        .await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_trekmail-mcp"))
+        .env_clear()
+        .env("TREKMAIL_BASE_URL", mock.uri())
+        .env("TREKMAIL_API_TOKEN", OPS_TOKEN)
+        .env("TREKMAIL_SCOPE_AWARE", "false")
+        .env("TREKMAIL_LOG", "info")
+        .env("TREKMAIL_AUDIT_LOG", &log)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut send = async |msg: Value| {
+        stdin
+            .write_all(format!("{msg}\n").as_bytes())
+            .await
+            .unwrap();
+        stdin.flush().await.unwrap();
+    };
+    send(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "audit", "version": "1"}}})).await;
+    let mut recv = async || {
+        let line = tokio::time::timeout(Duration::from_secs(20), stdout.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        serde_json::from_str::<Value>(&line).unwrap()
+    };
+    recv().await;
+    send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+    let call = |id: u64, mailbox: u64| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+            "name": "update_mailbox_note",
+            "arguments": {"mailbox_id": mailbox, "note": "x"},
+            "_meta": {"traceparent": TRACEPARENT, "tracestate": "k=v"}
+        }})
+    };
+    send(call(2, 1)).await;
+    let r = recv().await;
+    assert_eq!(r["result"]["isError"], false, "{r}");
+    // Rotation: the file is moved away, then SIGHUP.
+    std::fs::rename(&log, dir.join("audit.log.1")).unwrap();
+    let pid = child.id().unwrap().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // The reopen (on the server's runtime) creates the file at the path again.
+    for _ in 0..200 {
+        if log.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(log.exists(), "SIGHUP did not reopen the log");
+    send(call(3, 2)).await;
+    let r = recv().await;
+    assert_eq!(r["result"]["isError"], false, "{r}");
+    drop(stdin);
+    tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    let old = lines(&dir.join("audit.log.1"));
+    assert_eq!(old.len(), 2, "{old:#?}");
+    assert_eq!(old[0]["target"], json!({"mailbox_id": 1}));
+    assert_eq!(old[0]["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    let new = lines(&log);
+    assert_eq!(new.len(), 2, "{new:#?}");
+    assert_eq!(new[0]["target"], json!({"mailbox_id": 2}));
+    let sent = mock.received_requests().await.unwrap();
+    assert_eq!(sent[0].headers["traceparent"], TRACEPARENT);
+    assert_eq!(sent[0].headers["tracestate"], "k=v");
+    let mut logs = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut logs)
+        .await
+        .unwrap();
+    let calling: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("calling the API"))
+        .collect();
+    assert!(!calling.is_empty(), "{logs}");
+    for l in calling {
+        assert!(
+            l.contains("trace_id=4bf92f3577b34da6a3ce929d0e0e4736"),
+            "{l}"
+        );
+    }
+    assert!(!logs.contains(OPS_TOKEN));
+    std::fs::remove_dir_all(dir).unwrap();
+}
