@@ -205,7 +205,7 @@ impl Serialize for Approval {
 }
 
 /// Longest path argument value kept, in characters.
-const MAX_TARGET_CHARS: usize = 200;
+pub const MAX_TARGET_CHARS: usize = 200;
 
 /// The path arguments of a call to `def`, each value cut to [`MAX_TARGET_CHARS`].
 pub fn target(def: &ToolDef, args: &Map<String, Value>) -> Map<String, Value> {
