@@ -247,7 +247,14 @@ pub const CALLER_LABEL: &[u8] = b"trekmail-mcp audit caller v1";
 /// `time` as RFC 3339 in UTC with milliseconds: `2026-12-06T15:23:53.123Z`.
 pub fn rfc3339(time: SystemTime) -> String {
     let d = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
+    let whole = utc_seconds(d.as_secs());
+    let date_time = whole.strip_suffix('Z').unwrap_or(&whole);
+    format!("{date_time}.{:03}Z", d.subsec_millis())
+}
+
+/// Unix seconds as RFC 3339 in UTC: `2026-12-06T15:23:53Z` (the audit's times and the send
+/// rate's refusals share it).
+pub fn utc_seconds(secs: u64) -> String {
     let (days, rest) = (secs / 86_400, secs % 86_400);
     // Days to a civil date (Howard Hinnant's algorithm), for dates after 1970.
     let z = days + 719_468;
@@ -260,11 +267,10 @@ pub fn rfc3339(time: SystemTime) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + u64::from(month <= 2);
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
         rest / 3600,
         rest % 3600 / 60,
-        rest % 60,
-        d.subsec_millis()
+        rest % 60
     )
 }
 

@@ -9,14 +9,14 @@
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
+use crate::call::audit;
 use crate::call::outbound;
-use crate::call::state::{Store, StoreError};
+use crate::call::state::{OnceAMinute, Store, StoreError};
 use crate::catalog::ToolDef;
 
 /// The variable, named in every refusal.
@@ -210,8 +210,8 @@ pub struct SharedBudget {
     script: redis::Script,
     /// `Some` when `TREKMAIL_STATE_REQUIRED=false`: the budget used while the store fails.
     fallback: Option<ProcessBudget>,
-    /// When the fallback was last logged (unix seconds), for logging it once a minute.
-    logged: AtomicU64,
+    /// Logs the fallback once a minute.
+    logged: OnceAMinute,
 }
 
 impl SharedBudget {
@@ -221,7 +221,7 @@ impl SharedBudget {
             store,
             script: redis::Script::new(TAKE),
             fallback: (!required).then(ProcessBudget::default),
-            logged: AtomicU64::new(0),
+            logged: OnceAMinute::default(),
         }
     }
 
@@ -266,14 +266,7 @@ impl SharedBudget {
     }
 
     fn log_fallback(&self, why: &StoreError) {
-        let now = now_ms() / 1000;
-        let last = self.logged.load(Ordering::Relaxed);
-        if now.saturating_sub(last) >= 60
-            && self
-                .logged
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
+        if self.logged.due() {
             tracing::warn!(reason = %why, "the state store fails: the send rate is counted in this process's memory (TREKMAIL_STATE_REQUIRED=false); logged at most once a minute");
         }
     }
@@ -375,24 +368,7 @@ pub fn now_ms() -> u64 {
 
 /// `2026-12-06T16:42:10Z` for unix milliseconds (rounded up to the second).
 pub fn utc(ms: u64) -> String {
-    let secs = ms.div_ceil(1000);
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-    let z = i64::try_from(days).unwrap_or(0) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
+    audit::utc_seconds(ms.div_ceil(1000))
 }
 
 /// `40 s`, `60 min` (up to an hour and a half), `2 h 5 min`, `23 h`.

@@ -196,8 +196,28 @@ pub struct SharedIntents {
     script: redis::Script,
     /// `Some` when `TREKMAIL_STATE_REQUIRED=false`: the memory used while the store fails.
     fallback: Option<ProcessMemory>,
-    /// When the fallback was last logged (unix seconds), for logging it once a minute.
-    logged: AtomicU64,
+    /// Logs the fallback once a minute.
+    logged: OnceAMinute,
+}
+
+/// Says yes at most once a minute (process-wide per value): the fallback warnings of the
+/// intent memory and the send rate would otherwise flood the log while the store is down.
+#[derive(Debug, Default)]
+pub struct OnceAMinute(AtomicU64);
+
+impl OnceAMinute {
+    /// True when a minute has passed since the last true (the first call included).
+    pub fn due(&self) -> bool {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let last = self.0.load(Ordering::Relaxed);
+        now.saturating_sub(last) >= 60
+            && self
+                .0
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
 }
 
 impl SharedIntents {
@@ -207,7 +227,7 @@ impl SharedIntents {
             store,
             script: redis::Script::new(DECIDE),
             fallback: (!required).then(ProcessMemory::default),
-            logged: AtomicU64::new(0),
+            logged: OnceAMinute::default(),
         }
     }
 
@@ -243,16 +263,7 @@ impl SharedIntents {
     }
 
     fn log_fallback(&self, why: &StoreError) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let last = self.logged.load(Ordering::Relaxed);
-        if now.saturating_sub(last) >= 60
-            && self
-                .logged
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
+        if self.logged.due() {
             tracing::warn!(reason = %why, "the state store fails: intents are decided in this process's memory (TREKMAIL_STATE_REQUIRED=false); logged at most once a minute");
         }
     }
