@@ -3,13 +3,12 @@
 //! hostile storage URL and a file that changes abort the upload and name the failed step.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rmcp::model::{NumberOrString, ProgressNotificationParam, ProgressToken};
 use serde_json::{Value, json};
-use trekmail_mcp::call::progress::Progress;
 use trekmail_mcp::call::upload::confine::{self, UploadDirs};
 use trekmail_mcp::call::upload::flow::{self, Request, Steps};
 use wiremock::matchers::{method, path, path_regex};
@@ -122,16 +121,6 @@ async fn paths(mock: &MockServer) -> Vec<String> {
         .collect()
 }
 
-fn recorder() -> (Progress, Arc<Mutex<Vec<ProgressNotificationParam>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let s = Arc::clone(&seen);
-    let p = Progress::new(
-        ProgressToken(NumberOrString::Number(1)),
-        Arc::new(move |n| s.lock().unwrap().push(n)),
-    );
-    (p, seen)
-}
-
 #[tokio::test]
 async fn a_single_put_then_complete() {
     let mock = MockServer::start().await;
@@ -203,7 +192,7 @@ async fn parts_then_complete_with_their_etags_and_progress_per_part() {
         base: base.clone(),
         http: http(),
     };
-    let (progress, seen) = recorder();
+    let (progress, seen) = support::progress_recorder();
     flow::run(
         &api,
         &http(),

@@ -9,13 +9,10 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rmcp::model::{NumberOrString, ProgressNotificationParam, ProgressToken};
 use serde_json::{Value, json};
 use support::{Harness, OPS_TOKEN, Opts, is_error, text};
-use trekmail_mcp::call::progress::Progress;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -84,16 +81,6 @@ fn lines(reqs: &[wiremock::Request]) -> Vec<String> {
     reqs.iter()
         .map(|r| format!("{} {}", r.method, r.url.path()))
         .collect()
-}
-
-fn recorder() -> (Progress, Arc<Mutex<Vec<ProgressNotificationParam>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let s = Arc::clone(&seen);
-    let p = Progress::new(
-        ProgressToken(NumberOrString::Number(1)),
-        Arc::new(move |n| s.lock().unwrap().push(n)),
-    );
-    (p, seen)
 }
 
 #[tokio::test]
@@ -282,7 +269,7 @@ async fn a_larger_file_goes_in_parts_with_progress_per_part() {
         json_answer(200, json!({"data": {"id": 4, "status": "active"}})),
     )
     .await;
-    let (progress, seen) = recorder();
+    let (progress, seen) = support::progress_recorder();
     let args = json!({"space": "account", "local_path": "report.pdf", "name": "Q3.pdf", "folder_id": 12, "client_mime": "application/pdf"});
     let r = h
         .server

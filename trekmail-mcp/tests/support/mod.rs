@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmcp::ErrorData;
-use rmcp::model::CallToolResult;
+use rmcp::model::{CallToolResult, NumberOrString, ProgressNotificationParam, ProgressToken};
 use serde_json::Value;
 use trekmail_api::RetryPolicy;
+use trekmail_mcp::call::progress::Progress;
 use trekmail_mcp::{Catalog, Config, TrekmailServer};
 use wiremock::MockServer;
 use wiremock::matchers::any;
@@ -256,4 +257,15 @@ pub async fn redis() -> Option<Redis> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("redis-server did not listen on {port}");
+}
+
+/// A progress reporter for token 1 that records every notification it is given.
+pub fn progress_recorder() -> (Progress, Arc<Mutex<Vec<ProgressNotificationParam>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = Arc::clone(&seen);
+    let p = Progress::new(
+        ProgressToken(NumberOrString::Number(1)),
+        Arc::new(move |n| s.lock().unwrap().push(n)),
+    );
+    (p, seen)
 }
