@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::call::state::Store;
+use crate::call::state::{Operation, Store};
 use crate::call::tokens::Tokens;
 use crate::call::verdict::Rule;
 use trekmail_api::canonical::canonical_json;
@@ -308,7 +308,7 @@ impl Used {
             let key = Store::key("approval", &hex(&caller.0[..16]), &hex(&digest));
             let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
             let set = store
-                .run(|mut c| async move {
+                .run(Operation::Approval, |mut c| async move {
                     redis::cmd("SET")
                         .arg(&key)
                         .arg(1)

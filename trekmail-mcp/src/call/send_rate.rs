@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::call::audit;
 use crate::call::outbound;
-use crate::call::state::{OnceAMinute, Store, StoreError};
+use crate::call::state::{OnceAMinute, Operation, Store, StoreError};
 use crate::catalog::ToolDef;
 
 /// The variable, named in every refusal.
@@ -238,7 +238,7 @@ impl SharedBudget {
     ) -> Result<Taken, StoreError> {
         let answer: Vec<i64> = self
             .store
-            .run(|mut conn| async move {
+            .run(Operation::SendRate, |mut conn| async move {
                 self.script
                     .key(Self::key())
                     .arg(now_ms)
@@ -294,7 +294,7 @@ impl Budget for SharedBudget {
             let member = ticket.to_owned();
             let removed = self
                 .store
-                .run(|mut conn| async move {
+                .run(Operation::SendRateGiveBack, |mut conn| async move {
                     redis::cmd("ZREM")
                         .arg(Self::key())
                         .arg(member)

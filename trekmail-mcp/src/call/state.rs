@@ -12,6 +12,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use crate::call::intents::{
     API_IDEMPOTENCY_WINDOW, Decision, Intent, IntentMemory, ProcessMemory, Undecided,
 };
+use crate::call::metrics::Metrics;
 
 /// Every key this server writes starts with this.
 pub const KEY_PREFIX: &str = "trekmail-mcp";
@@ -64,11 +65,60 @@ impl StateConfig {
 }
 
 /// The one connection to the store, made on first use and re-made after a failure; every
-/// command is bounded by the deadline given at [`Store::new`].
+/// command is bounded by the deadline given at [`Store::new`], and every failure is counted in
+/// the process's metrics by [`Operation`] and [`Failure`].
 pub struct Store {
     client: redis::Client,
     conn: OnceLock<ConnectionManager>,
     deadline: Duration,
+    metrics: Arc<Metrics>,
+}
+
+/// What a store command was for (the `operation` label of `trekmail_mcp_state_errors_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Deciding a write's intent.
+    Intent,
+    /// Counting a call's recipients against `TREKMAIL_SEND_RATE`.
+    SendRate,
+    /// Giving recipients back to the send rate after the API turned the call down.
+    SendRateGiveBack,
+    /// Marking an input-required approval used.
+    Approval,
+}
+
+impl Operation {
+    /// The label value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Intent => "intent",
+            Self::SendRate => "send_rate",
+            Self::SendRateGiveBack => "send_rate_give_back",
+            Self::Approval => "approval",
+        }
+    }
+}
+
+/// How a store command failed (the `kind` label of `trekmail_mcp_state_errors_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// No connection: refused, dropped, or another I/O error.
+    Unreachable,
+    /// No answer within the deadline.
+    Timeout,
+    /// The store answered with an error (out of memory under `noeviction`, authentication, …).
+    Error,
+}
+
+impl Failure {
+    /// The label value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Unreachable => "unreachable",
+            Self::Timeout => "timeout",
+            Self::Error => "error",
+        }
+    }
 }
 
 /// The store could not answer within the deadline.
@@ -82,14 +132,20 @@ impl std::fmt::Display for StoreError {
 }
 
 impl Store {
-    /// A store for `config`, each command bounded by `deadline` (the call deadline).
-    pub fn new(config: &StateConfig, deadline: Duration) -> Result<Self, StoreError> {
+    /// A store for `config`, each command bounded by `deadline` (the call deadline), its
+    /// failures counted in `metrics`.
+    pub fn new(
+        config: &StateConfig,
+        deadline: Duration,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, StoreError> {
         let client = redis::Client::open(config.url.as_str())
             .map_err(|_| StoreError("TREKMAIL_STATE_URL is not a valid URL".into()))?;
         Ok(Self {
             client,
             conn: OnceLock::new(),
             deadline,
+            metrics,
         })
     }
 
@@ -110,8 +166,9 @@ impl Store {
             // Reconnection is retried by the next command, not in a loop of its own.
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(200));
-        let c = ConnectionManager::new_lazy_with_config(self.client.clone(), config)
-            .map_err(|e| StoreError(format!("the state store cannot be set up: {}", what(&e))))?;
+        let c = ConnectionManager::new_lazy_with_config(self.client.clone(), config).map_err(
+            |e| StoreError(format!("the state store cannot be set up: {}", what(&e).1)),
+        )?;
         Ok(self.conn.get_or_init(|| c).clone())
     }
 
@@ -121,36 +178,49 @@ impl Store {
         format!("{KEY_PREFIX}:{kind}:{{{caller}}}:{id}")
     }
 
-    /// Runs `f` on the connection within the deadline.
-    pub async fn run<T, F, Fut>(&self, f: F) -> Result<T, StoreError>
+    /// Runs `f` (a command for `op`) on the connection within the deadline; a failure is
+    /// counted.
+    pub async fn run<T, F, Fut>(&self, op: Operation, f: F) -> Result<T, StoreError>
     where
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        let conn = self.connection()?;
-        match tokio::time::timeout(self.deadline, f(conn)).await {
-            Ok(Ok(v)) => Ok(v),
-            // The error's kind only: a message could carry the URL.
-            Ok(Err(e)) => Err(StoreError(format!(
-                "the state store (TREKMAIL_STATE_URL) {}",
-                what(&e)
-            ))),
-            Err(_) => Err(StoreError(format!(
-                "the state store (TREKMAIL_STATE_URL) did not answer within {} ms",
-                self.deadline.as_millis()
-            ))),
-        }
+        let answer = match self.connection() {
+            Ok(conn) => match tokio::time::timeout(self.deadline, f(conn)).await {
+                Ok(Ok(v)) => Ok(v),
+                // The error's kind only: a message could carry the URL.
+                Ok(Err(e)) => {
+                    let (failure, words) = what(&e);
+                    Err((
+                        failure,
+                        format!("the state store (TREKMAIL_STATE_URL) {words}"),
+                    ))
+                }
+                Err(_) => Err((
+                    Failure::Timeout,
+                    format!(
+                        "the state store (TREKMAIL_STATE_URL) did not answer within {} ms",
+                        self.deadline.as_millis()
+                    ),
+                )),
+            },
+            Err(e) => Err((Failure::Error, e.0)),
+        };
+        answer.map_err(|(failure, text)| {
+            self.metrics.state_error(op.name(), failure.name());
+            StoreError(text)
+        })
     }
 }
 
 /// What went wrong, in words that never carry the URL (the error's own text may).
-fn what(e: &redis::RedisError) -> String {
+fn what(e: &redis::RedisError) -> (Failure, String) {
     if e.is_connection_refusal() || e.is_connection_dropped() || e.is_io_error() {
-        "could not be reached".into()
+        (Failure::Unreachable, "could not be reached".into())
     } else if e.is_timeout() {
-        "did not answer in time".into()
+        (Failure::Timeout, "did not answer in time".into())
     } else {
-        format!("failed ({:?})", e.kind())
+        (Failure::Error, format!("failed ({:?})", e.kind()))
     }
 }
 
@@ -245,7 +315,7 @@ impl SharedIntents {
             .window
             .map_or(0, |w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX));
         self.store
-            .run(|mut conn| async move {
+            .run(Operation::Intent, |mut conn| async move {
                 self.script
                     .key(last)
                     .key(used)
