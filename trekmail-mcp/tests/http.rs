@@ -1327,9 +1327,8 @@ async fn state_store_failures_are_counted_by_operation_and_kind() {
         domain_7(&s.mock).await;
         let alice = auth(ALICE_OPS);
         let h = [("authorization", alice.as_str())];
-        let metric = format!(
-            "trekmail_mcp_state_errors_total{{operation=\"intent\",kind=\"{kind}\"}} 2\n"
-        );
+        let metric =
+            format!("trekmail_mcp_state_errors_total{{operation=\"intent\",kind=\"{kind}\"}} 2\n");
         for _ in 0..2 {
             let args = json!({"mailbox_id": 1, "note": "n"});
             let body = s.call("update_mailbox_note", args, &h).await;

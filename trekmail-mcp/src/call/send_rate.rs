@@ -265,8 +265,8 @@ impl SharedBudget {
         })
     }
 
-    fn log_fallback(&self, why: &StoreError) {
-        if self.logged.due() {
+    fn log_fallback(&self, why: &StoreError, now_ms: u64) {
+        if self.logged.due(now_ms) {
             tracing::warn!(reason = %why, "the state store fails: the send rate is counted in this process's memory (TREKMAIL_STATE_REQUIRED=false); logged at most once a minute");
         }
     }
@@ -280,7 +280,7 @@ impl Budget for SharedBudget {
                 Ok(t) => Ok(t),
                 Err(e) => match &self.fallback {
                     Some(budget) => {
-                        self.log_fallback(&e);
+                        self.log_fallback(&e, now_ms);
                         Ok(budget.decide(rate, n, now_ms, ticket))
                     }
                     None => Err(e),

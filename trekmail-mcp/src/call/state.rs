@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
@@ -13,6 +13,7 @@ use crate::call::intents::{
     API_IDEMPOTENCY_WINDOW, Decision, Intent, IntentMemory, ProcessMemory, Undecided,
 };
 use crate::call::metrics::Metrics;
+use crate::call::send_rate::now_ms;
 
 /// Every key this server writes starts with this.
 pub const KEY_PREFIX: &str = "trekmail-mcp";
@@ -166,9 +167,8 @@ impl Store {
             // Reconnection is retried by the next command, not in a loop of its own.
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(200));
-        let c = ConnectionManager::new_lazy_with_config(self.client.clone(), config).map_err(
-            |e| StoreError(format!("the state store cannot be set up: {}", what(&e).1)),
-        )?;
+        let c = ConnectionManager::new_lazy_with_config(self.client.clone(), config)
+            .map_err(|e| StoreError(format!("the state store cannot be set up: {}", what(&e).1)))?;
         Ok(self.conn.get_or_init(|| c).clone())
     }
 
@@ -268,25 +268,57 @@ pub struct SharedIntents {
     fallback: Option<ProcessMemory>,
     /// Logs the fallback once a minute.
     logged: OnceAMinute,
+    /// The replica's clock.
+    clock: Clock,
 }
 
-/// Says yes at most once a minute (process-wide per value): the fallback warnings of the
-/// intent memory and the send rate would otherwise flood the log while the store is down.
-#[derive(Debug, Default)]
+/// Says yes at most once a minute (per value): the fallback warnings of the intent memory, the
+/// send rate and the approvals would otherwise flood the log while the store is down. The time
+/// is the caller's (unix milliseconds), so a test can move it.
+#[derive(Debug)]
 pub struct OnceAMinute(AtomicU64);
 
+/// [`OnceAMinute`]'s "never said yes".
+const NEVER: u64 = u64::MAX;
+
+impl Default for OnceAMinute {
+    fn default() -> Self {
+        Self(AtomicU64::new(NEVER))
+    }
+}
+
 impl OnceAMinute {
-    /// True when a minute has passed since the last true (the first call included).
-    pub fn due(&self) -> bool {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+    /// True at `now_ms` when a minute has passed since the last true (the first call included).
+    pub fn due(&self, now_ms: u64) -> bool {
         let last = self.0.load(Ordering::Relaxed);
-        now.saturating_sub(last) >= 60
+        (last == NEVER || now_ms.saturating_sub(last) >= 60_000)
             && self
                 .0
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
+    }
+}
+
+/// The wall clock, in unix milliseconds: the system's, or one a test moves.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> u64 + Send + Sync>);
+
+impl Clock {
+    /// A clock reading `now`.
+    pub fn new(now: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
+        Self(Arc::new(now))
+    }
+
+    /// Now, in unix milliseconds.
+    pub fn now_ms(&self) -> u64 {
+        (self.0)()
+    }
+}
+
+impl Default for Clock {
+    /// The system's clock.
+    fn default() -> Self {
+        Self::new(now_ms)
     }
 }
 
@@ -298,19 +330,24 @@ impl SharedIntents {
             script: redis::Script::new(DECIDE),
             fallback: (!required).then(ProcessMemory::default),
             logged: OnceAMinute::default(),
+            clock: Clock::default(),
         }
     }
 
-    async fn decide_in_store(&self, intent: &Intent) -> Result<String, StoreError> {
+    /// The same memory reading `clock`.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    async fn decide_in_store(&self, intent: &Intent, now_ms: u64) -> Result<String, StoreError> {
         let last = Store::key("intent", &intent.caller, &intent.target);
         let used = format!("{last}:used");
         let fresh = intent.fresh_key(&uuid::Uuid::new_v4().to_string());
         let ttl = API_IDEMPOTENCY_WINDOW.as_secs();
-        // The replica's clock: a retry across a window boundary is told by the time since the
-        // target's last key was first sent (see `Intent::window`).
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        // The replica's clock (`now_ms`): a retry across a window boundary is told by the time
+        // since the target's last key was first sent (see `Intent::window`).
         let window_ms = intent
             .window
             .map_or(0, |w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX));
@@ -332,8 +369,8 @@ impl SharedIntents {
             .await
     }
 
-    fn log_fallback(&self, why: &StoreError) {
-        if self.logged.due() {
+    fn log_fallback(&self, why: &StoreError, now_ms: u64) {
+        if self.logged.due(now_ms) {
             tracing::warn!(reason = %why, "the state store fails: intents are decided in this process's memory (TREKMAIL_STATE_REQUIRED=false); logged at most once a minute");
         }
     }
@@ -342,11 +379,12 @@ impl SharedIntents {
 impl IntentMemory for SharedIntents {
     fn decide<'a>(&'a self, intent: &'a Intent) -> Decision<'a> {
         Box::pin(async move {
-            match self.decide_in_store(intent).await {
+            let now_ms = self.clock.now_ms();
+            match self.decide_in_store(intent, now_ms).await {
                 Ok(k) => Ok(k),
                 Err(e) => match &self.fallback {
                     Some(memory) => {
-                        self.log_fallback(&e);
+                        self.log_fallback(&e, now_ms);
                         Ok(memory.key(intent))
                     }
                     None => Err(Undecided(e.0)),
@@ -399,6 +437,117 @@ mod tests {
         }
         assert_eq!(read(None, Some("maybe")).1.len(), 1);
         assert!(read(None, None).0.is_none());
+    }
+
+    /// The log lines written while `f` runs on this thread.
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A store on a loopback port nothing listens on, not required: every decision falls back.
+    fn failing_store(metrics: &Arc<Metrics>) -> Arc<Store> {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port");
+        let config = StateConfig {
+            url: format!("redis://{addr}"),
+            required: false,
+        };
+        Arc::new(
+            Store::new(&config, Duration::from_millis(300), Arc::clone(metrics)).expect("store"),
+        )
+    }
+
+    /// `TREKMAIL_STATE_REQUIRED=false`: while the store fails, the intent memory's and the send
+    /// rate's fallback warnings are each written once a minute, by the clock each is given,
+    /// however many calls fall back; every failure is still counted in the metrics.
+    #[tokio::test]
+    async fn the_fallbacks_are_logged_at_most_once_a_minute() {
+        use crate::call::intents::Scope;
+        use crate::call::send_rate::{Budget, SendRate, SharedBudget};
+
+        let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = Arc::clone(&lines);
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || Captured(Arc::clone(&sink)))
+            .with_ansi(false)
+            .finish();
+        // This thread's only: the test's runtime runs every task on it.
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let count = |what: &str| {
+            String::from_utf8_lossy(
+                &lines
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            )
+            .matches(what)
+            .count()
+        };
+        let intents_line = "intents are decided in this process's memory";
+        let rate_line = "the send rate is counted in this process's memory";
+
+        let metrics = Arc::new(Metrics::default());
+        let store = failing_store(&metrics);
+        let now = Arc::new(AtomicU64::new(1_800_000_000_000));
+        let clock = {
+            let now = Arc::clone(&now);
+            Clock::new(move || now.load(Ordering::Relaxed))
+        };
+        let intents = SharedIntents::new(Arc::clone(&store), false).with_clock(clock);
+        let budget = SharedBudget::new(Arc::clone(&store), false);
+        let rate = SendRate {
+            limit: 1000,
+            period: Duration::from_secs(3600),
+        };
+        let scope = Scope::for_token("tm_live_clock0123456789");
+        let mut n = 0;
+        // Each step: move the clock by `by` ms, make one intent decision and take one
+        // recipient, then expect `logged` warnings of each in all.
+        for (by, logged) in [
+            (0, 1),
+            (0, 1),
+            (1_000, 1),
+            (58_999, 1),
+            (1, 2),
+            (30_000, 2),
+            (30_000, 3),
+        ] {
+            let at = now.fetch_add(by, Ordering::Relaxed) + by;
+            n += 1;
+            let intent = scope.intent("set_forwarding", "mailbox/1", format!("key-{n}"));
+            assert!(intents.decide(&intent).await.is_ok(), "falls back");
+            assert!(budget.take(&rate, 1, at).await.is_ok(), "falls back");
+            assert_eq!(count(intents_line), logged, "after {n} calls at +{by} ms");
+            assert_eq!(count(rate_line), logged, "after {n} calls at +{by} ms");
+        }
+        let exposition = metrics.render();
+        for line in [
+            "trekmail_mcp_state_errors_total{operation=\"intent\",kind=\"unreachable\"} 7\n",
+            "trekmail_mcp_state_errors_total{operation=\"send_rate\",kind=\"unreachable\"} 7\n",
+        ] {
+            assert!(exposition.contains(line), "{line} not in:\n{exposition}");
+        }
+    }
+
+    #[test]
+    fn once_a_minute_says_yes_first_then_after_sixty_seconds() {
+        let gate = OnceAMinute::default();
+        assert!(gate.due(0), "the first time, whatever the time");
+        assert!(!gate.due(59_999));
+        assert!(gate.due(60_000));
+        assert!(!gate.due(1_000), "a clock stepping back does not open it");
+        assert!(gate.due(120_000));
     }
 
     #[test]
