@@ -283,7 +283,11 @@ async fn default_cc_bcc_the_policy_cannot_check_must_be_turned_off_under_send_to
         let sent = h.requests().await;
         assert_eq!(sent.len(), 1, "{tool}");
         let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
-        assert_eq!(body["apply_default_recipients"], json!(false), "{tool}: {body}");
+        assert_eq!(
+            body["apply_default_recipients"],
+            json!(false),
+            "{tool}: {body}"
+        );
         assert_eq!(body["identity_id"], json!(3), "{tool}: {body}");
         assert_eq!(body["to"], json!(["a@example.com"]), "{tool}: {body}");
         h.mock.reset().await;
