@@ -91,6 +91,7 @@ impl Listing {
                         def,
                         self.config.send_to.as_ref(),
                         self.config.send_rate.as_ref(),
+                        self.config.drafts_only,
                     );
                     if !policy.is_empty() {
                         let d = tool.description.as_deref().unwrap_or_default();
