@@ -242,7 +242,7 @@ fn whole(message: String) -> ModelError {
 }
 
 impl<'a> Index<'a> {
-    /// Reads the header of the operations data ([`write`]): every id once, every line in the
+    /// Reads the header of the operations data ([`write()`]): every id once, every line in the
     /// text.
     pub fn read(text: &'a str) -> Result<Self, ModelError> {
         let (header, body) = text
@@ -348,7 +348,7 @@ fn parse_line(line: &str, position: usize) -> Result<Operation, ModelError> {
     })
 }
 
-/// Reads every operation of the operations data ([`write`]), checking every field, and then
+/// Reads every operation of the operations data ([`write()`]), checking every field, and then
 /// the model as a whole ([`check`]).
 pub fn parse(text: &str) -> Result<Vec<Operation>, ModelError> {
     let index = Index::read(text)?;
