@@ -210,9 +210,10 @@ impl Shared {
             Some(d) => Some(Arc::new(AuditLog::open(d.clone())?)),
             None => None,
         };
+        let metrics: Arc<Metrics> = Arc::default();
         let store = match &config.state {
             Some(state) => Some(Arc::new(
-                Store::new(state, config.timeout).map_err(|e| e.0)?,
+                Store::new(state, config.timeout, Arc::clone(&metrics)).map_err(|e| e.0)?,
             )),
             None => None,
         };
@@ -270,7 +271,7 @@ impl Shared {
                     scopes::CACHE_MAX_ENTRIES,
                 ))
             }),
-            metrics: Arc::default(),
+            metrics,
             intents,
             store,
             upload,
