@@ -51,12 +51,14 @@ pub mod email;
 mod error;
 mod facts;
 mod hooks;
+mod large_json;
 pub mod model;
 mod operation;
 mod retry;
 mod setup;
 mod transport;
 mod trust;
+pub mod utc;
 pub mod validate;
 
 #[allow(
