@@ -154,7 +154,7 @@ async fn initialize_asks_the_api_nothing_and_the_first_listing_learns_the_scopes
         ))
         .mount(&mock)
         .await;
-    let mut peer = Peer::spawn(
+    let mut peer = spawn(
         &mock.uri(),
         &[
             ("TREKMAIL_SCOPE_AWARE", "true"),
@@ -162,7 +162,7 @@ async fn initialize_asks_the_api_nothing_and_the_first_listing_learns_the_scopes
             ("TREKMAIL_TOOLSETS", "domains"),
         ],
     );
-    let init = peer.initialize().await;
+    let init = peer.initialize(json!({})).await;
     assert!(init["result"]["serverInfo"].is_object(), "{init}");
     assert!(mock.received_requests().await.unwrap().is_empty());
     let names = |r: &Value| -> Vec<String> {
