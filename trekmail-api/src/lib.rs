@@ -77,7 +77,7 @@ pub use retry::{RetryPolicy, Sleep};
 pub use setup::{BuildError, ClientBuilder, Pool, TokenKind};
 pub use transport::{
     Answer, DEFAULT_MAX_RESPONSE_BYTES, Facts, IDEMPOTENCY_KEY, Limits, MIN_SECRET_LEN, OnRetry,
-    REQUEST_ID, Retrying, Transport,
+    REDACTED, REQUEST_ID, Retrying, Transport,
 };
 
 /// The transport core of a client.

@@ -458,7 +458,10 @@ impl Transport {
     }
 }
 
-/// Replaces every occurrence of every secret in `body` with `[redacted]`.
+/// What a scrubbed secret reads as.
+pub const REDACTED: &str = "[redacted]";
+
+/// Replaces every occurrence of every secret in `body` with [`REDACTED`].
 fn scrub(secrets: &[String], body: Bytes) -> Bytes {
     let mut body = body;
     for secret in secrets {
@@ -471,7 +474,7 @@ fn scrub(secrets: &[String], body: Bytes) -> Bytes {
         let mut last = 0;
         for i in finder.find_iter(&body) {
             out.extend_from_slice(&body[last..i]);
-            out.extend_from_slice(b"[redacted]");
+            out.extend_from_slice(REDACTED.as_bytes());
             last = i + secret.len();
         }
         out.extend_from_slice(&body[last..]);

@@ -206,6 +206,8 @@ async fn end_to_end_on_the_sandbox_the_new_key_works_and_the_old_one_is_refused(
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    // A line that is not JSON is logged at debug level: proof that the level is on.
+    stdin.write_all(b"not json\n").await.unwrap();
     let mut send = async |msg: Value| {
         stdin
             .write_all(format!("{msg}\n").as_bytes())
@@ -291,7 +293,7 @@ async fn end_to_end_on_the_sandbox_the_new_key_works_and_the_old_one_is_refused(
         .unwrap()
         .unwrap();
     let _ = child.wait().await;
-    assert!(err.contains("DEBUG") || err.contains("debug"), "{err}");
+    assert!(err.contains("DEBUG"), "not at debug level: {err}");
     assert!(err.contains("agent_reissue_key"), "no audit line: {err}");
     assert!(!err.contains(&new), "the new key reached stderr");
     assert!(!err.contains(old), "the old key reached stderr");

@@ -378,8 +378,9 @@ impl Caller {
             Err(failure) => failure,
         };
         let result = match reissued {
-            Some(Ok(k)) => reissue::hand_over(result, &k, reissue::swap(self, &k)),
-            Some(Err(why)) => reissue::no_key(result, &why),
+            Some(reissue::Taken::New(k)) => reissue::hand_over(result, &k, reissue::swap(self, &k)),
+            Some(reissue::Taken::Held) => reissue::held(result),
+            Some(reissue::Taken::Unusable(why)) => reissue::no_key(result, &why),
             None => result,
         };
         Finished {

@@ -31,14 +31,38 @@ pub fn client(client: &Client) -> Client {
     client.without_blind_retries(crate::call::payments::retry_proves_unsent)
 }
 
+/// What a successful answer held at the `new_token` path.
+pub enum Taken {
+    /// A new ops key.
+    New(Secret),
+    /// A key this server already holds, which the transport scrubbed (an earlier reissue's
+    /// answer replayed for the same `Idempotency-Key`): nothing to switch, nothing to show.
+    Held,
+    /// No usable key, and why (any string found there is hidden all the same: it may be a key
+    /// of a form this server does not know).
+    Unusable(String),
+}
+
 /// Takes the key at `path` out of a successful answer: every occurrence of it anywhere in the
-/// answer becomes [`PLACEHOLDER`]. `Err` says why there is no usable key (any string found at
-/// `path` is hidden all the same: it may be a key of a form this server does not know).
-pub fn take(outcome: &mut Outcome, path: &str) -> Result<Secret, String> {
+/// answer becomes [`PLACEHOLDER`].
+pub fn take(outcome: &mut Outcome, path: &str) -> Taken {
+    match take_key(outcome, path) {
+        Ok(k) if k.expose() == trekmail_api::REDACTED => Taken::Held,
+        Ok(k) => Taken::New(k),
+        Err(why) => Taken::Unusable(why),
+    }
+}
+
+fn take_key(outcome: &mut Outcome, path: &str) -> Result<Secret, String> {
     let OutcomeBody::Json(body) = &mut outcome.body else {
         return Err(format!("the answer is not JSON, so it has no {path}"));
     };
-    let found = match (ArgPath::parse(path), body.as_object()) {
+    // The path names the enveloped answer (`data.…`); an answer sent without its envelope is
+    // read the same way, as everywhere else: a key missed here would reach the model.
+    let bare = path
+        .strip_prefix("data.")
+        .filter(|_| body.get("data").is_none());
+    let found = match (ArgPath::parse(bare.unwrap_or(path)), body.as_object()) {
         (Ok(p), Some(map)) => p
             .values(map)
             .into_iter()
@@ -48,6 +72,9 @@ pub fn take(outcome: &mut Outcome, path: &str) -> Result<Secret, String> {
     let Some(key) = found else {
         return Err(format!("the answer has no key at {path}"));
     };
+    if key == trekmail_api::REDACTED {
+        return Ok(Secret::new(&key));
+    }
     hide(body, &key);
     if TokenKind::of(&key) != Some(TokenKind::Ops) {
         return Err(format!(
@@ -152,6 +179,14 @@ pub fn hand_over(mut r: CallToolResult, key: &Secret, holder: Holder) -> CallToo
     r
 }
 
+/// The result when the answer's key is one this server already holds: a replayed answer.
+pub fn held(mut r: CallToolResult) -> CallToolResult {
+    r.content.push(ContentBlock::text(
+        "The API answered with a key this server already holds (an earlier reissue's answer, replayed for the same Idempotency-Key): nothing was switched, and no new key was issued by this call.",
+    ));
+    r
+}
+
 /// The result when the answer held no usable key: the API said yes, so the old key may be
 /// revoked already; the server keeps it, and says so.
 pub fn no_key(mut r: CallToolResult, why: &str) -> CallToolResult {
@@ -187,7 +222,9 @@ mod tests {
         let key = "tm_live_NEWkey0123456789";
         let mut o = outcome(json!({"data": {"token": key, "api_token": key,
             "note": format!("use {key} now"), "nested": [{key: 1}]}}));
-        let got = take(&mut o, "data.token").unwrap();
+        let Taken::New(got) = take(&mut o, "data.token") else {
+            panic!()
+        };
         assert_eq!(got.expose(), key);
         let OutcomeBody::Json(v) = &o.body else {
             panic!()
@@ -198,14 +235,25 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_without_its_envelope_is_read_the_same_way() {
+        let key = "tm_live_NEWkey0123456789";
+        let mut o = outcome(json!({"token": key, "scopes": []}));
+        assert!(matches!(take(&mut o, "data.token"), Taken::New(k) if k.expose() == key));
+        let OutcomeBody::Json(v) = &o.body else {
+            panic!()
+        };
+        assert_eq!(v["token"], PLACEHOLDER);
+    }
+
+    #[test]
     fn no_key_or_another_kind_of_value_is_said_and_still_hidden() {
         let mut o = outcome(json!({"data": {"scopes": []}}));
-        assert!(take(&mut o, "data.token").unwrap_err().contains("no key"));
+        assert!(matches!(take(&mut o, "data.token"), Taken::Unusable(w) if w.contains("no key")));
+        let mut o = outcome(json!({"data": {"token": "[redacted]"}}));
+        assert!(matches!(take(&mut o, "data.token"), Taken::Held));
         let mut o = outcome(json!({"data": {"token": "tm_msg_notAnOpsKey1"}}));
         assert!(
-            take(&mut o, "data.token")
-                .unwrap_err()
-                .contains("not an ops key")
+            matches!(take(&mut o, "data.token"), Taken::Unusable(w) if w.contains("not an ops key"))
         );
         let OutcomeBody::Json(v) = &o.body else {
             panic!()
