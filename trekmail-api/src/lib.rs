@@ -85,10 +85,12 @@ pub(crate) fn transport_of(client: &Client) -> &Transport {
     &progenitor_client::ClientInfo::inner(client).transport
 }
 
-/// Every operation of the OpenAPI document, `$ref`s resolved, as JSON: operationId, method, path,
-/// tags, summary, description, security, parameters, request body schema and response kind.
-/// Read it typed with [`model::operations`]; `trekmail-mcp` builds its tools from it.
-pub use generated::OPERATIONS_JSON;
+/// Every operation of the OpenAPI document, `$ref`s resolved: operationId, method, path, tags,
+/// summary, description, security, parameters, request body schema and response kind. Written
+/// by `cargo xtask generate` as a header line (the ids and where each line starts) and one JSON
+/// operation a line, so one operation can be read without the others. Read it typed with
+/// [`model::operation`] or [`model::operations`]; `trekmail-mcp` builds its tools from it.
+pub const OPERATIONS_JSONL: &str = include_str!("../operations.jsonl");
 
 /// The crate README's example compiles.
 #[cfg(doctest)]

@@ -4,16 +4,13 @@
 //! template, parameter locations) and goes through the same transport core as the generated
 //! methods; the body is sent exactly as given and the answer comes back whole.
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
-
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 
 use crate::error::CallError;
 use crate::generated::Client;
-use crate::model::{Location, ModelError, Operation, ResponseKind};
+use crate::model::{Location, Operation, ResponseKind};
 use crate::transport::{Answer, Facts, OnRetry};
 
 /// Wire arguments of one operation: values by parameter name for each location, and the body.
@@ -56,19 +53,11 @@ pub enum OutcomeBody {
     Empty,
 }
 
-/// The operations of this build's document, by operationId.
-fn operations() -> Result<&'static HashMap<&'static str, &'static Operation>, CallError> {
-    static BY_ID: OnceLock<Result<HashMap<&'static str, &'static Operation>, ModelError>> =
-        OnceLock::new();
-    BY_ID
-        .get_or_init(|| {
-            Ok(crate::model::operations()?
-                .iter()
-                .map(|o| (o.operation_id.as_str(), o))
-                .collect())
-        })
-        .as_ref()
-        .map_err(|e| CallError::InvalidRequest(format!("the embedded operations: {e}")))
+/// The operation `operation_id` of this build's document (only its own data is parsed).
+fn operation(operation_id: &str) -> Result<&'static Operation, CallError> {
+    crate::model::operation(operation_id)
+        .map_err(|e| CallError::InvalidRequest(format!("the embedded operations: {e}")))?
+        .ok_or_else(|| CallError::UnknownOperation(operation_id.to_owned()))
 }
 
 /// Characters encoded in a path value so that it stays one segment: the WHATWG path-segment set
@@ -279,9 +268,7 @@ impl Client {
         args: &OperationArgs,
         on_retry: Option<OnRetry<'_>>,
     ) -> Result<Outcome, CallError> {
-        let op = operations()?
-            .get(operation_id)
-            .ok_or_else(|| CallError::UnknownOperation(operation_id.to_owned()))?;
+        let op = operation(operation_id)?;
         let request = op.request(self, args)?;
         let answer = crate::transport_of(self)
             .send_observed(request, operation_id, on_retry)
@@ -301,11 +288,7 @@ mod tests {
             .token("tm_live_testOPS0123456789abcdef")
             .build()
             .unwrap();
-        let op = operations()
-            .unwrap()
-            .get("agent_buy_verifier_credits")
-            .copied()
-            .unwrap();
+        let op = operation("agent_buy_verifier_credits").unwrap();
         let mut args = OperationArgs {
             body: Some(serde_json::json!({"quantity": 1000})),
             ..OperationArgs::default()

@@ -725,6 +725,17 @@ fn the_question_says_where_mail_goes_from_the_maps_outbound_columns() {
         q.contains("\nMail will go to: \"a@example.com\", \"b@example.org\", \"c@example.net\"\n"),
         "{q}"
     );
+    // The sender's default Cc/Bcc, which the API adds unless told not to, is named too.
+    let defaults = "\nMail also goes to the sender's default Cc/Bcc, if any (apply_default_recipients is not false).\n";
+    assert!(q.contains(defaults), "{q}");
+    let q = human::question(
+        catalog.get("send_message").unwrap(),
+        &args(json!({
+            "to": ["a@example.com"], "subject": "s", "body_text": "Hi", "confirm_send": true,
+            "apply_default_recipients": false
+        })),
+    );
+    assert!(!q.contains("default Cc/Bcc"), "{q}");
     let q = human::question(
         catalog.get("set_forwarding").unwrap(),
         &args(json!({"mailbox_id": 12, "enabled": true, "targets": ["boss@other.example"]})),

@@ -62,7 +62,12 @@ async fn serve_on(mock: MockServer, opts: Opts, http: &[(&'static str, &str)]) -
     )
     .unwrap();
     let memory = Arc::new(ProcessMemory::default());
-    let shared = shared.with_intents(memory.clone());
+    // With a state store, the intents are the store's (see `memory`'s callers otherwise).
+    let shared = if config.state.is_some() {
+        shared
+    } else {
+        shared.with_intents(memory.clone())
+    };
     let tokens = Tokens {
         ops: config.ops_token.clone(),
         message: config.message_token.clone(),
@@ -1289,6 +1294,75 @@ async fn metrics_count_calls_refusals_and_statuses_and_reveal_nothing() {
     }
     assert_eq!(s.api_requests().await.len(), 1);
     s.stop.cancel();
+}
+
+/// A state store that fails is counted in `/metrics` by operation and kind: unreachable (a
+/// closed port) and timeout (a store that accepts connections and never answers), once per
+/// failed command, naming no key, caller, token or the store's password.
+#[tokio::test]
+async fn state_store_failures_are_counted_by_operation_and_kind() {
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    let held = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((c, _)) = silent.accept().await {
+            held.push(c);
+        }
+    });
+    for (addr, kind) in [(closed, "unreachable"), (silent_addr, "timeout")] {
+        let url = format!("redis://:storepass-0123@{addr}");
+        let s = serve(
+            caller_opts(),
+            &[
+                ("TREKMAIL_HTTP_TOKENS", "caller"),
+                ("TREKMAIL_STATE_URL", &url),
+                ("TREKMAIL_TIMEOUT_MS", "400"),
+            ],
+        )
+        .await;
+        domain_7(&s.mock).await;
+        let alice = auth(ALICE_OPS);
+        let h = [("authorization", alice.as_str())];
+        let metric =
+            format!("trekmail_mcp_state_errors_total{{operation=\"intent\",kind=\"{kind}\"}} 2\n");
+        for _ in 0..2 {
+            let args = json!({"mailbox_id": 1, "note": "n"});
+            let body = s.call("update_mailbox_note", args, &h).await;
+            assert_eq!(body["result"]["isError"], true, "{body}");
+            assert!(
+                result_text(&body).contains("retry the same call shortly"),
+                "{body}"
+            );
+        }
+        // A read does not consult the store.
+        let body = s.call("get_domain", json!({"domain_id": 7}), &h).await;
+        assert_eq!(body["result"]["isError"], false, "{body}");
+        let text = s
+            .http
+            .get(format!("http://{}/metrics", s.addr))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(text.contains(&metric), "{metric} not in:\n{text}");
+        assert_eq!(
+            text.matches("trekmail_mcp_state_errors_total{").count(),
+            1,
+            "one series, for the intents only:\n{text}"
+        );
+        for secret in [ALICE_OPS, "storepass", "trekmail-mcp:", "127.0.0.1"] {
+            assert!(!text.contains(secret), "{secret} in:\n{text}");
+        }
+        assert_eq!(s.api_requests().await.len(), 1, "only the read was sent");
+        s.stop.cancel();
+    }
+    held.abort();
 }
 
 /// The audit trail over HTTP in caller mode: each line names its caller by the documented HMAC

@@ -29,19 +29,19 @@ fn paths(to: &str) -> Vec<(&'static str, Value)> {
     vec![
         (
             "send_message",
-            json!({"to": [to], "subject": "s", "body_text": "b", "confirm_send": true}),
+            json!({"to": [to], "subject": "s", "body_text": "b", "confirm_send": true, "apply_default_recipients": false}),
         ),
         (
             "send_message",
-            json!({"to": ["a@example.com"], "cc": [to], "subject": "s", "body_text": "b", "confirm_send": true}),
+            json!({"to": ["a@example.com"], "cc": [to], "subject": "s", "body_text": "b", "confirm_send": true, "apply_default_recipients": false}),
         ),
         (
             "send_message",
-            json!({"to": ["a@example.com"], "bcc": [to], "subject": "s", "body_text": "b", "confirm_send": true}),
+            json!({"to": ["a@example.com"], "bcc": [to], "subject": "s", "body_text": "b", "confirm_send": true, "apply_default_recipients": false}),
         ),
         (
             "schedule_message",
-            json!({"to": [to], "subject": "s", "body_text": "b", "scheduled_for": "2027-01-01T09:00:00Z", "confirm_send": true}),
+            json!({"to": [to], "subject": "s", "body_text": "b", "scheduled_for": "2027-01-01T09:00:00Z", "confirm_send": true, "apply_default_recipients": false}),
         ),
         (
             "set_forwarding",
@@ -211,6 +211,98 @@ async fn drafts_only_lists_drafts_and_no_sending_tool() {
         assert!(names.contains(&listed.to_owned()), "{listed} not listed");
     }
     assert!(h.requests().await.is_empty());
+    // The tools that compose say so (the map's `composes`), and no other description changes.
+    let plain = Harness::server_for(
+        "https://trekmail.example",
+        &Opts::all_gates(),
+        support::recording_policy().0,
+    );
+    let before: std::collections::HashMap<String, String> = plain
+        .tools()
+        .iter()
+        .map(|t| {
+            (
+                t.name.to_string(),
+                t.description.as_deref().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let changed: Vec<String> = h
+        .server
+        .tools()
+        .iter()
+        .filter_map(|t| {
+            let after = t.description.as_deref().unwrap_or_default();
+            let was = &before[t.name.as_ref()];
+            assert!(after.starts_with(was.as_str()), "{}: {after}", t.name);
+            (after != was).then(|| format!("{}:{}", t.name, &after[was.len()..]))
+        })
+        .collect();
+    insta::assert_snapshot!("drafts_only_notes", changed.join("\n"));
+}
+
+/// The API adds the sender's default Cc/Bcc (an identity's, or the mailbox's) unless the call
+/// says `apply_default_recipients: false`, and no answer shows those addresses: under
+/// `TREKMAIL_SEND_TO` a send or schedule without that `false` is refused with nothing sent, and
+/// with it the request carries it.
+#[tokio::test]
+async fn default_cc_bcc_the_policy_cannot_check_must_be_turned_off_under_send_to() {
+    let h = Harness::start(opts()).await;
+    h.answer_json(200, json!({"data": {"id": 1}})).await;
+    let calls = [
+        (
+            "send_message",
+            json!({"to": ["a@example.com"], "subject": "s", "body_text": "b", "identity_id": 3, "confirm_send": true}),
+        ),
+        (
+            "schedule_message",
+            json!({"to": ["a@example.com"], "subject": "s", "body_text": "b", "identity_id": 3, "scheduled_for": "2027-01-01T09:00:00Z", "confirm_send": true}),
+        ),
+    ];
+    for (tool, args) in &calls {
+        for apply in [None, Some(true)] {
+            let mut args = args.clone();
+            if let Some(a) = apply {
+                args["apply_default_recipients"] = json!(a);
+            }
+            let r = h.call(tool, args).await;
+            let t = text(&r);
+            assert!(is_error(&r), "{tool} {apply:?}: {t}");
+            assert!(
+                t.contains("TREKMAIL_SEND_TO")
+                    && t.contains("default Cc/Bcc")
+                    && t.contains("apply_default_recipients: false"),
+                "{tool} {apply:?}: {t}"
+            );
+            assert!(h.requests().await.is_empty(), "{tool} {apply:?}: sent");
+        }
+        let mut off = args.clone();
+        off["apply_default_recipients"] = json!(false);
+        let r = h.call(tool, off).await;
+        assert!(!is_error(&r), "{tool}: {}", text(&r));
+        let sent = h.requests().await;
+        assert_eq!(sent.len(), 1, "{tool}");
+        let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+        assert_eq!(
+            body["apply_default_recipients"],
+            json!(false),
+            "{tool}: {body}"
+        );
+        assert_eq!(body["identity_id"], json!(3), "{tool}: {body}");
+        assert_eq!(body["to"], json!(["a@example.com"]), "{tool}: {body}");
+        h.mock.reset().await;
+        h.answer_json(200, json!({"data": {"id": 1}})).await;
+    }
+    // Without the policy the sender's defaults apply, as the API documents: the argument is not sent.
+    let mut plain = opts();
+    plain.extra.retain(|(k, _)| *k != "TREKMAIL_SEND_TO");
+    let h = Harness::start(plain).await;
+    h.answer_json(200, json!({"data": {"id": 1}})).await;
+    let r = h.call(calls[0].0, calls[0].1.clone()).await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let sent = h.requests().await;
+    let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert!(body.get("apply_default_recipients").is_none(), "{body}");
 }
 
 #[tokio::test]
@@ -252,7 +344,7 @@ fn rate_opts(rate: &str) -> Opts {
 }
 
 fn send(to: &[&str]) -> Value {
-    json!({"to": to, "subject": "s", "body_text": "b", "confirm_send": true})
+    json!({"to": to, "subject": "s", "body_text": "b", "confirm_send": true, "apply_default_recipients": false})
 }
 
 /// The times a refusal may name for a budget that frees `after` the calls made between
@@ -273,11 +365,11 @@ async fn the_send_rate_counts_every_sending_path_and_refuses_past_it_saying_when
         // Two distinct recipients (the same one twice counts once).
         (
             "send_message",
-            json!({"to": ["a@x.example"], "cc": ["b@x.example", "A@x.example"], "subject": "s", "body_text": "b", "confirm_send": true}),
+            json!({"to": ["a@x.example"], "cc": ["b@x.example", "A@x.example"], "subject": "s", "body_text": "b", "confirm_send": true, "apply_default_recipients": false}),
         ),
         (
             "schedule_message",
-            json!({"to": ["c@x.example"], "subject": "s", "body_text": "b", "scheduled_for": "2027-01-01T09:00:00Z", "confirm_send": true}),
+            json!({"to": ["c@x.example"], "subject": "s", "body_text": "b", "scheduled_for": "2027-01-01T09:00:00Z", "confirm_send": true, "apply_default_recipients": false}),
         ),
         (
             "create_invite",
@@ -470,7 +562,7 @@ fn descriptions_say_which_policies_hold() {
     let send = policed.iter().find(|(n, _)| n == "send_message").unwrap();
     assert!(
         send.1
-            .ends_with(" Recipients only: the 20 entries the operator listed (TREKMAIL_SEND_TO)."),
+            .contains(" Recipients only: the 20 entries the operator listed (TREKMAIL_SEND_TO)."),
         "{}",
         send.1
     );

@@ -198,19 +198,10 @@ pub(crate) fn client_methods(file: &syn::File) -> std::collections::BTreeSet<Str
     methods
 }
 
-/// The whole checked-in file: the marker, the client, and the operations as JSON (for
-/// `call_operation` and the MCP server), formatted by rustfmt so that `cargo fmt --check` leaves
-/// it alone.
-pub(crate) fn render(file: &syn::File, operations_json: &str) -> Result<String, String> {
-    let hashes = "#".repeat(
-        (1..)
-            .find(|n| !operations_json.contains(&format!("\"{}", "#".repeat(*n))))
-            .unwrap_or(1),
-    );
-    let code = format!(
-        "{MARKER}\n\n{}\n/// Every operation of the document, `$ref`s resolved, as JSON: read it with `crate::model::operations()`.\npub const OPERATIONS_JSON: &str = r{hashes}\"{operations_json}\"{hashes};\n",
-        prettyplease::unparse(file)
-    );
+/// The whole checked-in file: the marker and the client, formatted by rustfmt so that
+/// `cargo fmt --check` leaves it alone.
+pub(crate) fn render(file: &syn::File) -> Result<String, String> {
+    let code = format!("{MARKER}\n\n{}", prettyplease::unparse(file));
     rustfmt(&code)
 }
 

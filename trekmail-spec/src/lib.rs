@@ -1,7 +1,8 @@
 //! Everything derived from the OpenAPI document, in one place, for `cargo xtask generate`: the
 //! typed operation model ([`Operation`], `$ref`s resolved, checked field by field), the
-//! progenitor client written to `trekmail-api/src/generated.rs` (with the operations as JSON for
-//! `call_operation`, the MCP server and the sandbox), and the document's lint.
+//! progenitor client written to `trekmail-api/src/generated.rs`, the operations data written to
+//! `trekmail-api/operations.jsonl` (for `call_operation`, the MCP server and the sandbox), and
+//! the document's lint.
 //!
 //! A document that progenitor cannot take, or a malformed operation, fails with a message naming
 //! the operation and the field.
@@ -33,14 +34,15 @@ pub fn load(path: &Path) -> Result<Value, String> {
 
 /// Everything generated from one document.
 pub struct Generated {
-    /// The checked-in file `trekmail-api/src/generated.rs`: the marker line, the progenitor
-    /// client and the operations.
+    /// The checked-in file `trekmail-api/src/generated.rs`: the marker line and the progenitor
+    /// client.
     pub client: String,
     /// The operations, `$ref`s resolved, each bound to its generated method.
     pub operations: Vec<Operation>,
-    /// The operations as embedded in the client (`OPERATIONS_JSON`): what the client, the MCP
-    /// server and the sandbox read ([`model::parse`]).
-    pub operations_json: String,
+    /// The checked-in file `trekmail-api/operations.jsonl`, which the client embeds
+    /// (`OPERATIONS_JSONL`): what the client, the MCP server, the sandbox and the xtask read
+    /// ([`model::parse`]).
+    pub operations_data: String,
 }
 
 impl Generated {
@@ -51,12 +53,12 @@ impl Generated {
             .map_err(|e| format!("not an OpenAPI 3.0 document: {e}"))?;
         let file = client::generate(&spec)?;
         bind_methods(&client::client_methods(&file), &mut operations)?;
-        let operations_json = model::write(&operations).map_err(|e| e.to_string())?;
-        let client = client::render(&file, &operations_json)?;
+        let operations_data = model::write(&operations).map_err(|e| e.to_string())?;
+        let client = client::render(&file)?;
         Ok(Self {
             client,
             operations,
-            operations_json,
+            operations_data,
         })
     }
 }
@@ -77,7 +79,7 @@ pub fn strip_extensions(v: Value) -> Value {
 
 /// The operations of `doc` as the client embeds them, without generating the client (for
 /// reports and tests): `client_method` left empty.
-pub fn operations_json(doc: &Value) -> Result<String, String> {
+pub fn operations_data(doc: &Value) -> Result<String, String> {
     model::write(&operations(doc)?).map_err(|e| e.to_string())
 }
 

@@ -49,23 +49,11 @@ pub fn read_toolsnaps(dir: &Path) -> BTreeMap<String, Value> {
         .collect()
 }
 
-/// The operations embedded in a checked-in `generated.rs` (its `OPERATIONS_JSON`): the
-/// operations as they were before a regeneration. `Err` says why they cannot be read (no such
-/// constant, or a model this build does not read).
-pub fn embedded_operations(generated_rs: &str) -> Result<Vec<Operation>, String> {
-    let start = generated_rs
-        .find("pub const OPERATIONS_JSON: &str = r")
-        .ok_or("no OPERATIONS_JSON")?;
-    let rest = &generated_rs[start..];
-    let open = rest
-        .find('"')
-        .ok_or("OPERATIONS_JSON is not a raw string")?;
-    let hashes = &rest[rest.find(" = r").map_or(0, |i| i + 4)..open];
-    let body = &rest[open + 1..];
-    let end = body
-        .find(&format!("\"{hashes};"))
-        .ok_or("OPERATIONS_JSON does not end")?;
-    model::parse(&body[..end]).map_err(|e| e.to_string())
+/// The operations of a checked-in `trekmail-api/operations.jsonl` (what the client embeds): the
+/// operations as they were before a regeneration. `Err` says why they cannot be read (a model
+/// this build does not read).
+pub fn checked_in_operations(operations_jsonl: &str) -> Result<Vec<Operation>, String> {
+    model::parse(operations_jsonl).map_err(|e| e.to_string())
 }
 
 /// The surface agents and Rust callers see: operations (method, path, parameters, body fields,

@@ -1,5 +1,6 @@
 //! `cargo xtask generate [--check]`: after an edit of openapi/trekmail-v1.yaml, lints the
-//! document, generates the client (`trekmail-api/src/generated.rs`), binds tools-map.toml, prints
+//! document, generates the client (`trekmail-api/src/generated.rs`) and the operations data it
+//! embeds (`trekmail-api/operations.jsonl`), binds tools-map.toml, prints
 //! what changed for agents and Rust callers since the checked-in client and tool snapshots
 //! (`tests/toolsnaps/`), and rewrites the derived files (those two, the catalogue data
 //! `trekmail-mcp/catalog.jsonl`, and the derived sections of README.md and docs/). With `--check`, writes nothing and fails when anything is stale or wrong.
@@ -12,6 +13,8 @@ use trekmail_mcp::catalog::map::ToolsMap;
 
 /// The catalogue data, from the workspace root.
 const CATALOG_DATA: &str = "trekmail-mcp/catalog.jsonl";
+/// The operations data the client embeds, from the workspace root.
+const OPERATIONS_DATA: &str = "trekmail-api/operations.jsonl";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -54,7 +57,7 @@ fn generate(check: bool) -> ExitCode {
         }
     };
     // Read back as the client will read them: what is written is what is served.
-    let ops = match trekmail_api::model::parse(&generated.operations_json) {
+    let ops = match trekmail_api::model::parse(&generated.operations_data) {
         Ok(ops) => ops,
         Err(e) => {
             eprintln!("the generated operations do not read back: {e}");
@@ -77,15 +80,16 @@ fn generate(check: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // What is checked in now: the operations embedded in the client, one snapshot per tool.
+    // What is checked in now: the operations the client embeds, one snapshot per tool.
     let client_path = root.join("trekmail-api/src/generated.rs");
     let old_client = std::fs::read_to_string(&client_path).unwrap_or_default();
+    let old_data = std::fs::read_to_string(root.join(OPERATIONS_DATA)).unwrap_or_default();
     let snaps_dir = root.join(xtask::TOOLSNAPS);
     let old_tools = xtask::read_toolsnaps(&snaps_dir);
     let new_tools = xtask::toolsnaps(&catalog);
-    // A client in another format (or broken) reads as no operations: every one shows as new.
-    let old_ops = xtask::embedded_operations(&old_client).unwrap_or_else(|e| {
-        println!("the checked-in client's operations do not read ({e}); comparing with none");
+    // Operations data in another format (or broken) reads as none: every one shows as new.
+    let old_ops = xtask::checked_in_operations(&old_data).unwrap_or_else(|e| {
+        println!("the checked-in {OPERATIONS_DATA} does not read ({e}); comparing with none");
         Vec::new()
     });
     let old_surface = xtask::surface(&old_ops, &old_tools, &map);
@@ -122,6 +126,11 @@ fn generate(check: bool) -> ExitCode {
     };
     let mut files: Vec<(PathBuf, Option<String>, String)> = vec![
         (client_path, Some(generated.client.clone()), old_client),
+        (
+            root.join(OPERATIONS_DATA),
+            Some(generated.operations_data.clone()),
+            old_data,
+        ),
         (
             root.join(CATALOG_DATA),
             Some(catalog_data),

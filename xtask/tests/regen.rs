@@ -19,7 +19,7 @@ fn base() -> Value {
 /// The operations of `doc` as the server reads them: written by trekmail-spec, read back by
 /// trekmail-api.
 fn ops_of(doc: &Value) -> Vec<Operation> {
-    trekmail_api::model::parse(&trekmail_spec::operations_json(doc).unwrap()).unwrap()
+    trekmail_api::model::parse(&trekmail_spec::operations_data(doc).unwrap()).unwrap()
 }
 
 fn map() -> ToolsMap {
@@ -243,8 +243,9 @@ fn the_real_document_is_lint_clean_and_what_derives_from_it_is_current() {
     let catalog = Catalog::build(map.clone(), &ops).unwrap();
     let client = std::fs::read_to_string(root.join("trekmail-api/src/generated.rs")).unwrap();
     assert!(client.starts_with(trekmail_spec::MARKER));
+    let data = std::fs::read_to_string(root.join("trekmail-api/operations.jsonl")).unwrap();
     let old = xtask::surface(
-        &xtask::embedded_operations(&client).unwrap(),
+        &xtask::checked_in_operations(&data).unwrap(),
         &xtask::read_toolsnaps(&root.join(xtask::TOOLSNAPS)),
         &map,
     );
@@ -262,8 +263,8 @@ fn the_real_document_is_lint_clean_and_what_derives_from_it_is_current() {
 #[test]
 fn the_report_reads_the_surface_back_from_the_checked_in_files() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let client = std::fs::read_to_string(root.join("trekmail-api/src/generated.rs")).unwrap();
-    let ops = xtask::embedded_operations(&client).unwrap();
+    let data = std::fs::read_to_string(root.join("trekmail-api/operations.jsonl")).unwrap();
+    let ops = xtask::checked_in_operations(&data).unwrap();
     assert_eq!(ops, trekmail_api::model::operations().unwrap());
     assert_eq!(ops.len(), 274);
     let snaps = xtask::read_toolsnaps(&root.join(xtask::TOOLSNAPS));
@@ -357,6 +358,7 @@ fn an_optional_parameter_on_the_real_document_breaks_no_rust_caller() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let doc = trekmail_spec::load(&root.join("openapi/trekmail-v1.yaml")).unwrap();
     let old = std::fs::read_to_string(root.join("trekmail-api/src/generated.rs")).unwrap();
+    let old_data = std::fs::read_to_string(root.join("trekmail-api/operations.jsonl")).unwrap();
     let mut new = doc.clone();
     new["paths"]["/domains"]["get"]["parameters"]
         .as_array_mut()
@@ -372,12 +374,12 @@ fn an_optional_parameter_on_the_real_document_breaks_no_rust_caller() {
     );
     let report = xtask::report(
         &xtask::surface(
-            &xtask::embedded_operations(&old).unwrap(),
+            &xtask::checked_in_operations(&old_data).unwrap(),
             &BTreeMap::new(),
             &ToolsMap::embedded().unwrap(),
         ),
         &xtask::surface(
-            &xtask::embedded_operations(&new_client).unwrap(),
+            &ops_of(&new),
             &BTreeMap::new(),
             &ToolsMap::embedded().unwrap(),
         ),

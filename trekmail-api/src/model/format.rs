@@ -1,6 +1,7 @@
 //! The one format of the operations: what `cargo xtask generate` reads from the OpenAPI
-//! document and embeds in the client (`OPERATIONS_JSON`), and what the client, the MCP server,
-//! the sandbox and the xtask read back. Reading it checks every field: a malformed model is a
+//! document and writes to `trekmail-api/operations.jsonl`, which the client embeds
+//! (`OPERATIONS_JSONL`), and what the client, the MCP server, the sandbox and the xtask read
+//! back. Reading it checks every field: a malformed model is a
 //! [`ModelError`] naming the operation and the field, never a default.
 //!
 //! This file is compiled twice: as `trekmail_api::model` and, through `#[path]`, as
@@ -213,43 +214,182 @@ impl std::fmt::Display for ModelError {
 
 impl std::error::Error for ModelError {}
 
-/// Reads the operations from their JSON text, checking every field, and then the model as a
-/// whole ([`check`]).
-pub fn parse(text: &str) -> Result<Vec<Operation>, ModelError> {
-    let items: Vec<Value> = serde_json::from_str(text).map_err(|e| ModelError {
+/// The first line of the data: each operation's id, in document order, and where its line
+/// starts (byte offsets after this line, one more than the ids: the end).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    ids: Vec<String>,
+    lines: Vec<usize>,
+}
+
+/// The operations data read up to its index: one operation is parsed when asked for, so a
+/// caller of one operation does not pay for all of them.
+#[derive(Debug)]
+pub struct Index<'a> {
+    /// `(operation_id, its line without the newline)`, in document order.
+    lines: Vec<(String, &'a str)>,
+    /// Each id's position.
+    by_id: std::collections::HashMap<String, usize>,
+}
+
+fn whole(message: String) -> ModelError {
+    ModelError {
         operation: String::new(),
         field: String::new(),
-        message: format!("the operations are not a JSON list: {e}"),
+        message,
+    }
+}
+
+impl<'a> Index<'a> {
+    /// Reads the header of the operations data ([`write()`]): every id once, every line in the
+    /// text.
+    pub fn read(text: &'a str) -> Result<Self, ModelError> {
+        let (header, body) = text
+            .split_once('\n')
+            .ok_or_else(|| whole("the operations data has no header line".into()))?;
+        let header: Header = serde_json::from_str(header)
+            .map_err(|e| whole(format!("the operations data's header does not read: {e}")))?;
+        if header.lines.len() != header.ids.len() + 1 {
+            return Err(whole(format!(
+                "the operations data's header lists {} ids but {} line offsets",
+                header.ids.len(),
+                header.lines.len()
+            )));
+        }
+        let mut by_id = std::collections::HashMap::with_capacity(header.ids.len());
+        let mut lines = Vec::with_capacity(header.ids.len());
+        for (i, id) in header.ids.into_iter().enumerate() {
+            let (start, end) = (header.lines[i], header.lines[i + 1]);
+            let line = end
+                .checked_sub(1)
+                .filter(|&e| start <= e && body.as_bytes().get(e) == Some(&b'\n'))
+                .and_then(|e| body.get(start..e))
+                .ok_or_else(|| ModelError {
+                    operation: id.clone(),
+                    field: String::new(),
+                    message: format!("its line ({start}..{end}) is not in the data"),
+                })?;
+            if by_id.insert(id.clone(), i).is_some() {
+                return Err(ModelError {
+                    operation: id,
+                    field: "operation_id".into(),
+                    message: "appears twice".into(),
+                });
+            }
+            lines.push((id, line));
+        }
+        if header.lines.last().copied() != Some(body.len()) {
+            return Err(whole(
+                "the operations data has text after its last line".into(),
+            ));
+        }
+        Ok(Self { lines, by_id })
+    }
+
+    /// How many operations the data holds.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// The position of the operation `id`.
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).copied()
+    }
+
+    /// The ids and lines, in document order.
+    pub fn lines(&self) -> impl Iterator<Item = (&str, &'a str)> {
+        self.lines.iter().map(|(id, line)| (id.as_str(), *line))
+    }
+
+    /// The line of the operation at `position`, parsed and checked ([`check`]); its id must be
+    /// the one the header gives.
+    pub fn operation(&self, position: usize) -> Result<Operation, ModelError> {
+        let (id, line) = self
+            .lines
+            .get(position)
+            .ok_or_else(|| whole(format!("the operations data has no operation {position}")))?;
+        let op = parse_line(line, position)?;
+        if op.operation_id != *id {
+            return Err(ModelError {
+                operation: op.operation_id,
+                field: "operation_id".into(),
+                message: format!("the header names this line `{id}`"),
+            });
+        }
+        check(std::slice::from_ref(&op))?;
+        Ok(op)
+    }
+}
+
+/// One operation from its line, every field checked; `position` names it when it has no id.
+fn parse_line(line: &str, position: usize) -> Result<Operation, ModelError> {
+    let item: Value = serde_json::from_str(line).map_err(|e| ModelError {
+        operation: format!("operations[{position}]"),
+        field: String::new(),
+        message: format!("not JSON: {e}"),
     })?;
-    let ops = items
-        .into_iter()
+    let operation = item
+        .get("operation_id")
+        .and_then(Value::as_str)
+        .map_or_else(|| format!("operations[{position}]"), str::to_owned);
+    serde_path_to_error::deserialize(item).map_err(|e| {
+        let field = e.path().to_string();
+        ModelError {
+            operation,
+            field: if field == "." { String::new() } else { field },
+            message: e.into_inner().to_string(),
+        }
+    })
+}
+
+/// Reads every operation of the operations data ([`write()`]), checking every field, and then
+/// the model as a whole ([`check`]).
+pub fn parse(text: &str) -> Result<Vec<Operation>, ModelError> {
+    let index = Index::read(text)?;
+    let ops = index
+        .lines()
         .enumerate()
-        .map(|(i, item)| {
-            let operation = item
-                .get("operation_id")
-                .and_then(Value::as_str)
-                .map_or_else(|| format!("operations[{i}]"), str::to_owned);
-            serde_path_to_error::deserialize(item).map_err(|e| {
-                let field = e.path().to_string();
-                ModelError {
-                    operation,
-                    field: if field == "." { String::new() } else { field },
-                    message: e.into_inner().to_string(),
-                }
-            })
-        })
+        .map(|(i, (_, line))| parse_line(line, i))
         .collect::<Result<Vec<Operation>, _>>()?;
+    for (op, (id, _)) in ops.iter().zip(index.lines()) {
+        if op.operation_id != id {
+            return Err(ModelError {
+                operation: op.operation_id.clone(),
+                field: "operation_id".into(),
+                message: format!("the header names this line `{id}`"),
+            });
+        }
+    }
     check(&ops)?;
     Ok(ops)
 }
 
-/// The operations as the JSON text [`parse`] reads.
+/// The operations data [`parse`] and [`Index`] read: a header line (the ids and where each
+/// operation's line starts), then one operation a line, as compact JSON. One line per
+/// operation lets a caller parse only the operation it calls.
 pub fn write(ops: &[Operation]) -> Result<String, ModelError> {
-    serde_json::to_string_pretty(ops).map_err(|e| ModelError {
-        operation: String::new(),
-        field: String::new(),
-        message: format!("cannot be written: {e}"),
+    let mut body = String::new();
+    let mut lines = Vec::with_capacity(ops.len() + 1);
+    for op in ops {
+        lines.push(body.len());
+        body.push_str(
+            &serde_json::to_string(op).map_err(|e| whole(format!("cannot be written: {e}")))?,
+        );
+        body.push('\n');
+    }
+    lines.push(body.len());
+    let header = serde_json::to_string(&Header {
+        ids: ops.iter().map(|o| o.operation_id.clone()).collect(),
+        lines,
     })
+    .map_err(|e| whole(format!("cannot be written: {e}")))?;
+    Ok(format!("{header}\n{body}"))
 }
 
 /// What serde cannot see: each operationId once, each path placeholder a required path

@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::call::state::Store;
+use crate::call::send_rate::now_ms;
+use crate::call::state::{OnceAMinute, Operation, Store};
 use crate::call::tokens::Tokens;
 use crate::call::verdict::Rule;
 use trekmail_api::canonical::canonical_json;
@@ -230,6 +231,7 @@ impl Approvals {
                 store,
                 fallback,
                 process: Mutex::new(HashMap::new()),
+                logged: OnceAMinute::default(),
             },
         })
     }
@@ -293,6 +295,8 @@ struct Used {
     fallback: bool,
     /// Digest of the id → when its state expires.
     process: Mutex<HashMap<[u8; 32], Instant>>,
+    /// Logs the fallback once a minute.
+    logged: OnceAMinute,
 }
 
 impl Used {
@@ -308,7 +312,7 @@ impl Used {
             let key = Store::key("approval", &hex(&caller.0[..16]), &hex(&digest));
             let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
             let set = store
-                .run(|mut c| async move {
+                .run(Operation::Approval, |mut c| async move {
                     redis::cmd("SET")
                         .arg(&key)
                         .arg(1)
@@ -324,7 +328,9 @@ impl Used {
                 Ok(None) => return Err(Rejected::Replayed),
                 Err(e) if !self.fallback => return Err(Rejected::Unchecked(e.0)),
                 Err(e) => {
-                    tracing::warn!("approval replays checked in this process only: {}", e.0);
+                    if self.logged.due(now_ms()) {
+                        tracing::warn!(reason = %e, "the state store fails: approval replays are checked in this process only (TREKMAIL_STATE_REQUIRED=false); logged at most once a minute");
+                    }
                 }
             }
         }

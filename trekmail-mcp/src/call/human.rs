@@ -364,6 +364,14 @@ pub fn question(def: &ToolDef, args: &Map<String, Value>) -> String {
             unreadable.len()
         ));
     }
+    // The API adds the sender's stored default Cc/Bcc unless this argument is false.
+    if let Some(a) = &def.entry.default_recipients_arg
+        && shown.get(a) != Some(&Value::Bool(false))
+    {
+        text.push_str(&format!(
+            "\nMail also goes to the sender's default Cc/Bcc, if any ({a} is not false)."
+        ));
+    }
     for (k, v) in shown.iter().take(MAX_ARGS) {
         text.push_str(&format!("\n{k}: {}", cut(&v.to_string(), MAX_VALUE_CHARS)));
     }

@@ -1,10 +1,10 @@
 //! What operators watch (`GET /metrics` over HTTP, Prometheus text format 0.0.4): calls by tool
-//! and outcome, their latency, retries, refusals by rule, calls in flight and the API's status
-//! codes. Hand-rolled: a few counters behind one lock and a text writer, where a metrics crate
+//! and outcome, their latency, retries, refusals by rule, calls in flight, the API's status
+//! codes and the state store's failures. Hand-rolled: a few counters behind one lock and a text writer, where a metrics crate
 //! would add a registry, its macros and their dependencies for the same dozen lines of output.
 //!
-//! Labels carry only names this server chose (catalogue tool names, fixed rule and outcome
-//! words, status numbers): never a caller, an argument or a token.
+//! Labels carry only names this server chose (catalogue tool names, fixed rule, outcome,
+//! operation and failure words, status numbers): never a caller, an argument, a key or a token.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -34,6 +34,8 @@ struct Counts {
     refusals: BTreeMap<&'static str, u64>,
     /// API status (or `none`) → answers.
     statuses: BTreeMap<String, u64>,
+    /// (operation, failure) → state store commands that failed.
+    state_errors: BTreeMap<(&'static str, &'static str), u64>,
     /// Calls per bucket (not cumulative), the last past every bound; sum of seconds.
     latency: [u64; BUCKETS.len() + 1],
     latency_sum: f64,
@@ -85,6 +87,16 @@ impl Metrics {
     pub fn api_status(&self, status: Option<u16>) {
         let key = status.map_or_else(|| "none".to_owned(), |s| s.to_string());
         *self.counts().statuses.entry(key).or_default() += 1;
+    }
+
+    /// A state store command for `operation` that failed with `kind` (fixed words: see
+    /// `state::Operation` and `state::Failure`).
+    pub fn state_error(&self, operation: &'static str, kind: &'static str) {
+        *self
+            .counts()
+            .state_errors
+            .entry((operation, kind))
+            .or_default() += 1;
     }
 
     /// A wait before another attempt.
@@ -155,6 +167,16 @@ impl Metrics {
                 "trekmail_mcp_api_responses_total{{status=\"{status}\"}} {n}"
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP trekmail_mcp_state_errors_total State store (TREKMAIL_STATE_URL) commands that failed, by operation and kind (unreachable, timeout, error).\n# TYPE trekmail_mcp_state_errors_total counter"
+        );
+        for ((operation, kind), n) in &c.state_errors {
+            let _ = writeln!(
+                out,
+                "trekmail_mcp_state_errors_total{{operation=\"{operation}\",kind=\"{kind}\"}} {n}"
+            );
+        }
         out
     }
 }
@@ -176,6 +198,9 @@ mod tests {
         m.api_status(Some(200));
         m.api_status(None);
         m.retry();
+        m.state_error("intent", "timeout");
+        m.state_error("intent", "timeout");
+        m.state_error("send_rate", "unreachable");
         let t = m.render();
         for line in [
             "trekmail_mcp_calls_total{tool=\"get_domain\",outcome=\"ok\"} 2\n",
@@ -189,6 +214,8 @@ mod tests {
             "trekmail_mcp_refusals_total{rule=\"safety_gate\"} 1\n",
             "trekmail_mcp_api_responses_total{status=\"200\"} 1\n",
             "trekmail_mcp_api_responses_total{status=\"none\"} 1\n",
+            "trekmail_mcp_state_errors_total{operation=\"intent\",kind=\"timeout\"} 2\n",
+            "trekmail_mcp_state_errors_total{operation=\"send_rate\",kind=\"unreachable\"} 1\n",
         ] {
             assert!(t.contains(line), "{line} not in:\n{t}");
         }

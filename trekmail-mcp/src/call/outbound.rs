@@ -132,13 +132,19 @@ impl SendTo {
     }
 }
 
+/// The variable of drafts-only mode, named in the descriptions it changes.
+pub const DRAFTS_ONLY_VAR: &str = "TREKMAIL_DRAFTS_ONLY";
+
 /// What a tool's description says of the outbound policy that holds for it, or "" when none
 /// does: the recipients `send_to` allows (for a tool whose arguments name recipients; a tool
-/// that mails a stored address is refused while it is set) and the rate (for a tool that mails).
+/// that mails a stored address is refused while it is set; a tool whose sender's default
+/// Cc/Bcc would be added needs them turned off), the rate (for a tool that mails), and
+/// drafts-only mode (for a tool that composes).
 pub fn policy_note(
     def: &ToolDef,
     send_to: Option<&SendTo>,
     send_rate: Option<&crate::call::send_rate::SendRate>,
+    drafts_only: bool,
 ) -> String {
     let e = &def.entry;
     let mut note = String::new();
@@ -151,6 +157,16 @@ pub fn policy_note(
         {
             note.push_str(&format!(" Recipients only: {} ({VAR}).", list.shown()));
         }
+        if let Some(a) = &e.default_recipients_arg {
+            note.push_str(&format!(
+                " Needs {a}: false (default Cc/Bcc cannot be checked)."
+            ));
+        }
+    }
+    if drafts_only && e.composes {
+        note.push_str(&format!(
+            " Drafts only: sending tools are not listed; a person sends drafts ({DRAFTS_ONLY_VAR})."
+        ));
     }
     if let Some(rate) = send_rate.filter(|_| e.sends) {
         note.push_str(&format!(
@@ -216,6 +232,15 @@ pub fn refusal(send_to: &SendTo, def: &ToolDef, args: &Map<String, Value>) -> Op
     if def.entry.unnamed_recipients > 0 {
         why.push(format!(
             "it mails a stored address that no argument names, which cannot be checked against {VAR}"
+        ));
+    }
+    // The API adds the sender's default Cc/Bcc unless told not to; no answer of the API shows
+    // them, so they cannot be checked: the call must turn them off.
+    if let Some(a) = &def.entry.default_recipients_arg
+        && args.get(a) != Some(&Value::Bool(false))
+    {
+        why.push(format!(
+            "without {a}: false the API adds the sender's default Cc/Bcc, stored addresses no argument names, which cannot be checked against {VAR}; call again with {a}: false"
         ));
     }
     why.extend(found.iter().filter_map(|a| send_to.allows(a).err()));

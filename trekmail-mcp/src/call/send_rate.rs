@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::call::audit;
 use crate::call::outbound;
-use crate::call::state::{OnceAMinute, Store, StoreError};
+use crate::call::state::{OnceAMinute, Operation, Store, StoreError};
 use crate::catalog::ToolDef;
 
 /// The variable, named in every refusal.
@@ -238,7 +238,7 @@ impl SharedBudget {
     ) -> Result<Taken, StoreError> {
         let answer: Vec<i64> = self
             .store
-            .run(|mut conn| async move {
+            .run(Operation::SendRate, |mut conn| async move {
                 self.script
                     .key(Self::key())
                     .arg(now_ms)
@@ -265,8 +265,8 @@ impl SharedBudget {
         })
     }
 
-    fn log_fallback(&self, why: &StoreError) {
-        if self.logged.due() {
+    fn log_fallback(&self, why: &StoreError, now_ms: u64) {
+        if self.logged.due(now_ms) {
             tracing::warn!(reason = %why, "the state store fails: the send rate is counted in this process's memory (TREKMAIL_STATE_REQUIRED=false); logged at most once a minute");
         }
     }
@@ -280,7 +280,7 @@ impl Budget for SharedBudget {
                 Ok(t) => Ok(t),
                 Err(e) => match &self.fallback {
                     Some(budget) => {
-                        self.log_fallback(&e);
+                        self.log_fallback(&e, now_ms);
                         Ok(budget.decide(rate, n, now_ms, ticket))
                     }
                     None => Err(e),
@@ -294,7 +294,7 @@ impl Budget for SharedBudget {
             let member = ticket.to_owned();
             let removed = self
                 .store
-                .run(|mut conn| async move {
+                .run(Operation::SendRateGiveBack, |mut conn| async move {
                     redis::cmd("ZREM")
                         .arg(Self::key())
                         .arg(member)

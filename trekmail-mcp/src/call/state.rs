@@ -5,13 +5,15 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::call::intents::{
     API_IDEMPOTENCY_WINDOW, Decision, Intent, IntentMemory, ProcessMemory, Undecided,
 };
+use crate::call::metrics::Metrics;
+use crate::call::send_rate::now_ms;
 
 /// Every key this server writes starts with this.
 pub const KEY_PREFIX: &str = "trekmail-mcp";
@@ -64,11 +66,60 @@ impl StateConfig {
 }
 
 /// The one connection to the store, made on first use and re-made after a failure; every
-/// command is bounded by the deadline given at [`Store::new`].
+/// command is bounded by the deadline given at [`Store::new`], and every failure is counted in
+/// the process's metrics by [`Operation`] and [`Failure`].
 pub struct Store {
     client: redis::Client,
     conn: OnceLock<ConnectionManager>,
     deadline: Duration,
+    metrics: Arc<Metrics>,
+}
+
+/// What a store command was for (the `operation` label of `trekmail_mcp_state_errors_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Deciding a write's intent.
+    Intent,
+    /// Counting a call's recipients against `TREKMAIL_SEND_RATE`.
+    SendRate,
+    /// Giving recipients back to the send rate after the API turned the call down.
+    SendRateGiveBack,
+    /// Marking an input-required approval used.
+    Approval,
+}
+
+impl Operation {
+    /// The label value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Intent => "intent",
+            Self::SendRate => "send_rate",
+            Self::SendRateGiveBack => "send_rate_give_back",
+            Self::Approval => "approval",
+        }
+    }
+}
+
+/// How a store command failed (the `kind` label of `trekmail_mcp_state_errors_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// No connection: refused, dropped, or another I/O error.
+    Unreachable,
+    /// No answer within the deadline.
+    Timeout,
+    /// The store answered with an error (out of memory under `noeviction`, authentication, …).
+    Error,
+}
+
+impl Failure {
+    /// The label value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Unreachable => "unreachable",
+            Self::Timeout => "timeout",
+            Self::Error => "error",
+        }
+    }
 }
 
 /// The store could not answer within the deadline.
@@ -82,14 +133,20 @@ impl std::fmt::Display for StoreError {
 }
 
 impl Store {
-    /// A store for `config`, each command bounded by `deadline` (the call deadline).
-    pub fn new(config: &StateConfig, deadline: Duration) -> Result<Self, StoreError> {
+    /// A store for `config`, each command bounded by `deadline` (the call deadline), its
+    /// failures counted in `metrics`.
+    pub fn new(
+        config: &StateConfig,
+        deadline: Duration,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, StoreError> {
         let client = redis::Client::open(config.url.as_str())
             .map_err(|_| StoreError("TREKMAIL_STATE_URL is not a valid URL".into()))?;
         Ok(Self {
             client,
             conn: OnceLock::new(),
             deadline,
+            metrics,
         })
     }
 
@@ -111,7 +168,7 @@ impl Store {
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(200));
         let c = ConnectionManager::new_lazy_with_config(self.client.clone(), config)
-            .map_err(|e| StoreError(format!("the state store cannot be set up: {}", what(&e))))?;
+            .map_err(|e| StoreError(format!("the state store cannot be set up: {}", what(&e).1)))?;
         Ok(self.conn.get_or_init(|| c).clone())
     }
 
@@ -121,36 +178,49 @@ impl Store {
         format!("{KEY_PREFIX}:{kind}:{{{caller}}}:{id}")
     }
 
-    /// Runs `f` on the connection within the deadline.
-    pub async fn run<T, F, Fut>(&self, f: F) -> Result<T, StoreError>
+    /// Runs `f` (a command for `op`) on the connection within the deadline; a failure is
+    /// counted.
+    pub async fn run<T, F, Fut>(&self, op: Operation, f: F) -> Result<T, StoreError>
     where
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        let conn = self.connection()?;
-        match tokio::time::timeout(self.deadline, f(conn)).await {
-            Ok(Ok(v)) => Ok(v),
-            // The error's kind only: a message could carry the URL.
-            Ok(Err(e)) => Err(StoreError(format!(
-                "the state store (TREKMAIL_STATE_URL) {}",
-                what(&e)
-            ))),
-            Err(_) => Err(StoreError(format!(
-                "the state store (TREKMAIL_STATE_URL) did not answer within {} ms",
-                self.deadline.as_millis()
-            ))),
-        }
+        let answer = match self.connection() {
+            Ok(conn) => match tokio::time::timeout(self.deadline, f(conn)).await {
+                Ok(Ok(v)) => Ok(v),
+                // The error's kind only: a message could carry the URL.
+                Ok(Err(e)) => {
+                    let (failure, words) = what(&e);
+                    Err((
+                        failure,
+                        format!("the state store (TREKMAIL_STATE_URL) {words}"),
+                    ))
+                }
+                Err(_) => Err((
+                    Failure::Timeout,
+                    format!(
+                        "the state store (TREKMAIL_STATE_URL) did not answer within {} ms",
+                        self.deadline.as_millis()
+                    ),
+                )),
+            },
+            Err(e) => Err((Failure::Error, e.0)),
+        };
+        answer.map_err(|(failure, text)| {
+            self.metrics.state_error(op.name(), failure.name());
+            StoreError(text)
+        })
     }
 }
 
 /// What went wrong, in words that never carry the URL (the error's own text may).
-fn what(e: &redis::RedisError) -> String {
+fn what(e: &redis::RedisError) -> (Failure, String) {
     if e.is_connection_refusal() || e.is_connection_dropped() || e.is_io_error() {
-        "could not be reached".into()
+        (Failure::Unreachable, "could not be reached".into())
     } else if e.is_timeout() {
-        "did not answer in time".into()
+        (Failure::Timeout, "did not answer in time".into())
     } else {
-        format!("failed ({:?})", e.kind())
+        (Failure::Error, format!("failed ({:?})", e.kind()))
     }
 }
 
@@ -198,25 +268,57 @@ pub struct SharedIntents {
     fallback: Option<ProcessMemory>,
     /// Logs the fallback once a minute.
     logged: OnceAMinute,
+    /// The replica's clock.
+    clock: Clock,
 }
 
-/// Says yes at most once a minute (process-wide per value): the fallback warnings of the
-/// intent memory and the send rate would otherwise flood the log while the store is down.
-#[derive(Debug, Default)]
+/// Says yes at most once a minute (per value): the fallback warnings of the intent memory, the
+/// send rate and the approvals would otherwise flood the log while the store is down. The time
+/// is the caller's (unix milliseconds), so a test can move it.
+#[derive(Debug)]
 pub struct OnceAMinute(AtomicU64);
 
+/// [`OnceAMinute`]'s "never said yes".
+const NEVER: u64 = u64::MAX;
+
+impl Default for OnceAMinute {
+    fn default() -> Self {
+        Self(AtomicU64::new(NEVER))
+    }
+}
+
 impl OnceAMinute {
-    /// True when a minute has passed since the last true (the first call included).
-    pub fn due(&self) -> bool {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+    /// True at `now_ms` when a minute has passed since the last true (the first call included).
+    pub fn due(&self, now_ms: u64) -> bool {
         let last = self.0.load(Ordering::Relaxed);
-        now.saturating_sub(last) >= 60
+        (last == NEVER || now_ms.saturating_sub(last) >= 60_000)
             && self
                 .0
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
+    }
+}
+
+/// The wall clock, in unix milliseconds: the system's, or one a test moves.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> u64 + Send + Sync>);
+
+impl Clock {
+    /// A clock reading `now`.
+    pub fn new(now: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
+        Self(Arc::new(now))
+    }
+
+    /// Now, in unix milliseconds.
+    pub fn now_ms(&self) -> u64 {
+        (self.0)()
+    }
+}
+
+impl Default for Clock {
+    /// The system's clock.
+    fn default() -> Self {
+        Self::new(now_ms)
     }
 }
 
@@ -228,24 +330,29 @@ impl SharedIntents {
             script: redis::Script::new(DECIDE),
             fallback: (!required).then(ProcessMemory::default),
             logged: OnceAMinute::default(),
+            clock: Clock::default(),
         }
     }
 
-    async fn decide_in_store(&self, intent: &Intent) -> Result<String, StoreError> {
+    /// The same memory reading `clock`.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    async fn decide_in_store(&self, intent: &Intent, now_ms: u64) -> Result<String, StoreError> {
         let last = Store::key("intent", &intent.caller, &intent.target);
         let used = format!("{last}:used");
         let fresh = intent.fresh_key(&uuid::Uuid::new_v4().to_string());
         let ttl = API_IDEMPOTENCY_WINDOW.as_secs();
-        // The replica's clock: a retry across a window boundary is told by the time since the
-        // target's last key was first sent (see `Intent::window`).
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        // The replica's clock (`now_ms`): a retry across a window boundary is told by the time
+        // since the target's last key was first sent (see `Intent::window`).
         let window_ms = intent
             .window
             .map_or(0, |w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX));
         self.store
-            .run(|mut conn| async move {
+            .run(Operation::Intent, |mut conn| async move {
                 self.script
                     .key(last)
                     .key(used)
@@ -262,8 +369,8 @@ impl SharedIntents {
             .await
     }
 
-    fn log_fallback(&self, why: &StoreError) {
-        if self.logged.due() {
+    fn log_fallback(&self, why: &StoreError, now_ms: u64) {
+        if self.logged.due(now_ms) {
             tracing::warn!(reason = %why, "the state store fails: intents are decided in this process's memory (TREKMAIL_STATE_REQUIRED=false); logged at most once a minute");
         }
     }
@@ -272,11 +379,12 @@ impl SharedIntents {
 impl IntentMemory for SharedIntents {
     fn decide<'a>(&'a self, intent: &'a Intent) -> Decision<'a> {
         Box::pin(async move {
-            match self.decide_in_store(intent).await {
+            let now_ms = self.clock.now_ms();
+            match self.decide_in_store(intent, now_ms).await {
                 Ok(k) => Ok(k),
                 Err(e) => match &self.fallback {
                     Some(memory) => {
-                        self.log_fallback(&e);
+                        self.log_fallback(&e, now_ms);
                         Ok(memory.key(intent))
                     }
                     None => Err(Undecided(e.0)),
@@ -329,6 +437,117 @@ mod tests {
         }
         assert_eq!(read(None, Some("maybe")).1.len(), 1);
         assert!(read(None, None).0.is_none());
+    }
+
+    /// The log lines written while `f` runs on this thread.
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A store on a loopback port nothing listens on, not required: every decision falls back.
+    fn failing_store(metrics: &Arc<Metrics>) -> Arc<Store> {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port");
+        let config = StateConfig {
+            url: format!("redis://{addr}"),
+            required: false,
+        };
+        Arc::new(
+            Store::new(&config, Duration::from_millis(300), Arc::clone(metrics)).expect("store"),
+        )
+    }
+
+    /// `TREKMAIL_STATE_REQUIRED=false`: while the store fails, the intent memory's and the send
+    /// rate's fallback warnings are each written once a minute, by the clock each is given,
+    /// however many calls fall back; every failure is still counted in the metrics.
+    #[tokio::test]
+    async fn the_fallbacks_are_logged_at_most_once_a_minute() {
+        use crate::call::intents::Scope;
+        use crate::call::send_rate::{Budget, SendRate, SharedBudget};
+
+        let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = Arc::clone(&lines);
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || Captured(Arc::clone(&sink)))
+            .with_ansi(false)
+            .finish();
+        // This thread's only: the test's runtime runs every task on it.
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let count = |what: &str| {
+            String::from_utf8_lossy(
+                &lines
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            )
+            .matches(what)
+            .count()
+        };
+        let intents_line = "intents are decided in this process's memory";
+        let rate_line = "the send rate is counted in this process's memory";
+
+        let metrics = Arc::new(Metrics::default());
+        let store = failing_store(&metrics);
+        let now = Arc::new(AtomicU64::new(1_800_000_000_000));
+        let clock = {
+            let now = Arc::clone(&now);
+            Clock::new(move || now.load(Ordering::Relaxed))
+        };
+        let intents = SharedIntents::new(Arc::clone(&store), false).with_clock(clock);
+        let budget = SharedBudget::new(Arc::clone(&store), false);
+        let rate = SendRate {
+            limit: 1000,
+            period: Duration::from_secs(3600),
+        };
+        let scope = Scope::for_token("tm_live_clock0123456789");
+        let mut n = 0;
+        // Each step: move the clock by `by` ms, make one intent decision and take one
+        // recipient, then expect `logged` warnings of each in all.
+        for (by, logged) in [
+            (0, 1),
+            (0, 1),
+            (1_000, 1),
+            (58_999, 1),
+            (1, 2),
+            (30_000, 2),
+            (30_000, 3),
+        ] {
+            let at = now.fetch_add(by, Ordering::Relaxed) + by;
+            n += 1;
+            let intent = scope.intent("set_forwarding", "mailbox/1", format!("key-{n}"));
+            assert!(intents.decide(&intent).await.is_ok(), "falls back");
+            assert!(budget.take(&rate, 1, at).await.is_ok(), "falls back");
+            assert_eq!(count(intents_line), logged, "after {n} calls at +{by} ms");
+            assert_eq!(count(rate_line), logged, "after {n} calls at +{by} ms");
+        }
+        let exposition = metrics.render();
+        for line in [
+            "trekmail_mcp_state_errors_total{operation=\"intent\",kind=\"unreachable\"} 7\n",
+            "trekmail_mcp_state_errors_total{operation=\"send_rate\",kind=\"unreachable\"} 7\n",
+        ] {
+            assert!(exposition.contains(line), "{line} not in:\n{exposition}");
+        }
+    }
+
+    #[test]
+    fn once_a_minute_says_yes_first_then_after_sixty_seconds() {
+        let gate = OnceAMinute::default();
+        assert!(gate.due(0), "the first time, whatever the time");
+        assert!(!gate.due(59_999));
+        assert!(gate.due(60_000));
+        assert!(!gate.due(1_000), "a clock stepping back does not open it");
+        assert!(gate.due(120_000));
     }
 
     #[test]

@@ -346,6 +346,12 @@ impl Catalog {
                 .map(|a| ("outbound_when", &a.each)),
         );
         paths.extend(entry.sieve_args.iter().map(|a| ("sieve_args", a)));
+        paths.extend(
+            entry
+                .default_recipients_arg
+                .iter()
+                .map(|a| ("default_recipients_arg", a)),
+        );
         paths.extend(entry.header_args.iter().map(|a| ("header_args", a)));
         paths.extend(
             entry

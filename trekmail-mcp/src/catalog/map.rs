@@ -118,6 +118,14 @@ pub struct ToolEntry {
     /// rate, and refused under `TREKMAIL_SEND_TO`, which cannot check them.
     #[serde(default)]
     pub unnamed_recipients: u32,
+    /// A boolean argument that, sent as `false`, stops the API adding the sender's stored
+    /// default Cc/Bcc (addresses no argument names): while `TREKMAIL_SEND_TO` is set the call
+    /// needs it `false`, since those addresses cannot be checked.
+    pub default_recipients_arg: Option<String>,
+    /// The call composes mail for a person to send (a draft, or what goes into one): under
+    /// `TREKMAIL_DRAFTS_ONLY` its description says that nothing can be sent.
+    #[serde(default)]
+    pub composes: bool,
     /// Arguments of the operation this tool always sends with these values, not offered to the
     /// agent: a preset of an operation another tool binds whole (the trashed-mailbox listing).
     #[serde(default)]

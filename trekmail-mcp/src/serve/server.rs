@@ -91,6 +91,7 @@ impl Listing {
                         def,
                         self.config.send_to.as_ref(),
                         self.config.send_rate.as_ref(),
+                        self.config.drafts_only,
                     );
                     if !policy.is_empty() {
                         let d = tool.description.as_deref().unwrap_or_default();
@@ -209,9 +210,10 @@ impl Shared {
             Some(d) => Some(Arc::new(AuditLog::open(d.clone())?)),
             None => None,
         };
+        let metrics: Arc<Metrics> = Arc::default();
         let store = match &config.state {
             Some(state) => Some(Arc::new(
-                Store::new(state, config.timeout).map_err(|e| e.0)?,
+                Store::new(state, config.timeout, Arc::clone(&metrics)).map_err(|e| e.0)?,
             )),
             None => None,
         };
@@ -269,7 +271,7 @@ impl Shared {
                     scopes::CACHE_MAX_ENTRIES,
                 ))
             }),
-            metrics: Arc::default(),
+            metrics,
             intents,
             store,
             upload,
