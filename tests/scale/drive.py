@@ -6,9 +6,13 @@ the first answer replayed). Many concurrent callers run A, B, A patterns, retrie
 timeouts, concurrent identical and concurrent different writes to one target; a replica is
 killed (SIGKILL) and restarted mid-run, and Redis is killed and restarted from its append-only
 file. Every intended write must reach the API exactly once: none swallowed, none duplicated;
-a write whose answer the caller never got (a replica killed under it) at most once.
+a write whose answer the caller never got (a replica killed under it) at most once. Last, a
+Redis that speaks TLS only (rediss://), its certificate signed by a private CA: two replicas
+given the CA (TREKMAIL_STATE_CA_FILE) keep A, B, A across them; one without it refuses the
+write, sends nothing, and counts the failure in /metrics.
 
-Everything is on loopback, bounded in count and time. Usage: drive.py BINARY
+Everything is on loopback, bounded in count and time. Usage: drive.py BINARY TLS_DIR (TLS_DIR:
+ca.pem, redis.pem and redis.key, made by run.sh)
 """
 
 import http.client
@@ -166,6 +170,8 @@ class Parts:
         self.peak_rss_kb = [0, 0, 0]
         self.redis = None
         self.haproxy = None
+        self.tls_redis = None
+        self.extra = []  # the TLS phase's replicas
         self.logs = []
 
     def log(self, name):
@@ -183,6 +189,46 @@ class Parts:
             stdout=self.log("redis"), stderr=subprocess.STDOUT,
         )
         check(wait_port(self.redis_port), "redis listens")
+
+    def start_tls_redis(self, tls):
+        """A second Redis, TLS only (no plain port), in its own directory."""
+        self.tls_redis_port = free_port()
+        d = os.path.join(self.tmp, "tls-redis")
+        os.makedirs(d, exist_ok=True)
+        self.tls_redis = subprocess.Popen(
+            [
+                "redis-server", "--port", "0", "--tls-port", str(self.tls_redis_port),
+                "--bind", "127.0.0.1", "--dir", d, "--save", "", "--appendonly", "no",
+                "--tls-cert-file", os.path.join(tls, "redis.pem"),
+                "--tls-key-file", os.path.join(tls, "redis.key"),
+                "--tls-ca-cert-file", os.path.join(tls, "ca.pem"),
+                "--tls-auth-clients", "no",
+            ],
+            stdout=self.log("tls-redis"), stderr=subprocess.STDOUT,
+        )
+        check(wait_port(self.tls_redis_port), "the TLS redis listens")
+
+    def start_tls_replica(self, name, ca_file):
+        """A replica whose store is the TLS Redis, trusting `ca_file` (None: the system's roots)."""
+        port = free_port()
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "TREKMAIL_BASE_URL": f"http://127.0.0.1:{self.api_port}",
+            "TREKMAIL_HTTP_LISTEN": f"127.0.0.1:{port}",
+            "TREKMAIL_HTTP_TOKENS": "caller",
+            "TREKMAIL_STATE_URL": f"rediss://127.0.0.1:{self.tls_redis_port}",
+            "TREKMAIL_TIMEOUT_MS": "3000",
+            "TREKMAIL_LOG": "warn",
+        }
+        if ca_file:
+            env["TREKMAIL_STATE_CA_FILE"] = ca_file
+        p = subprocess.Popen(
+            [self.binary], env=env, stdin=subprocess.DEVNULL,
+            stdout=self.log(name), stderr=subprocess.STDOUT,
+        )
+        self.extra.append(p)
+        check(wait_port(port), f"{name} listens")
+        return port
 
     def start_replica(self, i):
         env = {
@@ -253,7 +299,7 @@ backend be
             p.wait()
 
     def stop(self):
-        for p in self.replicas + [self.haproxy, self.redis]:
+        for p in self.replicas + self.extra + [self.haproxy, self.redis, self.tls_redis]:
             self.kill(p)
         for f in self.logs:
             f.close()
@@ -447,6 +493,40 @@ def run_callers(port, stats, expect, rounds, base):
     check(all(not th.is_alive() for th in threads), "every caller finished in time")
 
 
+def metrics(port):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=CLIENT_TIMEOUT_S)
+    try:
+        conn.request("GET", "/metrics")
+        return conn.getresponse().read().decode()
+    finally:
+        conn.close()
+
+
+def tls_phase(parts, tls, stats, expect):
+    """The intent memory in a TLS-only Redis behind a private CA: A on one replica, B on the
+    other, A on the first again reaches the API three times for every caller (each replica
+    alone would take the second A for a retry of the first). A replica without the CA does not
+    trust the store: its write is refused with nothing sent, and /metrics counts the failure."""
+    parts.start_tls_redis(tls)
+    ca = os.path.join(tls, "ca.pem")
+    ports = [parts.start_tls_replica(f"tls-replica{i}", ca) for i in range(2)]
+    untrusting = parts.start_tls_replica("tls-replica-no-ca", None)
+    for c in range(4):
+        token = token_of(100 + c)
+        on = [Caller(p, token, stats) for p in ports]
+        for i, f in [(0, "a"), (1, "b"), (0, "a")]:
+            check(on[i].intent(30000, f), f"rediss: {token} 30000 {f} answered")
+        expect.sequence(token, 30000, ["a", "b", "a"])
+    outcome, detail = Caller(untrusting, token_of(200), stats).post(30001, "x", CLIENT_TIMEOUT_S)
+    check(outcome == "retryable" and "TLS" in str(detail),
+          f"rediss without the CA: the write is refused, naming TLS, got {outcome}: {detail}")
+    text = metrics(untrusting)
+    counted = [l for l in text.splitlines() if l.startswith('trekmail_mcp_state_errors_total{operation="intent",kind="tls"}')]
+    check(bool(counted), f"rediss without the CA: the failure is in /metrics:\n{text}")
+    print(f"rediss: A, B, A kept across two replicas through a TLS-only Redis (private CA); "
+          f"without the CA refused and counted: {counted}", flush=True)
+
+
 def verify(api, expect):
     seen = {}
     for token, mailbox, folder, _ in api.effects:
@@ -466,7 +546,10 @@ def verify(api, expect):
 
 
 def main():
+    if len(sys.argv) != 3:
+        sys.exit("usage: drive.py BINARY TLS_DIR")
     binary = os.path.abspath(sys.argv[1])
+    tls = os.path.abspath(sys.argv[2])
     tmp = tempfile.mkdtemp(prefix="trekmail-scale-")
     parts = Parts(binary, tmp)
     api = Api()
@@ -566,6 +649,9 @@ def main():
         check(all("TREKMAIL_SEND_RATE" in t and "frees" in t for t in refused),
               f"send rate refusals name the variable and when the budget frees: {refused[:1]}")
         print(f"send rate: {len(sent)} invitations sent, {len(refused)} refused across replicas", flush=True)
+
+        # 6. rediss://: the store over TLS, its certificate from a private CA.
+        tls_phase(parts, tls, stats, expect)
 
         verify(api, expect)
 

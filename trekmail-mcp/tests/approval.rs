@@ -865,3 +865,152 @@ async fn http_a_payment_is_asked_with_its_amount_even_under_never_and_bound_to_t
     refused(&b, "declined");
     mock.verify().await;
 }
+
+/// The audit trail of input-required approvals over HTTP: a question is no outcome (no line);
+/// an accepted answer gives `attempted` and the outcome with `approval: input_required`; a
+/// declined, replayed or tampered one gives one `refused` line with its rule. The same for a
+/// payment, whose `attempted` line comes just before the request with the credential.
+#[tokio::test]
+async fn http_audit_lines_of_input_required_approvals() {
+    let dir = std::env::temp_dir().join(format!("trekmail-approval-audit-{}", fastrand::u64(..)));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("audit.log");
+    let lines = || -> Vec<Value> {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let mock = api(1).await;
+    let log_path = log.display().to_string();
+    let r = replica(
+        &mock,
+        opts(None, &[("TREKMAIL_AUDIT_LOG", &log_path)]),
+        None,
+    )
+    .await;
+    let state = r.ask("delete_domain", &delete_7(), &[]).await;
+    assert!(
+        lines().is_empty(),
+        "a question is no outcome: {:#?}",
+        lines()
+    );
+    let done = r
+        .call(
+            params("delete_domain", &delete_7(), Some((&state, "accept"))),
+            &[],
+        )
+        .await;
+    assert_eq!(done["result"]["isError"], false, "{done}");
+    let replayed = r
+        .call(
+            params("delete_domain", &delete_7(), Some((&state, "accept"))),
+            &[],
+        )
+        .await;
+    refused(&replayed, "already used");
+    let state = r.ask("delete_domain", &delete_7(), &[]).await;
+    let declined = r
+        .call(
+            params("delete_domain", &delete_7(), Some((&state, "decline"))),
+            &[],
+        )
+        .await;
+    refused(&declined, "declined");
+    let state = r.ask("delete_domain", &delete_7(), &[]).await;
+    let forged = r
+        .call(
+            params(
+                "delete_domain",
+                &delete_7(),
+                Some((&tampered(&state), "accept")),
+            ),
+            &[],
+        )
+        .await;
+    refused(&forged, "is not valid for it");
+    mock.verify().await;
+    let sent = mock.received_requests().await.unwrap();
+
+    // A payment: asked with its price, then paid.
+    shop(&mock, 900, 1).await;
+    let state = r.ask(PAY_TOOL, &buy(), &[]).await;
+    let paid = r
+        .call(params(PAY_TOOL, &buy(), Some((&state, "accept"))), &[])
+        .await;
+    assert_eq!(paid["result"]["isError"], false, "{paid}");
+    let shopped = mock.received_requests().await.unwrap();
+    mock.verify().await;
+    shop(&mock, 900, 0).await;
+    let state = r.ask(PAY_TOOL, &buy(), &[]).await;
+    let b = r
+        .call(params(PAY_TOOL, &buy(), Some((&state, "decline"))), &[])
+        .await;
+    refused(&b, "declined");
+    mock.verify().await;
+
+    let l = lines();
+    let seen: Vec<(&str, &str, &Value, &Value)> = l
+        .iter()
+        .map(|x| {
+            (
+                x["tool"].as_str().unwrap(),
+                x["outcome"].as_str().unwrap(),
+                &x["rule"],
+                &x["approval"],
+            )
+        })
+        .collect();
+    let asked = json!("input_required");
+    let none = Value::Null;
+    assert_eq!(
+        seen,
+        [
+            ("delete_domain", "attempted", &none, &asked),
+            ("delete_domain", "sent", &none, &asked),
+            (
+                "delete_domain",
+                "refused",
+                &json!("approval_replayed"),
+                &none
+            ),
+            (
+                "delete_domain",
+                "refused",
+                &json!("approval_declined"),
+                &none
+            ),
+            (
+                "delete_domain",
+                "refused",
+                &json!("approval_invalid"),
+                &none
+            ),
+            (PAY_TOOL, "attempted", &none, &asked),
+            (PAY_TOOL, "sent", &none, &asked),
+            (PAY_TOOL, "refused", &json!("approval_declined"), &none),
+        ],
+        "{l:#?}"
+    );
+    assert_eq!(
+        l[0]["request_id"],
+        sent[0].headers["x-request-id"].to_str().unwrap()
+    );
+    // The price request (asked twice: with the question, then with the answer) and the payment.
+    let paying: Vec<&wiremock::Request> = shopped
+        .iter()
+        .filter(|q| q.headers.get("payment-authorization").is_some())
+        .collect();
+    assert_eq!(shopped.len(), 3, "{shopped:?}");
+    assert_eq!(paying.len(), 1);
+    assert_eq!(
+        l[5]["request_id"],
+        paying[0].headers["x-request-id"].to_str().unwrap()
+    );
+    assert_eq!(l[5]["status"], Value::Null);
+    assert_eq!(l[6]["status"], 200);
+    let all = std::fs::read_to_string(&log).unwrap();
+    assert!(!all.contains(CREDENTIAL), "{all}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -15,7 +15,7 @@ use support::{Harness, MSG_TOKEN, OPS_TOKEN, Opts, is_error, text};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use trekmail_mcp::call::human::Human;
 use trekmail_mcp::call::trace::TraceContext;
-use wiremock::matchers::any;
+use wiremock::matchers::{any, header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -471,4 +471,325 @@ async fn over_stdio_meta_traceparent_goes_on_and_sighup_reopens_the_log() {
     }
     assert!(!logs.contains(OPS_TOKEN));
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flows: an upload, a payment
+
+/// An upload is one write of several requests: `attempted` before the first, then `flow` with
+/// `completed`. Both lines name the `X-Request-Id` every API request of the flow carried and the
+/// key stem its requests extend; no line holds the file's bytes, its name or the local path.
+#[tokio::test]
+async fn an_upload_is_one_flow_line_completed_or_not_naming_its_requests() {
+    let dir = scratch("upload");
+    let up = dir.join("up");
+    std::fs::create_dir_all(&up).unwrap();
+    std::fs::write(up.join("q3-report.pdf"), "UPLOAD-BYTES-NEVER-LOGGED").unwrap();
+    let log = dir.join("audit.log");
+    let mut opts = Opts::default();
+    opts.extra
+        .push(("TREKMAIL_UPLOAD_DIR", up.display().to_string()));
+    let h = audited(opts, &log).await;
+    let initiate = "/api/v1/drive/spaces/account/uploads:initiate";
+    let mount = async |m: &str, p: &str, r: ResponseTemplate| {
+        Mock::given(method(m))
+            .and(path(p))
+            .respond_with(r)
+            .mount(&h.mock)
+            .await;
+    };
+    let answer = |status: u16, v: Value| ResponseTemplate::new(status).set_body_json(v);
+    let storage = format!("{}/_storage/3", h.mock.uri());
+    mount(
+        "POST",
+        initiate,
+        answer(
+            201,
+            json!({"data": {"file_id": 3, "multipart": false, "upload_url": storage, "parts": []}}),
+        ),
+    )
+    .await;
+    mount("PUT", "/_storage/3", ResponseTemplate::new(200)).await;
+    let complete = json!({"data": {"id": 3, "status": "active"}});
+    mount(
+        "POST",
+        "/api/v1/drive/uploads/3:complete",
+        answer(200, complete),
+    )
+    .await;
+    let args = json!({"space": "account", "local_path": "q3-report.pdf"});
+    let r = h.call("drive_file_upload", args.clone()).await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let sent = h.requests().await;
+    // The API refuses the next upload at its first step.
+    h.mock.reset().await;
+    mount(
+        "POST",
+        initiate,
+        answer(
+            422,
+            json!({"error": {"code": "quota", "message": "Drive is full"}}),
+        ),
+    )
+    .await;
+    std::fs::write(
+        up.join("q3-report.pdf"),
+        "UPLOAD-BYTES-NEVER-LOGGED, changed",
+    )
+    .unwrap();
+    let r = h.call("drive_file_upload", args).await;
+    assert!(is_error(&r), "{}", text(&r));
+    let refused = h.requests().await;
+
+    let l = lines(&log);
+    let seen: Vec<(&Value, &Value)> = l.iter().map(|x| (&x["outcome"], &x["completed"])).collect();
+    assert_eq!(
+        seen,
+        [
+            (&json!("attempted"), &Value::Null),
+            (&json!("flow"), &json!(true)),
+            (&json!("attempted"), &Value::Null),
+            (&json!("flow"), &json!(false)),
+        ],
+        "{l:#?}"
+    );
+    let header = |r: &wiremock::Request, h: &str| r.headers[h].to_str().unwrap().to_owned();
+    let api: Vec<&wiremock::Request> = sent
+        .iter()
+        .filter(|r| r.url.path().starts_with("/api/"))
+        .collect();
+    assert_eq!(api.len(), 2, "initiate and complete");
+    for line in &l[..2] {
+        assert_eq!(line["tool"], "drive_file_upload");
+        assert_eq!(line["target"], json!({"space": "account"}));
+        // Guarded by TREKMAIL_UPLOAD_DIR (its gate); this client cannot ask its user.
+        assert_eq!(line["approval"], "client_cannot_ask");
+        for r in &api {
+            assert_eq!(line["request_id"], header(r, "x-request-id"), "{line}");
+            let key = header(r, "idempotency-key");
+            let stem = line["idempotency_key"].as_str().unwrap();
+            assert!(key.starts_with(&format!("{stem}_")), "{key} {line}");
+        }
+    }
+    assert_eq!(l[2]["request_id"], header(&refused[0], "x-request-id"));
+    assert_ne!(l[0]["request_id"], l[2]["request_id"]);
+    let all = std::fs::read_to_string(&log).unwrap();
+    for never in ["UPLOAD-BYTES", "q3-report", up.to_str().unwrap()] {
+        assert!(!all.contains(never), "{never} in the audit log:\n{all}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+const PAY_TOOL: &str = "agent_buy_verifier_credits";
+const PAY_PATH: &str = "/api/v1/agent/verifier-credits/topup";
+const CREDENTIAL: &str = "spt_live_SECRETcredential42";
+
+/// The API: 402 with a price for a request without a credential, `paid` for one with it.
+async fn shop(h: &Harness, paid: ResponseTemplate) {
+    h.mock.reset().await;
+    Mock::given(method("POST"))
+        .and(path(PAY_PATH))
+        .and(header_exists("payment-authorization"))
+        .respond_with(paid)
+        .mount(&h.mock)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(PAY_PATH))
+        .respond_with(ResponseTemplate::new(402).set_body_json(json!({"error": {
+            "code": "payment_required", "message": "costs 900 cents (EUR)",
+            "amount": 900, "currency": "eur"}})))
+        .mount(&h.mock)
+        .await;
+}
+
+/// A payment: a refusal before the credential leaves is one `refused` line with its rule;
+/// otherwise `attempted` just before the request that carries the credential (the price request
+/// before it pays nothing and is not announced), then that request's outcome. Both name its
+/// `X-Request-Id` and `Idempotency-Key`; no line holds the credential.
+#[tokio::test]
+async fn a_payment_is_recorded_before_the_paying_request_and_never_with_its_credential() {
+    let dir = scratch("payment");
+    let log = dir.join("audit.log");
+    let buy = json!({"quantity": 1000, "credential": CREDENTIAL, "confirm_payment": true});
+    // This client cannot ask its user, and the operator did not allow payments without that.
+    let h = audited(
+        Opts {
+            payments: true,
+            ..Opts::default()
+        },
+        &log,
+    )
+    .await;
+    shop(&h, ResponseTemplate::new(200)).await;
+    let r = h.call(PAY_TOOL, buy.clone()).await;
+    assert!(is_error(&r), "{}", text(&r));
+    assert!(h.requests().await.is_empty());
+    let l = lines(&log);
+    assert_eq!(l.len(), 1, "{l:#?}");
+    assert_eq!(l[0]["outcome"], "refused");
+    assert_eq!(l[0]["rule"], "payment_approval_unavailable");
+
+    // The operator allows it: the price, then the payment.
+    let log = dir.join("allowed.log");
+    let mut opts = Opts {
+        payments: true,
+        ..Opts::default()
+    };
+    opts.extra
+        .push(("TREKMAIL_PAYMENTS_WITHOUT_APPROVAL", "true".into()));
+    let h = audited(opts, &log).await;
+    shop(
+        &h,
+        ResponseTemplate::new(200).set_body_json(json!({"data": {"credits": 1000}})),
+    )
+    .await;
+    let r = h.call(PAY_TOOL, buy.clone()).await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let sent = h.requests().await;
+    assert_eq!(sent.len(), 2, "the price, then the payment");
+    let paying = &sent[1];
+    assert!(paying.headers.get("payment-authorization").is_some());
+    // A paying request the API answers with an error: its status is the outcome.
+    shop(&h, ResponseTemplate::new(503)).await;
+    let r = h
+        .call(
+            PAY_TOOL,
+            json!({"quantity": 5, "credential": CREDENTIAL, "confirm_payment": true}),
+        )
+        .await;
+    assert!(is_error(&r), "{}", text(&r));
+    let failed = h.requests().await;
+
+    let l = lines(&log);
+    let seen: Vec<(&str, &Value)> = l
+        .iter()
+        .map(|x| (x["outcome"].as_str().unwrap(), &x["status"]))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("attempted", &Value::Null),
+            ("sent", &json!(200)),
+            ("attempted", &Value::Null),
+            ("sent", &json!(503)),
+        ],
+        "{l:#?}"
+    );
+    let header = |r: &wiremock::Request, h: &str| r.headers[h].to_str().unwrap().to_owned();
+    for line in &l[..2] {
+        assert_eq!(line["tool"], PAY_TOOL);
+        assert_eq!(line["approval"], "client_cannot_ask", "{line}");
+        assert_eq!(line["confirmed"], true, "{line}");
+        assert_eq!(line["request_id"], header(paying, "x-request-id"), "{line}");
+        assert_eq!(
+            line["idempotency_key"],
+            header(paying, "idempotency-key"),
+            "{line}"
+        );
+    }
+    assert_ne!(
+        l[0]["request_id"],
+        header(&sent[0], "x-request-id"),
+        "not the price request's"
+    );
+    assert_eq!(l[2]["request_id"], header(&failed[1], "x-request-id"));
+    let all = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !all.contains(CREDENTIAL) && !all.contains("spt_live"),
+        "{all}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `TREKMAIL_AUDIT_LOG=-` on the binary: the lines go to stderr, each whole on its own line
+/// beside the logs, and stdout carries the protocol only.
+#[tokio::test]
+async fn over_stdio_the_dash_destination_writes_the_lines_to_stderr() {
+    let mock = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"id": 7}})))
+        .mount(&mock)
+        .await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_trekmail-mcp"))
+        .env_clear()
+        .env("TREKMAIL_BASE_URL", mock.uri())
+        .env("TREKMAIL_API_TOKEN", OPS_TOKEN)
+        .env("TREKMAIL_SCOPE_AWARE", "false")
+        .env("TREKMAIL_LOG", "info")
+        .env("TREKMAIL_AUDIT_LOG", "-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let calls = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "audit", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "update_mailbox_note", "arguments": {"mailbox_id": 7, "note": "x"}}}),
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "delete_domain", "arguments": {"domain_id": 5, "confirm_delete": true}}}),
+    ];
+    let mut stdout = BufReader::new(stdout).lines();
+    let mut answers = Vec::new();
+    for msg in calls {
+        stdin
+            .write_all(format!("{msg}\n").as_bytes())
+            .await
+            .unwrap();
+        stdin.flush().await.unwrap();
+        if msg.get("id").is_some() {
+            let line = tokio::time::timeout(Duration::from_secs(20), stdout.next_line())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            answers.push(serde_json::from_str::<Value>(&line).unwrap());
+        }
+    }
+    drop(stdin);
+    tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    // stdout: the three answers, nothing else.
+    assert!(stdout.next_line().await.unwrap().is_none());
+    assert_eq!(answers[1]["result"]["isError"], false, "{}", answers[1]);
+    assert_eq!(answers[2]["result"]["isError"], true, "{}", answers[2]);
+    let mut err = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut err)
+        .await
+        .unwrap();
+    let audit: Vec<Value> = err
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("outcome").is_some() && v.get("tool").is_some())
+        .collect();
+    let seen: Vec<(&str, &str)> = audit
+        .iter()
+        .map(|v| (v["tool"].as_str().unwrap(), v["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("update_mailbox_note", "attempted"),
+            ("update_mailbox_note", "sent"),
+            ("delete_domain", "refused"),
+        ],
+        "{err}"
+    );
+    assert_eq!(audit[2]["rule"], "safety_gate");
+    let sent = mock.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        audit[0]["request_id"],
+        sent[0].headers["x-request-id"].to_str().unwrap()
+    );
+    assert!(
+        err.lines().any(|l| l.contains("calling the API")),
+        "the logs share stderr: {err}"
+    );
+    assert!(!err.contains(OPS_TOKEN));
 }

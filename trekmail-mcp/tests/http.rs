@@ -1297,8 +1297,9 @@ async fn metrics_count_calls_refusals_and_statuses_and_reveal_nothing() {
 }
 
 /// A state store that fails is counted in `/metrics` by operation and kind: unreachable (a
-/// closed port) and timeout (a store that accepts connections and never answers), once per
-/// failed command, naming no key, caller, token or the store's password.
+/// closed port), timeout (a store that accepts connections and never answers) and tls (a
+/// `rediss://` store whose handshake fails: here it answers in plain text), once per failed
+/// command, naming no key, caller, token or the store's password.
 #[tokio::test]
 async fn state_store_failures_are_counted_by_operation_and_kind() {
     let closed = {
@@ -1313,8 +1314,20 @@ async fn state_store_failures_are_counted_by_operation_and_kind() {
             held.push(c);
         }
     });
-    for (addr, kind) in [(closed, "unreachable"), (silent_addr, "timeout")] {
-        let url = format!("redis://:storepass-0123@{addr}");
+    let plain = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let plain_addr = plain.local_addr().unwrap();
+    let answers = tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        while let Ok((mut c, _)) = plain.accept().await {
+            let _ = c.write_all(b"-ERR this is not TLS\r\n").await;
+        }
+    });
+    for (scheme, addr, kind) in [
+        ("redis", closed, "unreachable"),
+        ("redis", silent_addr, "timeout"),
+        ("rediss", plain_addr, "tls"),
+    ] {
+        let url = format!("{scheme}://:storepass-0123@{addr}");
         let s = serve(
             caller_opts(),
             &[
@@ -1363,6 +1376,7 @@ async fn state_store_failures_are_counted_by_operation_and_kind() {
         s.stop.cancel();
     }
     held.abort();
+    answers.abort();
 }
 
 /// The audit trail over HTTP in caller mode: each line names its caller by the documented HMAC

@@ -333,7 +333,7 @@ impl Caller {
                 approval: prepared.approval,
                 confirmed: prepared.confirmed(),
                 key: prepared.key,
-                request_id: None,
+                request_id: Some(prepared.request_id),
             };
         }
         let uri = files::uri(&def.path, def.shape(), &prepared.args);
@@ -470,7 +470,7 @@ impl Caller {
             path,
             &prepared.args,
             opened,
-            key,
+            (key, prepared.request_id.clone()),
             progress,
         )
         .await
@@ -653,9 +653,10 @@ impl Prepared<'_> {
         }
     }
 
-    /// Whether the agent passed the tool's confirmation argument (checked by `prepare`).
+    /// Whether the agent passed the tool's confirmation argument, or a paying call's (both
+    /// checked by `prepare`).
     pub fn confirmed(&self) -> bool {
-        self.def.entry.confirm.is_some()
+        self.def.entry.confirm.is_some() || payments::credential(self.def, &self.args).is_some()
     }
 
     /// Its audit line with `outcome`.

@@ -12,14 +12,14 @@
 //! keys only as a keyed digest, and a paying request is retried only when the failure proves it
 //! was never received ([`retry_proves_unsent`]).
 
-use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
+use rmcp::model::{CallToolResult, ContentBlock, InputRequiredResult};
 use serde_json::{Map, Value, json};
 use trekmail_api::{CallError, TransportKind};
 
 use crate::call::human::{self, Ask, Decision, Human, HumanConfirm, Sealing};
 use crate::call::progress::Progress;
-use crate::call::verdict::Rule;
-use crate::call::{Caller, Prepared, results};
+use crate::call::verdict::{Rule, Verdict};
+use crate::call::{Caller, Finished, Prepared, Refused, results};
 use crate::catalog::ToolDef;
 use crate::catalog::map::Payment;
 use crate::catalog::schema::IDEMPOTENCY_ARG;
@@ -75,19 +75,27 @@ pub fn quote(def: &ToolDef, p: &Payment, challenge: &Challenge) -> CallToolResul
     CallToolResult::success(vec![ContentBlock::text(text)])
 }
 
+/// Where a paying call ends.
+pub enum Paid {
+    /// Refused before the credential left, or the outcome of the request that carried it (or of
+    /// the price request, when the flow ended there): what the agent gets and the audit facts.
+    Finished(Finished),
+    /// The user is asked first (input-required): the call comes back with the answer.
+    Asking(InputRequiredResult),
+}
+
 /// A paying call (credential given, `confirm` true, every gate open): the API's price now, the
 /// user's approval of exactly that price and item, then the request with the credential,
 /// retried only when the failure proves it was never received. Every refusal before the last
-/// request sends nothing with the credential. Returns what the client gets (a result, or the
-/// input-required question) and how the approval was obtained, once the payment was sent.
+/// request sends nothing with the credential. The audit trail's `attempted` line is written
+/// just before that request (the price request, without the credential, pays nothing).
 pub async fn pay(
     caller: &Caller,
     prepared: Prepared<'_>,
     human: &Human,
     sealing: Sealing<'_>,
     progress: Option<&Progress>,
-) -> (CallToolResponse, Option<human::Approval>) {
-    let refused = |r: CallToolResult| (r.into(), None);
+) -> Paid {
     let def = prepared.def;
     let name = &def.entry.name;
     let (Some(p), Some(credential), Some(client)) = (
@@ -95,15 +103,18 @@ pub async fn pay(
         credential(def, &prepared.args).map(str::to_owned),
         caller.client(def.entry.token),
     ) else {
-        return refused(results::refusal(format!(
-            "{name} cannot pay here; nothing was sent."
+        return Paid::Finished(prepared.refused(Refused::new(
+            Rule::TokenMissing,
+            format!("{name} cannot pay here; nothing was sent."),
         )));
     };
     let without_approval = caller.switches.payments_without_approval;
     if matches!(human, Human::Unreachable) && !without_approval {
-        caller.metrics.refused(Rule::PaymentApprovalUnavailable);
-        return refused(results::refusal(format!(
-            "{name} moves money, so the user must approve the exact amount in the client, but this MCP client cannot ask the user (it did not declare form elicitation); nothing was sent. Only the operator can allow payments without that approval ({WITHOUT_APPROVAL_VAR}=true)."
+        return Paid::Finished(prepared.refused(Refused::new(
+            Rule::PaymentApprovalUnavailable,
+            format!(
+                "{name} moves money, so the user must approve the exact amount in the client, but this MCP client cannot ask the user (it did not declare form elicitation); nothing was sent. Only the operator can allow payments without that approval ({WITHOUT_APPROVAL_VAR}=true)."
+            ),
         )));
     }
     // The price now, asked without the credential: what the user approves is what the API
@@ -113,27 +124,39 @@ pub async fn pay(
     ask_args.remove(&p.confirm);
     let mut asking = match caller.prepare(def, ask_args) {
         Ok(a) => a,
-        Err(refusal) => return refused(refusal.result),
+        Err(refusal) => return Paid::Finished(prepared.refused(refusal)),
     };
-    if let Err(refusal) = caller.decide_key(&mut asking).await {
-        return refused(refusal);
+    if let Err(result) = caller.decide_key(&mut asking).await {
+        return Paid::Finished(prepared.refused(Refused {
+            rule: Rule::IntentUndecided,
+            result,
+        }));
     }
+    // The flow ends at the price request: its line is that request's (no credential left).
+    let ended = |result, verdict, request_id| {
+        Paid::Finished(Finished {
+            result,
+            verdict,
+            key: asking.key.clone(),
+            request_id: Some(request_id),
+            approval: None,
+            confirmed: prepared.confirmed(),
+        })
+    };
     let challenge = match caller.request(&asking, client, progress).await {
         Err((e, request_id)) => match Challenge::from_error(&e) {
             Some(c) => c,
             None => {
-                return refused(results::failure(
-                    name,
-                    &e,
-                    &request_id,
-                    def.entry.token,
-                    def.writes(),
-                ));
+                let verdict = Verdict::of(Err(&e));
+                let failure =
+                    results::failure(name, &e, &request_id, def.entry.token, def.writes());
+                return ended(failure, verdict, request_id);
             }
         },
         Ok(done) => {
             // The API took the order without any credential: nothing of ours was paid with.
             tracing::warn!(tool = %name, "the API accepted the order without a payment credential");
+            let verdict = Verdict::of(Ok(&done));
             let r = results::success(
                 name,
                 done,
@@ -142,7 +165,7 @@ pub async fn pay(
                 def.writes(),
                 &def.entry.outside_text,
             );
-            return (r.into(), Some(human::Approval::NotGuarded));
+            return ended(r, verdict, asking.request_id.clone());
         }
     };
     let approval = Approval::new(
@@ -167,22 +190,34 @@ pub async fn pay(
         match human::confirm(HumanConfirm::Always, human, sealing, def, &bound, &ask).await {
             Decision::Proceed(a) => a,
             Decision::Refuse { why, rule } => {
-                caller.metrics.refused(rule);
-                return refused(results::refusal(format!(
-                    "{why} Nothing was paid: only the price was asked (without the credential)."
+                return Paid::Finished(prepared.refused(Refused::new(
+                    rule,
+                    format!(
+                        "{why} Nothing was paid: only the price was asked (without the credential)."
+                    ),
                 )));
             }
-            Decision::InputRequired(question) => return (question.into(), None),
+            Decision::InputRequired(question) => return Paid::Asking(question),
         }
     };
     let mut prepared = prepared;
-    if let Err(refusal) = caller.decide_key(&mut prepared).await {
-        return refused(refusal);
+    prepared.approval = Some(how);
+    if let Err(result) = caller.decide_key(&mut prepared).await {
+        return Paid::Finished(prepared.refused(Refused {
+            rule: Rule::IntentUndecided,
+            result,
+        }));
+    }
+    // Recorded like any write: before the credential leaves, or refused.
+    if let Err(refused) = caller.record_attempt(&prepared) {
+        return Paid::Finished(prepared.refused(refused));
     }
     let paying = client.for_secret_request(&credential, retry_proves_unsent);
     let key = prepared.key.clone();
     let mut notes = prepared.notes.clone();
-    let result = match caller.request(&prepared, &paying, progress).await {
+    let answer = caller.request(&prepared, &paying, progress).await;
+    let verdict = Verdict::of(answer.as_ref().map_err(|(e, _)| e));
+    let result = match answer {
         Ok(done) => {
             tracing::info!(tool = %name, price = %approval.challenge.price(), approval = how.as_str(), "paid");
             notes.push(format!(
@@ -214,10 +249,14 @@ pub async fn pay(
             _ => results::failure(name, &e, &request_id, def.entry.token, def.writes()),
         },
     };
-    (
-        results::annotate(result, key.as_deref(), &notes).into(),
-        Some(how),
-    )
+    Paid::Finished(Finished {
+        result: results::annotate(result, key.as_deref(), &notes),
+        verdict,
+        key,
+        request_id: Some(prepared.request_id.clone()),
+        approval: Some(how),
+        confirmed: prepared.confirmed(),
+    })
 }
 
 /// What the API asks for an item: from a 402 answer.

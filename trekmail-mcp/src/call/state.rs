@@ -26,6 +26,9 @@ pub struct StateConfig {
     /// `TREKMAIL_STATE_REQUIRED` (default true): refuse a write whose intent the store cannot
     /// decide; false falls back to the process's memory.
     pub required: bool,
+    /// `TREKMAIL_STATE_CA_FILE`'s content (PEM): with `rediss://`, the only authorities the
+    /// store's certificate is checked against; without it, the system's roots.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for StateConfig {
@@ -34,12 +37,14 @@ impl std::fmt::Debug for StateConfig {
         f.debug_struct("StateConfig")
             .field("url", &"<redacted>")
             .field("required", &self.required)
+            .field("ca_pem", &self.ca_pem.as_ref().map(|_| "<PEM>"))
             .finish()
     }
 }
 
 impl StateConfig {
-    /// Reads `TREKMAIL_STATE_URL` and `TREKMAIL_STATE_REQUIRED`; a problem never echoes the URL.
+    /// Reads `TREKMAIL_STATE_URL`, `TREKMAIL_STATE_REQUIRED` and `TREKMAIL_STATE_CA_FILE`; a
+    /// problem never echoes the URL or the file's content.
     pub fn from_env(
         get: &impl Fn(&str) -> Option<String>,
         problems: &mut Vec<String>,
@@ -53,15 +58,75 @@ impl StateConfig {
                 true
             }
         };
-        let url = get("TREKMAIL_STATE_URL")?.trim().to_owned();
-        let scheme_ok = url.starts_with("redis://") || url.starts_with("rediss://");
-        if !scheme_ok || redis::Client::open(url.as_str()).is_err() {
+        let ca_pem = get("TREKMAIL_STATE_CA_FILE").and_then(|path| {
+            let path = path.trim();
+            match std::fs::read(path) {
+                Ok(pem) if pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") => {
+                    Some(pem)
+                }
+                Ok(_) => {
+                    problems.push(format!(
+                        "TREKMAIL_STATE_CA_FILE: {path:?} holds no PEM certificate"
+                    ));
+                    None
+                }
+                Err(e) => {
+                    problems.push(format!("TREKMAIL_STATE_CA_FILE: cannot read {path:?}: {e}"));
+                    None
+                }
+            }
+        });
+        let Some(url) = get("TREKMAIL_STATE_URL").map(|u| u.trim().to_owned()) else {
+            if ca_pem.is_some() {
+                problems.push("TREKMAIL_STATE_CA_FILE is set without TREKMAIL_STATE_URL".into());
+            }
+            return None;
+        };
+        let tls = url.starts_with("rediss://");
+        if !(tls || url.starts_with("redis://")) || redis::Client::open(url.as_str()).is_err() {
             problems.push(
                 "TREKMAIL_STATE_URL must be a redis:// or rediss:// URL (redis[s]://[:password@]host[:port][/db])".into(),
             );
             return None;
         }
-        Some(Self { url, required })
+        if ca_pem.is_some() && !tls {
+            problems
+                .push("TREKMAIL_STATE_CA_FILE needs a rediss:// TREKMAIL_STATE_URL (TLS)".into());
+            return None;
+        }
+        let config = Self {
+            url,
+            required,
+            ca_pem,
+        };
+        // The certificates are parsed now, so a bad file stops the start, not the first write.
+        if let Err(e) = config.client() {
+            problems.push(e.0);
+            return None;
+        }
+        Some(config)
+    }
+
+    /// The client for this store: over TLS trusting only `ca_pem` when it is set.
+    fn client(&self) -> Result<redis::Client, StoreError> {
+        let client = match &self.ca_pem {
+            None => redis::Client::open(self.url.as_str()),
+            Some(pem) => redis::Client::build_with_tls(
+                self.url.as_str(),
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.clone()),
+                },
+            ),
+        };
+        // The URL is checked first (`from_env`): with a CA file, what fails is the file.
+        client.map_err(|_| {
+            StoreError(if self.ca_pem.is_some() {
+                "TREKMAIL_STATE_CA_FILE holds a certificate that cannot be parsed".into()
+            } else {
+                "TREKMAIL_STATE_URL is not a valid URL".into()
+            })
+        })
     }
 }
 
@@ -105,6 +170,9 @@ impl Operation {
 pub enum Failure {
     /// No connection: refused, dropped, or another I/O error.
     Unreachable,
+    /// The TLS handshake failed (`rediss://`): most often the store's certificate is not
+    /// trusted (see `TREKMAIL_STATE_CA_FILE`).
+    Tls,
     /// No answer within the deadline.
     Timeout,
     /// The store answered with an error (out of memory under `noeviction`, authentication, …).
@@ -116,6 +184,7 @@ impl Failure {
     pub fn name(self) -> &'static str {
         match self {
             Self::Unreachable => "unreachable",
+            Self::Tls => "tls",
             Self::Timeout => "timeout",
             Self::Error => "error",
         }
@@ -140,8 +209,7 @@ impl Store {
         deadline: Duration,
         metrics: Arc<Metrics>,
     ) -> Result<Self, StoreError> {
-        let client = redis::Client::open(config.url.as_str())
-            .map_err(|_| StoreError("TREKMAIL_STATE_URL is not a valid URL".into()))?;
+        let client = config.client()?;
         Ok(Self {
             client,
             conn: OnceLock::new(),
@@ -215,13 +283,29 @@ impl Store {
 
 /// What went wrong, in words that never carry the URL (the error's own text may).
 fn what(e: &redis::RedisError) -> (Failure, String) {
-    if e.is_connection_refusal() || e.is_connection_dropped() || e.is_io_error() {
+    if tls_failure(e) {
+        (
+            Failure::Tls,
+            "refused the TLS handshake (is its certificate trusted? see TREKMAIL_STATE_CA_FILE)"
+                .into(),
+        )
+    } else if e.is_connection_refusal() || e.is_connection_dropped() || e.is_io_error() {
         (Failure::Unreachable, "could not be reached".into())
     } else if e.is_timeout() {
         (Failure::Timeout, "did not answer in time".into())
     } else {
         (Failure::Error, format!("failed ({:?})", e.kind()))
     }
+}
+
+/// Whether `e` is rustls's: the redis crate keeps an I/O error's cause as an `Arc`.
+fn tls_failure(e: &redis::RedisError) -> bool {
+    use std::error::Error;
+    e.source()
+        .and_then(|s| s.downcast_ref::<Arc<dyn Error + Send + Sync>>())
+        .and_then(|inner| inner.downcast_ref::<std::io::Error>())
+        .and_then(std::io::Error::get_ref)
+        .is_some_and(|cause| cause.is::<rustls::Error>())
 }
 
 /// The decision, atomic in the store: whatever replica runs it, concurrent calls to one target
@@ -463,6 +547,7 @@ mod tests {
         let config = StateConfig {
             url: format!("redis://{addr}"),
             required: false,
+            ca_pem: None,
         };
         Arc::new(
             Store::new(&config, Duration::from_millis(300), Arc::clone(metrics)).expect("store"),
@@ -548,6 +633,67 @@ mod tests {
         assert!(gate.due(60_000));
         assert!(!gate.due(1_000), "a clock stepping back does not open it");
         assert!(gate.due(120_000));
+    }
+
+    #[test]
+    fn a_ca_file_goes_with_a_rediss_url_and_its_content_is_never_echoed() {
+        let dir = std::env::temp_dir().join(format!("trekmail-state-ca-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let ca = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../trekmail-api/tests/tls/ca.pem"
+        );
+        let junk = dir.join("junk.pem");
+        std::fs::write(&junk, "not a certificate QQQ").expect("write");
+        let broken = dir.join("broken.pem");
+        std::fs::write(
+            &broken,
+            "-----BEGIN CERTIFICATE-----\nQQQ!!\n-----END CERTIFICATE-----\n",
+        )
+        .expect("write");
+        let read = |url: Option<&str>, file: &str| {
+            let get = |k: &str| match k {
+                "TREKMAIL_STATE_URL" => url.map(str::to_owned),
+                "TREKMAIL_STATE_CA_FILE" => Some(file.to_owned()),
+                _ => None,
+            };
+            let mut problems = Vec::new();
+            (StateConfig::from_env(&get, &mut problems), problems)
+        };
+        let (c, p) = read(Some("rediss://127.0.0.1:6380"), ca);
+        assert!(p.is_empty(), "{p:?}");
+        let c = c.expect("config");
+        assert!(c.ca_pem.is_some());
+        assert!(!format!("{c:?}").contains("BEGIN"), "{c:?}");
+        for (url, file, says) in [
+            (Some("redis://127.0.0.1:6379"), ca, "needs a rediss://"),
+            (None, ca, "without TREKMAIL_STATE_URL"),
+            (
+                Some("rediss://127.0.0.1:6380"),
+                "/nonexistent/ca.pem",
+                "cannot read",
+            ),
+            (
+                Some("rediss://127.0.0.1:6380"),
+                junk.to_str().expect("utf-8"),
+                "no PEM",
+            ),
+            (
+                Some("rediss://127.0.0.1:6380"),
+                broken.to_str().expect("utf-8"),
+                "cannot be parsed",
+            ),
+        ] {
+            // Any problem stops the start; the config returned beside it is not used.
+            let (_, p) = read(url, file);
+            assert!(p.len() == 1, "{file}: {p:?}");
+            assert!(
+                p[0].contains("TREKMAIL_STATE_CA_FILE") && p[0].contains(says),
+                "{p:?}"
+            );
+            assert!(!p[0].contains("QQQ"), "{p:?}");
+        }
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

@@ -263,6 +263,15 @@ pub struct Cli {
     /// back to this process's memory (false) [default: true]
     #[arg(long, env = "TREKMAIL_STATE_REQUIRED", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     state_required: Option<String>,
+    /// With a rediss:// --state-url: PEM file of the certificate authorities the store's
+    /// certificate is checked against, instead of the system's (a store behind a private CA)
+    #[arg(
+        long,
+        env = "TREKMAIL_STATE_CA_FILE",
+        value_name = "PATH",
+        hide_env_values = true
+    )]
+    state_ca_file: Option<String>,
     /// Audit trail: one JSON line per write attempted and per refusal, appended to this file
     /// (reopened on SIGHUP) or - for stderr; a write it cannot record is refused
     #[arg(

@@ -607,7 +607,6 @@ impl TrekmailServer {
         .await;
         let outcome = match &step {
             Ok(Step::Asking(_)) => "input_required",
-            Ok(Step::Other(_)) => "other",
             Ok(Step::Finished(f)) if f.result.is_error != Some(true) => "ok",
             _ => "error",
         };
@@ -615,7 +614,6 @@ impl TrekmailServer {
         match step {
             // A question is no outcome yet: the call comes back with the answer.
             Ok(Step::Asking(question)) => Ok(question.into()),
-            Ok(Step::Other(response)) => Ok(response),
             Ok(Step::Finished(f)) => {
                 self.caller.finish(Some(def), target, &f, trace);
                 Ok(f.result.into())
@@ -646,31 +644,36 @@ impl TrekmailServer {
         // A payment asks the user itself, whatever TREKMAIL_HUMAN_CONFIRM says, with the price;
         // its call without the credential only asks the price.
         let pays = payments::credential(def, &prepared.args).is_some();
-        prepared.approval = Some(if prepared.guarded() && def.entry.payment.is_none() {
+        prepared.approval = if pays {
+            // Asked by the payment itself, once the price is known.
+            None
+        } else if prepared.guarded() && def.entry.payment.is_none() {
             let sealing = Sealing {
                 approvals: &self.approvals,
                 caller: &self.caller_seal,
             };
             let ask = Ask::guarded(def, &prepared.args);
-            match human::confirm(
-                self.human_confirm,
-                human,
-                sealing,
-                def,
-                &prepared.args,
-                &ask,
+            Some(
+                match human::confirm(
+                    self.human_confirm,
+                    human,
+                    sealing,
+                    def,
+                    &prepared.args,
+                    &ask,
+                )
+                .await
+                {
+                    Decision::Proceed(a) => a,
+                    Decision::Refuse { why, rule } => {
+                        return Ok(Step::Finished(prepared.refused(Refused::new(rule, why))));
+                    }
+                    Decision::InputRequired(question) => return Ok(Step::Asking(question)),
+                },
             )
-            .await
-            {
-                Decision::Proceed(a) => a,
-                Decision::Refuse { why, rule } => {
-                    return Ok(Step::Finished(prepared.refused(Refused::new(rule, why))));
-                }
-                Decision::InputRequired(question) => return Ok(Step::Asking(question)),
-            }
         } else {
-            Approval::NotGuarded
-        });
+            Some(Approval::NotGuarded)
+        };
         // Waiting for a slot is part of the call: a cancellation ends the wait too. The human
         // was asked before: a pending question holds no slot.
         let slot = match self.slots.try_acquire() {
@@ -692,34 +695,16 @@ impl TrekmailServer {
             ));
         };
         if pays {
-            // Recorded like any write: before it leaves, or refused.
-            if let Err(refused) = self.caller.record_attempt(&prepared) {
-                return Ok(Step::Finished(prepared.refused(refused)));
-            }
             let sealing = Sealing {
                 approvals: &self.approvals,
                 caller: &self.caller_seal,
             };
-            let key = prepared.key.clone();
-            let request_id = prepared.request_id.clone();
-            let confirmed = prepared.confirmed();
-            let (response, approval) =
-                payments::pay(&self.caller, prepared, human, sealing, progress).await;
-            return Ok(match response {
-                CallToolResponse::Complete(result) => Step::Finished(Finished {
-                    // The asking request and the paying one: the line says whether it paid.
-                    verdict: crate::call::verdict::Verdict::Flow {
-                        completed: result.is_error != Some(true),
-                    },
-                    result,
-                    key,
-                    request_id: Some(request_id),
-                    approval,
-                    confirmed,
-                }),
-                CallToolResponse::InputRequired(q) => Step::Asking(q),
-                other => Step::Other(other),
-            });
+            return Ok(
+                match payments::pay(&self.caller, prepared, human, sealing, progress).await {
+                    payments::Paid::Finished(f) => Step::Finished(f),
+                    payments::Paid::Asking(q) => Step::Asking(q),
+                },
+            );
         }
         Ok(Step::Finished(
             self.caller.execute(prepared, progress).await,
@@ -732,8 +717,6 @@ impl TrekmailServer {
 enum Step {
     Finished(Finished),
     Asking(rmcp::model::InputRequiredResult),
-    /// Any other answer (a task), passed on as it is.
-    Other(CallToolResponse),
 }
 
 /// The complete result of a call made without a client to ask: such a call is never answered

@@ -74,8 +74,9 @@ pub fn intent_args(args: &Map<String, Value>, opened: &Opened) -> Map<String, Va
 }
 
 /// Runs the upload of `opened` for a tool call with `args` (`name`, `folder_id`, `client_mime`
-/// besides `local_path`) and the initiate request's `path` arguments. The result is complete's
-/// answer, or a failure naming the step (the upload aborted).
+/// besides `local_path`) and the initiate request's `path` arguments, its API requests keyed by
+/// `ids` (the `Idempotency-Key` stem, and the call's `X-Request-Id`, which the audit line
+/// names). The result is complete's answer, or a failure naming the step (the upload aborted).
 #[allow(clippy::too_many_arguments)] // one call site; each is a distinct fact of the call
 pub async fn call(
     ctx: &Context,
@@ -84,9 +85,10 @@ pub async fn call(
     path: Map<String, Value>,
     args: &Map<String, Value>,
     opened: &Opened,
-    key: String,
+    ids: (String, String),
     progress: Option<&Progress>,
 ) -> CallToolResult {
+    let (key, request_id) = ids;
     // By default the name the agent gave (its last segment), not a symlink's target's.
     let given = args
         .get(UPLOAD_PATH_ARG)
@@ -117,6 +119,7 @@ pub async fn call(
         complete: ops.complete,
         abort: ops.abort,
         key,
+        request_id,
     };
     match flow::run(
         &steps,

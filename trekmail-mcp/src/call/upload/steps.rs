@@ -20,6 +20,8 @@ pub struct ClientSteps<'a> {
     /// One `Idempotency-Key` stem for this upload: each request adds its step, so a retry of a
     /// request repeats its key and two uploads of one file never share one.
     pub key: String,
+    /// The call's `X-Request-Id`, on each of its API requests (the audit line names it).
+    pub request_id: String,
 }
 
 impl ClientSteps<'_> {
@@ -34,6 +36,10 @@ impl ClientSteps<'_> {
         header.insert(
             trekmail_api::IDEMPOTENCY_KEY.into(),
             Value::String(format!("{}_{step}", self.key)),
+        );
+        header.insert(
+            trekmail_api::REQUEST_ID.into(),
+            Value::String(self.request_id.clone()),
         );
         let args = OperationArgs {
             path,
