@@ -51,6 +51,7 @@ pub mod email;
 mod error;
 mod facts;
 mod hooks;
+mod large_json;
 pub mod model;
 mod operation;
 mod retry;

@@ -215,10 +215,10 @@ impl Operation {
         let body = if answer.is_empty() {
             OutcomeBody::Empty
         } else if self.response == ResponseKind::Json {
-            OutcomeBody::Json(serde_json::from_slice(&answer.body).map_err(|e| {
+            OutcomeBody::Json(crate::large_json::parse(answer.body).map_err(|(e, body)| {
                 CallError::InvalidResponse(format!(
                     "{e}; body starts: {:?}",
-                    crate::error::snippet(&answer.body)
+                    crate::error::snippet(&body)
                 ))
             })?)
         } else {

@@ -20,8 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::call::send_rate::now_ms;
-use crate::call::state::{OnceAMinute, Operation, Store};
+use crate::call::state::{Clock, OnceAMinute, Operation, Store};
 use crate::call::tokens::Tokens;
 use crate::call::verdict::Rule;
 use trekmail_api::canonical::canonical_json;
@@ -232,8 +231,16 @@ impl Approvals {
                 fallback,
                 process: Mutex::new(HashMap::new()),
                 logged: OnceAMinute::default(),
+                clock: Clock::default(),
             },
         })
+    }
+
+    /// The same approvals reading `clock` (when to log the store's fallback).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.used.clock = clock;
+        self
     }
 
     /// Whether replicas share the sealing keys.
@@ -297,6 +304,8 @@ struct Used {
     process: Mutex<HashMap<[u8; 32], Instant>>,
     /// Logs the fallback once a minute.
     logged: OnceAMinute,
+    /// The replica's clock.
+    clock: Clock,
 }
 
 impl Used {
@@ -328,7 +337,7 @@ impl Used {
                 Ok(None) => return Err(Rejected::Replayed),
                 Err(e) if !self.fallback => return Err(Rejected::Unchecked(e.0)),
                 Err(e) => {
-                    if self.logged.due(now_ms()) {
+                    if self.logged.due(self.clock.now_ms()) {
                         tracing::warn!(reason = %e, "the state store fails: approval replays are checked in this process only (TREKMAIL_STATE_REQUIRED=false); logged at most once a minute");
                     }
                 }

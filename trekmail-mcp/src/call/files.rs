@@ -6,7 +6,8 @@
 //! content; text formats become text when their charset decodes them faithfully, a blob
 //! otherwise; anything else an embedded resource. Above the inline budget the result carries the
 //! metadata and a `resource_link` to a `trekmail://` URI naming the API resource; resources/read
-//! serves it from the bytes the call downloaded (`shelf`), or fetches it again.
+//! serves it from the bytes the call downloaded (`shelf`), or fetches it again. The bytes are
+//! held once all along (`in_place`).
 
 use base64::Engine as _;
 use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
@@ -14,6 +15,7 @@ use rmcp::model::{CallToolResult, ContentBlock, Resource, ResourceContents};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::call::in_place;
 use crate::call::outside::{self, Marker};
 use crate::catalog::map::FileSpec;
 use crate::catalog::schema::{Shape, Target};
@@ -24,7 +26,9 @@ pub const SCHEME: &str = "trekmail://";
 /// A file found in an answer.
 #[derive(Debug)]
 pub struct File {
-    /// The bytes.
+    /// The bytes: the one copy of them this server holds (see `in_place`), in the buffer their
+    /// base64 text came in, which is also the one it goes out in: its capacity is kept, and a
+    /// reallocation that may copy is never needed.
     pub bytes: Vec<u8>,
     /// Its name.
     pub name: String,
@@ -32,6 +36,8 @@ pub struct File {
     pub media_type: String,
     /// The answer's other fields (the envelope's content, bytes, name and type fields left out).
     pub rest: Map<String, Value>,
+    /// The bytes' SHA-256 in hex, computed once.
+    sha256: String,
 }
 
 /// How the file is put into the result.
@@ -42,56 +48,63 @@ enum Form {
 }
 
 impl File {
-    /// Finds the file of `spec` in an answer, inside `data` or at the top level. `None` when the
-    /// answer does not have it (the caller passes the answer through as JSON).
-    pub fn from_answer(value: &Value, spec: &FileSpec) -> Option<Self> {
-        let fields = value
-            .get("data")
-            .and_then(Value::as_object)
-            .filter(|d| d.contains_key(&spec.content))
-            .or_else(|| value.as_object())?;
-        let encoded = fields.get(&spec.content)?.as_str()?;
-        let bytes = decode_base64(encoded)?;
-        let text_field = |f: &Option<String>| {
-            f.as_ref()
-                .and_then(|f| fields.get(f))
-                .and_then(Value::as_str)
-                .filter(|s| !s.trim().is_empty())
-                .map(str::to_owned)
-        };
-        let name = text_field(&spec.name)
-            .or_else(|| spec.default_name.clone())
-            .unwrap_or_else(|| "file".into());
-        let media_type = text_field(&spec.media_type)
-            .or_else(|| by_extension(&name).map(str::to_owned))
-            .or_else(|| spec.default_media_type.clone())
-            .unwrap_or_else(|| "application/octet-stream".into());
-        let mut rest = fields.clone();
-        for f in [
-            Some(&spec.content),
-            spec.name.as_ref(),
-            spec.media_type.as_ref(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            rest.remove(f);
-        }
-        Some(Self {
+    /// A file of these bytes.
+    pub fn new(bytes: Vec<u8>, name: String, media_type: String, rest: Map<String, Value>) -> Self {
+        let sha256 = hex(&Sha256::digest(&bytes));
+        Self {
             bytes,
             name,
             media_type,
             rest,
-        })
+            sha256,
+        }
     }
 
-    /// The file with every configured secret in its decoded bytes replaced by `[redacted]`: a
-    /// token inside a file is invisible to the scrub of the raw (base64) answer.
-    #[must_use]
-    pub fn redacted(mut self, client: &trekmail_api::Client) -> Self {
+    /// Finds the file of `spec` in an answer, inside `data` or at the top level, with every
+    /// secret `client` knows replaced by `[redacted]` in its decoded bytes (a token inside a
+    /// file is invisible to the scrub of the raw, base64 answer). The answer is taken, not
+    /// copied: its base64 text becomes the bytes in place. `Err` gives the answer back when it
+    /// does not have the file (the caller passes it through as JSON).
+    pub fn from_answer(
+        mut value: Value,
+        spec: &FileSpec,
+        client: &trekmail_api::Client,
+    ) -> Result<Self, Value> {
         use trekmail_api::ClientInfo as _;
-        self.bytes = client.inner().redact(std::mem::take(&mut self.bytes));
-        self
+        let Some(fields) = fields_mut(&mut value, &spec.content) else {
+            return Err(value);
+        };
+        let Some(Value::String(encoded)) = fields.get_mut(&spec.content) else {
+            return Err(value);
+        };
+        let bytes = match in_place::decode(std::mem::take(encoded)) {
+            Ok(bytes) => bytes,
+            Err(text) => {
+                *encoded = text;
+                return Err(value);
+            }
+        };
+        let mut rest = std::mem::take(fields);
+        let mut text_field = |f: &Option<String>| {
+            f.as_ref()
+                .and_then(|f| rest.shift_remove(f))
+                .and_then(|v| match v {
+                    Value::String(s) if !s.trim().is_empty() => Some(s),
+                    _ => None,
+                })
+        };
+        let name = text_field(&spec.name);
+        let media_type = text_field(&spec.media_type);
+        rest.shift_remove(&spec.content);
+        let name = name
+            .or_else(|| spec.default_name.clone())
+            .unwrap_or_else(|| "file".into());
+        let media_type = media_type
+            .or_else(|| by_extension(&name).map(str::to_owned))
+            .or_else(|| spec.default_media_type.clone())
+            .unwrap_or_else(|| "application/octet-stream".into());
+        let bytes = client.inner().redact(bytes);
+        Ok(Self::new(bytes, name, media_type, rest))
     }
 
     /// The metadata the agent gets as `structuredContent`: name, type, size, sha256, the URI it
@@ -101,7 +114,7 @@ impl File {
         m.insert("name".into(), self.name.clone().into());
         m.insert("media_type".into(), self.media_type.clone().into());
         m.insert("size".into(), (self.bytes.len() as u64).into());
-        m.insert("sha256".into(), hex(&Sha256::digest(&self.bytes)).into());
+        m.insert("sha256".into(), self.sha256.clone().into());
         m.insert("uri".into(), uri.into());
         Value::Object(m)
     }
@@ -142,6 +155,7 @@ impl File {
                 Value::Object(rest) => rest,
                 _ => self.rest.clone(),
             },
+            sha256: self.sha256.clone(),
         };
         let mut r = escaped.result_plain(uri, max_inline, Some(marker));
         r.content.push(ContentBlock::text(marker.notice()));
@@ -162,9 +176,7 @@ impl File {
         };
         let line = format!(
             "{} ({}, {size} bytes, sha256 {})",
-            shown_name,
-            self.media_type,
-            hex(&Sha256::digest(&self.bytes))
+            shown_name, self.media_type, self.sha256
         );
         let content = if self.is_linked(max_inline) {
             let link = Resource::new(uri, self.name.clone())
@@ -178,12 +190,20 @@ impl File {
             ]
         } else {
             let body = match self.shape() {
-                Form::Image => ContentBlock::image(self.base64(), essence(&self.media_type)),
+                Form::Image => ContentBlock::image(
+                    base64::engine::general_purpose::STANDARD.encode(&self.bytes),
+                    essence(&self.media_type),
+                ),
                 Form::Text(t) => ContentBlock::text(match outside {
                     Some(m) => m.enclose(&t),
                     None => t,
                 }),
-                Form::Blob => ContentBlock::resource(self.blob(uri)),
+                Form::Blob => ContentBlock::resource(ResourceContents::BlobResourceContents {
+                    uri: uri.into(),
+                    mime_type: Some(self.media_type.clone()),
+                    blob: base64::engine::general_purpose::STANDARD.encode(&self.bytes),
+                    meta: None,
+                }),
             };
             vec![ContentBlock::text(line), body]
         };
@@ -192,40 +212,46 @@ impl File {
         r
     }
 
-    /// The file as resources/read contents: text when faithful, a blob otherwise.
-    pub fn contents(&self, uri: &str) -> ResourceContents {
-        match self.shape() {
-            Form::Text(t) => ResourceContents::TextResourceContents {
-                uri: uri.into(),
-                mime_type: Some(self.media_type.clone()),
-                text: t,
-                meta: None,
-            },
-            _ => self.blob(uri),
-        }
-    }
-
-    fn blob(&self, uri: &str) -> ResourceContents {
+    /// The file as resources/read contents, its bytes taken and not copied: text when
+    /// faithful, a blob otherwise, encoded in the bytes' own buffer (`in_place`).
+    pub fn into_contents(self, uri: &str) -> ResourceContents {
+        let essence = essence(&self.media_type);
+        let bytes = if is_text(&essence) {
+            match into_text(self.bytes, charset(&self.media_type).as_deref()) {
+                Ok(text) => {
+                    return ResourceContents::TextResourceContents {
+                        uri: uri.into(),
+                        mime_type: Some(self.media_type),
+                        text,
+                        meta: None,
+                    };
+                }
+                Err(bytes) => bytes,
+            }
+        } else {
+            self.bytes
+        };
         ResourceContents::BlobResourceContents {
             uri: uri.into(),
-            mime_type: Some(self.media_type.clone()),
-            blob: self.base64(),
+            mime_type: Some(self.media_type),
+            blob: in_place::encode(bytes),
             meta: None,
         }
     }
-
-    fn base64(&self) -> String {
-        base64::engine::general_purpose::STANDARD.encode(&self.bytes)
-    }
 }
 
-/// Base64 as APIs send it: standard alphabet, padding optional, line breaks allowed.
-fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(compact.as_bytes())
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(compact.as_bytes()))
-        .ok()
+/// The fields that hold a file whose content is in `content`: the `data` envelope's when it
+/// has that field, the answer's own otherwise.
+fn fields_mut<'a>(value: &'a mut Value, content: &str) -> Option<&'a mut Map<String, Value>> {
+    let in_data = value
+        .get("data")
+        .and_then(Value::as_object)
+        .is_some_and(|d| d.contains_key(content));
+    if in_data {
+        value.get_mut("data").and_then(Value::as_object_mut)
+    } else {
+        value.as_object_mut()
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -262,13 +288,19 @@ fn is_text(essence: &str) -> bool {
 /// parts declare their own charsets, only when the whole source is valid UTF-8), US-ASCII and
 /// ISO-8859-1. Anything else is `None` and travels as a blob: never a U+FFFD.
 fn decode_text(bytes: &[u8], charset: Option<&str>) -> Option<String> {
+    into_text(bytes.to_vec(), charset).ok()
+}
+
+/// The same, taking the bytes: UTF-8 and US-ASCII become the text in their own buffer; `Err`
+/// gives them back.
+fn into_text(bytes: Vec<u8>, charset: Option<&str>) -> Result<String, Vec<u8>> {
+    let utf8 = |bytes| String::from_utf8(bytes).map_err(std::string::FromUtf8Error::into_bytes);
     match charset.unwrap_or("utf-8") {
-        "utf-8" | "utf8" => String::from_utf8(bytes.to_vec()).ok(),
-        "us-ascii" | "ascii" => bytes
-            .is_ascii()
-            .then(|| String::from_utf8_lossy(bytes).into_owned()),
-        "iso-8859-1" | "latin1" | "latin-1" => Some(bytes.iter().map(|&b| char::from(b)).collect()),
-        _ => None,
+        "utf-8" | "utf8" => utf8(bytes),
+        "us-ascii" | "ascii" if bytes.is_ascii() => utf8(bytes),
+        // A char of up to two UTF-8 bytes each: the one form that needs a new buffer.
+        "iso-8859-1" | "latin1" | "latin-1" => Ok(bytes.iter().map(|&b| char::from(b)).collect()),
+        _ => Err(bytes),
     }
 }
 
@@ -431,12 +463,5 @@ mod tests {
         );
         assert_eq!(by_extension("a.VCF"), Some("text/vcard"));
         assert_eq!(by_extension("noext"), None);
-    }
-
-    #[test]
-    fn base64_with_line_breaks_and_without_padding() {
-        assert_eq!(decode_base64("aGVs\nbG8=").as_deref(), Some(&b"hello"[..]));
-        assert_eq!(decode_base64("aGVsbG8").as_deref(), Some(&b"hello"[..]));
-        assert!(decode_base64("not base64!").is_none());
     }
 }

@@ -12,6 +12,7 @@ pub(crate) mod files;
 pub(crate) mod gates;
 pub mod human;
 pub mod idempotency;
+pub mod in_place;
 pub mod intents;
 pub mod metrics;
 pub mod outbound;

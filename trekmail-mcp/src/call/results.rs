@@ -49,19 +49,17 @@ pub fn success(
     match outcome.body {
         OutcomeBody::Json(value) => {
             if let Some(f) = file {
-                return match File::from_answer(&value, f.spec) {
-                    Some(file) => {
+                return match File::from_answer(value, f.spec, f.client) {
+                    Ok(file) => {
                         let marker = (!outside.is_empty()).then(Marker::new);
-                        let (r, file) =
-                            file.redacted(f.client)
-                                .result(f.uri, f.max_inline, marker.as_ref());
+                        let (r, file) = file.result(f.uri, f.max_inline, marker.as_ref());
                         if file.is_linked(f.max_inline) {
                             let (shelf, caller) = f.shelf;
                             shelf.put(caller, f.uri, file, std::time::Instant::now());
                         }
                         r
                     }
-                    None => with_notice(not_a_file(f.tool, f.spec, &value, outside)),
+                    Err(value) => with_notice(not_a_file(f.tool, f.spec, &value, outside)),
                 };
             }
             if let Some(Err(why)) = output.map(|s| crate::catalog::output::fits(s, &value)) {

@@ -63,17 +63,18 @@ impl Shelf {
 
     /// Keeps `file` for `caller`'s read of `uri`, replacing what it had there.
     pub fn put(&self, caller: [u8; 32], uri: &str, file: File, now: Instant) {
-        if file.bytes.len() > self.max_bytes {
+        // What the file holds, the room for its base64 form included.
+        if file.bytes.capacity() > self.max_bytes {
             return;
         }
         let mut kept = self.kept();
         kept.retain(|k| k.expires > now && !(k.caller == caller && k.uri == uri));
-        let mut total: usize = kept.iter().map(|k| k.file.bytes.len()).sum();
-        while total + file.bytes.len() > self.max_bytes {
+        let mut total: usize = kept.iter().map(|k| k.file.bytes.capacity()).sum();
+        while total + file.bytes.capacity() > self.max_bytes {
             let Some(oldest) = kept.pop_front() else {
                 break;
             };
-            total -= oldest.file.bytes.len();
+            total -= oldest.file.bytes.capacity();
         }
         kept.push_back(Kept {
             caller,
@@ -99,12 +100,12 @@ mod tests {
     use super::*;
 
     fn file(n: usize) -> File {
-        File {
-            bytes: vec![7; n],
-            name: "f".into(),
-            media_type: "application/pdf".into(),
-            rest: serde_json::Map::new(),
-        }
+        File::new(
+            vec![7; n],
+            "f".into(),
+            "application/pdf".into(),
+            serde_json::Map::new(),
+        )
     }
 
     #[test]

@@ -554,13 +554,16 @@ mod tests {
         )
     }
 
-    /// `TREKMAIL_STATE_REQUIRED=false`: while the store fails, the intent memory's and the send
-    /// rate's fallback warnings are each written once a minute, by the clock each is given,
-    /// however many calls fall back; every failure is still counted in the metrics.
+    /// `TREKMAIL_STATE_REQUIRED=false`: while the store fails, the intent memory's, the send
+    /// rate's and the approvals' fallback warnings are each written once a minute, by the clock
+    /// each is given, however many calls fall back; every failure is still counted in the
+    /// metrics.
     #[tokio::test]
     async fn the_fallbacks_are_logged_at_most_once_a_minute() {
+        use crate::call::approvals::{APPROVAL_TTL, Approvals, CallerSeal, StateKeys};
         use crate::call::intents::Scope;
         use crate::call::send_rate::{Budget, SendRate, SharedBudget};
+        use crate::call::tokens::{Secret, Tokens};
 
         let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = Arc::clone(&lines);
@@ -581,6 +584,7 @@ mod tests {
         };
         let intents_line = "intents are decided in this process's memory";
         let rate_line = "the send rate is counted in this process's memory";
+        let approval_line = "approval replays are checked in this process only";
 
         let metrics = Arc::new(Metrics::default());
         let store = failing_store(&metrics);
@@ -589,7 +593,20 @@ mod tests {
             let now = Arc::clone(&now);
             Clock::new(move || now.load(Ordering::Relaxed))
         };
-        let intents = SharedIntents::new(Arc::clone(&store), false).with_clock(clock);
+        let intents = SharedIntents::new(Arc::clone(&store), false).with_clock(clock.clone());
+        let approvals = Approvals::new(
+            &StateKeys::random(),
+            APPROVAL_TTL,
+            Some(Arc::clone(&store)),
+            true,
+        )
+        .expect("approvals")
+        .with_clock(clock);
+        let caller = CallerSeal::of(&Tokens {
+            ops: Some(Secret::new("tm_live_clock0123456789")),
+            message: None,
+        });
+        let call = serde_json::Map::new();
         let budget = SharedBudget::new(Arc::clone(&store), false);
         let rate = SendRate {
             limit: 1000,
@@ -613,6 +630,10 @@ mod tests {
             let intent = scope.intent("set_forwarding", "mailbox/1", format!("key-{n}"));
             assert!(intents.decide(&intent).await.is_ok(), "falls back");
             assert!(budget.take(&rate, 1, at).await.is_ok(), "falls back");
+            let sealed = approvals.seal("delete_domain", &call, &caller);
+            let redeemed = approvals.redeem(&sealed, "delete_domain", &call, &caller);
+            assert!(redeemed.await.is_ok(), "falls back");
+            assert_eq!(count(approval_line), logged, "after {n} calls at +{by} ms");
             assert_eq!(count(intents_line), logged, "after {n} calls at +{by} ms");
             assert_eq!(count(rate_line), logged, "after {n} calls at +{by} ms");
         }
@@ -620,6 +641,7 @@ mod tests {
         for line in [
             "trekmail_mcp_state_errors_total{operation=\"intent\",kind=\"unreachable\"} 7\n",
             "trekmail_mcp_state_errors_total{operation=\"send_rate\",kind=\"unreachable\"} 7\n",
+            "trekmail_mcp_state_errors_total{operation=\"approval\",kind=\"unreachable\"} 7\n",
         ] {
             assert!(exposition.contains(line), "{line} not in:\n{exposition}");
         }

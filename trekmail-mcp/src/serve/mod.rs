@@ -14,6 +14,7 @@ pub mod selection;
 pub(crate) mod server;
 pub(crate) mod settings;
 pub mod stdio;
+pub mod stdout;
 
 pub use server::{Shared, TrekmailServer};
 pub use settings::Config;

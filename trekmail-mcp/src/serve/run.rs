@@ -98,14 +98,11 @@ pub async fn stdio(
     // At the end of input the calls read are answered: each within its deadline, and one that
     // waited for a slot gets one more deadline at most.
     let drain = config.timeout * 2 + Duration::from_secs(5);
-    // Messages are read by the transport itself (each line scanned before it is parsed); rmcp's
-    // writer writes the answers.
+    // Messages are read by the transport itself (each line scanned before it is parsed) and
+    // written as they are serialized (`stdout`).
     let transport = crate::serve::stdio::Bounded::new(
         tokio::io::BufReader::new(tokio::io::stdin()),
-        rmcp::transport::async_rw::AsyncRwTransport::new_server(
-            tokio::io::empty(),
-            tokio::io::stdout(),
-        ),
+        crate::serve::stdout::Lines::new(std::io::stdout()),
         max_open,
         closing,
         drain,

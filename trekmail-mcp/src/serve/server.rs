@@ -764,7 +764,7 @@ impl TrekmailServer {
         };
         let (shelf, caller) = &self.caller.shelf;
         if let Some(file) = shelf.take(caller, uri, std::time::Instant::now()) {
-            return Ok(ReadResourceResult::new(vec![file.contents(uri)]));
+            return Ok(ReadResourceResult::new(vec![file.into_contents(uri)]));
         }
         let Ok(_slot) = self.slots.acquire().await else {
             return Err(ErrorData::internal_error(
@@ -778,10 +778,8 @@ impl TrekmailServer {
             .await
             .0
             .map_err(|r| ErrorData::internal_error(text_of(&r), None))?;
-        let file = match (&outcome.body, self.caller.client(def.entry.token)) {
-            (OutcomeBody::Json(v), Some(client)) => {
-                File::from_answer(v, spec).map(|f| f.redacted(client))
-            }
+        let file = match (outcome.body, self.caller.client(def.entry.token)) {
+            (OutcomeBody::Json(v), Some(client)) => File::from_answer(v, spec, client).ok(),
             _ => None,
         };
         let file = file.ok_or_else(|| {
@@ -793,7 +791,7 @@ impl TrekmailServer {
                 None,
             )
         })?;
-        Ok(ReadResourceResult::new(vec![file.contents(uri)]))
+        Ok(ReadResourceResult::new(vec![file.into_contents(uri)]))
     }
 
     /// The URI templates of the listed file tools (RFC 6570), e.g.
