@@ -8,14 +8,11 @@
 
 mod support;
 
-use std::process::Stdio;
-use std::time::Duration;
-
 use rmcp::model::{CallToolResult, Role};
 use serde_json::{Value, json};
+use support::stdio::{Logs, Peer};
 use support::{Harness, MSG_TOKEN, OPS_TOKEN, Opts};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::process::Command;
+use tokio::io::AsyncWriteExt;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -189,56 +186,27 @@ async fn end_to_end_on_the_sandbox_the_new_key_works_and_the_old_one_is_refused(
         .unwrap();
     let base = sandbox.base_url();
     let old = trekmail_sandbox::OPS_TOKEN;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trekmail-mcp"))
-        .env_clear()
-        .env("TREKMAIL_BASE_URL", &base)
-        .env("TREKMAIL_API_TOKEN", old)
-        .env("TREKMAIL_LOG", "debug")
-        .env("RUST_LOG", "debug")
-        .env("TREKMAIL_SCOPE_AWARE", "false")
-        .env("TREKMAIL_ALLOW_DESTRUCTIVE", "true")
-        .env("TREKMAIL_AUDIT_LOG", "-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut peer = Peer::spawn(
+        &[
+            ("TREKMAIL_BASE_URL", base.as_str()),
+            ("TREKMAIL_API_TOKEN", old),
+            ("TREKMAIL_LOG", "debug"),
+            ("TREKMAIL_SCOPE_AWARE", "false"),
+            ("TREKMAIL_ALLOW_DESTRUCTIVE", "true"),
+            ("TREKMAIL_AUDIT_LOG", "-"),
+        ],
+        Logs::Kept,
+    );
     // A line that is not JSON is logged at debug level: proof that the level is on.
-    stdin.write_all(b"not json\n").await.unwrap();
-    let mut send = async |msg: Value| {
-        stdin
-            .write_all(format!("{msg}\n").as_bytes())
-            .await
-            .unwrap();
-        stdin.flush().await.unwrap();
-    };
-    send(
-        json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "reissue-e2e", "version": "1"}}}),
-    )
-    .await;
-    send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+    peer.stdin.write_all(b"not json\n").await.unwrap();
+    peer.initialize(json!({})).await;
     // One call after the other: a call in flight during the swap would still carry the old key.
     let mut results = std::collections::HashMap::new();
     for (id, tool) in [(1u64, "agent_reissue_key"), (2, "get_account")] {
-        send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-            "params": {"name": tool, "arguments": {}}}))
-        .await;
-        while !results.contains_key(&id) {
-            let line = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
-                .await
-                .unwrap()
-                .unwrap()
-                .unwrap();
-            let m: Value = serde_json::from_str(&line).unwrap();
-            if m["id"] == id {
-                results.insert(id, m["result"].clone());
-            }
-        }
+        let r = peer
+            .request(id, "tools/call", json!({"name": tool, "arguments": {}}))
+            .await;
+        results.insert(id, r["result"].clone());
     }
     let reissued = &results[&1];
     assert_ne!(reissued["isError"], true, "{reissued}");
@@ -285,14 +253,7 @@ async fn end_to_end_on_the_sandbox_the_new_key_works_and_the_old_one_is_refused(
     assert_eq!(refused.status().as_u16(), 401);
     assert!(refused.text().await.unwrap().contains("token_revoked"));
 
-    drop(stdin);
-    let mut err = String::new();
-    let mut pipe = child.stderr.take().unwrap();
-    tokio::time::timeout(Duration::from_secs(20), pipe.read_to_string(&mut err))
-        .await
-        .unwrap()
-        .unwrap();
-    let _ = child.wait().await;
+    let err = peer.stderr().await;
     assert!(err.contains("DEBUG"), "not at debug level: {err}");
     assert!(err.contains("agent_reissue_key"), "no audit line: {err}");
     assert!(!err.contains(&new), "the new key reached stderr");
