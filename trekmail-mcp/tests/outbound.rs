@@ -649,3 +649,151 @@ async fn replicas_sharing_the_state_store_count_into_one_budget() {
     }
     assert_eq!(one.requests().await.len(), 2);
 }
+
+/// An auto-reply mails whoever writes in, with text the agent chose: turning one on needs
+/// `TREKMAIL_ALLOW_SENDING` (nothing sent without it); turning it off needs no switch and sends
+/// the exact request.
+#[tokio::test]
+async fn turning_an_auto_reply_on_needs_the_sending_switch() {
+    let h = Harness::start(Opts {
+        sending: false,
+        extra: vec![("TREKMAIL_HUMAN_CONFIRM", "never".into())],
+        ..Opts::all_gates()
+    })
+    .await;
+    h.answer_json(200, json!({"data": {"enabled": false}}))
+        .await;
+    let on = json!({"mailbox_id": 1, "enabled": true, "subject": "Away", "body": "secret"});
+    let r = h.call("set_auto_reply", on).await;
+    assert!(is_error(&r), "{}", text(&r));
+    assert!(text(&r).contains("TREKMAIL_ALLOW_SENDING"), "{}", text(&r));
+    assert!(h.requests().await.is_empty());
+    let r = h
+        .call("set_auto_reply", json!({"mailbox_id": 1, "enabled": false}))
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let sent = h.requests().await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].method.as_str(), "PUT");
+    assert_eq!(sent[0].url.path(), "/api/v1/mailboxes/1/auto-reply");
+    let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!(body, json!({"enabled": false, "skip_lists": true}));
+}
+
+/// Under `TREKMAIL_SEND_TO`, values that need the sending switch on a tool that names no
+/// recipient (an auto-reply answers every sender; a token with `messages:send` sends anywhere)
+/// are refused with nothing sent, like a Sieve `vacation`; turning the auto-reply off goes through.
+#[tokio::test]
+async fn send_to_refuses_an_auto_reply_and_a_sending_token() {
+    let h = Harness::start(opts()).await;
+    h.answer_json(200, json!({"data": {"id": 1}})).await;
+    for (tool, args) in [
+        (
+            "set_auto_reply",
+            json!({"mailbox_id": 1, "enabled": true, "subject": "Away", "body": "Back Monday"}),
+        ),
+        (
+            "create_message_token",
+            json!({"mailbox_id": 1, "name": "t", "scopes": ["messages:read", "messages:send"]}),
+        ),
+    ] {
+        let r = h.call(tool, args).await;
+        assert!(is_error(&r), "{tool}: {}", text(&r));
+        assert!(
+            text(&r).contains("TREKMAIL_SEND_TO"),
+            "{tool}: {}",
+            text(&r)
+        );
+        assert!(h.requests().await.is_empty(), "{tool}: sent");
+    }
+    let r = h
+        .call("set_auto_reply", json!({"mailbox_id": 1, "enabled": false}))
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let r = h
+        .call(
+            "create_message_token",
+            json!({"mailbox_id": 1, "name": "t", "scopes": ["messages:read"]}),
+        )
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let sent = h.requests().await;
+    assert_eq!(sent.len(), 2);
+    let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!(body, json!({"enabled": false, "skip_lists": true}));
+    let body: Value = serde_json::from_slice(&sent[1].body).unwrap();
+    assert_eq!(body, json!({"name": "t", "scopes": ["messages:read"]}));
+    // The descriptions say so up front.
+    let tools = h.server.tools();
+    for name in ["set_auto_reply", "create_message_token"] {
+        let d = tools
+            .iter()
+            .find(|t| t.name == name)
+            .and_then(|t| t.description.as_deref())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            d.ends_with(
+                "What needs TREKMAIL_ALLOW_SENDING is refused while TREKMAIL_SEND_TO is set."
+            ),
+            "{name}: {d}"
+        );
+    }
+}
+
+/// Drafts-only closes the sending switch for every value that needs it, not only for the
+/// sending tools it hides: each such call is refused naming `TREKMAIL_DRAFTS_ONLY` with nothing
+/// sent, even with `TREKMAIL_ALLOW_SENDING` on; the other values go through.
+#[tokio::test]
+async fn drafts_only_refuses_every_value_that_needs_the_sending_switch() {
+    let mut o = Opts::all_gates();
+    o.extra.push(("TREKMAIL_DRAFTS_ONLY", "true".into()));
+    o.extra.push(("TREKMAIL_HUMAN_CONFIRM", "never".into()));
+    let h = Harness::start(o).await;
+    h.answer_json(200, json!({"data": {"id": 1}})).await;
+    let rule = |t: &str| json!({"mailbox_id": 1, "name": "r", "conditions": [{"field": "subject", "operator": "contains", "value": "x"}], "actions": [{"type": t, "value": "a@example.com"}]});
+    let mut update = rule("redirect_copy");
+    update["rule_id"] = json!(2);
+    for (tool, args) in [
+        (
+            "set_forwarding",
+            json!({"mailbox_id": 1, "enabled": true, "targets": ["a@example.com"]}),
+        ),
+        (
+            "update_domain_catch_all",
+            json!({"domain_id": 1, "enabled": true, "destination": "a@example.com"}),
+        ),
+        ("create_mail_rule", rule("redirect")),
+        ("update_mail_rule", update),
+        (
+            "create_message_token",
+            json!({"mailbox_id": 1, "name": "t", "scopes": ["messages:send"]}),
+        ),
+        (
+            "set_auto_reply",
+            json!({"mailbox_id": 1, "enabled": true, "subject": "Away", "body": "Back Monday"}),
+        ),
+    ] {
+        let r = h.call(tool, args).await;
+        assert!(is_error(&r), "{tool}: {}", text(&r));
+        assert!(
+            text(&r).contains("TREKMAIL_DRAFTS_ONLY"),
+            "{tool}: {}",
+            text(&r)
+        );
+        assert!(h.requests().await.is_empty(), "{tool}: sent");
+    }
+    let r = h
+        .call("set_auto_reply", json!({"mailbox_id": 1, "enabled": false}))
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let r = h
+        .call("set_forwarding", json!({"mailbox_id": 1, "enabled": false}))
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let sent = h.requests().await;
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1].url.path(), "/api/v1/mailboxes/1/forwarding");
+    let body: Value = serde_json::from_slice(&sent[1].body).unwrap();
+    assert_eq!(body, json!({"enabled": false, "keep_copy": true}));
+}

@@ -21,6 +21,9 @@ pub struct Switches {
     /// `TREKMAIL_PAYMENTS_WITHOUT_APPROVAL`: a payment may proceed when the client cannot ask
     /// the user (never when the user declines).
     pub payments_without_approval: bool,
+    /// `TREKMAIL_DRAFTS_ONLY`: the sending gate stays closed whatever `sending` says, for the
+    /// sending tools and for the argument values of other tools that need it alike.
+    pub drafts_only: bool,
 }
 
 impl Switches {
@@ -28,7 +31,7 @@ impl Switches {
     pub fn on(&self, g: GateName) -> bool {
         match g {
             GateName::Destructive => self.destructive,
-            GateName::Sending => self.sending,
+            GateName::Sending => self.sending && !self.drafts_only,
             GateName::Migration => self.migration,
             GateName::Payments => self.payments,
             GateName::UploadDir => self.upload_dir,
@@ -45,6 +48,13 @@ pub fn refusal(def: &ToolDef, args: &Map<String, Value>, switches: &Switches) ->
         .collect();
     if closed.is_empty() {
         return None;
+    }
+    if switches.drafts_only && closed.contains(&GateName::Sending) {
+        return Some(format!(
+            "{} is refused: {} is on (the agent drafts, a person sends); nothing was sent.",
+            def.entry.name,
+            crate::call::outbound::DRAFTS_ONLY_VAR
+        ));
     }
     let how = closed
         .iter()

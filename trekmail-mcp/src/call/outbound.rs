@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::catalog::ToolDef;
 use crate::catalog::argpath::ArgPath;
-use crate::catalog::map::truthy;
+use crate::catalog::map::{GateName, truthy};
 use trekmail_api::email;
 
 /// The variable, named in every refusal.
@@ -137,9 +137,10 @@ pub const DRAFTS_ONLY_VAR: &str = "TREKMAIL_DRAFTS_ONLY";
 
 /// What a tool's description says of the outbound policy that holds for it, or "" when none
 /// does: the recipients `send_to` allows (for a tool whose arguments name recipients; a tool
-/// that mails a stored address is refused while it is set; a tool whose sender's default
-/// Cc/Bcc would be added needs them turned off), the rate (for a tool that mails), and
-/// drafts-only mode (for a tool that composes).
+/// that mails a stored address is refused while it is set, and so are the values of a tool
+/// naming no recipient that need the sending switch; a tool whose sender's default Cc/Bcc would
+/// be added needs them turned off), the rate (for a tool that mails), and drafts-only mode (for
+/// a tool that composes, and for values that need the sending switch).
 pub fn policy_note(
     def: &ToolDef,
     send_to: Option<&SendTo>,
@@ -151,11 +152,13 @@ pub fn policy_note(
     if let Some(list) = send_to {
         if e.unnamed_recipients > 0 {
             note.push_str(&format!(" Refused while {VAR} is set."));
-        } else if !(e.outbound_args.is_empty()
-            && e.outbound_when.is_empty()
-            && e.sieve_args.is_empty())
-        {
+        } else if !names_no_recipient(def) {
             note.push_str(&format!(" Recipients only: {} ({VAR}).", list.shown()));
+        } else if e.gate_when.iter().any(|g| g.gate == GateName::Sending) {
+            note.push_str(&format!(
+                " What needs {} is refused while {VAR} is set.",
+                GateName::Sending.env_var()
+            ));
         }
         if let Some(a) = &e.default_recipients_arg {
             note.push_str(&format!(
@@ -166,6 +169,12 @@ pub fn policy_note(
     if drafts_only && e.composes {
         note.push_str(&format!(
             " Drafts only: sending tools are not listed; a person sends drafts ({DRAFTS_ONLY_VAR})."
+        ));
+    }
+    if drafts_only && e.gate_when.iter().any(|g| g.gate == GateName::Sending) {
+        note.push_str(&format!(
+            " What needs {} is refused ({DRAFTS_ONLY_VAR}).",
+            GateName::Sending.env_var()
         ));
     }
     if let Some(rate) = send_rate.filter(|_| e.sends) {
@@ -234,6 +243,12 @@ pub fn refusal(send_to: &SendTo, def: &ToolDef, args: &Map<String, Value>) -> Op
             "it mails a stored address that no argument names, which cannot be checked against {VAR}"
         ));
     }
+    if opens_unnamed(def, args) {
+        why.push(format!(
+            "these arguments let mail leave the account (they need {}) for recipients no argument names (an auto-reply answers every sender), which cannot be checked against {VAR}",
+            GateName::Sending.env_var()
+        ));
+    }
     // The API adds the sender's default Cc/Bcc unless told not to; no answer of the API shows
     // them, so they cannot be checked: the call must turn them off.
     if let Some(a) = &def.entry.default_recipients_arg
@@ -252,6 +267,24 @@ pub fn refusal(send_to: &SendTo, def: &ToolDef, args: &Map<String, Value>) -> Op
         def.entry.name,
         why.join("\n- ")
     ))
+}
+
+/// Whether these arguments open the sending gate (`gate_when`) of a tool whose map names no
+/// recipient column: the mail goes to whoever the API picks (every sender, for an auto-reply),
+/// like a Sieve `vacation`, so nothing can be checked.
+fn opens_unnamed(def: &ToolDef, args: &Map<String, Value>) -> bool {
+    names_no_recipient(def)
+        && def
+            .entry
+            .gate_when
+            .iter()
+            .any(|g| g.gate == GateName::Sending && g.applies(args))
+}
+
+/// Whether the map names no argument holding a recipient of the tool.
+fn names_no_recipient(def: &ToolDef) -> bool {
+    let e = &def.entry;
+    e.outbound_args.is_empty() && e.outbound_when.is_empty() && e.sieve_args.is_empty()
 }
 
 /// Sieve actions that send mail to an address the script names.

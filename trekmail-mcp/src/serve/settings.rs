@@ -91,6 +91,7 @@ impl Config {
             payments: self.allow_payments,
             upload_dir: self.upload_dir.is_some(),
             payments_without_approval: self.payments_without_approval,
+            drafts_only: self.drafts_only,
         }
     }
 
