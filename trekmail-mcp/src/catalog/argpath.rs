@@ -13,9 +13,10 @@ enum Step {
     Values,
 }
 
-/// A parsed path.
+/// A parsed path, with the text it was read from (for messages).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArgPath {
+    text: String,
     steps: Vec<Step>,
 }
 
@@ -41,11 +42,31 @@ impl ArgPath {
             }
         }
         match steps.first() {
-            Some(Step::Field(_)) => Ok(Self { steps }),
+            Some(Step::Field(_)) => Ok(Self {
+                text: text.to_owned(),
+                steps,
+            }),
             _ => Err(format!(
                 "argument path {text:?} must start with an argument name"
             )),
         }
+    }
+
+    /// The path as `tools-map.toml` writes it.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The last field the path names (`items[].password` → `password`, `to[]` → `to`).
+    pub fn last_field(&self) -> &str {
+        self.steps
+            .iter()
+            .rev()
+            .find_map(|s| match s {
+                Step::Field(f) => Some(f.as_str()),
+                _ => None,
+            })
+            .unwrap_or_default()
     }
 
     /// The top-level argument the path starts at.
@@ -226,6 +247,16 @@ mod tests {
         assert!(at("host[]", args.clone()).is_empty());
         assert!(at("to.x", args.clone()).is_empty());
         assert!(at("missing[].x", args).is_empty());
+    }
+
+    #[test]
+    fn a_path_keeps_its_text_and_names_its_last_field() {
+        let p = |t: &str| ArgPath::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p("items[].password").as_str(), "items[].password");
+        assert_eq!(p("items[].password").last_field(), "password");
+        assert_eq!(p("password").last_field(), "password");
+        assert_eq!(p("to[]").last_field(), "to");
+        assert_eq!(p("headers.*").last_field(), "headers");
     }
 
     #[test]
