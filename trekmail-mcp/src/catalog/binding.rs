@@ -81,6 +81,16 @@ pub(crate) struct Paths {
 impl Paths {
     /// Parses every path column of `entry`; `Err` lists each bad path as `column: why`.
     pub(crate) fn of(entry: &ToolEntry) -> Result<Self, Vec<String>> {
+        let (paths, problems) = Self::read(entry);
+        if problems.is_empty() {
+            Ok(paths)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The paths of `entry` that parse, and a problem (`column: why`) for each that does not.
+    fn read(entry: &ToolEntry) -> (Self, Vec<String>) {
         let mut problems = Vec::new();
         let mut column = |name: &str, texts: &mut dyn Iterator<Item = &String>| -> Vec<ArgPath> {
             texts
@@ -107,11 +117,7 @@ impl Paths {
             secret_args: column("secret argument", &mut entry.idempotency.secret_args.iter()),
             outside_text: column("outside_text", &mut entry.outside_text.iter()),
         };
-        if problems.is_empty() {
-            Ok(paths)
-        } else {
-            Err(problems)
-        }
+        (paths, problems)
     }
 
     /// The argument paths with their column (every column but `outside_text`, which reads the
@@ -427,13 +433,8 @@ impl Catalog {
                 "{both}: a {method} must accept the Idempotency-Key header in the spec"
             ));
         }
-        let paths = match Paths::of(&entry) {
-            Ok(p) => p,
-            Err(e) => {
-                problems.extend(e.into_iter().map(|e| format!("{both}: {e}")));
-                Paths::default()
-            }
-        };
+        let (paths, bad_paths) = Paths::read(&entry);
+        problems.extend(bad_paths.into_iter().map(|e| format!("{both}: {e}")));
         for (column, p) in paths.of_arguments() {
             if !known(p.root()) {
                 problems.push(format!(
