@@ -69,6 +69,18 @@ impl ArgPath {
             .unwrap_or_default()
     }
 
+    /// The path below its first step (`data.token` → `token`), when that is a path too.
+    pub fn below_root(&self) -> Option<Self> {
+        let (_, rest) = self.text.split_once('.')?;
+        match self.steps.get(1) {
+            Some(Step::Field(_)) => Some(Self {
+                text: rest.to_owned(),
+                steps: self.steps[1..].to_vec(),
+            }),
+            _ => None,
+        }
+    }
+
     /// The top-level argument the path starts at.
     pub fn root(&self) -> &str {
         match self.steps.first() {
@@ -102,6 +114,12 @@ impl ArgPath {
         if let Some(v) = args.get_mut(root) {
             walk_mut(&self.steps[1..], v, f);
         }
+    }
+}
+
+impl std::fmt::Display for ArgPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
     }
 }
 
@@ -257,6 +275,15 @@ mod tests {
         assert_eq!(p("password").last_field(), "password");
         assert_eq!(p("to[]").last_field(), "to");
         assert_eq!(p("headers.*").last_field(), "headers");
+    }
+
+    #[test]
+    fn below_the_root_is_the_rest_of_the_path() {
+        let p = |t: &str| ArgPath::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p("data.token").below_root(), Some(p("token")));
+        assert_eq!(p("data.items[].id").below_root(), Some(p("items[].id")));
+        assert_eq!(p("data").below_root(), None);
+        assert_eq!(p("data[].id").below_root(), None);
     }
 
     #[test]

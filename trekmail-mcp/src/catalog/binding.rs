@@ -76,6 +76,8 @@ pub(crate) struct Paths {
     pub(crate) secret_args: Vec<ArgPath>,
     /// `outside_text` (paths into the answer, not the arguments).
     pub(crate) outside_text: Vec<ArgPath>,
+    /// `new_token` (a path into the answer).
+    pub(crate) new_token: Option<ArgPath>,
 }
 
 impl Paths {
@@ -116,6 +118,7 @@ impl Paths {
             sieve_args: column("sieve_args", &mut entry.sieve_args.iter()),
             secret_args: column("secret argument", &mut entry.idempotency.secret_args.iter()),
             outside_text: column("outside_text", &mut entry.outside_text.iter()),
+            new_token: column("new_token", &mut entry.new_token.iter()).pop(),
         };
         (paths, problems)
     }
