@@ -59,6 +59,7 @@ mod retry;
 mod setup;
 mod transport;
 mod trust;
+pub mod utc;
 pub mod validate;
 
 #[allow(
