@@ -58,6 +58,7 @@ mod retry;
 mod setup;
 mod transport;
 mod trust;
+pub mod utc;
 pub mod validate;
 
 #[allow(
@@ -77,8 +78,8 @@ pub use operation::{OperationArgs, Outcome, OutcomeBody, path_segment};
 pub use retry::{RetryPolicy, Sleep};
 pub use setup::{BuildError, ClientBuilder, Pool, TokenKind};
 pub use transport::{
-    Answer, DEFAULT_MAX_RESPONSE_BYTES, Facts, IDEMPOTENCY_KEY, Limits, OnRetry, REQUEST_ID,
-    Retrying, Transport,
+    Answer, DEFAULT_MAX_RESPONSE_BYTES, Facts, IDEMPOTENCY_KEY, Limits, MIN_SECRET_LEN, OnRetry,
+    REDACTED, REQUEST_ID, Retrying, Transport,
 };
 
 /// The transport core of a client.

@@ -289,6 +289,25 @@ impl Client {
         )
     }
 
+    /// This client for one request that must not be repeated blindly (a write whose answer
+    /// carries a one-time secret): a failed attempt is tried again only when `retry_only_if`
+    /// says the failure proves the API never received it. Same token and secrets.
+    #[must_use]
+    pub fn without_blind_retries(&self, retry_only_if: fn(&crate::CallError) -> bool) -> Client {
+        let transport = crate::transport_of(self).without_blind_retries(retry_only_if);
+        Client::new_with_client(
+            progenitor_client::ClientInfo::baseurl(self),
+            progenitor_client::ClientInfo::client(self).clone(),
+            ClientState { transport },
+        )
+    }
+
+    /// Scrubs `secret` from this client's later answers (and its clones'): a token that another
+    /// client of the same server was given, so no answer echoes it.
+    pub fn redact_also(&self, secret: &str) {
+        crate::transport_of(self).redact_also(secret);
+    }
+
     /// Sends `token` from now on in place of this client's token, from this client and every
     /// clone of it (a key the API re-issued); both stay scrubbed from answers.
     pub fn replace_token(&self, token: &str) -> Result<(), BuildError> {

@@ -104,8 +104,9 @@ struct Keys {
     auth: Option<HeaderValue>,
 }
 
-/// Secrets shorter than this are not scrubbed: they would match ordinary text.
-const MIN_SECRET_LEN: usize = 8;
+/// Secrets shorter than this are not scrubbed: they would match ordinary text. A server must
+/// refuse to send such a secret at all (see `trekmail-mcp`'s payments).
+pub const MIN_SECRET_LEN: usize = 8;
 
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -169,6 +170,25 @@ impl Transport {
             keys: Arc::new(RwLock::new(keys)),
             retry_only_if: Some(retry_only_if),
             ..self.clone()
+        }
+    }
+
+    /// The same transport for one request that must not be repeated blindly: a failed attempt
+    /// is tried again only when `retry_only_if` says the failure proves the API never received
+    /// it. Shares this transport's token and secrets.
+    pub(crate) fn without_blind_retries(&self, retry_only_if: fn(&CallError) -> bool) -> Self {
+        Self {
+            retry_only_if: Some(retry_only_if),
+            ..self.clone()
+        }
+    }
+
+    /// Scrubs `secret` from every later answer of this transport and its clones (a token another
+    /// client was given).
+    pub(crate) fn redact_also(&self, secret: &str) {
+        let mut keys = self.keys.write().unwrap_or_else(PoisonError::into_inner);
+        if secret.len() >= MIN_SECRET_LEN && !keys.secrets.iter().any(|s| s == secret) {
+            keys.secrets.push(secret.to_owned());
         }
     }
 
@@ -438,7 +458,10 @@ impl Transport {
     }
 }
 
-/// Replaces every occurrence of every secret in `body` with `[redacted]`.
+/// What a scrubbed secret reads as.
+pub const REDACTED: &str = "[redacted]";
+
+/// Replaces every occurrence of every secret in `body` with [`REDACTED`].
 fn scrub(secrets: &[String], body: Bytes) -> Bytes {
     let mut body = body;
     for secret in secrets {
@@ -451,7 +474,7 @@ fn scrub(secrets: &[String], body: Bytes) -> Bytes {
         let mut last = 0;
         for i in finder.find_iter(&body) {
             out.extend_from_slice(&body[last..i]);
-            out.extend_from_slice(b"[redacted]");
+            out.extend_from_slice(REDACTED.as_bytes());
             last = i + secret.len();
         }
         out.extend_from_slice(&body[last..]);

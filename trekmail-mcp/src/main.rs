@@ -6,13 +6,33 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use trekmail_mcp::config::start::{Stop, start};
+use trekmail_mcp::config::start::{self, Stop};
 use trekmail_mcp::serve::run::{self, Failure};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     // --help and --version print on stdout and exit 0; a usage error prints on stderr, exit 2.
-    let started = match start(std::env::args_os()).await {
+    let settings = match start::settings(std::env::args_os()) {
+        Ok(s) => s,
+        Err(Stop::Usage(e)) => e.exit(),
+        Err(Stop::Failed(f)) => return fail(&f),
+    };
+    // Over stdio one client waits on the API: one thread serves it, with no worker threads to
+    // start (start-up time, memory). HTTP serves many clients at once: a worker per core.
+    let runtime = if start::serves_http(&settings) {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    }
+    .enable_all()
+    .build();
+    match runtime {
+        Ok(r) => r.block_on(serve(settings)),
+        Err(e) => fail(&Failure::new("startup", vec![e.to_string()])),
+    }
+}
+
+async fn serve(settings: trekmail_mcp::config::cli::Settings) -> ExitCode {
+    let started = match start::start(settings).await {
         Ok(s) => s,
         Err(Stop::Usage(e)) => e.exit(),
         Err(Stop::Failed(f)) => return fail(&f),

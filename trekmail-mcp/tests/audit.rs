@@ -11,6 +11,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use support::stdio::{Logs, Peer};
 use support::{Harness, MSG_TOKEN, OPS_TOKEN, Opts, is_error, text};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use trekmail_mcp::call::human::Human;
@@ -702,7 +703,8 @@ async fn a_payment_is_recorded_before_the_paying_request_and_never_with_its_cred
 }
 
 /// `TREKMAIL_AUDIT_LOG=-` on the binary: the lines go to stderr, each whole on its own line
-/// beside the logs, and stdout carries the protocol only.
+/// beside the logs, and stdout carries the protocol only (a stray line there would come before
+/// the answer it belongs to, and `request` checks that the next message is the answer).
 #[tokio::test]
 async fn over_stdio_the_dash_destination_writes_the_lines_to_stderr() {
     let mock = MockServer::start().await;
@@ -710,58 +712,40 @@ async fn over_stdio_the_dash_destination_writes_the_lines_to_stderr() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"id": 7}})))
         .mount(&mock)
         .await;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_trekmail-mcp"))
-        .env_clear()
-        .env("TREKMAIL_BASE_URL", mock.uri())
-        .env("TREKMAIL_API_TOKEN", OPS_TOKEN)
-        .env("TREKMAIL_SCOPE_AWARE", "false")
-        .env("TREKMAIL_LOG", "info")
-        .env("TREKMAIL_AUDIT_LOG", "-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let calls = [
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "audit", "version": "1"}}}),
-        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "update_mailbox_note", "arguments": {"mailbox_id": 7, "note": "x"}}}),
-        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "delete_domain", "arguments": {"domain_id": 5, "confirm_delete": true}}}),
-    ];
-    let mut stdout = BufReader::new(stdout).lines();
-    let mut answers = Vec::new();
-    for msg in calls {
-        stdin
-            .write_all(format!("{msg}\n").as_bytes())
-            .await
-            .unwrap();
-        stdin.flush().await.unwrap();
-        if msg.get("id").is_some() {
-            let line = tokio::time::timeout(Duration::from_secs(20), stdout.next_line())
-                .await
-                .unwrap()
-                .unwrap()
-                .unwrap();
-            answers.push(serde_json::from_str::<Value>(&line).unwrap());
-        }
-    }
-    drop(stdin);
-    tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    // stdout: the three answers, nothing else.
-    assert!(stdout.next_line().await.unwrap().is_none());
-    assert_eq!(answers[1]["result"]["isError"], false, "{}", answers[1]);
-    assert_eq!(answers[2]["result"]["isError"], true, "{}", answers[2]);
-    let mut err = String::new();
-    tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut err)
-        .await
-        .unwrap();
+    let base = mock.uri();
+    let mut peer = Peer::spawn(
+        &[
+            ("TREKMAIL_BASE_URL", &base),
+            ("TREKMAIL_API_TOKEN", OPS_TOKEN),
+            ("TREKMAIL_SCOPE_AWARE", "false"),
+            ("TREKMAIL_LOG", "info"),
+            ("TREKMAIL_AUDIT_LOG", "-"),
+        ],
+        Logs::Kept,
+    );
+    peer.initialize(json!({})).await;
+    let call = |name: &str, arguments: Value| json!({"name": name, "arguments": arguments});
+    let sent = peer
+        .request(
+            2,
+            "tools/call",
+            call("update_mailbox_note", json!({"mailbox_id": 7, "note": "x"})),
+        )
+        .await;
+    assert_eq!(sent["result"]["isError"], false, "{sent}");
+    let refused = peer
+        .request(
+            3,
+            "tools/call",
+            call(
+                "delete_domain",
+                json!({"domain_id": 5, "confirm_delete": true}),
+            ),
+        )
+        .await;
+    assert_eq!(refused["result"]["isError"], true, "{refused}");
+    assert!(!peer.seen.contains("\"outcome\""), "{}", peer.seen);
+    let err = peer.stderr().await;
     let audit: Vec<Value> = err
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -781,11 +765,11 @@ async fn over_stdio_the_dash_destination_writes_the_lines_to_stderr() {
         "{err}"
     );
     assert_eq!(audit[2]["rule"], "safety_gate");
-    let sent = mock.received_requests().await.unwrap();
-    assert_eq!(sent.len(), 1);
+    let api = mock.received_requests().await.unwrap();
+    assert_eq!(api.len(), 1);
     assert_eq!(
         audit[0]["request_id"],
-        sent[0].headers["x-request-id"].to_str().unwrap()
+        api[0].headers["x-request-id"].to_str().unwrap()
     );
     assert!(
         err.lines().any(|l| l.contains("calling the API")),

@@ -1495,3 +1495,60 @@ async fn the_upload_tool_does_not_exist_over_http_in_either_mode() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_callers_reissued_key_goes_back_to_that_caller_and_the_server_keeps_nothing() {
+    const NEW: &str = "tm_live_aliceNEW0123456789";
+    let s = serve(
+        Opts {
+            destructive: true,
+            ..caller_opts()
+        },
+        &[("TREKMAIL_HTTP_TOKENS", "caller")],
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/agent/key/reissue"))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(
+                json!({"data": {"status": "reissued", "token": NEW, "scopes": ["*"]}}),
+            ),
+        )
+        .mount(&s.mock)
+        .await;
+    domain_7(&s.mock).await;
+    let a = auth(ALICE_OPS);
+    let body = s
+        .call("agent_reissue_key", json!({}), &[("authorization", &a)])
+        .await;
+    let result = &body["result"];
+    let for_user: Vec<&Value> = result["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["text"].as_str().unwrap_or_default().contains(NEW))
+        .collect();
+    assert_eq!(for_user.len(), 1, "{body}");
+    assert_eq!(for_user[0]["annotations"]["audience"], json!(["user"]));
+    assert!(!result["structuredContent"].to_string().contains(NEW));
+    assert!(
+        body.to_string()
+            .contains("use the new key in Authorization")
+    );
+    // Alice's next request carries her own token as before: nothing was switched for her, and
+    // nothing was kept for anyone.
+    s.call(
+        "get_domain",
+        json!({"domain_id": 7}),
+        &[("authorization", &a)],
+    )
+    .await;
+    let sent: Vec<String> = s
+        .api_requests()
+        .await
+        .iter()
+        .map(|r| r.headers["authorization"].to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(sent, vec![auth(ALICE_OPS), auth(ALICE_OPS)]);
+    s.stop.cancel();
+}

@@ -170,6 +170,8 @@ async fn sieve_targets_that_cannot_be_read_plainly_are_refused() {
         "redirect \"a\\@evil.example\";",
         "redirect text:\neve@evil.example\n.\n;",
         "require \"enotify\";\nnotify \"mailto:eve@evil.example\";",
+        // An auto-reply: to every sender, none of whom the list can be checked against.
+        "require \"vacation\";\nvacation :days 7 :subject \"Away\" \"Back on Monday\";",
     ] {
         let r = h
             .call(

@@ -250,3 +250,31 @@ async fn a_price_changed_after_the_approval_buys_nothing_more() {
         "{t}"
     );
 }
+
+#[tokio::test]
+async fn a_credential_too_short_to_scrub_is_refused_before_anything_is_sent() {
+    // Seven characters: scrubbing it from echoed answers would mangle ordinary text, so it is
+    // never sent (not even the price request goes out).
+    let short = "pm_1234";
+    let h = Harness::start(opts(true, true)).await;
+    Mock::given(method("POST"))
+        .and(path(PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"paid": short}})))
+        .expect(0)
+        .mount(&h.mock)
+        .await;
+    let r = h
+        .call(
+            TOOL,
+            json!({"quantity": 1000, "credential": short, "confirm_payment": true}),
+        )
+        .await;
+    let t = text(&r);
+    assert!(is_error(&r), "{t}");
+    assert!(
+        t.contains("at least 8 characters") && t.contains("nothing was sent"),
+        "{t}"
+    );
+    assert!(!t.contains(short), "{t}");
+    assert!(h.requests().await.is_empty());
+}

@@ -4,87 +4,31 @@
 //! credits and a subscription on the sandbox, and the following reads show them.
 #![allow(clippy::unwrap_used)]
 
-use std::process::Stdio;
-use std::time::Duration;
+mod support;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use support::stdio::{Logs, Peer};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const CREDENTIAL: &str = "spt_live_SECRETcredential42";
 
-struct Peer {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: tokio::io::Lines<BufReader<ChildStdout>>,
-    /// Every line the client read: what the agent and the user saw.
-    seen: String,
+/// The binary with the ops token `token`, payments on, logs at debug level kept.
+fn spawn(base: &str, token: &str, extra: &[(&str, &str)]) -> Peer {
+    let mut env = vec![
+        ("TREKMAIL_BASE_URL", base),
+        ("TREKMAIL_API_TOKEN", token),
+        ("TREKMAIL_LOG", "debug"),
+        ("RUST_LOG", "debug"),
+        ("TREKMAIL_SCOPE_AWARE", "false"),
+        ("TREKMAIL_ALLOW_PAYMENTS", "true"),
+    ];
+    env.extend_from_slice(extra);
+    Peer::spawn(&env, Logs::Kept)
 }
 
+/// What this client adds: it answers elicitation requests.
 impl Peer {
-    fn spawn(base: &str, token: &str, extra: &[(&str, &str)]) -> Self {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trekmail-mcp"));
-        cmd.env_clear()
-            .env("TREKMAIL_BASE_URL", base)
-            .env("TREKMAIL_API_TOKEN", token)
-            .env("TREKMAIL_LOG", "debug")
-            .env("RUST_LOG", "debug")
-            .env("TREKMAIL_SCOPE_AWARE", "false")
-            .env("TREKMAIL_ALLOW_PAYMENTS", "true")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        for (k, v) in extra {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let stdin = child.stdin.take().unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        Self {
-            child,
-            stdin,
-            stdout,
-            seen: String::new(),
-        }
-    }
-
-    async fn send(&mut self, msg: Value) {
-        self.stdin
-            .write_all(format!("{msg}\n").as_bytes())
-            .await
-            .unwrap();
-        self.stdin.flush().await.unwrap();
-    }
-
-    async fn recv(&mut self) -> Value {
-        let line = tokio::time::timeout(Duration::from_secs(30), self.stdout.next_line())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        self.seen.push_str(&line);
-        self.seen.push('\n');
-        serde_json::from_str(&line).unwrap()
-    }
-
-    async fn initialize(&mut self) {
-        self.send(
-            json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-                "protocolVersion": "2025-11-25",
-                "capabilities": {"elicitation": {"form": {}}},
-                "clientInfo": {"name": "payments-e2e", "version": "1"}
-            }}),
-        )
-        .await;
-        let r = self.recv().await;
-        assert!(r.get("result").is_some(), "{r}");
-        self.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
-            .await;
-    }
-
     /// Calls `tool`; every elicitation request on the way is answered `action` and its message
     /// kept. Returns the tool's result and the questions asked.
     async fn call(
@@ -114,19 +58,6 @@ impl Peer {
             }
         }
     }
-
-    /// Ends the server and returns everything it wrote to stderr.
-    async fn stderr(mut self) -> String {
-        drop(self.stdin);
-        let mut err = String::new();
-        let mut pipe = self.child.stderr.take().unwrap();
-        tokio::time::timeout(Duration::from_secs(20), pipe.read_to_string(&mut err))
-            .await
-            .unwrap()
-            .unwrap();
-        let _ = self.child.wait().await;
-        err
-    }
 }
 
 fn text(r: &Value) -> String {
@@ -153,12 +84,12 @@ async fn a_declined_approval_sends_nothing_with_the_credential() {
         .mount(&api)
         .await;
     // TREKMAIL_HUMAN_CONFIRM=never does not spare a payment the question.
-    let mut peer = Peer::spawn(
+    let mut peer = spawn(
         &api.uri(),
         "tm_live_testOPS0123456789abcdef",
         &[("TREKMAIL_HUMAN_CONFIRM", "never")],
     );
-    peer.initialize().await;
+    peer.initialize(json!({"elicitation": {"form": {}}})).await;
     let args = json!({"plan": "agency", "period": "monthly", "credential": CREDENTIAL, "confirm_payment": true});
     for (id, action) in [(1, "decline"), (2, "cancel")] {
         let (r, asked) = peer
@@ -198,8 +129,8 @@ async fn approved_purchases_on_the_sandbox_show_in_the_following_reads() {
         .unwrap();
     let credits_credential = trekmail_sandbox::TEST_SHARED_PAYMENT_TOKEN;
     let card = trekmail_sandbox::TEST_PAYMENT_METHOD;
-    let mut peer = Peer::spawn(&sandbox.base_url(), trekmail_sandbox::OPS_TOKEN, &[]);
-    peer.initialize().await;
+    let mut peer = spawn(&sandbox.base_url(), trekmail_sandbox::OPS_TOKEN, &[]);
+    peer.initialize(json!({"elicitation": {"form": {}}})).await;
 
     // The price first: an answer, not an error, and nothing asked.
     let (r, asked) = peer

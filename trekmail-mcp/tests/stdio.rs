@@ -1,80 +1,28 @@
 //! End to end: the built binary over stdio, speaking MCP to a local wiremock API.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use support::stdio::{Logs, Peer};
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-struct Peer {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: tokio::io::Lines<BufReader<ChildStdout>>,
-}
-
-impl Peer {
-    fn spawn(base: &str, extra: &[(&str, &str)]) -> Self {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trekmail-mcp"));
-        cmd.env_clear()
-            .env("TREKMAIL_BASE_URL", base)
-            .env("TREKMAIL_LOG", "warn")
-            // These tests count the API's requests; the scopes lookup is tested in tests/scopes.rs.
-            .env("TREKMAIL_SCOPE_AWARE", "false")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
-        for (k, v) in extra {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let stdin = child.stdin.take().unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        Self {
-            child,
-            stdin,
-            stdout,
-        }
-    }
-
-    async fn send(&mut self, msg: Value) {
-        self.stdin
-            .write_all(format!("{msg}\n").as_bytes())
-            .await
-            .unwrap();
-        self.stdin.flush().await.unwrap();
-    }
-
-    async fn recv(&mut self) -> Value {
-        let line = tokio::time::timeout(Duration::from_secs(20), self.stdout.next_line())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("stdout carried non-JSON {line:?}: {e}"))
-    }
-
-    async fn request(&mut self, id: u64, method: &str, params: Value) -> Value {
-        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
-            .await;
-        let r = self.recv().await;
-        assert_eq!(r["id"], id, "{r}");
-        r
-    }
-
-    async fn initialize(&mut self) -> Value {
-        let r = self
-            .request(1, "initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "e2e", "version": "1"}}))
-            .await;
-        self.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
-            .await;
-        r
-    }
+/// The binary on `base`, logs at warn level shown, the scopes lookup off (these tests count the
+/// API's requests; the lookup is tested in tests/scopes.rs).
+fn spawn(base: &str, extra: &[(&str, &str)]) -> Peer {
+    let mut env = vec![
+        ("TREKMAIL_BASE_URL", base),
+        ("TREKMAIL_LOG", "warn"),
+        ("TREKMAIL_SCOPE_AWARE", "false"),
+    ];
+    env.extend_from_slice(extra);
+    Peer::spawn(&env, Logs::Shown)
 }
 
 #[tokio::test]
@@ -108,8 +56,8 @@ async fn initialize_list_and_call_over_stdio() {
         ("TREKMAIL_API_TOKEN", "tm_live_e2e_token"),
         ("TREKMAIL_MESSAGE_TOKEN", "tm_msg_e2e_token"),
     ];
-    let mut peer = Peer::spawn(&format!("{}/", mock.uri()), &tokens);
-    let init = peer.initialize().await;
+    let mut peer = spawn(&format!("{}/", mock.uri()), &tokens);
+    let init = peer.initialize(json!({})).await;
     assert_eq!(init["result"]["serverInfo"]["name"], "trekmail-mcp");
     assert!(init["result"]["capabilities"]["tools"].is_object());
 
@@ -190,10 +138,59 @@ async fn initialize_list_and_call_over_stdio() {
 #[tokio::test]
 async fn one_token_lists_only_its_tools() {
     let mock = MockServer::start().await;
-    let mut peer = Peer::spawn(&mock.uri(), &[("TREKMAIL_MESSAGE_TOKEN", "tm_msg_only")]);
-    peer.initialize().await;
+    let mut peer = spawn(&mock.uri(), &[("TREKMAIL_MESSAGE_TOKEN", "tm_msg_only")]);
+    peer.initialize(json!({})).await;
     let list = peer.request(2, "tools/list", json!({})).await;
     assert_eq!(list["result"]["tools"].as_array().unwrap().len(), 64);
+}
+
+#[tokio::test]
+async fn initialize_asks_the_api_nothing_and_the_first_listing_learns_the_scopes_once() {
+    let mock = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/me"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"data": {"capabilities": {"effective_scopes": ["domains:read"]}}}),
+        ))
+        .mount(&mock)
+        .await;
+    let mut peer = spawn(
+        &mock.uri(),
+        &[
+            ("TREKMAIL_SCOPE_AWARE", "true"),
+            ("TREKMAIL_API_TOKEN", "tm_live_x1234567"),
+            ("TREKMAIL_TOOLSETS", "domains"),
+        ],
+    );
+    let init = peer.initialize(json!({})).await;
+    assert!(init["result"]["serverInfo"].is_object(), "{init}");
+    assert!(mock.received_requests().await.unwrap().is_empty());
+    let names = |r: &Value| -> Vec<String> {
+        r["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = names(&peer.request(2, "tools/list", json!({})).await);
+    assert!(first.iter().any(|n| n == "get_domain"), "{first:?}");
+    assert!(!first.iter().any(|n| n == "create_domain"), "{first:?}");
+    assert_eq!(
+        names(&peer.request(3, "tools/list", json!({})).await),
+        first
+    );
+    let refused = peer
+        .request(
+            4,
+            "tools/call",
+            json!({"name": "create_domain", "arguments": {"name": "example.com"}}),
+        )
+        .await;
+    let msg = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("lacks the scope domains:create"), "{refused}");
+    let asked = mock.received_requests().await.unwrap();
+    assert_eq!(asked.len(), 1, "{asked:?}");
 }
 
 #[tokio::test]
@@ -208,14 +205,14 @@ async fn message_content_is_data_and_cannot_break_the_protocol() {
         )
         .mount(&mock)
         .await;
-    let mut peer = Peer::spawn(
+    let mut peer = spawn(
         &mock.uri(),
         &[
             ("TREKMAIL_MESSAGE_TOKEN", "tm_msg_e2e"),
             ("TREKMAIL_API_TOKEN", "tm_live_e2e"),
         ],
     );
-    peer.initialize().await;
+    peer.initialize(json!({})).await;
     let r = peer
         .request(
             2,
@@ -244,27 +241,16 @@ async fn logs_go_to_stderr_and_never_carry_a_token() {
         )
         .mount(&mock)
         .await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trekmail-mcp"))
-        .env_clear()
-        .env("TREKMAIL_BASE_URL", mock.uri())
-        .env("TREKMAIL_API_TOKEN", "tm_live_SECRET_OPS_TOKEN")
-        .env("TREKMAIL_MESSAGE_TOKEN", "tm_msg_SECRET_MSG_TOKEN")
-        .env("TREKMAIL_LOG", "trace")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let stdin = child.stdin.take().unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut stderr = child.stderr.take().unwrap();
-    let mut peer = Peer {
-        child,
-        stdin,
-        stdout,
-    };
-    peer.initialize().await;
+    let mut peer = Peer::spawn(
+        &[
+            ("TREKMAIL_BASE_URL", &mock.uri()),
+            ("TREKMAIL_API_TOKEN", "tm_live_SECRET_OPS_TOKEN"),
+            ("TREKMAIL_MESSAGE_TOKEN", "tm_msg_SECRET_MSG_TOKEN"),
+            ("TREKMAIL_LOG", "trace"),
+        ],
+        Logs::Kept,
+    );
+    peer.initialize(json!({})).await;
     let r = peer
         .request(
             2,
@@ -275,15 +261,7 @@ async fn logs_go_to_stderr_and_never_carry_a_token() {
     assert_eq!(r["result"]["isError"], true);
     let r = peer.request(3, "tools/call", json!({"name": "change_mailbox_password", "arguments": {"mailbox_id": 1, "password": "SECRET_PASSWORD_123"}})).await;
     assert_eq!(r["result"]["isError"], true);
-    drop(peer.stdin);
-    tokio::time::timeout(Duration::from_secs(10), peer.child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    let mut logs = String::new();
-    tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut logs)
-        .await
-        .unwrap();
+    let logs = peer.stderr().await;
     assert!(logs.contains("get_account"), "the call is logged:\n{logs}");
     for secret in [
         "SECRET_OPS_TOKEN",
@@ -327,14 +305,14 @@ const SEND_ARGS: &str =
 /// A `send_message` (request id 7) whose first attempt the busy API has answered: its retry waits.
 async fn send_waiting_to_retry() -> (MockServer, Peer) {
     let mock = busy_api().await;
-    let mut peer = Peer::spawn(
+    let mut peer = spawn(
         &mock.uri(),
         &[
             ("TREKMAIL_MESSAGE_TOKEN", "tm_msg_test123456789"),
             ("TREKMAIL_ALLOW_SENDING", "true"),
         ],
     );
-    peer.initialize().await;
+    peer.initialize(json!({})).await;
     let args: Value = serde_json::from_str(SEND_ARGS).unwrap();
     peer.send(json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "send_message", "arguments": args}}))
         .await;
@@ -380,7 +358,7 @@ async fn end_of_input_answers_the_calls_already_read_then_exits_0() {
         .expect(1)
         .mount(&mock)
         .await;
-    let peer = Peer::spawn(
+    let peer = spawn(
         &mock.uri(),
         &[("TREKMAIL_API_TOKEN", "tm_live_test123456789")],
     );
@@ -388,6 +366,7 @@ async fn end_of_input_answers_the_calls_already_read_then_exits_0() {
         mut child,
         mut stdin,
         mut stdout,
+        ..
     } = peer;
     let lines = [
         json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "printf", "version": "1"}}}),
@@ -467,6 +446,7 @@ async fn closing_stdin_and_stdout_stops_calls_in_flight_and_exits_0() {
         mut child,
         stdin,
         stdout,
+        ..
     } = peer;
     // The client is gone: nobody can read an answer, so nothing more is done for one.
     drop(stdout);
@@ -493,6 +473,7 @@ async fn end_of_input_does_not_wait_for_a_cancelled_call() {
         mut child,
         stdin,
         stdout: _stdout,
+        ..
     } = peer;
     drop(stdin);
     let status = tokio::time::timeout(Duration::from_secs(3), child.wait())
@@ -518,14 +499,14 @@ async fn a_client_that_stops_reading_cannot_make_the_server_hold_unbounded_answe
         )
         .mount(&mock)
         .await;
-    let mut peer = Peer::spawn(
+    let mut peer = spawn(
         &mock.uri(),
         &[
             ("TREKMAIL_API_TOKEN", "tm_live_test123456789"),
             ("TREKMAIL_MAX_CONCURRENT_CALLS", "2"),
         ],
     );
-    peer.initialize().await;
+    peer.initialize(json!({})).await;
     for id in 10..210 {
         peer.send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "get_domain", "arguments": {"domain_id": 7}}}))
             .await;
@@ -563,14 +544,14 @@ async fn cancelled_calls_do_not_use_up_the_requests_the_server_reads() {
         .mount(&mock)
         .await;
     // At most 2 requests are read and not yet answered.
-    let mut peer = Peer::spawn(
+    let mut peer = spawn(
         &mock.uri(),
         &[
             ("TREKMAIL_API_TOKEN", "tm_live_test123456789"),
             ("TREKMAIL_MAX_CONCURRENT_CALLS", "1"),
         ],
     );
-    peer.initialize().await;
+    peer.initialize(json!({})).await;
     // rmcp writes no answer for a cancelled request: each must still free its place.
     for id in 10..15 {
         peer.send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "get_domain", "arguments": {"domain_id": 1}}}))

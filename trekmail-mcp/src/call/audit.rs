@@ -253,26 +253,8 @@ pub fn rfc3339(time: SystemTime) -> String {
 }
 
 /// Unix seconds as RFC 3339 in UTC: `2026-12-06T15:23:53Z` (the audit's times and the send
-/// rate's refusals share it).
-pub fn utc_seconds(secs: u64) -> String {
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    // Days to a civil date (Howard Hinnant's algorithm), for dates after 1970.
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
-}
+/// rate's refusals share it; the sandbox too, hence its home in the client crate).
+pub use trekmail_api::utc::utc_seconds;
 
 #[cfg(test)]
 mod tests {

@@ -18,6 +18,7 @@ use crate::call::metrics::Metrics;
 use crate::call::outbound::{self, OutboundRule, SendTo};
 use crate::call::payments;
 use crate::call::progress::Progress;
+use crate::call::reissue;
 use crate::call::results;
 use crate::call::send_rate::SendRateLimit;
 use crate::call::shelf::Shelf;
@@ -114,6 +115,9 @@ impl Caller {
         {
             tracing::info!(tool = %name, rule = ?OutboundRule::SendTo, "refused by the outbound policy");
             return Err(Refused::new(Rule::Outbound(OutboundRule::SendTo), refusal));
+        }
+        if let Some(refusal) = payments::too_short(def, &args) {
+            return Err(Refused::new(Rule::InvalidArguments, refusal));
         }
         if let Some(refusal) = payments::unconfirmed(def, &args) {
             return Err(Refused::new(Rule::PaymentConfirmation, refusal));
@@ -338,7 +342,13 @@ impl Caller {
         let approval = prepared.approval;
         let confirmed = prepared.confirmed();
         let notes = prepared.notes.clone();
-        let (sent, verdict) = self.send(prepared, progress).await;
+        let new_token = def.entry.new_token.as_deref();
+        let (mut sent, verdict) = self.send(prepared, progress).await;
+        // A re-issued key leaves the answer before anything reads it.
+        let reissued = match (new_token, sent.as_mut()) {
+            (Some(path), Ok(outcome)) => Some(reissue::take(outcome, path)),
+            _ => None,
+        };
         // The API turned the call down: nothing went out, its recipients are given back.
         if let (Verdict::Sent { status: 400..=499 }, Some(limit), Some(t)) =
             (verdict, &self.send_rate, &ticket)
@@ -366,6 +376,12 @@ impl Caller {
                 &def.entry.outside_text,
             ),
             Err(failure) => failure,
+        };
+        let result = match reissued {
+            Some(reissue::Taken::New(k)) => reissue::hand_over(result, &k, reissue::swap(self, &k)),
+            Some(reissue::Taken::Held) => reissue::held(result),
+            Some(reissue::Taken::Unusable(why)) => reissue::no_key(result, &why),
+            None => result,
         };
         Finished {
             result: results::annotate(result, key.as_deref(), &notes),
@@ -478,7 +494,15 @@ impl Caller {
             let verdict = refused.verdict();
             return (Err(refused.result), verdict);
         };
-        let answer = self.request(&prepared, client, progress).await;
+        // A request whose answer is the only copy of a new key is never repeated blindly.
+        let once = def
+            .entry
+            .new_token
+            .is_some()
+            .then(|| reissue::client(client));
+        let answer = self
+            .request(&prepared, once.as_ref().unwrap_or(client), progress)
+            .await;
         let verdict = Verdict::of(answer.as_ref().map_err(|(e, _)| e));
         let answer = answer.map_err(|(e, request_id)| {
             // A paying tool called without its credential: the price, not an error.

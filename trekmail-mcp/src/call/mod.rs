@@ -19,6 +19,7 @@ pub mod outbound;
 pub mod outside;
 pub mod payments;
 pub mod progress;
+pub mod reissue;
 pub mod results;
 pub mod send_rate;
 pub mod shelf;

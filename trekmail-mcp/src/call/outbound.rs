@@ -257,23 +257,43 @@ pub fn refusal(send_to: &SendTo, def: &ToolDef, args: &Map<String, Value>) -> Op
 /// Sieve actions that send mail to an address the script names.
 const SIEVE_SENDING: [&str; 2] = ["redirect", "notify"];
 
+/// Sieve actions that send mail to whoever wrote (an auto-reply): no address in the script says
+/// who, so none can be checked.
+const SIEVE_REPLYING: [&str; 1] = ["vacation"];
+
+/// Where `action` occurs in `lower` as a whole word: the byte offsets just past each.
+fn word_ends(lower: &str, action: &str) -> Vec<usize> {
+    let bytes = lower.as_bytes();
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    let mut ends = Vec::new();
+    let mut at = 0;
+    while let Some(i) = lower[at..].find(action) {
+        let start = at + i;
+        let end = start + action.len();
+        at = end;
+        if !((start > 0 && word(bytes[start - 1])) || bytes.get(end).is_some_and(|b| word(*b))) {
+            ends.push(end);
+        }
+    }
+    ends
+}
+
 /// The addresses a Sieve script's `redirect` and `notify` actions name, and the targets that
-/// cannot be read plainly (a variable, an escape, a multi-line or list argument).
+/// cannot be read plainly (a variable, an escape, a multi-line or list argument, the senders a
+/// `vacation` replies to).
 pub fn sieve_targets(script: &str) -> (Vec<String>, Vec<String>) {
     let mut found = Vec::new();
     let mut bad = Vec::new();
     let lower = script.to_ascii_lowercase();
-    let bytes = lower.as_bytes();
-    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    for action in SIEVE_REPLYING {
+        bad.extend(
+            word_ends(&lower, action)
+                .into_iter()
+                .map(|_| format!("{action} (a reply to each sender)")),
+        );
+    }
     for action in SIEVE_SENDING {
-        let mut at = 0;
-        while let Some(i) = lower[at..].find(action) {
-            let start = at + i;
-            let end = start + action.len();
-            at = end;
-            if (start > 0 && word(bytes[start - 1])) || bytes.get(end).is_some_and(|b| word(*b)) {
-                continue;
-            }
+        for end in word_ends(&lower, action) {
             // Tags (`:copy`, `:from "x"`), then the target string.
             let mut rest = &script[end..];
             loop {
@@ -367,5 +387,11 @@ mod tests {
         assert_eq!(bad.len(), 1);
         let (_, bad) = sieve_targets("redirect text:\na@evil.example\n.\n;");
         assert_eq!(bad.len(), 1);
+        // An auto-reply goes to whoever wrote: no address to check.
+        let (t, bad) = sieve_targets("VACATION :days 1 \"Away until Monday\";");
+        assert!(t.is_empty());
+        assert_eq!(bad, ["vacation (a reply to each sender)"]);
+        let (_, bad) = sieve_targets("if header :contains \"subject\" \"vacations\" { keep; }");
+        assert!(bad.is_empty(), "{bad:?}");
     }
 }

@@ -33,6 +33,22 @@ pub fn credential<'a>(def: &ToolDef, args: &'a Map<String, Value>) -> Option<&'a
     args.get(&p.credential).and_then(Value::as_str)
 }
 
+/// The refusal of a paying call whose credential is too short to be scrubbed from what the API
+/// echoes (shorter secrets would match ordinary text, so none is sent at all); `None` otherwise.
+/// The refusal names the argument, never the value.
+pub fn too_short(def: &ToolDef, args: &Map<String, Value>) -> Option<String> {
+    let p = def.entry.payment.as_ref()?;
+    let c = credential(def, args)?;
+    (c.len() < trekmail_api::MIN_SECRET_LEN).then(|| {
+        format!(
+            "{} refuses {}: a payment credential has at least {} characters, and a shorter one could not be hidden in answers that echo it; nothing was sent. Check the credential with the user.",
+            def.entry.name,
+            p.credential,
+            trekmail_api::MIN_SECRET_LEN
+        )
+    })
+}
+
 /// The refusal of a paying call (its credential given) without `confirm: true`; `None` when
 /// the call does not pay or is confirmed.
 pub fn unconfirmed(def: &ToolDef, args: &Map<String, Value>) -> Option<String> {

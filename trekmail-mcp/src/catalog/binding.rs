@@ -389,6 +389,9 @@ impl Catalog {
                 problems.push(format!("{both}: outside_text: {e}"));
             }
         }
+        if let Some(Err(e)) = entry.new_token.as_deref().map(ArgPath::parse) {
+            problems.push(format!("{both}: new_token: {e}"));
+        }
         for g in &entry.gate_when {
             if g.conditions() != 1 {
                 problems.push(format!(

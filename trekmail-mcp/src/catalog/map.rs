@@ -60,6 +60,9 @@ pub struct ToolEntry {
     pub confirm: Option<String>,
     /// A paying two-call flow (`call/payments.rs`).
     pub payment: Option<Payment>,
+    /// The answer path (`data.token`) of a new key that replaces the token the call was made
+    /// with, which the API revokes (`call/reissue.rs`).
+    pub new_token: Option<String>,
     /// Idempotency-key policy of a non-GET tool.
     #[serde(default)]
     pub idempotency: Idempotency,

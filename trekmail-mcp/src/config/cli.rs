@@ -160,7 +160,7 @@ pub struct Cli {
     /// The agent drafts, a person sends: sending and scheduling tools are not listed [default: false]
     #[arg(long, env = "TREKMAIL_DRAFTS_ONLY", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     drafts_only: Option<String>,
-    /// List only the tools the tokens' scopes allow (asks the API once at start-up) [default: true]
+    /// List only the tools the tokens' scopes allow (asks the API once, before the first listing) [default: true]
     #[arg(long, env = "TREKMAIL_SCOPE_AWARE", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     scope_aware: Option<String>,
     /// Ask the user at the client before a guarded call: auto (when the client can), always

@@ -33,14 +33,27 @@ pub enum Stop {
     Failed(Failure),
 }
 
-/// Reads `args` (the program name first) and the process environment into a [`Started`].
-pub async fn start<I, T>(args: I) -> Result<Started, Stop>
+/// Reads `args` (the program name first) and the process environment: clap's answer
+/// (help, version or a usage error) or the settings [`start`] starts from.
+pub fn settings<I, T>(args: I) -> Result<Settings, Stop>
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    // --help and --version print on stdout and exit 0; a usage error prints on stderr, exit 2.
-    let settings = Settings::parse(args).map_err(Stop::Usage)?;
+    Settings::parse(args).map_err(Stop::Usage)
+}
+
+/// Whether `settings` serve Streamable HTTP (many clients at once) rather than stdio or the
+/// tool list (one client, one thread is enough).
+pub fn serves_http(settings: &Settings) -> bool {
+    !settings.cli.list_tools
+        && settings
+            .get("TREKMAIL_HTTP_LISTEN")
+            .is_some_and(|v| !v.trim().is_empty())
+}
+
+/// Starts from `settings` into a [`Started`].
+pub async fn start(settings: Settings) -> Result<Started, Stop> {
     logging::init(settings.get("TREKMAIL_LOG").as_deref());
     let names: Vec<String> = std::env::vars_os()
         .filter_map(|(k, _)| k.into_string().ok())

@@ -61,17 +61,14 @@ pub async fn stdio(
             "TREKMAIL_BASE_URL uses plain http to a remote host: tokens travel unencrypted; use https"
         );
     }
-    // Scopes: asked once before serving, within the call deadline. --list-tools asks only when
-    // the instance is named (listing otherwise contacts nothing).
-    if config.scope_aware && (!list_tools || base_url_given) {
+    // Scopes: asked once, within the call deadline. --list-tools asks only when the instance is
+    // named (listing otherwise contacts nothing); serving asks at the first request that needs
+    // them, so `initialize` is answered without waiting for the API.
+    if config.scope_aware && !list_tools {
+        server.learn_scopes_later();
+    } else if config.scope_aware && base_url_given {
         match server.learn_scopes().await {
-            Ok(problems) => {
-                for p in problems {
-                    tracing::warn!(
-                        "the token's scopes could not be learnt, so every tool is listed (the API still refuses what the token lacks): {p}"
-                    );
-                }
-            }
+            Ok(problems) => crate::serve::scopes::warn_unlearnt(&problems),
             Err(e) => return Err(Failure::new("configuration", vec![e])),
         }
     }
@@ -152,13 +149,7 @@ pub async fn http(config: &Config, http: &HttpConfig, catalog: Catalog) -> Resul
     };
     if config.scope_aware {
         match server.learn_operator_scopes().await {
-            Ok(problems) => {
-                for p in problems {
-                    tracing::warn!(
-                        "the token's scopes could not be learnt, so every tool is listed (the API still refuses what the token lacks): {p}"
-                    );
-                }
-            }
+            Ok(problems) => crate::serve::scopes::warn_unlearnt(&problems),
             Err(e) => return Err(Failure::new("configuration", vec![e])),
         }
     }

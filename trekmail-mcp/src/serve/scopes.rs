@@ -153,6 +153,16 @@ pub async fn lookup_all(ops: Option<&Client>, message: Option<&Client>) -> (Scop
     (scopes, problems)
 }
 
+/// Says on stderr, once per lookup, what could not be learnt (every tool of that token stays
+/// listed).
+pub fn warn_unlearnt(problems: &[String]) {
+    for p in problems {
+        tracing::warn!(
+            "the token's scopes could not be learnt, so every tool is listed (the API still refuses what the token lacks): {p}"
+        );
+    }
+}
+
 /// How long a caller's scopes are kept (HTTP, callers' tokens): one `whoami` per caller per
 /// minute at most, and a scope granted or withdrawn shows in the listing within a minute. The
 /// API enforces scopes on every call, so the cache decides only what is listed.

@@ -53,6 +53,9 @@ pub struct TrekmailServer {
     /// Who calls, for binding an approval to its caller.
     caller_seal: CallerSeal,
     caller: Arc<Caller>,
+    /// Over stdio with scope awareness on: `listing` narrowed by what the tokens grant, learnt
+    /// at the first request that depends on it ([`TrekmailServer::learn_scopes_later`]).
+    narrowed: Option<Arc<tokio::sync::OnceCell<Arc<Listing>>>>,
     /// Calls in flight at once (`TREKMAIL_MAX_CONCURRENT_CALLS`); the rest wait their turn.
     slots: Arc<tokio::sync::Semaphore>,
     /// Cancelled when the server stops serving (end of input): calls in flight stop at once.
@@ -400,6 +403,7 @@ impl Shared {
             approvals: Arc::clone(&self.approvals),
             caller_seal: CallerSeal::of(tokens),
             caller: Arc::new(caller),
+            narrowed: None,
             slots: Arc::clone(&self.slots),
             closing: self.closing.clone(),
         })
@@ -494,9 +498,42 @@ impl TrekmailServer {
         Ok(problems)
     }
 
+    /// [`TrekmailServer::learn_scopes`] at the first `tools/list`, call or resource request
+    /// instead of now: `initialize` is answered without waiting for the API (its instructions
+    /// follow the configuration's selection), and a session that only starts asks nothing.
+    /// What could not be learnt is logged once.
+    pub fn learn_scopes_later(&mut self) {
+        self.narrowed = Some(Arc::default());
+    }
+
+    /// Waits for [`TrekmailServer::learn_scopes_later`]'s lookup (the first caller makes it).
+    async fn scopes_learnt(&self) {
+        let Some(cell) = &self.narrowed else {
+            return;
+        };
+        cell.get_or_init(|| async {
+            let mut server = self.clone();
+            server.narrowed = None;
+            match server.learn_scopes().await {
+                Ok(problems) => scopes::warn_unlearnt(&problems),
+                Err(e) => tracing::warn!("the listing could not be narrowed by scopes: {e}"),
+            }
+            server.listing
+        })
+        .await;
+    }
+
+    /// The listing requests see: narrowed by scopes once they are learnt.
+    fn current(&self) -> &Listing {
+        self.narrowed
+            .as_deref()
+            .and_then(tokio::sync::OnceCell::get)
+            .unwrap_or(&self.listing)
+    }
+
     /// The tools not listed and why, by name.
     pub fn hidden(&self) -> &HashMap<String, String> {
-        &self.listing.hidden
+        &self.current().hidden
     }
 
     /// The audit trail (`TREKMAIL_AUDIT_LOG`), to reopen on SIGHUP.
@@ -511,12 +548,12 @@ impl TrekmailServer {
 
     /// The tools this configuration lists, in order.
     pub fn tools(&self) -> Vec<Tool> {
-        self.listing.tools().to_vec()
+        self.current().tools().to_vec()
     }
 
     /// The definitions this configuration lists, in order.
     pub fn listed(&self) -> &[Arc<ToolDef>] {
-        &self.listing.listed
+        &self.current().listed
     }
 
     /// The whole catalogue.
@@ -531,7 +568,7 @@ impl TrekmailServer {
 
     /// The listed tool `name` and its position in the listing.
     fn find(&self, name: &str) -> Option<(usize, &Arc<ToolDef>)> {
-        let l = &self.listing;
+        let l = self.current();
         let i = l.listed.iter().position(|d| d.entry.name == name)?;
         Some((i, &l.listed[i]))
     }
@@ -578,7 +615,7 @@ impl TrekmailServer {
     ) -> Result<CallToolResponse, ErrorData> {
         let args = args.unwrap_or_default();
         let Some((_, def)) = self.find(name) else {
-            let msg = match self.listing.hidden.get(name) {
+            let msg = match self.current().hidden.get(name) {
                 Some(why) => format!("tool `{name}` is not available: {why}"),
                 None => format!("unknown tool `{name}`"),
             };
@@ -847,6 +884,7 @@ impl ServerHandler for TrekmailServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
+        self.scopes_learnt().await;
         Ok(ListToolsResult::with_all_items(self.tools()))
     }
 
@@ -870,6 +908,7 @@ impl ServerHandler for TrekmailServer {
             });
             Progress::new(token, sink)
         });
+        self.scopes_learnt().await;
         let human = Human::of(&context, &request);
         let trace = TraceContext::parse(
             context.meta.get_traceparent(),
@@ -898,6 +937,7 @@ impl ServerHandler for TrekmailServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        self.scopes_learnt().await;
         Ok(ListResourceTemplatesResult::with_all_items(
             self.resource_templates(),
         ))
@@ -908,6 +948,7 @@ impl ServerHandler for TrekmailServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
+        self.scopes_learnt().await;
         tokio::select! {
             r = self.read(&request.uri) => r.map(Into::into),
             () = context.ct.cancelled() => Err(cancelled()),
@@ -917,6 +958,6 @@ impl ServerHandler for TrekmailServer {
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
         self.find(name)
-            .map(|(i, _)| self.listing.tools()[i].clone())
+            .map(|(i, _)| self.current().tools()[i].clone())
     }
 }

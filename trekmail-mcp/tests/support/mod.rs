@@ -2,6 +2,8 @@
 //! that records its waits instead of sleeping.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod stdio;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

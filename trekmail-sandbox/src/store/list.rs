@@ -6,7 +6,7 @@
 use serde_json::{Map, Value, json};
 use trekmail_api::model::Location;
 
-use super::{Answer, NOW, key};
+use super::{Answer, NOW_UNIX, key};
 use crate::spec::{ListShape, Operation};
 
 /// What a query parameter does to a list.
@@ -145,7 +145,7 @@ fn filter(items: &mut Vec<Value>, role: Role, name: &str, want: &Value) {
         Role::From(fields) => items.retain(|v| first(v, fields).is_none_or(|x| x >= key(want))),
         Role::Until(fields) => items.retain(|v| first(v, fields).is_none_or(|x| x <= key(want))),
         Role::Days => {
-            let cutoff = days_before(NOW, want.as_i64().unwrap_or(0));
+            let cutoff = days_before(NOW_UNIX, want.as_i64().unwrap_or(0));
             items.retain(|v| first(v, &["created_at", "date"]).is_none_or(|x| x >= cutoff));
         }
         Role::Field if want == "all" => {}
@@ -174,27 +174,12 @@ fn first(v: &Value, fields: &[&str]) -> Option<String> {
         .find_map(|f| v.get(*f).and_then(Value::as_str).map(str::to_owned))
 }
 
-/// `now` (an ISO 8601 instant) minus `days`, as an ISO 8601 date.
-fn days_before(now: &str, days: i64) -> String {
-    let num =
-        |r: std::ops::Range<usize>| now.get(r).and_then(|s| s.parse::<i64>().ok()).unwrap_or(1);
-    let (y, m, d) = (num(0..4), num(5..7), num(8..10));
-    // Days since 1970-01-01 and back (Howard Hinnant's civil-from-days algorithm).
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let z = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468 - days;
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+/// `now` (Unix seconds) minus `days` (a negative count goes forward), as an ISO 8601 date.
+fn days_before(now: u64, days: i64) -> String {
+    let secs = now.saturating_add_signed(days.saturating_mul(86_400).saturating_neg());
+    let mut date = trekmail_api::utc::utc_seconds(secs);
+    date.truncate(10);
+    date
 }
 
 /// By the `sort` field and direction when asked; newest first where the description says so.
@@ -301,13 +286,19 @@ fn cursor_offset(c: &Value) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::days_before;
+    use super::{NOW_UNIX, days_before};
+    use crate::store::NOW;
 
     #[test]
     fn days_before_crosses_months_and_years() {
-        assert_eq!(days_before("2026-01-15T09:00:00Z", 0), "2026-01-15");
-        assert_eq!(days_before("2026-01-15T09:00:00Z", 15), "2025-12-31");
-        assert_eq!(days_before("2024-03-01T00:00:00Z", 1), "2024-02-29");
-        assert_eq!(days_before("2026-01-15T09:00:00Z", 90), "2025-10-17");
+        assert_eq!(trekmail_api::utc::utc_seconds(NOW_UNIX), NOW);
+        assert_eq!(days_before(NOW_UNIX, 0), "2026-01-15");
+        assert_eq!(days_before(NOW_UNIX, 15), "2025-12-31");
+        assert_eq!(days_before(1_709_251_200, 1), "2024-02-29");
+        assert_eq!(days_before(NOW_UNIX, 90), "2025-10-17");
+        assert_eq!(days_before(NOW_UNIX, -17), "2026-02-01");
+        // Hostile counts have a bounded outcome.
+        assert_eq!(days_before(NOW_UNIX, i64::MAX), "1970-01-01");
+        assert!(days_before(NOW_UNIX, i64::MIN).len() >= 10);
     }
 }

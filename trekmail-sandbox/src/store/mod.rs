@@ -128,6 +128,8 @@ pub struct Store {
 }
 
 const NOW: &str = "2026-01-15T09:00:00Z";
+/// [`NOW`] in Unix seconds, for date arithmetic (a test checks they agree).
+const NOW_UNIX: u64 = 1_768_467_600;
 
 /// Collections that paths name in two ways: (as a parent in a path, where they are stored).
 const ALIASES: &[(&str, &str)] = &[("drive/spaces/folders", "drive/folders")];
