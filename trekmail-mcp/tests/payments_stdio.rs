@@ -60,6 +60,31 @@ impl Peer {
     }
 }
 
+/// The audit lines among the server's stderr (`TREKMAIL_AUDIT_LOG=-`): tool, outcome, and the
+/// rule of a refusal or the approval of a write.
+fn audit(err: &str) -> Vec<(String, String, String)> {
+    err.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("outcome").is_some() && v.get("tool").is_some())
+        .map(|v| {
+            let s = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+            let why = if v["outcome"] == "refused" {
+                s("rule")
+            } else {
+                s("approval")
+            };
+            (s("tool"), s("outcome"), why)
+        })
+        .collect()
+}
+
+fn lines(expected: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+    expected
+        .iter()
+        .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
+        .collect()
+}
+
 fn text(r: &Value) -> String {
     r["content"]
         .as_array()
@@ -87,7 +112,10 @@ async fn a_declined_approval_sends_nothing_with_the_credential() {
     let mut peer = spawn(
         &api.uri(),
         "tm_live_testOPS0123456789abcdef",
-        &[("TREKMAIL_HUMAN_CONFIRM", "never")],
+        &[
+            ("TREKMAIL_HUMAN_CONFIRM", "never"),
+            ("TREKMAIL_AUDIT_LOG", "-"),
+        ],
     );
     peer.initialize(json!({"elicitation": {"form": {}}})).await;
     let args = json!({"plan": "agency", "period": "monthly", "credential": CREDENTIAL, "confirm_payment": true});
@@ -118,6 +146,15 @@ async fn a_declined_approval_sends_nothing_with_the_credential() {
         "not at debug level: {err}"
     );
     assert!(!err.contains(CREDENTIAL), "the credential reached the log");
+    let tool = "agent_subscribe_mail_plan";
+    assert_eq!(
+        audit(&err),
+        lines(&[
+            (tool, "refused", "approval_declined"),
+            (tool, "refused", "approval_cancelled"),
+        ]),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -129,7 +166,11 @@ async fn approved_purchases_on_the_sandbox_show_in_the_following_reads() {
         .unwrap();
     let credits_credential = trekmail_sandbox::TEST_SHARED_PAYMENT_TOKEN;
     let card = trekmail_sandbox::TEST_PAYMENT_METHOD;
-    let mut peer = spawn(&sandbox.base_url(), trekmail_sandbox::OPS_TOKEN, &[]);
+    let mut peer = spawn(
+        &sandbox.base_url(),
+        trekmail_sandbox::OPS_TOKEN,
+        &[("TREKMAIL_AUDIT_LOG", "-")],
+    );
     peer.initialize(json!({"elicitation": {"form": {}}})).await;
 
     // The price first: an answer, not an error, and nothing asked.
@@ -185,4 +226,19 @@ async fn approved_purchases_on_the_sandbox_show_in_the_following_reads() {
         assert!(!err.contains(secret), "{secret} reached the log");
         assert!(!seen.contains(secret), "{secret} reached the client");
     }
+    // The audit trail (on stderr, scanned above): the price call is a write like any other; a
+    // payment is announced after the user's yes (elicitation), just before the credential leaves.
+    let (credits, plan) = ("agent_buy_verifier_credits", "agent_subscribe_mail_plan");
+    assert_eq!(
+        audit(&err),
+        lines(&[
+            (credits, "attempted", "not_guarded"),
+            (credits, "sent", "not_guarded"),
+            (credits, "attempted", "elicitation"),
+            (credits, "sent", "elicitation"),
+            (plan, "attempted", "elicitation"),
+            (plan, "sent", "elicitation"),
+        ]),
+        "{err}"
+    );
 }

@@ -53,6 +53,25 @@ impl Steps for Api {
             .await
             .map(|_| ())
     }
+    async fn refresh(&self, file_id: &Value, part_numbers: &[u64]) -> Result<Value, String> {
+        self.post(
+            &format!("/drive/uploads/{file_id}:refresh-parts"),
+            json!({ "part_numbers": part_numbers }),
+        )
+        .await
+    }
+    async fn status(&self, file_id: &Value) -> Result<Value, String> {
+        let r = self
+            .http
+            .get(format!("{}/api/v1/drive/files/{file_id}", self.base))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !r.status().is_success() {
+            return Err(format!("HTTP {}", r.status()));
+        }
+        r.json().await.map_err(|e| e.to_string())
+    }
 }
 
 fn http() -> reqwest::Client {
@@ -153,7 +172,8 @@ async fn a_single_put_then_complete() {
     )
     .await
     .unwrap();
-    assert_eq!(done["data"]["status"], "active");
+    assert_eq!(done.answer["data"]["status"], "active");
+    assert!(!done.earlier);
     let reqs = mock.received_requests().await.unwrap();
     let init: Value = serde_json::from_slice(&reqs[0].body).unwrap();
     assert_eq!(
@@ -419,4 +439,151 @@ async fn a_file_that_grows_while_it_is_sent_aborts_the_upload() {
     .unwrap_err();
     assert!(e.contains("changed") && e.contains("aborted"), "{e}");
     assert!(!paths(&mock).await.iter().any(|p| p.contains(":complete")));
+}
+
+/// A multipart upload whose part 2 URL the storage refuses (403): the API's refresh is asked
+/// once for part 2 (`{"part_numbers": [2]}`), and the PUT goes to the fresh URL.
+async fn refused_part_2(refreshed_put: u16) -> (MockServer, Result<flow::Uploaded, String>) {
+    let mock = MockServer::start().await;
+    let base = mock.uri();
+    let (_t, dirs) = upload_dir(&pattern(25));
+    initiate(&mock, multipart(4, &format!("{base}/_sandbox/u/4"), 3)).await;
+    for (p, status) in [("1", 200), ("2", 403), ("2b", refreshed_put), ("3", 200)] {
+        Mock::given(method("PUT"))
+            .and(path(format!("/_sandbox/u/4/{p}")))
+            .respond_with(ResponseTemplate::new(status).insert_header("etag", format!("\"e{p}\"")))
+            .mount(&mock)
+            .await;
+    }
+    let fresh = json!({"data": {"file_id": 4, "parts": [{"part_number": 2, "upload_url": format!("{base}/_sandbox/u/4/2b")}]}});
+    answer(
+        &mock,
+        "POST",
+        "/api/v1/drive/uploads/4:refresh-parts",
+        200,
+        fresh,
+    )
+    .await;
+    answer(
+        &mock,
+        "POST",
+        "/api/v1/drive/uploads/4:complete",
+        200,
+        json!({"id": 4}),
+    )
+    .await;
+    answer(
+        &mock,
+        "GET",
+        "/api/v1/drive/files/4",
+        200,
+        json!({"data": {"id": 4, "status": "uploading"}}),
+    )
+    .await;
+    answer(
+        &mock,
+        "POST",
+        "/api/v1/drive/uploads/4:abort",
+        200,
+        json!({}),
+    )
+    .await;
+    let file = confine::open(&dirs, "f.bin").unwrap();
+    let api = Api {
+        base: base.clone(),
+        http: http(),
+    };
+    let r = flow::run(
+        &api,
+        &http(),
+        &base,
+        &file,
+        &request(),
+        Duration::from_secs(10),
+        None,
+    )
+    .await;
+    (mock, r)
+}
+
+#[tokio::test]
+async fn a_refused_part_url_is_refreshed_once_and_the_part_sent_there() {
+    let (mock, r) = refused_part_2(200).await;
+    let done = r.unwrap();
+    assert_eq!(done.answer, json!({"id": 4}));
+    let reqs = mock.received_requests().await.unwrap();
+    let refresh: Vec<Value> = reqs
+        .iter()
+        .filter(|r| r.url.path().ends_with(":refresh-parts"))
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(refresh, vec![json!({"part_numbers": [2]})]);
+    let complete = reqs
+        .iter()
+        .find(|r| r.url.path().ends_with(":complete"))
+        .unwrap();
+    let body: Value = serde_json::from_slice(&complete.body).unwrap();
+    assert_eq!(body["parts"][1], json!({"part_number": 2, "etag": "e2b"}));
+    assert!(!paths(&mock).await.iter().any(|p| p.contains(":abort")));
+}
+
+#[tokio::test]
+async fn a_part_refused_again_after_its_refresh_aborts() {
+    let (mock, r) = refused_part_2(403).await;
+    let e = r.unwrap_err();
+    assert!(e.contains("part 2 of 3") && e.contains("aborted"), "{e}");
+    let p = paths(&mock).await;
+    assert_eq!(
+        p.iter().filter(|x| x.contains(":refresh-parts")).count(),
+        1,
+        "{p:?}"
+    );
+    assert_eq!(
+        p.iter().filter(|x| x.ends_with("/4/2b")).count(),
+        1,
+        "{p:?}"
+    );
+    assert!(p.iter().any(|x| x.contains(":abort")), "{p:?}");
+}
+
+#[tokio::test]
+async fn a_failure_on_an_upload_the_api_already_completed_never_aborts_it() {
+    // An earlier identical call completed file 6; this call's key replays its initiate, so the
+    // storage no longer takes the bytes. The file is the answer; nothing is aborted.
+    let mock = MockServer::start().await;
+    let base = mock.uri();
+    let (_t, dirs) = upload_dir(&pattern(10));
+    initiate(&mock, json!({"data": {"file_id": 6, "multipart": false, "upload_url": format!("{base}/_sandbox/u/6/1")}})).await;
+    answer(&mock, "PUT", "/_sandbox/u/6/1", 404, json!({})).await;
+    let file_6 = json!({"data": {"id": 6, "status": "active", "name": "f.bin"}});
+    answer(&mock, "GET", "/api/v1/drive/files/6", 200, file_6.clone()).await;
+    let file = confine::open(&dirs, "f.bin").unwrap();
+    let api = Api {
+        base: base.clone(),
+        http: http(),
+    };
+    let done = flow::run(
+        &api,
+        &http(),
+        &base,
+        &file,
+        &request(),
+        Duration::from_secs(10),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        done,
+        flow::Uploaded {
+            answer: file_6,
+            earlier: true
+        }
+    );
+    assert!(
+        !paths(&mock)
+            .await
+            .iter()
+            .any(|p| p.contains(":abort") || p.contains(":complete"))
+    );
 }

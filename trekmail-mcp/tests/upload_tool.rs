@@ -357,6 +357,10 @@ async fn a_failed_part_aborts_the_upload_and_names_the_step() {
             "PUT /_storage/4/1",
             "PUT /_storage/4/2",
             "PUT /_storage/4/2",
+            // A 403 asks the API once for a fresh URL (refused here: not mounted); the file's
+            // status is read before the abort (not complete: unknown here).
+            "POST /api/v1/drive/uploads/4:refresh-parts",
+            "GET /api/v1/drive/files/4",
             "POST /api/v1/drive/uploads/4:abort"
         ]
     );
@@ -569,4 +573,50 @@ async fn uploading_the_same_path_again_after_a_change_is_a_new_intent() {
         .unwrap();
     assert!(!is_error(&h.call(TOOL, args).await));
     assert_ne!(initiate_key(&h.requests().await), first);
+}
+
+#[tokio::test]
+async fn the_same_unchanged_file_again_is_a_retry_answered_with_the_earlier_upload() {
+    // On the sandbox: the second call's key replays the first initiate (file already
+    // complete), so the storage refuses the bytes; the answer is the earlier upload, said so,
+    // with nothing aborted and no second file.
+    let t = dir_with(&pattern(3000));
+    let sandbox = trekmail_sandbox::Sandbox::new()
+        .unwrap()
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    let (policy, _) = support::recording_policy();
+    let server = Harness::server_for(
+        &sandbox.base_url(),
+        &opts(Some(&t.0.join("up")), &[]),
+        policy,
+    );
+    let args = json!({"space": "account", "local_path": "report.pdf"});
+    let call = |a: Value| server.call("drive_file_upload", a.as_object().cloned());
+    let first = call(args.clone()).await.unwrap();
+    assert!(!is_error(&first), "{}", text(&first));
+    let id = first.structured_content.as_ref().unwrap()["data"]["id"].clone();
+    let again = call(args).await.unwrap();
+    let said = text(&again);
+    assert!(!is_error(&again), "{said}");
+    assert!(
+        said.contains("repeated an earlier upload") && said.contains("new idempotency_key"),
+        "{said}"
+    );
+    let again = again.structured_content.unwrap();
+    assert_eq!(again["data"]["id"], id);
+    assert_eq!(again["data"]["status"], "active");
+    // Still one file, still active: nothing was aborted or uploaded twice.
+    let listed = server
+        .call(
+            "drive_file_get",
+            json!({"file_id": id}).as_object().cloned(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.structured_content.unwrap()["data"]["status"],
+        "active"
+    );
 }

@@ -462,6 +462,8 @@ impl Caller {
             initiate: &def.entry.operation,
             complete: &flow.complete,
             abort: &flow.abort,
+            refresh: &flow.refresh,
+            status: &flow.status,
         };
         upload::call(
             ctx,

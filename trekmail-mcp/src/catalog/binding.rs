@@ -215,7 +215,7 @@ impl Catalog {
                 continue;
             };
             if let Some(f) = &entry.flow {
-                for step in [&f.complete, &f.abort] {
+                for step in [&f.complete, &f.abort, &f.refresh, &f.status] {
                     if !by_id.contains_key(step.as_str()) {
                         problems.push(format!(
                             "tool `{name}`: its flow names operation `{step}`, which openapi/trekmail-v1.yaml does not have"

@@ -154,6 +154,11 @@ pub struct Flow {
     pub complete: String,
     /// The operation that drops it after a failure (an upload's abort).
     pub abort: String,
+    /// The operation that re-presigns parts whose storage URL was refused (403).
+    pub refresh: String,
+    /// The operation that reads what the flow made (the file and its `status`), asked before
+    /// an abort so that a completed upload is never aborted.
+    pub status: String,
 }
 
 /// The argument naming an upload flow's local file.

@@ -1,8 +1,11 @@
 //! The upload itself: initiate with the size of the opened file, PUT each part from disk to its
 //! storage URL (each retried on connection failures, timeouts, 5xx and 429, all within the
-//! upload's deadline), then complete; on any failure after initiate, abort, and say which step
-//! failed. The API's three requests are [`Steps`]: the tool's operations in the server, a plain
-//! HTTP stand-in in tests.
+//! upload's deadline; a part whose URL the storage refuses (403) gets a fresh URL from the API
+//! once), then complete; on any failure after initiate, abort, and say which step failed. An
+//! upload that is no longer pending is never aborted: when the API's file is already complete,
+//! this call repeated an earlier identical one (the same key replays its initiate) and its
+//! answer is that upload. The API's requests are [`Steps`]: the tool's operations in the server,
+//! a plain HTTP stand-in in tests.
 
 use std::future::Future;
 use std::time::Duration;
@@ -27,6 +30,23 @@ pub trait Steps {
     ) -> impl Future<Output = Result<Value, String>> + Send;
     /// Drops it.
     fn abort(&self, file_id: &Value) -> impl Future<Output = Result<(), String>> + Send;
+    /// New storage URLs for `part_numbers`; the answer lists `parts: [{part_number, upload_url}]`.
+    fn refresh(
+        &self,
+        file_id: &Value,
+        part_numbers: &[u64],
+    ) -> impl Future<Output = Result<Value, String>> + Send;
+    /// The file as the API has it now (its `status`: `uploading` while pending).
+    fn status(&self, file_id: &Value) -> impl Future<Output = Result<Value, String>> + Send;
+}
+
+/// A finished upload: complete's answer, or the file an earlier identical call uploaded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Uploaded {
+    /// The API's answer.
+    pub answer: Value,
+    /// This call repeated an earlier one whose upload had completed: nothing was uploaded again.
+    pub earlier: bool,
 }
 
 /// What the agent asked for, beside the file.
@@ -53,7 +73,7 @@ pub async fn run(
     request: &Request,
     call_deadline: Duration,
     progress: Option<&Progress>,
-) -> Result<Value, String> {
+) -> Result<Uploaded, String> {
     let deadline = Instant::now() + plan::deadline(call_deadline, file.len);
     let mut body = Map::new();
     body.insert("name".into(), json!(request.name));
@@ -73,6 +93,27 @@ pub async fn run(
         .filter(|v| v.is_number() || v.is_string())
         .cloned();
     let fail = |step: String, why: String| async move {
+        // Only a pending upload is aborted. One the API already completed was made by an
+        // earlier identical call, whose initiate this call's key replayed.
+        if let Some(id) = &file_id
+            && let Ok(file) = steps.status(id).await
+        {
+            let d = file.get("data").filter(|d| d.is_object()).unwrap_or(&file);
+            match d.get("status").and_then(Value::as_str) {
+                Some("active") => {
+                    return Ok(Uploaded {
+                        answer: file.clone(),
+                        earlier: true,
+                    });
+                }
+                Some(s) if s != "uploading" => {
+                    return Err(format!(
+                        "The upload failed at {step}: {why}; the upload {id} is {s}, not pending, so nothing was aborted: this call repeats an earlier upload of the same unchanged file. To upload it again, pass a new idempotency_key."
+                    ));
+                }
+                _ => {}
+            }
+        }
         let aborted = match &file_id {
             Some(id) => match steps.abort(id).await {
                 Ok(()) => "the upload was aborted".to_owned(),
@@ -95,6 +136,8 @@ pub async fn run(
             "the PUT of the file".to_owned()
         };
         let mut attempt = 1;
+        let mut url = part.url.clone();
+        let mut refreshed = false;
         let etag = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -110,7 +153,7 @@ pub async fn run(
             }
             match storage::put(
                 http,
-                &part.url,
+                &url,
                 &plan.headers,
                 &file.file,
                 (part.offset, part.len),
@@ -126,6 +169,23 @@ pub async fn run(
                     let wait = Duration::from_millis(250 << attempt).min(left / 2);
                     tokio::time::sleep(wait).await;
                     attempt += 1;
+                }
+                // An expired or revoked part URL: once, a fresh one from the API.
+                Err(PutError::Refused(why)) if plan.multipart && !refreshed => {
+                    refreshed = true;
+                    url = match fresh_url(steps, &plan.file_id, part.number, base_url).await {
+                        Ok(u) => u,
+                        Err(e) => {
+                            return fail(what, format!("{why}; a fresh URL was not given: {e}"))
+                                .await;
+                        }
+                    };
+                    if let Some(p) = progress {
+                        p.tell(
+                            format!("{what}: {why}; trying once with a fresh URL"),
+                            Some(total),
+                        );
+                    }
                 }
                 Err(e) => return fail(what, e.reason().to_owned()).await,
             }
@@ -152,7 +212,33 @@ pub async fn run(
         json!({})
     };
     match steps.complete(&plan.file_id, body).await {
-        Ok(v) => Ok(v),
+        Ok(answer) => Ok(Uploaded {
+            answer,
+            earlier: false,
+        }),
         Err(e) => fail("complete".into(), e).await,
     }
+}
+
+/// A fresh storage URL for part `number` from the API's refresh, held to the same rules as the
+/// first ([`storage::allowed`]).
+async fn fresh_url(
+    steps: &impl Steps,
+    file_id: &Value,
+    number: u64,
+    base_url: &str,
+) -> Result<url::Url, String> {
+    let answer = steps.refresh(file_id, &[number]).await?;
+    let d = answer
+        .get("data")
+        .filter(|d| d.is_object())
+        .unwrap_or(&answer);
+    let raw = d["parts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["part_number"].as_u64() == Some(number))
+        .and_then(|p| p["upload_url"].as_str())
+        .ok_or_else(|| format!("the refresh named no URL for part {number}"))?;
+    storage::allowed(raw, base_url)
 }

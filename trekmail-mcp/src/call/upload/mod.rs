@@ -39,6 +39,10 @@ pub struct Operations<'a> {
     pub complete: &'a str,
     /// Drops it.
     pub abort: &'a str,
+    /// Re-presigns refused part URLs.
+    pub refresh: &'a str,
+    /// Reads the file (before any abort).
+    pub status: &'a str,
 }
 
 /// Opens the file a call of `tool` names in `local_path`, if `ctx` (`TREKMAIL_UPLOAD_DIR`, over
@@ -118,6 +122,8 @@ pub async fn call(
         initiate: (ops.initiate, path),
         complete: ops.complete,
         abort: ops.abort,
+        refresh: ops.refresh,
+        status: ops.status,
         key,
         request_id,
     };
@@ -132,10 +138,18 @@ pub async fn call(
     )
     .await
     {
-        Ok(answer) => {
-            tracing::info!(bytes = opened.len, "upload completed");
+        Ok(flow::Uploaded { answer, earlier }) => {
             let text = serde_json::to_string_pretty(&answer).unwrap_or_default();
             let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);
+            if earlier {
+                // A retry's answer: the upload it repeats, and how to make a new one.
+                tracing::info!("upload repeated an earlier completed one: nothing sent again");
+                r.content.push(ContentBlock::text(
+                    "This call repeated an earlier upload of the same unchanged file (same arguments, size and modification time), which had completed: that upload is the answer above and nothing was uploaded again. To upload another copy on purpose, pass a new idempotency_key.",
+                ));
+            } else {
+                tracing::info!(bytes = opened.len, "upload completed");
+            }
             if answer.is_object() {
                 r.structured_content = Some(answer);
             }

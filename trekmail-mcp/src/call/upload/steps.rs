@@ -1,5 +1,6 @@
 //! The API's side of an upload through the generated client: the tool's operation starts it, and
-//! the operations named for complete and abort finish or drop it. Every request goes through the
+//! the operations named for complete and abort finish or drop it, for refresh re-presign a part,
+//! and for status read the file. Every request goes through the
 //! transport like any call (token, request id, idempotency key, retries, deadline).
 
 use serde_json::{Map, Value};
@@ -17,6 +18,10 @@ pub struct ClientSteps<'a> {
     pub complete: &'a str,
     /// operationId of abort (path argument `file_id`).
     pub abort: &'a str,
+    /// operationId of refresh (path argument `file_id`, body `part_numbers`).
+    pub refresh: &'a str,
+    /// operationId of the file's read (path argument `file_id`; a GET, no key).
+    pub status: &'a str,
     /// One `Idempotency-Key` stem for this upload: each request adds its step, so a retry of a
     /// request repeats its key and two uploads of one file never share one.
     pub key: String,
@@ -33,10 +38,12 @@ impl ClientSteps<'_> {
         step: &str,
     ) -> Result<Value, String> {
         let mut header = Map::new();
-        header.insert(
-            trekmail_api::IDEMPOTENCY_KEY.into(),
-            Value::String(format!("{}_{step}", self.key)),
-        );
+        if !step.is_empty() {
+            header.insert(
+                trekmail_api::IDEMPOTENCY_KEY.into(),
+                Value::String(format!("{}_{step}", self.key)),
+            );
+        }
         header.insert(
             trekmail_api::REQUEST_ID.into(),
             Value::String(self.request_id.clone()),
@@ -83,5 +90,24 @@ impl Steps for ClientSteps<'_> {
         self.call(self.abort, Self::file(file_id), None, "abort")
             .await
             .map(|_| ())
+    }
+
+    async fn refresh(&self, file_id: &Value, part_numbers: &[u64]) -> Result<Value, String> {
+        let step = format!(
+            "refresh_{}",
+            part_numbers
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join("_")
+        );
+        let body = serde_json::json!({ "part_numbers": part_numbers });
+        self.call(self.refresh, Self::file(file_id), Some(body), &step)
+            .await
+    }
+
+    async fn status(&self, file_id: &Value) -> Result<Value, String> {
+        // A read: no step, so no Idempotency-Key.
+        self.call(self.status, Self::file(file_id), None, "").await
     }
 }

@@ -134,13 +134,15 @@ pub enum PutError {
     Retryable(String),
     /// Not worth another: a 4xx, a redirect, a file that changed.
     Final(String),
+    /// The storage refused the URL (403: expired or revoked): worth one more with a fresh URL.
+    Refused(String),
 }
 
 impl PutError {
     /// The reason, in words.
     pub fn reason(&self) -> &str {
         match self {
-            Self::Retryable(s) | Self::Final(s) => s,
+            Self::Retryable(s) | Self::Final(s) | Self::Refused(s) => s,
         }
     }
 }
@@ -194,6 +196,11 @@ pub async fn put(
     if status == 429 || status >= 500 {
         return Err(PutError::Retryable(format!(
             "the storage at {host} answered {status}"
+        )));
+    }
+    if status == 403 {
+        return Err(PutError::Refused(format!(
+            "the storage at {host} answered 403"
         )));
     }
     if !(200..300).contains(&status) {
