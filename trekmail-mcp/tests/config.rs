@@ -218,3 +218,42 @@ fn numeric_settings_show_and_apply_the_one_range_and_default() {
         }
     }
 }
+
+#[test]
+fn true_false_settings_show_and_apply_the_one_default() {
+    // config::limits states each true/false setting once: --help (and so the generated table)
+    // shows its default, the parser applies it.
+    use trekmail_mcp::config::{cli, limits};
+    let base = [
+        ("TREKMAIL_BASE_URL", "https://trekmail.net/"),
+        ("TREKMAIL_API_TOKEN", "tm_live_abc"),
+    ];
+    let c = parse(&base).unwrap();
+    assert_eq!(c.scope_aware, limits::SCOPE_AWARE.default);
+    assert_eq!(c.read_only, limits::READ_ONLY.default);
+    assert_eq!(c.drafts_only, limits::DRAFTS_ONLY.default);
+    let command = cli::command();
+    for f in limits::FLAGS {
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_env() == Some(std::ffi::OsStr::new(f.var)))
+            .unwrap();
+        let help = arg.get_help().unwrap().to_string();
+        assert!(
+            help.ends_with(&format!(" [default: {}]", f.default)),
+            "{}: {help}",
+            f.var
+        );
+        assert!(!help[..help.len() - 10].contains("[default"), "{help}");
+        let mut vars = base.to_vec();
+        vars.push((f.var, "yes"));
+        let problems = parse(&vars).err().unwrap_or_default();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with(&format!("{} must be true, false, 1 or 0", f.var))),
+            "{}=yes: {problems:?}",
+            f.var
+        );
+    }
+}

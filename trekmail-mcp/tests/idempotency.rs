@@ -7,8 +7,7 @@ mod support;
 use serde_json::{Value, json};
 use support::{Harness, OPS_TOKEN, Opts, is_error, notes, recording_policy, text};
 use trekmail_mcp::Catalog;
-use trekmail_mcp::call::idempotency::{SecretKey, derive};
-use trekmail_mcp::catalog::map::Idempotency;
+use trekmail_mcp::call::idempotency::{KeyPolicy, SecretKey, derive};
 
 fn keys(reqs: &[wiremock::Request]) -> Vec<String> {
     reqs.iter()
@@ -166,7 +165,7 @@ async fn secret_keys_survive_a_restart_and_cannot_be_confirmed_offline() {
             tool,
             args.as_object().unwrap(),
             &[catalog.get(tool).unwrap().entry.confirm.as_deref().unwrap()],
-            &Idempotency::default(),
+            &KeyPolicy::default(),
             &SecretKey::random(),
             0,
         );

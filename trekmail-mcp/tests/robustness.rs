@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 use trekmail_mcp::Catalog;
-use trekmail_mcp::call::idempotency::{SecretKey, derive};
+use trekmail_mcp::call::idempotency::{KeyPolicy, SecretKey, derive};
 
 fn random_value(rng: &mut fastrand::Rng, depth: u32) -> Value {
     match rng.u8(0..if depth > 2 { 6 } else { 8 }) {
@@ -76,7 +76,7 @@ fn random_arguments_never_panic_and_always_get_an_answer() {
                 &def.entry.name,
                 &args,
                 &["idempotency_key"],
-                &def.entry.idempotency,
+                &KeyPolicy::of(def),
                 &secret,
                 1_700_000_000_000,
             );

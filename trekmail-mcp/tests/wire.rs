@@ -10,8 +10,7 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 use support::{Harness, MSG_TOKEN, OPS_TOKEN, Opts, USER_AGENT};
 use trekmail_api::model::{Operation, ResponseKind};
-use trekmail_mcp::call::idempotency::{SecretKey, derive};
-use trekmail_mcp::catalog::map::Idempotency;
+use trekmail_mcp::call::idempotency::{KeyPolicy, SecretKey, derive};
 use wiremock::ResponseTemplate;
 
 fn operations() -> HashMap<&'static str, &'static Operation> {
@@ -230,7 +229,7 @@ async fn every_tool_sends_exactly_the_expected_request() {
                         tool,
                         args,
                         &confirm,
-                        &Idempotency::default(),
+                        &KeyPolicy::default(),
                         &SecretKey::random(),
                         0,
                     );

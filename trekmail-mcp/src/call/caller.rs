@@ -12,7 +12,7 @@ use crate::call::audit::{self, Trail};
 use crate::call::files;
 use crate::call::gates::{self, Switches};
 use crate::call::human::Approval;
-use crate::call::idempotency::{self, Keys};
+use crate::call::idempotency::{self, KeyPolicy, Keys};
 use crate::call::intents::{Intent, IntentMemory};
 use crate::call::metrics::Metrics;
 use crate::call::outbound::{self, OutboundRule, SendTo};
@@ -29,8 +29,8 @@ use crate::call::verdict::{Rule, Verdict};
 use crate::call::wire;
 use crate::catalog::ToolDef;
 use crate::catalog::checks;
-use crate::catalog::map::{FlowKind, Idempotency};
-use crate::catalog::schema::{IDEMPOTENCY_ARG, Target};
+use crate::catalog::map::FlowKind;
+use crate::catalog::schema::{IDEMPOTENCY_ARG, IdempotencyKey, Target};
 use crate::catalog::truncate::cut;
 
 /// Everything a call needs.
@@ -157,7 +157,7 @@ impl Caller {
         let file_args = opened.as_ref().map(|o| upload::intent_args(&args, o));
         let key_args = file_args.as_ref().unwrap_or(&args);
         let (key, intent) = match def.writes().then(|| self.key(def, key_args)) {
-            Some(Key::Given(k)) => (Some(k), None),
+            Some(Key::Given(k)) => (Some(k.into()), None),
             Some(Key::Decide(i)) => (None, Some(i)),
             None => (None, None),
         };
@@ -182,9 +182,9 @@ impl Caller {
         if let Some(given) = args
             .get(IDEMPOTENCY_ARG)
             .and_then(Value::as_str)
-            .filter(|k| !k.is_empty())
+            .and_then(IdempotencyKey::new)
         {
-            return Key::Given(given.to_owned());
+            return Key::Given(given);
         }
         let mut excluded = vec![IDEMPOTENCY_ARG];
         excluded.extend(def.entry.confirm.as_deref());
@@ -200,7 +200,7 @@ impl Caller {
             .filter(|c| !c.secret.is_empty())
             .map(|c| c.arg.as_str())
             .collect();
-        let policy = &def.entry.idempotency;
+        let policy = &KeyPolicy::of(def);
         let derived = idempotency::derive_masked(
             name,
             args,
@@ -223,12 +223,9 @@ impl Caller {
             .scope(def.entry.token)
             .intent(name, &target, derived);
         // A windowed key: the same arguments without `_t` tell a retry across a window boundary.
-        Key::Decide(match policy.window_s.filter(|w| *w > 0) {
+        Key::Decide(match policy.window_s() {
             Some(w) => {
-                let windowless = Idempotency {
-                    window_s: None,
-                    ..policy.clone()
-                };
+                let windowless = policy.windowless();
                 let same = idempotency::derive_masked(
                     name,
                     args,
@@ -354,7 +351,7 @@ impl Caller {
         let approval = prepared.approval;
         let confirmed = prepared.confirmed();
         let notes = prepared.notes.clone();
-        let new_token = def.entry.new_token.as_deref();
+        let new_token = def.paths().new_token.as_ref();
         let (mut sent, verdict) = self.send(prepared, progress, deadline).await;
         // A re-issued key leaves the answer before anything reads it.
         let reissued = match (new_token, sent.as_mut()) {
@@ -385,7 +382,7 @@ impl Caller {
                     }),
                 def.tool().output_schema.as_deref(),
                 def.writes(),
-                &def.entry.outside_text,
+                &def.paths().outside_text,
             ),
             Err(failure) => failure,
         };
@@ -708,7 +705,7 @@ impl Prepared<'_> {
 /// Where a write's key comes from.
 enum Key {
     /// The caller's `idempotency_key`.
-    Given(String),
+    Given(IdempotencyKey),
     /// The intent memory's decision.
     Decide(Intent),
 }

@@ -22,7 +22,6 @@ use serde_json::{Map, Value};
 use trekmail_api::Deadline;
 
 use crate::call::approvals::{Approvals, CallerSeal};
-use crate::call::idempotency;
 use crate::call::outbound;
 use crate::call::verdict::Rule;
 use crate::catalog::ToolDef;
@@ -325,8 +324,8 @@ pub fn question(def: &ToolDef, args: &Map<String, Value>) -> String {
     if let Some(c) = &def.entry.confirm {
         shown.remove(c);
     }
-    for path in &def.entry.idempotency.secret_args {
-        idempotency::replace_at(&mut shown, path, &|_| Value::String("(hidden)".into()));
+    for path in &def.paths().secret_args {
+        path.replace(&mut shown, &mut |_| Value::String("(hidden)".into()));
     }
     for c in def
         .entry

@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::call::intents::Scope;
+use crate::catalog::ToolDef;
 use crate::catalog::argpath::ArgPath;
-use crate::catalog::map::Idempotency;
 use trekmail_api::TokenKind;
 use trekmail_api::canonical::canonical_json;
 
@@ -93,25 +93,61 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A tool's idempotency-key policy (`idempotency` in `tools-map.toml`), its secret argument
+/// paths parsed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeyPolicy<'a> {
+    window_s: Option<u64>,
+    secret_args: &'a [ArgPath],
+}
+
+impl<'a> KeyPolicy<'a> {
+    /// The policy of `def`.
+    pub fn of(def: &'a ToolDef) -> Self {
+        Self::new(def.entry.idempotency.window_s, &def.paths().secret_args)
+    }
+
+    pub(crate) fn new(window_s: Option<u64>, secret_args: &'a [ArgPath]) -> Self {
+        Self {
+            window_s,
+            secret_args,
+        }
+    }
+
+    /// The key window in seconds, if the key also changes with time.
+    pub fn window_s(&self) -> Option<u64> {
+        self.window_s.filter(|w| *w > 0)
+    }
+
+    /// The same policy without the window.
+    pub fn windowless(self) -> Self {
+        Self {
+            window_s: None,
+            ..self
+        }
+    }
+}
+
 /// The key for one call. `excluded` are the arguments that never enter it (the caller's key and
 /// the confirmation); `unix_ms` is the current time.
 pub fn derive(
     tool: &str,
     args: &Map<String, Value>,
     excluded: &[&str],
-    policy: &Idempotency,
+    policy: &KeyPolicy<'_>,
     secret: &SecretKey,
     unix_ms: u128,
 ) -> String {
     derive_masked(tool, args, excluded, policy, &[], secret, unix_ms)
 }
 
-/// [`derive()`] with more secret argument paths (`also_secret`): CSV texts with secret columns.
+/// [`derive()`] with more secret arguments (`also_secret`, top-level names): CSV texts with
+/// secret columns.
 pub fn derive_masked(
     tool: &str,
     args: &Map<String, Value>,
     excluded: &[&str],
-    policy: &Idempotency,
+    policy: &KeyPolicy<'_>,
     also_secret: &[&str],
     secret: &SecretKey,
     unix_ms: u128,
@@ -121,15 +157,15 @@ pub fn derive_masked(
         .filter(|(k, _)| !excluded.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let paths = policy
-        .secret_args
-        .iter()
-        .map(String::as_str)
-        .chain(also_secret.iter().copied());
-    for path in paths {
+    for path in policy.secret_args {
         mask(&mut hashed, path, secret);
     }
-    if let Some(w) = policy.window_s.filter(|w| *w > 0) {
+    for name in also_secret {
+        if let Some(v) = hashed.get_mut(*name) {
+            *v = Value::String(secret.digest(v));
+        }
+    }
+    if let Some(w) = policy.window_s() {
         let bucket = unix_ms / (u128::from(w) * 1000);
         hashed.insert(
             "_t".into(),
@@ -142,23 +178,8 @@ pub fn derive_masked(
 }
 
 /// Replaces the values at `path` (`password`, `items[].password`, anywhere) by their digest.
-fn mask(args: &mut Map<String, Value>, path: &str, secret: &SecretKey) {
-    replace_at(args, path, &|v| Value::String(secret.digest(v)));
-}
-
-/// Replaces every value at `path` (an argument path: `password`, `items[].password`, anywhere)
-/// by `with(value)`: the one reading of the `secret_args` paths.
-pub fn replace_at(args: &mut Map<String, Value>, path: &str, with: &dyn Fn(&Value) -> Value) {
-    match ArgPath::parse(path) {
-        Ok(p) => p.replace(args, &mut |v| with(v)),
-        // The catalogue refuses bad paths; never leave a secret in the clear all the same.
-        Err(_) => {
-            let root = path.split(['.', '[']).next().unwrap_or(path);
-            if let Some(v) = args.get_mut(root) {
-                *v = with(v);
-            }
-        }
-    }
+fn mask(args: &mut Map<String, Value>, path: &ArgPath, secret: &SecretKey) {
+    path.replace(args, &mut |v| Value::String(secret.digest(v)));
 }
 
 /// The target of a write: the tool and its path arguments.
@@ -171,6 +192,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn path(text: &str) -> ArgPath {
+        ArgPath::parse(text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     fn obj(v: Value) -> Map<String, Value> {
         v.as_object().cloned().expect("object")
     }
@@ -181,7 +206,7 @@ mod tests {
             "create_domain",
             &obj(json!({"name": "example.com"})),
             &[],
-            &Idempotency::default(),
+            &KeyPolicy::default(),
             &SecretKey::random(),
             0,
         );
@@ -190,7 +215,7 @@ mod tests {
 
     #[test]
     fn key_ignores_order_the_caller_key_and_confirmation() {
-        let p = Idempotency::default();
+        let p = KeyPolicy::default();
         let s = SecretKey::random();
         let a = derive(
             "t",
@@ -226,10 +251,7 @@ mod tests {
 
     #[test]
     fn window_changes_the_key_every_window() {
-        let p = Idempotency {
-            window_s: Some(300),
-            secret_args: vec![],
-        };
+        let p = KeyPolicy::new(Some(300), &[]);
         let s = SecretKey::random();
         let args = obj(json!({"domain_id": 7}));
         let k1 = derive("dns_recheck", &args, &[], &p, &s, 1_000);
@@ -245,10 +267,8 @@ mod tests {
 
     #[test]
     fn secrets_are_keyed_and_never_hashed_in_the_clear() {
-        let p = Idempotency {
-            window_s: None,
-            secret_args: vec!["password".into(), "items[].password".into()],
-        };
+        let paths = [path("password"), path("items[].password")];
+        let p = KeyPolicy::new(None, &paths);
         let args = obj(
             json!({"password": "hunter2hunter2", "items": [{"password": "p1p1p1p1p1p1", "local_part": "a"}]}),
         );
@@ -258,18 +278,16 @@ mod tests {
         assert_eq!(k1, derive("t", &args, &[], &p, &s1, 0));
         assert_ne!(k1, derive("t", &args, &[], &p, &SecretKey::random(), 0));
         // Not the plain hash of the arguments: nobody can confirm a guessed password from the key.
-        assert_ne!(k1, derive("t", &args, &[], &Idempotency::default(), &s1, 0));
+        assert_ne!(k1, derive("t", &args, &[], &KeyPolicy::default(), &s1, 0));
         let mut masked = args.clone();
-        mask(&mut masked, "items[].password", &s1);
+        mask(&mut masked, &path("items[].password"), &s1);
         assert!(!canonical_json(&Value::Object(masked), &[]).contains("p1p1p1p1p1p1"));
     }
 
     #[test]
     fn secret_keys_are_stable_per_token_and_differ_between_tokens() {
-        let p = Idempotency {
-            window_s: None,
-            secret_args: vec!["source_password".into()],
-        };
+        let paths = [path("source_password")];
+        let p = KeyPolicy::new(None, &paths);
         let args = obj(json!({"source_password": "guessable-password"}));
         let a = derive("t", &args, &[], &p, &SecretKey::for_token("tm_live_a"), 0);
         assert_eq!(
@@ -286,13 +304,13 @@ mod tests {
     fn a_csv_text_with_secret_columns_enters_only_as_a_digest() {
         let args = obj(json!({"data": "a@x.com,hunter2hunter2,b@y.com"}));
         let k = SecretKey::for_token("tm_live_a");
-        let masked = derive_masked("t", &args, &[], &Idempotency::default(), &["data"], &k, 0);
+        let masked = derive_masked("t", &args, &[], &KeyPolicy::default(), &["data"], &k, 0);
         assert_ne!(
             masked,
-            derive("t", &args, &[], &Idempotency::default(), &k, 0)
+            derive("t", &args, &[], &KeyPolicy::default(), &k, 0)
         );
         let mut m = args.clone();
-        mask(&mut m, "data", &k);
+        mask(&mut m, &path("data"), &k);
         assert!(!canonical_json(&Value::Object(m), &[]).contains("hunter2"));
     }
 }

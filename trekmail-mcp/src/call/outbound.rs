@@ -7,7 +7,6 @@
 use serde_json::{Map, Value};
 
 use crate::catalog::ToolDef;
-use crate::catalog::argpath::ArgPath;
 use crate::catalog::map::truthy;
 use trekmail_api::email;
 
@@ -188,17 +187,13 @@ pub fn recipients(def: &ToolDef, args: &Map<String, Value>) -> (Vec<String>, Vec
         Value::Array(a) => found.extend(a.iter().filter_map(Value::as_str).map(str::to_owned)),
         _ => {}
     };
-    for p in &def.entry.outbound_args {
-        if let Ok(path) = ArgPath::parse(p) {
-            for (_, v) in path.values(args) {
-                push(v);
-            }
+    let paths = def.paths();
+    for path in &paths.outbound_args {
+        for (_, v) in path.values(args) {
+            push(v);
         }
     }
-    for w in &def.entry.outbound_when {
-        let Ok(each) = ArgPath::parse(&w.each) else {
-            continue;
-        };
+    for (w, each) in def.entry.outbound_when.iter().zip(&paths.outbound_when) {
         for (_, item) in each.values(args) {
             if item.get(&w.when).is_some_and(|t| w.one_of.contains(t))
                 && let Some(v) = item.get(&w.field)
@@ -208,8 +203,12 @@ pub fn recipients(def: &ToolDef, args: &Map<String, Value>) -> (Vec<String>, Vec
             }
         }
     }
-    for p in &def.entry.sieve_args {
-        if let Some(script) = args.get(p).and_then(Value::as_str) {
+    for path in &paths.sieve_args {
+        for script in path
+            .values(args)
+            .into_iter()
+            .filter_map(|(_, v)| v.as_str())
+        {
             let (targets, bad) = sieve_targets(script);
             found.extend(targets);
             unreadable.extend(bad);

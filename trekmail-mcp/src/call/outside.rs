@@ -155,11 +155,7 @@ pub struct Marked {
 
 /// Finds the text at `paths` (`tools-map.toml` paths, here into the answer: each reaches a
 /// string or an array of strings) in `answer`.
-pub fn mark(answer: &Value, paths: &[String]) -> Marked {
-    let parsed: Vec<ArgPath> = paths
-        .iter()
-        .filter_map(|p| ArgPath::parse(p).ok())
-        .collect();
+pub fn mark(answer: &Value, paths: &[ArgPath]) -> Marked {
     let Value::Object(m) = answer else {
         return Marked {
             plain: answer.clone(),
@@ -167,7 +163,7 @@ pub fn mark(answer: &Value, paths: &[String]) -> Marked {
             marker: None,
         };
     };
-    let found = parsed
+    let found = paths
         .iter()
         .any(|p| p.values(m).iter().any(|(_, v)| has_text(v)));
     if !found {
@@ -184,7 +180,7 @@ pub fn mark(answer: &Value, paths: &[String]) -> Marked {
     }
     let mut plain: Map<String, Value> = m.clone();
     let mut enclosed: Map<String, Value> = m.clone();
-    for p in &parsed {
+    for p in paths {
         p.replace(&mut plain, &mut escape_at);
         p.replace(&mut enclosed, &mut |v| enclose_at(v, &marker));
     }
@@ -235,7 +231,10 @@ mod tests {
 
     #[test]
     fn paths_that_address_nothing_mark_nothing() {
-        let m = mark(&json!({"data": {"id": 1}}), &["data.subject".into()]);
+        let m = mark(
+            &json!({"data": {"id": 1}}),
+            &[ArgPath::parse("data.subject").unwrap_or_else(|e| panic!("{e}"))],
+        );
         assert!(m.marker.is_none());
         assert_eq!(m.enclosed, json!({"data": {"id": 1}}));
     }

@@ -164,7 +164,7 @@ pub async fn pay(
                 None,
                 def.tool().output_schema.as_deref(),
                 def.writes(),
-                &def.entry.outside_text,
+                &def.paths().outside_text,
             );
             return ended(r, verdict, asking.request_id.clone());
         }
@@ -253,7 +253,7 @@ pub async fn pay(
                 None,
                 def.tool().output_schema.as_deref(),
                 def.writes(),
-                &def.entry.outside_text,
+                &def.paths().outside_text,
             )
         }
         Err((e, request_id)) => match Challenge::from_error(&e) {

@@ -45,7 +45,7 @@ pub enum Taken {
 
 /// Takes the key at `path` out of a successful answer: every occurrence of it anywhere in the
 /// answer becomes [`PLACEHOLDER`].
-pub fn take(outcome: &mut Outcome, path: &str) -> Taken {
+pub fn take(outcome: &mut Outcome, path: &ArgPath) -> Taken {
     match take_key(outcome, path) {
         Ok(k) if k.expose() == trekmail_api::REDACTED => Taken::Held,
         Ok(k) => Taken::New(k),
@@ -53,17 +53,19 @@ pub fn take(outcome: &mut Outcome, path: &str) -> Taken {
     }
 }
 
-fn take_key(outcome: &mut Outcome, path: &str) -> Result<Secret, String> {
+fn take_key(outcome: &mut Outcome, path: &ArgPath) -> Result<Secret, String> {
     let OutcomeBody::Json(body) = &mut outcome.body else {
         return Err(format!("the answer is not JSON, so it has no {path}"));
     };
     // The path names the enveloped answer (`data.…`); an answer sent without its envelope is
     // read the same way, as everywhere else: a key missed here would reach the model.
-    let bare = path
-        .strip_prefix("data.")
-        .filter(|_| body.get("data").is_none());
-    let found = match (ArgPath::parse(bare.unwrap_or(path)), body.as_object()) {
-        (Ok(p), Some(map)) => p
+    let bare = (path.root() == "data" && body.get("data").is_none())
+        .then(|| path.below_root())
+        .flatten();
+    let found = match body.as_object() {
+        Some(map) => bare
+            .as_ref()
+            .unwrap_or(path)
             .values(map)
             .into_iter()
             .find_map(|(_, v)| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned)),
@@ -204,6 +206,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn token_path() -> ArgPath {
+        ArgPath::parse("data.token").unwrap()
+    }
+
     fn outcome(body: Value) -> Outcome {
         Outcome {
             status: 201,
@@ -222,7 +228,7 @@ mod tests {
         let key = "tm_live_NEWkey0123456789";
         let mut o = outcome(json!({"data": {"token": key, "api_token": key,
             "note": format!("use {key} now"), "nested": [{key: 1}]}}));
-        let Taken::New(got) = take(&mut o, "data.token") else {
+        let Taken::New(got) = take(&mut o, &token_path()) else {
             panic!()
         };
         assert_eq!(got.expose(), key);
@@ -238,7 +244,7 @@ mod tests {
     fn an_answer_without_its_envelope_is_read_the_same_way() {
         let key = "tm_live_NEWkey0123456789";
         let mut o = outcome(json!({"token": key, "scopes": []}));
-        assert!(matches!(take(&mut o, "data.token"), Taken::New(k) if k.expose() == key));
+        assert!(matches!(take(&mut o, &token_path()), Taken::New(k) if k.expose() == key));
         let OutcomeBody::Json(v) = &o.body else {
             panic!()
         };
@@ -248,12 +254,12 @@ mod tests {
     #[test]
     fn no_key_or_another_kind_of_value_is_said_and_still_hidden() {
         let mut o = outcome(json!({"data": {"scopes": []}}));
-        assert!(matches!(take(&mut o, "data.token"), Taken::Unusable(w) if w.contains("no key")));
+        assert!(matches!(take(&mut o, &token_path()), Taken::Unusable(w) if w.contains("no key")));
         let mut o = outcome(json!({"data": {"token": "[redacted]"}}));
-        assert!(matches!(take(&mut o, "data.token"), Taken::Held));
+        assert!(matches!(take(&mut o, &token_path()), Taken::Held));
         let mut o = outcome(json!({"data": {"token": "tm_msg_notAnOpsKey1"}}));
         assert!(
-            matches!(take(&mut o, "data.token"), Taken::Unusable(w) if w.contains("not an ops key"))
+            matches!(take(&mut o, &token_path()), Taken::Unusable(w) if w.contains("not an ops key"))
         );
         let OutcomeBody::Json(v) = &o.body else {
             panic!()

@@ -10,6 +10,7 @@ use crate::call::files::File;
 use crate::call::outside::{self, Marker};
 use crate::call::shelf::Shelf;
 use crate::call::tokens::TokenVariable as _;
+use crate::catalog::argpath::ArgPath;
 use crate::catalog::map::FileSpec;
 use crate::catalog::truncate::cut;
 
@@ -44,7 +45,7 @@ pub fn success(
     file: Option<FileAnswer<'_>>,
     output: Option<&Map<String, Value>>,
     write: bool,
-    outside: &[String],
+    outside: &[ArgPath],
 ) -> CallToolResult {
     match outcome.body {
         OutcomeBody::Json(value) => {
@@ -108,7 +109,7 @@ fn not_a_file(
     tool: &str,
     spec: &FileSpec,
     value: &Value,
-    outside: &[String],
+    outside: &[ArgPath],
 ) -> (CallToolResult, Option<Marker>) {
     let marked = outside::mark(value, outside);
     (
@@ -129,7 +130,7 @@ fn not_as_documented(
     why: &str,
     value: &Value,
     write: bool,
-    outside: &[String],
+    outside: &[ArgPath],
 ) -> (CallToolResult, Option<Marker>) {
     let took_effect = if write {
         " (a write took effect: do not repeat it)"

@@ -13,9 +13,10 @@ enum Step {
     Values,
 }
 
-/// A parsed path.
+/// A parsed path, with the text it was read from (for messages).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArgPath {
+    text: String,
     steps: Vec<Step>,
 }
 
@@ -41,10 +42,42 @@ impl ArgPath {
             }
         }
         match steps.first() {
-            Some(Step::Field(_)) => Ok(Self { steps }),
+            Some(Step::Field(_)) => Ok(Self {
+                text: text.to_owned(),
+                steps,
+            }),
             _ => Err(format!(
                 "argument path {text:?} must start with an argument name"
             )),
+        }
+    }
+
+    /// The path as `tools-map.toml` writes it.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The last field the path names (`items[].password` → `password`, `to[]` → `to`).
+    pub fn last_field(&self) -> &str {
+        self.steps
+            .iter()
+            .rev()
+            .find_map(|s| match s {
+                Step::Field(f) => Some(f.as_str()),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
+    /// The path below its first step (`data.token` → `token`), when that is a path too.
+    pub fn below_root(&self) -> Option<Self> {
+        let (_, rest) = self.text.split_once('.')?;
+        match self.steps.get(1) {
+            Some(Step::Field(_)) => Some(Self {
+                text: rest.to_owned(),
+                steps: self.steps[1..].to_vec(),
+            }),
+            _ => None,
         }
     }
 
@@ -81,6 +114,12 @@ impl ArgPath {
         if let Some(v) = args.get_mut(root) {
             walk_mut(&self.steps[1..], v, f);
         }
+    }
+}
+
+impl std::fmt::Display for ArgPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
     }
 }
 
@@ -226,6 +265,25 @@ mod tests {
         assert!(at("host[]", args.clone()).is_empty());
         assert!(at("to.x", args.clone()).is_empty());
         assert!(at("missing[].x", args).is_empty());
+    }
+
+    #[test]
+    fn a_path_keeps_its_text_and_names_its_last_field() {
+        let p = |t: &str| ArgPath::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p("items[].password").as_str(), "items[].password");
+        assert_eq!(p("items[].password").last_field(), "password");
+        assert_eq!(p("password").last_field(), "password");
+        assert_eq!(p("to[]").last_field(), "to");
+        assert_eq!(p("headers.*").last_field(), "headers");
+    }
+
+    #[test]
+    fn below_the_root_is_the_rest_of_the_path() {
+        let p = |t: &str| ArgPath::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p("data.token").below_root(), Some(p("token")));
+        assert_eq!(p("data.items[].id").below_root(), Some(p("items[].id")));
+        assert_eq!(p("data").below_root(), None);
+        assert_eq!(p("data[].id").below_root(), None);
     }
 
     #[test]

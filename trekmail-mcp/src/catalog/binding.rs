@@ -39,12 +39,110 @@ pub struct ToolDef {
 
 /// What a call needs beyond the entry.
 pub(crate) struct CallData {
+    /// The entry's argument paths, parsed.
+    pub(crate) paths: Paths,
     /// Arguments and their wire mapping.
     pub(crate) shape: Shape,
     /// The input schema, as JSON.
     pub(crate) input_schema: Value,
     /// Its compiled `pattern`s.
     pub(crate) patterns: Patterns,
+}
+
+/// The argument paths of a tool's map entry, parsed once when its call data is loaded (at its
+/// first call, or when the map is bound): what the pipeline walks, so nothing downstream parses
+/// a path string. Each `*_when` column's paths are in the entry's order.
+#[derive(Debug, Default)]
+pub(crate) struct Paths {
+    /// `gate_when[].arg`.
+    pub(crate) gate_when: Vec<ArgPath>,
+    /// `public_host_args`.
+    pub(crate) public_host_args: Vec<ArgPath>,
+    /// `email_args`.
+    pub(crate) email_args: Vec<ArgPath>,
+    /// `email_when[].each`.
+    pub(crate) email_when: Vec<ArgPath>,
+    /// `header_args`.
+    pub(crate) header_args: Vec<ArgPath>,
+    /// `header_name_args`.
+    pub(crate) header_name_args: Vec<ArgPath>,
+    /// `outbound_args`.
+    pub(crate) outbound_args: Vec<ArgPath>,
+    /// `outbound_when[].each`.
+    pub(crate) outbound_when: Vec<ArgPath>,
+    /// `sieve_args`.
+    pub(crate) sieve_args: Vec<ArgPath>,
+    /// `idempotency.secret_args`.
+    pub(crate) secret_args: Vec<ArgPath>,
+    /// `outside_text` (paths into the answer, not the arguments).
+    pub(crate) outside_text: Vec<ArgPath>,
+    /// `new_token` (a path into the answer).
+    pub(crate) new_token: Option<ArgPath>,
+}
+
+impl Paths {
+    /// Parses every path column of `entry`; `Err` lists each bad path as `column: why`.
+    pub(crate) fn of(entry: &ToolEntry) -> Result<Self, Vec<String>> {
+        let (paths, problems) = Self::read(entry);
+        if problems.is_empty() {
+            Ok(paths)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The paths of `entry` that parse, and a problem (`column: why`) for each that does not.
+    fn read(entry: &ToolEntry) -> (Self, Vec<String>) {
+        let mut problems = Vec::new();
+        let mut column = |name: &str, texts: &mut dyn Iterator<Item = &String>| -> Vec<ArgPath> {
+            texts
+                .filter_map(|t| {
+                    ArgPath::parse(t)
+                        .map_err(|e| problems.push(format!("{name}: {e}")))
+                        .ok()
+                })
+                .collect()
+        };
+        let paths = Self {
+            gate_when: column("gate_when", &mut entry.gate_when.iter().map(|g| &g.arg)),
+            public_host_args: column("public_host_args", &mut entry.public_host_args.iter()),
+            email_args: column("email_args", &mut entry.email_args.iter()),
+            email_when: column("email_when", &mut entry.email_when.iter().map(|w| &w.each)),
+            header_args: column("header_args", &mut entry.header_args.iter()),
+            header_name_args: column("header_name_args", &mut entry.header_name_args.iter()),
+            outbound_args: column("outbound_args", &mut entry.outbound_args.iter()),
+            outbound_when: column(
+                "outbound_when",
+                &mut entry.outbound_when.iter().map(|w| &w.each),
+            ),
+            sieve_args: column("sieve_args", &mut entry.sieve_args.iter()),
+            secret_args: column("secret argument", &mut entry.idempotency.secret_args.iter()),
+            outside_text: column("outside_text", &mut entry.outside_text.iter()),
+            new_token: column("new_token", &mut entry.new_token.iter()).pop(),
+        };
+        (paths, problems)
+    }
+
+    /// The argument paths with their column (every column but `outside_text`, which reads the
+    /// answer).
+    fn of_arguments(&self) -> Vec<(&'static str, &ArgPath)> {
+        let mut out = Vec::new();
+        for (name, column) in [
+            ("gate_when", &self.gate_when),
+            ("public_host_args", &self.public_host_args),
+            ("email_args", &self.email_args),
+            ("email_when", &self.email_when),
+            ("outbound_args", &self.outbound_args),
+            ("outbound_when", &self.outbound_when),
+            ("sieve_args", &self.sieve_args),
+            ("header_args", &self.header_args),
+            ("header_name_args", &self.header_name_args),
+            ("secret argument", &self.secret_args),
+        ] {
+            out.extend(column.iter().map(|p| (name, p)));
+        }
+        out
+    }
 }
 
 /// A line of the embedded data that does not read: the data is written by `cargo xtask
@@ -89,12 +187,21 @@ impl ToolDef {
             let mut patterns = Patterns::default();
             #[allow(clippy::expect_used)]
             patterns.add_from(&input_schema).expect(DATA_DEFECT);
+            // The data was written from a map whose paths the binding parsed.
+            #[allow(clippy::expect_used)]
+            let paths = Paths::of(&self.entry).expect(DATA_DEFECT);
             CallData {
+                paths,
                 shape,
                 input_schema,
                 patterns,
             }
         })
+    }
+
+    /// The entry's argument paths, parsed.
+    pub(crate) fn paths(&self) -> &Paths {
+        &self.call_data().paths
     }
 
     /// Arguments and their wire mapping.
@@ -133,8 +240,9 @@ impl ToolDef {
             self.entry
                 .gate_when
                 .iter()
-                .filter(|g| g.applies(args))
-                .map(|g| g.gate),
+                .zip(&self.paths().gate_when)
+                .filter(|(g, at)| g.applies(at, args))
+                .map(|(g, _)| g.gate),
         );
         gates.sort();
         gates.dedup();
@@ -328,51 +436,14 @@ impl Catalog {
                 "{both}: a {method} must accept the Idempotency-Key header in the spec"
             ));
         }
-        let mut paths: Vec<(&str, &String)> = Vec::new();
-        paths.extend(entry.gate_when.iter().map(|g| ("gate_when", &g.arg)));
-        paths.extend(
-            entry
-                .public_host_args
-                .iter()
-                .map(|a| ("public_host_args", a)),
-        );
-        paths.extend(entry.email_args.iter().map(|a| ("email_args", a)));
-        paths.extend(entry.email_when.iter().map(|a| ("email_when", &a.each)));
-        paths.extend(entry.outbound_args.iter().map(|a| ("outbound_args", a)));
-        paths.extend(
-            entry
-                .outbound_when
-                .iter()
-                .map(|a| ("outbound_when", &a.each)),
-        );
-        paths.extend(entry.sieve_args.iter().map(|a| ("sieve_args", a)));
-        paths.extend(
-            entry
-                .default_recipients_arg
-                .iter()
-                .map(|a| ("default_recipients_arg", a)),
-        );
-        paths.extend(entry.header_args.iter().map(|a| ("header_args", a)));
-        paths.extend(
-            entry
-                .header_name_args
-                .iter()
-                .map(|a| ("header_name_args", a)),
-        );
-        paths.extend(
-            entry
-                .idempotency
-                .secret_args
-                .iter()
-                .map(|a| ("secret argument", a)),
-        );
-        for (column, p) in paths {
-            match ArgPath::parse(p) {
-                Ok(path) if known(path.root()) => {}
-                Ok(_) => problems.push(format!(
-                    "{both}: {column} `{p}` is not an argument of the operation"
-                )),
-                Err(e) => problems.push(format!("{both}: {column}: {e}")),
+        let (paths, bad_paths) = Paths::read(&entry);
+        problems.extend(bad_paths.into_iter().map(|e| format!("{both}: {e}")));
+        for (column, p) in paths.of_arguments() {
+            if !known(p.root()) {
+                problems.push(format!(
+                    "{both}: {column} `{}` is not an argument of the operation",
+                    p.as_str()
+                ));
             }
         }
         if entry.sends
@@ -383,14 +454,6 @@ impl Catalog {
             problems.push(format!(
                 "{both}: sends = true, but no outbound_args, outbound_when or unnamed_recipients say whom it mails"
             ));
-        }
-        for p in &entry.outside_text {
-            if let Err(e) = ArgPath::parse(p) {
-                problems.push(format!("{both}: outside_text: {e}"));
-            }
-        }
-        if let Some(Err(e)) = entry.new_token.as_deref().map(ArgPath::parse) {
-            problems.push(format!("{both}: new_token: {e}"));
         }
         for g in &entry.gate_when {
             if g.conditions() != 1 {
@@ -515,6 +578,7 @@ impl Catalog {
             path: op.path.clone(),
             listed: OnceLock::from(tool),
             call: OnceLock::from(CallData {
+                paths,
                 shape,
                 input_schema,
                 patterns,

@@ -31,19 +31,16 @@ fn alternatives(names: &[String]) -> String {
 
 /// The field names of a tool's secret arguments (`items[].password` → `password`).
 fn secret_fields(def: &ToolDef) -> Vec<&str> {
-    def.entry
-        .idempotency
+    def.paths()
         .secret_args
         .iter()
-        .map(|s| s.rsplit(['.', ']']).next().unwrap_or(s))
+        .map(ArgPath::last_field)
         .collect()
 }
 
-/// Every value at a map path; a path the catalogue accepted always parses.
-fn at<'a>(path: &str, args: &'a Map<String, Value>) -> Vec<(String, &'a Value)> {
-    ArgPath::parse(path)
-        .map(|p| p.values(args))
-        .unwrap_or_default()
+/// Every value at a map path.
+fn at<'a>(path: &ArgPath, args: &'a Map<String, Value>) -> Vec<(String, &'a Value)> {
+    path.values(args)
 }
 
 /// Problems with the arguments (schema, checks, path values, hosts, addresses, header-bound
@@ -153,7 +150,7 @@ fn host_problem(at: &str, host: &str) -> Option<String> {
 }
 
 fn hosts(def: &ToolDef, args: &Map<String, Value>, out: &mut Vec<String>) {
-    for path in &def.entry.public_host_args {
+    for path in &def.paths().public_host_args {
         for (at, v) in at(path, args) {
             if let Value::String(host) = v {
                 out.extend(host_problem(&at, host));
@@ -199,7 +196,7 @@ fn emails(def: &ToolDef, args: &Map<String, Value>, out: &mut Vec<String>) {
             "{at}: must be exactly one plain email address (no lists, display names or address literals)"
         )
     };
-    for path in &def.entry.email_args {
+    for path in &def.paths().email_args {
         for (at, v) in at(path, args) {
             if let Value::String(s) = v
                 && !is_email(s)
@@ -208,8 +205,8 @@ fn emails(def: &ToolDef, args: &Map<String, Value>, out: &mut Vec<String>) {
             }
         }
     }
-    for w in &def.entry.email_when {
-        for (at, item) in at(&w.each, args) {
+    for (w, each) in def.entry.email_when.iter().zip(&def.paths().email_when) {
+        for (at, item) in at(each, args) {
             let Value::Object(m) = item else { continue };
             if m.get(&w.when).is_some_and(|v| w.one_of.contains(v))
                 && let Some(Value::String(s)) = m.get(&w.field)
@@ -229,7 +226,7 @@ fn is_token(s: &str) -> bool {
 }
 
 fn headers(def: &ToolDef, args: &Map<String, Value>, out: &mut Vec<String>) {
-    for path in &def.entry.header_args {
+    for path in &def.paths().header_args {
         for (at, v) in at(path, args) {
             if let Value::String(s) = v
                 && s.contains(['\r', '\n', '\0'])
@@ -240,7 +237,7 @@ fn headers(def: &ToolDef, args: &Map<String, Value>, out: &mut Vec<String>) {
             }
         }
     }
-    for path in &def.entry.header_name_args {
+    for path in &def.paths().header_name_args {
         for (at, v) in at(path, args) {
             let Value::Object(m) = v else { continue };
             for name in m.keys().filter(|k| !is_token(k)) {

@@ -291,13 +291,9 @@ impl GateWhen {
             + usize::from(self.truthy)
     }
 
-    /// Whether the condition holds for these arguments.
-    pub fn applies(&self, args: &serde_json::Map<String, Value>) -> bool {
-        let Ok(path) = ArgPath::parse(&self.arg) else {
-            // The catalogue refuses bad paths at start-up; fail closed all the same.
-            return true;
-        };
-        path.values(args).into_iter().any(|(_, v)| {
+    /// Whether the condition holds for these arguments; `arg` is [`GateWhen::arg`], parsed.
+    pub fn applies(&self, arg: &ArgPath, args: &serde_json::Map<String, Value>) -> bool {
+        arg.values(args).into_iter().any(|(_, v)| {
             self.equals.as_ref().is_some_and(|e| e == v)
                 || self
                     .contains

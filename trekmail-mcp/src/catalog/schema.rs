@@ -109,6 +109,38 @@ pub struct Shape {
 /// Name of the argument that overrides the derived idempotency key.
 pub const IDEMPOTENCY_ARG: &str = "idempotency_key";
 
+/// An `Idempotency-Key` the caller chose (`idempotency_key`): 1 to [`IdempotencyKey::MAX_LEN`]
+/// printable ASCII characters without spaces, which a header carries as they are. The argument's
+/// schema states the same rule (from here); an empty one means "derive the key".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// The longest key taken.
+    pub const MAX_LEN: usize = 255;
+    /// The characters taken, as the schema's `pattern` (`!` to `~`).
+    const PATTERN: &'static str = "^[!-~]*$";
+
+    /// The key, or `None` when `text` is empty or breaks the rule.
+    pub fn new(text: &str) -> Option<Self> {
+        (!text.is_empty()
+            && text.len() <= Self::MAX_LEN
+            && text.bytes().all(|b| (b'!'..=b'~').contains(&b)))
+        .then(|| Self(text.to_owned()))
+    }
+
+    /// The key as sent.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<IdempotencyKey> for String {
+    fn from(k: IdempotencyKey) -> Self {
+        k.0
+    }
+}
+
 /// Reads an operation of the model into a [`Shape`].
 pub fn shape(op: &Operation) -> Result<Shape, String> {
     let mut s = Shape::default();
@@ -371,8 +403,8 @@ pub fn input_schema(shape: &Shape, confirm: Option<&str>) -> Map<String, Value> 
             IDEMPOTENCY_ARG.into(),
             json!({
                 "type": "string",
-                "maxLength": 255,
-                "pattern": "^[!-~]*$",
+                "maxLength": IdempotencyKey::MAX_LEN,
+                "pattern": IdempotencyKey::PATTERN,
                 "description": "Optional key that makes a repeated call safe: the API performs the operation once per key. Printable ASCII, no spaces. Leave it out to use a key derived from the arguments.",
             }),
         );
@@ -469,4 +501,22 @@ fn letters(s: &str) -> String {
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IdempotencyKey;
+
+    #[test]
+    fn an_idempotency_key_is_printable_ascii_without_spaces_up_to_255() {
+        for good in ["k", "order-42_!~", &"k".repeat(IdempotencyKey::MAX_LEN)] {
+            assert_eq!(
+                IdempotencyKey::new(good).map(|k| k.as_str().to_owned()),
+                Some(good.to_owned())
+            );
+        }
+        for bad in ["", "a b", "tab\t", "é", "line\n", &"k".repeat(256)] {
+            assert_eq!(IdempotencyKey::new(bad), None, "{bad:?}");
+        }
+    }
 }

@@ -85,21 +85,21 @@ pub struct Cli {
     )]
     user_agent: Option<String>,
     /// Enable deletions, password changes, pausing, SMTP changes, revocations, Cloudflare DNS
-    /// writes, discard/reject filters [default: false]
+    /// writes, discard/reject filters
     #[arg(long, env = "TREKMAIL_ALLOW_DESTRUCTIVE", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     allow_destructive: Option<String>,
     /// Enable sending and scheduling email, and what sends the account's mail elsewhere:
-    /// forwarding, catch-all, redirect filters, Sieve scripts, invites [default: false]
+    /// forwarding, catch-all, redirect filters, Sieve scripts, invites
     #[arg(long, env = "TREKMAIL_ALLOW_SENDING", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     allow_sending: Option<String>,
-    /// Enable migration tools that connect out or move mail [default: false]
+    /// Enable migration tools that connect out or move mail
     #[arg(long, env = "TREKMAIL_ALLOW_MIGRATION", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     allow_migration: Option<String>,
-    /// Enable tools that spend money (machine payments) [default: false]
+    /// Enable tools that spend money (machine payments)
     #[arg(long, env = "TREKMAIL_ALLOW_PAYMENTS", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     allow_payments: Option<String>,
     /// Let a payment proceed when the MCP client cannot ask the user to approve it (no
-    /// elicitation); a user who declines still stops it [default: false]
+    /// elicitation); a user who declines still stops it
     #[arg(long, env = "TREKMAIL_PAYMENTS_WITHOUT_APPROVAL", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     payments_without_approval: Option<String>,
     /// Directory whose files upload tools may read; unset, they refuse
@@ -134,10 +134,10 @@ pub struct Cli {
         hide_env_values = true
     )]
     exclude_tools: Option<String>,
-    /// Serve only tools that change nothing (wins over every selection) [default: false]
+    /// Serve only tools that change nothing (wins over every selection)
     #[arg(long, env = "TREKMAIL_READ_ONLY", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     read_only: Option<String>,
-    /// Do not list tools whose safety switch is off [default: false]
+    /// Do not list tools whose safety switch is off
     #[arg(long, env = "TREKMAIL_HIDE_DISABLED", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     hide_disabled: Option<String>,
     /// The only recipients mail may leave the account for, comma-separated: example.com, *.example.com, a@example.com
@@ -157,10 +157,10 @@ pub struct Cli {
         hide_env_values = true
     )]
     send_rate: Option<String>,
-    /// The agent drafts, a person sends: sending and scheduling tools are not listed [default: false]
+    /// The agent drafts, a person sends: sending and scheduling tools are not listed
     #[arg(long, env = "TREKMAIL_DRAFTS_ONLY", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     drafts_only: Option<String>,
-    /// List only the tools the tokens' scopes allow (asks the API once, before the first listing) [default: true]
+    /// List only the tools the tokens' scopes allow (asks the API once, before the first listing)
     #[arg(long, env = "TREKMAIL_SCOPE_AWARE", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     scope_aware: Option<String>,
     /// Ask the user at the client before a guarded call: auto (when the client can), always
@@ -334,14 +334,18 @@ impl Settings {
 /// The command line as clap defines it: what `--help` prints, and what `cargo xtask generate`
 /// writes into docs/configuration.md (variable, flag, default, meaning).
 pub fn command() -> clap::Command {
-    // A numeric setting's range and default come from `limits`, where the parser reads them.
+    // A numeric or true/false setting's default (and range) come from `limits`, where the
+    // parser reads them.
     Cli::command().mut_args(|a| {
-        let number = a
-            .get_env()
-            .and_then(|var| limits::NUMBERS.iter().find(|n| var == n.var));
-        match (number, a.get_help().map(ToString::to_string)) {
-            (Some(n), Some(words)) => a.help(n.help(&words)),
-            _ => a,
+        let (Some(var), Some(words)) = (a.get_env(), a.get_help().map(ToString::to_string)) else {
+            return a;
+        };
+        if let Some(n) = limits::NUMBERS.iter().find(|n| var == n.var) {
+            a.help(n.help(&words))
+        } else if let Some(f) = limits::FLAGS.iter().find(|f| var == f.var) {
+            a.help(f.help(&words))
+        } else {
+            a
         }
     })
 }

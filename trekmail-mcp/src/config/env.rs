@@ -119,31 +119,19 @@ impl Config {
             problems
                 .push("TREKMAIL_USER_AGENT must be printable ASCII, at most 256 characters".into());
         }
-        let mut flag = |name: &str| match get(name) {
-            None => false,
-            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" => true,
-                "false" | "0" => false,
-                _ => {
-                    problems.push(format!(
-                        "{name} must be true, false, 1 or 0 (any case), got {v:?}"
-                    ));
-                    false
-                }
-            },
-        };
-        let allow_destructive = flag("TREKMAIL_ALLOW_DESTRUCTIVE");
-        let allow_sending = flag("TREKMAIL_ALLOW_SENDING");
-        let allow_migration = flag("TREKMAIL_ALLOW_MIGRATION");
-        let allow_payments = flag("TREKMAIL_ALLOW_PAYMENTS");
-        let payments_without_approval = flag("TREKMAIL_PAYMENTS_WITHOUT_APPROVAL");
-        let read_only = flag("TREKMAIL_READ_ONLY");
-        let hide_disabled = flag("TREKMAIL_HIDE_DISABLED");
-        let drafts_only = flag("TREKMAIL_DRAFTS_ONLY");
+        let mut flag = |f: limits::Flag| f.read(get(f.var), &mut problems);
+        let allow_destructive = flag(limits::ALLOW_DESTRUCTIVE);
+        let allow_sending = flag(limits::ALLOW_SENDING);
+        let allow_migration = flag(limits::ALLOW_MIGRATION);
+        let allow_payments = flag(limits::ALLOW_PAYMENTS);
+        let payments_without_approval = flag(limits::PAYMENTS_WITHOUT_APPROVAL);
+        let read_only = flag(limits::READ_ONLY);
+        let hide_disabled = flag(limits::HIDE_DISABLED);
+        let drafts_only = flag(limits::DRAFTS_ONLY);
         let send_to = get("TREKMAIL_SEND_TO").map(|v| crate::call::outbound::SendTo::parse(&v));
         let send_rate =
             get("TREKMAIL_SEND_RATE").map(|v| crate::call::send_rate::SendRate::parse(&v));
-        let scope_aware = get("TREKMAIL_SCOPE_AWARE").is_none() || flag("TREKMAIL_SCOPE_AWARE");
+        let scope_aware = flag(limits::SCOPE_AWARE);
         let selected = get("TREKMAIL_TOOLSETS").map(|v| {
             let names = list(&v, true);
             if names.iter().any(|n| n == "all") {

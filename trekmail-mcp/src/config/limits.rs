@@ -1,6 +1,6 @@
-//! The numeric settings, each stated once: its variable, range and default. The parser
-//! (`env.rs`, `http.rs`) reads with them, and `--help` and the generated configuration table
-//! (`cargo xtask generate`, from clap) show them from here.
+//! The numeric and true/false settings, each stated once: its variable, range and default. The
+//! parser (`env.rs`, `http.rs`) reads with them, and `--help` and the generated configuration
+//! table (`cargo xtask generate`, from clap) show them from here.
 
 /// One whole-number setting.
 #[derive(Debug, Clone, Copy)]
@@ -55,6 +55,109 @@ impl Number {
         )
     }
 }
+
+/// One true/false setting: `true`, `false`, `1` or `0`, any case.
+#[derive(Debug, Clone, Copy)]
+pub struct Flag {
+    /// The variable (its flag is the same name, lowercased, with dashes).
+    pub var: &'static str,
+    /// The value when unset.
+    pub default: bool,
+}
+
+impl Flag {
+    /// The value of `value`, or the default when unset; anything else is a problem naming the
+    /// variable, and the default stands in.
+    pub fn read(&self, value: Option<impl AsRef<str>>, problems: &mut Vec<String>) -> bool {
+        let Some(v) = value else {
+            return self.default;
+        };
+        let v = v.as_ref();
+        match v.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            _ => {
+                problems.push(format!(
+                    "{} must be true, false, 1 or 0 (any case), got {v:?}",
+                    self.var
+                ));
+                self.default
+            }
+        }
+    }
+
+    /// What `--help` adds to the flag's own words: the default.
+    pub fn help(&self, words: &str) -> String {
+        format!("{words} [default: {}]", self.default)
+    }
+}
+
+/// `TREKMAIL_ALLOW_DESTRUCTIVE`.
+pub const ALLOW_DESTRUCTIVE: Flag = Flag {
+    var: "TREKMAIL_ALLOW_DESTRUCTIVE",
+    default: false,
+};
+
+/// `TREKMAIL_ALLOW_SENDING`.
+pub const ALLOW_SENDING: Flag = Flag {
+    var: "TREKMAIL_ALLOW_SENDING",
+    default: false,
+};
+
+/// `TREKMAIL_ALLOW_MIGRATION`.
+pub const ALLOW_MIGRATION: Flag = Flag {
+    var: "TREKMAIL_ALLOW_MIGRATION",
+    default: false,
+};
+
+/// `TREKMAIL_ALLOW_PAYMENTS`.
+pub const ALLOW_PAYMENTS: Flag = Flag {
+    var: "TREKMAIL_ALLOW_PAYMENTS",
+    default: false,
+};
+
+/// `TREKMAIL_PAYMENTS_WITHOUT_APPROVAL`.
+pub const PAYMENTS_WITHOUT_APPROVAL: Flag = Flag {
+    var: "TREKMAIL_PAYMENTS_WITHOUT_APPROVAL",
+    default: false,
+};
+
+/// `TREKMAIL_READ_ONLY`.
+pub const READ_ONLY: Flag = Flag {
+    var: "TREKMAIL_READ_ONLY",
+    default: false,
+};
+
+/// `TREKMAIL_HIDE_DISABLED`.
+pub const HIDE_DISABLED: Flag = Flag {
+    var: "TREKMAIL_HIDE_DISABLED",
+    default: false,
+};
+
+/// `TREKMAIL_DRAFTS_ONLY`.
+pub const DRAFTS_ONLY: Flag = Flag {
+    var: "TREKMAIL_DRAFTS_ONLY",
+    default: false,
+};
+
+/// `TREKMAIL_SCOPE_AWARE`.
+pub const SCOPE_AWARE: Flag = Flag {
+    var: "TREKMAIL_SCOPE_AWARE",
+    default: true,
+};
+
+/// Every true/false setting the parser reads with a [`Flag`].
+pub const FLAGS: [Flag; 9] = [
+    ALLOW_DESTRUCTIVE,
+    ALLOW_SENDING,
+    ALLOW_MIGRATION,
+    ALLOW_PAYMENTS,
+    PAYMENTS_WITHOUT_APPROVAL,
+    READ_ONLY,
+    HIDE_DISABLED,
+    DRAFTS_ONLY,
+    SCOPE_AWARE,
+];
 
 /// `TREKMAIL_TIMEOUT_MS`: the deadline of a whole call, retries included.
 pub const TIMEOUT_MS: Number = Number {
