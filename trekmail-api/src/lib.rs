@@ -47,6 +47,7 @@
 #![forbid(unsafe_code)]
 
 pub mod canonical;
+mod deadline;
 pub mod email;
 mod error;
 mod facts;
@@ -71,6 +72,7 @@ pub mod validate;
 )]
 mod generated;
 
+pub use deadline::Deadline;
 pub use error::{ApiError, CallError, TransportKind};
 pub use generated::{ByteStream, Client, ClientInfo, Error, ResponseValue, builder, types};
 pub use hooks::ClientState;

@@ -8,6 +8,7 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 
+use crate::deadline::Deadline;
 use crate::error::CallError;
 use crate::generated::Client;
 use crate::model::{Location, Operation, ResponseKind};
@@ -268,10 +269,28 @@ impl Client {
         args: &OperationArgs,
         on_retry: Option<OnRetry<'_>>,
     ) -> Result<Outcome, CallError> {
+        let deadline = Deadline::after(crate::transport_of(self).default_deadline());
+        self.call_operation_until(operation_id, args, on_retry, deadline)
+            .await
+    }
+
+    /// [`Client::call_operation_observed`] ending by `deadline`, retries and waits included,
+    /// instead of the client's own timeout ([`ClientBuilder::timeout`](crate::ClientBuilder::timeout)):
+    /// for a caller whose call began before this request (work of its own first), so that the
+    /// whole call ends by one deadline. Too little time left to send it is a
+    /// [`CallError::Transport`] of kind [`Timeout`](crate::TransportKind::Timeout) that says
+    /// nothing was sent.
+    pub async fn call_operation_until(
+        &self,
+        operation_id: &str,
+        args: &OperationArgs,
+        on_retry: Option<OnRetry<'_>>,
+        deadline: Deadline,
+    ) -> Result<Outcome, CallError> {
         let op = operation(operation_id)?;
         let request = op.request(self, args)?;
         let answer = crate::transport_of(self)
-            .send_observed(request, operation_id, on_retry)
+            .send_until(request, operation_id, on_retry, deadline)
             .await?;
         op.outcome(answer)
     }

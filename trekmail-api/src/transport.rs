@@ -14,6 +14,7 @@ use reqwest::header::{
 use reqwest::{Method, Request, Response};
 use tokio::time::Instant;
 
+use crate::deadline::Deadline;
 use crate::error::{ApiError, CallError, TransportKind, snippet, transport_error};
 pub use crate::facts::{Facts, IDEMPOTENCY_KEY, REQUEST_ID};
 use crate::retry::{RetryPolicy, forbids_retry, retry_after, retryable_status};
@@ -28,7 +29,8 @@ const MIN_ATTEMPT: Duration = Duration::from_millis(50);
 /// Bounds of one call.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// The whole call, every attempt and every wait between them included.
+    /// The whole call, every attempt and every wait between them included, for a call sent
+    /// without a [`Deadline`] of its own.
     pub deadline: Duration,
     /// The largest answer body read, in bytes.
     pub max_response_bytes: u64,
@@ -206,6 +208,11 @@ impl Transport {
         self.keys.read().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The deadline of a call sent without one of its own (the client's timeout).
+    pub(crate) fn default_deadline(&self) -> Duration {
+        self.limits.deadline
+    }
+
     /// The HTTP client requests are built with.
     pub(crate) fn http(&self) -> &reqwest::Client {
         &self.http
@@ -221,11 +228,24 @@ impl Transport {
     /// [`Transport::send`], telling `on_retry` before each wait between attempts.
     pub async fn send_observed(
         &self,
-        mut request: Request,
+        request: Request,
         operation: &str,
         on_retry: Option<OnRetry<'_>>,
     ) -> Result<Answer, CallError> {
-        let deadline = Instant::now() + self.limits.deadline;
+        let deadline = Deadline::after(self.limits.deadline);
+        self.send_until(request, operation, on_retry, deadline)
+            .await
+    }
+
+    /// [`Transport::send_observed`] ending by `deadline` (the caller's whole call, of which this
+    /// request may be the last step) instead of the client's own timeout.
+    pub async fn send_until(
+        &self,
+        mut request: Request,
+        operation: &str,
+        on_retry: Option<OnRetry<'_>>,
+        deadline: Deadline,
+    ) -> Result<Answer, CallError> {
         let facts = self.stamp(&mut request)?;
         let mut attempt = 1u32;
         loop {
@@ -261,7 +281,9 @@ impl Transport {
             };
             let wait = wait.filter(|_| self.retry_only_if.is_none_or(|proves| proves(&error)));
             match (wait, next) {
-                (Some(delay), Some(next)) if Instant::now() + delay + MIN_ATTEMPT <= deadline => {
+                (Some(delay), Some(next))
+                    if Instant::now() + delay + MIN_ATTEMPT <= deadline.instant() =>
+                {
                     tracing::info!(
                         operation,
                         attempt,
@@ -339,10 +361,12 @@ impl Transport {
         }
     }
 
-    /// One attempt: send, then read the answer whole, all before the deadline.
-    async fn attempt(&self, request: Request, deadline: Instant) -> Attempt {
-        if deadline.saturating_duration_since(Instant::now()) < MIN_ATTEMPT {
-            return Attempt::Final(deadline_error(self.limits.deadline));
+    /// One attempt: send, then read the answer whole, all before the deadline. The first
+    /// attempt is not started with too little time left (nothing is sent then); a later one is
+    /// never started that way (the wait before it is not taken).
+    async fn attempt(&self, request: Request, deadline: Deadline) -> Attempt {
+        if deadline.remaining() < MIN_ATTEMPT {
+            return Attempt::Final(unsent_error(deadline));
         }
         let url_host = request.url().host_str().unwrap_or("").to_owned();
         let run = async {
@@ -352,9 +376,9 @@ impl Transport {
             };
             self.read(response, &url_host).await
         };
-        match tokio::time::timeout_at(deadline, run).await {
+        match tokio::time::timeout_at(deadline.instant(), run).await {
             Ok(a) => a,
-            Err(_) => Attempt::Final(deadline_error(self.limits.deadline)),
+            Err(_) => Attempt::Final(deadline_error(deadline)),
         }
     }
 
@@ -508,12 +532,23 @@ fn header_value(s: &str) -> Result<HeaderValue, CallError> {
         .map_err(|_| CallError::InvalidRequest("a header value has characters not allowed".into()))
 }
 
-fn deadline_error(deadline: Duration) -> CallError {
+fn deadline_error(deadline: Deadline) -> CallError {
     CallError::Transport {
         kind: TransportKind::Timeout,
         message: format!(
             "no answer within the call's deadline of {} ms, retries included",
-            deadline.as_millis()
+            deadline.length().as_millis()
+        ),
+    }
+}
+
+/// The deadline left too little time to send the request at all: nothing was sent.
+fn unsent_error(deadline: Deadline) -> CallError {
+    CallError::Transport {
+        kind: TransportKind::Timeout,
+        message: format!(
+            "the call's deadline of {} ms passed before the request could be sent; nothing was sent",
+            deadline.length().as_millis()
         ),
     }
 }

@@ -12,8 +12,9 @@ stub API on loopback:
   `tools/list` (median of 21 processes) and a `get_domain` call (mean of 1,000);
 - peak RSS (VmHWM) after `initialize`, after `initialize` + `tools/list`, and RSS after 1,000
   `get_domain` calls;
-- an 8 MB and a 25 MB attachment: tool call + `resources/read`, downloads from the API, time and
-  peak RSS (a fresh process each).
+- an 8 MB and a 25 MB attachment: tool call + `resources/read`, downloads from the API, time to
+  the client's parsed answer and peak RSS, above what `initialize` left (median of 5 fresh
+  processes each).
 
 With scope awareness on (the default) the first `tools/list` or call asks the API what the tokens
 grant (`GET /me`, `GET /messages/_me`): its cost is in the `tools/list` rows, not in start-up.
@@ -174,20 +175,44 @@ def memory(binary, environ):
     return tools, after_init, after_list, call_ms, rss_calls, peak_calls
 
 
-def file_row(binary, environ, uid, path):
-    DOWNLOADS.clear()
-    s = Session([binary], environ)
-    s.initialize()
-    t = time.perf_counter()
-    r = json.loads(s.rpc("tools/call", {"name": "download_attachment", "arguments": {"uid": uid, "index": 0}}))
-    result_bytes = len(json.dumps(r["result"]))
-    uri = r["result"].get("structuredContent", {}).get("uri", "")
-    read = json.loads(s.rpc("resources/read", {"uri": uri}))
-    elapsed = time.perf_counter() - t
-    got = len(read.get("result", {}).get("contents", [{}])[0].get("blob", ""))
-    peak = s.status_kb("VmHWM:")
-    s.close()
-    return elapsed * 1000, DOWNLOADS.get(path, 0), peak, result_bytes, got
+def file_row(binary, environ, uid, path, runs=5):
+    """Median time and peak RSS over `runs` fresh processes; the stub's answer is built before."""
+    size, cached = FILES[path]
+    if cached is None:
+        FILES[path] = (size, attachment(size * MB))
+    rows = []
+    for _ in range(runs):
+        DOWNLOADS.clear()
+        s = Session([binary], environ)
+        s.initialize()
+        base = s.status_kb("VmHWM:")
+        t = time.perf_counter()
+        r = json.loads(s.rpc("tools/call", {"name": "download_attachment", "arguments": {"uid": uid, "index": 0}}))
+        uri = r["result"].get("structuredContent", {}).get("uri", "")
+        line = s.rpc("resources/read", {"uri": uri})
+        received = time.perf_counter() - t
+        read = json.loads(line)
+        elapsed = time.perf_counter() - t
+        result_bytes = len(json.dumps(r["result"]))
+        got = len(read.get("result", {}).get("contents", [{}])[0].get("blob", ""))
+        peak = s.status_kb("VmHWM:")
+        s.close()
+        rows.append((elapsed * 1000, DOWNLOADS.get(path, 0), peak, base, result_bytes, got, received * 1000))
+    median = lambda i: statistics.median(r[i] for r in rows)
+    return median(0), max(r[1] for r in rows), median(2), median(3), rows[0][4], rows[0][5], median(6)
+
+
+def file_rows(binary, e):
+    for size, uid in ((8, 5), (25, 6)):
+        path = f"/api/v1/messages/{uid}/attachments/0"
+        ms, downloads, peak, base, result_bytes, got, received = file_row(binary, e, uid, path)
+        print(f"  {size} MB attachment, call + resources/read (median of 5 fresh processes)")
+        print(f"    to the client's parsed bytes {ms:8.0f} ms wall (target <= 215 ms for 8 MB; {received:.0f} ms to the "
+              f"last byte, the rest is the Python client's json.loads), {downloads} download(s) from the API")
+        print(f"    peak RSS {peak / 1024:.1f} MB: {(peak - base) / 1024:.1f} MB above the {base / 1024:.1f} MB after "
+              f"initialize ({(peak - base) * 1024 / max(got, 1):.2f}x its base64)")
+        print(f"    what the agent's context receives: the tool result, {result_bytes} bytes "
+              f"(resources/read: {got} bytes of base64 to the client)")
 
 
 def main():
@@ -216,13 +241,7 @@ def main():
         print(f"  peak RSS after initialize                {hwm_init / 1024:8.1f} MB")
         print(f"  peak RSS after initialize + tools/list   {hwm_list / 1024:8.1f} MB")
         print(f"  RSS after 1,000 get_domain calls         {rss_calls / 1024:8.1f} MB (peak {hwm_calls / 1024:.1f} MB)")
-        for size, uid in ((8, 5), (25, 6)):
-            path = f"/api/v1/messages/{uid}/attachments/0"
-            ms, downloads, peak, result_bytes, got = file_row(binary, e, uid, path)
-            print(f"  {size} MB attachment, call + resources/read {ms:8.0f} ms wall, {downloads} download(s) "
-                  f"from the API, peak RSS {peak / 1024:.1f} MB")
-            print(f"    what the agent's context receives: the tool result, {result_bytes} bytes "
-                  f"(resources/read: {got} bytes of base64 to the client)")
+        file_rows(binary, e)
     api.shutdown()
 
 

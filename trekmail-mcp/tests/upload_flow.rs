@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use trekmail_api::Deadline;
 use trekmail_mcp::call::upload::confine::{self, UploadDirs};
 use trekmail_mcp::call::upload::flow::{self, Request, Steps};
 use wiremock::matchers::{method, path, path_regex};
@@ -167,7 +168,7 @@ async fn a_single_put_then_complete() {
         &base,
         &file,
         &request(),
-        Duration::from_secs(10),
+        Deadline::after(Duration::from_secs(10)),
         None,
     )
     .await
@@ -219,7 +220,7 @@ async fn parts_then_complete_with_their_etags_and_progress_per_part() {
         &base,
         &file,
         &request(),
-        Duration::from_secs(10),
+        Deadline::after(Duration::from_secs(10)),
         Some(&progress),
     )
     .await
@@ -279,7 +280,7 @@ async fn a_failed_part_aborts_and_names_the_step() {
         &base,
         &file,
         &request(),
-        Duration::from_secs(10),
+        Deadline::after(Duration::from_secs(10)),
         None,
     )
     .await
@@ -337,7 +338,7 @@ async fn a_busy_storage_is_tried_again_within_the_deadline() {
         &base,
         &file,
         &request(),
-        Duration::from_secs(10),
+        Deadline::after(Duration::from_secs(10)),
         None,
     )
     .await
@@ -385,7 +386,7 @@ async fn a_hostile_storage_url_gets_nothing_and_the_upload_is_aborted() {
         &base,
         &file,
         &request(),
-        Duration::from_secs(10),
+        Deadline::after(Duration::from_secs(10)),
         None,
     )
     .await
@@ -432,7 +433,7 @@ async fn a_file_that_grows_while_it_is_sent_aborts_the_upload() {
         &base,
         &file,
         &request(),
-        Duration::from_secs(10),
+        Deadline::after(Duration::from_secs(10)),
         None,
     )
     .await
@@ -499,7 +500,7 @@ async fn refused_part_2(refreshed_put: u16) -> (MockServer, Result<flow::Uploade
         &base,
         &file,
         &request(),
-        Duration::from_secs(10),
+        Deadline::after(Duration::from_secs(10)),
         None,
     )
     .await;
@@ -568,7 +569,7 @@ async fn a_failure_on_an_upload_the_api_already_completed_never_aborts_it() {
         &base,
         &file,
         &request(),
-        Duration::from_secs(10),
+        Deadline::after(Duration::from_secs(10)),
         None,
     )
     .await

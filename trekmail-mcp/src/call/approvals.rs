@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::call::state::{Clock, OnceAMinute, Operation, Store};
 use crate::call::tokens::Tokens;
 use crate::call::verdict::Rule;
+use trekmail_api::Deadline;
 use trekmail_api::canonical::canonical_json;
 
 /// How long an approval question stays answerable: five minutes.
@@ -262,13 +263,14 @@ impl Approvals {
 
     /// Checks `state` for exactly this call and uses it up. `Ok` means it was sealed here (or by
     /// a replica with the same key) for this tool, these arguments and this caller, within its
-    /// lifetime, and never used before.
+    /// lifetime, and never used before; checked by `deadline` (the call's) or not at all.
     pub async fn redeem(
         &self,
         state: &str,
         tool: &str,
         args: &Map<String, Value>,
         caller: &CallerSeal,
+        deadline: Deadline,
     ) -> Result<(), Rejected> {
         let bound = binding(tool, args, caller);
         let sealed: Sealed = match self.codec.open_json_with(state, &bound) {
@@ -279,7 +281,9 @@ impl Approvals {
                 return Err(Rejected::Invalid);
             }
         };
-        self.used.first_use(&sealed.id, caller, self.ttl).await
+        self.used
+            .first_use(&sealed.id, caller, self.ttl, deadline)
+            .await
     }
 }
 
@@ -315,13 +319,14 @@ impl Used {
         id: &str,
         caller: &CallerSeal,
         ttl: Duration,
+        deadline: Deadline,
     ) -> Result<(), Rejected> {
         let digest: [u8; 32] = Sha256::digest(format!("trekmail-mcp approval id v1\0{id}")).into();
         if let Some(store) = &self.store {
             let key = Store::key("approval", &hex(&caller.0[..16]), &hex(&digest));
             let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
             let set = store
-                .run(Operation::Approval, |mut c| async move {
+                .run(Operation::Approval, deadline, |mut c| async move {
                     redis::cmd("SET")
                         .arg(&key)
                         .arg(1)
@@ -374,6 +379,11 @@ mod tests {
     use super::*;
     use crate::call::tokens::Secret;
 
+    /// A deadline no test step comes near.
+    fn soon() -> Deadline {
+        Deadline::after(Duration::from_secs(5))
+    }
+
     fn tokens(ops: &str) -> Tokens {
         Tokens {
             ops: Some(Secret::new(ops)),
@@ -395,27 +405,31 @@ mod tests {
         let s = a.seal("delete_domain", &call, &alice);
         let other = args(serde_json::json!({"domain_id": 8, "confirm_delete": true}));
         assert_eq!(
-            a.redeem(&s, "delete_domain", &other, &alice).await,
+            a.redeem(&s, "delete_domain", &other, &alice, soon()).await,
             Err(Rejected::Invalid)
         );
         assert_eq!(
-            a.redeem(&s, "delete_mailbox", &call, &alice).await,
+            a.redeem(&s, "delete_mailbox", &call, &alice, soon()).await,
             Err(Rejected::Invalid)
         );
         assert_eq!(
-            a.redeem(&s, "delete_domain", &call, &bob).await,
+            a.redeem(&s, "delete_domain", &call, &bob, soon()).await,
             Err(Rejected::Invalid)
         );
-        assert_eq!(a.redeem(&s, "delete_domain", &call, &alice).await, Ok(()));
         assert_eq!(
-            a.redeem(&s, "delete_domain", &call, &alice).await,
+            a.redeem(&s, "delete_domain", &call, &alice, soon()).await,
+            Ok(())
+        );
+        assert_eq!(
+            a.redeem(&s, "delete_domain", &call, &alice, soon()).await,
             Err(Rejected::Replayed)
         );
         // Key order does not matter: the arguments are compared canonically.
         let s = a.seal("delete_domain", &call, &alice);
         let reordered = args(serde_json::json!({"confirm_delete": true, "domain_id": 7}));
         assert_eq!(
-            a.redeem(&s, "delete_domain", &reordered, &alice).await,
+            a.redeem(&s, "delete_domain", &reordered, &alice, soon())
+                .await,
             Ok(())
         );
     }
@@ -437,13 +451,13 @@ mod tests {
         let call = args(serde_json::json!({"x": 1}));
         let s = before.seal("t", &call, &me);
         assert_eq!(
-            foreign.redeem(&s, "t", &call, &me).await,
+            foreign.redeem(&s, "t", &call, &me, soon()).await,
             Err(Rejected::Invalid)
         );
-        assert_eq!(during.redeem(&s, "t", &call, &me).await, Ok(()));
+        assert_eq!(during.redeem(&s, "t", &call, &me, soon()).await, Ok(()));
         let s = during.seal("t", &call, &me);
         assert_eq!(
-            before.redeem(&s, "t", &call, &me).await,
+            before.redeem(&s, "t", &call, &me, soon()).await,
             Err(Rejected::Invalid)
         );
     }
@@ -456,7 +470,10 @@ mod tests {
         let call = args(serde_json::json!({"x": 1}));
         let s = a.seal("t", &call, &me);
         std::thread::sleep(Duration::from_millis(5));
-        assert_eq!(a.redeem(&s, "t", &call, &me).await, Err(Rejected::Expired));
+        assert_eq!(
+            a.redeem(&s, "t", &call, &me, soon()).await,
+            Err(Rejected::Expired)
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rmcp::model::CallToolResult;
 use serde_json::{Map, Value};
-use trekmail_api::{Client, Outcome, TokenKind};
+use trekmail_api::{Client, Deadline, Outcome, TokenKind};
 
 use crate::call::audit::{self, Trail};
 use crate::call::files;
@@ -61,6 +61,8 @@ pub struct Caller {
     pub upload: Option<Arc<upload::Context>>,
     /// `TREKMAIL_SEND_RATE`: the recipients allowed per hour or day, and where they are counted.
     pub send_rate: Option<Arc<SendRateLimit>>,
+    /// `TREKMAIL_TIMEOUT_MS`: the length of each call's [`Deadline`].
+    pub timeout: Duration,
 }
 
 impl Caller {
@@ -262,16 +264,20 @@ impl Caller {
             })
     }
 
-    /// Decides a write's `Idempotency-Key` from its intent (a retry's key or a new one). `Err`
-    /// is the refusal when the memory cannot tell: nothing was sent (its rule:
-    /// [`Rule::IntentUndecided`]).
+    /// Decides a write's `Idempotency-Key` from its intent (a retry's key or a new one) by the
+    /// call's `deadline`. `Err` is the refusal when the memory cannot tell in time: nothing was
+    /// sent (its rule: [`Rule::IntentUndecided`]).
     #[allow(clippy::result_large_err)] // the refusal is the tool result itself, returned once per call
-    pub async fn decide_key(&self, prepared: &mut Prepared<'_>) -> Result<(), CallToolResult> {
+    pub async fn decide_key(
+        &self,
+        prepared: &mut Prepared<'_>,
+        deadline: Deadline,
+    ) -> Result<(), CallToolResult> {
         let Some(intent) = prepared.intent.take() else {
             return Ok(());
         };
         let name = &prepared.def.entry.name;
-        match self.intents.decide(&intent).await {
+        match self.intents.decide(&intent, deadline).await {
             Ok(k) => {
                 prepared.key = Some(k);
                 Ok(())
@@ -287,11 +293,17 @@ impl Caller {
     }
 
     /// Sends a prepared call and shapes the answer; a write is recorded in the audit trail
-    /// before it leaves, or refused.
-    pub async fn execute(&self, prepared: Prepared<'_>, progress: Option<&Progress>) -> Finished {
+    /// before it leaves, or refused. Every step, the state store's decisions and the API
+    /// request with its retries, ends by `deadline`: the call's, counted from its start.
+    pub async fn execute(
+        &self,
+        prepared: Prepared<'_>,
+        progress: Option<&Progress>,
+        deadline: Deadline,
+    ) -> Finished {
         let mut prepared = prepared;
         let def = prepared.def;
-        if let Err(result) = self.decide_key(&mut prepared).await {
+        if let Err(result) = self.decide_key(&mut prepared, deadline).await {
             let refused = Refused {
                 rule: Rule::IntentUndecided,
                 result,
@@ -300,7 +312,7 @@ impl Caller {
         }
         // Counted last, once every other check passed: a refusal before costs no budget.
         let ticket = match &self.send_rate {
-            Some(limit) => match limit.take(def, &prepared.args).await {
+            Some(limit) => match limit.take(def, &prepared.args, deadline).await {
                 Ok(t) => t,
                 Err(refusal) => {
                     tracing::info!(tool = %def.entry.name, rule = ?OutboundRule::SendRate, "refused by the outbound policy");
@@ -314,14 +326,14 @@ impl Caller {
         };
         if let Err(refused) = self.record_attempt(&prepared) {
             if let (Some(limit), Some(t)) = (&self.send_rate, &ticket) {
-                limit.budget.give_back(t).await;
+                limit.budget.give_back(t, deadline).await;
             }
             return prepared.refused(refused);
         }
         if let Some(opened) = prepared.opened.take() {
             // Several requests (initiate, the parts, complete or abort): the line says whether
             // the upload completed.
-            let result = self.upload(&prepared, &opened, progress).await;
+            let result = self.upload(&prepared, &opened, progress, deadline).await;
             return Finished {
                 verdict: Verdict::Flow {
                     completed: result.is_error != Some(true),
@@ -340,7 +352,7 @@ impl Caller {
         let confirmed = prepared.confirmed();
         let notes = prepared.notes.clone();
         let new_token = def.paths().new_token.as_ref();
-        let (mut sent, verdict) = self.send(prepared, progress).await;
+        let (mut sent, verdict) = self.send(prepared, progress, deadline).await;
         // A re-issued key leaves the answer before anything reads it.
         let reissued = match (new_token, sent.as_mut()) {
             (Some(path), Ok(outcome)) => Some(reissue::take(outcome, path)),
@@ -350,7 +362,7 @@ impl Caller {
         if let (Verdict::Sent { status: 400..=499 }, Some(limit), Some(t)) =
             (verdict, &self.send_rate, &ticket)
         {
-            limit.budget.give_back(t).await;
+            limit.budget.give_back(t, deadline).await;
         }
         let result = match sent {
             Ok(o) => results::success(
@@ -431,12 +443,14 @@ impl Caller {
     }
 
     /// Runs a prepared upload flow of `opened`: initiate on the tool's operation, then the
-    /// flow's complete or abort (tools-map.toml names them).
+    /// flow's complete or abort (tools-map.toml names them); its deadline is the call's,
+    /// extended for the file's size ([`upload::plan::deadline`]).
     async fn upload(
         &self,
         prepared: &Prepared<'_>,
         opened: &upload::confine::Opened,
         progress: Option<&Progress>,
+        deadline: Deadline,
     ) -> CallToolResult {
         let def = prepared.def;
         let (Some(ctx), Some(flow), Some(client)) = (
@@ -471,16 +485,18 @@ impl Caller {
             opened,
             (key, prepared.request_id.clone()),
             progress,
+            deadline,
         )
         .await
     }
 
-    /// Sends a prepared call: the API's success answer, or the failure shaped for the agent;
-    /// and its verdict.
+    /// Sends a prepared call, ending by `deadline`: the API's success answer, or the failure
+    /// shaped for the agent; and its verdict.
     pub async fn send(
         &self,
         prepared: Prepared<'_>,
         progress: Option<&Progress>,
+        deadline: Deadline,
     ) -> (Result<Outcome, CallToolResult>, Verdict) {
         let def = prepared.def;
         let name = &def.entry.name;
@@ -500,7 +516,12 @@ impl Caller {
             .is_some()
             .then(|| reissue::client(client));
         let answer = self
-            .request(&prepared, once.as_ref().unwrap_or(client), progress)
+            .request(
+                &prepared,
+                once.as_ref().unwrap_or(client),
+                progress,
+                deadline,
+            )
             .await;
         let verdict = Verdict::of(answer.as_ref().map_err(|(e, _)| e));
         let answer = answer.map_err(|(e, request_id)| {
@@ -515,13 +536,14 @@ impl Caller {
         (answer, verdict)
     }
 
-    /// One request of a prepared call through `client`: the API's success answer, or the
-    /// failure with the call's request id.
+    /// One request of a prepared call through `client`, retries included, ending by `deadline`
+    /// (the call's): the API's success answer, or the failure with the call's request id.
     pub async fn request(
         &self,
         prepared: &Prepared<'_>,
         client: &Client,
         progress: Option<&Progress>,
+        deadline: Deadline,
     ) -> Result<Outcome, (trekmail_api::CallError, String)> {
         let Prepared {
             def,
@@ -551,7 +573,7 @@ impl Caller {
             }
         };
         let answer = client
-            .call_operation_observed(&def.entry.operation, &wire_args, Some(&tell))
+            .call_operation_until(&def.entry.operation, &wire_args, Some(&tell), deadline)
             .await;
         self.metrics.api_status(match &answer {
             Ok(o) => Some(o.status),

@@ -19,6 +19,7 @@ use rmcp::model::{
 };
 use rmcp::service::{ElicitationMode, Peer, RequestContext, RoleServer};
 use serde_json::{Map, Value};
+use trekmail_api::Deadline;
 
 use crate::call::approvals::{Approvals, CallerSeal};
 use crate::call::outbound;
@@ -179,7 +180,9 @@ pub struct Sealing<'a> {
     pub caller: &'a CallerSeal,
 }
 
-/// Asks the human when `mode`, `ask` and the client say so.
+/// Asks the human when `mode`, `ask` and the client say so; an answer that comes back with
+/// the call is checked by `deadline` (the call's). Waiting for an elicitation's answer is not
+/// bounded by it: the caller starts its deadline again after such a wait.
 pub async fn confirm(
     mode: HumanConfirm,
     human: &Human,
@@ -187,6 +190,7 @@ pub async fn confirm(
     def: &ToolDef,
     args: &Map<String, Value>,
     ask: &Ask,
+    deadline: Deadline,
 ) -> Decision {
     let name = &def.entry.name;
     if mode == HumanConfirm::Never && !ask.forced {
@@ -223,7 +227,7 @@ pub async fn confirm(
         Human::RoundTrip(Some(answer)) => {
             if let Err(r) = sealing
                 .approvals
-                .redeem(&answer.state, name, args, sealing.caller)
+                .redeem(&answer.state, name, args, sealing.caller, deadline)
                 .await
             {
                 tracing::info!(tool = %name, rule = r.rule().name(), "approval refused");

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
+use trekmail_api::Deadline;
 
 /// How long the API keeps a key's answer, assumed: the reference does not say, and 24 hours is
 /// the common practice of idempotency caches. The memory keeps a target's last write this long
@@ -125,8 +126,8 @@ pub type Decision<'a> = Pin<Box<dyn Future<Output = Result<String, Undecided>> +
 /// Where the memory lives.
 pub trait IntentMemory: Send + Sync {
     /// The key to send for `intent`: the last write's key for a retry, the derived key or a
-    /// fresh one for a new intent.
-    fn decide<'a>(&'a self, intent: &'a Intent) -> Decision<'a>;
+    /// fresh one for a new intent; decided by `deadline` (the call's) or undecided.
+    fn decide<'a>(&'a self, intent: &'a Intent, deadline: Deadline) -> Decision<'a>;
 
     /// Forgets every write this process can forget (as a restart would).
     fn forget(&self);
@@ -317,7 +318,7 @@ impl ProcessMemory {
 }
 
 impl IntentMemory for ProcessMemory {
-    fn decide<'a>(&'a self, intent: &'a Intent) -> Decision<'a> {
+    fn decide<'a>(&'a self, intent: &'a Intent, _: Deadline) -> Decision<'a> {
         let key = self.key(intent);
         Box::pin(std::future::ready(Ok(key)))
     }

@@ -14,7 +14,7 @@
 
 use rmcp::model::{CallToolResult, ContentBlock, InputRequiredResult};
 use serde_json::{Map, Value, json};
-use trekmail_api::{CallError, TransportKind};
+use trekmail_api::{CallError, Deadline, TransportKind};
 
 use crate::call::human::{self, Ask, Decision, Human, HumanConfirm, Sealing};
 use crate::call::progress::Progress;
@@ -95,6 +95,7 @@ pub async fn pay(
     human: &Human,
     sealing: Sealing<'_>,
     progress: Option<&Progress>,
+    deadline: Deadline,
 ) -> Paid {
     let def = prepared.def;
     let name = &def.entry.name;
@@ -126,7 +127,7 @@ pub async fn pay(
         Ok(a) => a,
         Err(refusal) => return Paid::Finished(prepared.refused(refusal)),
     };
-    if let Err(result) = caller.decide_key(&mut asking).await {
+    if let Err(result) = caller.decide_key(&mut asking, deadline).await {
         return Paid::Finished(prepared.refused(Refused {
             rule: Rule::IntentUndecided,
             result,
@@ -143,7 +144,7 @@ pub async fn pay(
             confirmed: prepared.confirmed(),
         })
     };
-    let challenge = match caller.request(&asking, client, progress).await {
+    let challenge = match caller.request(&asking, client, progress, deadline).await {
         Err((e, request_id)) => match Challenge::from_error(&e) {
             Some(c) => c,
             None => {
@@ -187,7 +188,16 @@ pub async fn pay(
             question: approval.question(),
             forced: true,
         };
-        match human::confirm(HumanConfirm::Always, human, sealing, def, &bound, &ask).await {
+        let confirmed = human::confirm(
+            HumanConfirm::Always,
+            human,
+            sealing,
+            def,
+            &bound,
+            &ask,
+            deadline,
+        );
+        match confirmed.await {
             Decision::Proceed(a) => a,
             Decision::Refuse { why, rule } => {
                 return Paid::Finished(prepared.refused(Refused::new(
@@ -200,9 +210,15 @@ pub async fn pay(
             Decision::InputRequired(question) => return Paid::Asking(question),
         }
     };
+    // Waiting for the person is not the call's work: its deadline starts again once they
+    // answered an elicitation.
+    let deadline = match how {
+        human::Approval::Elicitation => deadline.restarted(),
+        _ => deadline,
+    };
     let mut prepared = prepared;
     prepared.approval = Some(how);
-    if let Err(result) = caller.decide_key(&mut prepared).await {
+    if let Err(result) = caller.decide_key(&mut prepared, deadline).await {
         return Paid::Finished(prepared.refused(Refused {
             rule: Rule::IntentUndecided,
             result,
@@ -215,7 +231,7 @@ pub async fn pay(
     let paying = client.for_secret_request(&credential, retry_proves_unsent);
     let key = prepared.key.clone();
     let mut notes = prepared.notes.clone();
-    let answer = caller.request(&prepared, &paying, progress).await;
+    let answer = caller.request(&prepared, &paying, progress, deadline).await;
     let verdict = Verdict::of(answer.as_ref().map_err(|(e, _)| e));
     let result = match answer {
         Ok(done) => {

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
+use trekmail_api::Deadline;
 
 use crate::call::audit;
 use crate::call::outbound;
@@ -93,10 +94,21 @@ pub type Answer<'a> = Pin<Box<dyn Future<Output = Result<Taken, StoreError>> + S
 
 /// Where the count lives.
 pub trait Budget: Send + Sync {
-    /// Counts `n` recipients at `now_ms` if they fit in `rate`.
-    fn take<'a>(&'a self, rate: &'a SendRate, n: u32, now_ms: u64) -> Answer<'a>;
-    /// Gives back what a ticket counted (the API turned the call down: nothing went out).
-    fn give_back<'a>(&'a self, ticket: &'a str) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+    /// Counts `n` recipients at `now_ms` if they fit in `rate`, by `deadline` (the call's).
+    fn take<'a>(
+        &'a self,
+        rate: &'a SendRate,
+        n: u32,
+        now_ms: u64,
+        deadline: Deadline,
+    ) -> Answer<'a>;
+    /// Gives back what a ticket counted (the API turned the call down: nothing went out), by
+    /// `deadline` (the call's; past it the recipients stay counted).
+    fn give_back<'a>(
+        &'a self,
+        ticket: &'a str,
+        deadline: Deadline,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 }
 
 /// The budget in this process's memory: every call of the last window, oldest first.
@@ -156,12 +168,16 @@ fn frees_at(
 }
 
 impl Budget for ProcessBudget {
-    fn take<'a>(&'a self, rate: &'a SendRate, n: u32, now_ms: u64) -> Answer<'a> {
+    fn take<'a>(&'a self, rate: &'a SendRate, n: u32, now_ms: u64, _: Deadline) -> Answer<'a> {
         let t = self.decide(rate, n, now_ms, uuid::Uuid::new_v4().to_string());
         Box::pin(std::future::ready(Ok(t)))
     }
 
-    fn give_back<'a>(&'a self, ticket: &'a str) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+    fn give_back<'a>(
+        &'a self,
+        ticket: &'a str,
+        _: Deadline,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
         if let Ok(mut sent) = self.sent.lock() {
             sent.retain(|(_, _, t)| t != ticket);
         }
@@ -235,10 +251,11 @@ impl SharedBudget {
         n: u32,
         now_ms: u64,
         ticket: &str,
+        deadline: Deadline,
     ) -> Result<Taken, StoreError> {
         let answer: Vec<i64> = self
             .store
-            .run(Operation::SendRate, |mut conn| async move {
+            .run(Operation::SendRate, deadline, |mut conn| async move {
                 self.script
                     .key(Self::key())
                     .arg(now_ms)
@@ -273,10 +290,16 @@ impl SharedBudget {
 }
 
 impl Budget for SharedBudget {
-    fn take<'a>(&'a self, rate: &'a SendRate, n: u32, now_ms: u64) -> Answer<'a> {
+    fn take<'a>(
+        &'a self,
+        rate: &'a SendRate,
+        n: u32,
+        now_ms: u64,
+        deadline: Deadline,
+    ) -> Answer<'a> {
         Box::pin(async move {
             let ticket = uuid::Uuid::new_v4().to_string();
-            match self.take_in_store(rate, n, now_ms, &ticket).await {
+            match self.take_in_store(rate, n, now_ms, &ticket, deadline).await {
                 Ok(t) => Ok(t),
                 Err(e) => match &self.fallback {
                     Some(budget) => {
@@ -289,23 +312,31 @@ impl Budget for SharedBudget {
         })
     }
 
-    fn give_back<'a>(&'a self, ticket: &'a str) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+    fn give_back<'a>(
+        &'a self,
+        ticket: &'a str,
+        deadline: Deadline,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
         Box::pin(async move {
             let member = ticket.to_owned();
             let removed = self
                 .store
-                .run(Operation::SendRateGiveBack, |mut conn| async move {
-                    redis::cmd("ZREM")
-                        .arg(Self::key())
-                        .arg(member)
-                        .query_async::<i64>(&mut conn)
-                        .await
-                })
+                .run(
+                    Operation::SendRateGiveBack,
+                    deadline,
+                    |mut conn| async move {
+                        redis::cmd("ZREM")
+                            .arg(Self::key())
+                            .arg(member)
+                            .query_async::<i64>(&mut conn)
+                            .await
+                    },
+                )
                 .await;
             if let Some(f) = &self.fallback {
                 // A ticket the fallback counted: "<uuid>"; the store's: "<n>:<uuid>".
                 let plain = ticket.split_once(':').map_or(ticket, |(_, t)| t);
-                f.give_back(plain).await;
+                f.give_back(plain, deadline).await;
             }
             if let Err(e) = removed {
                 tracing::warn!(reason = %e, "recipients of a call the API turned down could not be given back to the send rate");
@@ -324,11 +355,13 @@ pub struct SendRateLimit {
 
 impl SendRateLimit {
     /// Counts a call's recipients: `Ok(None)` when it mails nobody, `Ok(Some(ticket))` when
-    /// counted, `Err(refusal)` when past the budget or when the store cannot count it.
+    /// counted, `Err(refusal)` when past the budget or when the store cannot count it by
+    /// `deadline` (the call's).
     pub async fn take(
         &self,
         def: &ToolDef,
         args: &Map<String, Value>,
+        deadline: Deadline,
     ) -> Result<Option<String>, String> {
         let n = recipients(def, args);
         if n == 0 {
@@ -337,7 +370,7 @@ impl SendRateLimit {
         let now = now_ms();
         let name = &def.entry.name;
         let rate = self.rate.words();
-        match self.budget.take(&self.rate, n, now).await {
+        match self.budget.take(&self.rate, n, now, deadline).await {
             Ok(Taken::Granted(t)) => Ok(Some(t)),
             Ok(Taken::Refused {
                 frees_at_ms: None, ..

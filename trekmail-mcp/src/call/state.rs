@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use trekmail_api::Deadline;
 
 use crate::call::intents::{
     API_IDEMPOTENCY_WINDOW, Decision, Intent, IntentMemory, ProcessMemory, Undecided,
@@ -131,8 +132,8 @@ impl StateConfig {
 }
 
 /// The one connection to the store, made on first use and re-made after a failure; every
-/// command is bounded by the deadline given at [`Store::new`], and every failure is counted in
-/// the process's metrics by [`Operation`] and [`Failure`].
+/// command ends by the deadline of the call it serves ([`Store::run`]), and every failure is
+/// counted in the process's metrics by [`Operation`] and [`Failure`].
 pub struct Store {
     client: redis::Client,
     conn: OnceLock<ConnectionManager>,
@@ -202,8 +203,8 @@ impl std::fmt::Display for StoreError {
 }
 
 impl Store {
-    /// A store for `config`, each command bounded by `deadline` (the call deadline), its
-    /// failures counted in `metrics`.
+    /// A store for `config`, connecting and answering within `deadline` (the call deadline)
+    /// whatever the call, its failures counted in `metrics`.
     pub fn new(
         config: &StateConfig,
         deadline: Duration,
@@ -218,7 +219,7 @@ impl Store {
         })
     }
 
-    /// The deadline of one command.
+    /// The longest a connection attempt or a command may take, whatever the call's deadline.
     pub fn deadline(&self) -> Duration {
         self.deadline
     }
@@ -246,15 +247,21 @@ impl Store {
         format!("{KEY_PREFIX}:{kind}:{{{caller}}}:{id}")
     }
 
-    /// Runs `f` (a command for `op`) on the connection within the deadline; a failure is
-    /// counted.
-    pub async fn run<T, F, Fut>(&self, op: Operation, f: F) -> Result<T, StoreError>
+    /// Runs `f` (a command for `op`) on the connection, ending by `deadline` (the deadline of
+    /// the call it serves: what the command takes is taken from the call's API request); a
+    /// failure is counted.
+    pub async fn run<T, F, Fut>(
+        &self,
+        op: Operation,
+        deadline: Deadline,
+        f: F,
+    ) -> Result<T, StoreError>
     where
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         let answer = match self.connection() {
-            Ok(conn) => match tokio::time::timeout(self.deadline, f(conn)).await {
+            Ok(conn) => match tokio::time::timeout_at(deadline.instant(), f(conn)).await {
                 Ok(Ok(v)) => Ok(v),
                 // The error's kind only: a message could carry the URL.
                 Ok(Err(e)) => {
@@ -267,8 +274,8 @@ impl Store {
                 Err(_) => Err((
                     Failure::Timeout,
                     format!(
-                        "the state store (TREKMAIL_STATE_URL) did not answer within {} ms",
-                        self.deadline.as_millis()
+                        "the state store (TREKMAIL_STATE_URL) did not answer within the call's deadline of {} ms (TREKMAIL_TIMEOUT_MS)",
+                        deadline.length().as_millis()
                     ),
                 )),
             },
@@ -425,7 +432,12 @@ impl SharedIntents {
         self
     }
 
-    async fn decide_in_store(&self, intent: &Intent, now_ms: u64) -> Result<String, StoreError> {
+    async fn decide_in_store(
+        &self,
+        intent: &Intent,
+        now_ms: u64,
+        deadline: Deadline,
+    ) -> Result<String, StoreError> {
         let last = Store::key("intent", &intent.caller, &intent.target);
         let used = format!("{last}:used");
         let fresh = intent.fresh_key(&uuid::Uuid::new_v4().to_string());
@@ -436,7 +448,7 @@ impl SharedIntents {
             .window
             .map_or(0, |w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX));
         self.store
-            .run(Operation::Intent, |mut conn| async move {
+            .run(Operation::Intent, deadline, |mut conn| async move {
                 self.script
                     .key(last)
                     .key(used)
@@ -461,10 +473,10 @@ impl SharedIntents {
 }
 
 impl IntentMemory for SharedIntents {
-    fn decide<'a>(&'a self, intent: &'a Intent) -> Decision<'a> {
+    fn decide<'a>(&'a self, intent: &'a Intent, deadline: Deadline) -> Decision<'a> {
         Box::pin(async move {
             let now_ms = self.clock.now_ms();
-            match self.decide_in_store(intent, now_ms).await {
+            match self.decide_in_store(intent, now_ms, deadline).await {
                 Ok(k) => Ok(k),
                 Err(e) => match &self.fallback {
                     Some(memory) => {
@@ -487,6 +499,11 @@ impl IntentMemory for SharedIntents {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A deadline no test step comes near.
+    fn soon() -> Deadline {
+        Deadline::after(Duration::from_secs(5))
+    }
 
     fn read(url: Option<&str>, required: Option<&str>) -> (Option<StateConfig>, Vec<String>) {
         let get = |k: &str| match k {
@@ -628,10 +645,13 @@ mod tests {
             let at = now.fetch_add(by, Ordering::Relaxed) + by;
             n += 1;
             let intent = scope.intent("set_forwarding", "mailbox/1", format!("key-{n}"));
-            assert!(intents.decide(&intent).await.is_ok(), "falls back");
-            assert!(budget.take(&rate, 1, at).await.is_ok(), "falls back");
+            assert!(intents.decide(&intent, soon()).await.is_ok(), "falls back");
+            assert!(
+                budget.take(&rate, 1, at, soon()).await.is_ok(),
+                "falls back"
+            );
             let sealed = approvals.seal("delete_domain", &call, &caller);
-            let redeemed = approvals.redeem(&sealed, "delete_domain", &call, &caller);
+            let redeemed = approvals.redeem(&sealed, "delete_domain", &call, &caller, soon());
             assert!(redeemed.await.is_ok(), "falls back");
             assert_eq!(count(approval_line), logged, "after {n} calls at +{by} ms");
             assert_eq!(count(intents_line), logged, "after {n} calls at +{by} ms");

@@ -13,7 +13,7 @@ use rmcp::model::{
 };
 use rmcp::service::{RequestContext, RoleServer};
 use tokio_util::sync::CancellationToken;
-use trekmail_api::{ClientBuilder, OutcomeBody, Pool, RetryPolicy};
+use trekmail_api::{ClientBuilder, Deadline, OutcomeBody, Pool, RetryPolicy};
 
 use crate::call::approvals::{Approvals, CallerSeal, StateKeys};
 use crate::call::audit::{self, AuditLog, Trail};
@@ -243,7 +243,6 @@ impl Shared {
                     dirs,
                     http: pool.http().clone(),
                     base_url: config.base_url.clone(),
-                    call_deadline: config.timeout,
                 })
             });
         Ok(Self {
@@ -380,6 +379,7 @@ impl Shared {
             }),
             upload: self.upload.clone(),
             send_rate: self.send_rate.clone(),
+            timeout: self.config.timeout,
         };
         let (ops, message) = (tokens.ops.is_some(), tokens.message.is_some());
         let slot = &self.listings[Self::index(ops, message)];
@@ -680,6 +680,10 @@ impl TrekmailServer {
         progress: Option<&Progress>,
         trace: Option<&TraceContext>,
     ) -> Result<Step, ErrorData> {
+        // The call's one deadline, from its start: the state store's decisions and the API
+        // request with its retries share it. Only waiting for a person (an elicitation) or for
+        // a free slot, not the call's own work, starts it again.
+        let mut deadline = Deadline::after(self.caller.timeout);
         // Switches and confirmation first: a refused call asks nobody.
         let mut prepared = match self.caller.prepare(def, args) {
             Ok(p) => p,
@@ -706,10 +710,16 @@ impl TrekmailServer {
                     def,
                     &prepared.args,
                     &ask,
+                    deadline,
                 )
                 .await
                 {
-                    Decision::Proceed(a) => a,
+                    Decision::Proceed(a) => {
+                        if a == Approval::Elicitation {
+                            deadline = deadline.restarted();
+                        }
+                        a
+                    }
                     Decision::Refuse { why, rule } => {
                         return Ok(Step::Finished(prepared.refused(Refused::new(rule, why))));
                     }
@@ -730,7 +740,9 @@ impl TrekmailServer {
                         None,
                     );
                 }
-                self.slots.acquire().await
+                let slot = self.slots.acquire().await;
+                deadline = deadline.restarted();
+                slot
             }
         };
         let Ok(_slot) = slot else {
@@ -745,14 +757,16 @@ impl TrekmailServer {
                 caller: &self.caller_seal,
             };
             return Ok(
-                match payments::pay(&self.caller, prepared, human, sealing, progress).await {
+                match payments::pay(&self.caller, prepared, human, sealing, progress, deadline)
+                    .await
+                {
                     payments::Paid::Finished(f) => Step::Finished(f),
                     payments::Paid::Asking(q) => Step::Asking(q),
                 },
             );
         }
         Ok(Step::Finished(
-            self.caller.execute(prepared, progress).await,
+            self.caller.execute(prepared, progress, deadline).await,
         ))
     }
 }
@@ -817,9 +831,10 @@ impl TrekmailServer {
                 None,
             ));
         };
+        let deadline = Deadline::after(self.caller.timeout);
         let outcome = self
             .caller
-            .send(prepared, None)
+            .send(prepared, None, deadline)
             .await
             .0
             .map_err(|r| ErrorData::internal_error(text_of(&r), None))?;

@@ -11,7 +11,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use tokio::time::Instant;
+use trekmail_api::Deadline;
 
 use super::confine::Opened;
 use super::plan::{self, Plan};
@@ -63,18 +63,18 @@ pub struct Request {
 /// Attempts of one PUT, the first included.
 const PUT_ATTEMPTS: u32 = 3;
 
-/// Runs the upload of `file`. `Ok` is complete's answer; `Err` names the failed step and whether
-/// the upload was aborted.
+/// Runs the upload of `file` by `deadline` (the upload's: [`plan::deadline`] from the call's
+/// start) for initiate and the PUTs. `Ok` is complete's answer; `Err` names the failed step and
+/// whether the upload was aborted.
 pub async fn run(
     steps: &impl Steps,
     http: &reqwest::Client,
     base_url: &str,
     file: &Opened,
     request: &Request,
-    call_deadline: Duration,
+    deadline: Deadline,
     progress: Option<&Progress>,
 ) -> Result<Uploaded, String> {
-    let deadline = Instant::now() + plan::deadline(call_deadline, file.len);
     let mut body = Map::new();
     body.insert("name".into(), json!(request.name));
     body.insert("size_bytes".into(), json!(file.len));
@@ -139,13 +139,13 @@ pub async fn run(
         let mut url = part.url.clone();
         let mut refreshed = false;
         let etag = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = deadline.remaining();
             if left.is_zero() {
                 return fail(
                     what,
                     format!(
                         "the upload's deadline ({} s for {} bytes) passed",
-                        plan::deadline(call_deadline, file.len).as_secs(),
+                        deadline.length().as_secs(),
                         file.len
                     ),
                 )

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Map, Value};
-use trekmail_api::Client;
+use trekmail_api::{Client, Deadline};
 
 use crate::call::progress::Progress;
 use crate::catalog::map::UPLOAD_PATH_ARG;
@@ -27,8 +27,6 @@ pub struct Context {
     pub http: reqwest::Client,
     /// `TREKMAIL_BASE_URL`: storage on its origin may be plain http (the sandbox, tests).
     pub base_url: String,
-    /// `TREKMAIL_TIMEOUT_MS`: the start of the upload's deadline ([`plan::deadline`]).
-    pub call_deadline: Duration,
 }
 
 /// The operations of an upload flow (operationIds).
@@ -80,7 +78,9 @@ pub fn intent_args(args: &Map<String, Value>, opened: &Opened) -> Map<String, Va
 /// Runs the upload of `opened` for a tool call with `args` (`name`, `folder_id`, `client_mime`
 /// besides `local_path`) and the initiate request's `path` arguments, its API requests keyed by
 /// `ids` (the `Idempotency-Key` stem, and the call's `X-Request-Id`, which the audit line
-/// names). The result is complete's answer, or a failure naming the step (the upload aborted).
+/// names). The call's `deadline`, extended for the file's size ([`plan::deadline`]), bounds
+/// initiate and the PUTs; complete or abort then has a deadline of its own (the client's).
+/// The result is complete's answer, or a failure naming the step (the upload aborted).
 #[allow(clippy::too_many_arguments)] // one call site; each is a distinct fact of the call
 pub async fn call(
     ctx: &Context,
@@ -91,7 +91,9 @@ pub async fn call(
     opened: &Opened,
     ids: (String, String),
     progress: Option<&Progress>,
+    deadline: Deadline,
 ) -> CallToolResult {
+    let deadline = deadline.extended(plan::deadline(Duration::ZERO, opened.len));
     let (key, request_id) = ids;
     // By default the name the agent gave (its last segment), not a symlink's target's.
     let given = args
@@ -126,6 +128,7 @@ pub async fn call(
         status: ops.status,
         key,
         request_id,
+        upload_by: deadline,
     };
     match flow::run(
         &steps,
@@ -133,7 +136,7 @@ pub async fn call(
         &ctx.base_url,
         opened,
         &request,
-        ctx.call_deadline,
+        deadline,
         progress,
     )
     .await

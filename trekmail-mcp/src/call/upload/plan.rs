@@ -130,10 +130,10 @@ pub fn plan(answer: &Value, size: u64, base_url: &str) -> Result<Plan, String> {
     })
 }
 
-/// How long a whole upload of `size` bytes may take: the call's deadline (`TREKMAIL_TIMEOUT_MS`,
-/// for initiate, complete and the slowest start) plus one second per MiB of the file
-/// ([`MIN_RATE`]): 30 s + 200 s for 200 MiB with the default deadline. Every part's PUT, its
-/// retries and the API calls share it.
+/// How long a whole upload of `size` bytes may take from the call's start: the call's deadline
+/// (`TREKMAIL_TIMEOUT_MS`, for the state store's decisions, initiate and the slowest start) plus
+/// one second per MiB of the file ([`MIN_RATE`]): 30 s + 200 s for 200 MiB with the default
+/// deadline. Initiate and every part's PUT with its retries share it.
 pub fn deadline(call_deadline: Duration, size: u64) -> Duration {
     call_deadline + Duration::from_secs(size.div_ceil(MIN_RATE))
 }

@@ -4,7 +4,7 @@
 //! transport like any call (token, request id, idempotency key, retries, deadline).
 
 use serde_json::{Map, Value};
-use trekmail_api::{Client, OperationArgs, OutcomeBody};
+use trekmail_api::{Client, Deadline, OperationArgs, OutcomeBody};
 
 use super::flow::Steps;
 
@@ -27,6 +27,9 @@ pub struct ClientSteps<'a> {
     pub key: String,
     /// The call's `X-Request-Id`, on each of its API requests (the audit line names it).
     pub request_id: String,
+    /// When initiate and a part URL's refresh must be over: the upload's deadline. Complete,
+    /// abort and the status read come after the parts and have the client's own.
+    pub upload_by: Deadline,
 }
 
 impl ClientSteps<'_> {
@@ -36,6 +39,7 @@ impl ClientSteps<'_> {
         path: Map<String, Value>,
         body: Option<Value>,
         step: &str,
+        by: Option<Deadline>,
     ) -> Result<Value, String> {
         let mut header = Map::new();
         if !step.is_empty() {
@@ -54,7 +58,15 @@ impl ClientSteps<'_> {
             header,
             body,
         };
-        match self.client.call_operation(operation, &args).await {
+        let answer = match by {
+            Some(deadline) => {
+                self.client
+                    .call_operation_until(operation, &args, None, deadline)
+                    .await
+            }
+            None => self.client.call_operation(operation, &args).await,
+        };
+        match answer {
             Ok(o) => Ok(match o.body {
                 OutcomeBody::Json(v) => v,
                 _ => Value::Null,
@@ -77,17 +89,24 @@ impl Steps for ClientSteps<'_> {
             self.initiate.1.clone(),
             Some(body),
             "initiate",
+            Some(self.upload_by),
         )
         .await
     }
 
     async fn complete(&self, file_id: &Value, body: Value) -> Result<Value, String> {
-        self.call(self.complete, Self::file(file_id), Some(body), "complete")
-            .await
+        self.call(
+            self.complete,
+            Self::file(file_id),
+            Some(body),
+            "complete",
+            None,
+        )
+        .await
     }
 
     async fn abort(&self, file_id: &Value) -> Result<(), String> {
-        self.call(self.abort, Self::file(file_id), None, "abort")
+        self.call(self.abort, Self::file(file_id), None, "abort", None)
             .await
             .map(|_| ())
     }
@@ -102,12 +121,19 @@ impl Steps for ClientSteps<'_> {
                 .join("_")
         );
         let body = serde_json::json!({ "part_numbers": part_numbers });
-        self.call(self.refresh, Self::file(file_id), Some(body), &step)
-            .await
+        self.call(
+            self.refresh,
+            Self::file(file_id),
+            Some(body),
+            &step,
+            Some(self.upload_by),
+        )
+        .await
     }
 
     async fn status(&self, file_id: &Value) -> Result<Value, String> {
         // A read: no step, so no Idempotency-Key.
-        self.call(self.status, Self::file(file_id), None, "").await
+        self.call(self.status, Self::file(file_id), None, "", None)
+            .await
     }
 }
