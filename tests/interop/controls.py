@@ -28,7 +28,10 @@ class StubApi(BaseHTTPRequestHandler):
     def _record_and_answer(self):
         n = int(self.headers.get("content-length", "0"))
         body = self.rfile.read(n) if n else b""
-        SEEN.append((self.command, self.path, body))
+        # The server's own scope lookup (whoami, made once at the first call) is not a tool's
+        # request: record only what the calls sent.
+        if (self.command, self.path) != ("GET", "/api/v1/me"):
+            SEEN.append((self.command, self.path, body))
         data = json.dumps({"data": {"ok": True}}).encode()
         self.send_response(200)
         self.send_header("content-type", "application/json")
