@@ -366,7 +366,7 @@ impl Caller {
         }
         let result = match sent {
             Ok(o) => results::success(
-                &def.entry.name,
+                def,
                 o,
                 def.entry
                     .file
@@ -380,9 +380,6 @@ impl Caller {
                         client,
                         shelf: (&self.shelf.0, self.shelf.1),
                     }),
-                def.tool().output_schema.as_deref(),
-                def.writes(),
-                &def.paths().outside_text,
             ),
             Err(failure) => failure,
         };

@@ -158,14 +158,7 @@ pub async fn pay(
             // The API took the order without any credential: nothing of ours was paid with.
             tracing::warn!(tool = %name, "the API accepted the order without a payment credential");
             let verdict = Verdict::of(Ok(&done));
-            let r = results::success(
-                name,
-                done,
-                None,
-                def.tool().output_schema.as_deref(),
-                def.writes(),
-                &def.paths().outside_text,
-            );
+            let r = results::success(def, done, None);
             return ended(r, verdict, asking.request_id.clone());
         }
     };
@@ -247,14 +240,7 @@ pub async fn pay(
                     _ => "approved by the user".to_owned(),
                 }
             ));
-            results::success(
-                name,
-                done,
-                None,
-                def.tool().output_schema.as_deref(),
-                def.writes(),
-                &def.paths().outside_text,
-            )
+            results::success(def, done, None)
         }
         Err((e, request_id)) => match Challenge::from_error(&e) {
             Some(fresh) if !approval.covers(&fresh) => results::refusal(format!(

@@ -10,6 +10,7 @@ use crate::call::files::File;
 use crate::call::outside::{self, Marker};
 use crate::call::shelf::Shelf;
 use crate::call::tokens::TokenVariable as _;
+use crate::catalog::ToolDef;
 use crate::catalog::argpath::ArgPath;
 use crate::catalog::map::FileSpec;
 use crate::catalog::truncate::cut;
@@ -39,14 +40,11 @@ pub struct FileAnswer<'a> {
 /// the tool's outputSchema, which a JSON answer must fit to be structuredContent; `write` says
 /// whether the operation changes anything; `outside` are the answer paths whose text people
 /// outside the account wrote (see `outside`).
-pub fn success(
-    tool: &str,
-    outcome: Outcome,
-    file: Option<FileAnswer<'_>>,
-    output: Option<&Map<String, Value>>,
-    write: bool,
-    outside: &[ArgPath],
-) -> CallToolResult {
+pub fn success(def: &ToolDef, outcome: Outcome, file: Option<FileAnswer<'_>>) -> CallToolResult {
+    // The name, output schema, write flag and outside-text paths are the definition's.
+    let (tool, write) = (def.entry.name.as_str(), def.writes());
+    let output: Option<&Map<String, Value>> = def.tool().output_schema.as_deref();
+    let outside: &[ArgPath] = &def.paths().outside_text;
     match outcome.body {
         OutcomeBody::Json(value) => {
             if let Some(f) = file {
