@@ -15,6 +15,7 @@ use crate::call::intents::{
 };
 use crate::call::metrics::Metrics;
 use crate::call::send_rate::now_ms;
+use crate::catalog::schema::IdempotencyKey;
 
 /// Every key this server writes starts with this.
 pub const KEY_PREFIX: &str = "trekmail-mcp";
@@ -373,7 +374,7 @@ impl SharedIntents {
         intent: &Intent,
         now_ms: u64,
         deadline: Deadline,
-    ) -> Result<String, StoreError> {
+    ) -> Result<IdempotencyKey, StoreError> {
         let last = Store::key("intent", &intent.caller, &intent.target);
         let used = format!("{last}:used");
         let fresh = intent.fresh_key(&uuid::Uuid::new_v4().to_string());
@@ -388,17 +389,25 @@ impl SharedIntents {
                 self.script
                     .key(last)
                     .key(used)
-                    .arg(&intent.derived)
-                    .arg(fresh)
+                    .arg(intent.derived.as_str())
+                    .arg(fresh.as_str())
                     .arg(ttl)
                     .arg(MAX_KEYS_PER_TARGET)
-                    .arg(&intent.same)
+                    .arg(intent.same.as_str())
                     .arg(now_ms)
                     .arg(window_ms)
                     .invoke_async::<String>(&mut conn)
                     .await
             })
             .await
+            .and_then(|sent| {
+                // The store holds what this server wrote; anything else is not sent.
+                IdempotencyKey::new(&sent).ok_or_else(|| {
+                    StoreError(
+                        "the state store (TREKMAIL_STATE_URL) answered something that is not an idempotency key".into(),
+                    )
+                })
+            })
     }
 
     fn log_fallback(&self, why: &StoreError, now_ms: u64) {
@@ -545,7 +554,11 @@ mod tests {
         ] {
             let at = now.fetch_add(by, Ordering::Relaxed) + by;
             n += 1;
-            let intent = scope.intent("set_forwarding", "mailbox/1", format!("key-{n}"));
+            let intent = scope.intent(
+                "set_forwarding",
+                "mailbox/1",
+                IdempotencyKey::derived(format!("key-{n}")),
+            );
             assert!(intents.decide(&intent, soon()).await.is_ok(), "falls back");
             assert!(
                 budget.take(&rate, 1, at, soon()).await.is_ok(),
