@@ -29,6 +29,22 @@ impl TokenKind {
         }
     }
 
+    /// The OpenAPI security scheme that names this kind in the spec (`opsToken`,
+    /// `messageToken`).
+    pub fn scheme(self) -> &'static str {
+        match self {
+            TokenKind::Ops => "opsToken",
+            TokenKind::Message => "messageToken",
+        }
+    }
+
+    /// The kind a security scheme of the spec names; `None` for a scheme that names no token.
+    pub fn from_scheme(scheme: &str) -> Option<TokenKind> {
+        [TokenKind::Ops, TokenKind::Message]
+            .into_iter()
+            .find(|k| k.scheme() == scheme)
+    }
+
     /// The kind of a syntactically valid token: its prefix, then at least one more character,
     /// all printable ASCII without spaces. `None` for anything else. The one token syntax check
     /// of the workspace (the MCP server and the sandbox use it too).
@@ -376,5 +392,33 @@ mod tests {
         ] {
             assert_eq!(TokenKind::of(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn every_operation_names_one_token_kind_by_its_scheme() {
+        // The spec's security schemes map to the kinds here and nowhere else: the server's
+        // binding check and the sandbox's token check both read `from_scheme`.
+        for k in [TokenKind::Ops, TokenKind::Message] {
+            assert_eq!(TokenKind::from_scheme(k.scheme()), Some(k));
+        }
+        assert_eq!(TokenKind::from_scheme("bearerAuth"), None);
+        let ops = crate::model::operations().expect("the embedded operations");
+        for op in ops {
+            let kinds: Vec<_> = op
+                .security
+                .iter()
+                .map(|s| TokenKind::from_scheme(s))
+                .collect();
+            assert!(
+                matches!(kinds.as_slice(), [Some(_)]),
+                "{}: {:?}",
+                op.operation_id,
+                op.security
+            );
+        }
+        assert!(
+            ops.iter()
+                .any(|o| o.security == [TokenKind::Message.scheme()])
+        );
     }
 }

@@ -223,7 +223,7 @@ fn numeric_settings_show_and_apply_the_one_range_and_default() {
 fn true_false_settings_show_and_apply_the_one_default() {
     // config::limits states each true/false setting once: --help (and so the generated table)
     // shows its default, the parser applies it.
-    use trekmail_mcp::config::{cli, limits};
+    use trekmail_mcp::config::{self, cli, limits};
     let base = [
         ("TREKMAIL_BASE_URL", "https://trekmail.net/"),
         ("TREKMAIL_API_TOKEN", "tm_live_abc"),
@@ -232,6 +232,12 @@ fn true_false_settings_show_and_apply_the_one_default() {
     assert_eq!(c.scope_aware, limits::SCOPE_AWARE.default);
     assert_eq!(c.read_only, limits::READ_ONLY.default);
     assert_eq!(c.drafts_only, limits::DRAFTS_ONLY.default);
+    let state = [("TREKMAIL_STATE_URL", "redis://127.0.0.1:6379")];
+    let c = parse(&[base.as_slice(), &state].concat()).unwrap();
+    assert_eq!(
+        c.state.map(|s| s.required),
+        Some(limits::STATE_REQUIRED.default)
+    );
     let command = cli::command();
     for f in limits::FLAGS {
         let arg = command
@@ -245,6 +251,17 @@ fn true_false_settings_show_and_apply_the_one_default() {
             f.var
         );
         assert!(!help[..help.len() - 10].contains("[default"), "{help}");
+        if f.var == limits::SANDBOX.var {
+            // Read before the configuration (to start the sandbox): a value that is not
+            // true/false starts none, and the configuration names what is then missing.
+            assert!(!config::start::sandbox_requested(|_| Some("yes".into())));
+            assert_eq!(
+                config::start::sandbox_requested(|_| None),
+                limits::SANDBOX.default
+            );
+            assert!(config::start::sandbox_requested(|_| Some(" TRUE ".into())));
+            continue;
+        }
         let mut vars = base.to_vec();
         vars.push((f.var, "yes"));
         let problems = parse(&vars).err().unwrap_or_default();
@@ -255,5 +272,138 @@ fn true_false_settings_show_and_apply_the_one_default() {
             "{}=yes: {problems:?}",
             f.var
         );
+    }
+}
+
+/// The help of the flag bound to `var`, as `--help` prints it.
+fn help_of(var: &str) -> String {
+    let command = trekmail_mcp::config::cli::command();
+    let arg = command
+        .get_arguments()
+        .find(|a| a.get_env() == Some(std::ffi::OsStr::new(var)))
+        .unwrap_or_else(|| panic!("no flag for {var}"));
+    arg.get_help().unwrap().to_string()
+}
+
+#[test]
+fn word_and_list_settings_show_the_default_the_parser_applies() {
+    // config::limits states each default once: --help (and so the generated table) shows it,
+    // and the parser (or, for the allow-lists, the HTTP server: see tests/http.rs) applies it.
+    use trekmail_mcp::call::human::HumanConfirm;
+    use trekmail_mcp::config::{limits, logging};
+    use trekmail_mcp::serve::http_server::settings::TokenMode;
+    for t in limits::TEXTS {
+        let help = help_of(t.var);
+        assert!(
+            help.ends_with(&format!(" [default: {}]", t.default)),
+            "{}: {help}",
+            t.var
+        );
+        assert_eq!(help.matches("[default").count(), 1, "{help}");
+    }
+    for l in limits::LISTS {
+        let help = help_of(l.var);
+        assert!(
+            help.ends_with(&format!(" [default: {}]", l.default.join(","))),
+            "{}: {help}",
+            l.var
+        );
+    }
+    let base = [
+        ("TREKMAIL_BASE_URL", "https://trekmail.net/"),
+        ("TREKMAIL_API_TOKEN", "tm_live_abc"),
+        ("TREKMAIL_HTTP_LISTEN", "127.0.0.1:0"),
+    ];
+    let unset = parse(&base).unwrap();
+    let mut vars = base.to_vec();
+    for t in [
+        limits::HUMAN_CONFIRM,
+        limits::USER_AGENT,
+        limits::HTTP_TOKENS,
+    ] {
+        vars.push((t.var, t.default));
+    }
+    let set = parse(&vars).unwrap();
+    assert_eq!(unset.human_confirm, set.human_confirm);
+    assert_eq!(unset.human_confirm, HumanConfirm::Auto);
+    assert_eq!(unset.user_agent, set.user_agent);
+    assert_eq!(
+        unset.user_agent,
+        format!("trekmail-mcp/{}", env!("CARGO_PKG_VERSION"))
+    );
+    let tokens = |c: &Config| c.http.as_ref().unwrap().tokens;
+    assert_eq!(tokens(&unset), tokens(&set));
+    assert_eq!(tokens(&unset), TokenMode::Operator);
+    // Unset, every toolset; the word the default names selects every one too.
+    assert_eq!(unset.toolsets, None);
+    let all = parse(
+        &[
+            base.as_slice(),
+            &[(limits::TOOLSETS.var, limits::TOOLSETS.default)],
+        ]
+        .concat(),
+    )
+    .unwrap();
+    assert_eq!(all.toolsets, Some(TOOLSETS.map(String::from).to_vec()));
+    assert_eq!(
+        logging::filter(None),
+        logging::filter(Some(limits::LOG.default))
+    );
+    assert_eq!(
+        logging::filter(None),
+        tracing::level_filters::LevelFilter::INFO
+    );
+    assert_eq!(
+        logging::filter(Some("nonsense")),
+        tracing::level_filters::LevelFilter::INFO
+    );
+}
+
+#[test]
+fn no_default_is_written_by_hand_in_a_flag_help() {
+    // Defaults are appended from config::limits; a hand-written one would be a second statement
+    // that can drift. The state key file's default is a behaviour (a random key), not a value.
+    use clap::CommandFactory as _;
+    for a in trekmail_mcp::config::cli::Cli::command().get_arguments() {
+        let Some(var) = a.get_env() else { continue };
+        let help = a.get_help().map(ToString::to_string).unwrap_or_default();
+        if var == "TREKMAIL_STATE_KEY_FILE" {
+            continue;
+        }
+        assert!(!help.contains("[default"), "{var:?}: {help}");
+    }
+}
+
+#[test]
+fn each_gate_is_opened_by_the_variable_its_catalogue_entry_names() {
+    // The catalogue names each gate's variable (what the agent is told to ask for); the
+    // configuration reads the switch by that name, with a flag, closed by default.
+    use trekmail_mcp::catalog::map::GateName;
+    use trekmail_mcp::config::{cli, limits};
+    for g in [
+        GateName::Destructive,
+        GateName::Sending,
+        GateName::Migration,
+        GateName::Payments,
+    ] {
+        let f = limits::FLAGS.iter().find(|f| f.var == g.env_var());
+        assert!(f.is_some_and(|f| !f.default), "{g:?}");
+        let base = [
+            ("TREKMAIL_BASE_URL", "https://trekmail.net/"),
+            ("TREKMAIL_API_TOKEN", "tm_live_abc"),
+            (g.env_var(), "true"),
+        ];
+        let c = parse(&base).unwrap();
+        let open = match g {
+            GateName::Destructive => c.allow_destructive,
+            GateName::Sending => c.allow_sending,
+            GateName::Migration => c.allow_migration,
+            _ => c.allow_payments,
+        };
+        assert!(open, "{g:?}");
+    }
+    let flags = cli::flags();
+    for g in [GateName::UploadDir, GateName::Payments] {
+        assert!(flags.iter().any(|(_, v)| v == g.env_var()), "{g:?}");
     }
 }

@@ -293,7 +293,8 @@ async fn foreign_host_and_origin_are_forbidden_before_any_call() {
 }
 
 #[tokio::test]
-async fn loopback_origins_are_the_default_and_others_are_forbidden() {
+async fn loopback_hosts_and_origins_are_the_default_and_others_are_forbidden() {
+    use trekmail_mcp::config::limits;
     let s = serve(Opts::default(), &[]).await;
     domain_7(&s.mock).await;
     let call = rpc(
@@ -308,6 +309,24 @@ async fn loopback_origins_are_the_default_and_others_are_forbidden() {
     assert!(s.api_requests().await.is_empty());
     let (status, _, text) = s.post(&call, &[("origin", "http://localhost:5173")]).await;
     assert_eq!(status, 200, "{text}");
+    // What --help and docs/configuration.md state as the defaults is what the server applies.
+    let port = s.addr.port();
+    for host in limits::HTTP_ALLOWED_HOSTS.default {
+        let host = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        let (status, _, text) = s.post(&call, &[("host", &host)]).await;
+        assert_eq!(status, 200, "{host}: {text}");
+    }
+    for origin in limits::HTTP_ALLOWED_ORIGINS.default {
+        let origin = origin.replace(":*", ":5173");
+        let (status, _, text) = s.post(&call, &[("origin", &origin)]).await;
+        assert_eq!(status, 200, "{origin}: {text}");
+    }
+    let (status, _, text) = s.post(&call, &[("host", "intranet.example")]).await;
+    assert_eq!(status, 403, "{text}");
     s.stop.cancel();
 }
 

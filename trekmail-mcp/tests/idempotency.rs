@@ -169,7 +169,11 @@ async fn secret_keys_survive_a_restart_and_cannot_be_confirmed_offline() {
             &SecretKey::random(),
             0,
         );
-        assert_ne!(k[i], plain, "{tool}: secret entered the key in the clear");
+        assert_ne!(
+            k[i],
+            plain.as_str(),
+            "{tool}: secret entered the key in the clear"
+        );
     }
     // Another password gives another key; another token keys the digest differently.
     let mut other = bulk.clone();

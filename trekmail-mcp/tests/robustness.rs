@@ -5,6 +5,7 @@
 use serde_json::{Map, Value, json};
 use trekmail_mcp::Catalog;
 use trekmail_mcp::call::idempotency::{KeyPolicy, SecretKey, derive};
+use trekmail_mcp::catalog::schema::IdempotencyKey;
 
 fn random_value(rng: &mut fastrand::Rng, depth: u32) -> Value {
     match rng.u8(0..if depth > 2 { 6 } else { 8 }) {
@@ -65,7 +66,11 @@ fn random_arguments_never_panic_and_always_get_an_answer() {
             let problems = trekmail_mcp::catalog::checks::problems(def, &args);
             if problems.is_empty() {
                 accepted += 1;
-                let wire = trekmail_mcp::call::wire::to_wire(def.shape(), &args, Some("k".into()));
+                let wire = trekmail_mcp::call::wire::to_wire(
+                    def.shape(),
+                    &args,
+                    IdempotencyKey::new("k").as_ref(),
+                );
                 assert!(
                     def.shape().has_body == wire.body.is_some(),
                     "{}",
@@ -80,6 +85,7 @@ fn random_arguments_never_panic_and_always_get_an_answer() {
                 &secret,
                 1_700_000_000_000,
             );
+            let key = key.as_str();
             assert!(key.starts_with("mcp_") && key.len() == 4 + def.entry.name.len() + 1 + 32);
         }
     }

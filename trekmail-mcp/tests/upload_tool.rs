@@ -252,6 +252,56 @@ async fn a_small_file_goes_in_one_put_without_the_token() {
 }
 
 #[tokio::test]
+async fn a_callers_longest_key_still_gives_each_step_a_key_within_the_bound() {
+    // The caller's key may be 255 characters: a step's key (the key and the step) is derived
+    // through the same type, so it stays a key a header may carry, one per step, the same on
+    // a retry.
+    let data = pattern(5000);
+    let t = dir_with(&data);
+    let h = Harness::start(opts(Some(&t.0.join("up")), &[])).await;
+    let base = h.mock.uri();
+    initiate_answers(&h.mock, json!({"data": {"file_id": 3, "multipart": false, "upload_url": format!("{base}/_storage/3?sig=abc"), "headers": {}, "parts": []}})).await;
+    mount(&h.mock, "PUT", "/_storage/3", ResponseTemplate::new(200)).await;
+    mount(
+        &h.mock,
+        "POST",
+        "/api/v1/drive/uploads/3:complete",
+        json_answer(200, json!({"data": {"id": 3, "status": "active"}})),
+    )
+    .await;
+    let args =
+        json!({"space": "account", "local_path": "report.pdf", "idempotency_key": "k".repeat(255)});
+    for _ in 0..2 {
+        let r = h.call(TOOL, args.clone()).await;
+        assert!(!is_error(&r), "{}", text(&r));
+    }
+    let keys: Vec<String> = h
+        .requests()
+        .await
+        .iter()
+        .filter(|r| r.url.path().starts_with("/api/v1/"))
+        .map(|r| {
+            r.headers
+                .get("idempotency-key")
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(keys.len(), 4, "{keys:?}");
+    for k in &keys {
+        assert!(
+            (1..=255).contains(&k.len()) && k.bytes().all(|b| (b'!'..=b'~').contains(&b)),
+            "{k}"
+        );
+    }
+    assert_ne!(
+        keys[0], keys[1],
+        "initiate and complete have their own keys"
+    );
+    assert_eq!(keys[..2], keys[2..], "a retry repeats them");
+}
+
+#[tokio::test]
 async fn a_larger_file_goes_in_parts_with_progress_per_part() {
     let data = pattern(25);
     let t = dir_with(&data);

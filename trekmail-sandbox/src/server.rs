@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 use tokio::net::TcpListener;
 use trekmail_api::TokenKind;
-use trekmail_api::model::Location;
+use trekmail_api::model::{Location, Method};
 
 use crate::spec::{Route, Spec, percent_decode, typed};
 use crate::store::{Answer, Outside, Request, Store};
@@ -170,7 +170,7 @@ impl Sandbox {
                 "no such route (the API lives at /api/v1)",
             ));
         };
-        let (op, raw_params) = match self.spec.route(method, rest) {
+        let (op, raw_params) = match self.spec.route(Method::parse(method), rest) {
             Route::Found(op, p) => (op, p),
             Route::WrongMethod => {
                 return answer(Answer::error(
@@ -312,13 +312,13 @@ impl Sandbox {
         // Idempotency: the same key and request replays the first answer; another request is a 422.
         let fingerprint = {
             let mut h = Sha256::new();
-            h.update(method.as_bytes());
+            h.update(op.method.as_str().as_bytes());
             h.update(path.as_bytes());
             h.update(query.as_bytes());
             h.update(body);
             format!("{:x}", h.finalize())
         };
-        let idem = idem.filter(|k| !k.is_empty() && method != "GET");
+        let idem = idem.filter(|k| !k.is_empty() && op.method != Method::Get);
         if let Some(k) = &idem {
             let replays = self
                 .replays

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 use trekmail_api::TokenKind;
-use trekmail_api::model::{self, Location, Parameter, ResponseKind};
+use trekmail_api::model::{self, Location, Method, Parameter, ResponseKind};
 use trekmail_api::validate::{Patterns, validate};
 
 /// One path segment of a route: `prefix{param}suffix`, or a literal when `param` is `None`.
@@ -23,7 +23,7 @@ pub struct Operation {
     /// operationId.
     pub id: String,
     /// `GET`, `POST`, …
-    pub method: String,
+    pub method: Method,
     /// The path template, e.g. `/mailboxes/{mailbox_id}:pause`.
     pub path: String,
     /// The token the operation needs.
@@ -198,9 +198,13 @@ impl Spec {
             .iter()
             .map(|op| Operation {
                 id: op.operation_id.clone(),
-                method: op.method.as_str().to_owned(),
+                method: op.method,
                 path: op.path.clone(),
-                token: if op.security.iter().any(|t| t == "messageToken") {
+                token: if op
+                    .security
+                    .iter()
+                    .any(|t| TokenKind::from_scheme(t) == Some(TokenKind::Message))
+                {
                     TokenKind::Message
                 } else {
                     TokenKind::Ops
@@ -243,14 +247,16 @@ impl Spec {
 
     /// Finds the operation of `method path` (path below `/api/v1`); literal segments win over
     /// parameters (`/messages/folders` before `/messages/{uid}`), then literal text around a
-    /// parameter (`{file_id}:purge` before `{file_id}`).
-    pub fn route(&self, method: &str, path: &str) -> Route<'_> {
+    /// parameter (`{file_id}:purge` before `{file_id}`). `method` is `None` for a request
+    /// method no operation has ([`Method::parse`]): the path's other methods make it
+    /// [`Route::WrongMethod`].
+    pub fn route(&self, method: Option<Method>, path: &str) -> Route<'_> {
         let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let mut best: Option<(&Operation, BTreeMap<String, String>, usize)> = None;
         let mut other_method = false;
         for op in &self.operations {
             if let Some((params, score)) = op.matches(&parts) {
-                if op.method != method {
+                if Some(op.method) != method {
                     other_method = true;
                     continue;
                 }

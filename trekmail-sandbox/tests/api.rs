@@ -42,6 +42,20 @@ fn tokens_errors_and_the_message_token_info() {
     assert_eq!((st, v["error"]["code"].as_str()), (404, Some("not_found")));
     let (st, _) = call(&s, "GET", "/no/such/route", "tm_live_x", None, Value::Null);
     assert_eq!(st, 404);
+    // A method is read once, exactly (HTTP methods are case-sensitive): one no operation has
+    // is refused on a path that exists, and the path is still unknown where it does not.
+    for other in ["HEAD", "OPTIONS", "get", "Post", "BREW", ""] {
+        let (st, v) = call(&s, other, "/domains", "tm_live_x", None, Value::Null);
+        assert_eq!(
+            (st, v["error"]["code"].as_str()),
+            (405, Some("method_not_allowed")),
+            "{other:?}"
+        );
+        let (st, _) = call(&s, other, "/no/such/route", "tm_live_x", None, Value::Null);
+        assert_eq!(st, 404, "{other:?}");
+    }
+    let (st, _) = call(&s, "PUT", "/domains", "tm_live_x", None, Value::Null);
+    assert_eq!(st, 405, "a method of the spec, not on this path");
     let (st, v) = call(
         &s,
         "POST",
@@ -74,7 +88,7 @@ fn every_operation_routes_to_itself() {
             })
             .collect::<Vec<_>>()
             .join("/");
-        match s.spec().route(&op.method, &path) {
+        match s.spec().route(Some(op.method), &path) {
             trekmail_sandbox::spec::Route::Found(found, params) => {
                 assert_eq!(found.id, op.id, "{} {path}", op.method);
                 assert!(params.values().all(|v| v == "7"), "{path}: {params:?}");

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
-use trekmail_api::model::Location;
+use trekmail_api::model::{Location, Method};
 use trekmail_sandbox::Sandbox;
 use trekmail_sandbox::spec::{ListShape, Operation};
 
@@ -95,7 +95,7 @@ fn lists(s: &Sandbox) -> Vec<Operation> {
     s.spec()
         .operations
         .iter()
-        .filter(|o| o.method == "GET" && o.list_shape().is_some())
+        .filter(|o| o.method == Method::Get && o.list_shape().is_some())
         .cloned()
         .collect()
 }

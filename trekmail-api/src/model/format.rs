@@ -50,6 +50,12 @@ impl Method {
         }
     }
 
+    /// The method a request line names (`GET`, …: exact, as HTTP methods are case-sensitive);
+    /// `None` for one no operation has (`HEAD`, `get`, …).
+    pub fn parse(text: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.as_str() == text)
+    }
+
     /// The key of this method in an OpenAPI path item (`get`, `post`, ...).
     pub fn openapi_key(self) -> &'static str {
         match self {

@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use crate::call::human::Approval;
 use crate::call::verdict::Verdict;
 use crate::catalog::ToolDef;
-use crate::catalog::schema::Target;
+use crate::catalog::schema::{IdempotencyKey, Target};
 use crate::catalog::truncate::cut;
 
 /// Where the lines go.
@@ -153,7 +153,7 @@ pub struct Line<'a> {
     pub outcome: Outcome,
     /// The `Idempotency-Key` of a write, once known.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub idempotency_key: Option<&'a str>,
+    pub idempotency_key: Option<&'a IdempotencyKey>,
     /// Our `X-Request-Id` of the request, once one was made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<&'a str>,

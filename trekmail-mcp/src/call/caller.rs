@@ -157,7 +157,7 @@ impl Caller {
         let file_args = opened.as_ref().map(|o| upload::intent_args(&args, o));
         let key_args = file_args.as_ref().unwrap_or(&args);
         let (key, intent) = match def.writes().then(|| self.key(def, key_args)) {
-            Some(Key::Given(k)) => (Some(k.into()), None),
+            Some(Key::Given(k)) => (Some(k), None),
             Some(Key::Decide(i)) => (None, Some(i)),
             None => (None, None),
         };
@@ -338,7 +338,7 @@ impl Caller {
                 verdict: Verdict::Flow {
                     completed: result.is_error != Some(true),
                 },
-                result: results::annotate(result, prepared.key.as_deref(), &prepared.notes),
+                result: results::annotate(result, prepared.key.as_ref(), &prepared.notes),
                 approval: prepared.approval,
                 confirmed: prepared.confirmed(),
                 key: prepared.key,
@@ -390,7 +390,7 @@ impl Caller {
             None => result,
         };
         Finished {
-            result: results::annotate(result, key.as_deref(), &notes),
+            result: results::annotate(result, key.as_ref(), &notes),
             verdict,
             key,
             request_id: Some(request_id),
@@ -427,7 +427,7 @@ impl Caller {
             tool: def.map_or("(unknown)", |d| d.entry.name.as_str()),
             target,
             outcome: audit::Outcome::Done(finished.verdict),
-            idempotency_key: finished.key.as_deref(),
+            idempotency_key: finished.key.as_ref(),
             request_id: finished.request_id.as_deref(),
             approval: finished.approval,
             confirmed: finished.confirmed,
@@ -462,10 +462,9 @@ impl Caller {
         };
         let path = wire::to_wire(def.shape(), &prepared.args, None).path;
         // A write always has its key by now; the fallback keeps two uploads apart regardless.
-        let key = prepared
-            .key
-            .clone()
-            .unwrap_or_else(|| format!("mcp_upload_{}", uuid::Uuid::new_v4().simple()));
+        let key = prepared.key.clone().unwrap_or_else(|| {
+            IdempotencyKey::derived(format!("mcp_upload_{}", uuid::Uuid::new_v4().simple()))
+        });
         let ops = upload::Operations {
             initiate: &def.entry.operation,
             complete: &flow.complete,
@@ -551,7 +550,7 @@ impl Caller {
             ..
         } = prepared;
         let name = &def.entry.name;
-        let mut wire_args = wire::to_wire(def.shape(), args, key.clone());
+        let mut wire_args = wire::to_wire(def.shape(), args, key.as_ref());
         // Our id travels as the real X-Request-Id header: the transport keeps it on every attempt.
         wire_args.header.insert(
             trekmail_api::REQUEST_ID.into(),
@@ -626,7 +625,7 @@ pub struct Finished {
     /// Sent, failed or refused.
     pub verdict: Verdict,
     /// The write's `Idempotency-Key`, once known.
-    pub key: Option<String>,
+    pub key: Option<IdempotencyKey>,
     /// Our `X-Request-Id`, once the call got that far.
     pub request_id: Option<String>,
     /// How the user's approval was obtained, once the call got that far.
@@ -642,7 +641,7 @@ pub struct Prepared<'a> {
     /// Its arguments, as given.
     pub args: Map<String, Value>,
     /// The `Idempotency-Key` of a write, once known.
-    pub key: Option<String>,
+    pub key: Option<IdempotencyKey>,
     /// A write's intent, for the memory to decide its key before it is sent.
     pub intent: Option<Intent>,
     /// What the result must also say (arguments that were ignored).
@@ -684,7 +683,7 @@ impl Prepared<'_> {
             tool: &self.def.entry.name,
             target: audit::target(self.def, &self.args),
             outcome,
-            idempotency_key: self.key.as_deref(),
+            idempotency_key: self.key.as_ref(),
             request_id: Some(&self.request_id),
             approval: self.approval,
             confirmed: self.confirmed(),

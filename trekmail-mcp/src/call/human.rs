@@ -32,11 +32,10 @@ use crate::catalog::truncate::cut;
 /// The key of the approval question among an input-required result's `inputRequests`.
 pub const QUESTION_KEY: &str = "approval";
 
-/// `TREKMAIL_HUMAN_CONFIRM`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// `TREKMAIL_HUMAN_CONFIRM` (its default: `config/limits.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HumanConfirm {
     /// Ask when the client can; when it cannot, the switch and the argument suffice.
-    #[default]
     Auto,
     /// Ask; refuse when the client cannot ask.
     Always,

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::call::intents::Scope;
 use crate::catalog::ToolDef;
 use crate::catalog::argpath::ArgPath;
+use crate::catalog::schema::IdempotencyKey;
 use trekmail_api::TokenKind;
 use trekmail_api::canonical::canonical_json;
 
@@ -137,7 +138,7 @@ pub fn derive(
     policy: &KeyPolicy<'_>,
     secret: &SecretKey,
     unix_ms: u128,
-) -> String {
+) -> IdempotencyKey {
     derive_masked(tool, args, excluded, policy, &[], secret, unix_ms)
 }
 
@@ -151,7 +152,7 @@ pub fn derive_masked(
     also_secret: &[&str],
     secret: &SecretKey,
     unix_ms: u128,
-) -> String {
+) -> IdempotencyKey {
     let mut hashed: Map<String, Value> = args
         .iter()
         .filter(|(k, _)| !excluded.contains(&k.as_str()))
@@ -174,7 +175,7 @@ pub fn derive_masked(
     }
     let input = format!("{tool}:{}", canonical_json(&Value::Object(hashed), &[]));
     let digest = Sha256::digest(input.as_bytes());
-    format!("mcp_{tool}_{}", &hex(&digest)[..32])
+    IdempotencyKey::derived(format!("mcp_{tool}_{}", &hex(&digest)[..32]))
 }
 
 /// Replaces the values at `path` (`password`, `items[].password`, anywhere) by their digest.
@@ -210,7 +211,30 @@ mod tests {
             &SecretKey::random(),
             0,
         );
-        assert_eq!(key, "mcp_create_domain_aed93f85c7e12b38e66148d3fbf523af");
+        assert_eq!(
+            key.as_str(),
+            "mcp_create_domain_aed93f85c7e12b38e66148d3fbf523af"
+        );
+    }
+
+    #[test]
+    fn a_derived_key_obeys_the_rule_of_a_callers_key_whatever_the_tool_name() {
+        // A name the catalogue would refuse still gives a key a header may carry.
+        for tool in ["t".repeat(300), "a tool".to_owned()] {
+            let k = derive(
+                &tool,
+                &obj(json!({"name": "example.com"})),
+                &[],
+                &KeyPolicy::default(),
+                &SecretKey::random(),
+                0,
+            );
+            assert_eq!(
+                IdempotencyKey::new(k.as_str()).as_ref(),
+                Some(&k),
+                "{tool}: {k}"
+            );
+        }
     }
 
     #[test]
@@ -262,7 +286,10 @@ mod tests {
             "mcp_dns_recheck_{}",
             &hex(&Sha256::digest(br#"dns_recheck:{"_t":1,"domain_id":7}"#))[..32]
         );
-        assert_eq!(derive("dns_recheck", &args, &[], &p, &s, 300_000), expected);
+        assert_eq!(
+            derive("dns_recheck", &args, &[], &p, &s, 300_000).as_str(),
+            expected
+        );
     }
 
     #[test]

@@ -19,6 +19,8 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use trekmail_api::Deadline;
 
+use crate::catalog::schema::IdempotencyKey;
+
 /// How long the API keeps a key's answer, assumed: the reference does not say, and 24 hours is
 /// the common practice of idempotency caches. The memory keeps a target's last write this long
 /// after its last use: forgetting it sooner could let the API replay an old answer to a new
@@ -58,7 +60,7 @@ impl Scope {
 
     /// The intent of a write with key `derived` to `target` (see [`crate::call::idempotency::target`]):
     /// the target enters only as an HMAC under this scope.
-    pub fn intent(&self, tool: &str, target: &str, derived: String) -> Intent {
+    pub fn intent(&self, tool: &str, target: &str, derived: IdempotencyKey) -> Intent {
         Intent {
             caller: self.mac("caller"),
             target: self.mac(&format!("target:{target}")),
@@ -80,10 +82,10 @@ pub struct Intent {
     /// The tool (names the fresh key: `mcp_<tool>_…`).
     pub tool: String,
     /// The key derived from the arguments.
-    pub derived: String,
+    pub derived: IdempotencyKey,
     /// The key derived from the arguments without the window's `_t`: equal to `derived` for a
     /// tool without a window.
-    pub same: String,
+    pub same: IdempotencyKey,
     /// The tool's window: a repeat of the same arguments within it, nothing different in between,
     /// is a retry even when `_t` has moved on (a retry across a window boundary must not write
     /// twice); after it, a new intent.
@@ -93,7 +95,7 @@ pub struct Intent {
 impl Intent {
     /// This intent for a tool whose key changes every `window`: `same` is its key derived
     /// without the window.
-    pub fn windowed(self, same: String, window: Duration) -> Self {
+    pub fn windowed(self, same: IdempotencyKey, window: Duration) -> Self {
         Self {
             same,
             window: Some(window),
@@ -103,15 +105,15 @@ impl Intent {
 
     /// Whether a write that sent its key `since` ago is repeated by this one: the same
     /// arguments, within the window.
-    fn repeats_within_window(&self, same: &str, since: Duration) -> bool {
-        self.window.is_some_and(|w| self.same == same && since < w)
+    fn repeats_within_window(&self, same: &IdempotencyKey, since: Duration) -> bool {
+        self.window.is_some_and(|w| self.same == *same && since < w)
     }
 
     /// A fresh key for a new intent whose derived key this target already used: chained to
     /// `after` (the key sent before it, or anything unique), so it is new.
-    pub fn fresh_key(&self, after: &str) -> String {
+    pub fn fresh_key(&self, after: &str) -> IdempotencyKey {
         let h = Sha256::digest(format!("{}>{after}", self.derived).as_bytes());
-        format!("mcp_{}_{}", self.tool, &hex(&h)[..32])
+        IdempotencyKey::derived(format!("mcp_{}_{}", self.tool, &hex(&h)[..32]))
     }
 }
 
@@ -121,7 +123,8 @@ impl Intent {
 pub struct Undecided(pub String);
 
 /// A boxed decision.
-pub type Decision<'a> = Pin<Box<dyn Future<Output = Result<String, Undecided>> + Send + 'a>>;
+pub type Decision<'a> =
+    Pin<Box<dyn Future<Output = Result<IdempotencyKey, Undecided>> + Send + 'a>>;
 
 /// Where the memory lives.
 pub trait IntentMemory: Send + Sync {
@@ -140,11 +143,11 @@ fn hex(bytes: &[u8]) -> String {
 /// What a target's writes were.
 struct Last {
     /// The derived key of the last write.
-    derived: String,
+    derived: IdempotencyKey,
     /// The key it was sent with.
-    sent: String,
+    sent: IdempotencyKey,
     /// The windowless key of the last write, and when its key was first sent.
-    same: String,
+    same: IdempotencyKey,
     sent_at: Instant,
     /// Fingerprints of the derived keys already sent to this target (bounded; `saturated` once
     /// full, and then every new intent gets a fresh key). A fingerprint collision only makes a
@@ -190,7 +193,7 @@ impl Default for ProcessMemory {
     }
 }
 
-fn fingerprint(key: &str) -> u64 {
+fn fingerprint(key: &IdempotencyKey) -> u64 {
     let mut h = DefaultHasher::new();
     key.hash(&mut h);
     h.finish()
@@ -206,7 +209,7 @@ impl ProcessMemory {
     }
 
     /// The decision, at once.
-    pub fn key(&self, intent: &Intent) -> String {
+    pub fn key(&self, intent: &Intent) -> IdempotencyKey {
         let Ok(mut guard) = self.callers.lock() else {
             // A poisoned lock: fall back to the derived key (the behaviour without memory).
             return intent.derived.clone();
@@ -238,7 +241,7 @@ impl ProcessMemory {
             let fp = fingerprint(derived);
             // A new intent whose key this target already used: chain it to the last write.
             let sent = if last.saturated || last.used.contains(&fp) {
-                intent.fresh_key(&last.sent)
+                intent.fresh_key(last.sent.as_str())
             } else {
                 derived.clone()
             };
@@ -334,8 +337,14 @@ impl IntentMemory for ProcessMemory {
 mod tests {
     use super::*;
 
+    fn key(text: &str) -> IdempotencyKey {
+        IdempotencyKey::new(text).unwrap_or_else(|| panic!("{text:?} is no key"))
+    }
+
     fn decide(m: &ProcessMemory, s: &Scope, target: &str, derived: &str) -> String {
-        m.key(&s.intent("set_forwarding", target, derived.to_owned()))
+        m.key(&s.intent("set_forwarding", target, key(derived)))
+            .as_str()
+            .to_owned()
     }
 
     #[test]
@@ -392,9 +401,9 @@ mod tests {
         // The same token gives the same scope (another replica, a restart).
         assert_eq!(
             Scope::for_token("tm_live_alice0123456789")
-                .intent("t", "m1", String::new())
+                .intent("t", "m1", key("k"))
                 .caller,
-            a.intent("t", "m1", String::new()).caller
+            a.intent("t", "m1", key("k")).caller
         );
     }
 
@@ -406,9 +415,11 @@ mod tests {
         // `_t` moved on between the call and its retry: the derived keys differ.
         let k = |derived: &str, same: &str| {
             m.key(
-                &s.intent("dns_recheck", "d1", derived.to_owned())
-                    .windowed(same.to_owned(), window),
+                &s.intent("dns_recheck", "d1", key(derived))
+                    .windowed(key(same), window),
             )
+            .as_str()
+            .to_owned()
         };
         let first = k("mcp_dns_recheck_t1", "mcp_dns_recheck_x");
         assert_eq!(first, "mcp_dns_recheck_t1");

@@ -252,7 +252,7 @@ pub async fn pay(
         },
     };
     Paid::Finished(Finished {
-        result: results::annotate(result, key.as_deref(), &notes),
+        result: results::annotate(result, key.as_ref(), &notes),
         verdict,
         key,
         request_id: Some(prepared.request_id.clone()),

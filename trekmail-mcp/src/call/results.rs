@@ -13,6 +13,7 @@ use crate::call::tokens::TokenVariable as _;
 use crate::catalog::ToolDef;
 use crate::catalog::argpath::ArgPath;
 use crate::catalog::map::FileSpec;
+use crate::catalog::schema::IdempotencyKey;
 use crate::catalog::truncate::cut;
 
 /// A refusal or validation failure: the model can correct the call.
@@ -160,7 +161,11 @@ fn with_notice((mut r, marker): (CallToolResult, Option<Marker>)) -> CallToolRes
 
 /// Adds what the agent must know beyond the API's answer, in a text block of its own so the
 /// answer stays whole: the write's `Idempotency-Key` and notes (ignored arguments).
-pub fn annotate(mut r: CallToolResult, key: Option<&str>, notes: &[String]) -> CallToolResult {
+pub fn annotate(
+    mut r: CallToolResult,
+    key: Option<&IdempotencyKey>,
+    notes: &[String],
+) -> CallToolResult {
     let mut lines: Vec<String> = notes.to_vec();
     if let Some(k) = key {
         lines.push(format!(

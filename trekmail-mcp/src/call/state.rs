@@ -15,6 +15,7 @@ use crate::call::intents::{
 };
 use crate::call::metrics::Metrics;
 use crate::call::send_rate::now_ms;
+use crate::catalog::schema::IdempotencyKey;
 
 /// Every key this server writes starts with this.
 pub const KEY_PREFIX: &str = "trekmail-mcp";
@@ -44,72 +45,8 @@ impl std::fmt::Debug for StateConfig {
 }
 
 impl StateConfig {
-    /// Reads `TREKMAIL_STATE_URL`, `TREKMAIL_STATE_REQUIRED` and `TREKMAIL_STATE_CA_FILE`; a
-    /// problem never echoes the URL or the file's content.
-    pub fn from_env(
-        get: &impl Fn(&str) -> Option<String>,
-        problems: &mut Vec<String>,
-    ) -> Option<Self> {
-        let required = match get("TREKMAIL_STATE_REQUIRED").map(|v| v.trim().to_ascii_lowercase()) {
-            None => true,
-            Some(v) if v == "true" || v == "1" => true,
-            Some(v) if v == "false" || v == "0" => false,
-            Some(_) => {
-                problems.push("TREKMAIL_STATE_REQUIRED must be true, false, 1 or 0".into());
-                true
-            }
-        };
-        let ca_pem = get("TREKMAIL_STATE_CA_FILE").and_then(|path| {
-            let path = path.trim();
-            match std::fs::read(path) {
-                Ok(pem) if pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") => {
-                    Some(pem)
-                }
-                Ok(_) => {
-                    problems.push(format!(
-                        "TREKMAIL_STATE_CA_FILE: {path:?} holds no PEM certificate"
-                    ));
-                    None
-                }
-                Err(e) => {
-                    problems.push(format!("TREKMAIL_STATE_CA_FILE: cannot read {path:?}: {e}"));
-                    None
-                }
-            }
-        });
-        let Some(url) = get("TREKMAIL_STATE_URL").map(|u| u.trim().to_owned()) else {
-            if ca_pem.is_some() {
-                problems.push("TREKMAIL_STATE_CA_FILE is set without TREKMAIL_STATE_URL".into());
-            }
-            return None;
-        };
-        let tls = url.starts_with("rediss://");
-        if !(tls || url.starts_with("redis://")) || redis::Client::open(url.as_str()).is_err() {
-            problems.push(
-                "TREKMAIL_STATE_URL must be a redis:// or rediss:// URL (redis[s]://[:password@]host[:port][/db])".into(),
-            );
-            return None;
-        }
-        if ca_pem.is_some() && !tls {
-            problems
-                .push("TREKMAIL_STATE_CA_FILE needs a rediss:// TREKMAIL_STATE_URL (TLS)".into());
-            return None;
-        }
-        let config = Self {
-            url,
-            required,
-            ca_pem,
-        };
-        // The certificates are parsed now, so a bad file stops the start, not the first write.
-        if let Err(e) = config.client() {
-            problems.push(e.0);
-            return None;
-        }
-        Some(config)
-    }
-
     /// The client for this store: over TLS trusting only `ca_pem` when it is set.
-    fn client(&self) -> Result<redis::Client, StoreError> {
+    pub(crate) fn client(&self) -> Result<redis::Client, StoreError> {
         let client = match &self.ca_pem {
             None => redis::Client::open(self.url.as_str()),
             Some(pem) => redis::Client::build_with_tls(
@@ -120,7 +57,7 @@ impl StateConfig {
                 },
             ),
         };
-        // The URL is checked first (`from_env`): with a CA file, what fails is the file.
+        // The URL is checked first (`config/state.rs`): with a CA file, what fails is the file.
         client.map_err(|_| {
             StoreError(if self.ca_pem.is_some() {
                 "TREKMAIL_STATE_CA_FILE holds a certificate that cannot be parsed".into()
@@ -437,7 +374,7 @@ impl SharedIntents {
         intent: &Intent,
         now_ms: u64,
         deadline: Deadline,
-    ) -> Result<String, StoreError> {
+    ) -> Result<IdempotencyKey, StoreError> {
         let last = Store::key("intent", &intent.caller, &intent.target);
         let used = format!("{last}:used");
         let fresh = intent.fresh_key(&uuid::Uuid::new_v4().to_string());
@@ -452,17 +389,25 @@ impl SharedIntents {
                 self.script
                     .key(last)
                     .key(used)
-                    .arg(&intent.derived)
-                    .arg(fresh)
+                    .arg(intent.derived.as_str())
+                    .arg(fresh.as_str())
                     .arg(ttl)
                     .arg(MAX_KEYS_PER_TARGET)
-                    .arg(&intent.same)
+                    .arg(intent.same.as_str())
                     .arg(now_ms)
                     .arg(window_ms)
                     .invoke_async::<String>(&mut conn)
                     .await
             })
             .await
+            .and_then(|sent| {
+                // The store holds what this server wrote; anything else is not sent.
+                IdempotencyKey::new(&sent).ok_or_else(|| {
+                    StoreError(
+                        "the state store (TREKMAIL_STATE_URL) answered something that is not an idempotency key".into(),
+                    )
+                })
+            })
     }
 
     fn log_fallback(&self, why: &StoreError, now_ms: u64) {
@@ -503,41 +448,6 @@ mod tests {
     /// A deadline no test step comes near.
     fn soon() -> Deadline {
         Deadline::after(Duration::from_secs(5))
-    }
-
-    fn read(url: Option<&str>, required: Option<&str>) -> (Option<StateConfig>, Vec<String>) {
-        let get = |k: &str| match k {
-            "TREKMAIL_STATE_URL" => url.map(str::to_owned),
-            "TREKMAIL_STATE_REQUIRED" => required.map(str::to_owned),
-            _ => None,
-        };
-        let mut problems = Vec::new();
-        (StateConfig::from_env(&get, &mut problems), problems)
-    }
-
-    #[test]
-    fn the_url_is_redis_or_rediss_and_never_echoed() {
-        let (c, p) = read(Some("redis://:pw-QQQ@127.0.0.1:6379/0"), None);
-        assert!(p.is_empty(), "{p:?}");
-        let c = c.expect("config");
-        assert!(c.required, "required by default");
-        assert!(!format!("{c:?}").contains("QQQ"));
-        assert!(
-            read(Some("rediss://cache.internal:6380"), Some("false"))
-                .0
-                .is_some_and(|c| !c.required)
-        );
-        for bad in [
-            "http://127.0.0.1:6379",
-            "127.0.0.1:6379",
-            "redis://:pw-QQQ@[::1",
-        ] {
-            let (c, p) = read(Some(bad), None);
-            assert!(c.is_none() && p.len() == 1, "{bad}: {p:?}");
-            assert!(!p[0].contains("QQQ"), "{}", p[0]);
-        }
-        assert_eq!(read(None, Some("maybe")).1.len(), 1);
-        assert!(read(None, None).0.is_none());
     }
 
     /// The log lines written while `f` runs on this thread.
@@ -644,7 +554,11 @@ mod tests {
         ] {
             let at = now.fetch_add(by, Ordering::Relaxed) + by;
             n += 1;
-            let intent = scope.intent("set_forwarding", "mailbox/1", format!("key-{n}"));
+            let intent = scope.intent(
+                "set_forwarding",
+                "mailbox/1",
+                IdempotencyKey::derived(format!("key-{n}")),
+            );
             assert!(intents.decide(&intent, soon()).await.is_ok(), "falls back");
             assert!(
                 budget.take(&rate, 1, at, soon()).await.is_ok(),
@@ -675,67 +589,6 @@ mod tests {
         assert!(gate.due(60_000));
         assert!(!gate.due(1_000), "a clock stepping back does not open it");
         assert!(gate.due(120_000));
-    }
-
-    #[test]
-    fn a_ca_file_goes_with_a_rediss_url_and_its_content_is_never_echoed() {
-        let dir = std::env::temp_dir().join(format!("trekmail-state-ca-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let ca = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../trekmail-api/tests/tls/ca.pem"
-        );
-        let junk = dir.join("junk.pem");
-        std::fs::write(&junk, "not a certificate QQQ").expect("write");
-        let broken = dir.join("broken.pem");
-        std::fs::write(
-            &broken,
-            "-----BEGIN CERTIFICATE-----\nQQQ!!\n-----END CERTIFICATE-----\n",
-        )
-        .expect("write");
-        let read = |url: Option<&str>, file: &str| {
-            let get = |k: &str| match k {
-                "TREKMAIL_STATE_URL" => url.map(str::to_owned),
-                "TREKMAIL_STATE_CA_FILE" => Some(file.to_owned()),
-                _ => None,
-            };
-            let mut problems = Vec::new();
-            (StateConfig::from_env(&get, &mut problems), problems)
-        };
-        let (c, p) = read(Some("rediss://127.0.0.1:6380"), ca);
-        assert!(p.is_empty(), "{p:?}");
-        let c = c.expect("config");
-        assert!(c.ca_pem.is_some());
-        assert!(!format!("{c:?}").contains("BEGIN"), "{c:?}");
-        for (url, file, says) in [
-            (Some("redis://127.0.0.1:6379"), ca, "needs a rediss://"),
-            (None, ca, "without TREKMAIL_STATE_URL"),
-            (
-                Some("rediss://127.0.0.1:6380"),
-                "/nonexistent/ca.pem",
-                "cannot read",
-            ),
-            (
-                Some("rediss://127.0.0.1:6380"),
-                junk.to_str().expect("utf-8"),
-                "no PEM",
-            ),
-            (
-                Some("rediss://127.0.0.1:6380"),
-                broken.to_str().expect("utf-8"),
-                "cannot be parsed",
-            ),
-        ] {
-            // Any problem stops the start; the config returned beside it is not used.
-            let (_, p) = read(url, file);
-            assert!(p.len() == 1, "{file}: {p:?}");
-            assert!(
-                p[0].contains("TREKMAIL_STATE_CA_FILE") && p[0].contains(says),
-                "{p:?}"
-            );
-            assert!(!p[0].contains("QQQ"), "{p:?}");
-        }
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

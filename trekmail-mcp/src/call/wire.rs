@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 use trekmail_api::OperationArgs;
 
-use crate::catalog::schema::{FixedTarget, Send, Shape, Target};
+use crate::catalog::schema::{FixedTarget, IdempotencyKey, Send, Shape, Target};
 
 fn is_empty(v: &Value) -> bool {
     match v {
@@ -20,7 +20,7 @@ fn is_empty(v: &Value) -> bool {
 pub fn to_wire(
     shape: &Shape,
     args: &Map<String, Value>,
-    idempotency_key: Option<String>,
+    idempotency_key: Option<&IdempotencyKey>,
 ) -> OperationArgs {
     let mut out = OperationArgs::default();
     let mut body = Map::new();
@@ -90,8 +90,10 @@ pub fn to_wire(
         }
     }
     if let Some(k) = idempotency_key {
-        out.header
-            .insert("Idempotency-Key".into(), Value::String(k));
+        out.header.insert(
+            trekmail_api::IDEMPOTENCY_KEY.into(),
+            Value::String(k.as_str().to_owned()),
+        );
     }
     if shape.has_body {
         out.body = Some(Value::Object(body));

@@ -12,7 +12,6 @@ use crate::catalog::argpath::ArgPath;
 use crate::catalog::map::{Check, FlowKind, GateName, ToolEntry, ToolsMap, UPLOAD_PATH_ARG};
 use crate::catalog::schema::{self, IDEMPOTENCY_ARG, Shape};
 use crate::catalog::validate::Patterns;
-use trekmail_api::TokenKind;
 
 /// Bounds of a tool's title, in bytes.
 pub const TITLE_LEN: std::ops::RangeInclusive<usize> = 1..=60;
@@ -384,11 +383,7 @@ impl Catalog {
         }
         let method = op.method;
         let security: Vec<&str> = op.security.iter().map(String::as_str).collect();
-        let expected = match entry.token {
-            TokenKind::Ops => "opsToken",
-            TokenKind::Message => "messageToken",
-        };
-        if security != [expected] {
+        if security != [entry.token.scheme()] {
             problems.push(format!(
                 "{both}: tools-map.toml says token {:?} but the spec's security is {security:?}",
                 entry.token

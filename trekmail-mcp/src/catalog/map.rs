@@ -234,8 +234,9 @@ impl GateName {
         }
     }
 
-    /// The environment variable that turns the switch on.
-    pub fn env_var(self) -> &'static str {
+    /// The environment variable that turns the switch on: stated here only (the configuration's
+    /// switches take their names from it).
+    pub const fn env_var(self) -> &'static str {
         match self {
             GateName::Destructive => "TREKMAIL_ALLOW_DESTRUCTIVE",
             GateName::Sending => "TREKMAIL_ALLOW_SENDING",

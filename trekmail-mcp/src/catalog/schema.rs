@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use sha2::{Digest as _, Sha256};
 use trekmail_api::model::{Location, Operation};
 
 /// Where an argument goes on the wire.
@@ -109,10 +110,13 @@ pub struct Shape {
 /// Name of the argument that overrides the derived idempotency key.
 pub const IDEMPOTENCY_ARG: &str = "idempotency_key";
 
-/// An `Idempotency-Key` the caller chose (`idempotency_key`): 1 to [`IdempotencyKey::MAX_LEN`]
-/// printable ASCII characters without spaces, which a header carries as they are. The argument's
-/// schema states the same rule (from here); an empty one means "derive the key".
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An `Idempotency-Key`: 1 to [`IdempotencyKey::MAX_LEN`] printable ASCII characters without
+/// spaces, which a header carries as they are. The caller's (`idempotency_key`, whose schema
+/// states the same rule from here; an empty one means "derive the key") and every key this
+/// server derives ([`IdempotencyKey::derived`]) are one, so every key sent obeys the rule. It
+/// becomes text only in the header and in the state store.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
 pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
@@ -129,15 +133,35 @@ impl IdempotencyKey {
         .then(|| Self(text.to_owned()))
     }
 
+    /// A key this server derives: `text` itself when it obeys the rule, else `mcp_` and the
+    /// first 32 hex digits of its SHA-256 (the same text, the same key; other text, another
+    /// key), so a long tool name or a caller's long key with a step added stays a key.
+    pub fn derived(text: String) -> Self {
+        match Self::new(&text) {
+            Some(k) => k,
+            None => {
+                let digest = Sha256::digest(text.as_bytes());
+                let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+                Self(format!("mcp_{hex}"))
+            }
+        }
+    }
+
+    /// The key of one step of a call made of several requests (an upload's `initiate`,
+    /// `complete`, …): this key and the step, so a retry of the step repeats its key.
+    pub fn step(&self, step: &str) -> Self {
+        Self::derived(format!("{}_{step}", self.0))
+    }
+
     /// The key as sent.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 }
 
-impl From<IdempotencyKey> for String {
-    fn from(k: IdempotencyKey) -> Self {
-        k.0
+impl std::fmt::Display for IdempotencyKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -505,6 +529,7 @@ fn letters(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::IdempotencyKey;
 
     #[test]
@@ -518,5 +543,39 @@ mod tests {
         for bad in ["", "a b", "tab\t", "é", "line\n", &"k".repeat(256)] {
             assert_eq!(IdempotencyKey::new(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_derived_key_obeys_the_same_rule_and_stays_one_key_per_text() {
+        let plain = "mcp_create_domain_aed93f85c7e12b38e66148d3fbf523af";
+        assert_eq!(IdempotencyKey::derived(plain.into()).as_str(), plain);
+        let longest = IdempotencyKey::new(&"k".repeat(IdempotencyKey::MAX_LEN)).unwrap();
+        for text in [
+            format!("mcp_{}_{}", "t".repeat(300), "0".repeat(32)),
+            format!("{longest}_initiate"),
+            "mcp_tool with spaces_1".to_owned(),
+            String::new(),
+        ] {
+            let k = IdempotencyKey::derived(text.clone());
+            assert_eq!(
+                IdempotencyKey::new(k.as_str()).as_ref(),
+                Some(&k),
+                "{text:?}"
+            );
+            assert_eq!(
+                IdempotencyKey::derived(text.clone()),
+                k,
+                "the same text, the same key"
+            );
+        }
+        // Steps of one long key stay apart.
+        assert_ne!(longest.step("initiate"), longest.step("complete"));
+        assert_eq!(
+            IdempotencyKey::new("order-42")
+                .unwrap()
+                .step("complete")
+                .as_str(),
+            "order-42_complete"
+        );
     }
 }

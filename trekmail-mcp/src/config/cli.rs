@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
 
+use crate::catalog::map::GateName;
 use crate::config::limits;
 
 /// Variables read from the environment only.
@@ -47,7 +48,7 @@ pub struct Cli {
     /// Deadline of a whole call, retries included
     #[arg(
         long,
-        env = "TREKMAIL_TIMEOUT_MS",
+        env = limits::TIMEOUT_MS.var,
         value_name = "MS",
         hide_env_values = true
     )]
@@ -55,7 +56,7 @@ pub struct Cli {
     /// Largest API answer read
     #[arg(
         long,
-        env = "TREKMAIL_MAX_RESPONSE_BYTES",
+        env = limits::MAX_RESPONSE_BYTES.var,
         value_name = "BYTES",
         hide_env_values = true
     )]
@@ -63,7 +64,7 @@ pub struct Cli {
     /// Tool calls sent to the API at once
     #[arg(
         long,
-        env = "TREKMAIL_MAX_CONCURRENT_CALLS",
+        env = limits::MAX_CONCURRENT_CALLS.var,
         value_name = "N",
         hide_env_values = true
     )]
@@ -71,49 +72,49 @@ pub struct Cli {
     /// Largest file put inside a tool result; larger ones are resource links
     #[arg(
         long,
-        env = "TREKMAIL_MAX_INLINE_BYTES",
+        env = limits::MAX_INLINE_BYTES.var,
         value_name = "BYTES",
         hide_env_values = true
     )]
     max_inline_bytes: Option<String>,
     #[arg(
         long,
-        help = "User-Agent header [default: trekmail-mcp/<version>]",
-        env = "TREKMAIL_USER_AGENT",
+        help = "User-Agent header",
+        env = limits::USER_AGENT.var,
         value_name = "TEXT",
         hide_env_values = true
     )]
     user_agent: Option<String>,
     /// Enable deletions, password changes, pausing, SMTP changes, revocations, Cloudflare DNS
     /// writes, discard/reject filters
-    #[arg(long, env = "TREKMAIL_ALLOW_DESTRUCTIVE", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
+    #[arg(long, env = limits::ALLOW_DESTRUCTIVE.var, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     allow_destructive: Option<String>,
     /// Enable sending and scheduling email, and what sends the account's mail elsewhere:
     /// forwarding, catch-all, redirect filters, Sieve scripts, invites
-    #[arg(long, env = "TREKMAIL_ALLOW_SENDING", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
+    #[arg(long, env = limits::ALLOW_SENDING.var, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     allow_sending: Option<String>,
     /// Enable migration tools that connect out or move mail
-    #[arg(long, env = "TREKMAIL_ALLOW_MIGRATION", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
+    #[arg(long, env = limits::ALLOW_MIGRATION.var, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     allow_migration: Option<String>,
     /// Enable tools that spend money (machine payments)
-    #[arg(long, env = "TREKMAIL_ALLOW_PAYMENTS", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
+    #[arg(long, env = limits::ALLOW_PAYMENTS.var, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     allow_payments: Option<String>,
     /// Let a payment proceed when the MCP client cannot ask the user to approve it (no
     /// elicitation); a user who declines still stops it
-    #[arg(long, env = "TREKMAIL_PAYMENTS_WITHOUT_APPROVAL", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
+    #[arg(long, env = limits::PAYMENTS_WITHOUT_APPROVAL.var, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     payments_without_approval: Option<String>,
     /// Directory whose files upload tools may read; unset, they refuse
     #[arg(
         long,
-        env = "TREKMAIL_UPLOAD_DIR",
+        env = GateName::UploadDir.env_var(),
         value_name = "PATH",
         hide_env_values = true
     )]
     upload_dir: Option<String>,
-    /// Toolsets to serve, comma-separated, or all [default: all]
+    /// Toolsets to serve, comma-separated, or all
     #[arg(
         long,
-        env = "TREKMAIL_TOOLSETS",
+        env = limits::TOOLSETS.var,
         value_name = "LIST",
         hide_env_values = true
     )]
@@ -135,10 +136,10 @@ pub struct Cli {
     )]
     exclude_tools: Option<String>,
     /// Serve only tools that change nothing (wins over every selection)
-    #[arg(long, env = "TREKMAIL_READ_ONLY", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
+    #[arg(long, env = limits::READ_ONLY.var, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     read_only: Option<String>,
     /// Do not list tools whose safety switch is off
-    #[arg(long, env = "TREKMAIL_HIDE_DISABLED", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
+    #[arg(long, env = limits::HIDE_DISABLED.var, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     hide_disabled: Option<String>,
     /// The only recipients mail may leave the account for, comma-separated: example.com, *.example.com, a@example.com
     #[arg(
@@ -158,24 +159,24 @@ pub struct Cli {
     )]
     send_rate: Option<String>,
     /// The agent drafts, a person sends: sending and scheduling tools are not listed
-    #[arg(long, env = "TREKMAIL_DRAFTS_ONLY", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
+    #[arg(long, env = limits::DRAFTS_ONLY.var, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     drafts_only: Option<String>,
     /// List only the tools the tokens' scopes allow (asks the API once, before the first listing)
-    #[arg(long, env = "TREKMAIL_SCOPE_AWARE", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
+    #[arg(long, env = limits::SCOPE_AWARE.var, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     scope_aware: Option<String>,
     /// Ask the user at the client before a guarded call: auto (when the client can), always
-    /// (refuse when it cannot), never [default: auto]
+    /// (refuse when it cannot), never
     #[arg(
         long,
-        env = "TREKMAIL_HUMAN_CONFIRM",
+        env = limits::HUMAN_CONFIRM.var,
         value_name = "MODE",
         hide_env_values = true
     )]
     human_confirm: Option<String>,
-    /// Log level on stderr: error, warn, info, debug, trace, off [default: info]
+    /// Log level on stderr: error, warn, info, debug, trace, off
     #[arg(
         long,
-        env = "TREKMAIL_LOG",
+        env = limits::LOG.var,
         value_name = "LEVEL",
         hide_env_values = true
     )]
@@ -189,8 +190,8 @@ pub struct Cli {
     )]
     ca_cert: Option<String>,
     /// Serve against an in-process emulation of the API: no account needed, nothing real
-    /// happens [default: false]
-    #[arg(long, env = "TREKMAIL_SANDBOX", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
+    /// happens
+    #[arg(long, env = limits::SANDBOX.var, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     sandbox: Option<String>,
     /// Serve MCP Streamable HTTP at /mcp on this address (e.g. 127.0.0.1:8080) instead of stdio
     #[arg(
@@ -201,10 +202,10 @@ pub struct Cli {
     )]
     http_listen: Option<String>,
     /// HTTP: whose TrekMail tokens serve a request: operator (the environment's) or caller
-    /// (each request's own) [default: operator]
+    /// (each request's own)
     #[arg(
         long,
-        env = "TREKMAIL_HTTP_TOKENS",
+        env = limits::HTTP_TOKENS.var,
         value_name = "MODE",
         hide_env_values = true
     )]
@@ -218,18 +219,18 @@ pub struct Cli {
         hide_env_values = true
     )]
     http_bearer_file: Option<String>,
-    /// HTTP: Host values accepted, comma-separated, or * [default: localhost,127.0.0.1,::1]
+    /// HTTP: Host values accepted, comma-separated, or *
     #[arg(
         long,
-        env = "TREKMAIL_HTTP_ALLOWED_HOSTS",
+        env = limits::HTTP_ALLOWED_HOSTS.var,
         value_name = "LIST",
         hide_env_values = true
     )]
     http_allowed_hosts: Option<String>,
-    /// HTTP: browser origins accepted (scheme://host:port, :* any port), or * [default: loopback]
+    /// HTTP: browser origins accepted (scheme://host:port, :* any port), or *
     #[arg(
         long,
-        env = "TREKMAIL_HTTP_ALLOWED_ORIGINS",
+        env = limits::HTTP_ALLOWED_ORIGINS.var,
         value_name = "LIST",
         hide_env_values = true
     )]
@@ -237,7 +238,7 @@ pub struct Cli {
     /// HTTP: largest request body read
     #[arg(
         long,
-        env = "TREKMAIL_HTTP_MAX_BODY_BYTES",
+        env = limits::HTTP_MAX_BODY_BYTES.var,
         value_name = "BYTES",
         hide_env_values = true
     )]
@@ -245,7 +246,7 @@ pub struct Cli {
     /// HTTP: requests handled at once, more are answered 503
     #[arg(
         long,
-        env = "TREKMAIL_HTTP_MAX_REQUESTS",
+        env = limits::HTTP_MAX_REQUESTS.var,
         value_name = "N",
         hide_env_values = true
     )]
@@ -260,8 +261,8 @@ pub struct Cli {
     )]
     state_url: Option<String>,
     /// With --state-url: refuse a write whose intent the store cannot decide (true), or fall
-    /// back to this process's memory (false) [default: true]
-    #[arg(long, env = "TREKMAIL_STATE_REQUIRED", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
+    /// back to this process's memory (false)
+    #[arg(long, env = limits::STATE_REQUIRED.var, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide_env_values = true)]
     state_required: Option<String>,
     /// With a rediss:// --state-url: PEM file of the certificate authorities the store's
     /// certificate is checked against, instead of the system's (a store behind a private CA)
@@ -334,18 +335,14 @@ impl Settings {
 /// The command line as clap defines it: what `--help` prints, and what `cargo xtask generate`
 /// writes into docs/configuration.md (variable, flag, default, meaning).
 pub fn command() -> clap::Command {
-    // A numeric or true/false setting's default (and range) come from `limits`, where the
-    // parser reads them.
+    // A setting's default (and a number's range) comes from `limits`, where the parser reads it.
     Cli::command().mut_args(|a| {
         let (Some(var), Some(words)) = (a.get_env(), a.get_help().map(ToString::to_string)) else {
             return a;
         };
-        if let Some(n) = limits::NUMBERS.iter().find(|n| var == n.var) {
-            a.help(n.help(&words))
-        } else if let Some(f) = limits::FLAGS.iter().find(|f| var == f.var) {
-            a.help(f.help(&words))
-        } else {
-            a
+        match limits::help(&var.to_string_lossy(), &words) {
+            Some(help) => a.help(help),
+            None => a,
         }
     })
 }

@@ -9,6 +9,7 @@ use crate::call::approvals::{APPROVAL_TTL, StateKeys};
 use crate::call::human::HumanConfirm;
 use crate::call::state::StateConfig;
 use crate::call::tokens::{Secret, TokenVariable as _};
+use crate::catalog::map::GateName;
 use crate::config::limits;
 use crate::serve::Config;
 use crate::serve::http_server::settings::{HttpConfig, TokenMode};
@@ -113,8 +114,7 @@ impl Config {
         let max_concurrent_calls =
             usize::try_from(number(limits::MAX_CONCURRENT_CALLS)).unwrap_or(usize::MAX);
         let max_inline_bytes = number(limits::MAX_INLINE_BYTES);
-        let user_agent = get("TREKMAIL_USER_AGENT")
-            .unwrap_or_else(|| concat!("trekmail-mcp/", env!("CARGO_PKG_VERSION")).into());
+        let user_agent = limits::USER_AGENT.read(get(limits::USER_AGENT.var));
         if user_agent.chars().any(|c| c.is_control() || !c.is_ascii()) || user_agent.len() > 256 {
             problems
                 .push("TREKMAIL_USER_AGENT must be printable ASCII, at most 256 characters".into());
@@ -132,15 +132,17 @@ impl Config {
         let send_rate =
             get("TREKMAIL_SEND_RATE").map(|v| crate::call::send_rate::SendRate::parse(&v));
         let scope_aware = flag(limits::SCOPE_AWARE);
-        let selected = get("TREKMAIL_TOOLSETS").map(|v| {
+        // Unset stays unset: every toolset, unless TREKMAIL_TOOLS names the tools alone.
+        let selected = get(limits::TOOLSETS.var).map(|v| {
             let names = list(&v, true);
-            if names.iter().any(|n| n == "all") {
+            if names.iter().any(|n| n == limits::ALL_TOOLSETS) {
                 return toolsets.iter().map(|t| (*t).to_owned()).collect();
             }
             for n in &names {
                 if !toolsets.contains(&n.as_str()) {
                     problems.push(format!(
-                        "TREKMAIL_TOOLSETS: unknown toolset {n:?}; known: all, {}",
+                        "TREKMAIL_TOOLSETS: unknown toolset {n:?}; known: {}, {}",
+                        limits::ALL_TOOLSETS,
                         toolsets.join(", ")
                     ));
                 }
@@ -152,16 +154,15 @@ impl Config {
         let exclude_tools = get("TREKMAIL_EXCLUDE_TOOLS")
             .map(|v| list(&v, false))
             .unwrap_or_default();
-        let human_confirm = match get("TREKMAIL_HUMAN_CONFIRM") {
-            None => HumanConfirm::default(),
-            Some(v) => HumanConfirm::parse(&v).unwrap_or_else(|| {
-                problems.push(format!(
-                    "TREKMAIL_HUMAN_CONFIRM must be auto, always or never, got {v:?}"
-                ));
-                HumanConfirm::default()
-            }),
-        };
-        if let Some(v) = get("TREKMAIL_LOG")
+        let confirm = limits::HUMAN_CONFIRM.read(get(limits::HUMAN_CONFIRM.var));
+        let human_confirm = HumanConfirm::parse(&confirm).unwrap_or_else(|| {
+            problems.push(format!(
+                "TREKMAIL_HUMAN_CONFIRM must be auto, always or never, got {confirm:?}"
+            ));
+            // Any value: the configuration is refused.
+            HumanConfirm::Always
+        });
+        if let Some(v) = get(limits::LOG.var)
             && super::logging::level(&v).is_none()
         {
             problems.push(format!(
@@ -215,7 +216,7 @@ impl Config {
                 }
             }
         });
-        let upload_dir = get("TREKMAIL_UPLOAD_DIR").and_then(|v| {
+        let upload_dir = get(GateName::UploadDir.env_var()).and_then(|v| {
             crate::call::upload::confine::UploadDirs::parse(&v)
                 .map_err(|e| problems.push(e))
                 .ok()

@@ -27,11 +27,11 @@ impl HttpConfig {
                 return None;
             }
         };
-        let tokens = match get("TREKMAIL_HTTP_TOKENS").as_deref().map(str::trim) {
-            None => TokenMode::Operator,
-            Some(v) if v.eq_ignore_ascii_case("operator") => TokenMode::Operator,
-            Some(v) if v.eq_ignore_ascii_case("caller") => TokenMode::Caller,
-            Some(v) => {
+        let tokens = limits::HTTP_TOKENS.read(get(limits::HTTP_TOKENS.var));
+        let tokens = match tokens.trim() {
+            v if v.eq_ignore_ascii_case("operator") => TokenMode::Operator,
+            v if v.eq_ignore_ascii_case("caller") => TokenMode::Caller,
+            v => {
                 problems.push(format!(
                     "TREKMAIL_HTTP_TOKENS must be operator or caller, got {v:?}"
                 ));
@@ -80,8 +80,9 @@ impl HttpConfig {
                     .collect::<Vec<_>>()
             })
         };
-        let allowed_hosts = list("TREKMAIL_HTTP_ALLOWED_HOSTS");
-        let allowed_origins = list("TREKMAIL_HTTP_ALLOWED_ORIGINS");
+        // Unset stays unset: the server applies `limits::HTTP_ALLOWED_*`'s defaults.
+        let allowed_hosts = list(limits::HTTP_ALLOWED_HOSTS.var);
+        let allowed_origins = list(limits::HTTP_ALLOWED_ORIGINS.var);
         for (name, l) in [
             ("TREKMAIL_HTTP_ALLOWED_HOSTS", &allowed_hosts),
             ("TREKMAIL_HTTP_ALLOWED_ORIGINS", &allowed_origins),

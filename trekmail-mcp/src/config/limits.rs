@@ -1,6 +1,10 @@
-//! The numeric and true/false settings, each stated once: its variable, range and default. The
-//! parser (`env.rs`, `http.rs`) reads with them, and `--help` and the generated configuration
-//! table (`cargo xtask generate`, from clap) show them from here.
+//! Every setting with a default, each stated once: its variable, its default (and a number's
+//! range). The parser (`env.rs`, `http.rs`, `state.rs`, `logging.rs`, `sandbox.rs`) reads with
+//! them, and `--help` and the generated configuration table (`cargo xtask generate`, from clap)
+//! show them from here ([`help`]).
+
+use crate::catalog::map::GateName;
+use crate::serve::http_server::settings::{LOOPBACK_HOSTS, LOOPBACK_ORIGINS};
 
 /// One whole-number setting.
 #[derive(Debug, Clone, Copy)]
@@ -85,34 +89,29 @@ impl Flag {
             }
         }
     }
-
-    /// What `--help` adds to the flag's own words: the default.
-    pub fn help(&self, words: &str) -> String {
-        format!("{words} [default: {}]", self.default)
-    }
 }
 
-/// `TREKMAIL_ALLOW_DESTRUCTIVE`.
+/// `TREKMAIL_ALLOW_DESTRUCTIVE`: the switch of the [`GateName::Destructive`] gate, named there.
 pub const ALLOW_DESTRUCTIVE: Flag = Flag {
-    var: "TREKMAIL_ALLOW_DESTRUCTIVE",
+    var: GateName::Destructive.env_var(),
     default: false,
 };
 
-/// `TREKMAIL_ALLOW_SENDING`.
+/// `TREKMAIL_ALLOW_SENDING`: the switch of the [`GateName::Sending`] gate, named there.
 pub const ALLOW_SENDING: Flag = Flag {
-    var: "TREKMAIL_ALLOW_SENDING",
+    var: GateName::Sending.env_var(),
     default: false,
 };
 
-/// `TREKMAIL_ALLOW_MIGRATION`.
+/// `TREKMAIL_ALLOW_MIGRATION`: the switch of the [`GateName::Migration`] gate, named there.
 pub const ALLOW_MIGRATION: Flag = Flag {
-    var: "TREKMAIL_ALLOW_MIGRATION",
+    var: GateName::Migration.env_var(),
     default: false,
 };
 
-/// `TREKMAIL_ALLOW_PAYMENTS`.
+/// `TREKMAIL_ALLOW_PAYMENTS`: the switch of the [`GateName::Payments`] gate, named there.
 pub const ALLOW_PAYMENTS: Flag = Flag {
-    var: "TREKMAIL_ALLOW_PAYMENTS",
+    var: GateName::Payments.env_var(),
     default: false,
 };
 
@@ -146,8 +145,20 @@ pub const SCOPE_AWARE: Flag = Flag {
     default: true,
 };
 
+/// `TREKMAIL_SANDBOX`: read before the configuration, to start the embedded emulation.
+pub const SANDBOX: Flag = Flag {
+    var: "TREKMAIL_SANDBOX",
+    default: false,
+};
+
+/// `TREKMAIL_STATE_REQUIRED`.
+pub const STATE_REQUIRED: Flag = Flag {
+    var: "TREKMAIL_STATE_REQUIRED",
+    default: true,
+};
+
 /// Every true/false setting the parser reads with a [`Flag`].
-pub const FLAGS: [Flag; 9] = [
+pub const FLAGS: [Flag; 11] = [
     ALLOW_DESTRUCTIVE,
     ALLOW_SENDING,
     ALLOW_MIGRATION,
@@ -157,6 +168,8 @@ pub const FLAGS: [Flag; 9] = [
     HIDE_DISABLED,
     DRAFTS_ONLY,
     SCOPE_AWARE,
+    SANDBOX,
+    STATE_REQUIRED,
 ];
 
 /// `TREKMAIL_TIMEOUT_MS`: the deadline of a whole call, retries included.
@@ -224,3 +237,96 @@ pub const NUMBERS: [Number; 6] = [
     HTTP_MAX_BODY_BYTES,
     HTTP_MAX_REQUESTS,
 ];
+
+/// One setting read as a word or a list, with the value the parser reads when it is unset.
+#[derive(Debug, Clone, Copy)]
+pub struct Text {
+    /// The variable (its flag is the same name, lowercased, with dashes).
+    pub var: &'static str,
+    /// The value when unset, as the variable would hold it.
+    pub default: &'static str,
+}
+
+impl Text {
+    /// `value`, or the default when unset.
+    pub fn read(&self, value: Option<String>) -> String {
+        value.unwrap_or_else(|| self.default.to_owned())
+    }
+}
+
+/// The word `TREKMAIL_TOOLSETS` takes for every toolset.
+pub const ALL_TOOLSETS: &str = "all";
+
+/// `TREKMAIL_TOOLSETS`: unset, every toolset (unless `TREKMAIL_TOOLS` names the tools alone).
+pub const TOOLSETS: Text = Text {
+    var: "TREKMAIL_TOOLSETS",
+    default: ALL_TOOLSETS,
+};
+
+/// `TREKMAIL_HUMAN_CONFIRM`.
+pub const HUMAN_CONFIRM: Text = Text {
+    var: "TREKMAIL_HUMAN_CONFIRM",
+    default: "auto",
+};
+
+/// `TREKMAIL_LOG`.
+pub const LOG: Text = Text {
+    var: "TREKMAIL_LOG",
+    default: "info",
+};
+
+/// `TREKMAIL_USER_AGENT`.
+pub const USER_AGENT: Text = Text {
+    var: "TREKMAIL_USER_AGENT",
+    default: concat!("trekmail-mcp/", env!("CARGO_PKG_VERSION")),
+};
+
+/// `TREKMAIL_HTTP_TOKENS`.
+pub const HTTP_TOKENS: Text = Text {
+    var: "TREKMAIL_HTTP_TOKENS",
+    default: "operator",
+};
+
+/// Every word setting with a default.
+pub const TEXTS: [Text; 5] = [TOOLSETS, HUMAN_CONFIRM, LOG, USER_AGENT, HTTP_TOKENS];
+
+/// A list setting whose default the server applies where it uses the list (unset stays unset
+/// in the configuration: the HTTP server's allow-lists).
+#[derive(Debug, Clone, Copy)]
+pub struct List {
+    /// The variable.
+    pub var: &'static str,
+    /// The items in effect when unset.
+    pub default: &'static [&'static str],
+}
+
+/// `TREKMAIL_HTTP_ALLOWED_HOSTS`: the loopback names.
+pub const HTTP_ALLOWED_HOSTS: List = List {
+    var: "TREKMAIL_HTTP_ALLOWED_HOSTS",
+    default: &LOOPBACK_HOSTS,
+};
+
+/// `TREKMAIL_HTTP_ALLOWED_ORIGINS`: the loopback origins.
+pub const HTTP_ALLOWED_ORIGINS: List = List {
+    var: "TREKMAIL_HTTP_ALLOWED_ORIGINS",
+    default: &LOOPBACK_ORIGINS,
+};
+
+/// Every list setting with a default.
+pub const LISTS: [List; 2] = [HTTP_ALLOWED_HOSTS, HTTP_ALLOWED_ORIGINS];
+
+/// What `--help` says of `var` after the flag's own `words`: its default (and a number's range)
+/// from the declaration above, or `None` for a setting without one declared here.
+pub fn help(var: &str, words: &str) -> Option<String> {
+    if let Some(n) = NUMBERS.iter().find(|n| n.var == var) {
+        return Some(n.help(words));
+    }
+    let default = if let Some(f) = FLAGS.iter().find(|f| f.var == var) {
+        f.default.to_string()
+    } else if let Some(t) = TEXTS.iter().find(|t| t.var == var) {
+        t.default.to_owned()
+    } else {
+        LISTS.iter().find(|l| l.var == var)?.default.join(",")
+    };
+    Some(format!("{words} [default: {default}]"))
+}

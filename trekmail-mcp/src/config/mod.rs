@@ -12,5 +12,6 @@ pub mod logging;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod start;
+mod state;
 
 pub use env::{VARIABLES, unknown_variables};

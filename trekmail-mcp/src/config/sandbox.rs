@@ -37,13 +37,6 @@ impl Embedded {
     }
 }
 
-/// Whether the sandbox is asked for: the `--sandbox` flag or `TREKMAIL_SANDBOX` set to a true
-/// value (`true`/`1`, any case).
-pub fn requested(flag: bool, get: impl Fn(&str) -> Option<String>) -> bool {
-    flag || get("TREKMAIL_SANDBOX")
-        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1"))
-}
-
 /// The replaced variables that are set (and will be ignored).
 pub fn ignored(get: impl Fn(&str) -> Option<String>) -> Vec<&'static str> {
     REPLACED

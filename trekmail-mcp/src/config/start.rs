@@ -6,7 +6,7 @@ use std::io::Write as _;
 
 use crate::catalog::Catalog;
 use crate::config::cli::Settings;
-use crate::config::{logging, unknown_variables};
+use crate::config::{limits, logging, unknown_variables};
 use crate::serve::Config;
 use crate::serve::run::Failure;
 
@@ -52,9 +52,17 @@ pub fn serves_http(settings: &Settings) -> bool {
             .is_some_and(|v| !v.trim().is_empty())
 }
 
+/// Whether `TREKMAIL_SANDBOX` (or `--sandbox`) asks for the embedded sandbox. It is read before
+/// the configuration: a value that is not true/false means no sandbox, and the configuration
+/// then reports what is missing.
+pub fn sandbox_requested(get: impl Fn(&str) -> Option<String>) -> bool {
+    let value = get(limits::SANDBOX.var).filter(|v| !v.trim().is_empty());
+    limits::SANDBOX.read(value, &mut Vec::new())
+}
+
 /// Starts from `settings` into a [`Started`].
 pub async fn start(settings: Settings) -> Result<Started, Stop> {
-    logging::init(settings.get("TREKMAIL_LOG").as_deref());
+    logging::init(settings.get(limits::LOG.var).as_deref());
     let names: Vec<String> = std::env::vars_os()
         .filter_map(|(k, _)| k.into_string().ok())
         .collect();
@@ -70,7 +78,7 @@ pub async fn start(settings: Settings) -> Result<Started, Stop> {
     let embedded = {
         use crate::config::sandbox;
         let env = |k: &str| settings.get(k);
-        if sandbox::requested(false, env) {
+        if sandbox_requested(env) {
             for k in sandbox::ignored(env) {
                 tracing::warn!("{k} is ignored: the sandbox replaces it");
             }
@@ -90,10 +98,7 @@ pub async fn start(settings: Settings) -> Result<Started, Stop> {
         }
     };
     #[cfg(not(feature = "sandbox"))]
-    if settings
-        .get("TREKMAIL_SANDBOX")
-        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1"))
-    {
+    if sandbox_requested(|k| settings.get(k)) {
         return Err(Stop::Failed(Failure::new(
             "configuration",
             vec!["this build has no sandbox (feature `sandbox`)".into()],

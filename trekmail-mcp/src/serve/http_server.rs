@@ -39,7 +39,7 @@ use crate::call::verdict::Rule;
 use crate::serve::json_bound;
 use crate::serve::server::{Shared, TrekmailServer};
 use auth::{BearerCheck, Refusal};
-use settings::{HttpConfig, LOOPBACK_ORIGINS, TokenMode};
+use settings::{HttpConfig, LOOPBACK_HOSTS, LOOPBACK_ORIGINS, TokenMode};
 
 /// The MCP endpoint's path.
 pub const MCP_PATH: &str = "/mcp";
@@ -113,8 +113,7 @@ impl HttpServer {
         mcp = match http.allowed_hosts.as_deref() {
             Some([any]) if any == "*" => mcp.disable_allowed_hosts(),
             Some(hosts) => mcp.with_allowed_hosts(hosts.iter().cloned()),
-            // rmcp's default: the loopback names.
-            None => mcp,
+            None => mcp.with_allowed_hosts(LOOPBACK_HOSTS),
         };
         mcp = match http.allowed_origins.as_deref() {
             Some([any]) if any == "*" => mcp.disable_allowed_origins(),

@@ -4,6 +4,7 @@
 //! time they are read.
 
 use serde_json::{Map, Value, json};
+use trekmail_api::model::Method::{Delete, Get, Patch, Post, Put};
 
 use super::{Answer, Call, NOW, Store, in_scope, key, list, public, scrub, singular};
 
@@ -15,8 +16,8 @@ pub(super) fn answer(s: &mut Store, c: &Call<'_>) -> Answer {
         .ends_with_param()
         .then(|| op.path_params().last().map(|p| c.p(p)))
         .flatten();
-    match (op.method.as_str(), own, op.action()) {
-        ("GET", None, None) if op.list_shape().is_some() => {
+    match (op.method, own, op.action()) {
+        (Get, None, None) if op.list_shape().is_some() => {
             let items = s
                 .all(&coll)
                 .into_iter()
@@ -25,20 +26,20 @@ pub(super) fn answer(s: &mut Store, c: &Call<'_>) -> Answer {
                 .collect();
             list::answer(op, items, &c.r.query)
         }
-        ("GET", None, None) => Answer::ok(s.singleton(&coll, &c.scope)),
-        ("POST", None, None) if !is_setting(&coll) => create(s, c, &coll),
-        ("POST", None, Some(_)) => echo(c),
-        ("PUT" | "PATCH" | "POST", None, _) => set(s, c, &coll),
-        ("DELETE", None, None) => {
+        (Get, None, None) => Answer::ok(s.singleton(&coll, &c.scope)),
+        (Post, None, None) if !is_setting(&coll) => create(s, c, &coll),
+        (Post, None, Some(_)) => echo(c),
+        (Put | Patch | Post, None, _) => set(s, c, &coll),
+        (Delete, None, None) => {
             // A setting of a parent removed: back to its default.
             let gone = s.singleton(&coll, &c.scope);
             s.all_mut(&format!("@{coll}"))
                 .retain(|x| !in_scope(x, &c.scope));
             Answer::ok(json!({"deleted": true, "was": public(gone)}))
         }
-        ("GET", Some(id), _) => get(s, c, &coll, &id),
-        ("PUT" | "PATCH", Some(id), None) => update(s, c, &coll, &id),
-        ("DELETE", Some(id), None) => match s.remove(&coll, &id, &c.scope) {
+        (Get, Some(id), _) => get(s, c, &coll, &id),
+        (Put | Patch, Some(id), None) => update(s, c, &coll, &id),
+        (Delete, Some(id), None) => match s.remove(&coll, &id, &c.scope) {
             Some(_) => Answer::ok(json!({"id": id, "deleted": true})),
             None => Answer::not_found(&singular(&coll)),
         },

@@ -5,6 +5,7 @@
 
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
+use trekmail_api::model::Method;
 
 use super::{NOW, Store};
 
@@ -73,16 +74,18 @@ impl Store {
         }
         let rest = path.strip_prefix(OUTSIDE).unwrap_or_default();
         let parts: Vec<&str> = rest.split('/').collect();
-        match (method, parts.as_slice()) {
-            ("PUT", ["uploads", file, part]) => {
+        match (Method::parse(method), parts.as_slice()) {
+            (Some(Method::Put), ["uploads", file, part]) => {
                 let (Ok(file), Ok(part)) = (file.parse::<i64>(), part.parse::<u64>()) else {
                     return refused(404, "not_found", "no such upload");
                 };
                 self.put_part(file, part, body)
             }
-            ("GET", ["files", file]) => self.download(&json!(file.parse::<i64>().unwrap_or(0))),
-            ("GET", ["share", token]) => self.shared(token),
-            ("GET" | "POST", ["invitations", token]) => self.accept(token),
+            (Some(Method::Get), ["files", file]) => {
+                self.download(&json!(file.parse::<i64>().unwrap_or(0)))
+            }
+            (Some(Method::Get), ["share", token]) => self.shared(token),
+            (Some(Method::Get | Method::Post), ["invitations", token]) => self.accept(token),
             _ => refused(404, "not_found", "no such link"),
         }
     }

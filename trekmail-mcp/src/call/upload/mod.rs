@@ -17,6 +17,7 @@ use trekmail_api::{Client, Deadline};
 
 use crate::call::progress::Progress;
 use crate::catalog::map::UPLOAD_PATH_ARG;
+use crate::catalog::schema::IdempotencyKey;
 use confine::{Opened, UploadDirs};
 
 /// Where uploads may read from and how their bytes travel: one per process.
@@ -89,7 +90,7 @@ pub async fn call(
     path: Map<String, Value>,
     args: &Map<String, Value>,
     opened: &Opened,
-    ids: (String, String),
+    ids: (IdempotencyKey, String),
     progress: Option<&Progress>,
     deadline: Deadline,
 ) -> CallToolResult {

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use trekmail_api::{Client, Deadline, OperationArgs, OutcomeBody};
 
 use super::flow::Steps;
+use crate::catalog::schema::IdempotencyKey;
 
 /// The three operations and the path arguments of the initiate request (the Drive space).
 pub struct ClientSteps<'a> {
@@ -24,7 +25,7 @@ pub struct ClientSteps<'a> {
     pub status: &'a str,
     /// One `Idempotency-Key` stem for this upload: each request adds its step, so a retry of a
     /// request repeats its key and two uploads of one file never share one.
-    pub key: String,
+    pub key: IdempotencyKey,
     /// The call's `X-Request-Id`, on each of its API requests (the audit line names it).
     pub request_id: String,
     /// When initiate and a part URL's refresh must be over: the upload's deadline. Complete,
@@ -45,7 +46,7 @@ impl ClientSteps<'_> {
         if !step.is_empty() {
             header.insert(
                 trekmail_api::IDEMPOTENCY_KEY.into(),
-                Value::String(format!("{}_{step}", self.key)),
+                Value::String(self.key.step(step).as_str().to_owned()),
             );
         }
         header.insert(
