@@ -121,6 +121,33 @@ mod tests {
     }
 
     #[test]
+    fn a_line_is_looked_at_only_when_asked_for() {
+        // The index checks offsets against the length only (reading it touches no line, so an
+        // embedded copy's pages stay out of memory); a line that does not end where the header
+        // says is found when that operation is asked for, and the others still read.
+        let mut second = op();
+        second["operation_id"] = json!("other");
+        let text = data(&[op(), second]);
+        let (header, body) = text.split_once('\n').unwrap();
+        let first_end = body.find('\n').unwrap();
+        let joined = format!(
+            "{header}\n{} {}",
+            &body[..first_end],
+            &body[first_end + 1..]
+        );
+        let index = Index::read(&joined).unwrap();
+        assert_eq!(
+            index.operation(0).unwrap_err().to_string(),
+            format!(
+                "operation get_thing: its line (0..{}) is not in the data",
+                first_end + 1
+            )
+        );
+        assert_eq!(index.operation(1).unwrap().operation_id, "other");
+        assert!(parse(&joined).is_err());
+    }
+
+    #[test]
     fn a_header_that_does_not_match_its_lines_is_refused() {
         let text = data(&[op()]);
         let (header, body) = text.split_once('\n').unwrap();

@@ -6,7 +6,7 @@
 use serde_json::Value;
 use trekmail_mcp::Catalog;
 use trekmail_mcp::catalog::data::{self, CATALOG_JSONL};
-use trekmail_mcp::catalog::map::{TOOLS_MAP_TOML, ToolsMap};
+use trekmail_mcp::catalog::map::{TOOLS_MAP_FNV1A, TOOLS_MAP_TOML, ToolsMap};
 
 fn bound() -> Catalog {
     let ops = trekmail_api::model::operations().unwrap();
@@ -19,7 +19,7 @@ fn json<T: serde::Serialize>(v: &T) -> Value {
 
 #[test]
 fn the_embedded_data_is_the_map_bound_to_the_operations() {
-    let tools = data::read(CATALOG_JSONL, TOOLS_MAP_TOML).expect(
+    let tools = data::read(CATALOG_JSONL, TOOLS_MAP_FNV1A).expect(
         "catalog.jsonl was written from another tools-map.toml: run `cargo xtask generate`",
     );
     let bound = bound();
@@ -37,7 +37,7 @@ fn the_embedded_data_is_the_map_bound_to_the_operations() {
 #[test]
 fn data_written_from_another_map_is_not_read_and_the_map_is_bound_instead() {
     let edited = format!("{TOOLS_MAP_TOML}\n# an edit not yet regenerated\n");
-    assert!(data::read(CATALOG_JSONL, &edited).is_none());
+    assert!(data::read(CATALOG_JSONL, data::fnv1a(&edited)).is_none());
     // What the binary serves is the map either way.
     let embedded = Catalog::embedded().unwrap();
     assert_eq!(embedded.tools().len(), bound().tools().len());
@@ -50,9 +50,9 @@ fn data_that_does_not_read_is_not_read() {
             .replacen("\"lines\":[0,", "\"lines\":[1,", 1)
             .into_boxed_str(),
     );
-    assert!(data::read(text, TOOLS_MAP_TOML).is_none());
-    assert!(data::read("", TOOLS_MAP_TOML).is_none());
-    assert!(data::read("{}\n[]", TOOLS_MAP_TOML).is_none());
+    assert!(data::read(text, TOOLS_MAP_FNV1A).is_none());
+    assert!(data::read("", TOOLS_MAP_FNV1A).is_none());
+    assert!(data::read("{}\n[]", TOOLS_MAP_FNV1A).is_none());
 }
 
 #[test]

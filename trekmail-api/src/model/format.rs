@@ -230,11 +230,15 @@ struct Header {
 }
 
 /// The operations data read up to its index: one operation is parsed when asked for, so a
-/// caller of one operation does not pay for all of them.
+/// caller of one operation does not pay for all of them. Reading the index checks the offsets
+/// against the data's length only; a line's own bytes (where it ends, that it is text) are
+/// looked at when that line is asked for, so an embedded copy's pages stay untouched until then.
 #[derive(Debug)]
 pub struct Index<'a> {
-    /// `(operation_id, its line without the newline)`, in document order.
-    lines: Vec<(String, &'a str)>,
+    /// The lines after the header.
+    body: &'a str,
+    /// `(operation_id, start, end)` of each line (`end` after its newline), in document order.
+    lines: Vec<(String, usize, usize)>,
     /// Each id's position.
     by_id: std::collections::HashMap<String, usize>,
 }
@@ -267,15 +271,9 @@ impl<'a> Index<'a> {
         let mut lines = Vec::with_capacity(header.ids.len());
         for (i, id) in header.ids.into_iter().enumerate() {
             let (start, end) = (header.lines[i], header.lines[i + 1]);
-            let line = end
-                .checked_sub(1)
-                .filter(|&e| start <= e && body.as_bytes().get(e) == Some(&b'\n'))
-                .and_then(|e| body.get(start..e))
-                .ok_or_else(|| ModelError {
-                    operation: id.clone(),
-                    field: String::new(),
-                    message: format!("its line ({start}..{end}) is not in the data"),
-                })?;
+            if start >= end || end > body.len() {
+                return Err(not_in_data(id, start, end));
+            }
             if by_id.insert(id.clone(), i).is_some() {
                 return Err(ModelError {
                     operation: id,
@@ -283,14 +281,14 @@ impl<'a> Index<'a> {
                     message: "appears twice".into(),
                 });
             }
-            lines.push((id, line));
+            lines.push((id, start, end));
         }
         if header.lines.last().copied() != Some(body.len()) {
             return Err(whole(
                 "the operations data has text after its last line".into(),
             ));
         }
-        Ok(Self { lines, by_id })
+        Ok(Self { body, lines, by_id })
     }
 
     /// How many operations the data holds.
@@ -308,18 +306,32 @@ impl<'a> Index<'a> {
         self.by_id.get(id).copied()
     }
 
-    /// The ids and lines, in document order.
-    pub fn lines(&self) -> impl Iterator<Item = (&str, &'a str)> {
-        self.lines.iter().map(|(id, line)| (id.as_str(), *line))
+    /// The ids and lines, in document order; a line that is not in the data is an error.
+    pub fn lines(&self) -> impl Iterator<Item = (&str, Result<&'a str, ModelError>)> {
+        (0..self.lines.len()).map(|i| (self.lines[i].0.as_str(), self.line(i)))
+    }
+
+    /// The line at `position`, without its newline.
+    fn line(&self, position: usize) -> Result<&'a str, ModelError> {
+        let (id, start, end) = self
+            .lines
+            .get(position)
+            .ok_or_else(|| whole(format!("the operations data has no operation {position}")))?;
+        let (start, end) = (*start, *end);
+        let last = end - 1;
+        if self.body.as_bytes().get(last) != Some(&b'\n') {
+            return Err(not_in_data(id.clone(), start, end));
+        }
+        self.body
+            .get(start..last)
+            .ok_or_else(|| not_in_data(id.clone(), start, end))
     }
 
     /// The line of the operation at `position`, parsed and checked ([`check`]); its id must be
     /// the one the header gives.
     pub fn operation(&self, position: usize) -> Result<Operation, ModelError> {
-        let (id, line) = self
-            .lines
-            .get(position)
-            .ok_or_else(|| whole(format!("the operations data has no operation {position}")))?;
+        let line = self.line(position)?;
+        let id = &self.lines[position].0;
         let op = parse_line(line, position)?;
         if op.operation_id != *id {
             return Err(ModelError {
@@ -330,6 +342,14 @@ impl<'a> Index<'a> {
         }
         check(std::slice::from_ref(&op))?;
         Ok(op)
+    }
+}
+
+fn not_in_data(operation: String, start: usize, end: usize) -> ModelError {
+    ModelError {
+        operation,
+        field: String::new(),
+        message: format!("its line ({start}..{end}) is not in the data"),
     }
 }
 
@@ -361,7 +381,7 @@ pub fn parse(text: &str) -> Result<Vec<Operation>, ModelError> {
     let ops = index
         .lines()
         .enumerate()
-        .map(|(i, (_, line))| parse_line(line, i))
+        .map(|(i, (_, line))| parse_line(line?, i))
         .collect::<Result<Vec<Operation>, _>>()?;
     for (op, (id, _)) in ops.iter().zip(index.lines()) {
         if op.operation_id != id {

@@ -30,10 +30,12 @@ pub struct ToolDef {
     pub method: Method,
     /// The operation's path template.
     pub path: String,
-    listed: OnceLock<Tool>,
-    call: OnceLock<CallData>,
+    // Boxed: a definition is held for every tool from the start, its MCP definition and call
+    // data only once listed or called; inline they would make each definition ~1 KB larger.
+    listed: OnceLock<Box<Tool>>,
+    call: OnceLock<Box<CallData>>,
     /// The embedded data's lines for `listed` and `call`, when built from it.
-    source: Option<(&'static str, &'static str)>,
+    source: Option<(&'static [u8], &'static [u8])>,
 }
 
 /// What a call needs beyond the entry.
@@ -155,8 +157,8 @@ impl ToolDef {
         entry: ToolEntry,
         method: Method,
         path: String,
-        listed: &'static str,
-        call: &'static str,
+        listed: &'static [u8],
+        call: &'static [u8],
     ) -> Self {
         Self {
             entry,
@@ -171,30 +173,30 @@ impl ToolDef {
     /// The MCP definition.
     pub fn tool(&self) -> &Tool {
         self.listed.get_or_init(|| {
-            let line = self.source.map_or("", |s| s.0);
+            let line = self.source.map_or(&b""[..], |s| s.0);
             #[allow(clippy::expect_used)]
-            serde_json::from_str(line).expect(DATA_DEFECT)
+            Box::new(serde_json::from_slice(line).expect(DATA_DEFECT))
         })
     }
 
     fn call_data(&self) -> &CallData {
         self.call.get_or_init(|| {
-            let line = self.source.map_or("", |s| s.1);
+            let line = self.source.map_or(&b""[..], |s| s.1);
             #[allow(clippy::expect_used)]
             let (shape, input_schema): (Shape, Value) =
-                serde_json::from_str(line).expect(DATA_DEFECT);
+                serde_json::from_slice(line).expect(DATA_DEFECT);
             let mut patterns = Patterns::default();
             #[allow(clippy::expect_used)]
             patterns.add_from(&input_schema).expect(DATA_DEFECT);
             // The data was written from a map whose paths the binding parsed.
             #[allow(clippy::expect_used)]
             let paths = Paths::of(&self.entry).expect(DATA_DEFECT);
-            CallData {
+            Box::new(CallData {
                 paths,
                 shape,
                 input_schema,
                 patterns,
-            }
+            })
         })
     }
 
@@ -272,7 +274,7 @@ impl Catalog {
     pub fn embedded() -> Result<Self, Vec<String>> {
         if let Some(tools) = crate::catalog::data::read(
             crate::catalog::data::CATALOG_JSONL,
-            crate::catalog::map::TOOLS_MAP_TOML,
+            crate::catalog::map::TOOLS_MAP_FNV1A,
         ) {
             return Ok(Self::of(tools));
         }
@@ -344,7 +346,7 @@ impl Catalog {
                 ));
             }
             match Self::tool(entry, op) {
-                Ok(def) => tools.push(def),
+                Ok(def) => tools.push(Arc::new(def)),
                 Err(mut e) => problems.append(&mut e),
             }
         }
@@ -361,8 +363,7 @@ impl Catalog {
         Ok(Self::of(tools))
     }
 
-    fn of(tools: Vec<ToolDef>) -> Self {
-        let tools: Vec<Arc<ToolDef>> = tools.into_iter().map(Arc::new).collect();
+    fn of(tools: Vec<Arc<ToolDef>>) -> Self {
         let by_name = tools
             .iter()
             .enumerate()
@@ -571,13 +572,13 @@ impl Catalog {
         Ok(ToolDef {
             method,
             path: op.path.clone(),
-            listed: OnceLock::from(tool),
-            call: OnceLock::from(CallData {
+            listed: OnceLock::from(Box::new(tool)),
+            call: OnceLock::from(Box::new(CallData {
                 paths,
                 shape,
                 input_schema,
                 patterns,
-            }),
+            })),
             source: None,
             entry,
         })

@@ -12,6 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::sync::Arc;
 use trekmail_api::model::Method;
 
 use crate::catalog::ToolDef;
@@ -37,14 +38,24 @@ struct Head {
     path: String,
 }
 
-/// FNV-1a, 64 bits: stable across builds and toolchains, and cheap (the map is ~110 KB).
-fn fnv1a(text: &str) -> String {
+/// FNV-1a, 64 bits: stable across builds and toolchains, and a `const fn`, so the embedded
+/// map's hash is computed by the compiler ([`crate::catalog::map::TOOLS_MAP_FNV1A`]) and a start
+/// does not read the map's ~110 KB.
+pub const fn fnv1a(text: &str) -> u64 {
+    let bytes = text.as_bytes();
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i] as u64;
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
     }
-    format!("{h:016x}")
+    h
+}
+
+/// How the header writes a hash.
+fn hex(hash: u64) -> String {
+    format!("{hash:016x}")
 }
 
 /// The data for `tools` (bound from `map_toml`), as [`read`] reads it.
@@ -81,7 +92,7 @@ pub fn write<'a>(
     }
     lines.push(body.len());
     let header = serde_json::to_string(&Header {
-        map_fnv1a: fnv1a(map_toml),
+        map_fnv1a: hex(fnv1a(map_toml)),
         lines,
     })
     .map_err(|e| e.to_string())?;
@@ -116,37 +127,40 @@ fn lean(head: &Head) -> Result<Value, String> {
     Ok(if same { stripped } else { whole })
 }
 
-/// The tools of `text` when it was written from `map_toml`; `None` when it was written from
-/// another map or does not read.
-pub fn read(text: &'static str, map_toml: &str) -> Option<Vec<ToolDef>> {
+/// The tools of `text` when it was written from the map whose [`fnv1a`] is `map_fnv1a`; `None`
+/// when it was written from another map or its header or entries do not read. Only the header
+/// and the entries are read here: each tool's lines are kept as bytes (slicing them reads
+/// nothing) and parsed when the tool is first listed or called, so the pages of lines no one
+/// asks for are never touched.
+pub fn read(text: &'static str, map_fnv1a: u64) -> Option<Vec<Arc<ToolDef>>> {
     let (header, body) = text.split_once('\n')?;
     let header: Header = serde_json::from_str(header).ok()?;
-    if header.map_fnv1a != fnv1a(map_toml) {
+    if header.map_fnv1a != hex(map_fnv1a) {
         return None;
     }
     // Line `i`, without its newline.
-    let line = |i: usize| -> Option<&'static str> {
+    let line = |i: usize| -> Option<&'static [u8]> {
         let (start, end) = (*header.lines.get(i)?, *header.lines.get(i + 1)?);
-        body.get(start..end.checked_sub(1)?)
+        body.as_bytes().get(start..end.checked_sub(1)?)
     };
-    let heads: Vec<Head> = serde_json::from_str(line(0)?).ok()?;
+    let heads: Vec<Head> = serde_json::from_slice(line(0)?).ok()?;
     let n = heads.len();
     if header.lines.len() != 2 * n + 2 {
         return None;
     }
-    heads
-        .into_iter()
-        .enumerate()
-        .map(|(i, h)| {
-            Some(ToolDef::from_data(
-                h.entry,
-                h.method,
-                h.path,
-                line(1 + i)?,
-                line(1 + n + i)?,
-            ))
-        })
-        .collect()
+    // Each definition straight into its `Arc`: collecting the definitions first and wrapping
+    // them after would keep the first vector's buffer (in-place collection), ~0.5 MB.
+    let mut tools = Vec::with_capacity(n);
+    for (i, h) in heads.into_iter().enumerate() {
+        tools.push(Arc::new(ToolDef::from_data(
+            h.entry,
+            h.method,
+            h.path,
+            line(1 + i)?,
+            line(1 + n + i)?,
+        )));
+    }
+    Some(tools)
 }
 
 #[cfg(test)]
@@ -156,8 +170,8 @@ mod tests {
     #[test]
     fn fnv1a_is_the_published_function() {
         // Test vectors of the FNV reference (draft-eastlake-fnv).
-        assert_eq!(fnv1a(""), "cbf29ce484222325");
-        assert_eq!(fnv1a("a"), "af63dc4c8601ec8c");
-        assert_eq!(fnv1a("foobar"), "85944171f73967e8");
+        assert_eq!(fnv1a(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a("a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a("foobar"), 0x8594_4171_f739_67e8);
     }
 }
