@@ -5,8 +5,9 @@
 
 use serde_json::Value;
 use trekmail_mcp::Catalog;
+use trekmail_mcp::catalog::data::TOOLS_MAP_FNV1A;
 use trekmail_mcp::catalog::data::{self, CATALOG_JSONL};
-use trekmail_mcp::catalog::map::{TOOLS_MAP_FNV1A, TOOLS_MAP_TOML, ToolsMap};
+use trekmail_mcp::catalog::map::{TOOLS_MAP_TOML, ToolsMap};
 
 fn bound() -> Catalog {
     let ops = trekmail_api::model::operations().unwrap();

@@ -224,3 +224,173 @@ fn cargo_finds_every_test_file_itself() {
         assert!(!manifest.contains("autotests"), "{krate}/Cargo.toml");
     }
 }
+
+/// The module of a file below src/ (`call/state.rs` → `call::state`, `call/upload/mod.rs` →
+/// `call::upload`), or `None` for lib.rs and main.rs.
+fn module_of(file: &Path) -> Option<Vec<String>> {
+    let rel = file.strip_prefix(src()).unwrap().with_extension("");
+    let mut parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts.last().is_some_and(|p| p == "mod") {
+        parts.pop();
+    }
+    (parts.len() > 1 || FLOORS.contains(&parts[0].as_str())).then_some(parts)
+}
+
+/// Reads the use tree at the start of `text` (`a::b`, `a::{b, c::{d, e}}`) below `prefix` into
+/// `out`; returns how much of `text` it read.
+fn use_tree(text: &str, prefix: &[String], out: &mut Vec<Vec<String>>) -> usize {
+    let ws = |t: &str| t.len() - t.trim_start().len();
+    let mut path = prefix.to_vec();
+    let mut at = 0;
+    loop {
+        if text[at..].starts_with('{') {
+            at += 1;
+            loop {
+                at += ws(&text[at..]);
+                at += use_tree(&text[at..], &path, out);
+                at += ws(&text[at..]);
+                match text[at..].chars().next() {
+                    Some(',') => at += 1,
+                    Some('}') => return at + 1,
+                    _ => return at,
+                }
+            }
+        }
+        let ident = text[at..]
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count();
+        if ident == 0 {
+            if path.len() > prefix.len() {
+                out.push(path);
+            }
+            return at;
+        }
+        path.push(text[at..at + ident].to_owned());
+        at += ident;
+        if text[at..].starts_with("::") {
+            at += 2;
+        } else {
+            out.push(path);
+            return at;
+        }
+    }
+}
+
+/// The modules `file` names through `crate::` and `super::` paths outside its tests.
+fn named_modules(file: &Path, modules: &[Vec<String>]) -> Vec<Vec<String>> {
+    let me = module_of(file).unwrap();
+    let text = std::fs::read_to_string(file).unwrap();
+    let code: String = text
+        .split("#[cfg(test)]")
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    // `super` of a file's module: its parent (a mod.rs file is its directory's module).
+    let parent = me[..me.len() - 1].to_vec();
+    let mut paths = Vec::new();
+    for (keyword, base) in [("crate::", Vec::new()), ("super::", parent)] {
+        let mut at = 0;
+        while let Some(i) = code[at..].find(keyword) {
+            let start = at + i;
+            at = start + keyword.len();
+            let before = code[..start].chars().next_back();
+            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$') {
+                continue;
+            }
+            use_tree(&code[at..], &base, &mut paths);
+        }
+    }
+    let mut named: Vec<Vec<String>> = paths
+        .into_iter()
+        .filter_map(|p| {
+            (1..=p.len())
+                .rev()
+                .map(|n| p[..n].to_vec())
+                .find(|m| modules.contains(m))
+        })
+        .filter(|m| *m != me)
+        .collect();
+    named.sort();
+    named.dedup();
+    named
+}
+
+#[test]
+fn no_module_imports_itself_through_others() {
+    // A cycle between modules (a → b → … → a) means neither can be read, tested or moved
+    // alone: the floors order the folders, this orders the modules inside them.
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let files: Vec<PathBuf> = files
+        .into_iter()
+        .filter(|f| module_of(f).is_some())
+        .collect();
+    let modules: Vec<Vec<String>> = files.iter().filter_map(|f| module_of(f)).collect();
+    let edges: Vec<(Vec<String>, Vec<Vec<String>>)> = files
+        .iter()
+        .map(|f| (module_of(f).unwrap(), named_modules(f, &modules)))
+        .collect();
+    let next = |m: &Vec<String>| {
+        edges
+            .iter()
+            .find(|(from, _)| from == m)
+            .map(|(_, to)| to.clone())
+            .unwrap_or_default()
+    };
+    // Depth first from every module; a module met again on the current path closes a cycle.
+    fn walk(
+        m: &Vec<String>,
+        next: &dyn Fn(&Vec<String>) -> Vec<Vec<String>>,
+        path: &mut Vec<Vec<String>>,
+        done: &mut Vec<Vec<String>>,
+    ) -> Option<Vec<Vec<String>>> {
+        if let Some(i) = path.iter().position(|p| p == m) {
+            let mut cycle = path[i..].to_vec();
+            cycle.push(m.clone());
+            return Some(cycle);
+        }
+        if done.contains(m) {
+            return None;
+        }
+        path.push(m.clone());
+        for n in next(m) {
+            if let Some(c) = walk(&n, next, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.push(m.clone());
+        None
+    }
+    let mut done = Vec::new();
+    for m in &modules {
+        let cycle = walk(m, &next, &mut Vec::new(), &mut done);
+        let shown: Vec<String> = cycle.iter().flatten().map(|m| m.join("::")).collect();
+        assert!(cycle.is_none(), "a module cycle: {}", shown.join(" → "));
+    }
+    // The check sees the paths it must: a group, a nested group, `super`.
+    let mut found = Vec::new();
+    use_tree("call::{state::{Store, now_ms}, verdict}", &[], &mut found);
+    assert_eq!(
+        found,
+        [
+            vec!["call", "state", "Store"],
+            vec!["call", "state", "now_ms"],
+            vec!["call", "verdict"]
+        ]
+    );
+    let graph_has = |from: &str, to: &str| {
+        edges
+            .iter()
+            .any(|(f, t)| f.join("::") == from && t.iter().any(|m| m.join("::") == to))
+    };
+    assert!(graph_has("call::send_rate", "call::state"));
+    assert!(graph_has("call::upload::steps", "call::upload::flow"));
+}

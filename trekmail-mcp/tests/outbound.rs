@@ -352,7 +352,7 @@ fn send(to: &[&str]) -> Value {
 /// The times a refusal may name for a budget that frees `after` the calls made between
 /// `before` and now, one a second.
 fn frees_between(before: u64, after: u64) -> Vec<String> {
-    let now = send_rate::now_ms();
+    let now = trekmail_mcp::call::state::now_ms();
     (before / 1000..=now / 1000 + 1)
         .map(|s| send_rate::utc(s * 1000 + after))
         .collect()
@@ -362,7 +362,7 @@ fn frees_between(before: u64, after: u64) -> Vec<String> {
 async fn the_send_rate_counts_every_sending_path_and_refuses_past_it_saying_when_it_frees() {
     let h = Harness::start(rate_opts("6/h")).await;
     h.answer_json(200, json!({"data": {"id": 1}})).await;
-    let before = send_rate::now_ms();
+    let before = trekmail_mcp::call::state::now_ms();
     for (tool, args) in [
         // Two distinct recipients (the same one twice counts once).
         (

@@ -15,7 +15,7 @@ use crate::call::human::Approval;
 use crate::call::idempotency::{self, KeyPolicy, Keys};
 use crate::call::intents::{Intent, IntentMemory};
 use crate::call::metrics::Metrics;
-use crate::call::outbound::{self, OutboundRule, SendTo};
+use crate::call::outbound::{self, SendTo};
 use crate::call::payments;
 use crate::call::progress::Progress;
 use crate::call::reissue;
@@ -25,7 +25,7 @@ use crate::call::shelf::Shelf;
 use crate::call::tokens::{TokenSource, TokenVariable as _};
 use crate::call::trace::TraceContext;
 use crate::call::upload;
-use crate::call::verdict::{Rule, Verdict};
+use crate::call::verdict::{OutboundRule, Rule, Verdict};
 use crate::call::wire;
 use crate::catalog::ToolDef;
 use crate::catalog::checks;
@@ -312,7 +312,14 @@ impl Caller {
         }
         // Counted last, once every other check passed: a refusal before costs no budget.
         let ticket = match &self.send_rate {
-            Some(limit) => match limit.take(def, &prepared.args, deadline).await {
+            Some(limit) => match limit
+                .take(
+                    def,
+                    outbound::recipient_count(def, &prepared.args),
+                    deadline,
+                )
+                .await
+            {
                 Ok(t) => t,
                 Err(refusal) => {
                     tracing::info!(tool = %def.entry.name, rule = ?OutboundRule::SendRate, "refused by the outbound policy");

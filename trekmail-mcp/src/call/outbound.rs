@@ -4,41 +4,17 @@
 //! address written with an escape a mail server could route differently (a trailing dot, a
 //! quoted local part, `%` or `!` routing, a source route, an address literal) is refused.
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 
+use crate::call::verdict::OutboundRule;
 use crate::catalog::ToolDef;
 use crate::catalog::map::{GateName, truthy};
 use trekmail_api::email;
 
 /// The variable, named in every refusal.
-pub const VAR: &str = "TREKMAIL_SEND_TO";
-
-/// Which rule of the outbound policy refused a call (for the metrics and the audit log).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutboundRule {
-    /// `TREKMAIL_SEND_TO`: a recipient outside the list, or one that cannot be checked.
-    SendTo,
-    /// `TREKMAIL_SEND_RATE`: past the budget, or the budget could not be counted.
-    SendRate,
-}
-
-impl OutboundRule {
-    /// `send_to`, `send_rate`.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::SendTo => "send_to",
-            Self::SendRate => "send_rate",
-        }
-    }
-
-    /// The variable that sets the rule.
-    pub fn var(self) -> &'static str {
-        match self {
-            Self::SendTo => VAR,
-            Self::SendRate => crate::call::send_rate::VAR,
-        }
-    }
-}
+pub const VAR: &str = OutboundRule::SendTo.var();
 
 /// The longest list a tool description shows (characters).
 pub const MAX_SHOWN_CHARS: usize = 80;
@@ -184,6 +160,19 @@ pub fn policy_note(
         ));
     }
     note
+}
+
+/// How many recipients a call mails now: its distinct named recipients (case-insensitive) and
+/// the stored ones no argument names; 0 for a call that does not mail (`sends` unset).
+pub fn recipient_count(def: &ToolDef, args: &Map<String, Value>) -> u32 {
+    if !def.entry.sends {
+        return 0;
+    }
+    let (named, _) = recipients(def, args);
+    let distinct: HashSet<String> = named.iter().map(|a| a.trim().to_lowercase()).collect();
+    u32::try_from(distinct.len())
+        .unwrap_or(u32::MAX)
+        .saturating_add(def.entry.unnamed_recipients)
 }
 
 /// Every outbound recipient of a call, as written, and the targets that cannot be read plainly

@@ -6,22 +6,20 @@
 //! the budget frees, before anything is sent; a call the API turns down (4xx) gives its
 //! recipients back.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use serde_json::{Map, Value};
 use trekmail_api::Deadline;
 
-use crate::call::audit;
-use crate::call::outbound;
-use crate::call::state::{OnceAMinute, Operation, Store, StoreError};
+use crate::call::state::{OnceAMinute, Operation, Store, StoreError, now_ms};
+use crate::call::verdict::OutboundRule;
 use crate::catalog::ToolDef;
 
 /// The variable, named in every refusal.
-pub const VAR: &str = "TREKMAIL_SEND_RATE";
+pub const VAR: &str = OutboundRule::SendRate.var();
 
 /// `N/h` or `N/d`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,19 +62,6 @@ impl SendRate {
     fn period_ms(&self) -> u64 {
         u64::try_from(self.period.as_millis()).unwrap_or(u64::MAX)
     }
-}
-
-/// How many recipients a call mails now: its distinct named recipients (case-insensitive) and
-/// the stored ones no argument names; 0 for a call that does not mail (`sends` unset).
-pub fn recipients(def: &ToolDef, args: &Map<String, Value>) -> u32 {
-    if !def.entry.sends {
-        return 0;
-    }
-    let (named, _) = outbound::recipients(def, args);
-    let distinct: HashSet<String> = named.iter().map(|a| a.trim().to_lowercase()).collect();
-    u32::try_from(distinct.len())
-        .unwrap_or(u32::MAX)
-        .saturating_add(def.entry.unnamed_recipients)
 }
 
 /// What the budget said.
@@ -354,16 +339,15 @@ pub struct SendRateLimit {
 }
 
 impl SendRateLimit {
-    /// Counts a call's recipients: `Ok(None)` when it mails nobody, `Ok(Some(ticket))` when
-    /// counted, `Err(refusal)` when past the budget or when the store cannot count it by
-    /// `deadline` (the call's).
+    /// Counts a call's `n` recipients ([`crate::call::outbound::recipient_count`]): `Ok(None)`
+    /// when it mails nobody, `Ok(Some(ticket))` when counted, `Err(refusal)` when past the
+    /// budget or when the store cannot count it by `deadline` (the call's).
     pub async fn take(
         &self,
         def: &ToolDef,
-        args: &Map<String, Value>,
+        n: u32,
         deadline: Deadline,
     ) -> Result<Option<String>, String> {
-        let n = recipients(def, args);
         if n == 0 {
             return Ok(None);
         }
@@ -392,16 +376,9 @@ impl SendRateLimit {
     }
 }
 
-/// Now, in unix milliseconds.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 /// `2026-12-06T16:42:10Z` for unix milliseconds (rounded up to the second).
 pub fn utc(ms: u64) -> String {
-    audit::utc_seconds(ms.div_ceil(1000))
+    trekmail_api::utc::utc_seconds(ms.div_ceil(1000))
 }
 
 /// `40 s`, `60 min` (up to an hour and a half), `2 h 5 min`, `23 h`.

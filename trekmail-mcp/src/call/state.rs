@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use trekmail_api::Deadline;
@@ -14,8 +14,14 @@ use crate::call::intents::{
     API_IDEMPOTENCY_WINDOW, Decision, Intent, IntentMemory, ProcessMemory, Undecided,
 };
 use crate::call::metrics::Metrics;
-use crate::call::send_rate::now_ms;
 use crate::catalog::schema::IdempotencyKey;
+
+/// Now, in unix milliseconds.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
 
 /// Every key this server writes starts with this.
 pub const KEY_PREFIX: &str = "trekmail-mcp";

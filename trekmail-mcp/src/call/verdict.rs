@@ -6,7 +6,32 @@
 use serde::Serialize;
 use trekmail_api::{CallError, Outcome, TransportKind};
 
-use crate::call::outbound::OutboundRule;
+/// Which rule of the outbound policy refused a call (for the metrics and the audit log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboundRule {
+    /// `TREKMAIL_SEND_TO`: a recipient outside the list, or one that cannot be checked.
+    SendTo,
+    /// `TREKMAIL_SEND_RATE`: past the budget, or the budget could not be counted.
+    SendRate,
+}
+
+impl OutboundRule {
+    /// `send_to`, `send_rate`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::SendTo => "send_to",
+            Self::SendRate => "send_rate",
+        }
+    }
+
+    /// The variable that sets the rule: named here only (`outbound::VAR`, `send_rate::VAR`).
+    pub const fn var(self) -> &'static str {
+        match self {
+            Self::SendTo => "TREKMAIL_SEND_TO",
+            Self::SendRate => "TREKMAIL_SEND_RATE",
+        }
+    }
+}
 
 /// Why a call or request was refused before anything was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

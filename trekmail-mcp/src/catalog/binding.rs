@@ -274,7 +274,7 @@ impl Catalog {
     pub fn embedded() -> Result<Self, Vec<String>> {
         if let Some(tools) = crate::catalog::data::read(
             crate::catalog::data::CATALOG_JSONL,
-            crate::catalog::map::TOOLS_MAP_FNV1A,
+            crate::catalog::data::TOOLS_MAP_FNV1A,
         ) {
             return Ok(Self::of(tools));
         }

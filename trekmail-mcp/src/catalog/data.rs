@@ -16,7 +16,7 @@ use std::sync::Arc;
 use trekmail_api::model::Method;
 
 use crate::catalog::ToolDef;
-use crate::catalog::map::ToolEntry;
+use crate::catalog::map::{TOOLS_MAP_TOML, ToolEntry};
 
 /// The data, embedded at build time.
 pub const CATALOG_JSONL: &str = include_str!("../../catalog.jsonl");
@@ -38,8 +38,12 @@ struct Head {
     path: String,
 }
 
+/// [`fnv1a`] of [`TOOLS_MAP_TOML`], computed by the compiler: what a start compares with the
+/// hash `catalog.jsonl` was written from.
+pub const TOOLS_MAP_FNV1A: u64 = fnv1a(TOOLS_MAP_TOML);
+
 /// FNV-1a, 64 bits: stable across builds and toolchains, and a `const fn`, so the embedded
-/// map's hash is computed by the compiler ([`crate::catalog::map::TOOLS_MAP_FNV1A`]) and a start
+/// map's hash is computed by the compiler ([`TOOLS_MAP_FNV1A`]) and a start
 /// does not read the map's ~110 KB.
 pub const fn fnv1a(text: &str) -> u64 {
     let bytes = text.as_bytes();

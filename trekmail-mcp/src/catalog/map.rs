@@ -10,10 +10,6 @@ use crate::catalog::argpath::ArgPath;
 /// The map, embedded at build time so the binary and its tests see the same file.
 pub const TOOLS_MAP_TOML: &str = include_str!("../../../tools-map.toml");
 
-/// [`crate::catalog::data::fnv1a`] of [`TOOLS_MAP_TOML`], computed by the compiler: what a start
-/// compares with the hash `catalog.jsonl` was written from.
-pub const TOOLS_MAP_FNV1A: u64 = crate::catalog::data::fnv1a(TOOLS_MAP_TOML);
-
 /// The whole file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
