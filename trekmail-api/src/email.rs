@@ -1,6 +1,6 @@
 //! The one email-address check of the workspace: what the document's `format: email` means, what
-//! the MCP server accepts where an argument names a recipient, what `TREKMAIL_SEND_TO` compares,
-//! and what the sandbox accepts.
+//! the MCP server accepts where an argument names a recipient and compares with its recipient
+//! allow-list, and what the sandbox accepts.
 //!
 //! An address is exactly one plain `local@domain`: a dot-atom local part and a DNS host name
 //! (IDNA, compared in ASCII lowercase). Everything a mail server could read as another recipient

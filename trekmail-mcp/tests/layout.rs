@@ -187,3 +187,40 @@ fn the_layout_page_lists_every_module() {
         "docs/maintaining.md (Layout) has no line for: {missing:?}"
     );
 }
+
+#[test]
+fn each_helper_is_written_once() {
+    // One truncation (catalog/truncate.rs): a second copy of its loop is a second rule that can
+    // drift. Test modules may do as they like.
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        if !f.ends_with("catalog/truncate.rs") {
+            assert!(
+                !code.contains("char_indices().nth("),
+                "{}: cut text with catalog::truncate::cut",
+                f.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn cargo_finds_every_test_file_itself() {
+    // Cargo finds tests/*.rs by itself; hand-written `[[test]]` entries (with `autotests`
+    // off) are how a new file gets silently skipped. A feature gate goes in the file (`#![cfg]`).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for krate in [
+        "trekmail-mcp",
+        "trekmail-api",
+        "trekmail-sandbox",
+        "trekmail-spec",
+        "xtask",
+    ] {
+        let manifest = std::fs::read_to_string(root.join(krate).join("Cargo.toml")).unwrap();
+        assert!(!manifest.contains("[[test]]"), "{krate}/Cargo.toml");
+        assert!(!manifest.contains("autotests"), "{krate}/Cargo.toml");
+    }
+}

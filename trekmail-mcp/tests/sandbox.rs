@@ -1,6 +1,8 @@
 //! The embedded sandbox through the MCP server: every tool once (success or an API-shaped 4xx,
 //! never anything else), the answers against the sandbox's response schemas, workflows, and
-//! two sandboxes sharing no state. Offline: loopback only.
+//! two sandboxes sharing no state. Offline: loopback only. Built with the `sandbox` feature only
+//! (a cfg here rather than a `[[test]]` entry: cargo finds every test file by itself).
+#![cfg(feature = "sandbox")]
 #![allow(clippy::unwrap_used)]
 
 mod support;

@@ -23,6 +23,7 @@ use crate::call::{Caller, Finished, Prepared, Refused, results};
 use crate::catalog::ToolDef;
 use crate::catalog::map::Payment;
 use crate::catalog::schema::IDEMPOTENCY_ARG;
+use crate::catalog::truncate::cut;
 
 /// The setting that lets a payment proceed when the client cannot ask the user.
 pub const WITHOUT_APPROVAL_VAR: &str = "TREKMAIL_PAYMENTS_WITHOUT_APPROVAL";
@@ -370,11 +371,11 @@ impl Approval {
         if let Some(m) = &self.challenge.message {
             text.push_str(&format!(
                 " (the API says: {})",
-                cut(&m.escape_debug().to_string())
+                cut(&m.escape_debug().to_string(), MAX_VALUE_CHARS)
             ));
         }
         for (k, v) in &self.item {
-            text.push_str(&format!("\n{k}: {}", cut(&v.to_string())));
+            text.push_str(&format!("\n{k}: {}", cut(&v.to_string(), MAX_VALUE_CHARS)));
         }
         text.push_str("\nApprove this payment of exactly this amount for exactly this item?");
         text
@@ -418,13 +419,6 @@ pub fn retry_proves_unsent(e: &CallError) -> bool {
             ..
         }
     )
-}
-
-fn cut(s: &str) -> String {
-    match s.char_indices().nth(MAX_VALUE_CHARS) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
-    }
 }
 
 #[cfg(test)]
