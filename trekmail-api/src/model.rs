@@ -24,7 +24,9 @@ pub fn operations() -> Result<&'static [Operation], ModelError> {
 /// The embedded data's index, and each operation once parsed.
 struct Embedded {
     index: Index<'static>,
-    parsed: Vec<OnceLock<Result<Operation, ModelError>>>,
+    /// Boxed: one slot per operation of the document, most never filled.
+    #[allow(clippy::type_complexity)]
+    parsed: Vec<OnceLock<Box<Result<Operation, ModelError>>>>,
 }
 
 /// The operation `id` of this build's document, `None` when the document has none by that id.
@@ -44,7 +46,8 @@ pub fn operation(id: &str) -> Result<Option<&'static Operation>, ModelError> {
         return Ok(None);
     };
     embedded.parsed[i]
-        .get_or_init(|| embedded.index.operation(i))
+        .get_or_init(|| Box::new(embedded.index.operation(i)))
+        .as_ref()
         .as_ref()
         .map(Some)
         .map_err(Clone::clone)

@@ -26,7 +26,9 @@ fn main() -> ExitCode {
     .enable_all()
     .build();
     match runtime {
-        Ok(r) => r.block_on(serve(settings)),
+        // Boxed: the serving future is tens of kilobytes, and on the stack every move of it
+        // (into block_on, into its task) would leave another copy's pages resident.
+        Ok(r) => r.block_on(Box::pin(serve(settings))),
         Err(e) => fail(&Failure::new("startup", vec![e.to_string()])),
     }
 }

@@ -35,7 +35,46 @@ pub struct ToolDef {
     listed: OnceLock<Box<Tool>>,
     call: OnceLock<Box<CallData>>,
     /// The embedded data's lines for `listed` and `call`, when built from it.
-    source: Option<(&'static [u8], &'static [u8])>,
+    source: Option<Source>,
+}
+
+/// Where a definition's lines are in the embedded data: byte ranges of `text`, sliced (and so
+/// read) only when the definition is first listed or called.
+#[derive(Clone, Copy)]
+struct Source {
+    text: &'static str,
+    listed: (usize, usize),
+    call: (usize, usize),
+}
+
+impl Source {
+    fn line(&self, (start, end): (usize, usize)) -> &'static str {
+        #[allow(clippy::expect_used)]
+        self.text.get(start..end).expect(DATA_DEFECT)
+    }
+}
+
+/// `map` and everything in it without spare room: parsing leaves each object with room for more
+/// entries (one entry takes the room of three), and the listing's ~1,900 schema objects, held
+/// for the session, are most of the server's heap.
+fn compact(map: &mut Map<String, Value>) {
+    let mut tight = Map::with_capacity(map.len());
+    for (k, mut v) in std::mem::take(map) {
+        compact_value(&mut v);
+        tight.insert(k, v);
+    }
+    *map = tight;
+}
+
+fn compact_value(v: &mut Value) {
+    match v {
+        Value::Object(m) => compact(m),
+        Value::Array(a) => {
+            a.iter_mut().for_each(compact_value);
+            a.shrink_to_fit();
+        }
+        _ => {}
+    }
 }
 
 /// What a call needs beyond the entry.
@@ -157,8 +196,9 @@ impl ToolDef {
         entry: ToolEntry,
         method: Method,
         path: String,
-        listed: &'static [u8],
-        call: &'static [u8],
+        text: &'static str,
+        listed: (usize, usize),
+        call: (usize, usize),
     ) -> Self {
         Self {
             entry,
@@ -166,25 +206,31 @@ impl ToolDef {
             path,
             listed: OnceLock::new(),
             call: OnceLock::new(),
-            source: Some((listed, call)),
+            source: Some(Source { text, listed, call }),
         }
     }
 
     /// The MCP definition.
     pub fn tool(&self) -> &Tool {
         self.listed.get_or_init(|| {
-            let line = self.source.map_or(&b""[..], |s| s.0);
+            let line = self.source.map_or("", |s| s.line(s.listed));
             #[allow(clippy::expect_used)]
-            Box::new(serde_json::from_slice(line).expect(DATA_DEFECT))
+            let mut tool: Tool = serde_json::from_str(line).expect(DATA_DEFECT);
+            for schema in std::iter::once(&mut tool.input_schema).chain(&mut tool.output_schema) {
+                if let Some(m) = Arc::get_mut(schema) {
+                    compact(m);
+                }
+            }
+            Box::new(tool)
         })
     }
 
     fn call_data(&self) -> &CallData {
         self.call.get_or_init(|| {
-            let line = self.source.map_or(&b""[..], |s| s.1);
+            let line = self.source.map_or("", |s| s.line(s.call));
             #[allow(clippy::expect_used)]
             let (shape, input_schema): (Shape, Value) =
-                serde_json::from_slice(line).expect(DATA_DEFECT);
+                serde_json::from_str(line).expect(DATA_DEFECT);
             let mut patterns = Patterns::default();
             #[allow(clippy::expect_used)]
             patterns.add_from(&input_schema).expect(DATA_DEFECT);

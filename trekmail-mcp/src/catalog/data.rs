@@ -133,8 +133,8 @@ fn lean(head: &Head) -> Result<Value, String> {
 
 /// The tools of `text` when it was written from the map whose [`fnv1a`] is `map_fnv1a`; `None`
 /// when it was written from another map or its header or entries do not read. Only the header
-/// and the entries are read here: each tool's lines are kept as bytes (slicing them reads
-/// nothing) and parsed when the tool is first listed or called, so the pages of lines no one
+/// and the entries are read here: each tool's lines are kept as offsets (checked against the
+/// length only, which reads nothing of them) and parsed when the tool is first listed or called, so the pages of lines no one
 /// asks for are never touched.
 pub fn read(text: &'static str, map_fnv1a: u64) -> Option<Vec<Arc<ToolDef>>> {
     let (header, body) = text.split_once('\n')?;
@@ -142,12 +142,17 @@ pub fn read(text: &'static str, map_fnv1a: u64) -> Option<Vec<Arc<ToolDef>>> {
     if header.map_fnv1a != hex(map_fnv1a) {
         return None;
     }
-    // Line `i`, without its newline.
-    let line = |i: usize| -> Option<&'static [u8]> {
-        let (start, end) = (*header.lines.get(i)?, *header.lines.get(i + 1)?);
-        body.as_bytes().get(start..end.checked_sub(1)?)
+    // Where line `i` starts and ends (without its newline), as long as it is in `body`: checking
+    // that reads nothing of the line.
+    let range = |i: usize| -> Option<(usize, usize)> {
+        let (start, end) = (
+            *header.lines.get(i)?,
+            header.lines.get(i + 1)?.checked_sub(1)?,
+        );
+        (start <= end && end <= body.len()).then_some((start, end))
     };
-    let heads: Vec<Head> = serde_json::from_slice(line(0)?).ok()?;
+    let (start, end) = range(0)?;
+    let heads: Vec<Head> = serde_json::from_str(body.get(start..end)?).ok()?;
     let n = heads.len();
     if header.lines.len() != 2 * n + 2 {
         return None;
@@ -160,8 +165,9 @@ pub fn read(text: &'static str, map_fnv1a: u64) -> Option<Vec<Arc<ToolDef>>> {
             h.entry,
             h.method,
             h.path,
-            line(1 + i)?,
-            line(1 + n + i)?,
+            body,
+            range(1 + i)?,
+            range(1 + n + i)?,
         )));
     }
     Some(tools)

@@ -95,7 +95,7 @@ pub struct ToolEntry {
     #[serde(default)]
     pub csv_columns: Vec<CsvColumns>,
     /// Where the answer carries a file (`call/files.rs` reads it).
-    pub file: Option<FileSpec>,
+    pub file: Option<Box<FileSpec>>,
     /// Answer paths (`data.subject`, `data[].from`, `data.attachments[].filename`) whose values
     /// people outside the account wrote: marked for the agent (see `call::outside`).
     #[serde(default)]
@@ -131,7 +131,7 @@ pub struct ToolEntry {
     #[serde(default)]
     pub fixed: serde_json::Map<String, Value>,
     /// A multi-request flow the MCP layer runs, starting with the operation (issue 19).
-    pub flow: Option<Flow>,
+    pub flow: Option<Box<Flow>>,
     /// Served over stdio only: over HTTP the tool does not exist (it reads the server's disk,
     /// which a remote caller has no business reading).
     #[serde(default)]

@@ -86,7 +86,7 @@ pub async fn stdio(
             });
     }
     reopen_on_hangup(server.audit_log());
-    tracing::info!(tools = server.tools().len(), "serving on stdio");
+    tracing::info!(tools = server.listed().len(), "serving on stdio");
     let closing = server.closing();
     crate::serve::stdio::watch_stdout(closing.clone());
     // Requests read and not yet answered before no new request is read: a client that stops

@@ -66,9 +66,6 @@ pub struct TrekmailServer {
 /// instructions generated for them.
 struct Listing {
     listed: Vec<Arc<ToolDef>>,
-    /// The definitions as listed here (a disabled tool's description says so), in `listed`
-    /// order: made at the first `tools/list` or call, not at start-up.
-    listed_tools: std::sync::OnceLock<Vec<Tool>>,
     hidden: HashMap<String, String>,
     /// Generated from the configuration.
     instructions: String,
@@ -77,33 +74,32 @@ struct Listing {
 }
 
 impl Listing {
-    /// The definitions as listed.
-    fn tools(&self) -> &[Tool] {
-        self.listed_tools.get_or_init(|| {
-            let switches = self.config.switches();
-            self.listed
-                .iter()
-                .map(|def| {
-                    let mut tool = def.tool().clone();
-                    if let Some(g) = selection::disabled_by(def, &switches) {
-                        let d = tool.description.as_deref().unwrap_or_default();
-                        tool.description =
-                            Some(format!("{d}{}", gates::disabled_note(g, d)).into());
-                    }
-                    let policy = outbound::policy_note(
-                        def,
-                        self.config.send_to.as_ref(),
-                        self.config.send_rate.as_ref(),
-                        self.config.drafts_only,
-                    );
-                    if !policy.is_empty() {
-                        let d = tool.description.as_deref().unwrap_or_default();
-                        tool.description = Some(format!("{d}{policy}").into());
-                    }
-                    tool
-                })
-                .collect()
-        })
+    /// The definitions as listed, made for each listing from each tool's (cached) definition: a
+    /// second copy kept for the whole session would only save the copies of a few strings.
+    fn tools(&self) -> Vec<Tool> {
+        self.listed.iter().map(|def| self.tool(def)).collect()
+    }
+
+    /// `def`'s definition as listed here: a disabled tool's description says so, and the
+    /// outbound policy is named.
+    fn tool(&self, def: &ToolDef) -> Tool {
+        let switches = self.config.switches();
+        let mut tool = def.tool().clone();
+        if let Some(g) = selection::disabled_by(def, &switches) {
+            let d = tool.description.as_deref().unwrap_or_default();
+            tool.description = Some(format!("{d}{}", gates::disabled_note(g, d)).into());
+        }
+        let policy = outbound::policy_note(
+            def,
+            self.config.send_to.as_ref(),
+            self.config.send_rate.as_ref(),
+            self.config.drafts_only,
+        );
+        if !policy.is_empty() {
+            let d = tool.description.as_deref().unwrap_or_default();
+            tool.description = Some(format!("{d}{policy}").into());
+        }
+        tool
     }
 
     /// This listing without the tools `scopes` say the tokens cannot use, each hidden with the
@@ -127,7 +123,6 @@ impl Listing {
         let instructions = instructions::build(&self.config, &listed)?;
         Ok(Listing {
             listed,
-            listed_tools: std::sync::OnceLock::new(),
             hidden,
             instructions,
             config: self.config.clone(),
@@ -454,7 +449,6 @@ fn listing(
     let instructions = instructions::build(&config, &listed)?;
     Ok(Listing {
         listed,
-        listed_tools: std::sync::OnceLock::new(),
         hidden,
         instructions,
         config,
@@ -556,7 +550,7 @@ impl TrekmailServer {
 
     /// The tools this configuration lists, in order.
     pub fn tools(&self) -> Vec<Tool> {
-        self.current().tools().to_vec()
+        self.current().tools()
     }
 
     /// The definitions this configuration lists, in order.
@@ -982,7 +976,6 @@ impl ServerHandler for TrekmailServer {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.find(name)
-            .map(|(i, _)| self.current().tools()[i].clone())
+        self.find(name).map(|(_, def)| self.current().tool(def))
     }
 }
