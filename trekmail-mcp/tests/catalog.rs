@@ -68,6 +68,42 @@ fn a_tool_naming_a_missing_operation_names_both_sides() {
 }
 
 #[test]
+fn a_broken_entry_gets_every_problem_named_in_order() {
+    // One problem of each kind the binding checks (the operation, the argument columns, the
+    // listing), each naming both sides, in that order, all at once.
+    let mut map = ToolsMap::embedded().unwrap();
+    let t = &mut map.tool[0];
+    assert_eq!(t.name, "list_domains");
+    t.token = TokenKind::Message;
+    t.sends = true;
+    t.title = String::new();
+    let p = build_err(map, &ops());
+    let both = "tool `list_domains` / operation `list_domains`: ";
+    let (title, description) = (
+        trekmail_mcp::catalog::TITLE_LEN,
+        trekmail_mcp::catalog::DESCRIPTION_LEN,
+    );
+    assert_eq!(
+        p,
+        [
+            format!(
+                "{both}tools-map.toml says token Message but the spec's security is [\"opsToken\"]"
+            ),
+            format!(
+                "{both}sends = true, but no outbound_args, outbound_when or unnamed_recipients say whom it mails"
+            ),
+            format!(
+                "{both}title must be {}-{} characters and description {}-{}",
+                title.start(),
+                title.end(),
+                description.start(),
+                description.end()
+            ),
+        ]
+    );
+}
+
+#[test]
 fn a_new_operation_fails_until_it_is_bound_or_excluded() {
     let mut ops = ops();
     let mut extra = ops[0].clone();

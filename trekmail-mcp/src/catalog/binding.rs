@@ -421,164 +421,18 @@ impl Catalog {
     fn tool(entry: ToolEntry, op: &Operation) -> Result<ToolDef, Vec<String>> {
         let name = entry.name.clone();
         let both = format!("tool `{name}` / operation `{}`", entry.operation);
-        let mut problems = Vec::new();
         let mut shape = schema::shape(op).map_err(|e| vec![format!("{both}: {e}")])?;
         schema::preset(&mut shape, &entry.fixed).map_err(|e| vec![format!("{both}: {e}")])?;
         if let Some(f) = &entry.flow {
             schema::flow(&mut shape, f).map_err(|e| vec![format!("{both}: {e}")])?;
         }
+        let (paths, problems) = Self::problems(&entry, op, &shape);
+        let problems: Vec<String> = problems
+            .into_iter()
+            .map(|p| format!("{both}: {p}"))
+            .collect();
         let method = op.method;
-        let security: Vec<&str> = op.security.iter().map(String::as_str).collect();
-        if security != [entry.token.scheme()] {
-            problems.push(format!(
-                "{both}: tools-map.toml says token {:?} but the spec's security is {security:?}",
-                entry.token
-            ));
-        }
-        let arg_names: HashSet<&str> = shape.args.iter().map(|a| a.name.as_str()).collect();
-        if arg_names.len() != shape.args.len() {
-            problems.push(format!("{both}: two arguments share a name"));
-        }
-        let known = |a: &str| arg_names.contains(a);
-        if let Some(c) = &entry.confirm
-            && (known(c) || c == IDEMPOTENCY_ARG)
-        {
-            problems.push(format!(
-                "{both}: confirmation argument `{c}` clashes with an argument of the operation"
-            ));
-        }
-        if let Some(p) = &entry.payment {
-            if !known(&p.credential) || !entry.idempotency.secret_args.contains(&p.credential) {
-                problems.push(format!(
-                    "{both}: payment credential `{}` must be an argument of the operation and a secret argument",
-                    p.credential
-                ));
-            }
-            if known(&p.confirm)
-                || p.confirm == IDEMPOTENCY_ARG
-                || entry.confirm.as_ref() == Some(&p.confirm)
-            {
-                problems.push(format!(
-                    "{both}: payment confirmation `{}` clashes with an argument of the tool",
-                    p.confirm
-                ));
-            }
-        }
-        if method == Method::Get
-            && (entry.idempotency.window_s.is_some()
-                || !entry.idempotency.secret_args.is_empty()
-                || entry.csv_columns.iter().any(|c| !c.secret.is_empty()))
-        {
-            problems.push(format!(
-                "{both}: a GET has no idempotency key, but tools-map.toml sets a policy"
-            ));
-        }
-        if method != Method::Get && !shape.idempotency_header {
-            problems.push(format!(
-                "{both}: a {method} must accept the Idempotency-Key header in the spec"
-            ));
-        }
-        let (paths, bad_paths) = Paths::read(&entry);
-        problems.extend(bad_paths.into_iter().map(|e| format!("{both}: {e}")));
-        for (column, p) in paths.of_arguments() {
-            if !known(p.root()) {
-                problems.push(format!(
-                    "{both}: {column} `{}` is not an argument of the operation",
-                    p.as_str()
-                ));
-            }
-        }
-        if entry.sends
-            && entry.outbound_args.is_empty()
-            && entry.outbound_when.is_empty()
-            && entry.unnamed_recipients == 0
-        {
-            problems.push(format!(
-                "{both}: sends = true, but no outbound_args, outbound_when or unnamed_recipients say whom it mails"
-            ));
-        }
-        for g in &entry.gate_when {
-            if g.conditions() != 1 {
-                problems.push(format!(
-                    "{both}: gate_when on `{}` needs exactly one of equals/contains/one_of/truthy",
-                    g.arg
-                ));
-            }
-        }
-        for c in &entry.csv_columns {
-            for a in std::iter::once(&c.arg).chain(c.host_when.iter()) {
-                if !known(a) {
-                    problems.push(format!(
-                        "{both}: csv_columns names `{a}`, not an argument of the operation"
-                    ));
-                }
-            }
-        }
-        for a in &entry.ignored_args {
-            if known(a) || a == IDEMPOTENCY_ARG || entry.confirm.as_ref() == Some(a) {
-                problems.push(format!(
-                    "{both}: ignored argument `{a}` clashes with an argument of the tool"
-                ));
-            }
-        }
-        for c in &entry.checks {
-            let args: Vec<&String> = match c {
-                Check::RequireAny { args }
-                | Check::ExactlyOne { args }
-                | Check::MaxTotalItems { args, .. } => args.iter().collect(),
-                Check::RequiredWhen { arg, requires, .. } => vec![arg, requires],
-            };
-            for a in args {
-                if !known(a) {
-                    problems.push(format!(
-                        "{both}: check names `{a}`, not an argument of the operation"
-                    ));
-                }
-            }
-        }
-        // No described answer has no fields: a file tool on it is refused below.
         let response_schema = op.response_schema.as_ref().unwrap_or(&Value::Null);
-        if let Some(f) = &entry.file {
-            let data = &response_schema["properties"]["data"]["properties"];
-            if method != Method::Get {
-                problems.push(format!("{both}: only a GET can answer a file"));
-            }
-            for field in [Some(&f.content), f.name.as_ref(), f.media_type.as_ref()]
-                .into_iter()
-                .flatten()
-            {
-                if data.get(field).is_none() {
-                    problems.push(format!(
-                        "{both}: file field `{field}` is not a field of the answer's data in the spec"
-                    ));
-                }
-            }
-        }
-        problems.extend(
-            annotation_problems(&entry, method)
-                .into_iter()
-                .map(|p| format!("{both}: {p}")),
-        );
-        match &entry.capabilities {
-            None => problems.push(format!(
-                "{both}: tools-map.toml gives no capabilities (the token scopes it needs, from the facts)"
-            )),
-            Some(c) if c.any_of.is_empty() && c.all_of.is_empty() => problems.push(format!(
-                "{both}: capabilities name no scope"
-            )),
-            Some(_) => {}
-        }
-        if !TITLE_LEN.contains(&entry.title.len())
-            || !DESCRIPTION_LEN.contains(&entry.description.len())
-        {
-            problems.push(format!(
-                "{both}: title must be {}-{} characters and description {}-{}",
-                TITLE_LEN.start(),
-                TITLE_LEN.end(),
-                DESCRIPTION_LEN.start(),
-                DESCRIPTION_LEN.end()
-            ));
-        }
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -628,6 +482,183 @@ impl Catalog {
             source: None,
             entry,
         })
+    }
+
+    /// What is wrong in binding `entry` to `op` (whose arguments are `shape`), in the map's
+    /// order of concerns: the operation, the argument columns, the answer and the listing.
+    /// Also the entry's argument paths, parsed.
+    fn problems(entry: &ToolEntry, op: &Operation, shape: &Shape) -> (Paths, Vec<String>) {
+        let mut problems = Self::operation_problems(entry, op, shape);
+        let (paths, bad_paths) = Paths::read(entry);
+        problems.extend(bad_paths);
+        problems.extend(Self::column_problems(entry, shape, &paths));
+        problems.extend(Self::answer_problems(entry, op));
+        (paths, problems)
+    }
+
+    /// The token, argument names, confirmation and payment arguments, and the idempotency
+    /// policy against the operation.
+    fn operation_problems(entry: &ToolEntry, op: &Operation, shape: &Shape) -> Vec<String> {
+        let method = op.method;
+        let mut problems = Vec::new();
+        let security: Vec<&str> = op.security.iter().map(String::as_str).collect();
+        if security != [entry.token.scheme()] {
+            problems.push(format!(
+                "tools-map.toml says token {:?} but the spec's security is {security:?}",
+                entry.token
+            ));
+        }
+        let arg_names: HashSet<&str> = shape.args.iter().map(|a| a.name.as_str()).collect();
+        if arg_names.len() != shape.args.len() {
+            problems.push("two arguments share a name".to_owned());
+        }
+        let known = |a: &str| arg_names.contains(a);
+        if let Some(c) = &entry.confirm
+            && (known(c) || c == IDEMPOTENCY_ARG)
+        {
+            problems.push(format!(
+                "confirmation argument `{c}` clashes with an argument of the operation"
+            ));
+        }
+        if let Some(p) = &entry.payment {
+            if !known(&p.credential) || !entry.idempotency.secret_args.contains(&p.credential) {
+                problems.push(format!(
+                    "payment credential `{}` must be an argument of the operation and a secret argument",
+                    p.credential
+                ));
+            }
+            if known(&p.confirm)
+                || p.confirm == IDEMPOTENCY_ARG
+                || entry.confirm.as_ref() == Some(&p.confirm)
+            {
+                problems.push(format!(
+                    "payment confirmation `{}` clashes with an argument of the tool",
+                    p.confirm
+                ));
+            }
+        }
+        if method == Method::Get
+            && (entry.idempotency.window_s.is_some()
+                || !entry.idempotency.secret_args.is_empty()
+                || entry.csv_columns.iter().any(|c| !c.secret.is_empty()))
+        {
+            problems
+                .push("a GET has no idempotency key, but tools-map.toml sets a policy".to_owned());
+        }
+        if method != Method::Get && !shape.idempotency_header {
+            problems.push(format!(
+                "a {method} must accept the Idempotency-Key header in the spec"
+            ));
+        }
+        problems
+    }
+
+    /// The map's columns that name arguments (paths, outbound, gates, CSV, ignored, checks).
+    fn column_problems(entry: &ToolEntry, shape: &Shape, paths: &Paths) -> Vec<String> {
+        let mut problems = Vec::new();
+        let known = |a: &str| shape.args.iter().any(|x| x.name == a);
+        for (column, p) in paths.of_arguments() {
+            if !known(p.root()) {
+                problems.push(format!(
+                    "{column} `{}` is not an argument of the operation",
+                    p.as_str()
+                ));
+            }
+        }
+        if entry.sends
+            && entry.outbound_args.is_empty()
+            && entry.outbound_when.is_empty()
+            && entry.unnamed_recipients == 0
+        {
+            problems.push("sends = true, but no outbound_args, outbound_when or unnamed_recipients say whom it mails".to_owned());
+        }
+        for g in &entry.gate_when {
+            if g.conditions() != 1 {
+                problems.push(format!(
+                    "gate_when on `{}` needs exactly one of equals/contains/one_of/truthy",
+                    g.arg
+                ));
+            }
+        }
+        for c in &entry.csv_columns {
+            for a in std::iter::once(&c.arg).chain(c.host_when.iter()) {
+                if !known(a) {
+                    problems.push(format!(
+                        "csv_columns names `{a}`, not an argument of the operation"
+                    ));
+                }
+            }
+        }
+        for a in &entry.ignored_args {
+            if known(a) || a == IDEMPOTENCY_ARG || entry.confirm.as_ref() == Some(a) {
+                problems.push(format!(
+                    "ignored argument `{a}` clashes with an argument of the tool"
+                ));
+            }
+        }
+        for c in &entry.checks {
+            let args: Vec<&String> = match c {
+                Check::RequireAny { args }
+                | Check::ExactlyOne { args }
+                | Check::MaxTotalItems { args, .. } => args.iter().collect(),
+                Check::RequiredWhen { arg, requires, .. } => vec![arg, requires],
+            };
+            for a in args {
+                if !known(a) {
+                    problems.push(format!(
+                        "check names `{a}`, not an argument of the operation"
+                    ));
+                }
+            }
+        }
+        problems
+    }
+
+    /// The answer (a file tool's fields), the annotations, capabilities and listing lengths.
+    fn answer_problems(entry: &ToolEntry, op: &Operation) -> Vec<String> {
+        let mut problems = Vec::new();
+        let method = op.method;
+        // No described answer has no fields: a file tool on it is refused below.
+        let response_schema = op.response_schema.as_ref().unwrap_or(&Value::Null);
+        if let Some(f) = &entry.file {
+            let data = &response_schema["properties"]["data"]["properties"];
+            if method != Method::Get {
+                problems.push("only a GET can answer a file".to_owned());
+            }
+            for field in [Some(&f.content), f.name.as_ref(), f.media_type.as_ref()]
+                .into_iter()
+                .flatten()
+            {
+                if data.get(field).is_none() {
+                    problems.push(format!(
+                        "file field `{field}` is not a field of the answer's data in the spec"
+                    ));
+                }
+            }
+        }
+        problems.extend(annotation_problems(entry, method));
+        match &entry.capabilities {
+            None => problems.push(
+                "tools-map.toml gives no capabilities (the token scopes it needs, from the facts)"
+                    .to_owned(),
+            ),
+            Some(c) if c.any_of.is_empty() && c.all_of.is_empty() => {
+                problems.push("capabilities name no scope".to_owned())
+            }
+            Some(_) => {}
+        }
+        if !TITLE_LEN.contains(&entry.title.len())
+            || !DESCRIPTION_LEN.contains(&entry.description.len())
+        {
+            problems.push(format!(
+                "title must be {}-{} characters and description {}-{}",
+                TITLE_LEN.start(),
+                TITLE_LEN.end(),
+                DESCRIPTION_LEN.start(),
+                DESCRIPTION_LEN.end()
+            ));
+        }
+        problems
     }
 
     /// Every tool, in map order.

@@ -7,6 +7,8 @@ use trekmail_api::{ClientBuilder, TokenKind};
 
 use crate::call::approvals::{APPROVAL_TTL, StateKeys};
 use crate::call::human::HumanConfirm;
+use crate::call::outbound::{self, SendTo};
+use crate::call::send_rate::{self, SendRate};
 use crate::call::state::StateConfig;
 use crate::call::tokens::{Secret, TokenVariable as _};
 use crate::catalog::map::GateName;
@@ -14,45 +16,46 @@ use crate::config::limits;
 use crate::serve::Config;
 use crate::serve::http_server::settings::{HttpConfig, TokenMode};
 
-/// Every variable the server reads, for documentation, tests and the unknown-variable warning.
+/// Every variable the server reads, for documentation, tests and the unknown-variable warning
+/// (a setting declared elsewhere by its declaration).
 pub const VARIABLES: &[&str] = &[
     "TREKMAIL_BASE_URL",
     "TREKMAIL_API_TOKEN",
     "TREKMAIL_MESSAGE_TOKEN",
-    "TREKMAIL_TIMEOUT_MS",
-    "TREKMAIL_MAX_RESPONSE_BYTES",
-    "TREKMAIL_MAX_CONCURRENT_CALLS",
-    "TREKMAIL_MAX_INLINE_BYTES",
-    "TREKMAIL_USER_AGENT",
-    "TREKMAIL_ALLOW_DESTRUCTIVE",
-    "TREKMAIL_ALLOW_SENDING",
-    "TREKMAIL_ALLOW_MIGRATION",
-    "TREKMAIL_ALLOW_PAYMENTS",
-    "TREKMAIL_PAYMENTS_WITHOUT_APPROVAL",
-    "TREKMAIL_UPLOAD_DIR",
-    "TREKMAIL_TOOLSETS",
+    limits::TIMEOUT_MS.var,
+    limits::MAX_RESPONSE_BYTES.var,
+    limits::MAX_CONCURRENT_CALLS.var,
+    limits::MAX_INLINE_BYTES.var,
+    limits::USER_AGENT.var,
+    limits::ALLOW_DESTRUCTIVE.var,
+    limits::ALLOW_SENDING.var,
+    limits::ALLOW_MIGRATION.var,
+    limits::ALLOW_PAYMENTS.var,
+    limits::PAYMENTS_WITHOUT_APPROVAL.var,
+    GateName::UploadDir.env_var(),
+    limits::TOOLSETS.var,
     "TREKMAIL_TOOLS",
     "TREKMAIL_EXCLUDE_TOOLS",
-    "TREKMAIL_READ_ONLY",
-    "TREKMAIL_HIDE_DISABLED",
-    "TREKMAIL_SEND_TO",
-    "TREKMAIL_SEND_RATE",
-    "TREKMAIL_DRAFTS_ONLY",
-    "TREKMAIL_SCOPE_AWARE",
-    "TREKMAIL_HUMAN_CONFIRM",
-    "TREKMAIL_LOG",
+    limits::READ_ONLY.var,
+    limits::HIDE_DISABLED.var,
+    outbound::VAR,
+    send_rate::VAR,
+    limits::DRAFTS_ONLY.var,
+    limits::SCOPE_AWARE.var,
+    limits::HUMAN_CONFIRM.var,
+    limits::LOG.var,
     "TREKMAIL_CA_CERT",
-    "TREKMAIL_SANDBOX",
+    limits::SANDBOX.var,
     "TREKMAIL_HTTP_LISTEN",
-    "TREKMAIL_HTTP_TOKENS",
+    limits::HTTP_TOKENS.var,
     "TREKMAIL_HTTP_BEARER",
     "TREKMAIL_HTTP_BEARER_FILE",
-    "TREKMAIL_HTTP_ALLOWED_HOSTS",
-    "TREKMAIL_HTTP_ALLOWED_ORIGINS",
-    "TREKMAIL_HTTP_MAX_BODY_BYTES",
-    "TREKMAIL_HTTP_MAX_REQUESTS",
+    limits::HTTP_ALLOWED_HOSTS.var,
+    limits::HTTP_ALLOWED_ORIGINS.var,
+    limits::HTTP_MAX_BODY_BYTES.var,
+    limits::HTTP_MAX_REQUESTS.var,
     "TREKMAIL_STATE_URL",
-    "TREKMAIL_STATE_REQUIRED",
+    limits::STATE_REQUIRED.var,
     "TREKMAIL_STATE_CA_FILE",
     "TREKMAIL_AUDIT_LOG",
     "TREKMAIL_STATE_KEY_FILE",
@@ -128,40 +131,16 @@ impl Config {
         let read_only = flag(limits::READ_ONLY);
         let hide_disabled = flag(limits::HIDE_DISABLED);
         let drafts_only = flag(limits::DRAFTS_ONLY);
-        let send_to = get("TREKMAIL_SEND_TO").map(|v| crate::call::outbound::SendTo::parse(&v));
-        let send_rate =
-            get("TREKMAIL_SEND_RATE").map(|v| crate::call::send_rate::SendRate::parse(&v));
+        let send_to = get(outbound::VAR).map(|v| SendTo::parse(&v));
+        let send_rate = get(send_rate::VAR).map(|v| SendRate::parse(&v));
         let scope_aware = flag(limits::SCOPE_AWARE);
-        // Unset stays unset: every toolset, unless TREKMAIL_TOOLS names the tools alone.
-        let selected = get(limits::TOOLSETS.var).map(|v| {
-            let names = list(&v, true);
-            if names.iter().any(|n| n == limits::ALL_TOOLSETS) {
-                return toolsets.iter().map(|t| (*t).to_owned()).collect();
-            }
-            for n in &names {
-                if !toolsets.contains(&n.as_str()) {
-                    problems.push(format!(
-                        "TREKMAIL_TOOLSETS: unknown toolset {n:?}; known: {}, {}",
-                        limits::ALL_TOOLSETS,
-                        toolsets.join(", ")
-                    ));
-                }
-            }
-            names
-        });
+        let selected = selected_toolsets(&get, toolsets, &mut problems);
         // Tool names are checked against the catalogue when the server is built.
         let tools = get("TREKMAIL_TOOLS").map(|v| list(&v, false));
         let exclude_tools = get("TREKMAIL_EXCLUDE_TOOLS")
             .map(|v| list(&v, false))
             .unwrap_or_default();
-        let confirm = limits::HUMAN_CONFIRM.read(get(limits::HUMAN_CONFIRM.var));
-        let human_confirm = HumanConfirm::parse(&confirm).unwrap_or_else(|| {
-            problems.push(format!(
-                "TREKMAIL_HUMAN_CONFIRM must be auto, always or never, got {confirm:?}"
-            ));
-            // Any value: the configuration is refused.
-            HumanConfirm::Always
-        });
+        let human_confirm = human_confirm(&get, &mut problems);
         if let Some(v) = get(limits::LOG.var)
             && super::logging::level(&v).is_none()
         {
@@ -169,53 +148,11 @@ impl Config {
                 "TREKMAIL_LOG must be one of error, warn, info, debug, trace, got {v:?}"
             ));
         }
-        let ca_cert_pem =
-            get("TREKMAIL_CA_CERT").and_then(|path| match std::fs::read(path.trim()) {
-                Ok(pem) if pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") => {
-                    Some(pem)
-                }
-                Ok(_) => {
-                    problems.push(format!(
-                        "TREKMAIL_CA_CERT: {path:?} holds no PEM certificate"
-                    ));
-                    None
-                }
-                Err(e) => {
-                    problems.push(format!("TREKMAIL_CA_CERT: cannot read {path:?}: {e}"));
-                    None
-                }
-            });
-        let send_rate = match send_rate {
-            Some(Err(e)) => {
-                problems.push(e);
-                None
-            }
-            Some(Ok(r)) => Some(r),
-            None => None,
-        };
-        let send_to = match send_to {
-            Some(Err(e)) => {
-                problems.push(e);
-                None
-            }
-            Some(Ok(p)) => Some(p),
-            None => None,
-        };
-        // The file's content is never echoed: a problem names the path and the line.
-        let state_keys = get("TREKMAIL_STATE_KEY_FILE").and_then(|path| {
-            let path = path.trim();
-            match std::fs::read_to_string(path) {
-                Ok(text) => StateKeys::parse(&text)
-                    .map_err(|e| problems.push(format!("TREKMAIL_STATE_KEY_FILE: {path:?} {e}")))
-                    .ok(),
-                Err(e) => {
-                    problems.push(format!(
-                        "TREKMAIL_STATE_KEY_FILE: cannot read {path:?}: {e}"
-                    ));
-                    None
-                }
-            }
-        });
+        let ca_cert_pem = get("TREKMAIL_CA_CERT")
+            .and_then(|path| pem_file("TREKMAIL_CA_CERT", &path, &mut problems));
+        let send_rate = send_rate.and_then(|r| r.map_err(|e| problems.push(e)).ok());
+        let send_to = send_to.and_then(|r| r.map_err(|e| problems.push(e)).ok());
+        let state_keys = state_keys(&get, &mut problems);
         let upload_dir = get(GateName::UploadDir.env_var()).and_then(|v| {
             crate::call::upload::confine::UploadDirs::parse(&v)
                 .map_err(|e| problems.push(e))
@@ -257,6 +194,82 @@ impl Config {
             state_keys,
             approval_ttl: APPROVAL_TTL,
         })
+    }
+}
+
+/// `TREKMAIL_TOOLSETS`: unset stays unset (every toolset, unless `TREKMAIL_TOOLS` names the
+/// tools alone); `all` is every one of `toolsets`; an unknown name is a problem.
+fn selected_toolsets(
+    get: &impl Fn(&str) -> Option<String>,
+    toolsets: &[&str],
+    problems: &mut Vec<String>,
+) -> Option<Vec<String>> {
+    let names = list(&get(limits::TOOLSETS.var)?, true);
+    if names.iter().any(|n| n == limits::ALL_TOOLSETS) {
+        return Some(toolsets.iter().map(|t| (*t).to_owned()).collect());
+    }
+    for n in &names {
+        if !toolsets.contains(&n.as_str()) {
+            problems.push(format!(
+                "TREKMAIL_TOOLSETS: unknown toolset {n:?}; known: {}, {}",
+                limits::ALL_TOOLSETS,
+                toolsets.join(", ")
+            ));
+        }
+    }
+    Some(names)
+}
+
+/// `TREKMAIL_HUMAN_CONFIRM`, its declared default when unset.
+fn human_confirm(
+    get: &impl Fn(&str) -> Option<String>,
+    problems: &mut Vec<String>,
+) -> HumanConfirm {
+    let confirm = limits::HUMAN_CONFIRM.read(get(limits::HUMAN_CONFIRM.var));
+    HumanConfirm::parse(&confirm).unwrap_or_else(|| {
+        problems.push(format!(
+            "TREKMAIL_HUMAN_CONFIRM must be auto, always or never, got {confirm:?}"
+        ));
+        // Any value: the configuration is refused.
+        HumanConfirm::Always
+    })
+}
+
+/// The PEM certificates of the file `path` that `var` names; a file that cannot be read or
+/// holds no certificate is a problem naming `var` and the path, never the content.
+pub(super) fn pem_file(var: &str, path: &str, problems: &mut Vec<String>) -> Option<Vec<u8>> {
+    let path = path.trim();
+    match std::fs::read(path) {
+        Ok(pem) if pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") => Some(pem),
+        Ok(_) => {
+            problems.push(format!("{var}: {path:?} holds no PEM certificate"));
+            None
+        }
+        Err(e) => {
+            problems.push(format!("{var}: cannot read {path:?}: {e}"));
+            None
+        }
+    }
+}
+
+/// `TREKMAIL_STATE_KEY_FILE`'s keys. The file's content is never echoed: a problem names the
+/// path and the line.
+fn state_keys(
+    get: &impl Fn(&str) -> Option<String>,
+    problems: &mut Vec<String>,
+) -> Option<StateKeys> {
+    let path = get("TREKMAIL_STATE_KEY_FILE")?;
+    let path = path.trim();
+    match std::fs::read_to_string(path) {
+        Ok(text) => StateKeys::parse(&text)
+            .map_err(|e| problems.push(format!("TREKMAIL_STATE_KEY_FILE: {path:?} {e}")))
+            .ok(),
+        Err(e) => {
+            problems.push(format!(
+                "TREKMAIL_STATE_KEY_FILE: cannot read {path:?}: {e}"
+            ));
+            None
+        }
     }
 }
 

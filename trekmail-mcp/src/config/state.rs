@@ -2,6 +2,7 @@
 //! rest of the configuration.
 
 use crate::call::state::StateConfig;
+use crate::config::env::pem_file;
 use crate::config::limits;
 
 impl StateConfig {
@@ -12,24 +13,8 @@ impl StateConfig {
         problems: &mut Vec<String>,
     ) -> Option<Self> {
         let required = limits::STATE_REQUIRED.read(get(limits::STATE_REQUIRED.var), problems);
-        let ca_pem = get("TREKMAIL_STATE_CA_FILE").and_then(|path| {
-            let path = path.trim();
-            match std::fs::read(path) {
-                Ok(pem) if pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") => {
-                    Some(pem)
-                }
-                Ok(_) => {
-                    problems.push(format!(
-                        "TREKMAIL_STATE_CA_FILE: {path:?} holds no PEM certificate"
-                    ));
-                    None
-                }
-                Err(e) => {
-                    problems.push(format!("TREKMAIL_STATE_CA_FILE: cannot read {path:?}: {e}"));
-                    None
-                }
-            }
-        });
+        let ca_pem = get("TREKMAIL_STATE_CA_FILE")
+            .and_then(|path| pem_file("TREKMAIL_STATE_CA_FILE", &path, problems));
         let Some(url) = get("TREKMAIL_STATE_URL").map(|u| u.trim().to_owned()) else {
             if ca_pem.is_some() {
                 problems.push("TREKMAIL_STATE_CA_FILE is set without TREKMAIL_STATE_URL".into());

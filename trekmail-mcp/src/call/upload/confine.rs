@@ -14,6 +14,8 @@ use std::fs::File;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
+use crate::catalog::map::GateName;
+
 /// The directories uploads may read from, each resolved once at start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadDirs(Vec<PathBuf>);
@@ -40,7 +42,11 @@ impl UploadDirs {
         if problems.is_empty() {
             Ok(Self(dirs))
         } else {
-            Err(format!("TREKMAIL_UPLOAD_DIR: {}", problems.join("; ")))
+            Err(format!(
+                "{}: {}",
+                GateName::UploadDir.env_var(),
+                problems.join("; ")
+            ))
         }
     }
 
@@ -82,7 +88,8 @@ impl Opened {
 pub fn open(dirs: &UploadDirs, given: &str) -> Result<Opened, String> {
     let refuse = |why: &str| {
         Err(format!(
-            "{given:?} cannot be uploaded: {why}. Only regular files inside TREKMAIL_UPLOAD_DIR ({}) may be; nothing was sent.",
+            "{given:?} cannot be uploaded: {why}. Only regular files inside {} ({}) may be; nothing was sent.",
+            GateName::UploadDir.env_var(),
             dirs.0
                 .iter()
                 .map(|d| d.display().to_string())

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use trekmail_api::{Client, Deadline};
 
 use crate::call::progress::Progress;
-use crate::catalog::map::UPLOAD_PATH_ARG;
+use crate::catalog::map::{GateName, UPLOAD_PATH_ARG};
 use crate::catalog::schema::IdempotencyKey;
 use confine::{Opened, UploadDirs};
 
@@ -54,7 +54,8 @@ pub fn open(
 ) -> Result<Opened, String> {
     let Some(ctx) = ctx else {
         return Err(format!(
-            "{tool} reads only files inside TREKMAIL_UPLOAD_DIR, which is not set here; nothing was sent."
+            "{tool} reads only files inside {}, which is not set here; nothing was sent.",
+            GateName::UploadDir.env_var()
         ));
     };
     let path = args
