@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 """Writes trekmail-mcp/link-order.txt: the functions of the release binary that a start, the
-first `tools/list` (272 tools, with the scope lookup) and a few `get_domain` calls run, sorted
-by name (the grouping matters, not the order within). build.rs hands the file to the linker
-(release, x86_64 Linux), which lays those functions out first and side by side.
+first `tools/list` (272 tools, with the scope lookup) and a few `get_domain` calls run: those of
+the start first, then those the listing adds, then those the calls add, each group sorted by
+name (a sorted file changes little between runs; the order within a group does not matter).
+build.rs hands the file to the linker (release, x86_64 Linux), which lays those functions out
+first and side by side.
 
     python3 trekmail-mcp/benches/link_order.py
 
 Run it after changes to the start-up, listing or call path, after a dependency or toolchain
 update, and before measuring (docs/benchmarks.md): names the binary no longer has are skipped,
 so a stale file only costs memory. It builds the release binary (the profile keeps the symbol
-table, which is never loaded into memory, so the names are there to read), runs it under valgrind against the stub API
-of figures.py, and keeps the names defined in the binary.
+table, which is never loaded into memory, so the names are there to read), runs it under
+valgrind against the stub API of figures.py, and keeps the names defined in the binary.
 """
 
 import os
@@ -27,6 +29,29 @@ sys.path.insert(0, HERE)
 import figures  # noqa: E402
 
 
+def run(binary, environ, phase):
+    """The names of the functions `binary` runs for `phase`: start to `initialize` answered,
+    then the first `tools/list`, then three `get_domain` calls."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "callgrind.out")
+        s = figures.Session(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no",
+                             "--demangle=no", binary], environ)
+        s.initialize()
+        if phase in ("list", "call"):
+            s.rpc("tools/list", {})
+        if phase == "call":
+            for _ in range(3):
+                s.rpc("tools/call", {"name": "get_domain", "arguments": {"domain_id": 7}})
+        s.close()
+        names = set()
+        with open(out) as f:
+            for line in f:
+                m = re.match(r"^c?fn=\(\d+\) (.+)$", line)
+                if m:
+                    names.add(m.group(1))
+    return names
+
+
 def main():
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
     subprocess.run(["cargo", "build", "--release", "-p", "trekmail-mcp", "--locked"], cwd=ROOT, check=True)
@@ -38,28 +63,18 @@ def main():
             defined.add(parts[2])
     api = ThreadingHTTPServer(("127.0.0.1", 0), figures.Api)
     threading.Thread(target=api.serve_forever, daemon=True).start()
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "callgrind.out")
-        s = figures.Session(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no",
-                             "--demangle=no", binary], figures.env(api.server_address[1], None))
-        s.initialize()
-        s.rpc("tools/list", {})
-        for _ in range(3):
-            s.rpc("tools/call", {"name": "get_domain", "arguments": {"domain_id": 7}})
-        s.close()
-        names, seen = [], set()
-        with open(out) as f:
-            for line in f:
-                m = re.match(r"^c?fn=\(\d+\) (.+)$", line)
-                if m and m.group(1) not in seen:
-                    seen.add(m.group(1))
-                    if m.group(1) in defined:
-                        names.append(m.group(1))
+    environ = figures.env(api.server_address[1], None)
+    # Phase by phase, so the code a start and a listing use is not interleaved with code only a
+    # call uses: a session that has only listed keeps the call path's pages out of memory.
+    names, seen = [], set()
+    for phase in ("start", "list", "call"):
+        ran = run(binary, environ, phase)
+        names.extend(sorted(n for n in ran if n in defined and n not in seen))
+        seen.update(ran)
     api.shutdown()
     path = os.path.join(ROOT, "trekmail-mcp", "link-order.txt")
     with open(path, "w") as f:
-        # Sorted: the grouping is what matters, and a sorted file changes little between runs.
-        f.write("\n".join(sorted(names)) + "\n")
+        f.write("\n".join(names) + "\n")
     print(f"{len(names)} functions written to {os.path.relpath(path, ROOT)}")
 
 

@@ -3,7 +3,7 @@
 //! embeds (`trekmail-api/operations.jsonl`), binds tools-map.toml, prints
 //! what changed for agents and Rust callers since the checked-in client and tool snapshots
 //! (`tests/toolsnaps/`), and rewrites the derived files (those two, the catalogue data
-//! `trekmail-mcp/catalog.jsonl`, and the derived sections of README.md and docs/). With `--check`, writes nothing and fails when anything is stale or wrong.
+//! `trekmail-mcp/catalog.jsonl`, the instructions' texts `trekmail-mcp/instructions.json`, and the derived sections of README.md and docs/). With `--check`, writes nothing and fails when anything is stale or wrong.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,6 +13,7 @@ use trekmail_mcp::catalog::map::ToolsMap;
 
 /// The catalogue data, from the workspace root.
 const CATALOG_DATA: &str = "trekmail-mcp/catalog.jsonl";
+const INSTRUCTIONS_DATA: &str = "trekmail-mcp/instructions.json";
 /// The operations data the client embeds, from the workspace root.
 const OPERATIONS_DATA: &str = "trekmail-api/operations.jsonl";
 
@@ -124,6 +125,14 @@ fn generate(check: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The instructions' texts as the binary reads them (trekmail-mcp/src/serve/instructions.rs).
+    let instructions_data = match trekmail_mcp::serve::instructions::data_json() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("the instructions data: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut files: Vec<(PathBuf, Option<String>, String)> = vec![
         (client_path, Some(generated.client.clone()), old_client),
         (
@@ -135,6 +144,11 @@ fn generate(check: bool) -> ExitCode {
             root.join(CATALOG_DATA),
             Some(catalog_data),
             read(CATALOG_DATA),
+        ),
+        (
+            root.join(INSTRUCTIONS_DATA),
+            Some(instructions_data),
+            read(INSTRUCTIONS_DATA),
         ),
     ];
     for (file, text) in docs {

@@ -1,10 +1,15 @@
 //! The server's instructions, assembled from `instructions.toml` and the configuration: which
 //! tokens, toolsets and switches are active, and guidance only for the workflows whose tools are
 //! listed.
+//!
+//! A start reads the texts from `instructions.json`, which `cargo xtask generate` writes from
+//! `instructions.toml` (the file to edit): parsing JSON needs none of the TOML parser's code
+//! or time. When the TOML was edited since (the JSON names the TOML it was written from), the
+//! TOML is read instead.
 
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::call::human::HumanConfirm;
 use crate::catalog::ToolDef;
@@ -15,7 +20,54 @@ use trekmail_api::TokenKind;
 /// The texts, embedded at build time.
 pub const INSTRUCTIONS_TOML: &str = include_str!("../../instructions.toml");
 
-#[derive(Debug, Deserialize)]
+/// The same texts as JSON ([`data_json`]), embedded at build time.
+pub const INSTRUCTIONS_JSON: &str = include_str!("../../instructions.json");
+
+/// The FNV-1a hash of [`INSTRUCTIONS_TOML`], computed by the compiler.
+const TOML_FNV1A: u64 = crate::catalog::data::fnv1a(INSTRUCTIONS_TOML);
+
+/// `instructions.json`: the texts and the hash of the TOML they were read from.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Data {
+    toml_fnv1a: String,
+    texts: Texts,
+}
+
+fn hex(hash: u64) -> String {
+    format!("{hash:016x}")
+}
+
+/// What `cargo xtask generate` writes to `trekmail-mcp/instructions.json`.
+pub fn data_json() -> Result<String, String> {
+    let texts = from_toml()?;
+    let data = Data {
+        toml_fnv1a: hex(TOML_FNV1A),
+        texts,
+    };
+    serde_json::to_string(&data)
+        .map(|j| j + "\n")
+        .map_err(|e| e.to_string())
+}
+
+fn from_toml() -> Result<Texts, String> {
+    parse_toml(INSTRUCTIONS_TOML)
+}
+
+fn parse_toml(toml: &str) -> Result<Texts, String> {
+    toml::from_str(toml).map_err(|e| format!("instructions.toml: {e}"))
+}
+
+/// The texts from `json` when it was written from the TOML whose hash is `toml_fnv1a`, else
+/// from `toml`.
+fn read_texts(json: &str, toml_fnv1a: u64, toml: &str) -> Result<Texts, String> {
+    match serde_json::from_str::<Data>(json) {
+        Ok(d) if d.toml_fnv1a == hex(toml_fnv1a) => Ok(d.texts),
+        _ => parse_toml(toml),
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Texts {
     intro: String,
@@ -31,7 +83,7 @@ struct Texts {
     guidance: Vec<Guidance>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Guidance {
     tools: Vec<String>,
@@ -42,9 +94,7 @@ struct Guidance {
 fn texts() -> Result<&'static Texts, String> {
     static TEXTS: std::sync::OnceLock<Result<Texts, String>> = std::sync::OnceLock::new();
     TEXTS
-        .get_or_init(|| {
-            toml::from_str(INSTRUCTIONS_TOML).map_err(|e| format!("instructions.toml: {e}"))
-        })
+        .get_or_init(|| read_texts(INSTRUCTIONS_JSON, TOML_FNV1A, INSTRUCTIONS_TOML))
         .as_ref()
         .map_err(Clone::clone)
 }
@@ -124,4 +174,39 @@ pub fn build(config: &Config, listed: &[Arc<ToolDef>]) -> Result<String, String>
     }
     parts.push(t.refusal.clone());
     Ok(parts.join(" "))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::catalog::data::fnv1a;
+
+    #[test]
+    fn the_embedded_json_is_the_toml_as_data() {
+        assert_eq!(
+            INSTRUCTIONS_JSON,
+            data_json().unwrap(),
+            "instructions.json is stale: run `cargo xtask generate`"
+        );
+    }
+
+    #[test]
+    fn the_json_is_read_without_the_toml_while_it_matches() {
+        // The TOML is not even parsed: a start needs none of the TOML parser.
+        let t = read_texts(INSTRUCTIONS_JSON, TOML_FNV1A, "not toml = [").unwrap();
+        assert_eq!(t.intro, from_toml().unwrap().intro);
+    }
+
+    #[test]
+    fn an_edited_toml_is_read_until_the_json_is_regenerated() {
+        let edited = INSTRUCTIONS_TOML.replacen(
+            "intro = \"Tools for the TrekMail email-hosting API.\"",
+            "intro = \"Edited.\"",
+            1,
+        );
+        assert_ne!(edited, INSTRUCTIONS_TOML);
+        let t = read_texts(INSTRUCTIONS_JSON, fnv1a(&edited), &edited).unwrap();
+        assert_eq!(t.intro, "Edited.");
+    }
 }

@@ -5,7 +5,7 @@
 //! (`Config`, `HttpConfig`) are its own types, built there.
 
 pub mod http_server;
-pub(crate) mod instructions;
+pub mod instructions;
 pub mod json_bound;
 pub mod lines;
 pub mod run;
