@@ -10,6 +10,7 @@
 //! source of truth: a binary whose map differs from the header's binds the map instead, and
 //! `cargo xtask generate --check` fails on a stale file.
 
+use serde::de::{DeserializeSeed, Deserializer, Error as _, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
@@ -122,13 +123,39 @@ fn lean(head: &Head) -> Result<Value, String> {
         }
     }
     let whole = serde_json::to_value(head).map_err(|e| e.to_string())?;
-    let mut stripped = whole.clone();
-    strip(&mut stripped);
-    let same = serde_json::from_value::<Head>(stripped.clone())
-        .ok()
-        .and_then(|h| serde_json::to_value(&h).ok())
-        .is_some_and(|v| v == whole);
-    Ok(if same { stripped } else { whole })
+    let same = |v: &Value| {
+        serde_json::from_value::<Head>(v.clone())
+            .ok()
+            .and_then(|h| serde_json::to_value(&h).ok())
+            .is_some_and(|back| back == whole)
+    };
+    let mut lean = whole.clone();
+    strip(&mut lean);
+    if !same(&lean) {
+        return Ok(whole);
+    }
+    // Then each entry column that is `false` or `0`, where leaving it out reads back the same (a
+    // column with that default; a required one stays).
+    let columns: Vec<String> = lean
+        .get("entry")
+        .and_then(Value::as_object)
+        .map(|e| {
+            e.iter()
+                .filter(|(_, v)| *v == &Value::Bool(false) || *v == &Value::from(0))
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    for column in columns {
+        let mut without = lean.clone();
+        if let Some(e) = without.get_mut("entry").and_then(Value::as_object_mut) {
+            e.remove(&column);
+        }
+        if same(&without) {
+            lean = without;
+        }
+    }
+    Ok(lean)
 }
 
 /// The tools of `text` when it was written from the map whose [`fnv1a`] is `map_fnv1a`; `None`
@@ -151,26 +178,63 @@ pub fn read(text: &'static str, map_fnv1a: u64) -> Option<Vec<Arc<ToolDef>>> {
         );
         (start <= end && end <= body.len()).then_some((start, end))
     };
-    let (start, end) = range(0)?;
-    let heads: Vec<Head> = serde_json::from_str(body.get(start..end)?).ok()?;
-    let n = heads.len();
+    let n = header.lines.len().checked_sub(2)? / 2;
     if header.lines.len() != 2 * n + 2 {
         return None;
     }
-    // Each definition straight into its `Arc`: collecting the definitions first and wrapping
-    // them after would keep the first vector's buffer (in-place collection), ~0.5 MB.
-    let mut tools = Vec::with_capacity(n);
-    for (i, h) in heads.into_iter().enumerate() {
-        tools.push(Arc::new(ToolDef::from_data(
+    let make = |i: usize, h: Head| -> Option<Arc<ToolDef>> {
+        Some(Arc::new(ToolDef::from_data(
             h.entry,
             h.method,
             h.path,
             body,
             range(1 + i)?,
             range(1 + n + i)?,
-        )));
+        )))
+    };
+    let (start, end) = range(0)?;
+    let mut de = serde_json::Deserializer::from_str(body.get(start..end)?);
+    let tools = Heads { n, make: &make }.deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    if tools.len() != n {
+        return None;
     }
     Some(tools)
+}
+
+/// The heads line read entry by entry straight into definitions (each into its `Arc`): no vector
+/// of entries is held beside the definitions, and no entry is moved twice.
+struct Heads<'m> {
+    /// How many the header says there are.
+    n: usize,
+    /// The definition of entry `i`, `None` when its lines are not in the data.
+    make: &'m dyn Fn(usize, Head) -> Option<Arc<ToolDef>>,
+}
+
+impl<'de> DeserializeSeed<'de> for Heads<'_> {
+    type Value = Vec<Arc<ToolDef>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Heads<'_> {
+    type Value = Vec<Arc<ToolDef>>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the tools' entries")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut tools = Vec::with_capacity(self.n);
+        while let Some(h) = seq.next_element::<Head>()? {
+            let def = (self.make)(tools.len(), h)
+                .ok_or_else(|| A::Error::custom("a tool's lines are not in the data"))?;
+            tools.push(def);
+        }
+        Ok(tools)
+    }
 }
 
 #[cfg(test)]
