@@ -224,6 +224,55 @@ def file_rows(binary, e):
               f"(resources/read: {got} bytes of base64 to the client)")
 
 
+def http_file_row(binary, environ, size, uid):
+    """The same attachment over Streamable HTTP (operator tokens, JSON answers): peak RSS of one
+    fresh process above what `initialize` left, against the size of the `resources/read` answer.
+    rmcp serializes each message into one buffer before sending it, so the base64 is held twice
+    for that moment (stdio writes straight to its output)."""
+    import urllib.request
+
+    path = f"/api/v1/messages/{uid}/attachments/0"
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    bearer = "figures-bearer-0123456789abcdef"
+    e = dict(environ, TREKMAIL_HTTP_LISTEN=f"127.0.0.1:{port}", TREKMAIL_HTTP_BEARER=bearer)
+    p = subprocess.Popen([binary], env=e, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def post(msg):
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/mcp", data=json.dumps(msg).encode(), headers={
+            "Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+            "Authorization": f"Bearer {bearer}", "MCP-Protocol-Version": "2025-11-25"})
+        return urllib.request.urlopen(req, timeout=60).read()
+
+    def hwm():
+        with open(f"/proc/{p.pid}/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+
+    try:
+        for _ in range(200):
+            try:
+                post({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                    "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}})
+                break
+            except OSError:
+                time.sleep(0.05)
+        base = hwm()
+        before = DOWNLOADS.get(path, 0)
+        r = json.loads(post({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "download_attachment", "arguments": {"uid": uid, "index": 0}}}))
+        uri = r["result"].get("structuredContent", {}).get("uri", "")
+        answer = post({"jsonrpc": "2.0", "id": 3, "method": "resources/read", "params": {"uri": uri}})
+        peak = hwm()
+    finally:
+        p.terminate()
+        p.wait()
+    print(f"  {size} MB attachment over HTTP: {DOWNLOADS.get(path, 0) - before} download(s); peak RSS "
+          f"{peak / 1024:.1f} MB, {(peak - base) / 1024:.1f} MB above initialize "
+          f"({(peak - base) * 1024 / max(len(answer), 1):.2f}x the {len(answer)}-byte answer)")
+
+
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join("target", "release", "trekmail-mcp")
     api = ThreadingHTTPServer(("127.0.0.1", 0), Api)
@@ -252,6 +301,8 @@ def main():
               f"{list_lo / 1024:.2f} to {list_hi / 1024:.2f})")
         print(f"  RSS after 1,000 get_domain calls         {rss_calls / 1024:8.1f} MB (peak {hwm_calls / 1024:.1f} MB)")
         file_rows(binary, e)
+        for size, uid in ((8, 5), (25, 6)):
+            http_file_row(binary, e, size, uid)
     api.shutdown()
 
 
