@@ -637,13 +637,7 @@ async fn two_callers_in_parallel_each_see_and_use_only_their_own_tokens() {
 #[tokio::test]
 async fn operator_mode_lists_what_the_environments_token_grants() {
     let mock = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/me"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"data": {"capabilities": {"effective_scopes": ["domains:read"]}}}),
-        ))
-        .mount(&mock)
-        .await;
+    support::grant_scopes(&mock, &["domains:read"]).await;
     let mut opts = Opts {
         message: false,
         ..Opts::default()

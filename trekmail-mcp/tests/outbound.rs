@@ -697,14 +697,7 @@ async fn send_to_refuses_an_auto_reply_and_a_sending_token() {
             json!({"mailbox_id": 1, "name": "t", "scopes": ["messages:read", "messages:send"]}),
         ),
     ] {
-        let r = h.call(tool, args).await;
-        assert!(is_error(&r), "{tool}: {}", text(&r));
-        assert!(
-            text(&r).contains("TREKMAIL_SEND_TO"),
-            "{tool}: {}",
-            text(&r)
-        );
-        assert!(h.requests().await.is_empty(), "{tool}: sent");
+        refused_unsent(&h, tool, args, "TREKMAIL_SEND_TO").await;
     }
     let r = h
         .call("set_auto_reply", json!({"mailbox_id": 1, "enabled": false}))
@@ -774,14 +767,7 @@ async fn drafts_only_refuses_every_value_that_needs_the_sending_switch() {
             json!({"mailbox_id": 1, "enabled": true, "subject": "Away", "body": "Back Monday"}),
         ),
     ] {
-        let r = h.call(tool, args).await;
-        assert!(is_error(&r), "{tool}: {}", text(&r));
-        assert!(
-            text(&r).contains("TREKMAIL_DRAFTS_ONLY"),
-            "{tool}: {}",
-            text(&r)
-        );
-        assert!(h.requests().await.is_empty(), "{tool}: sent");
+        refused_unsent(&h, tool, args, "TREKMAIL_DRAFTS_ONLY").await;
     }
     let r = h
         .call("set_auto_reply", json!({"mailbox_id": 1, "enabled": false}))
@@ -796,4 +782,12 @@ async fn drafts_only_refuses_every_value_that_needs_the_sending_switch() {
     assert_eq!(sent[1].url.path(), "/api/v1/mailboxes/1/forwarding");
     let body: Value = serde_json::from_slice(&sent[1].body).unwrap();
     assert_eq!(body, json!({"enabled": false, "keep_copy": true}));
+}
+
+/// `tool` called with `args` is refused naming `switch`, with nothing sent.
+async fn refused_unsent(h: &Harness, tool: &str, args: Value, switch: &str) {
+    let r = h.call(tool, args).await;
+    assert!(is_error(&r), "{tool}: {}", text(&r));
+    assert!(text(&r).contains(switch), "{tool}: {}", text(&r));
+    assert!(h.requests().await.is_empty(), "{tool}: sent");
 }

@@ -168,22 +168,10 @@ fn run(args: &[&str], env: &[(&str, String)]) -> Output {
     c.output().unwrap()
 }
 
-async fn mock_with_ops_scopes(scopes: Value) -> MockServer {
-    let mock = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/me"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"data": {"capabilities": {"effective_scopes": scopes}}})),
-        )
-        .mount(&mock)
-        .await;
-    mock
-}
-
 #[tokio::test]
 async fn list_tools_shows_what_the_scopes_hide() {
-    let mock = mock_with_ops_scopes(json!(["domains:read"])).await;
+    let mock = MockServer::start().await;
+    support::grant_scopes(&mock, &["domains:read"]).await;
     let base = mock.uri();
     let env = [
         ("TREKMAIL_BASE_URL", base.clone()),

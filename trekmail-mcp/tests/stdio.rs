@@ -147,13 +147,7 @@ async fn one_token_lists_only_its_tools() {
 #[tokio::test]
 async fn initialize_asks_the_api_nothing_and_the_first_listing_learns_the_scopes_once() {
     let mock = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/me"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"data": {"capabilities": {"effective_scopes": ["domains:read"]}}}),
-        ))
-        .mount(&mock)
-        .await;
+    support::grant_scopes(&mock, &["domains:read"]).await;
     let mut peer = spawn(
         &mock.uri(),
         &[

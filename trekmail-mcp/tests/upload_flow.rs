@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use trekmail_api::Deadline;
-use trekmail_mcp::call::upload::confine::{self, UploadDirs};
-use trekmail_mcp::call::upload::flow::{self, Request, Steps};
+use trekmail_mcp::call::progress::Progress;
+use trekmail_mcp::call::upload::confine::{self, Opened, UploadDirs};
+use trekmail_mcp::call::upload::flow::{self, Request, Steps, Uploaded};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -73,6 +74,20 @@ impl Steps for Api {
         }
         r.json().await.map_err(|e| e.to_string())
     }
+}
+
+/// The flow on `file` against the API and storage at `base`, as the tool runs it.
+async fn upload(
+    base: &str,
+    file: &Opened,
+    progress: Option<&Progress>,
+) -> Result<Uploaded, String> {
+    let api = Api {
+        base: base.to_owned(),
+        http: http(),
+    };
+    let deadline = Deadline::after(Duration::from_secs(10));
+    flow::run(&api, &http(), base, file, &request(), deadline, progress).await
 }
 
 fn http() -> reqwest::Client {
@@ -158,21 +173,7 @@ async fn a_single_put_then_complete() {
     )
     .await;
     let file = confine::open(&dirs, "f.bin").unwrap();
-    let api = Api {
-        base: base.clone(),
-        http: http(),
-    };
-    let done = flow::run(
-        &api,
-        &http(),
-        &base,
-        &file,
-        &request(),
-        Deadline::after(Duration::from_secs(10)),
-        None,
-    )
-    .await
-    .unwrap();
+    let done = upload(&base, &file, None).await.unwrap();
     assert_eq!(done.answer["data"]["status"], "active");
     assert!(!done.earlier);
     let reqs = mock.received_requests().await.unwrap();
@@ -209,22 +210,8 @@ async fn parts_then_complete_with_their_etags_and_progress_per_part() {
     )
     .await;
     let file = confine::open(&dirs, "f.bin").unwrap();
-    let api = Api {
-        base: base.clone(),
-        http: http(),
-    };
     let (progress, seen) = support::progress_recorder();
-    flow::run(
-        &api,
-        &http(),
-        &base,
-        &file,
-        &request(),
-        Deadline::after(Duration::from_secs(10)),
-        Some(&progress),
-    )
-    .await
-    .unwrap();
+    upload(&base, &file, Some(&progress)).await.unwrap();
     let reqs = mock.received_requests().await.unwrap();
     let joined: Vec<u8> = reqs
         .iter()
@@ -270,21 +257,7 @@ async fn a_failed_part_aborts_and_names_the_step() {
     )
     .await;
     let file = confine::open(&dirs, "f.bin").unwrap();
-    let api = Api {
-        base: base.clone(),
-        http: http(),
-    };
-    let e = flow::run(
-        &api,
-        &http(),
-        &base,
-        &file,
-        &request(),
-        Deadline::after(Duration::from_secs(10)),
-        None,
-    )
-    .await
-    .unwrap_err();
+    let e = upload(&base, &file, None).await.unwrap_err();
     assert!(
         e.contains("part 2 of 3") && e.contains("403") && e.contains("aborted"),
         "{e}"
@@ -328,21 +301,7 @@ async fn a_busy_storage_is_tried_again_within_the_deadline() {
     )
     .await;
     let file = confine::open(&dirs, "f.bin").unwrap();
-    let api = Api {
-        base: base.clone(),
-        http: http(),
-    };
-    flow::run(
-        &api,
-        &http(),
-        &base,
-        &file,
-        &request(),
-        Deadline::after(Duration::from_secs(10)),
-        None,
-    )
-    .await
-    .unwrap();
+    upload(&base, &file, None).await.unwrap();
     let puts: Vec<_> = mock
         .received_requests()
         .await
@@ -376,21 +335,7 @@ async fn a_hostile_storage_url_gets_nothing_and_the_upload_is_aborted() {
         .mount(&mock)
         .await;
     let file = confine::open(&dirs, "f.bin").unwrap();
-    let api = Api {
-        base: base.clone(),
-        http: http(),
-    };
-    let e = flow::run(
-        &api,
-        &http(),
-        &base,
-        &file,
-        &request(),
-        Deadline::after(Duration::from_secs(10)),
-        None,
-    )
-    .await
-    .unwrap_err();
+    let e = upload(&base, &file, None).await.unwrap_err();
     assert!(e.contains("not https") && e.contains("aborted"), "{e}");
     assert!(foreign.received_requests().await.unwrap().is_empty());
     assert!(!e.contains("local secret bytes"));
@@ -423,21 +368,7 @@ async fn a_file_that_grows_while_it_is_sent_aborts_the_upload() {
         .unwrap()
         .write_all(b"appended")
         .unwrap();
-    let api = Api {
-        base: base.clone(),
-        http: http(),
-    };
-    let e = flow::run(
-        &api,
-        &http(),
-        &base,
-        &file,
-        &request(),
-        Deadline::after(Duration::from_secs(10)),
-        None,
-    )
-    .await
-    .unwrap_err();
+    let e = upload(&base, &file, None).await.unwrap_err();
     assert!(e.contains("changed") && e.contains("aborted"), "{e}");
     assert!(!paths(&mock).await.iter().any(|p| p.contains(":complete")));
 }
@@ -490,20 +421,7 @@ async fn refused_part_2(refreshed_put: u16) -> (MockServer, Result<flow::Uploade
     )
     .await;
     let file = confine::open(&dirs, "f.bin").unwrap();
-    let api = Api {
-        base: base.clone(),
-        http: http(),
-    };
-    let r = flow::run(
-        &api,
-        &http(),
-        &base,
-        &file,
-        &request(),
-        Deadline::after(Duration::from_secs(10)),
-        None,
-    )
-    .await;
+    let r = upload(&base, &file, None).await;
     (mock, r)
 }
 
@@ -559,21 +477,7 @@ async fn a_failure_on_an_upload_the_api_already_completed_never_aborts_it() {
     let file_6 = json!({"data": {"id": 6, "status": "active", "name": "f.bin"}});
     answer(&mock, "GET", "/api/v1/drive/files/6", 200, file_6.clone()).await;
     let file = confine::open(&dirs, "f.bin").unwrap();
-    let api = Api {
-        base: base.clone(),
-        http: http(),
-    };
-    let done = flow::run(
-        &api,
-        &http(),
-        &base,
-        &file,
-        &request(),
-        Deadline::after(Duration::from_secs(10)),
-        None,
-    )
-    .await
-    .unwrap();
+    let done = upload(&base, &file, None).await.unwrap();
     assert_eq!(
         done,
         flow::Uploaded {

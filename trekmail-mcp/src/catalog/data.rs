@@ -58,8 +58,9 @@ pub const fn fnv1a(text: &str) -> u64 {
     h
 }
 
-/// How the header writes a hash.
-fn hex(hash: u64) -> String {
+/// How a generated file writes the hash of the source it was written from (`catalog.jsonl`,
+/// `instructions.json`).
+pub fn hex(hash: u64) -> String {
     format!("{hash:016x}")
 }
 

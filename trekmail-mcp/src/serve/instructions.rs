@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::call::human::HumanConfirm;
 use crate::catalog::ToolDef;
+use crate::catalog::data::{fnv1a, hex};
 use crate::catalog::map::GateName;
 use crate::serve::Config;
 use trekmail_api::TokenKind;
@@ -24,7 +25,7 @@ pub const INSTRUCTIONS_TOML: &str = include_str!("../../instructions.toml");
 pub const INSTRUCTIONS_JSON: &str = include_str!("../../instructions.json");
 
 /// The FNV-1a hash of [`INSTRUCTIONS_TOML`], computed by the compiler.
-const TOML_FNV1A: u64 = crate::catalog::data::fnv1a(INSTRUCTIONS_TOML);
+const TOML_FNV1A: u64 = fnv1a(INSTRUCTIONS_TOML);
 
 /// `instructions.json`: the texts and the hash of the TOML they were read from.
 #[derive(Serialize, Deserialize)]
@@ -32,10 +33,6 @@ const TOML_FNV1A: u64 = crate::catalog::data::fnv1a(INSTRUCTIONS_TOML);
 struct Data {
     toml_fnv1a: String,
     texts: Texts,
-}
-
-fn hex(hash: u64) -> String {
-    format!("{hash:016x}")
 }
 
 /// What `cargo xtask generate` writes to `trekmail-mcp/instructions.json`.
@@ -180,7 +177,6 @@ pub fn build(config: &Config, listed: &[Arc<ToolDef>]) -> Result<String, String>
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::catalog::data::fnv1a;
 
     #[test]
     fn the_embedded_json_is_the_toml_as_data() {

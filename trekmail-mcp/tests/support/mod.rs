@@ -271,3 +271,14 @@ pub fn progress_recorder() -> (Progress, Arc<Mutex<Vec<ProgressNotificationParam
     );
     (p, seen)
 }
+
+/// The API's `GET /me` answering, to any token, that it grants `scopes`.
+pub async fn grant_scopes(mock: &MockServer, scopes: &[&str]) {
+    Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/api/v1/me"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"data": {"capabilities": {"effective_scopes": scopes}}}),
+        ))
+        .mount(mock)
+        .await;
+}
