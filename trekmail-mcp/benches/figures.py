@@ -2,8 +2,11 @@
 """The figures of docs/benchmarks.md (issue 23) for a release binary, over stdio against a local
 stub API on loopback:
 
-    cargo build --release -p trekmail-mcp --locked && python3 trekmail-mcp/benches/figures.py [BINARY]
+    cargo build --release -p trekmail-mcp --locked && python3 trekmail-mcp/benches/figures.py [BINARY [ORDER]]
 
+- first, whether `link-order.txt` (or ORDER) is current for the binary: the names it lists that
+  the binary does not define, and the functions a start, the first `tools/list` and three
+  `get_domain` calls run that it does not list (a stale file lets the peak RSS rows grow back);
 - instructions (valgrind's callgrind; repeatable whatever else the machine is doing) from start
   to `initialize` answered and the end of input, for the first `tools/list`, for the first
   `get_domain` call (which reads its operation and opens the connection) and per `get_domain`
@@ -27,6 +30,7 @@ import base64
 import json
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -273,11 +277,53 @@ def http_file_row(binary, environ, size, uid):
           f"({(peak - base) * 1024 / max(len(answer), 1):.2f}x the {len(answer)}-byte answer)")
 
 
+def link_order_report(binary, order, environ):
+    """Whether `order` (the symbol ordering file the release build hands the linker) is current
+    for `binary`: names are compared mangled, as callgrind (--demangle=no) and the file give them."""
+    if shutil.which("valgrind") is None:
+        print("[link-order.txt] not checked: valgrind is missing")
+        return
+    import link_order  # here, not at the top: link_order imports this module
+
+    defined = link_order.functions(binary)
+    with open(order) as f:
+        listed = {line.strip() for line in f if line.strip()}
+    gone = listed - defined.keys()
+    ran = link_order.run(binary, environ, "call")
+    missing = sorted((n for n in ran if n in defined and n not in listed), key=lambda n: -defined[n])
+    size = sum(defined[n] for n in missing)
+    largest = missing[:5]
+    shown = largest
+    if largest and shutil.which("c++filt"):
+        out = subprocess.run(["c++filt"], input="\n".join(largest), capture_output=True, text=True).stdout
+        if len(out.splitlines()) == len(largest):
+            # Without the crates' disambiguating hashes, cut: enough to find the function.
+            shown = [re.sub(r"\[[0-9a-f]+\]", "", n)[:110] for n in out.splitlines()]
+    name = os.path.relpath(order)
+    print(f"[{order if name.startswith('..') else name} against {binary}]")
+    print(f"  listed names the binary does not define   {len(gone):8} of {len(listed)}")
+    print(f"  functions run but not listed              {len(missing):8} ({size / 1024:.1f} KB of code; "
+          f"start, first tools/list, 3 get_domain)")
+    for n, name in zip(largest, shown):
+        print(f"    {defined[n]:7} bytes  {name}")
+    # A few small functions run or not by the threads' timing (under valgrind, a contended lock
+    # is usual): below one 4 KiB page of code in all they are noise, not a stale file.
+    if gone or size >= 4096:
+        print("  stale: run `python3 trekmail-mcp/benches/link_order.py` and rebuild the release binary "
+              "before reading the peak RSS rows")
+    elif missing:
+        print("  current: the functions above, under 4 KB in all, run or not by the threads' timing")
+    else:
+        print("  current")
+
+
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join("target", "release", "trekmail-mcp")
+    order = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(HERE), "link-order.txt")
     api = ThreadingHTTPServer(("127.0.0.1", 0), Api)
     threading.Thread(target=api.serve_forever, daemon=True).start()
     port = api.server_address[1]
+    link_order_report(binary, order, env(port, None))
     with open(os.path.join(HERE, "tools143.txt")) as f:
         t143 = [line.strip() for line in f if line.strip()]
     for label, tools in (("272 tools", None), ("143 tools", t143)):

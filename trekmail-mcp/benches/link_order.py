@@ -6,13 +6,15 @@ name (a sorted file changes little between runs; the order within a group does n
 build.rs hands the file to the linker (release, x86_64 Linux), which lays those functions out
 first and side by side.
 
-    python3 trekmail-mcp/benches/link_order.py
+    python3 trekmail-mcp/benches/link_order.py [BINARY]
 
 Run it after changes to the start-up, listing or call path, after a dependency or toolchain
 update, and before measuring (docs/benchmarks.md): names the binary no longer has are skipped,
 so a stale file only costs memory. It builds the release binary (the profile keeps the symbol
 table, which is never loaded into memory, so the names are there to read), runs it under
-valgrind against the stub API of figures.py, and keeps the names defined in the binary.
+valgrind against the stub API of figures.py, and keeps the names defined in the binary. Given a
+BINARY, it reads that one instead of building (it must be a release build of the same sources).
+figures.py reports whether the file is current for the binary it measures.
 """
 
 import os
@@ -52,23 +54,37 @@ def run(binary, environ, phase):
     return names
 
 
-def main():
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    subprocess.run(["cargo", "build", "--release", "-p", "trekmail-mcp", "--locked"], cwd=ROOT, check=True)
-    binary = os.path.join(target, "release", "trekmail-mcp")
-    defined = set()
-    for line in subprocess.run(["nm", binary], capture_output=True, text=True, check=True).stdout.splitlines():
+def functions(binary):
+    """The functions `binary` defines (its symbol table), each with its code size in bytes (names
+    defined more than once, local functions of different objects, add up)."""
+    sizes = {}
+    out = subprocess.run(["nm", "-S", "--defined-only", binary], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
         parts = line.split()
-        if len(parts) == 3 and parts[1] in "tT":
-            defined.add(parts[2])
+        if len(parts) == 4 and parts[2] in "tT":
+            sizes[parts[3]] = sizes.get(parts[3], 0) + int(parts[1], 16)
+        elif len(parts) == 3 and parts[1] in "tT":
+            sizes.setdefault(parts[2], 0)
+    return sizes
+
+
+def main():
+    if len(sys.argv) > 1:
+        binary = sys.argv[1]
+    else:
+        target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+        subprocess.run(["cargo", "build", "--release", "-p", "trekmail-mcp", "--locked"], cwd=ROOT, check=True)
+        binary = os.path.join(target, "release", "trekmail-mcp")
+    defined = functions(binary)
     api = ThreadingHTTPServer(("127.0.0.1", 0), figures.Api)
     threading.Thread(target=api.serve_forever, daemon=True).start()
     environ = figures.env(api.server_address[1], None)
     # Phase by phase, so the code a start and a listing use is not interleaved with code only a
     # call uses: a session that has only listed keeps the call path's pages out of memory.
+    # Three runs a phase: some functions run or not by the threads' timing (a contended lock).
     names, seen = [], set()
     for phase in ("start", "list", "call"):
-        ran = run(binary, environ, phase)
+        ran = set().union(*(run(binary, environ, phase) for _ in range(3)))
         names.extend(sorted(n for n in ran if n in defined and n not in seen))
         seen.update(ran)
     api.shutdown()
