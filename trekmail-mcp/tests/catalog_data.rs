@@ -65,3 +65,35 @@ fn written_data_reads_back_as_written() {
         "catalog.jsonl is stale: run `cargo xtask generate`"
     );
 }
+
+#[test]
+fn listed_names_and_descriptions_are_borrowed_from_the_data() {
+    use std::borrow::Cow;
+    let tools = data::read(CATALOG_JSONL, TOOLS_MAP_FNV1A).unwrap();
+    // Written as JSON, a text is kept verbatim unless it has a character JSON escapes.
+    let verbatim = |s: &str| !s.chars().any(|c| c == '"' || c == '\\' || c.is_control());
+    let mut borrowed = 0;
+    for d in &tools {
+        let t = d.tool();
+        assert!(
+            matches!(t.name, Cow::Borrowed(_)),
+            "{}: name copied",
+            t.name
+        );
+        let desc = t.description.as_ref().unwrap();
+        if verbatim(desc) {
+            assert!(
+                matches!(desc, Cow::Borrowed(_)),
+                "{}: description copied",
+                t.name
+            );
+            borrowed += 1;
+        }
+    }
+    // Most descriptions have nothing to unescape.
+    assert!(
+        borrowed * 10 >= tools.len() * 9,
+        "{borrowed} of {} borrowed",
+        tools.len()
+    );
+}

@@ -1,6 +1,7 @@
 //! The tool catalogue: `tools-map.toml` bound to the operations of the OpenAPI document.
 //! Building it checks the binding both ways and fails with every mismatch named.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
@@ -74,6 +75,36 @@ fn compact_value(v: &mut Value) {
             a.shrink_to_fit();
         }
         _ => {}
+    }
+}
+
+/// A tool's MCP definition as [`ToolDef::data_lines`] writes it, read with its name and
+/// description borrowed from the embedded data wherever they need no unescaping: neither the
+/// cached definition nor each listing's copy of it allocates them.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Listed {
+    #[serde(borrow)]
+    name: Cow<'static, str>,
+    title: Option<String>,
+    description: Option<Text>,
+    input_schema: Arc<Map<String, Value>>,
+    output_schema: Option<Arc<Map<String, Value>>>,
+    annotations: Option<ToolAnnotations>,
+}
+
+/// A borrowed-where-possible text: serde borrows a `Cow` field, not one inside an `Option`.
+#[derive(serde::Deserialize)]
+struct Text(#[serde(borrow)] Cow<'static, str>);
+
+impl Listed {
+    fn tool(self) -> Tool {
+        let mut tool =
+            Tool::new_with_raw(self.name, self.description.map(|d| d.0), self.input_schema);
+        tool.title = self.title;
+        tool.output_schema = self.output_schema;
+        tool.annotations = self.annotations;
+        tool
     }
 }
 
@@ -215,7 +246,9 @@ impl ToolDef {
         self.listed.get_or_init(|| {
             let line = self.source.map_or("", |s| s.line(s.listed));
             #[allow(clippy::expect_used)]
-            let mut tool: Tool = serde_json::from_str(line).expect(DATA_DEFECT);
+            let mut tool = serde_json::from_str::<Listed>(line)
+                .expect(DATA_DEFECT)
+                .tool();
             for schema in std::iter::once(&mut tool.input_schema).chain(&mut tool.output_schema) {
                 if let Some(m) = Arc::get_mut(schema) {
                     compact(m);
