@@ -671,12 +671,14 @@ fn argument_paths_and_columns_of_the_map_are_checked_at_start_up() {
     let mut map = ToolsMap::embedded().unwrap();
     let at = |map: &ToolsMap, name: &str| map.tool.iter().position(|t| t.name == name).unwrap();
     let i = at(&map, "send_message");
-    map.tool[i].header_args.push("subjct".into());
-    map.tool[i].header_name_args.push("headers[".into());
+    // A column is fixed once read: add to a copy.
+    let with = |column: &[String], arg: &str| [column, &[arg.to_owned()]].concat().into();
+    map.tool[i].header_args = with(&map.tool[i].header_args, "subjct");
+    map.tool[i].header_name_args = with(&map.tool[i].header_name_args, "headers[");
     let j = at(&map, "create_mail_rule");
     map.tool[j].gate_when[0].truthy = true;
     let k = at(&map, "start_migration");
-    map.tool[k].ignored_args.push("source_host".into());
+    map.tool[k].ignored_args = with(&map.tool[k].ignored_args, "source_host");
     let l = at(&map, "start_bulk_migration");
     map.tool[l].csv_columns[0].host_when = Some("per_row".into());
     let p = build_err(map, &ops());

@@ -97,3 +97,36 @@ fn listed_names_and_descriptions_are_borrowed_from_the_data() {
         tools.len()
     );
 }
+
+#[test]
+fn tools_that_list_the_same_schema_share_it() {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    let tools = data::read(CATALOG_JSONL, TOOLS_MAP_FNV1A).unwrap();
+    let mut first = HashMap::new();
+    let mut shared = 0;
+    for d in &tools {
+        let schema = &d.tool().input_schema;
+        let text = serde_json::to_string(schema).unwrap();
+        match first.get(&text) {
+            Some(seen) => {
+                assert!(
+                    Arc::ptr_eq(seen, schema),
+                    "{}: its schema read twice",
+                    d.entry.name
+                );
+                shared += 1;
+            }
+            None => {
+                first.insert(text, Arc::clone(schema));
+            }
+        }
+    }
+    // Many tools take the same arguments (an id, a page).
+    assert!(shared > 0);
+    println!(
+        "{} tools list {} distinct input schemas",
+        tools.len(),
+        first.len()
+    );
+}

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use trekmail_api::model::{Method, Operation};
 
 use crate::catalog::argpath::ArgPath;
+use crate::catalog::data::Schemas;
 use crate::catalog::map::{Check, FlowKind, GateName, ToolEntry, ToolsMap, UPLOAD_PATH_ARG};
 use crate::catalog::schema::{self, IDEMPOTENCY_ARG, Shape};
 use crate::catalog::validate::Patterns;
@@ -41,40 +42,18 @@ pub struct ToolDef {
 
 /// Where a definition's lines are in the embedded data: byte ranges of `text`, sliced (and so
 /// read) only when the definition is first listed or called.
-#[derive(Clone, Copy)]
 struct Source {
     text: &'static str,
     listed: (usize, usize),
     call: (usize, usize),
+    /// The listed schemas, which the definitions of all tools share.
+    schemas: Arc<Schemas>,
 }
 
 impl Source {
     fn line(&self, (start, end): (usize, usize)) -> &'static str {
         #[allow(clippy::expect_used)]
         self.text.get(start..end).expect(DATA_DEFECT)
-    }
-}
-
-/// `map` and everything in it without spare room: parsing leaves each object with room for more
-/// entries (one entry takes the room of three), and the listing's ~1,900 schema objects, held
-/// for the session, are most of the server's heap.
-fn compact(map: &mut Map<String, Value>) {
-    let mut tight = Map::with_capacity(map.len());
-    for (k, mut v) in std::mem::take(map) {
-        compact_value(&mut v);
-        tight.insert(k, v);
-    }
-    *map = tight;
-}
-
-fn compact_value(v: &mut Value) {
-    match v {
-        Value::Object(m) => compact(m),
-        Value::Array(a) => {
-            a.iter_mut().for_each(compact_value);
-            a.shrink_to_fit();
-        }
-        _ => {}
     }
 }
 
@@ -88,8 +67,9 @@ struct Listed {
     name: Cow<'static, str>,
     title: Option<String>,
     description: Option<Text>,
-    input_schema: Arc<Map<String, Value>>,
-    output_schema: Option<Arc<Map<String, Value>>>,
+    /// Its input schema's number in [`Schemas`].
+    input_schema: usize,
+    output_schema: Option<usize>,
     annotations: Option<ToolAnnotations>,
 }
 
@@ -98,11 +78,17 @@ struct Listed {
 struct Text(#[serde(borrow)] Cow<'static, str>);
 
 impl Listed {
-    fn tool(self) -> Tool {
-        let mut tool =
-            Tool::new_with_raw(self.name, self.description.map(|d| d.0), self.input_schema);
+    #[allow(clippy::expect_used)] // the data is this build's (DATA_DEFECT)
+    fn tool(self, schemas: &Schemas) -> Tool {
+        let mut tool = Tool::new_with_raw(
+            self.name,
+            self.description.map(|d| d.0),
+            schemas.get(self.input_schema).expect(DATA_DEFECT),
+        );
         tool.title = self.title;
-        tool.output_schema = self.output_schema;
+        tool.output_schema = self
+            .output_schema
+            .map(|i| schemas.get(i).expect(DATA_DEFECT));
         tool.annotations = self.annotations;
         tool
     }
@@ -228,8 +214,8 @@ impl ToolDef {
         method: Method,
         path: String,
         text: &'static str,
-        listed: (usize, usize),
-        call: (usize, usize),
+        (listed, call): ((usize, usize), (usize, usize)),
+        schemas: Arc<Schemas>,
     ) -> Self {
         Self {
             entry,
@@ -237,30 +223,31 @@ impl ToolDef {
             path,
             listed: OnceLock::new(),
             call: OnceLock::new(),
-            source: Some(Source { text, listed, call }),
+            source: Some(Source {
+                text,
+                listed,
+                call,
+                schemas,
+            }),
         }
     }
 
     /// The MCP definition.
     pub fn tool(&self) -> &Tool {
         self.listed.get_or_init(|| {
-            let line = self.source.map_or("", |s| s.line(s.listed));
+            // Built from the map, a definition has its MCP definition from the start.
             #[allow(clippy::expect_used)]
-            let mut tool = serde_json::from_str::<Listed>(line)
-                .expect(DATA_DEFECT)
-                .tool();
-            for schema in std::iter::once(&mut tool.input_schema).chain(&mut tool.output_schema) {
-                if let Some(m) = Arc::get_mut(schema) {
-                    compact(m);
-                }
-            }
-            Box::new(tool)
+            let source = self.source.as_ref().expect(DATA_DEFECT);
+            #[allow(clippy::expect_used)]
+            let listed: Listed =
+                serde_json::from_str(source.line(source.listed)).expect(DATA_DEFECT);
+            Box::new(listed.tool(&source.schemas))
         })
     }
 
     fn call_data(&self) -> &CallData {
         self.call.get_or_init(|| {
-            let line = self.source.map_or("", |s| s.line(s.call));
+            let line = self.source.as_ref().map_or("", |s| s.line(s.call));
             #[allow(clippy::expect_used)]
             let (shape, input_schema): (Shape, Value) =
                 serde_json::from_str(line).expect(DATA_DEFECT);
@@ -299,11 +286,26 @@ impl ToolDef {
         &self.call_data().patterns
     }
 
-    /// The lines [`ToolDef::from_data`] reads: the MCP definition, and the shape with the input
-    /// schema.
-    pub(crate) fn data_lines(&self) -> Result<(String, String), serde_json::Error> {
+    /// The lines [`ToolDef::from_data`] reads: the MCP definition, its schemas named by their
+    /// number in `schemas` (each distinct schema's JSON, added when not there yet), and the
+    /// shape with the input schema.
+    pub(crate) fn data_lines(
+        &self,
+        schemas: &mut Vec<String>,
+    ) -> Result<(String, String), serde_json::Error> {
+        let mut listed = serde_json::to_value(self.tool())?;
+        for key in ["inputSchema", "outputSchema"] {
+            if let Some(schema) = listed.get_mut(key) {
+                let text = serde_json::to_string(schema)?;
+                let i = schemas.iter().position(|s| *s == text).unwrap_or_else(|| {
+                    schemas.push(text);
+                    schemas.len() - 1
+                });
+                *schema = Value::from(i);
+            }
+        }
         Ok((
-            serde_json::to_string(self.tool())?,
+            serde_json::to_string(&listed)?,
             serde_json::to_string(&(self.shape(), self.input_schema()))?,
         ))
     }

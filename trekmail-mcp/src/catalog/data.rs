@@ -6,14 +6,15 @@
 //!
 //! The file, one JSON value a line: a header (the FNV-1a hash of the map it was written from, and
 //! where each following line starts), the entries with their method and path (one array), each
-//! tool's MCP definition, then each tool's shape and input schema. The map stays the single
+//! tool's MCP definition (its schemas by number), each tool's shape and input schema, then the
+//! distinct listed schemas, each once however many tools list it. The map stays the single
 //! source of truth: a binary whose map differs from the header's binds the map instead, and
 //! `cargo xtask generate --check` fails on a stale file.
 
 use serde::de::{DeserializeSeed, Deserializer, Error as _, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use std::sync::Arc;
+use serde_json::{Map, Value};
+use std::sync::{Arc, OnceLock};
 use trekmail_api::model::Method;
 
 use crate::catalog::ToolDef;
@@ -29,6 +30,8 @@ struct Header {
     map_fnv1a: String,
     /// Byte offsets, after the header line, of each line and of the end.
     lines: Vec<usize>,
+    /// How many of the lines, at the end, are the listed schemas.
+    schemas: usize,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -72,6 +75,7 @@ pub fn write<'a>(
     let mut heads = Vec::new();
     let mut listed = Vec::new();
     let mut calls = Vec::new();
+    let mut schemas = Vec::new();
     for t in tools {
         heads.push(Head {
             entry: t.entry.clone(),
@@ -79,7 +83,7 @@ pub fn write<'a>(
             path: t.path.clone(),
         });
         let (l, c) = t
-            .data_lines()
+            .data_lines(&mut schemas)
             .map_err(|e| format!("tool `{}`: {e}", t.entry.name))?;
         listed.push(l);
         calls.push(c);
@@ -91,7 +95,11 @@ pub fn write<'a>(
     let heads = serde_json::to_string(&heads).map_err(|e| e.to_string())?;
     let mut body = String::new();
     let mut lines = Vec::new();
-    for line in std::iter::once(&heads).chain(&listed).chain(&calls) {
+    for line in std::iter::once(&heads)
+        .chain(&listed)
+        .chain(&calls)
+        .chain(&schemas)
+    {
         lines.push(body.len());
         body.push_str(line);
         body.push('\n');
@@ -100,6 +108,7 @@ pub fn write<'a>(
     let header = serde_json::to_string(&Header {
         map_fnv1a: hex(fnv1a(map_toml)),
         lines,
+        schemas: schemas.len(),
     })
     .map_err(|e| e.to_string())?;
     Ok(format!("{header}\n{body}"))
@@ -159,6 +168,59 @@ fn lean(head: &Head) -> Result<Value, String> {
     Ok(lean)
 }
 
+/// The distinct schemas of the tools' MCP definitions in the embedded data, each read once and
+/// shared by every tool that lists it: a tool's listed line names its schemas by number (many
+/// tools take the same arguments), and parsed schemas are most of a listing's memory.
+pub(crate) struct Schemas {
+    text: &'static str,
+    lines: Vec<(usize, usize)>,
+    read: Vec<OnceLock<Arc<Map<String, Value>>>>,
+}
+
+impl Schemas {
+    /// The schemas at these byte ranges of `text`.
+    pub(crate) fn new(text: &'static str, lines: Vec<(usize, usize)>) -> Self {
+        let read = lines.iter().map(|_| OnceLock::new()).collect();
+        Self { text, lines, read }
+    }
+
+    /// Schema `i`, read (and compacted) when first asked for; `None` when it is not in the
+    /// data or does not read.
+    pub(crate) fn get(&self, i: usize) -> Option<Arc<Map<String, Value>>> {
+        let (slot, &(start, end)) = self.read.get(i).zip(self.lines.get(i))?;
+        if let Some(schema) = slot.get() {
+            return Some(Arc::clone(schema));
+        }
+        let mut schema: Map<String, Value> =
+            serde_json::from_str(self.text.get(start..end)?).ok()?;
+        compact(&mut schema);
+        Some(Arc::clone(slot.get_or_init(|| Arc::new(schema))))
+    }
+}
+
+/// `map` and everything in it without spare room: parsing leaves each object with room for more
+/// entries (one entry takes the room of three), and the listing's ~1,900 schema objects, held
+/// for the session, are most of the server's heap.
+fn compact(map: &mut Map<String, Value>) {
+    let mut tight = Map::with_capacity(map.len());
+    for (k, mut v) in std::mem::take(map) {
+        compact_value(&mut v);
+        tight.insert(k, v);
+    }
+    *map = tight;
+}
+
+fn compact_value(v: &mut Value) {
+    match v {
+        Value::Object(m) => compact(m),
+        Value::Array(a) => {
+            a.iter_mut().for_each(compact_value);
+            a.shrink_to_fit();
+        }
+        _ => {}
+    }
+}
+
 /// The tools of `text` when it was written from the map whose [`fnv1a`] is `map_fnv1a`; `None`
 /// when it was written from another map or its header or entries do not read. Only the header
 /// and the entries are read here: each tool's lines are kept as offsets (checked against the
@@ -179,18 +241,23 @@ pub fn read(text: &'static str, map_fnv1a: u64) -> Option<Vec<Arc<ToolDef>>> {
         );
         (start <= end && end <= body.len()).then_some((start, end))
     };
-    let n = header.lines.len().checked_sub(2)? / 2;
-    if header.lines.len() != 2 * n + 2 {
+    let k = header.schemas;
+    let n = header.lines.len().checked_sub(2 + k)? / 2;
+    if header.lines.len() != 2 * n + 2 + k {
         return None;
     }
+    let schemas = (0..k)
+        .map(|j| range(1 + 2 * n + j))
+        .collect::<Option<Vec<_>>>()?;
+    let schemas = Arc::new(Schemas::new(body, schemas));
     let make = |i: usize, h: Head| -> Option<Arc<ToolDef>> {
         Some(Arc::new(ToolDef::from_data(
             h.entry,
             h.method,
             h.path,
             body,
-            range(1 + i)?,
-            range(1 + n + i)?,
+            (range(1 + i)?, range(1 + n + i)?),
+            Arc::clone(&schemas),
         )))
     };
     let (start, end) = range(0)?;

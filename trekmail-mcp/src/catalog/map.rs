@@ -31,7 +31,8 @@ pub struct Excluded {
     pub reason: String,
 }
 
-/// One tool.
+/// One tool. Its list columns are boxed slices: fixed once read, without the spare room a
+/// vector keeps (an entry is held for every tool from the start, and most columns are empty).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ToolEntry {
@@ -55,7 +56,7 @@ pub struct ToolEntry {
     pub gate: Option<GateName>,
     /// Gates that apply only for some argument values.
     #[serde(default)]
-    pub gate_when: Vec<GateWhen>,
+    pub gate_when: Box<[GateWhen]>,
     /// A boolean argument that must be `true` on the call itself.
     pub confirm: Option<String>,
     /// A paying two-call flow (`call/payments.rs`).
@@ -70,46 +71,46 @@ pub struct ToolEntry {
     pub annotations: Annotations,
     /// Checks beyond the schema, made before any HTTP call.
     #[serde(default)]
-    pub checks: Vec<Check>,
+    pub checks: Box<[Check]>,
     /// Argument paths naming a host TrekMail will connect to: blank, private and internal
     /// destinations are refused.
     #[serde(default)]
-    pub public_host_args: Vec<String>,
+    pub public_host_args: Box<[String]>,
     /// Argument paths whose values must each be one plain email address (beyond `format: email`).
     #[serde(default)]
-    pub email_args: Vec<String>,
+    pub email_args: Box<[String]>,
     /// Fields of array items that must be one plain address when a sibling field says so.
     #[serde(default)]
-    pub email_when: Vec<EmailWhen>,
+    pub email_when: Box<[EmailWhen]>,
     /// Argument paths whose values end up in a mail header: CR, LF and NUL are refused.
     #[serde(default)]
-    pub header_args: Vec<String>,
+    pub header_args: Box<[String]>,
     /// Argument paths of objects whose keys are mail header names: each must be an RFC 7230 token.
     #[serde(default)]
-    pub header_name_args: Vec<String>,
+    pub header_name_args: Box<[String]>,
     /// Arguments the product documents but the API ignores: accepted, never sent, and the
     /// result says so.
     #[serde(default)]
-    pub ignored_args: Vec<String>,
+    pub ignored_args: Box<[String]>,
     /// CSV text arguments and what some of their columns hold.
     #[serde(default)]
-    pub csv_columns: Vec<CsvColumns>,
+    pub csv_columns: Box<[CsvColumns]>,
     /// Where the answer carries a file (`call/files.rs` reads it).
     pub file: Option<Box<FileSpec>>,
     /// Answer paths (`data.subject`, `data[].from`, `data.attachments[].filename`) whose values
     /// people outside the account wrote: marked for the agent (see `call::outside`).
     #[serde(default)]
-    pub outside_text: Vec<String>,
+    pub outside_text: Box<[String]>,
     /// Argument paths whose values are recipients outside the account mail goes to
     /// (`TREKMAIL_SEND_TO` checks them).
     #[serde(default)]
-    pub outbound_args: Vec<String>,
+    pub outbound_args: Box<[String]>,
     /// Item fields that are such a recipient when a sibling field says so (a redirect rule).
     #[serde(default)]
-    pub outbound_when: Vec<EmailWhen>,
+    pub outbound_when: Box<[EmailWhen]>,
     /// Arguments holding a Sieve script whose `redirect`/`notify` targets are such recipients.
     #[serde(default)]
-    pub sieve_args: Vec<String>,
+    pub sieve_args: Box<[String]>,
     /// The call mails its outbound recipients now (not a route for later mail): each counts
     /// against `TREKMAIL_SEND_RATE`.
     #[serde(default)]
