@@ -11,8 +11,9 @@ stub API on loopback:
   to `initialize` answered and the end of input, for the first `tools/list`, for the first
   `get_domain` call (which reads its operation and opens the connection) and per `get_domain`
   call after it (mean of 200);
-- wall clock beside them: start to `initialize` answered (median of 21 starts), the first
-  `tools/list` (median of 21 processes) and a `get_domain` call (mean of 1,000);
+- wall clock beside them: start to `initialize` answered (median of 21 starts, with the harness
+  alone in the same runs: `cat` answering at once), the first `tools/list` (median of 21
+  processes) and a `get_domain` call (mean of 1,000);
 - peak RSS (VmHWM, in MiB) after `initialize` and after `initialize` + `tools/list` (median of 7
   processes), and RSS after 1,000 `get_domain` calls;
 - an 8 MB and a 25 MB attachment: tool call + `resources/read`, downloads from the API, time to
@@ -150,8 +151,17 @@ def instructions(binary, environ, scenario, calls=CALLS):
 
 
 def wall_to_initialize(binary, environ, runs=21):
-    times, lists = [], []
+    """Start to `initialize` answered (median and best of `runs`), the first `tools/list`, and
+    the harness alone in the same runs: `cat` answering each request at once with its own line
+    (starting a process and a pipe round trip, which no server can go below; the machine's load
+    moves both)."""
+    times, lists, floor = [], [], []
     for _ in range(runs):
+        t = time.perf_counter()
+        s = Session(["cat"], environ)
+        s.initialize()
+        floor.append(time.perf_counter() - t)
+        s.close()
         t = time.perf_counter()
         s = Session([binary], environ)
         s.initialize()
@@ -160,7 +170,8 @@ def wall_to_initialize(binary, environ, runs=21):
         s.rpc("tools/list", {})
         lists.append(time.perf_counter() - t)
         s.close()
-    return statistics.median(times) * 1000, min(times) * 1000, statistics.median(lists) * 1000
+    return (statistics.median(times) * 1000, min(times) * 1000, statistics.median(lists) * 1000,
+            statistics.median(floor) * 1000)
 
 
 def memory(binary, environ, runs=7):
@@ -332,11 +343,12 @@ def main():
         listed = instructions(binary, e, "list")
         first = instructions(binary, e, "calls", 1)
         calls = instructions(binary, e, "calls", 1 + CALLS)
-        med, best, list_ms = wall_to_initialize(binary, e)
+        med, best, list_ms, floor_ms = wall_to_initialize(binary, e)
         n, hwm_init, hwm_list, list_lo, list_hi, call_ms, rss_calls, hwm_calls = memory(binary, e)
         print(f"[{label}: {n} listed]")
         print(f"  start to initialize answered (and exit)  {init / 1e6:8.1f} M instructions, "
-              f"{med:.1f} ms median wall ({best:.1f} best of 21)")
+              f"{med:.1f} ms median wall ({best:.1f} best of 21; the harness alone, `cat`: "
+              f"{floor_ms:.1f} ms)")
         print(f"  the first tools/list                     {(listed - init) / 1e6:8.2f} M instructions, "
               f"{list_ms:.1f} ms median wall")
         print(f"  the first tools/call get_domain          {(first - init) / 1e6:8.2f} M instructions")
