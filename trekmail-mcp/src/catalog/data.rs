@@ -199,8 +199,8 @@ impl Schemas {
 }
 
 /// `map` and everything in it without spare room: parsing leaves each object with room for more
-/// entries (one entry takes the room of three), and the listing's ~1,900 schema objects, held
-/// for the session, are most of the server's heap.
+/// entries (one entry takes the room of three), and the listed schemas, held for the session,
+/// are most of the server's heap.
 fn compact(map: &mut Map<String, Value>) {
     let mut tight = Map::with_capacity(map.len());
     for (k, mut v) in std::mem::take(map) {
