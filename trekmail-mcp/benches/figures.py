@@ -133,17 +133,25 @@ class Session:
         return err
 
 
-def instructions(binary, environ, scenario, calls=CALLS):
+def callgrind(binary, environ, listing=False, calls=0, flags=()):
+    """Runs `binary` under valgrind's callgrind (with `flags`): start to `initialize` answered, the
+    first `tools/list` when `listing`, then `calls` get_domain calls, and the end of input.
+    Returns callgrind's stderr and its output file."""
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "callgrind.out")
-        s = Session(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", binary], environ)
+        s = Session(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *flags, binary], environ)
         s.initialize()
-        if scenario == "list":
+        if listing:
             s.rpc("tools/list", {})
-        if scenario == "calls":
-            for _ in range(calls):
-                s.rpc("tools/call", {"name": "get_domain", "arguments": {"domain_id": 7}})
+        for _ in range(calls):
+            s.rpc("tools/call", {"name": "get_domain", "arguments": {"domain_id": 7}})
         err = s.close()
+        with open(out) as f:
+            return err, f.read()
+
+
+def instructions(binary, environ, scenario, calls=CALLS):
+    err, _ = callgrind(binary, environ, listing=scenario == "list", calls=calls if scenario == "calls" else 0)
     m = re.search(r"Collected : (\d+)", err)
     if not m:
         sys.exit(f"callgrind printed no total:\n{err[-2000:]}")

@@ -21,7 +21,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import threading
 from http.server import ThreadingHTTPServer
 
@@ -34,24 +33,9 @@ import figures  # noqa: E402
 def run(binary, environ, phase):
     """The names of the functions `binary` runs for `phase`: start to `initialize` answered,
     then the first `tools/list`, then three `get_domain` calls."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "callgrind.out")
-        s = figures.Session(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no",
-                             "--demangle=no", binary], environ)
-        s.initialize()
-        if phase in ("list", "call"):
-            s.rpc("tools/list", {})
-        if phase == "call":
-            for _ in range(3):
-                s.rpc("tools/call", {"name": "get_domain", "arguments": {"domain_id": 7}})
-        s.close()
-        names = set()
-        with open(out) as f:
-            for line in f:
-                m = re.match(r"^c?fn=\(\d+\) (.+)$", line)
-                if m:
-                    names.add(m.group(1))
-    return names
+    _, out = figures.callgrind(binary, environ, listing=phase in ("list", "call"),
+                               calls=3 if phase == "call" else 0, flags=("--dump-instr=no", "--demangle=no"))
+    return {m.group(1) for m in re.finditer(r"^c?fn=\(\d+\) (.+)$", out, re.M)}
 
 
 def functions(binary):

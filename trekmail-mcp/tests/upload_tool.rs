@@ -69,6 +69,15 @@ async fn initiate_answers(mock: &MockServer, answer: Value) {
     mount(mock, "POST", p, json_answer(201, answer)).await;
 }
 
+/// A one-PUT upload of file 3: `initiate` answers the initiate, the storage takes the PUT at
+/// `/_storage/3`, and the completion answers `completed`.
+async fn one_put(mock: &MockServer, initiate: Value, completed: Value) {
+    initiate_answers(mock, initiate).await;
+    mount(mock, "PUT", "/_storage/3", ResponseTemplate::new(200)).await;
+    let p = "/api/v1/drive/uploads/3:complete";
+    mount(mock, "POST", p, json_answer(200, completed)).await;
+}
+
 /// An initiate answer of `n` parts of 10 bytes, part `k` at `{prefix}/{k}`.
 fn multipart(file_id: u64, prefix: &str, n: u64) -> Value {
     let parts: Vec<Value> = (1..=n)
@@ -178,18 +187,7 @@ async fn a_small_file_goes_in_one_put_without_the_token() {
     let t = dir_with(&data);
     let h = Harness::start(opts(Some(&t.0.join("up")), &[])).await;
     let base = h.mock.uri();
-    initiate_answers(&h.mock, json!({"data": {"file_id": 3, "multipart": false, "upload_url": format!("{base}/_storage/3?sig=abc"), "headers": {"Content-Type": "application/pdf", "Authorization": "Bearer stolen"}, "parts": []}})).await;
-    mount(&h.mock, "PUT", "/_storage/3", ResponseTemplate::new(200)).await;
-    mount(
-        &h.mock,
-        "POST",
-        "/api/v1/drive/uploads/3:complete",
-        json_answer(
-            200,
-            json!({"data": {"id": 3, "name": "report.pdf", "status": "active"}}),
-        ),
-    )
-    .await;
+    one_put(&h.mock, json!({"data": {"file_id": 3, "multipart": false, "upload_url": format!("{base}/_storage/3?sig=abc"), "headers": {"Content-Type": "application/pdf", "Authorization": "Bearer stolen"}, "parts": []}}), json!({"data": {"id": 3, "name": "report.pdf", "status": "active"}})).await;
     let r = h
         .call(
             TOOL,
@@ -260,15 +258,7 @@ async fn a_callers_longest_key_still_gives_each_step_a_key_within_the_bound() {
     let t = dir_with(&data);
     let h = Harness::start(opts(Some(&t.0.join("up")), &[])).await;
     let base = h.mock.uri();
-    initiate_answers(&h.mock, json!({"data": {"file_id": 3, "multipart": false, "upload_url": format!("{base}/_storage/3?sig=abc"), "headers": {}, "parts": []}})).await;
-    mount(&h.mock, "PUT", "/_storage/3", ResponseTemplate::new(200)).await;
-    mount(
-        &h.mock,
-        "POST",
-        "/api/v1/drive/uploads/3:complete",
-        json_answer(200, json!({"data": {"id": 3, "status": "active"}})),
-    )
-    .await;
+    one_put(&h.mock, json!({"data": {"file_id": 3, "multipart": false, "upload_url": format!("{base}/_storage/3?sig=abc"), "headers": {}, "parts": []}}), json!({"data": {"id": 3, "status": "active"}})).await;
     let args =
         json!({"space": "account", "local_path": "report.pdf", "idempotency_key": "k".repeat(255)});
     for _ in 0..2 {
@@ -585,15 +575,7 @@ async fn uploading_the_same_path_again_after_a_change_is_a_new_intent() {
     let file = t.0.join("up/report.pdf");
     let h = Harness::start(opts(Some(&t.0.join("up")), &[])).await;
     let base = h.mock.uri();
-    initiate_answers(&h.mock, json!({"data": {"file_id": 3, "multipart": false, "upload_url": format!("{base}/_storage/3")}})).await;
-    mount(&h.mock, "PUT", "/_storage/3", ResponseTemplate::new(200)).await;
-    mount(
-        &h.mock,
-        "POST",
-        "/api/v1/drive/uploads/3:complete",
-        json_answer(200, json!({"data": {"id": 3, "status": "active"}})),
-    )
-    .await;
+    one_put(&h.mock, json!({"data": {"file_id": 3, "multipart": false, "upload_url": format!("{base}/_storage/3")}}), json!({"data": {"id": 3, "status": "active"}})).await;
     let args = json!({"space": "account", "local_path": "report.pdf"});
     let initiate_key = |reqs: &[wiremock::Request]| {
         reqs.iter()

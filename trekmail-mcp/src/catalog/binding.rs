@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use trekmail_api::model::{Method, Operation};
 
 use crate::catalog::argpath::ArgPath;
-use crate::catalog::data::Schemas;
+use crate::catalog::data::Embedded;
 use crate::catalog::map::{Check, FlowKind, GateName, ToolEntry, ToolsMap, UPLOAD_PATH_ARG};
 use crate::catalog::schema::{self, IDEMPOTENCY_ARG, Shape};
 use crate::catalog::validate::Patterns;
@@ -40,20 +40,18 @@ pub struct ToolDef {
     source: Option<Source>,
 }
 
-/// Where a definition's lines are in the embedded data: byte ranges of `text`, sliced (and so
-/// read) only when the definition is first listed or called.
+/// Where a definition's lines are in the embedded data (which all definitions share): byte
+/// ranges, sliced (and so read) only when the definition is first listed or called.
 struct Source {
-    text: &'static str,
     listed: (usize, usize),
     call: (usize, usize),
-    /// The listed schemas, which the definitions of all tools share.
-    schemas: Arc<Schemas>,
+    data: Arc<Embedded>,
 }
 
 impl Source {
-    fn line(&self, (start, end): (usize, usize)) -> &'static str {
+    fn line(&self, range: (usize, usize)) -> &'static str {
         #[allow(clippy::expect_used)]
-        self.text.get(start..end).expect(DATA_DEFECT)
+        self.data.line(range).expect(DATA_DEFECT)
     }
 }
 
@@ -67,7 +65,7 @@ struct Listed {
     name: Cow<'static, str>,
     title: Option<String>,
     description: Option<Text>,
-    /// Its input schema's number in [`Schemas`].
+    /// Its input schema's number in the data ([`Embedded::schema`]).
     input_schema: usize,
     output_schema: Option<usize>,
     annotations: Option<ToolAnnotations>,
@@ -79,16 +77,16 @@ struct Text(#[serde(borrow)] Cow<'static, str>);
 
 impl Listed {
     #[allow(clippy::expect_used)] // the data is this build's (DATA_DEFECT)
-    fn tool(self, schemas: &Schemas) -> Tool {
+    fn tool(self, data: &Embedded) -> Tool {
         let mut tool = Tool::new_with_raw(
             self.name,
             self.description.map(|d| d.0),
-            schemas.get(self.input_schema).expect(DATA_DEFECT),
+            data.schema(self.input_schema).expect(DATA_DEFECT),
         );
         tool.title = self.title;
         tool.output_schema = self
             .output_schema
-            .map(|i| schemas.get(i).expect(DATA_DEFECT));
+            .map(|i| data.schema(i).expect(DATA_DEFECT));
         tool.annotations = self.annotations;
         tool
     }
@@ -213,9 +211,8 @@ impl ToolDef {
         entry: ToolEntry,
         method: Method,
         path: String,
-        text: &'static str,
         (listed, call): ((usize, usize), (usize, usize)),
-        schemas: Arc<Schemas>,
+        data: Arc<Embedded>,
     ) -> Self {
         Self {
             entry,
@@ -223,12 +220,7 @@ impl ToolDef {
             path,
             listed: OnceLock::new(),
             call: OnceLock::new(),
-            source: Some(Source {
-                text,
-                listed,
-                call,
-                schemas,
-            }),
+            source: Some(Source { listed, call, data }),
         }
     }
 
@@ -241,7 +233,7 @@ impl ToolDef {
             #[allow(clippy::expect_used)]
             let listed: Listed =
                 serde_json::from_str(source.line(source.listed)).expect(DATA_DEFECT);
-            Box::new(listed.tool(&source.schemas))
+            Box::new(listed.tool(&source.data))
         })
     }
 

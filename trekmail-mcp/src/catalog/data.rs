@@ -168,31 +168,39 @@ fn lean(head: &Head) -> Result<Value, String> {
     Ok(lean)
 }
 
-/// The distinct schemas of the tools' MCP definitions in the embedded data, each read once and
-/// shared by every tool that lists it: a tool's listed line names its schemas by number (many
-/// tools take the same arguments), and parsed schemas are most of a listing's memory.
-pub(crate) struct Schemas {
+/// The embedded data as the definitions read it: its text, sliced when a tool is first listed
+/// or called, and its distinct listed schemas, each read once and shared by every tool that
+/// lists it (a tool's listed line names its schemas by number: many tools take the same
+/// arguments, and parsed schemas are most of a listing's memory).
+pub(crate) struct Embedded {
     text: &'static str,
-    lines: Vec<(usize, usize)>,
-    read: Vec<OnceLock<Arc<Map<String, Value>>>>,
+    /// Each schema's byte range in `text`, and the schema once read.
+    schemas: Vec<((usize, usize), OnceLock<Schema>)>,
 }
 
-impl Schemas {
-    /// The schemas at these byte ranges of `text`.
-    pub(crate) fn new(text: &'static str, lines: Vec<(usize, usize)>) -> Self {
-        let read = lines.iter().map(|_| OnceLock::new()).collect();
-        Self { text, lines, read }
+/// A listed schema, shared.
+type Schema = Arc<Map<String, Value>>;
+
+impl Embedded {
+    /// `text`, whose schemas are at these byte ranges.
+    pub(crate) fn new(text: &'static str, schemas: Vec<(usize, usize)>) -> Self {
+        let schemas = schemas.into_iter().map(|r| (r, OnceLock::new())).collect();
+        Self { text, schemas }
+    }
+
+    /// The line at this byte range, `None` when it is not in the text.
+    pub(crate) fn line(&self, (start, end): (usize, usize)) -> Option<&'static str> {
+        self.text.get(start..end)
     }
 
     /// Schema `i`, read (and compacted) when first asked for; `None` when it is not in the
     /// data or does not read.
-    pub(crate) fn get(&self, i: usize) -> Option<Arc<Map<String, Value>>> {
-        let (slot, &(start, end)) = self.read.get(i).zip(self.lines.get(i))?;
+    pub(crate) fn schema(&self, i: usize) -> Option<Schema> {
+        let (range, slot) = self.schemas.get(i)?;
         if let Some(schema) = slot.get() {
             return Some(Arc::clone(schema));
         }
-        let mut schema: Map<String, Value> =
-            serde_json::from_str(self.text.get(start..end)?).ok()?;
+        let mut schema: Map<String, Value> = serde_json::from_str(self.line(*range)?).ok()?;
         compact(&mut schema);
         Some(Arc::clone(slot.get_or_init(|| Arc::new(schema))))
     }
@@ -249,15 +257,14 @@ pub fn read(text: &'static str, map_fnv1a: u64) -> Option<Vec<Arc<ToolDef>>> {
     let schemas = (0..k)
         .map(|j| range(1 + 2 * n + j))
         .collect::<Option<Vec<_>>>()?;
-    let schemas = Arc::new(Schemas::new(body, schemas));
+    let data = Arc::new(Embedded::new(body, schemas));
     let make = |i: usize, h: Head| -> Option<Arc<ToolDef>> {
         Some(Arc::new(ToolDef::from_data(
             h.entry,
             h.method,
             h.path,
-            body,
             (range(1 + i)?, range(1 + n + i)?),
-            Arc::clone(&schemas),
+            Arc::clone(&data),
         )))
     };
     let (start, end) = range(0)?;
