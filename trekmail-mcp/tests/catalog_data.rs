@@ -3,7 +3,9 @@
 //! paths, definitions as listed, shapes and input schemas.
 #![allow(clippy::unwrap_used)]
 
-use serde_json::Value;
+mod support;
+
+use serde_json::{Value, json};
 use trekmail_mcp::Catalog;
 use trekmail_mcp::catalog::data::TOOLS_MAP_FNV1A;
 use trekmail_mcp::catalog::data::{self, CATALOG_JSONL};
@@ -129,4 +131,53 @@ fn tools_that_list_the_same_schema_share_it() {
         tools.len(),
         first.len()
     );
+}
+
+#[tokio::test]
+async fn a_start_and_a_listing_read_only_heads_and_a_call_its_own_entry() {
+    // Every switch on, both tokens, scopes learnt: the widest listing.
+    let mut h = support::Harness::start(support::Opts::all_gates()).await;
+    let scopes: Vec<String> = h
+        .server
+        .catalog()
+        .tools()
+        .iter()
+        .flat_map(|d| d.head.capabilities.iter())
+        .flat_map(|c| c.any_of.iter().chain(&c.all_of).cloned())
+        .collect();
+    let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+    support::grant_scopes(&h.mock, &scopes).await;
+    h.server.learn_scopes().await.unwrap();
+    let listed = h.server.tools();
+    assert!(listed.len() > 250, "{} listed", listed.len());
+    assert!(!h.server.instructions().is_empty());
+    let read = |h: &support::Harness| -> Vec<String> {
+        h.server
+            .catalog()
+            .tools()
+            .iter()
+            .filter(|d| d.entry.is_read())
+            .map(|d| d.head.name.to_string())
+            .collect()
+    };
+    assert_eq!(
+        read(&h),
+        Vec::<String>::new(),
+        "entries read by a start and a listing"
+    );
+    h.answer_json(200, json!({"data": {"id": 7, "name": "example.com"}}))
+        .await;
+    let r = h.call("get_domain", json!({"domain_id": 7})).await;
+    assert!(!support::is_error(&r), "{}", support::text(&r));
+    assert_eq!(read(&h), ["get_domain"]);
+}
+
+#[test]
+fn each_head_is_its_entry_s() {
+    use trekmail_mcp::catalog::head::Head;
+    let tools = data::read(CATALOG_JSONL, TOOLS_MAP_FNV1A).unwrap();
+    for (d, b) in tools.iter().zip(bound().tools()) {
+        assert_eq!(d.head, Head::of(&b.entry), "{}", b.head.name);
+        assert_eq!(d.head, b.head, "{}", b.head.name);
+    }
 }

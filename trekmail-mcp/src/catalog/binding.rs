@@ -11,6 +11,8 @@ use trekmail_api::model::{Method, Operation};
 
 use crate::catalog::argpath::ArgPath;
 use crate::catalog::data::Embedded;
+use crate::catalog::entry::{DATA_DEFECT, Entry};
+use crate::catalog::head::Head;
 use crate::catalog::map::{Check, FlowKind, GateName, ToolEntry, ToolsMap, UPLOAD_PATH_ARG};
 use crate::catalog::schema::{self, IDEMPOTENCY_ARG, Shape};
 use crate::catalog::validate::Patterns;
@@ -21,13 +23,15 @@ pub const TITLE_LEN: std::ops::RangeInclusive<usize> = 1..=60;
 /// enough for the tool list's byte budget.
 pub const DESCRIPTION_LEN: std::ops::RangeInclusive<usize> = 20..=600;
 
-/// One tool, ready to list and call. What selection and the instructions read (the map entry,
-/// method and path) is there from the start; the MCP definition and what a call needs (shape,
-/// input schema, compiled patterns) are read from the embedded catalogue data when first used
-/// ([`crate::catalog::data`]), so a start-up reads only the entries.
+/// One tool, ready to list and call. What selection, the instructions and a listing read (the
+/// head, method and path) is there from the start; the whole map entry, the MCP definition and
+/// what a call needs (shape, input schema, compiled patterns) are read from the embedded
+/// catalogue data when first used ([`crate::catalog::data`]), so a start-up reads only the heads.
 pub struct ToolDef {
+    /// What a start and a listing read of its entry.
+    pub head: Head,
     /// Its entry in `tools-map.toml`.
-    pub entry: ToolEntry,
+    pub entry: Entry,
     /// The operation's HTTP method.
     pub method: Method,
     /// The operation's path template.
@@ -200,22 +204,18 @@ impl Paths {
     }
 }
 
-/// A line of the embedded data that does not read: the data is written by `cargo xtask
-/// generate` from this build's types and checked by `tests/catalog_data.rs`, so this is a
-/// build defect, not input.
-const DATA_DEFECT: &str =
-    "trekmail-mcp/catalog.jsonl does not match this build: run `cargo xtask generate`";
-
 impl ToolDef {
     pub(crate) fn from_data(
-        entry: ToolEntry,
+        head: Head,
+        entry: &'static str,
         method: Method,
         path: String,
         (listed, call): ((usize, usize), (usize, usize)),
         data: Arc<Embedded>,
     ) -> Self {
         Self {
-            entry,
+            head,
+            entry: Entry::at(entry),
             method,
             path,
             listed: OnceLock::new(),
@@ -440,7 +440,7 @@ impl Catalog {
         let by_name = tools
             .iter()
             .enumerate()
-            .map(|(i, t)| (t.entry.name.clone(), i))
+            .map(|(i, t)| (t.head.name.to_string(), i))
             .collect();
         Self { tools, by_name }
     }
@@ -507,7 +507,8 @@ impl Catalog {
                 patterns,
             })),
             source: None,
-            entry,
+            head: Head::of(&entry),
+            entry: Entry::bound(entry),
         })
     }
 
@@ -697,8 +698,8 @@ impl Catalog {
     pub fn toolsets(&self) -> Vec<&str> {
         let mut names: Vec<&str> = Vec::new();
         for t in &self.tools {
-            if !names.contains(&t.entry.toolset.as_str()) {
-                names.push(&t.entry.toolset);
+            if !names.contains(&&*t.head.toolset) {
+                names.push(&t.head.toolset);
             }
         }
         names

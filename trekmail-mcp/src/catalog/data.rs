@@ -1,16 +1,17 @@
 //! The catalogue as build-time data: `cargo xtask generate` binds `tools-map.toml` to the
 //! operations once ([`crate::catalog::Catalog::build`], every check made there) and writes the
 //! result to `trekmail-mcp/catalog.jsonl`, which the binary embeds. Start-up reads only the
-//! entries (what selection and the instructions need); each tool's MCP definition and call data
-//! are read from their own line when first listed or called.
+//! tools' heads (what selection, the instructions and a listing need, [`Head`]); each tool's map
+//! entry, MCP definition and call data are read from their own lines when first used.
 //!
 //! The file, one JSON value a line: a header (the FNV-1a hash of the map it was written from, and
-//! where each following line starts), the entries with their method and path (one array), each
-//! tool's MCP definition (its schemas by number), each tool's shape and input schema, then the
-//! distinct listed schemas, each once however many tools list it. The map stays the single
-//! source of truth: a binary whose map differs from the header's binds the map instead, and
-//! `cargo xtask generate --check` fails on a stale file.
+//! where each following line starts), the heads with their method and path (one array), each
+//! tool's MCP definition (its schemas by number), each tool's map entry, each tool's shape and
+//! input schema, then the distinct listed schemas, each once however many tools list it. The map
+//! stays the single source of truth: a binary whose map differs from the header's binds the map
+//! instead, and `cargo xtask generate --check` fails on a stale file.
 
+use serde::de::DeserializeOwned;
 use serde::de::{DeserializeSeed, Deserializer, Error as _, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -18,6 +19,7 @@ use std::sync::{Arc, OnceLock};
 use trekmail_api::model::Method;
 
 use crate::catalog::ToolDef;
+use crate::catalog::head::Head;
 use crate::catalog::map::{TOOLS_MAP_TOML, ToolEntry};
 
 /// The data, embedded at build time.
@@ -34,10 +36,11 @@ struct Header {
     schemas: usize,
 }
 
+/// A tool's element of the heads line.
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Head {
-    entry: ToolEntry,
+#[serde(deny_unknown_fields, bound(deserialize = "'de: 'static"))]
+struct Line {
+    head: Head,
     method: Method,
     path: String,
 }
@@ -74,11 +77,12 @@ pub fn write<'a>(
 ) -> Result<String, String> {
     let mut heads = Vec::new();
     let mut listed = Vec::new();
+    let mut entries = Vec::new();
     let mut calls = Vec::new();
     let mut schemas = Vec::new();
     for t in tools {
-        heads.push(Head {
-            entry: t.entry.clone(),
+        heads.push(Line {
+            head: Head::of(&t.entry),
             method: t.method,
             path: t.path.clone(),
         });
@@ -86,17 +90,16 @@ pub fn write<'a>(
             .data_lines(&mut schemas)
             .map_err(|e| format!("tool `{}`: {e}", t.entry.name))?;
         listed.push(l);
+        entries
+            .push(serde_json::to_string(&lean::<ToolEntry>(&t.entry)?).map_err(|e| e.to_string())?);
         calls.push(c);
     }
-    let heads = heads
-        .iter()
-        .map(lean)
-        .collect::<Result<Vec<Value>, String>>()?;
     let heads = serde_json::to_string(&heads).map_err(|e| e.to_string())?;
     let mut body = String::new();
     let mut lines = Vec::new();
     for line in std::iter::once(&heads)
         .chain(&listed)
+        .chain(&entries)
         .chain(&calls)
         .chain(&schemas)
     {
@@ -114,10 +117,10 @@ pub fn write<'a>(
     Ok(format!("{header}\n{body}"))
 }
 
-/// `head` as JSON without the `null`s, `[]`s and `{}`s that read back as the same value (an absent
-/// optional column): the entries are what a start-up parses, and most columns are empty for most
-/// tools. Whatever does not read back the same is kept whole.
-fn lean(head: &Head) -> Result<Value, String> {
+/// A map entry as JSON without the `null`s, `[]`s and `{}`s that read back as the same value (an
+/// absent optional column): most columns are empty for most tools. Whatever does not read back
+/// the same is kept whole.
+fn lean<T: Serialize + DeserializeOwned>(entry: &T) -> Result<Value, String> {
     fn strip(v: &mut Value) {
         match v {
             Value::Object(m) => {
@@ -132,9 +135,9 @@ fn lean(head: &Head) -> Result<Value, String> {
             _ => {}
         }
     }
-    let whole = serde_json::to_value(head).map_err(|e| e.to_string())?;
+    let whole = serde_json::to_value(entry).map_err(|e| e.to_string())?;
     let same = |v: &Value| {
-        serde_json::from_value::<Head>(v.clone())
+        serde_json::from_value::<T>(v.clone())
             .ok()
             .and_then(|h| serde_json::to_value(&h).ok())
             .is_some_and(|back| back == whole)
@@ -144,11 +147,10 @@ fn lean(head: &Head) -> Result<Value, String> {
     if !same(&lean) {
         return Ok(whole);
     }
-    // Then each entry column that is `false` or `0`, where leaving it out reads back the same (a
+    // Then each column that is `false` or `0`, where leaving it out reads back the same (a
     // column with that default; a required one stays).
     let columns: Vec<String> = lean
-        .get("entry")
-        .and_then(Value::as_object)
+        .as_object()
         .map(|e| {
             e.iter()
                 .filter(|(_, v)| *v == &Value::Bool(false) || *v == &Value::from(0))
@@ -158,7 +160,7 @@ fn lean(head: &Head) -> Result<Value, String> {
         .unwrap_or_default();
     for column in columns {
         let mut without = lean.clone();
-        if let Some(e) = without.get_mut("entry").and_then(Value::as_object_mut) {
+        if let Some(e) = without.as_object_mut() {
             e.remove(&column);
         }
         if same(&without) {
@@ -230,10 +232,10 @@ fn compact_value(v: &mut Value) {
 }
 
 /// The tools of `text` when it was written from the map whose [`fnv1a`] is `map_fnv1a`; `None`
-/// when it was written from another map or its header or entries do not read. Only the header
-/// and the entries are read here: each tool's lines are kept as offsets (checked against the
-/// length only, which reads nothing of them) and parsed when the tool is first listed or called, so the pages of lines no one
-/// asks for are never touched.
+/// when it was written from another map or its header or heads do not read. Only the header
+/// and the heads are read here: each tool's other lines are kept as offsets (checked against
+/// the length only, which reads nothing of them) and parsed when first needed, so the pages of
+/// lines no one asks for are never touched.
 pub fn read(text: &'static str, map_fnv1a: u64) -> Option<Vec<Arc<ToolDef>>> {
     let (header, body) = text.split_once('\n')?;
     let header: Header = serde_json::from_str(header).ok()?;
@@ -249,21 +251,23 @@ pub fn read(text: &'static str, map_fnv1a: u64) -> Option<Vec<Arc<ToolDef>>> {
         );
         (start <= end && end <= body.len()).then_some((start, end))
     };
+    // The heads line, then three lines a tool, then the schemas.
     let k = header.schemas;
-    let n = header.lines.len().checked_sub(2 + k)? / 2;
-    if header.lines.len() != 2 * n + 2 + k {
+    let n = header.lines.len().checked_sub(2 + k)? / 3;
+    if header.lines.len() != 3 * n + 2 + k {
         return None;
     }
     let schemas = (0..k)
-        .map(|j| range(1 + 2 * n + j))
+        .map(|j| range(1 + 3 * n + j))
         .collect::<Option<Vec<_>>>()?;
     let data = Arc::new(Embedded::new(body, schemas));
-    let make = |i: usize, h: Head| -> Option<Arc<ToolDef>> {
+    let make = |i: usize, l: Line| -> Option<Arc<ToolDef>> {
         Some(Arc::new(ToolDef::from_data(
-            h.entry,
-            h.method,
-            h.path,
-            (range(1 + i)?, range(1 + n + i)?),
+            l.head,
+            data.line(range(1 + n + i)?)?,
+            l.method,
+            l.path,
+            (range(1 + i)?, range(1 + 2 * n + i)?),
             Arc::clone(&data),
         )))
     };
@@ -277,33 +281,34 @@ pub fn read(text: &'static str, map_fnv1a: u64) -> Option<Vec<Arc<ToolDef>>> {
     Some(tools)
 }
 
-/// The heads line read entry by entry straight into definitions (each into its `Arc`): no vector
-/// of entries is held beside the definitions, and no entry is moved twice.
+/// The heads line read head by head straight into definitions (each into its `Arc`): no vector
+/// of heads is held beside the definitions, and no head is moved twice.
 struct Heads<'m> {
     /// How many the header says there are.
     n: usize,
-    /// The definition of entry `i`, `None` when its lines are not in the data.
-    make: &'m dyn Fn(usize, Head) -> Option<Arc<ToolDef>>,
+    /// The definition of tool `i`, `None` when its lines are not in the data.
+    make: &'m dyn Fn(usize, Line) -> Option<Arc<ToolDef>>,
 }
 
-impl<'de> DeserializeSeed<'de> for Heads<'_> {
+// 'static: the heads borrow their names from the embedded data.
+impl DeserializeSeed<'static> for Heads<'_> {
     type Value = Vec<Arc<ToolDef>>;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+    fn deserialize<D: Deserializer<'static>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_seq(self)
     }
 }
 
-impl<'de> Visitor<'de> for Heads<'_> {
+impl Visitor<'static> for Heads<'_> {
     type Value = Vec<Arc<ToolDef>>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the tools' entries")
+        f.write_str("the tools' heads")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'static>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut tools = Vec::with_capacity(self.n);
-        while let Some(h) = seq.next_element::<Head>()? {
+        while let Some(h) = seq.next_element::<Line>()? {
             let def = (self.make)(tools.len(), h)
                 .ok_or_else(|| A::Error::custom("a tool's lines are not in the data"))?;
             tools.push(def);

@@ -196,10 +196,10 @@ pub struct FileSpec {
 #[serde(deny_unknown_fields)]
 pub struct Capabilities {
     /// At least one of these.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub any_of: Vec<String>,
     /// Every one of these.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub all_of: Vec<String>,
 }
 

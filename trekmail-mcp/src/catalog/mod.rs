@@ -9,6 +9,8 @@ pub(crate) mod argpath;
 mod binding;
 pub mod checks;
 pub mod data;
+pub mod entry;
+pub mod head;
 pub mod hostguard;
 pub mod map;
 pub(crate) mod output;

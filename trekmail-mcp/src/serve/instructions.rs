@@ -110,7 +110,7 @@ pub fn unknown_tools(known: impl Fn(&str) -> bool) -> Result<Vec<String>, String
 /// The instructions for `config` serving `listed`.
 pub fn build(config: &Config, listed: &[Arc<ToolDef>]) -> Result<String, String> {
     let t = texts()?;
-    let serves = |token: TokenKind| listed.iter().any(|d| d.entry.token == token);
+    let serves = |token: TokenKind| listed.iter().any(|d| d.head.token == token);
     let mut parts = vec![t.intro.clone()];
     if serves(TokenKind::Ops) {
         parts.push(t.ops.clone());
@@ -121,8 +121,8 @@ pub fn build(config: &Config, listed: &[Arc<ToolDef>]) -> Result<String, String>
     if config.toolsets.is_some() || config.tools.is_some() || !config.exclude_tools.is_empty() {
         let mut sets: Vec<&str> = Vec::new();
         for d in listed {
-            if !sets.contains(&d.entry.toolset.as_str()) {
-                sets.push(&d.entry.toolset);
+            if !sets.contains(&&*d.head.toolset) {
+                sets.push(&d.head.toolset);
             }
         }
         parts.push(t.toolsets.replace("{toolsets}", &sets.join(", ")));
@@ -131,15 +131,7 @@ pub fn build(config: &Config, listed: &[Arc<ToolDef>]) -> Result<String, String>
         parts.push(t.read_only.clone());
     }
     let switches = config.switches();
-    let mut gates: Vec<GateName> = listed
-        .iter()
-        .flat_map(|d| {
-            d.entry
-                .gate
-                .into_iter()
-                .chain(d.entry.gate_when.iter().map(|g| g.gate))
-        })
-        .collect();
+    let mut gates: Vec<GateName> = listed.iter().flat_map(|d| d.head.gates()).collect();
     gates.sort();
     gates.dedup();
     let named = |on: bool| {
@@ -155,17 +147,18 @@ pub fn build(config: &Config, listed: &[Arc<ToolDef>]) -> Result<String, String>
             parts.push(text.replace("{switches}", &names.join(", ")));
         }
     }
-    if listed.iter().any(|d| d.entry.confirm.is_some()) {
+    if listed.iter().any(|d| d.head.confirms) {
         parts.push(t.confirm_arg.clone());
     }
-    let guarded = |d: &Arc<ToolDef>| {
-        d.entry.confirm.is_some() || d.entry.gate.is_some() || !d.entry.gate_when.is_empty()
-    };
+    let guarded = |d: &Arc<ToolDef>| d.head.confirms || d.head.gates().next().is_some();
     if config.human_confirm != HumanConfirm::Never && listed.iter().any(guarded) {
         parts.push(t.human.clone());
     }
     for g in &t.guidance {
-        if listed.iter().any(|d| g.tools.contains(&d.entry.name)) {
+        if listed
+            .iter()
+            .any(|d| g.tools.iter().any(|n| *n == d.head.name))
+        {
             parts.push(g.text.clone());
         }
     }

@@ -21,29 +21,29 @@ pub fn has_token(config: &Config, token: TokenKind) -> bool {
 /// The switch that is off and disables this tool for every argument, if any (a gate that
 /// applies only to some argument values leaves the tool usable).
 pub fn disabled_by(def: &ToolDef, switches: &Switches) -> Option<GateName> {
-    def.entry.gate.filter(|g| !switches.on(*g))
+    def.head.gate.filter(|g| !switches.on(*g))
 }
 
 /// Whether `def` exists at all under `config`: a `stdio_only` tool (it reads the server's disk)
 /// does not over HTTP, in any mode: not listed, and a call to it is a call to an unknown tool.
 pub fn exists(def: &ToolDef, config: &Config) -> bool {
-    !(def.entry.stdio_only && config.http.is_some())
+    !(def.head.stdio_only && config.http.is_some())
 }
 
 /// Why `def` is not listed under `config`, or `None` when it is.
 pub fn hidden_because(def: &ToolDef, config: &Config) -> Option<String> {
-    let e = &def.entry;
-    let name = e.name.as_str();
+    let e = &def.head;
+    let name = &*e.name;
     if !has_token(config, e.token) {
         return Some(format!("needs {}", e.token.env_var()));
     }
     if config.exclude_tools.iter().any(|t| t == name) {
         return Some("it is in TREKMAIL_EXCLUDE_TOOLS".into());
     }
-    if config.read_only && !e.annotations.read_only {
+    if config.read_only && !e.read_only {
         return Some("TREKMAIL_READ_ONLY is on and this tool changes data".into());
     }
-    let in_toolsets = |t: &[String]| t.contains(&e.toolset);
+    let in_toolsets = |t: &[String]| t.iter().any(|s| *s == e.toolset);
     let in_tools = |t: &[String]| t.iter().any(|n| n == name);
     let selected = match (&config.toolsets, &config.tools) {
         (None, None) => true,
@@ -121,14 +121,14 @@ pub fn warnings(config: &Config, catalog: &Catalog, listed: usize) -> Vec<String
                 let needs = catalog
                     .tools()
                     .iter()
-                    .any(|d| &d.entry.toolset == s && d.entry.token == token);
+                    .any(|d| d.head.toolset == **s && d.head.token == token);
                 if needs && !named.contains(s) {
                     named.push(s.clone());
                 }
             }
         }
         for t in config.tools.iter().flatten() {
-            if catalog.get(t).is_some_and(|d| d.entry.token == token) {
+            if catalog.get(t).is_some_and(|d| d.head.token == token) {
                 named.push(t.clone());
             }
         }

@@ -109,13 +109,13 @@ impl Listing {
         let mut hidden = self.hidden.clone();
         for def in &self.listed {
             let why = def
-                .entry
+                .head
                 .capabilities
                 .as_ref()
-                .and_then(|c| scopes.hides(def.entry.token, c));
+                .and_then(|c| scopes.hides(def.head.token, c));
             match why {
                 Some(w) => {
-                    hidden.insert(def.entry.name.clone(), w);
+                    hidden.insert(def.head.name.to_string(), w);
                 }
                 None => listed.push(Arc::clone(def)),
             }
@@ -434,14 +434,14 @@ fn listing(
         .iter()
         .filter(|d| selection::exists(d, &config))
     {
-        let why = if selection::has_token(&config, def.entry.token) {
+        let why = if selection::has_token(&config, def.head.token) {
             selection::hidden_because(def, &config)
         } else {
-            Some(format!("needs {}", source.how(def.entry.token)))
+            Some(format!("needs {}", source.how(def.head.token)))
         };
         match why {
             Some(w) => {
-                hidden.insert(def.entry.name.clone(), w);
+                hidden.insert(def.head.name.to_string(), w);
             }
             None => listed.push(Arc::clone(def)),
         }
@@ -571,7 +571,7 @@ impl TrekmailServer {
     /// The listed tool `name` and its position in the listing.
     fn find(&self, name: &str) -> Option<(usize, &Arc<ToolDef>)> {
         let l = self.current();
-        let i = l.listed.iter().position(|d| d.entry.name == name)?;
+        let i = l.listed.iter().position(|d| d.head.name == name)?;
         Some((i, &l.listed[i]))
     }
 
