@@ -181,3 +181,16 @@ fn each_head_is_its_entry_s() {
         assert_eq!(d.head, b.head, "{}", b.head.name);
     }
 }
+
+#[test]
+fn every_tool_is_found_by_its_name_and_no_other_name_finds_one() {
+    for catalog in [Catalog::embedded().unwrap(), bound()] {
+        for d in catalog.tools() {
+            let found = catalog.get(&d.head.name).unwrap();
+            assert!(std::sync::Arc::ptr_eq(found, d), "{}", d.head.name);
+        }
+        for name in ["", "get_domai", "get_domainx", "zzz", "GET_DOMAIN"] {
+            assert!(catalog.get(name).is_none(), "{name}");
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! Building it checks the binding both ways and fails with every mismatch named.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 use rmcp::model::{Tool, ToolAnnotations};
@@ -327,7 +327,9 @@ impl ToolDef {
 /// All tools, in map order.
 pub struct Catalog {
     tools: Vec<Arc<ToolDef>>,
-    by_name: HashMap<String, usize>,
+    /// Positions in `tools`, in the order of the tools' names: a lookup is a binary search over
+    /// the names the heads already hold, so building it copies no name.
+    by_name: Box<[usize]>,
 }
 
 /// Tool names MCP clients accept.
@@ -437,11 +439,8 @@ impl Catalog {
     }
 
     fn of(tools: Vec<Arc<ToolDef>>) -> Self {
-        let by_name = tools
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.head.name.to_string(), i))
-            .collect();
+        let mut by_name: Box<[usize]> = (0..tools.len()).collect();
+        by_name.sort_unstable_by(|a, b| tools[*a].head.name.cmp(&tools[*b].head.name));
         Self { tools, by_name }
     }
 
@@ -707,7 +706,11 @@ impl Catalog {
 
     /// A tool by name.
     pub fn get(&self, name: &str) -> Option<&Arc<ToolDef>> {
-        self.by_name.get(name).map(|&i| &self.tools[i])
+        let i = self
+            .by_name
+            .binary_search_by(|&i| (*self.tools[i].head.name).cmp(name))
+            .ok()?;
+        Some(&self.tools[self.by_name[i]])
     }
 }
 
