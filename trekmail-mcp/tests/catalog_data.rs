@@ -133,43 +133,56 @@ fn tools_that_list_the_same_schema_share_it() {
     );
 }
 
-#[tokio::test]
-async fn a_start_and_a_listing_read_only_heads_and_a_call_its_own_entry() {
-    // Every switch on, both tokens, scopes learnt: the widest listing.
-    let mut h = support::Harness::start(support::Opts::all_gates()).await;
-    let scopes: Vec<String> = h
-        .server
+/// The names of the tools whose whole entry has been read.
+fn entries_read(h: &support::Harness) -> Vec<String> {
+    h.server
         .catalog()
         .tools()
         .iter()
-        .flat_map(|d| d.head.capabilities.iter())
-        .flat_map(|c| c.any_of.iter().chain(&c.all_of).cloned())
-        .collect();
-    let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
-    support::grant_scopes(&h.mock, &scopes).await;
-    h.server.learn_scopes().await.unwrap();
-    let listed = h.server.tools();
-    assert!(listed.len() > 250, "{} listed", listed.len());
-    assert!(!h.server.instructions().is_empty());
-    let read = |h: &support::Harness| -> Vec<String> {
-        h.server
+        .filter(|d| d.entry.is_read())
+        .map(|d| d.head.name.to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_start_and_a_listing_read_only_heads_and_a_call_its_own_entry() {
+    // Every switch on, both tokens, scopes learnt: the widest listing; then again under each
+    // outbound policy, whose notes change descriptions.
+    let policies: [&[(&str, &str)]; 4] = [
+        &[],
+        &[("TREKMAIL_SEND_TO", "someone@example.com")],
+        &[("TREKMAIL_DRAFTS_ONLY", "true")],
+        &[("TREKMAIL_SEND_RATE", "50/h")],
+    ];
+    for policy in policies {
+        let mut opts = support::Opts::all_gates();
+        opts.extra = policy.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        let mut h = support::Harness::start(opts).await;
+        let scopes: Vec<String> = h
+            .server
             .catalog()
             .tools()
             .iter()
-            .filter(|d| d.entry.is_read())
-            .map(|d| d.head.name.to_string())
-            .collect()
-    };
-    assert_eq!(
-        read(&h),
-        Vec::<String>::new(),
-        "entries read by a start and a listing"
-    );
-    h.answer_json(200, json!({"data": {"id": 7, "name": "example.com"}}))
-        .await;
-    let r = h.call("get_domain", json!({"domain_id": 7})).await;
-    assert!(!support::is_error(&r), "{}", support::text(&r));
-    assert_eq!(read(&h), ["get_domain"]);
+            .flat_map(|d| d.head.capabilities.iter())
+            .flat_map(|c| c.any_of.iter().chain(&c.all_of).cloned())
+            .collect();
+        let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+        support::grant_scopes(&h.mock, &scopes).await;
+        h.server.learn_scopes().await.unwrap();
+        let listed = h.server.tools();
+        assert!(listed.len() > 200, "{policy:?}: {} listed", listed.len());
+        assert!(!h.server.instructions().is_empty());
+        assert_eq!(
+            entries_read(&h),
+            Vec::<String>::new(),
+            "{policy:?}: entries read by a start and a listing"
+        );
+        h.answer_json(200, json!({"data": {"id": 7, "name": "example.com"}}))
+            .await;
+        let r = h.call("get_domain", json!({"domain_id": 7})).await;
+        assert!(!support::is_error(&r), "{}", support::text(&r));
+        assert_eq!(entries_read(&h), ["get_domain"], "{policy:?}");
+    }
 }
 
 #[test]

@@ -122,14 +122,16 @@ pub fn policy_note(
     send_rate: Option<&crate::call::send_rate::SendRate>,
     drafts_only: bool,
 ) -> String {
-    let e = &def.entry;
+    // The head: a listing reads no entry.
+    let h = &def.head;
+    let e = &h.outbound;
     let mut note = String::new();
     if let Some(list) = send_to {
         if e.unnamed_recipients > 0 {
             note.push_str(&format!(" Refused while {VAR} is set."));
-        } else if !names_no_recipient(def) {
+        } else if e.names_recipients {
             note.push_str(&format!(" Recipients only: {} ({VAR}).", list.shown()));
-        } else if e.gate_when.iter().any(|g| g.gate == GateName::Sending) {
+        } else if h.gates_when.contains(&GateName::Sending) {
             note.push_str(&format!(
                 " What needs {} is refused while {VAR} is set.",
                 GateName::Sending.env_var()
@@ -146,7 +148,7 @@ pub fn policy_note(
             " Drafts only: sending tools are not listed; a person sends drafts ({DRAFTS_ONLY_VAR})."
         ));
     }
-    if drafts_only && e.gate_when.iter().any(|g| g.gate == GateName::Sending) {
+    if drafts_only && h.gates_when.contains(&GateName::Sending) {
         note.push_str(&format!(
             " What needs {} is refused ({DRAFTS_ONLY_VAR}).",
             GateName::Sending.env_var()
@@ -272,8 +274,7 @@ fn opens_unnamed(def: &ToolDef, args: &Map<String, Value>) -> bool {
 
 /// Whether the map names no argument holding a recipient of the tool.
 fn names_no_recipient(def: &ToolDef) -> bool {
-    let e = &def.entry;
-    e.outbound_args.is_empty() && e.outbound_when.is_empty() && e.sieve_args.is_empty()
+    !def.entry.names_recipients()
 }
 
 /// Sieve actions that send mail to an address the script names.

@@ -1,5 +1,5 @@
 //! What a start and a listing read of a tool: the columns of its map entry that selection, the
-//! instructions and the token scopes decide with. The data's first line holds every tool's head
+//! instructions, the token scopes and the outbound policy's notes decide with. The data's first line holds every tool's head
 //! ([`crate::catalog::data`]); a tool's whole entry is read from its own line when something
 //! needs more, which is mostly its first call. A head is derived from the entry
 //! ([`Head::of`]), never written by hand, so each fact is still stated once, in the map.
@@ -41,6 +41,41 @@ pub struct Head {
     /// `stdio_only`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub stdio_only: bool,
+    /// What the outbound policy says of the tool in its description.
+    #[serde(default, skip_serializing_if = "Outbound::is_none")]
+    pub outbound: Outbound,
+}
+
+/// The columns of an entry the outbound policy's notes read
+/// ([`crate::call::outbound::policy_note`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outbound {
+    /// Whether an argument holds a recipient ([`ToolEntry::names_recipients`]).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub names_recipients: bool,
+    /// `unnamed_recipients`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unnamed_recipients: u32,
+    /// `default_recipients_arg`.
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub default_recipients_arg: Option<Cow<'static, str>>,
+    /// `sends`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub sends: bool,
+    /// `composes`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub composes: bool,
+}
+
+impl Outbound {
+    fn is_none(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn is_false(b: &bool) -> bool {
@@ -60,6 +95,13 @@ impl Head {
             confirms: entry.confirm.is_some(),
             read_only: entry.annotations.read_only,
             stdio_only: entry.stdio_only,
+            outbound: Outbound {
+                names_recipients: entry.names_recipients(),
+                unnamed_recipients: entry.unnamed_recipients,
+                default_recipients_arg: entry.default_recipients_arg.clone().map(Cow::Owned),
+                sends: entry.sends,
+                composes: entry.composes,
+            },
         }
     }
 

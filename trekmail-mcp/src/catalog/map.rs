@@ -139,6 +139,16 @@ pub struct ToolEntry {
     pub stdio_only: bool,
 }
 
+impl ToolEntry {
+    /// Whether an argument holds a recipient outside the account (`outbound_args`,
+    /// `outbound_when`, `sieve_args`): what `TREKMAIL_SEND_TO` can check.
+    pub fn names_recipients(&self) -> bool {
+        !(self.outbound_args.is_empty()
+            && self.outbound_when.is_empty()
+            && self.sieve_args.is_empty())
+    }
+}
+
 /// A tool that runs several requests, the first being its operation. Its arguments are the
 /// operation's path parameters and `args`; nothing else of the operation is offered.
 #[derive(Debug, Clone, Serialize, Deserialize)]
