@@ -11,7 +11,6 @@
 //! stays the single source of truth: a binary whose map differs from the header's binds the map
 //! instead, and `cargo xtask generate --check` fails on a stale file.
 
-use serde::de::DeserializeOwned;
 use serde::de::{DeserializeSeed, Deserializer, Error as _, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -90,8 +89,7 @@ pub fn write<'a>(
             .data_lines(&mut schemas)
             .map_err(|e| format!("tool `{}`: {e}", t.entry.name))?;
         listed.push(l);
-        entries
-            .push(serde_json::to_string(&lean::<ToolEntry>(&t.entry)?).map_err(|e| e.to_string())?);
+        entries.push(serde_json::to_string(&lean(&t.entry)?).map_err(|e| e.to_string())?);
         calls.push(c);
     }
     let heads = serde_json::to_string(&heads).map_err(|e| e.to_string())?;
@@ -120,7 +118,7 @@ pub fn write<'a>(
 /// A map entry as JSON without the `null`s, `[]`s and `{}`s that read back as the same value (an
 /// absent optional column): most columns are empty for most tools. Whatever does not read back
 /// the same is kept whole.
-fn lean<T: Serialize + DeserializeOwned>(entry: &T) -> Result<Value, String> {
+fn lean(entry: &ToolEntry) -> Result<Value, String> {
     fn strip(v: &mut Value) {
         match v {
             Value::Object(m) => {
@@ -137,7 +135,7 @@ fn lean<T: Serialize + DeserializeOwned>(entry: &T) -> Result<Value, String> {
     }
     let whole = serde_json::to_value(entry).map_err(|e| e.to_string())?;
     let same = |v: &Value| {
-        serde_json::from_value::<T>(v.clone())
+        serde_json::from_value::<ToolEntry>(v.clone())
             .ok()
             .and_then(|h| serde_json::to_value(&h).ok())
             .is_some_and(|back| back == whole)
