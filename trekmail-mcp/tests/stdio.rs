@@ -565,3 +565,79 @@ async fn cancelled_calls_do_not_use_up_the_requests_the_server_reads() {
     .expect("the server still reads requests after five cancelled calls");
     assert_eq!(r["result"]["structuredContent"]["id"], 2, "{r}");
 }
+
+/// The threads of process `pid` (Linux: its tasks).
+#[cfg(target_os = "linux")]
+fn threads(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .count()
+}
+
+/// Input from a pipe (what a client gives) is read without a thread of its own: once
+/// `initialize` is answered the server runs on its one thread and the one that wrote the answer.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn stdin_from_a_pipe_takes_no_thread() {
+    let mock = MockServer::start().await;
+    let mut peer = spawn(&mock.uri(), &[("TREKMAIL_API_TOKEN", "tm_live_e2e_token")]);
+    peer.initialize(json!({})).await;
+    let r = peer.request(1, "tools/list", json!({})).await;
+    assert!(
+        r["result"]["tools"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty())
+    );
+    let pid = peer.child.id().unwrap();
+    let n = threads(pid);
+    assert!(n <= 2, "{n} threads: stdin is read on a thread of its own");
+}
+
+/// Input from a file (`trekmail-mcp < requests.jsonl`) is read too, and answered.
+#[tokio::test]
+async fn stdin_from_a_file_is_answered() {
+    let dir = std::env::temp_dir().join(format!("trekmail-stdin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("requests.jsonl");
+    let lines = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "file", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}),
+    ];
+    std::fs::write(
+        &input,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trekmail-mcp"));
+    cmd.env_clear()
+        .env("TREKMAIL_API_TOKEN", "tm_live_e2e_token")
+        .env("TREKMAIL_BASE_URL", "http://127.0.0.1:9")
+        .env("TREKMAIL_SCOPE_AWARE", "false")
+        .env("TREKMAIL_LOG", "warn")
+        .stdin(std::fs::File::open(&input).unwrap())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(20), cmd.output())
+        .await
+        .expect("the server exits")
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(out.status.success(), "{:?}", out.status);
+    let answers: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    assert!(
+        answers[0]["result"]["serverInfo"].is_object(),
+        "{answers:?}"
+    );
+    assert!(
+        answers[1]["result"]["tools"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty())
+    );
+}

@@ -98,7 +98,7 @@ pub async fn stdio(
     // Messages are read by the transport itself (each line scanned before it is parsed) and
     // written as they are serialized (`stdout`).
     let transport = crate::serve::stdio::Bounded::new(
-        tokio::io::BufReader::new(tokio::io::stdin()),
+        tokio::io::BufReader::new(crate::serve::stdio::stdin()),
         crate::serve::stdout::Lines::new(std::io::stdout()),
         max_open,
         closing,

@@ -25,6 +25,8 @@ use rmcp::transport::Transport;
 use tokio::io::AsyncBufRead;
 use tokio::sync::Notify;
 use tokio::time::Instant;
+#[cfg(unix)]
+use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 
 use crate::serve::json_bound;
@@ -231,6 +233,30 @@ where
     fn close(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
         self.inner.close()
     }
+}
+
+/// Standard input, read without a thread where it is a pipe (what an MCP client gives it):
+/// tokio's own `stdin` reads on a blocking thread, which a start creates before it reads its
+/// first request. Anything else (a file, a terminal) is read through tokio's `stdin` as before.
+#[cfg(unix)]
+pub fn stdin() -> Either<tokio::net::unix::pipe::Receiver, tokio::io::Stdin> {
+    use std::os::fd::AsFd as _;
+    // A duplicate of stdin's descriptor; tokio checks it is a pipe and makes it non-blocking
+    // (a flag of the pipe's read end, which the client that made the pipe does not read).
+    match std::io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .and_then(tokio::net::unix::pipe::Receiver::from_owned_fd)
+    {
+        Ok(pipe) => Either::Left(pipe),
+        Err(_) => Either::Right(tokio::io::stdin()),
+    }
+}
+
+/// Elsewhere: tokio's `stdin`.
+#[cfg(not(unix))]
+pub fn stdin() -> tokio::io::Stdin {
+    tokio::io::stdin()
 }
 
 /// Cancels `closing` when stdout's reader goes away (the write end of a pipe whose reader closed
