@@ -641,3 +641,57 @@ async fn stdin_from_a_file_is_answered() {
             .is_some_and(|t| !t.is_empty())
     );
 }
+
+/// Input from a socket (Node's `child_process` gives a socket pair) is read without a thread of
+/// its own too, answered, and its end is the end of input.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn stdin_from_a_socket_takes_no_thread() {
+    use tokio::io::AsyncBufReadExt as _;
+    let (client, server) = std::os::unix::net::UnixStream::pair().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trekmail-mcp"));
+    cmd.env_clear()
+        .env("TREKMAIL_API_TOKEN", "tm_live_e2e_token")
+        .env("TREKMAIL_BASE_URL", "http://127.0.0.1:9")
+        .env("TREKMAIL_SCOPE_AWARE", "false")
+        .env("TREKMAIL_LOG", "warn")
+        .stdin(Stdio::from(std::os::fd::OwnedFd::from(server)))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().unwrap();
+    let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    client.set_nonblocking(true).unwrap();
+    let mut client = tokio::net::UnixStream::from_std(client).unwrap();
+    let lines = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "node-like", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}),
+    ];
+    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    client.write_all(input.as_bytes()).await.unwrap();
+    let mut next = async || -> Value {
+        let line = tokio::time::timeout(Duration::from_secs(20), out.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        serde_json::from_str(&line).unwrap()
+    };
+    let init = next().await;
+    assert!(init["result"]["serverInfo"].is_object(), "{init}");
+    let list = next().await;
+    assert!(
+        list["result"]["tools"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty())
+    );
+    let n = threads(child.id().unwrap());
+    assert!(n <= 2, "{n} threads: stdin is read on a thread of its own");
+    drop(client);
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("the server exits at the end of input")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}

@@ -235,20 +235,39 @@ where
     }
 }
 
-/// Standard input, read without a thread where it is a pipe (what an MCP client gives it):
-/// tokio's own `stdin` reads on a blocking thread, which a start creates before it reads its
-/// first request. Anything else (a file, a terminal) is read through tokio's `stdin` as before.
+/// Standard input as the transport reads it: a pipe or a socket on the runtime's reactor,
+/// anything else through tokio's `stdin`.
 #[cfg(unix)]
-pub fn stdin() -> Either<tokio::net::unix::pipe::Receiver, tokio::io::Stdin> {
+pub type Stdin =
+    Either<Either<tokio::net::unix::pipe::Receiver, tokio::net::UnixStream>, tokio::io::Stdin>;
+
+/// Standard input, read without a thread where it is a pipe or a socket (what MCP clients give
+/// it: Python's `subprocess` makes pipes, Node's `child_process` socket pairs). tokio's own
+/// `stdin` reads on a blocking thread, which a start creates before it reads its first request.
+/// Anything else (a file, a terminal) is read through tokio's `stdin` as before.
+#[cfg(unix)]
+pub fn stdin() -> Stdin {
     use std::os::fd::AsFd as _;
-    // A duplicate of stdin's descriptor; tokio checks it is a pipe and makes it non-blocking
-    // (a flag of the pipe's read end, which the client that made the pipe does not read).
-    match std::io::stdin()
-        .as_fd()
-        .try_clone_to_owned()
-        .and_then(tokio::net::unix::pipe::Receiver::from_owned_fd)
-    {
-        Ok(pipe) => Either::Left(pipe),
+    use std::os::unix::fs::FileTypeExt as _;
+    // A duplicate of stdin's descriptor, made non-blocking: a flag of the read end the client
+    // handed over, which the client itself does not read.
+    let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() else {
+        return Either::Right(tokio::io::stdin());
+    };
+    let file = std::fs::File::from(fd);
+    if file.metadata().is_ok_and(|m| m.file_type().is_socket()) {
+        let socket = std::os::unix::net::UnixStream::from(std::os::fd::OwnedFd::from(file));
+        return match socket
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::UnixStream::from_std(socket))
+        {
+            Ok(s) => Either::Left(Either::Right(s)),
+            Err(_) => Either::Right(tokio::io::stdin()),
+        };
+    }
+    // tokio checks that it is a pipe.
+    match tokio::net::unix::pipe::Receiver::from_file(file) {
+        Ok(pipe) => Either::Left(Either::Left(pipe)),
         Err(_) => Either::Right(tokio::io::stdin()),
     }
 }
