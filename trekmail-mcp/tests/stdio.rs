@@ -593,32 +593,42 @@ async fn stdin_from_a_pipe_takes_no_thread() {
     assert!(n <= 2, "{n} threads: stdin is read on a thread of its own");
 }
 
-/// Input from a file (`trekmail-mcp < requests.jsonl`) is read too, and answered.
-#[tokio::test]
-async fn stdin_from_a_file_is_answered() {
-    let dir = std::env::temp_dir().join(format!("trekmail-stdin-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let input = dir.join("requests.jsonl");
-    let lines = [
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "file", "version": "1"}}}),
-        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}),
-    ];
-    std::fs::write(
-        &input,
-        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
-    )
-    .unwrap();
+/// The binary with `stdin` as its input and stdout piped: one ops token, an API no one answers
+/// (no call is made), the scopes lookup off.
+fn with_input(stdin: Stdio) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_trekmail-mcp"));
     cmd.env_clear()
         .env("TREKMAIL_API_TOKEN", "tm_live_e2e_token")
         .env("TREKMAIL_BASE_URL", "http://127.0.0.1:9")
         .env("TREKMAIL_SCOPE_AWARE", "false")
         .env("TREKMAIL_LOG", "warn")
-        .stdin(std::fs::File::open(&input).unwrap())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true);
+    cmd
+}
+
+/// `initialize` (id 1), `notifications/initialized` and `tools/list` (id 2), a line each.
+fn initialize_and_list(client: &str) -> String {
+    [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": client, "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}),
+    ]
+    .iter()
+    .map(|l| format!("{l}\n"))
+    .collect()
+}
+
+/// Input from a file (`trekmail-mcp < requests.jsonl`) is read too, and answered.
+#[tokio::test]
+async fn stdin_from_a_file_is_answered() {
+    let dir = std::env::temp_dir().join(format!("trekmail-stdin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("requests.jsonl");
+    std::fs::write(&input, initialize_and_list("file")).unwrap();
+    let mut cmd = with_input(std::fs::File::open(&input).unwrap().into());
     let out = tokio::time::timeout(Duration::from_secs(20), cmd.output())
         .await
         .expect("the server exits")
@@ -649,27 +659,16 @@ async fn stdin_from_a_file_is_answered() {
 async fn stdin_from_a_socket_takes_no_thread() {
     use tokio::io::AsyncBufReadExt as _;
     let (client, server) = std::os::unix::net::UnixStream::pair().unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trekmail-mcp"));
-    cmd.env_clear()
-        .env("TREKMAIL_API_TOKEN", "tm_live_e2e_token")
-        .env("TREKMAIL_BASE_URL", "http://127.0.0.1:9")
-        .env("TREKMAIL_SCOPE_AWARE", "false")
-        .env("TREKMAIL_LOG", "warn")
-        .stdin(Stdio::from(std::os::fd::OwnedFd::from(server)))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
-    let mut child = cmd.spawn().unwrap();
+    let mut child = with_input(std::os::fd::OwnedFd::from(server).into())
+        .spawn()
+        .unwrap();
     let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
     client.set_nonblocking(true).unwrap();
     let mut client = tokio::net::UnixStream::from_std(client).unwrap();
-    let lines = [
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "node-like", "version": "1"}}}),
-        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}),
-    ];
-    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    client.write_all(input.as_bytes()).await.unwrap();
+    client
+        .write_all(initialize_and_list("node-like").as_bytes())
+        .await
+        .unwrap();
     let mut next = async || -> Value {
         let line = tokio::time::timeout(Duration::from_secs(20), out.next_line())
             .await
