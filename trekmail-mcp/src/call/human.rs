@@ -336,7 +336,7 @@ pub fn question(def: &ToolDef, args: &Map<String, Value>) -> String {
             *text = argpath::csv_hide_columns(text, &c.secret);
         }
     }
-    let mut target = def.path.clone();
+    let mut target = def.path.to_string();
     for (k, v) in &shown {
         let placeholder = format!("{{{k}}}");
         if target.contains(&placeholder) {

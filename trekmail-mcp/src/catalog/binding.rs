@@ -34,8 +34,8 @@ pub struct ToolDef {
     pub entry: Entry,
     /// The operation's HTTP method.
     pub method: Method,
-    /// The operation's path template.
-    pub path: String,
+    /// The operation's path template (borrowed from the embedded data when read from it).
+    pub path: Cow<'static, str>,
     // Boxed: a definition is held for every tool from the start, its MCP definition and call
     // data only once listed or called; inline they would make each definition ~1 KB larger.
     listed: OnceLock<Box<Tool>>,
@@ -44,19 +44,12 @@ pub struct ToolDef {
     source: Option<Source>,
 }
 
-/// Where a definition's lines are in the embedded data (which all definitions share): byte
-/// ranges, sliced (and so read) only when the definition is first listed or called.
+/// A definition's lines of the embedded data (which all definitions share), read only when the
+/// definition is first listed or called, as [`Entry`] keeps its own.
 struct Source {
-    listed: (usize, usize),
-    call: (usize, usize),
+    listed: &'static str,
+    call: &'static str,
     data: Arc<Embedded>,
-}
-
-impl Source {
-    fn line(&self, range: (usize, usize)) -> &'static str {
-        #[allow(clippy::expect_used)]
-        self.data.line(range).expect(DATA_DEFECT)
-    }
 }
 
 /// A tool's MCP definition as [`ToolDef::data_lines`] writes it, read with its name and
@@ -209,8 +202,8 @@ impl ToolDef {
         head: Head,
         entry: &'static str,
         method: Method,
-        path: String,
-        (listed, call): ((usize, usize), (usize, usize)),
+        path: Cow<'static, str>,
+        (listed, call): (&'static str, &'static str),
         data: Arc<Embedded>,
     ) -> Self {
         Self {
@@ -231,15 +224,14 @@ impl ToolDef {
             #[allow(clippy::expect_used)]
             let source = self.source.as_ref().expect(DATA_DEFECT);
             #[allow(clippy::expect_used)]
-            let listed: Listed =
-                serde_json::from_str(source.line(source.listed)).expect(DATA_DEFECT);
+            let listed: Listed = serde_json::from_str(source.listed).expect(DATA_DEFECT);
             Box::new(listed.tool(&source.data))
         })
     }
 
     fn call_data(&self) -> &CallData {
         self.call.get_or_init(|| {
-            let line = self.source.as_ref().map_or("", |s| s.line(s.call));
+            let line = self.source.as_ref().map_or("", |s| s.call);
             #[allow(clippy::expect_used)]
             let (shape, input_schema): (Shape, Value) =
                 serde_json::from_str(line).expect(DATA_DEFECT);
@@ -497,7 +489,7 @@ impl Catalog {
             .map_err(|e| vec![format!("tool `{name}`: {e}")])?;
         Ok(ToolDef {
             method,
-            path: op.path.clone(),
+            path: Cow::Owned(op.path.clone()),
             listed: OnceLock::from(Box::new(tool)),
             call: OnceLock::from(Box::new(CallData {
                 paths,

@@ -14,6 +14,7 @@
 use serde::de::{DeserializeSeed, Deserializer, Error as _, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 use trekmail_api::model::Method;
 
@@ -37,11 +38,12 @@ struct Header {
 
 /// A tool's element of the heads line.
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields, bound(deserialize = "'de: 'static"))]
+#[serde(deny_unknown_fields)]
 struct Line {
     head: Head,
     method: Method,
-    path: String,
+    #[serde(borrow)]
+    path: Cow<'static, str>,
 }
 
 /// [`fnv1a`] of [`TOOLS_MAP_TOML`], computed by the compiler: what a start compares with the
@@ -265,7 +267,7 @@ pub fn read(text: &'static str, map_fnv1a: u64) -> Option<Vec<Arc<ToolDef>>> {
             data.line(range(1 + n + i)?)?,
             l.method,
             l.path,
-            (range(1 + i)?, range(1 + 2 * n + i)?),
+            (data.line(range(1 + i)?)?, data.line(range(1 + 2 * n + i)?)?),
             Arc::clone(&data),
         )))
     };
