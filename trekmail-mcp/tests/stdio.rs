@@ -593,10 +593,124 @@ async fn stdin_from_a_pipe_takes_no_thread() {
     assert!(n <= 2, "{n} threads: stdin is read on a thread of its own");
 }
 
+/// Whether descriptor `fd` of process `pid` is in non-blocking mode (`O_NONBLOCK` in the octal
+/// `flags` of /proc/PID/fdinfo/FD).
+#[cfg(target_os = "linux")]
+fn non_blocking(pid: u32, fd: u32) -> bool {
+    let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).unwrap();
+    let flags = info
+        .lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .unwrap()
+        .trim();
+    u32::from_str_radix(flags, 8).unwrap() & 0o4000 != 0
+}
+
+/// Answering `initialize` on a pipe starts no thread: small answers are written on the
+/// runtime's own thread, with stdout non-blocking.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn answering_initialize_on_a_pipe_takes_no_thread() {
+    let mut peer = spawn(
+        "http://127.0.0.1:9",
+        &[("TREKMAIL_API_TOKEN", "tm_live_e2e_token")],
+    );
+    peer.initialize(json!({})).await;
+    let pid = peer.child.id().unwrap();
+    let n = threads(pid);
+    assert_eq!(
+        n, 1,
+        "{n} threads: the answer was written on a thread of its own"
+    );
+    assert!(non_blocking(pid, 1));
+}
+
+/// Small answers the client does not read for a while fill the pipe; each is then finished on
+/// the reactor, whole and in order, once the client reads again.
+#[tokio::test]
+async fn small_answers_written_while_the_client_does_not_read_arrive_whole_and_in_order() {
+    let mut peer = spawn(
+        "http://127.0.0.1:9",
+        &[("TREKMAIL_API_TOKEN", "tm_live_e2e_token")],
+    );
+    peer.initialize(json!({})).await;
+    // 3,000 answers of about 40 bytes each: twice a pipe's 64 KiB.
+    let pings: String = (1000..4000)
+        .map(|id| {
+            format!(
+                "{}\n",
+                json!({"jsonrpc": "2.0", "id": id, "method": "ping"})
+            )
+        })
+        .collect();
+    peer.stdin.write_all(pings.as_bytes()).await.unwrap();
+    peer.stdin.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for id in 1000..4000 {
+        let r = peer.recv().await;
+        assert_eq!(r["id"], id, "{r}");
+        assert_eq!(r["result"], json!({}), "{r}");
+    }
+}
+
+/// A stdout that stderr shares (`2>&1`) stays blocking: making it non-blocking would make the
+/// logs' writes fail instead of wait when the client is behind. Answers and logs still arrive.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_stdout_shared_with_stderr_stays_blocking() {
+    use tokio::io::AsyncBufReadExt as _;
+    let (read, write) = std::io::pipe().unwrap();
+    let mut cmd = with_input(Stdio::piped());
+    cmd.env("TREKMAIL_LOG", "debug")
+        .stdout(write.try_clone().unwrap())
+        .stderr(write);
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(initialize_and_list("shared").as_bytes())
+        .await
+        .unwrap();
+    let read =
+        tokio::net::unix::pipe::Receiver::from_owned_fd(std::os::fd::OwnedFd::from(read)).unwrap();
+    let mut lines = tokio::io::BufReader::new(read).lines();
+    let mut answers = Vec::new();
+    while answers.len() < 2 {
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if let Ok(v) = serde_json::from_str::<Value>(&line)
+            && v.get("id").is_some()
+        {
+            answers.push(v);
+        }
+    }
+    assert!(answers[0]["result"]["serverInfo"].is_object());
+    assert!(answers[1]["result"]["tools"].is_array());
+    let pid = child.id().unwrap();
+    assert!(
+        !non_blocking(pid, 1),
+        "stdout was made non-blocking under stderr"
+    );
+    assert!(!non_blocking(pid, 2));
+    drop(stdin);
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
 /// The binary with `stdin` as its input and stdout piped: one ops token, an API no one answers
 /// (no call is made), the scopes lookup off.
 fn with_input(stdin: Stdio) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trekmail-mcp"));
+    configured(Command::new(env!("CARGO_BIN_EXE_trekmail-mcp")), stdin)
+}
+
+/// `cmd` with [`with_input`]'s environment and streams.
+fn configured(mut cmd: Command, stdin: Stdio) -> Command {
     cmd.env_clear()
         .env("TREKMAIL_API_TOKEN", "tm_live_e2e_token")
         .env("TREKMAIL_BASE_URL", "http://127.0.0.1:9")
@@ -693,4 +807,85 @@ async fn stdin_from_a_socket_takes_no_thread() {
         .expect("the server exits at the end of input")
         .unwrap();
     assert!(status.success(), "{status:?}");
+}
+
+/// Once the server has exited, the pipes or sockets it was handed are blocking again: the shell
+/// that started it, then `sleep`, holds the same open files and finds them as they were.
+#[cfg(target_os = "linux")]
+async fn blocking_again_after_the_server(sockets: bool) {
+    use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWrite};
+    let mut sh = Command::new("sh");
+    sh.arg("-c")
+        .arg("\"$0\"; exec sleep 30")
+        .arg(env!("CARGO_BIN_EXE_trekmail-mcp"));
+    let (mut cmd, client_in, client_out) = if sockets {
+        let (client_in, server_in) = std::os::unix::net::UnixStream::pair().unwrap();
+        let (client_out, server_out) = std::os::unix::net::UnixStream::pair().unwrap();
+        let mut cmd = configured(sh, std::os::fd::OwnedFd::from(server_in).into());
+        cmd.stdout(std::os::fd::OwnedFd::from(server_out));
+        (cmd, Some(client_in), Some(client_out))
+    } else {
+        (configured(sh, Stdio::piped()), None, None)
+    };
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd);
+    let (mut input, output): (Box<dyn AsyncWrite + Unpin>, Box<dyn AsyncRead + Unpin>) =
+        match (client_in, client_out) {
+            (Some(i), Some(o)) => {
+                i.set_nonblocking(true).unwrap();
+                o.set_nonblocking(true).unwrap();
+                (
+                    Box::new(tokio::net::UnixStream::from_std(i).unwrap()),
+                    Box::new(tokio::net::UnixStream::from_std(o).unwrap()),
+                )
+            }
+            _ => (
+                Box::new(child.stdin.take().unwrap()),
+                Box::new(child.stdout.take().unwrap()),
+            ),
+        };
+    input
+        .write_all(initialize_and_list("inherited").as_bytes())
+        .await
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(output).lines();
+    for _ in 0..2 {
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let answer: Value = serde_json::from_str(&line).unwrap();
+        assert!(answer["result"].is_object(), "{answer}");
+    }
+    let pid = child.id().unwrap();
+    assert!(
+        non_blocking(pid, 1),
+        "the server did not write on the reactor"
+    );
+    drop(input);
+    let comm = format!("/proc/{pid}/comm");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(&comm).unwrap().trim() != "sleep" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not exit"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!non_blocking(pid, 0), "stdin was left non-blocking");
+    assert!(!non_blocking(pid, 1), "stdout was left non-blocking");
+    child.kill().await.unwrap();
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn pipes_are_blocking_again_after_the_server() {
+    blocking_again_after_the_server(false).await;
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn sockets_are_blocking_again_after_the_server() {
+    blocking_again_after_the_server(true).await;
 }

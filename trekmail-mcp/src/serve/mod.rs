@@ -13,6 +13,8 @@ pub mod scopes;
 pub mod selection;
 pub(crate) mod server;
 pub(crate) mod settings;
+#[cfg(unix)]
+pub mod std_stream;
 pub mod stdio;
 pub mod stdout;
 

@@ -235,40 +235,19 @@ where
     }
 }
 
-/// Standard input as the transport reads it: a pipe or a socket on the runtime's reactor,
-/// anything else through tokio's `stdin`.
+/// Standard input as the transport reads it: a pipe or a socket on the runtime's reactor
+/// ([`std_stream`](crate::serve::std_stream)), anything else (a file, a terminal) through
+/// tokio's `stdin`, on a blocking thread.
 #[cfg(unix)]
 pub type Stdin =
-    Either<Either<tokio::net::unix::pipe::Receiver, tokio::net::UnixStream>, tokio::io::Stdin>;
+    Either<crate::serve::std_stream::OnReactor<tokio::net::unix::pipe::Receiver>, tokio::io::Stdin>;
 
-/// Standard input, read without a thread where it is a pipe or a socket (what MCP clients give
-/// it: Python's `subprocess` makes pipes, Node's `child_process` socket pairs). tokio's own
-/// `stdin` reads on a blocking thread, which a start creates before it reads its first request.
-/// Anything else (a file, a terminal) is read through tokio's `stdin` as before.
+/// Standard input, read without a thread where the client handed over a pipe or a socket.
 #[cfg(unix)]
 pub fn stdin() -> Stdin {
-    use std::os::fd::AsFd as _;
-    use std::os::unix::fs::FileTypeExt as _;
-    // A duplicate of stdin's descriptor, made non-blocking: a flag of the read end the client
-    // handed over, which the client itself does not read.
-    let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() else {
-        return Either::Right(tokio::io::stdin());
-    };
-    let file = std::fs::File::from(fd);
-    if file.metadata().is_ok_and(|m| m.file_type().is_socket()) {
-        let socket = std::os::unix::net::UnixStream::from(std::os::fd::OwnedFd::from(file));
-        return match socket
-            .set_nonblocking(true)
-            .and_then(|()| tokio::net::UnixStream::from_std(socket))
-        {
-            Ok(s) => Either::Left(Either::Right(s)),
-            Err(_) => Either::Right(tokio::io::stdin()),
-        };
-    }
-    // tokio checks that it is a pipe.
-    match tokio::net::unix::pipe::Receiver::from_file(file) {
-        Ok(pipe) => Either::Left(Either::Left(pipe)),
-        Err(_) => Either::Right(tokio::io::stdin()),
+    match crate::serve::std_stream::stdin() {
+        Some(s) => Either::Left(s),
+        None => Either::Right(tokio::io::stdin()),
     }
 }
 

@@ -1,6 +1,12 @@
-//! The stdio transport's writer: each message serialized straight into stdout through a small
-//! buffer, one line at a time. rmcp's own writer builds the whole line first, beside the
-//! message it comes from: for the resources/read of a 25 MB file, 33 MB of JSON held twice.
+//! The stdio transport's writer: each message serialized straight into stdout, one line at a
+//! time. rmcp's own writer builds the whole line first, beside the message it comes from: for
+//! the resources/read of a 25 MB file, 33 MB of JSON held twice.
+//!
+//! Where stdout is a pipe or a socket (what MCP clients give), an answer that fits in
+//! [`SMALL`] bytes is serialized into a buffer and written on the runtime's reactor: answering
+//! `initialize` starts no thread. A larger answer is serialized as it is written, on a blocking
+//! thread, through a small buffer. Anything else (a file, a terminal) is written on a blocking
+//! thread every time.
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -8,27 +14,53 @@ use std::sync::Arc;
 use rmcp::RoleServer;
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
+use tokio::sync::OwnedMutexGuard;
 
 /// The buffer between the serializer and the output: each write fills a quarter of a pipe's
 /// 64 KiB; a larger buffer made no transfer faster and kept its pages resident after the first
 /// large answer (the tool list).
 const BUFFER: usize = 16 * 1024;
 
-/// Writes messages to `W` (stdout), in the order their sends began, one a line.
-pub struct Lines<W> {
-    out: Arc<tokio::sync::Mutex<W>>,
+/// The largest line written from a buffer on the reactor: a pipe's capacity, so such a line
+/// usually goes out in one write.
+pub const SMALL: usize = 64 * 1024;
+
+/// Writes messages to stdout, in the order their sends began, one a line.
+pub struct Lines {
+    out: Arc<tokio::sync::Mutex<Out>>,
 }
 
-impl<W> Lines<W> {
-    /// Messages written to `out`.
-    pub fn new(out: W) -> Self {
+/// Where lines go.
+enum Out {
+    /// A pipe or a socket, written on the reactor.
+    Ready(Ready),
+    /// Anything else, written on a blocking thread.
+    Blocking(Box<dyn Write + Send>),
+}
+
+impl Lines {
+    /// Messages written to `out` on a blocking thread.
+    pub fn new(out: impl Write + Send + 'static) -> Self {
+        Self::of(Out::Blocking(Box::new(out)))
+    }
+
+    /// Messages written to stdout: on the reactor where the client handed over a pipe or a
+    /// socket ([`std_stream`](crate::serve::std_stream)), through [`Lines::new`] otherwise.
+    pub fn stdout() -> Self {
+        match ready_stdout() {
+            Some(ready) => Self::of(Out::Ready(ready)),
+            None => Self::new(io::stdout()),
+        }
+    }
+
+    fn of(out: Out) -> Self {
         Self {
             out: Arc::new(tokio::sync::Mutex::new(out)),
         }
     }
 }
 
-impl<W: Write + Send + 'static> Transport<RoleServer> for Lines<W> {
+impl Transport<RoleServer> for Lines {
     type Error = io::Error;
 
     fn send(
@@ -38,11 +70,21 @@ impl<W: Write + Send + 'static> Transport<RoleServer> for Lines<W> {
         let out = Arc::clone(&self.out);
         async move {
             // The lock is fair: lines go out in the order their sends began. It moves into the
-            // blocking write, so a dropped send never leaves half a line for the next one.
-            let mut out = out.lock_owned().await;
-            tokio::task::spawn_blocking(move || write_line(&mut *out, &item))
-                .await
-                .map_err(io::Error::other)?
+            // task that writes, so a dropped send never leaves half a line for the next one.
+            let out = out.lock_owned().await;
+            if let Out::Ready(_) = &*out
+                && let Some(line) = small_line(&item)
+            {
+                return write_ready(out, line).await;
+            }
+            let handle = tokio::runtime::Handle::current();
+            let mut out = out;
+            tokio::task::spawn_blocking(move || match &mut *out {
+                Out::Ready(ready) => write_line(&mut Waiting(ready, handle), &item),
+                Out::Blocking(w) => write_line(w, &item),
+            })
+            .await
+            .map_err(io::Error::other)?
         }
     }
 
@@ -53,8 +95,63 @@ impl<W: Write + Send + 'static> Transport<RoleServer> for Lines<W> {
 
     fn close(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
         let out = Arc::clone(&self.out);
-        async move { out.lock().await.flush() }
+        async move {
+            match &mut *out.lock().await {
+                Out::Ready(_) => Ok(()),
+                Out::Blocking(w) => w.flush(),
+            }
+        }
     }
+}
+
+/// `item` and its newline, when they fit in [`SMALL`] bytes.
+fn small_line(item: &TxJsonRpcMessage<RoleServer>) -> Option<Vec<u8>> {
+    let mut line = Capped(Vec::with_capacity(1024));
+    serde_json::to_writer(&mut line, item).ok()?;
+    line.write_all(b"\n").ok()?;
+    Some(line.0)
+}
+
+/// A buffer that refuses to grow past [`SMALL`] bytes.
+struct Capped(Vec<u8>);
+
+impl Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.0.len() + buf.len() > SMALL {
+            return Err(io::ErrorKind::FileTooLarge.into());
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes `line` on the reactor: at once when the pipe has room (the usual case), otherwise in
+/// a task of its own that holds the lock until the line is out, so a dropped send never leaves
+/// half a line.
+async fn write_ready(out: OwnedMutexGuard<Out>, line: Vec<u8>) -> io::Result<()> {
+    let Out::Ready(ready) = &*out else {
+        return Err(io::Error::other("not a reactor output"));
+    };
+    let written = match ready.try_write(&line) {
+        Ok(n) => n,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+        Err(e) => return Err(e),
+    };
+    if written == line.len() {
+        return Ok(());
+    }
+    tokio::spawn(async move {
+        let Out::Ready(ready) = &*out else {
+            return Ok(());
+        };
+        ready.write_all(&line[written..]).await
+    })
+    .await
+    .map_err(io::Error::other)?
 }
 
 /// One message and its newline, serialized as it is written.
@@ -65,4 +162,68 @@ pub fn write_line(out: &mut impl Write, item: &TxJsonRpcMessage<RoleServer>) -> 
     w.write_all(b"\n")?;
     w.flush()?;
     serialized
+}
+
+/// Stdout on the reactor.
+#[cfg(unix)]
+type Ready = crate::serve::std_stream::OnReactor<tokio::net::unix::pipe::Sender>;
+
+#[cfg(unix)]
+fn ready_stdout() -> Option<Ready> {
+    crate::serve::std_stream::stdout()
+}
+
+/// A blocking writer for a blocking thread: it waits for room on the reactor, which the
+/// runtime's own thread drives.
+#[cfg(unix)]
+struct Waiting<'a>(&'a Ready, tokio::runtime::Handle);
+
+#[cfg(unix)]
+impl Write for Waiting<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        loop {
+            match self.0.try_write(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.1.block_on(self.0.writable())?;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Elsewhere stdout is always written on a blocking thread.
+#[cfg(not(unix))]
+enum Ready {}
+
+#[cfg(not(unix))]
+fn ready_stdout() -> Option<Ready> {
+    None
+}
+
+#[cfg(not(unix))]
+impl Ready {
+    fn try_write(&self, _: &[u8]) -> io::Result<usize> {
+        match *self {}
+    }
+    async fn write_all(&self, _: &[u8]) -> io::Result<()> {
+        match *self {}
+    }
+}
+
+#[cfg(not(unix))]
+struct Waiting<'a>(&'a Ready, tokio::runtime::Handle);
+
+#[cfg(not(unix))]
+impl Write for Waiting<'_> {
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        match *self.0 {}
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match *self.0 {}
+    }
 }
