@@ -14,7 +14,7 @@ use std::sync::Arc;
 use rmcp::RoleServer;
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
-use tokio::sync::OwnedMutexGuard;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// The buffer between the serializer and the output: each write fills a quarter of a pipe's
 /// 64 KiB; a larger buffer made no transfer faster and kept its pages resident after the first
@@ -23,39 +23,38 @@ const BUFFER: usize = 16 * 1024;
 
 /// The largest line written from a buffer on the reactor: a pipe's capacity, so such a line
 /// usually goes out in one write.
-pub const SMALL: usize = 64 * 1024;
+const SMALL: usize = 64 * 1024;
 
 /// Writes messages to stdout, in the order their sends began, one a line.
 pub struct Lines {
-    out: Arc<tokio::sync::Mutex<Out>>,
+    out: Out,
 }
 
-/// Where lines go.
+/// Where lines go. Each behind a lock, fair: lines go out in the order their sends began.
+#[derive(Clone)]
 enum Out {
     /// A pipe or a socket, written on the reactor.
-    Ready(Ready),
+    Ready(Arc<Mutex<Ready>>),
     /// Anything else, written on a blocking thread.
-    Blocking(Box<dyn Write + Send>),
+    Blocking(Arc<Mutex<Box<dyn Write + Send>>>),
 }
 
 impl Lines {
     /// Messages written to `out` on a blocking thread.
     pub fn new(out: impl Write + Send + 'static) -> Self {
-        Self::of(Out::Blocking(Box::new(out)))
+        Self {
+            out: Out::Blocking(Arc::new(Mutex::new(Box::new(out)))),
+        }
     }
 
     /// Messages written to stdout: on the reactor where the client handed over a pipe or a
     /// socket ([`std_stream`](crate::serve::std_stream)), through [`Lines::new`] otherwise.
     pub fn stdout() -> Self {
         match ready_stdout() {
-            Some(ready) => Self::of(Out::Ready(ready)),
+            Some(ready) => Self {
+                out: Out::Ready(Arc::new(Mutex::new(ready))),
+            },
             None => Self::new(io::stdout()),
-        }
-    }
-
-    fn of(out: Out) -> Self {
-        Self {
-            out: Arc::new(tokio::sync::Mutex::new(out)),
         }
     }
 }
@@ -67,24 +66,27 @@ impl Transport<RoleServer> for Lines {
         &mut self,
         item: TxJsonRpcMessage<RoleServer>,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
-        let out = Arc::clone(&self.out);
+        let out = self.out.clone();
         async move {
-            // The lock is fair: lines go out in the order their sends began. It moves into the
-            // task that writes, so a dropped send never leaves half a line for the next one.
-            let out = out.lock_owned().await;
-            if let Out::Ready(_) = &*out
-                && let Some(line) = small_line(&item)
-            {
-                return write_ready(out, line).await;
-            }
-            let handle = tokio::runtime::Handle::current();
-            let mut out = out;
-            tokio::task::spawn_blocking(move || match &mut *out {
-                Out::Ready(ready) => write_line(&mut Waiting(ready, handle), &item),
-                Out::Blocking(w) => write_line(w, &item),
-            })
-            .await
-            .map_err(io::Error::other)?
+            // The lock moves into the task that writes, so a dropped send never leaves half a
+            // line for the next one.
+            let written = match out {
+                Out::Ready(ready) => {
+                    let ready = ready.lock_owned().await;
+                    if let Some(line) = small_line(&item) {
+                        return write_ready(ready, line).await;
+                    }
+                    let handle = tokio::runtime::Handle::current();
+                    tokio::task::spawn_blocking(move || {
+                        write_line(&mut Waiting(&ready, handle), &item)
+                    })
+                }
+                Out::Blocking(w) => {
+                    let mut w = w.lock_owned().await;
+                    tokio::task::spawn_blocking(move || write_line(&mut *w, &item))
+                }
+            };
+            written.await.map_err(io::Error::other)?
         }
     }
 
@@ -94,11 +96,12 @@ impl Transport<RoleServer> for Lines {
     }
 
     fn close(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
-        let out = Arc::clone(&self.out);
+        let out = self.out.clone();
         async move {
-            match &mut *out.lock().await {
+            match out {
+                // Each line was written whole before its send returned.
                 Out::Ready(_) => Ok(()),
-                Out::Blocking(w) => w.flush(),
+                Out::Blocking(w) => w.lock().await.flush(),
             }
         }
     }
@@ -132,10 +135,7 @@ impl Write for Capped {
 /// Writes `line` on the reactor: at once when the pipe has room (the usual case), otherwise in
 /// a task of its own that holds the lock until the line is out, so a dropped send never leaves
 /// half a line.
-async fn write_ready(out: OwnedMutexGuard<Out>, line: Vec<u8>) -> io::Result<()> {
-    let Out::Ready(ready) = &*out else {
-        return Err(io::Error::other("not a reactor output"));
-    };
+async fn write_ready(ready: OwnedMutexGuard<Ready>, line: Vec<u8>) -> io::Result<()> {
     let written = match ready.try_write(&line) {
         Ok(n) => n,
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
@@ -144,14 +144,9 @@ async fn write_ready(out: OwnedMutexGuard<Out>, line: Vec<u8>) -> io::Result<()>
     if written == line.len() {
         return Ok(());
     }
-    tokio::spawn(async move {
-        let Out::Ready(ready) = &*out else {
-            return Ok(());
-        };
-        ready.write_all(&line[written..]).await
-    })
-    .await
-    .map_err(io::Error::other)?
+    tokio::spawn(async move { ready.write_all(&line[written..]).await })
+        .await
+        .map_err(io::Error::other)?
 }
 
 /// One message and its newline, serialized as it is written.
