@@ -121,28 +121,48 @@ impl Reactor {
     /// bytes.
     fn fill(&mut self, item: &TxJsonRpcMessage<RoleServer>) -> bool {
         self.line.clear();
-        let mut capped = Capped(&mut self.line);
-        serialize(&mut capped, item).is_ok() && capped.write_all(b"\n").is_ok()
+        let mut sink = Sink::Capped(&mut self.line);
+        serialize(&mut sink, item).is_ok() && sink.write_all(b"\n").is_ok()
     }
 }
 
-/// A buffer that refuses to grow past [`SMALL`] bytes.
-struct Capped<'a>(&'a mut Vec<u8>);
+/// What a message is serialized into. One type, so that the serializer's code, a copy per
+/// writer type of every message type's, exists once for both ways a line is written.
+enum Sink<'a> {
+    /// A buffer that refuses to grow past [`SMALL`] bytes.
+    Capped(&'a mut Vec<u8>),
+    /// A small buffer in front of the output.
+    Buffered(io::BufWriter<&'a mut dyn Write>),
+}
 
-impl Write for Capped<'_> {
+impl Write for Sink<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.0.len() + buf.len() > SMALL {
-            return Err(io::ErrorKind::FileTooLarge.into());
+        self.write_all(buf).map(|()| buf.len())
+    }
+
+    // Inlined into the serializer, as BufWriter's own is: it is called once per token.
+    #[inline]
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Self::Capped(line) => {
+                if line.len() + buf.len() > SMALL {
+                    return Err(io::ErrorKind::FileTooLarge.into());
+                }
+                if line.capacity() == 0 {
+                    line.reserve_exact(SMALL);
+                }
+                line.extend_from_slice(buf);
+                Ok(())
+            }
+            Self::Buffered(w) => w.write_all(buf),
         }
-        if self.0.capacity() == 0 {
-            self.0.reserve_exact(SMALL);
-        }
-        self.0.extend_from_slice(buf);
-        Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        match self {
+            Self::Capped(_) => Ok(()),
+            Self::Buffered(w) => w.flush(),
+        }
     }
 }
 
@@ -164,20 +184,17 @@ async fn write_ready(reactor: OwnedMutexGuard<Reactor>) -> io::Result<()> {
 }
 
 /// One message and its newline, serialized as it is written.
-pub fn write_line(out: &mut impl Write, item: &TxJsonRpcMessage<RoleServer>) -> io::Result<()> {
-    let mut w = io::BufWriter::with_capacity(BUFFER, out);
+pub fn write_line(out: &mut dyn Write, item: &TxJsonRpcMessage<RoleServer>) -> io::Result<()> {
+    let mut sink = Sink::Buffered(io::BufWriter::with_capacity(BUFFER, out));
     // Serializing these types does not fail; if it ever did, the newline still ends the line.
-    let serialized = serialize(&mut w, item);
-    w.write_all(b"\n")?;
-    w.flush()?;
+    let serialized = serialize(&mut sink, item);
+    sink.write_all(b"\n")?;
+    sink.flush()?;
     serialized
 }
 
-/// The one serializer of messages, whatever they are written to: each writer type would
-/// otherwise get its own copy of the code for every message type, and a tool list serialized
-/// into a buffer and then into stdout would touch two copies (0.3 MB more resident).
-fn serialize(out: &mut dyn Write, item: &TxJsonRpcMessage<RoleServer>) -> io::Result<()> {
-    serde_json::to_writer(out, item).map_err(io::Error::from)
+fn serialize(sink: &mut Sink<'_>, item: &TxJsonRpcMessage<RoleServer>) -> io::Result<()> {
+    serde_json::to_writer(sink, item).map_err(io::Error::from)
 }
 
 /// Stdout on the reactor.
