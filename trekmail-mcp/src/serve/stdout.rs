@@ -3,7 +3,7 @@
 //! the resources/read of a 25 MB file, 33 MB of JSON held twice.
 //!
 //! Where stdout is a pipe or a socket (what MCP clients give), an answer that fits in
-//! [`SMALL`] bytes is serialized into a buffer and written on the runtime's reactor: answering
+//! a small buffer (`SMALL`) is serialized into it and written on the runtime's reactor: answering
 //! `initialize` starts no thread. A larger answer is serialized as it is written, on a blocking
 //! thread, through a small buffer. Anything else (a file, a terminal) is written on a blocking
 //! thread every time.
