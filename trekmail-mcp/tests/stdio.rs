@@ -606,16 +606,22 @@ fn non_blocking(pid: u32, fd: u32) -> bool {
     u32::from_str_radix(flags, 8).unwrap() & 0o4000 != 0
 }
 
-/// Answering `initialize` on a pipe starts no thread: small answers are written on the
-/// runtime's own thread, with stdout non-blocking.
-#[cfg(target_os = "linux")]
-#[tokio::test]
-async fn answering_initialize_on_a_pipe_takes_no_thread() {
+/// The binary with an ops token and an API no one answers (no call is made), initialized.
+async fn initialized() -> Peer {
     let mut peer = spawn(
         "http://127.0.0.1:9",
         &[("TREKMAIL_API_TOKEN", "tm_live_e2e_token")],
     );
     peer.initialize(json!({})).await;
+    peer
+}
+
+/// Answering `initialize` on a pipe starts no thread: small answers are written on the
+/// runtime's own thread, with stdout non-blocking.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn answering_initialize_on_a_pipe_takes_no_thread() {
+    let peer = initialized().await;
     let pid = peer.child.id().unwrap();
     let n = threads(pid);
     assert_eq!(
@@ -629,11 +635,7 @@ async fn answering_initialize_on_a_pipe_takes_no_thread() {
 /// the reactor, whole and in order, once the client reads again.
 #[tokio::test]
 async fn small_answers_written_while_the_client_does_not_read_arrive_whole_and_in_order() {
-    let mut peer = spawn(
-        "http://127.0.0.1:9",
-        &[("TREKMAIL_API_TOKEN", "tm_live_e2e_token")],
-    );
-    peer.initialize(json!({})).await;
+    let mut peer = initialized().await;
     // 3,000 answers of about 40 bytes each: twice a pipe's 64 KiB.
     let pings: String = (1000..4000)
         .map(|id| {
