@@ -655,6 +655,39 @@ async fn small_answers_written_while_the_client_does_not_read_arrive_whole_and_i
     }
 }
 
+/// A client that never reads a large answer and then closes its input cannot keep the server
+/// running: the answer's writer waits on the runtime, which ends after the drain time. (A
+/// blocking write would wait for the reader forever, and the process with it.)
+#[tokio::test]
+async fn an_answer_never_read_does_not_keep_the_server_after_the_end_of_input() {
+    let mut peer = spawn(
+        "http://127.0.0.1:9",
+        &[
+            ("TREKMAIL_API_TOKEN", "tm_live_e2e_token"),
+            ("TREKMAIL_TIMEOUT_MS", "1000"),
+        ],
+    );
+    peer.initialize(json!({})).await;
+    // The tool list is larger than the pipe: its writer waits for a reader that never comes.
+    peer.send(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let Peer {
+        mut child,
+        stdin,
+        stdout,
+        ..
+    } = peer;
+    drop(stdin);
+    // Within the drain time (twice the call deadline and 5 s) and rmcp's own 5 s, not forever.
+    let status = tokio::time::timeout(Duration::from_secs(40), child.wait())
+        .await
+        .expect("the server still runs 40 s after the end of its input")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    drop(stdout);
+}
+
 /// A stdout that stderr shares (`2>&1`) stays blocking: making it non-blocking would make the
 /// logs' writes fail instead of wait when the client is behind. Answers and logs still arrive.
 #[cfg(target_os = "linux")]

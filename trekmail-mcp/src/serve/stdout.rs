@@ -5,7 +5,9 @@
 //! Where stdout is a pipe or a socket (what MCP clients give), an answer that fits in
 //! a small buffer (`SMALL`) is serialized into it and written on the runtime's reactor: answering
 //! `initialize` starts no thread. A larger answer is serialized as it is written, on a blocking
-//! thread, through a small buffer. Anything else (a file, a terminal) is written on a blocking
+//! thread, through a small buffer; that thread waits for room through the runtime, so a client
+//! that stops reading cannot keep the process alive once its input has ended (a blocking write
+//! would wait for it forever). Anything else (a file, a terminal) is written on a blocking
 //! thread every time.
 
 use std::io::{self, Write};
