@@ -28,7 +28,14 @@ fn main() -> ExitCode {
     match runtime {
         // Boxed: the serving future is tens of kilobytes, and on the stack every move of it
         // (into block_on, into its task) would leave another copy's pages resident.
-        Ok(r) => r.block_on(Box::pin(serve(settings))),
+        Ok(r) => {
+            let code = r.block_on(Box::pin(serve(settings)));
+            // Served: whatever a blocking thread still does is a write nobody reads (a client
+            // that stopped reading stdout, or a log pipe stuck behind it). Dropping the runtime
+            // would wait for it forever.
+            r.shutdown_timeout(std::time::Duration::from_secs(1));
+            code
+        }
         Err(e) => fail(&Failure::new("startup", vec![e.to_string()])),
     }
 }

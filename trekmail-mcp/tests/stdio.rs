@@ -693,22 +693,11 @@ async fn an_answer_never_read_does_not_keep_the_server_after_the_end_of_input() 
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn a_stdout_shared_with_stderr_stays_blocking() {
-    use tokio::io::AsyncBufReadExt as _;
-    let (read, write) = std::io::pipe().unwrap();
-    let mut cmd = with_input(Stdio::piped());
-    cmd.env("TREKMAIL_LOG", "debug")
-        .stdout(write.try_clone().unwrap())
-        .stderr(write);
-    let mut child = cmd.spawn().unwrap();
-    drop(cmd);
-    let mut stdin = child.stdin.take().unwrap();
+    let (mut child, mut stdin, mut lines) = with_stdout_and_stderr_shared(&[]);
     stdin
         .write_all(initialize_and_list("shared").as_bytes())
         .await
         .unwrap();
-    let read =
-        tokio::net::unix::pipe::Receiver::from_owned_fd(std::os::fd::OwnedFd::from(read)).unwrap();
-    let mut lines = tokio::io::BufReader::new(read).lines();
     let mut answers = Vec::new();
     while answers.len() < 2 {
         let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
@@ -736,6 +725,52 @@ async fn a_stdout_shared_with_stderr_stays_blocking() {
         .unwrap()
         .unwrap();
     assert!(status.success(), "{status:?}");
+}
+
+/// Reads a pipe by lines.
+#[cfg(unix)]
+type PipeLines = tokio::io::Lines<tokio::io::BufReader<tokio::net::unix::pipe::Receiver>>;
+
+/// The binary (as [`with_input`], logs at debug level, with `env`) writing its answers and its
+/// logs into one pipe (`2>&1`): the process, its input, the pipe's lines.
+#[cfg(unix)]
+fn with_stdout_and_stderr_shared(
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, tokio::process::ChildStdin, PipeLines) {
+    use tokio::io::AsyncBufReadExt as _;
+    let (read, write) = std::io::pipe().unwrap();
+    let mut cmd = with_input(Stdio::piped());
+    cmd.env("TREKMAIL_LOG", "debug")
+        .envs(env.iter().copied())
+        .stdout(write.try_clone().unwrap())
+        .stderr(write);
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd);
+    let stdin = child.stdin.take().unwrap();
+    let read =
+        tokio::net::unix::pipe::Receiver::from_owned_fd(std::os::fd::OwnedFd::from(read)).unwrap();
+    (child, stdin, tokio::io::BufReader::new(read).lines())
+}
+
+/// The same where the answer's writer is a blocking thread (stdout shared with stderr): its
+/// write never returns, and the process still exits once its input has ended.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn an_answer_never_read_through_a_blocking_write_does_not_keep_the_server() {
+    // No logs: with nobody reading the pipe, a log line would block the runtime's own thread.
+    let (mut child, mut stdin, lines) =
+        with_stdout_and_stderr_shared(&[("TREKMAIL_TIMEOUT_MS", "1000"), ("TREKMAIL_LOG", "off")]);
+    let tools_list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}});
+    let input = format!("{}{tools_list}\n", initialize_and_list("never-reads"));
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drop(stdin);
+    let status = tokio::time::timeout(Duration::from_secs(40), child.wait())
+        .await
+        .expect("the server still runs 40 s after the end of its input")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    drop(lines);
 }
 
 /// The binary with `stdin` as its input and stdout piped: one ops token, an API no one answers

@@ -106,7 +106,9 @@ impl Transport<RoleServer> for Lines {
             match out {
                 // Each line was written whole before its send returned.
                 Out::Ready(_) => Ok(()),
-                Out::Blocking(w) => w.lock().await.flush(),
+                // A line still being written flushes itself when done; waiting for its lock
+                // would wait forever for a client that stopped reading.
+                Out::Blocking(w) => w.try_lock().map_or(Ok(()), |mut w| w.flush()),
             }
         }
     }
