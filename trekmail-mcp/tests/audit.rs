@@ -777,3 +777,51 @@ async fn over_stdio_the_dash_destination_writes_the_lines_to_stderr() {
     );
     assert!(!err.contains(OPS_TOKEN));
 }
+
+/// `TREKMAIL_AUDIT_LOG=-` with a client that never reads stderr: once the pipe is full, a write
+/// the trail cannot record is refused, and nothing is sent for it; the server never waits for
+/// the reader (it answered nothing more once the pipe was full).
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn over_stdio_a_full_stderr_refuses_the_writes_it_cannot_record() {
+    let mock = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"id": 7}})))
+        .mount(&mock)
+        .await;
+    let base = mock.uri();
+    let mut peer = Peer::spawn(
+        &[
+            ("TREKMAIL_BASE_URL", &base),
+            ("TREKMAIL_API_TOKEN", OPS_TOKEN),
+            ("TREKMAIL_SCOPE_AWARE", "false"),
+            ("TREKMAIL_LOG", "off"),
+            ("TREKMAIL_AUDIT_LOG", "-"),
+        ],
+        Logs::Kept,
+    );
+    peer.initialize(json!({})).await;
+    let mut refused = 0;
+    for id in 1..=600 {
+        let r = peer
+            .request(
+                id,
+                "tools/call",
+                json!({"name": "update_mailbox_note", "arguments": {"mailbox_id": 7, "note": format!("n{id}")}}),
+            )
+            .await;
+        if r["result"]["isError"] == true {
+            let text = r["result"]["content"][0]["text"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(
+                text.contains("the audit log (TREKMAIL_AUDIT_LOG) cannot record it"),
+                "{r}"
+            );
+            refused += 1;
+        }
+    }
+    let sent = mock.received_requests().await.unwrap().len();
+    assert!(refused > 0, "the pipe never filled");
+    assert_eq!(sent + refused, 600, "{sent} sent, {refused} refused");
+}

@@ -688,6 +688,46 @@ async fn an_answer_never_read_does_not_keep_the_server_after_the_end_of_input() 
     drop(stdout);
 }
 
+/// A client that pipes stderr and never reads it cannot stop the server: log lines that find
+/// the pipe full are dropped and counted, not waited for (a few hundred calls' lines at the
+/// default level fill it, and the server then answered nothing more).
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_client_that_never_reads_stderr_is_still_answered() {
+    let mock = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/domains/7"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 7})))
+        .mount(&mock)
+        .await;
+    let mut peer = Peer::spawn(
+        &[
+            ("TREKMAIL_BASE_URL", &mock.uri()),
+            ("TREKMAIL_API_TOKEN", "tm_live_e2e_token"),
+            ("TREKMAIL_SCOPE_AWARE", "false"),
+            ("TREKMAIL_LOG", "debug"),
+        ],
+        Logs::Kept,
+    );
+    peer.initialize(json!({})).await;
+    for id in 1..=1500 {
+        let r = peer
+            .request(
+                id,
+                "tools/call",
+                json!({"name": "get_domain", "arguments": {"domain_id": 7}}),
+            )
+            .await;
+        assert_eq!(r["result"]["structuredContent"]["id"], 7, "{r}");
+    }
+    let err = peer.stderr().await;
+    assert!(
+        err.contains("line(s) not written to stderr: its reader was behind"),
+        "{}",
+        &err[err.len().saturating_sub(2000)..]
+    );
+}
+
 /// A stdout that stderr shares (`2>&1`) stays blocking: making it non-blocking would make the
 /// logs' writes fail instead of wait when the client is behind. Answers and logs still arrive.
 #[cfg(target_os = "linux")]

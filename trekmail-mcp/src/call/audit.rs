@@ -109,7 +109,8 @@ impl AuditLog {
         let mut bytes = serde_json::to_vec(line).map_err(std::io::Error::other)?;
         bytes.push(b'\n');
         match &self.destination {
-            Destination::Stderr => std::io::stderr().lock().write_all(&bytes),
+            // Never waits for stderr's reader: a line it cannot take refuses the write.
+            Destination::Stderr => crate::call::stderr::stderr().write_line(&bytes),
             Destination::File(_) => match self.file().as_mut() {
                 Some(f) => f.write_all(&bytes),
                 None => Err(std::io::Error::other("the audit log is closed")),

@@ -24,6 +24,7 @@ pub mod results;
 pub mod send_rate;
 pub mod shelf;
 pub mod state;
+pub mod stderr;
 pub mod tokens;
 pub mod trace;
 pub mod upload;

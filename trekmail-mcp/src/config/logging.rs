@@ -38,7 +38,7 @@ pub fn init(level_name: Option<&str>) {
         .with_target("trekmail_api", level)
         .with_default(level.min(LevelFilter::WARN));
     let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(|| crate::call::stderr::LogWriter)
         .with_ansi(false)
         .with_target(false);
     let _ = tracing_subscriber::registry()
