@@ -702,11 +702,9 @@ async fn a_payment_is_recorded_before_the_paying_request_and_never_with_its_cred
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// `TREKMAIL_AUDIT_LOG=-` on the binary: the lines go to stderr, each whole on its own line
-/// beside the logs, and stdout carries the protocol only (a stray line there would come before
-/// the answer it belongs to, and `request` checks that the next message is the answer).
-#[tokio::test]
-async fn over_stdio_the_dash_destination_writes_the_lines_to_stderr() {
+/// The binary with `TREKMAIL_AUDIT_LOG=-`, logs at `level`, stderr kept, initialized, on an API
+/// that answers everything with `{"data": {"id": 7}}`.
+async fn dash_audit(level: &str) -> (MockServer, Peer) {
     let mock = MockServer::start().await;
     Mock::given(any())
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"id": 7}})))
@@ -718,12 +716,21 @@ async fn over_stdio_the_dash_destination_writes_the_lines_to_stderr() {
             ("TREKMAIL_BASE_URL", &base),
             ("TREKMAIL_API_TOKEN", OPS_TOKEN),
             ("TREKMAIL_SCOPE_AWARE", "false"),
-            ("TREKMAIL_LOG", "info"),
+            ("TREKMAIL_LOG", level),
             ("TREKMAIL_AUDIT_LOG", "-"),
         ],
         Logs::Kept,
     );
     peer.initialize(json!({})).await;
+    (mock, peer)
+}
+
+/// `TREKMAIL_AUDIT_LOG=-` on the binary: the lines go to stderr, each whole on its own line
+/// beside the logs, and stdout carries the protocol only (a stray line there would come before
+/// the answer it belongs to, and `request` checks that the next message is the answer).
+#[tokio::test]
+async fn over_stdio_the_dash_destination_writes_the_lines_to_stderr() {
+    let (mock, mut peer) = dash_audit("info").await;
     let call = |name: &str, arguments: Value| json!({"name": name, "arguments": arguments});
     let sent = peer
         .request(
@@ -784,23 +791,7 @@ async fn over_stdio_the_dash_destination_writes_the_lines_to_stderr() {
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn over_stdio_a_full_stderr_refuses_the_writes_it_cannot_record() {
-    let mock = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"id": 7}})))
-        .mount(&mock)
-        .await;
-    let base = mock.uri();
-    let mut peer = Peer::spawn(
-        &[
-            ("TREKMAIL_BASE_URL", &base),
-            ("TREKMAIL_API_TOKEN", OPS_TOKEN),
-            ("TREKMAIL_SCOPE_AWARE", "false"),
-            ("TREKMAIL_LOG", "off"),
-            ("TREKMAIL_AUDIT_LOG", "-"),
-        ],
-        Logs::Kept,
-    );
-    peer.initialize(json!({})).await;
+    let (mock, mut peer) = dash_audit("off").await;
     let mut refused = 0;
     for id in 1..=600 {
         let r = peer
