@@ -156,6 +156,16 @@ class Session:
         return err
 
 
+def drive(s, listing, calls, full_pipe=False):
+    """Session `s` through `initialize`, the first `tools/list` when `listing` (read once it fills
+    the pipe with `full_pipe`), then `calls` get_domain calls."""
+    s.initialize()
+    if listing:
+        s.rpc("tools/list", {}, full_pipe=full_pipe)
+    for _ in range(calls):
+        s.rpc("tools/call", {"name": "get_domain", "arguments": {"domain_id": 7}})
+
+
 def callgrind(binary, environ, listing=False, calls=0, flags=()):
     """Runs `binary` under valgrind's callgrind (with `flags`): start to `initialize` answered, the
     first `tools/list` when `listing`, then `calls` get_domain calls, and the end of input.
@@ -163,11 +173,7 @@ def callgrind(binary, environ, listing=False, calls=0, flags=()):
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "callgrind.out")
         s = Session(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *flags, binary], environ)
-        s.initialize()
-        if listing:
-            s.rpc("tools/list", {}, full_pipe=True)
-        for _ in range(calls):
-            s.rpc("tools/call", {"name": "get_domain", "arguments": {"domain_id": 7}})
+        drive(s, listing, calls, full_pipe=True)
         err = s.close()
         with open(out) as f:
             return err, f.read()

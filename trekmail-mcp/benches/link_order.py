@@ -32,11 +32,17 @@ sys.path.insert(0, HERE)
 import figures  # noqa: E402
 
 
+def scenario(phase):
+    """What `phase` runs after `initialize`: whether the first `tools/list`, and how many
+    `get_domain` calls (the start; then the listing; then three calls)."""
+    return phase in ("list", "call"), 3 if phase == "call" else 0
+
+
 def run(binary, environ, phase):
-    """The names of the functions `binary` runs for `phase`: start to `initialize` answered,
-    then the first `tools/list`, then three `get_domain` calls."""
-    _, out = figures.callgrind(binary, environ, listing=phase in ("list", "call"),
-                               calls=3 if phase == "call" else 0, flags=("--dump-instr=no", "--demangle=no"))
+    """The names of the functions `binary` runs for `phase` ([`scenario`])."""
+    listing, calls = scenario(phase)
+    _, out = figures.callgrind(binary, environ, listing=listing, calls=calls,
+                               flags=("--dump-instr=no", "--demangle=no"))
     return {m.group(1) for m in re.finditer(r"^c?fn=\(\d+\) (.+)$", out, re.M)}
 
 
@@ -53,11 +59,7 @@ def faulted(binary, environ, phase):
         data = os.path.join(tmp, "perf.data")
         s = figures.Session(["perf", "record", "-q", "-e", "page-faults", "-c", "1", "-d", "-o", data, binary],
                             environ)
-        s.initialize()
-        if phase in ("list", "call"):
-            s.rpc("tools/list", {})
-        for _ in range(3 if phase == "call" else 0):
-            s.rpc("tools/call", {"name": "get_domain", "arguments": {"domain_id": 7}})
+        figures.drive(s, *scenario(phase))
         s.close()
         out = subprocess.run(["perf", "script", "-i", data, "-F", "addr,ip,sym,dso", "--no-demangle"],
                              capture_output=True, text=True).stdout

@@ -616,6 +616,25 @@ async fn initialized() -> Peer {
     peer
 }
 
+/// Waits up to `secs` for `child` to exit (`what` says what it should do otherwise), and checks
+/// it exited 0.
+async fn exits_0(child: &mut tokio::process::Child, secs: u64, what: &str) {
+    let status = tokio::time::timeout(Duration::from_secs(secs), child.wait())
+        .await
+        .expect(what)
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+/// The next line of `lines`, within 20 s.
+async fn next_line<R: tokio::io::AsyncBufRead + Unpin>(lines: &mut tokio::io::Lines<R>) -> String {
+    tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap()
+}
+
 /// Answering `initialize` on a pipe starts no thread: small answers are written on the
 /// runtime's own thread, with stdout non-blocking.
 #[cfg(target_os = "linux")]
@@ -680,11 +699,12 @@ async fn an_answer_never_read_does_not_keep_the_server_after_the_end_of_input() 
     } = peer;
     drop(stdin);
     // Within the drain time (twice the call deadline and 5 s) and rmcp's own 5 s, not forever.
-    let status = tokio::time::timeout(Duration::from_secs(40), child.wait())
-        .await
-        .expect("the server still runs 40 s after the end of its input")
-        .unwrap();
-    assert!(status.success(), "{status:?}");
+    exits_0(
+        &mut child,
+        40,
+        "the server still runs 40 s after the end of its input",
+    )
+    .await;
     drop(stdout);
 }
 
@@ -740,11 +760,7 @@ async fn a_stdout_shared_with_stderr_stays_blocking() {
         .unwrap();
     let mut answers = Vec::new();
     while answers.len() < 2 {
-        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
+        let line = next_line(&mut lines).await;
         if let Ok(v) = serde_json::from_str::<Value>(&line)
             && v.get("id").is_some()
         {
@@ -760,11 +776,7 @@ async fn a_stdout_shared_with_stderr_stays_blocking() {
     );
     assert!(!non_blocking(pid, 2));
     drop(stdin);
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(status.success(), "{status:?}");
+    exits_0(&mut child, 20, "the server exits").await;
 }
 
 /// Reads a pipe by lines.
@@ -805,11 +817,12 @@ async fn an_answer_never_read_through_a_blocking_write_does_not_keep_the_server(
     stdin.write_all(input.as_bytes()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     drop(stdin);
-    let status = tokio::time::timeout(Duration::from_secs(40), child.wait())
-        .await
-        .expect("the server still runs 40 s after the end of its input")
-        .unwrap();
-    assert!(status.success(), "{status:?}");
+    exits_0(
+        &mut child,
+        40,
+        "the server still runs 40 s after the end of its input",
+    )
+    .await;
     drop(lines);
 }
 
@@ -894,11 +907,7 @@ async fn stdin_from_a_socket_takes_no_thread() {
         .await
         .unwrap();
     let mut next = async || -> Value {
-        let line = tokio::time::timeout(Duration::from_secs(20), out.next_line())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
+        let line = next_line(&mut out).await;
         serde_json::from_str(&line).unwrap()
     };
     let init = next().await;
@@ -912,11 +921,7 @@ async fn stdin_from_a_socket_takes_no_thread() {
     let n = threads(child.id().unwrap());
     assert!(n <= 2, "{n} threads: stdin is read on a thread of its own");
     drop(client);
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
-        .await
-        .expect("the server exits at the end of input")
-        .unwrap();
-    assert!(status.success(), "{status:?}");
+    exits_0(&mut child, 20, "the server exits at the end of input").await;
 }
 
 /// Once the server has exited, the pipes or sockets it was handed are blocking again: the shell
@@ -960,11 +965,7 @@ async fn blocking_again_after_the_server(sockets: bool) {
         .unwrap();
     let mut lines = tokio::io::BufReader::new(output).lines();
     for _ in 0..2 {
-        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
+        let line = next_line(&mut lines).await;
         let answer: Value = serde_json::from_str(&line).unwrap();
         assert!(answer["result"].is_object(), "{answer}");
     }

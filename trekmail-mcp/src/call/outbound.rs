@@ -263,18 +263,13 @@ pub fn refusal(send_to: &SendTo, def: &ToolDef, args: &Map<String, Value>) -> Op
 /// recipient column: the mail goes to whoever the API picks (every sender, for an auto-reply),
 /// like a Sieve `vacation`, so nothing can be checked.
 fn opens_unnamed(def: &ToolDef, args: &Map<String, Value>) -> bool {
-    names_no_recipient(def)
+    !def.entry.names_recipients()
         && def
             .entry
             .gate_when
             .iter()
             .zip(&def.paths().gate_when)
             .any(|(g, at)| g.gate == GateName::Sending && g.applies(at, args))
-}
-
-/// Whether the map names no argument holding a recipient of the tool.
-fn names_no_recipient(def: &ToolDef) -> bool {
-    !def.entry.names_recipients()
 }
 
 /// Sieve actions that send mail to an address the script names.

@@ -10,7 +10,7 @@
 //! on after this one (`{ trekmail-mcp; cat; } < requests`) finds it as it was.
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Write};
 use std::os::fd::{AsFd as _, BorrowedFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _};
 use std::pin::Pin;
@@ -146,6 +146,12 @@ impl OnReactor<pipe::Sender> {
         }
     }
 
+    /// A writer for a blocking thread: it waits for room on the reactor, which the runtime's
+    /// own thread (`handle`'s) drives, so the wait ends when the runtime does.
+    pub fn blocking(&self, handle: tokio::runtime::Handle) -> impl Write + '_ {
+        Waiting(self, handle)
+    }
+
     /// Writes all of `buf`, waiting for room as needed.
     pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
         while !buf.is_empty() {
@@ -156,6 +162,26 @@ impl OnReactor<pipe::Sender> {
                 Err(e) => return Err(e),
             }
         }
+        Ok(())
+    }
+}
+
+/// [`OnReactor::blocking`]'s writer.
+struct Waiting<'a>(&'a OnReactor<pipe::Sender>, tokio::runtime::Handle);
+
+impl Write for Waiting<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        loop {
+            match self.0.try_write(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.1.block_on(self.0.writable())?;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
 }

@@ -83,7 +83,7 @@ impl Transport<RoleServer> for Lines {
                     }
                     let handle = tokio::runtime::Handle::current();
                     tokio::task::spawn_blocking(move || {
-                        write_line(&mut Waiting(&reactor.out, handle), &item)
+                        write_line(&mut reactor.out.blocking(handle), &item)
                     })
                 }
                 Out::Blocking(w) => {
@@ -125,6 +125,8 @@ impl Reactor {
     /// bytes.
     fn fill(&mut self, item: &TxJsonRpcMessage<RoleServer>) -> bool {
         self.line.clear();
+        // Allocated once, at the first answer, and kept.
+        self.line.reserve_exact(SMALL);
         let mut sink = Sink::Capped(&mut self.line);
         serialize(&mut sink, item).is_ok() && sink.write_all(b"\n").is_ok()
     }
@@ -151,9 +153,6 @@ impl Write for Sink<'_> {
             Self::Capped(line) => {
                 if line.len() + buf.len() > SMALL {
                     return Err(io::ErrorKind::FileTooLarge.into());
-                }
-                if line.capacity() == 0 {
-                    line.reserve_exact(SMALL);
                 }
                 line.extend_from_slice(buf);
                 Ok(())
@@ -210,29 +209,6 @@ fn ready_stdout() -> Option<Ready> {
     crate::serve::std_stream::stdout()
 }
 
-/// A blocking writer for a blocking thread: it waits for room on the reactor, which the
-/// runtime's own thread drives.
-#[cfg(unix)]
-struct Waiting<'a>(&'a Ready, tokio::runtime::Handle);
-
-#[cfg(unix)]
-impl Write for Waiting<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        loop {
-            match self.0.try_write(buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.1.block_on(self.0.writable())?;
-                }
-                r => return r,
-            }
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Elsewhere stdout is always written on a blocking thread.
 #[cfg(not(unix))]
 enum Ready {}
@@ -250,17 +226,7 @@ impl Ready {
     async fn write_all(&self, _: &[u8]) -> io::Result<()> {
         match *self {}
     }
-}
-
-#[cfg(not(unix))]
-struct Waiting<'a>(&'a Ready, tokio::runtime::Handle);
-
-#[cfg(not(unix))]
-impl Write for Waiting<'_> {
-    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
-        match *self.0 {}
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        match *self.0 {}
+    fn blocking(&self, _: tokio::runtime::Handle) -> io::Sink {
+        match *self {}
     }
 }
