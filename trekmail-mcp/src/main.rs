@@ -31,8 +31,7 @@ fn main() -> ExitCode {
         Ok(r) => {
             let code = r.block_on(Box::pin(serve(settings)));
             // Served: whatever a blocking thread still does is a write nobody reads (a client
-            // that stopped reading stdout, or a log pipe stuck behind it). Dropping the runtime
-            // would wait for it forever.
+            // that stopped reading stdout). Dropping the runtime would wait for it forever.
             r.shutdown_timeout(std::time::Duration::from_secs(1));
             code
         }

@@ -5,7 +5,8 @@
 //!
 //! Non-blocking is a flag of the open file, which every process holding it shares. It is set
 //! only where stderr does not share the file (`2>&1`, or one socket for all three as inetd
-//! gives): the logs' writes would otherwise fail, not wait, while the client is behind. And it is
+//! gives): what writes stderr as usual (start-up failures; every log line where
+//! `call::stderr` cannot avoid waiting) would otherwise fail, not wait. And it is
 //! cleared again when the stream is dropped, so a process that inherited the same file and goes
 //! on after this one (`{ trekmail-mcp; cat; } < requests`) finds it as it was.
 
