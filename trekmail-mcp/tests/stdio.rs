@@ -679,25 +679,42 @@ async fn small_answers_written_while_the_client_does_not_read_arrive_whole_and_i
 /// blocking write would wait for the reader forever, and the process with it.)
 #[tokio::test]
 async fn an_answer_never_read_does_not_keep_the_server_after_the_end_of_input() {
-    let mut peer = spawn(
-        "http://127.0.0.1:9",
-        &[
-            ("TREKMAIL_API_TOKEN", "tm_live_e2e_token"),
-            ("TREKMAIL_TIMEOUT_MS", "1000"),
-        ],
-    );
-    peer.initialize(json!({})).await;
-    // The tool list is larger than the pipe: its writer waits for a reader that never comes.
-    peer.send(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}))
-        .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let Peer {
-        mut child,
-        stdin,
-        stdout,
-        ..
-    } = peer;
-    drop(stdin);
+    never_reads_then_closes(0).await;
+}
+
+/// The same when the client also sent more requests than are read while answers wait: the end
+/// of its input cannot be read then, so its closing is watched instead, and the server gives up
+/// once no answer has been taken for the drain time. It waited forever before.
+#[tokio::test]
+async fn requests_past_the_bound_never_answered_do_not_keep_the_server_after_the_end_of_input() {
+    never_reads_then_closes(400).await;
+}
+
+/// A client that is only slow loses nothing: it closes its input with more requests sent than
+/// are read, then takes its answers one every 25 ms, longer in all than the drain time (7 s
+/// here). Each answer it takes restarts the wait, and every request is answered.
+#[tokio::test]
+async fn a_slow_reader_that_closed_its_input_gets_every_answer() {
+    let (mut child, mut stdout) = list_and_pings_then_end_of_input(400).await;
+    let mut ids = Vec::new();
+    while let Some(line) = stdout.next_line().await.unwrap() {
+        let answer: Value = serde_json::from_str(&line).unwrap();
+        ids.push(answer["id"].as_u64().unwrap());
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(ids, (2..403).collect::<Vec<u64>>());
+    exits_0(
+        &mut child,
+        20,
+        "the server still runs after its last answer",
+    )
+    .await;
+}
+
+/// `initialize` answered, then a tool list and `pings` pings never read, then the end of input:
+/// the process exits.
+async fn never_reads_then_closes(pings: u32) {
+    let (mut child, stdout) = list_and_pings_then_end_of_input(pings).await;
     // Within the drain time (twice the call deadline and 5 s) and rmcp's own 5 s, not forever.
     exits_0(
         &mut child,
@@ -708,26 +725,114 @@ async fn an_answer_never_read_does_not_keep_the_server_after_the_end_of_input() 
     drop(stdout);
 }
 
+/// The binary (call deadline 1 s) with `initialize` answered, then sent a tool list (larger than
+/// the pipe) and `pings` pings, none of them read, then the end of its input: the process and
+/// its unread stdout.
+async fn list_and_pings_then_end_of_input(
+    pings: u32,
+) -> (
+    tokio::process::Child,
+    tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+) {
+    let mut peer = spawn(
+        "http://127.0.0.1:9",
+        &[
+            ("TREKMAIL_API_TOKEN", "tm_live_e2e_token"),
+            ("TREKMAIL_TIMEOUT_MS", "1000"),
+        ],
+    );
+    peer.initialize(json!({})).await;
+    peer.send(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}))
+        .await;
+    for id in 3..3 + pings {
+        peer.send(json!({"jsonrpc": "2.0", "id": id, "method": "ping"}))
+            .await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let Peer {
+        child,
+        stdin,
+        stdout,
+        ..
+    } = peer;
+    drop(stdin);
+    (child, stdout)
+}
+
 /// A client that pipes stderr and never reads it cannot stop the server: log lines that find
 /// the pipe full are dropped and counted, not waited for (a few hundred calls' lines at the
 /// default level fill it, and the server then answered nothing more).
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn a_client_that_never_reads_stderr_is_still_answered() {
+    let (_mock, peer) = calls_with_debug_logs(Stdio::piped()).await;
+    let err = peer.stderr().await;
+    assert!(
+        err.contains("line(s) not written to stderr: its reader was behind"),
+        "{}",
+        &err[err.len().saturating_sub(2000)..]
+    );
+}
+
+/// Nor can a stderr that is a socket nobody reads (a service manager's stalled journal stream):
+/// lines are sent without waiting, and the file keeps its flags. The server stopped answering
+/// after about 150 calls before.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_stderr_socket_never_read_does_not_stop_the_server() {
+    use std::io::Read as _;
+    let (mut ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    let (_mock, peer) =
+        calls_with_debug_logs(Stdio::from(std::os::fd::OwnedFd::from(theirs))).await;
+    let pid = peer.child.id().unwrap();
+    assert!(!non_blocking(pid, 2), "the socket was made non-blocking");
+    // Read at last: what was queued, then one more call, whose lines say how many were dropped.
+    let mut err = String::new();
+    ours.set_nonblocking(true).unwrap();
+    let _ = ours.read_to_string(&mut err);
+    ours.set_nonblocking(false).unwrap();
+    let reader = std::thread::spawn(move || ours.read_to_string(&mut err).map(|_| err));
+    let mut peer = peer;
+    let r = peer
+        .request(
+            1501,
+            "tools/call",
+            json!({"name": "get_domain", "arguments": {"domain_id": 7}}),
+        )
+        .await;
+    assert_eq!(r["result"]["structuredContent"]["id"], 7, "{r}");
+    drop(peer.stdin);
+    exits_0(
+        &mut peer.child,
+        20,
+        "the server did not exit at the end of its input",
+    )
+    .await;
+    let err = reader.join().unwrap().unwrap();
+    assert!(
+        err.contains("line(s) not written to stderr: its reader was behind"),
+        "{}",
+        &err[err.len().saturating_sub(2000)..]
+    );
+}
+
+/// 1,500 calls with the server's stderr at `stderr`, at the debug level, each answered.
+#[cfg(target_os = "linux")]
+async fn calls_with_debug_logs(stderr: Stdio) -> (MockServer, Peer) {
     let mock = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/api/v1/domains/7"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 7})))
         .mount(&mock)
         .await;
-    let mut peer = Peer::spawn(
+    let mut peer = Peer::spawn_with_stderr(
         &[
             ("TREKMAIL_BASE_URL", &mock.uri()),
             ("TREKMAIL_API_TOKEN", "tm_live_e2e_token"),
             ("TREKMAIL_SCOPE_AWARE", "false"),
             ("TREKMAIL_LOG", "debug"),
         ],
-        Logs::Kept,
+        stderr,
     );
     peer.initialize(json!({})).await;
     for id in 1..=1500 {
@@ -740,12 +845,7 @@ async fn a_client_that_never_reads_stderr_is_still_answered() {
             .await;
         assert_eq!(r["result"]["structuredContent"]["id"], 7, "{r}");
     }
-    let err = peer.stderr().await;
-    assert!(
-        err.contains("line(s) not written to stderr: its reader was behind"),
-        "{}",
-        &err[err.len().saturating_sub(2000)..]
-    );
+    (mock, peer)
 }
 
 /// A stdout that stderr shares (`2>&1`) stays blocking: making it non-blocking would make the
@@ -824,6 +924,37 @@ async fn an_answer_never_read_through_a_blocking_write_does_not_keep_the_server(
     )
     .await;
     drop(lines);
+}
+
+/// inetd's way: one socket is stdin, stdout and stderr. A client that sends and never reads
+/// fills it with answers and log lines; once its input ends, the server still exits. It ran on
+/// before: a log line written to the full socket held the runtime's own thread, and with more
+/// requests than are read while answers wait, the end of the input was never read.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn one_socket_for_all_three_never_read_does_not_keep_the_server() {
+    use std::io::Write as _;
+    let (mut ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    let theirs = std::os::fd::OwnedFd::from(theirs);
+    let mut cmd = with_input(Stdio::from(theirs.try_clone().unwrap()));
+    cmd.env("TREKMAIL_LOG", "debug")
+        .env("TREKMAIL_TIMEOUT_MS", "1000")
+        .stdout(theirs.try_clone().unwrap())
+        .stderr(theirs);
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd);
+    let ping = |id: u32| json!({"jsonrpc": "2.0", "id": id, "method": "ping"}).to_string() + "\n";
+    let mut input = initialize_and_list("inetd");
+    input.push_str(&(3..400).map(ping).collect::<String>());
+    ours.write_all(input.as_bytes()).unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    ours.shutdown(std::net::Shutdown::Write).unwrap();
+    exits_0(
+        &mut child,
+        40,
+        "the server still runs 40 s after the end of its input",
+    )
+    .await;
 }
 
 /// The binary with `stdin` as its input and stdout piped: one ops token, an API no one answers

@@ -99,6 +99,7 @@ pub async fn stdio(
     // written as they are serialized (`stdout`).
     let transport = crate::serve::stdio::Bounded::new(
         tokio::io::BufReader::new(crate::serve::stdio::stdin()),
+        crate::serve::stdio::Hangup::stdin(),
         crate::serve::stdout::Lines::stdout(),
         max_open,
         closing,

@@ -6,6 +6,9 @@
 //! transport reports the end of input (#1333), so that report waits for the answers. Only what
 //! cannot be answered is cancelled (the `closing` token): everything when stdout is closed, or
 //! what is still open when `drain` has passed; `notifications/cancelled` cancels its request.
+//! A client that stops reading while reading is paused, and then closes its input, is noticed
+//! too, though the end of that input cannot be read: once it has taken no answer for `drain`,
+//! the server gives up ([`Hangup`]).
 //!
 //! Memory: each line is read within [`lines::MAX_LINE_BYTES`] and scanned before it is parsed
 //! ([`crate::serve::json_bound`]), so a request may cost at most [`json_bound::COST_FACTOR`] times its
@@ -72,6 +75,30 @@ impl Pending {
             || (open.len() < max_open && open.values().sum::<usize>() < budget)
     }
 
+    /// Waits until a new line may be read: true then. False when the client has closed its
+    /// input (`hangup`) and taken no answer for `drain` meanwhile: it will take none of the
+    /// answers owed, and the rest of its input, which would tell the server so, cannot be read.
+    async fn readable(&self, max_open: usize, hangup: &Hangup, drain: Duration) -> bool {
+        let budget = budget();
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.may_read(max_open, budget) {
+                return true;
+            }
+            // Restarted by every answer written: a client slow to read is waited for.
+            let gone = async {
+                hangup.closed().await;
+                tokio::time::sleep(drain).await;
+            };
+            tokio::select! {
+                () = changed => {}
+                () = gone => return false,
+            }
+        }
+    }
+
     /// Waits until `done()` holds, rechecking whenever an answer is written.
     async fn until(&self, done: impl Fn() -> bool) {
         loop {
@@ -91,6 +118,8 @@ impl Pending {
 /// answers to be written, and at the end of input answers what it read before reporting the end.
 pub struct Bounded<R, W> {
     lines: Lines<R>,
+    /// The input's other end, watched while reading is paused.
+    hangup: Hangup,
     inner: W,
     pending: Arc<Pending>,
     max_open: usize,
@@ -102,11 +131,13 @@ pub struct Bounded<R, W> {
 }
 
 impl<R: AsyncBufRead + Unpin, W: Transport<RoleServer>> Bounded<R, W> {
-    /// Reads from `read` and writes with `inner` (whose own reading is never used). `closing`
-    /// stops every call in flight when cancelled; `drain` bounds the wait for the answers owed
-    /// at the end of input (a call's deadline and a little more).
+    /// Reads from `read`, whose other end `hangup` watches, and writes with `inner` (whose own
+    /// reading is never used). `closing` stops every call in flight when cancelled; `drain`
+    /// bounds the wait for the answers owed at the end of input (a call's deadline and a little
+    /// more).
     pub fn new(
         read: R,
+        hangup: Hangup,
         inner: W,
         max_open: usize,
         closing: CancellationToken,
@@ -114,6 +145,7 @@ impl<R: AsyncBufRead + Unpin, W: Transport<RoleServer>> Bounded<R, W> {
     ) -> Self {
         Self {
             lines: Lines::new(read, lines::MAX_LINE_BYTES),
+            hangup,
             inner,
             pending: Arc::default(),
             max_open: max_open.max(1),
@@ -185,8 +217,18 @@ where
             return None;
         }
         let pending = Arc::clone(&self.pending);
-        let (max_open, budget) = (self.max_open, budget());
-        pending.until(|| pending.may_read(max_open, budget)).await;
+        if !pending
+            .readable(self.max_open, &self.hangup, self.drain)
+            .await
+        {
+            tracing::warn!(
+                open = self.pending.open().len(),
+                "input closed and no answer taken for the drain time: cancelling the calls"
+            );
+            self.ended = Some(Instant::now());
+            self.closing.cancel();
+            return None;
+        }
         let (message, cost) = loop {
             match self.lines.next().await {
                 Read::Message(m, cost) => break (Some(m), cost),
@@ -255,6 +297,43 @@ pub fn stdin() -> Stdin {
 #[cfg(not(unix))]
 pub fn stdin() -> tokio::io::Stdin {
     tokio::io::stdin()
+}
+
+/// The other end of stdin, watched for its closing while reading is paused: a pipe whose writer
+/// is gone, a socket shut for writing. Its state is asked of the reactor, on a duplicate of
+/// stdin made for each wait: nothing is held, and nothing done at start.
+pub struct Hangup(());
+
+impl Hangup {
+    /// Stdin's other end.
+    pub fn stdin() -> Self {
+        Self(())
+    }
+
+    /// Completes once the other end is closed; never where that cannot be watched (a regular
+    /// file, whose end is reached by reading it).
+    async fn closed(&self) {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsFd as _;
+            use tokio::io::Interest;
+            use tokio::io::unix::AsyncFd;
+            if let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() {
+                // As in `watch_stdout`: an owned duplicate, registered while it is watched.
+                #[allow(deprecated)]
+                if let Ok(fd) = AsyncFd::with_interest(fd, Interest::READABLE) {
+                    while let Ok(mut ready) = fd.readable().await {
+                        if ready.ready().is_read_closed() {
+                            return;
+                        }
+                        // Lines waiting to be read, the writer still there: wait for a change.
+                        ready.clear_ready();
+                    }
+                }
+            }
+        }
+        std::future::pending().await
+    }
 }
 
 /// Cancels `closing` when stdout's reader goes away (the write end of a pipe whose reader closed

@@ -29,15 +29,23 @@ pub struct Peer {
 impl Peer {
     /// Starts the binary with exactly `env` (nothing inherited).
     pub fn spawn(env: &[(&str, &str)], logs: Logs) -> Self {
+        Self::spawn_with_stderr(
+            env,
+            match logs {
+                Logs::Shown => Stdio::inherit(),
+                Logs::Kept => Stdio::piped(),
+            },
+        )
+    }
+
+    /// Starts the binary with exactly `env` and `stderr`.
+    pub fn spawn_with_stderr(env: &[(&str, &str)], stderr: Stdio) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_trekmail-mcp"));
         cmd.env_clear()
             .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(match logs {
-                Logs::Shown => Stdio::inherit(),
-                Logs::Kept => Stdio::piped(),
-            })
+            .stderr(stderr)
             .kill_on_drop(true);
         let mut child = cmd.spawn().unwrap();
         let stdin = child.stdin.take().unwrap();
