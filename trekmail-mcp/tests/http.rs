@@ -1101,15 +1101,7 @@ async fn files_over_http_are_links_that_resources_read_fetches_with_the_readers_
         &[("TREKMAIL_HTTP_TOKENS", "caller")],
     )
     .await;
-    let pdf: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
-    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &pdf);
-    Mock::given(method("GET"))
-        .and(path("/api/v1/messages/5/attachments/2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
-            "filename": "report.pdf", "content_type": "application/pdf",
-            "size": pdf.len(), "content_base64": b64}})))
-        .mount(&s.mock)
-        .await;
+    let b64 = attachment_2_of_message_5(&s.mock, 5000, "report.pdf", "application/pdf").await;
     // Carol downloads: above the inline budget she gets a link, not the bytes.
     let (carol, carol_msg) = (auth(CAROL_OPS), CAROL_MSG);
     let carol_headers = [
@@ -1179,6 +1171,26 @@ async fn files_over_http_are_links_that_resources_read_fetches_with_the_readers_
         "each API request carries the token of the request that made it"
     );
     s.stop.cancel();
+}
+
+/// Mounts on `mock` attachment 2 of message 5: `size` bytes named `name`, of type `media_type`.
+/// Returns its base64.
+async fn attachment_2_of_message_5(
+    mock: &MockServer,
+    size: u32,
+    name: &str,
+    media_type: &str,
+) -> String {
+    let bytes: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &bytes);
+    Mock::given(method("GET"))
+        .and(path("/api/v1/messages/5/attachments/2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
+            "filename": name, "content_type": media_type,
+            "size": size, "content_base64": b64}})))
+        .mount(mock)
+        .await;
+    b64
 }
 
 /// Caller mode keeps each caller's intent memory across requests (a server is built per
@@ -1565,5 +1577,66 @@ async fn a_callers_reissued_key_goes_back_to_that_caller_and_the_server_keeps_no
         .map(|r| r.headers["authorization"].to_str().unwrap().to_owned())
         .collect();
     assert_eq!(sent, vec![auth(ALICE_OPS), auth(ALICE_OPS)]);
+    s.stop.cancel();
+}
+
+/// A client that asks for a large answer and stops reading it holds its request slot (and its
+/// answer's memory) only until it has taken no byte for [`http_server::WRITE_TIMEOUT`]: then its
+/// connection is closed, and the next request is served. Before, the slot was given back as
+/// soon as hyper took the answer's one frame, and the connection kept the 32 MB of JSON for as
+/// long as the client kept it open.
+#[tokio::test]
+async fn a_client_that_stops_reading_an_answer_holds_its_slot_until_it_is_disconnected() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let s = serve(
+        Opts {
+            extra: vec![("TREKMAIL_MAX_INLINE_BYTES", (64u32 << 20).to_string())],
+            ..Opts::default()
+        },
+        &[("TREKMAIL_HTTP_MAX_REQUESTS", "1")],
+    )
+    .await;
+    // 24 MB: 32 MB of base64, more than loopback's buffers take.
+    let size = 24_000_000u32;
+    attachment_2_of_message_5(&s.mock, size, "big.bin", "application/octet-stream").await;
+    let body = rpc(
+        2,
+        "tools/call",
+        json!({"name": "download_attachment", "arguments": {"uid": 5, "index": 2}}),
+    )
+    .to_string();
+    let mut stalled = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\nmcp-protocol-version: 2025-11-25\r\ncontent-length: {}\r\n\r\n",
+        s.addr,
+        body.len()
+    );
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    stalled.write_all(body.as_bytes()).await.unwrap();
+    // The answer starts, then the client reads no more.
+    let mut first = [0u8; 12];
+    stalled.read_exact(&mut first).await.unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    let (status, _, text) = s.post(&rpc(3, "ping", json!({})), &[]).await;
+    assert_eq!(
+        status, 503,
+        "the answer being written gave its slot back: {text}"
+    );
+    tokio::time::sleep(http_server::WRITE_TIMEOUT + Duration::from_secs(2)).await;
+    // What the kernel had taken still arrives; then the connection ends, short of the answer.
+    let mut rest = Vec::new();
+    let ended = tokio::time::timeout(Duration::from_secs(10), stalled.read_to_end(&mut rest)).await;
+    assert!(
+        ended.is_ok(),
+        "the connection is still open, {} bytes read",
+        rest.len()
+    );
+    assert!(
+        rest.len() < size as usize,
+        "the whole answer was kept for the client: {} bytes",
+        rest.len()
+    );
+    let (status, _, text) = s.post(&rpc(4, "ping", json!({})), &[]).await;
+    assert_eq!(status, 200, "the slot was not given back: {text}");
     s.stop.cancel();
 }

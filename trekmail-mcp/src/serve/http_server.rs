@@ -13,7 +13,10 @@
 //! `TREKMAIL_HTTP_MAX_BODY_BYTES × TREKMAIL_HTTP_MAX_REQUESTS` bytes (256 MiB by default) for as
 //! long as the request is served; a request that does not fit gets 503 at once. The bodies
 //! being read take at most as much again: all requests at once stay under twice that product.
+//! Both are held until the request's answer is written ([`answer`]); a connection whose client
+//! takes no byte of it for [`WRITE_TIMEOUT`] is closed, and the answer dropped with it.
 
+pub mod answer;
 pub mod auth;
 pub mod settings;
 
@@ -51,6 +54,10 @@ pub const METRICS_PATH: &str = "/metrics";
 /// How long a client may take to send a request's headers, and then its body: a request that
 /// trickles in would otherwise hold one of the bounded request slots forever.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a write may wait for the client to take a byte before its connection is closed: a
+/// client that stops reading would otherwise keep its request slot and its answer's memory for
+/// as long as it keeps the connection open.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Body = BoxBody<Bytes, Infallible>;
 
@@ -250,16 +257,9 @@ impl HttpServer {
             self.mcp.clone(),
         );
         let (parts, body) = service.handle(req).await.into_parts();
-        // The request's slot and memory are held as long as its answer: an answer streamed
-        // (SSE, when the call sends progress) outlives this function.
-        let held = (permit, memory);
-        let body = body
-            .map_frame(move |frame| {
-                let _held = &held;
-                frame
-            })
-            .boxed();
-        Response::from_parts(parts, body)
+        // The request's slot and memory are held as long as its answer is being written.
+        let body = answer::Held::new(body, (permit, memory));
+        Response::from_parts(parts, body.boxed())
     }
 
     /// A caller refused by `auth`, counted.
@@ -291,10 +291,12 @@ impl HttpServer {
                         let me = Arc::clone(&me);
                         async move { Ok::<_, Infallible>(me.handle(req).await) }
                     });
+                    let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
+                    stream.set_write_timeout(Some(WRITE_TIMEOUT));
                     let conn = hyper::server::conn::http1::Builder::new()
                         .timer(TokioTimer::new())
                         .header_read_timeout(READ_TIMEOUT)
-                        .serve_connection(TokioIo::new(stream), service);
+                        .serve_connection(TokioIo::new(Box::pin(stream)), service);
                     let conn = graceful.watch(conn);
                     tokio::spawn(async move {
                         let _ = conn.await;
