@@ -705,6 +705,11 @@ async fn a_payment_is_recorded_before_the_paying_request_and_never_with_its_cred
 /// The binary with `TREKMAIL_AUDIT_LOG=-`, logs at `level`, stderr kept, initialized, on an API
 /// that answers everything with `{"data": {"id": 7}}`.
 async fn dash_audit(level: &str) -> (MockServer, Peer) {
+    audit_to("-", level).await
+}
+
+/// [`dash_audit`] with the trail at `destination`.
+async fn audit_to(destination: &str, level: &str) -> (MockServer, Peer) {
     let mock = MockServer::start().await;
     Mock::given(any())
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"id": 7}})))
@@ -717,7 +722,7 @@ async fn dash_audit(level: &str) -> (MockServer, Peer) {
             ("TREKMAIL_API_TOKEN", OPS_TOKEN),
             ("TREKMAIL_SCOPE_AWARE", "false"),
             ("TREKMAIL_LOG", level),
-            ("TREKMAIL_AUDIT_LOG", "-"),
+            ("TREKMAIL_AUDIT_LOG", destination),
         ],
         Logs::Kept,
     );
@@ -791,7 +796,68 @@ async fn over_stdio_the_dash_destination_writes_the_lines_to_stderr() {
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn over_stdio_a_full_stderr_refuses_the_writes_it_cannot_record() {
-    let (mock, mut peer) = dash_audit("off").await;
+    let (mock, peer) = dash_audit("off").await;
+    each_write_sent_or_refused(&mock, peer).await;
+}
+
+/// The same with the trail in a named pipe (a log shipper's) whose reader stops: the server
+/// waited for it, and answered nothing more once the pipe was full.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn over_stdio_a_full_audit_pipe_refuses_the_writes_it_cannot_record() {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let fifo = named_pipe();
+    // A reader that never reads (opened without waiting for the writer).
+    let reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let (mock, peer) = audit_to(fifo.to_str().unwrap(), "off").await;
+    each_write_sent_or_refused(&mock, peer).await;
+    drop(reader);
+}
+
+/// A named pipe that nobody reads cannot be the trail: the start stops, naming the variable
+/// (it waited for a reader forever before).
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn an_audit_pipe_without_a_reader_stops_the_start() {
+    let fifo = named_pipe();
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_trekmail-mcp"))
+            .env_clear()
+            .env("TREKMAIL_API_TOKEN", OPS_TOKEN)
+            .env("TREKMAIL_BASE_URL", "http://127.0.0.1:9")
+            .env("TREKMAIL_AUDIT_LOG", &fifo)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the start waits for a reader")
+    .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("TREKMAIL_AUDIT_LOG: cannot open"), "{err}");
+}
+
+/// A new named pipe in a scratch directory.
+#[cfg(target_os = "linux")]
+fn named_pipe() -> PathBuf {
+    let fifo = scratch("fifo").join("audit.pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    fifo
+}
+
+/// 600 writes through `peer`: each is sent to `mock` or refused because the trail cannot record
+/// it, and some are refused (the trail's reader never reads).
+async fn each_write_sent_or_refused(mock: &MockServer, mut peer: Peer) {
     let mut refused = 0;
     for id in 1..=600 {
         let r = peer

@@ -57,8 +57,25 @@ impl std::fmt::Debug for AuditLog {
     }
 }
 
+/// Opens the file for appending, never to wait: a named pipe (a log shipper's) that no process
+/// reads fails to open instead of waiting for a reader, and a write its reader has no room for
+/// fails, and is refused, instead of holding the thread that writes (the runtime's). A regular
+/// file is written as ever.
 fn open(path: &PathBuf) -> std::io::Result<File> {
-    OpenOptions::new().create(true).append(true).open(path)
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    options.open(path).map_err(|e| {
+        #[cfg(target_os = "linux")]
+        if e.raw_os_error() == Some(libc::ENXIO) {
+            return std::io::Error::new(e.kind(), "a named pipe that no process reads");
+        }
+        e
+    })
 }
 
 impl AuditLog {
