@@ -702,13 +702,8 @@ async fn a_payment_is_recorded_before_the_paying_request_and_never_with_its_cred
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// The binary with `TREKMAIL_AUDIT_LOG=-`, logs at `level`, stderr kept, initialized, on an API
-/// that answers everything with `{"data": {"id": 7}}`.
-async fn dash_audit(level: &str) -> (MockServer, Peer) {
-    audit_to("-", level).await
-}
-
-/// [`dash_audit`] with the trail at `destination`.
+/// The binary with `TREKMAIL_AUDIT_LOG` at `destination`, logs at `level`, stderr kept,
+/// initialized, on an API that answers everything with `{"data": {"id": 7}}`.
 async fn audit_to(destination: &str, level: &str) -> (MockServer, Peer) {
     let mock = MockServer::start().await;
     Mock::given(any())
@@ -735,7 +730,7 @@ async fn audit_to(destination: &str, level: &str) -> (MockServer, Peer) {
 /// the answer it belongs to, and `request` checks that the next message is the answer).
 #[tokio::test]
 async fn over_stdio_the_dash_destination_writes_the_lines_to_stderr() {
-    let (mock, mut peer) = dash_audit("info").await;
+    let (mock, mut peer) = audit_to("-", "info").await;
     let call = |name: &str, arguments: Value| json!({"name": name, "arguments": arguments});
     let sent = peer
         .request(
@@ -796,7 +791,7 @@ async fn over_stdio_the_dash_destination_writes_the_lines_to_stderr() {
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn over_stdio_a_full_stderr_refuses_the_writes_it_cannot_record() {
-    let (mock, peer) = dash_audit("off").await;
+    let (mock, peer) = audit_to("-", "off").await;
     each_write_sent_or_refused(&mock, peer).await;
 }
 

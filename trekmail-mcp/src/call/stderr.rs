@@ -39,14 +39,18 @@ enum Now {
 /// The process's stderr.
 pub fn stderr() -> &'static Stderr {
     static STDERR: OnceLock<Stderr> = OnceLock::new();
-    STDERR.get_or_init(|| Stderr {
-        now: open_now(),
-        dropped: AtomicU64::new(0),
-        cut: AtomicBool::new(false),
-    })
+    STDERR.get_or_init(|| Stderr::new(open_now()))
 }
 
 impl Stderr {
+    fn new(now: Option<Now>) -> Self {
+        Self {
+            now,
+            dropped: AtomicU64::new(0),
+            cut: AtomicBool::new(false),
+        }
+    }
+
     /// Writes `line` (which ends with its newline) as far as there is room now: when there is
     /// none, `Err` of kind `WouldBlock`, and the line is counted as dropped.
     pub fn write_line(&self, line: &[u8]) -> io::Result<()> {
@@ -185,11 +189,7 @@ mod tests {
     #[test]
     fn a_full_socket_drops_lines_and_a_cut_line_is_ended_by_the_notice() {
         let (ours, mut reader) = UnixStream::pair().unwrap();
-        let err = Stderr {
-            now: Some(Now::Socket(ours.into())),
-            dropped: AtomicU64::new(0),
-            cut: AtomicBool::new(false),
-        };
+        let err = Stderr::new(Some(Now::Socket(ours.into())));
         let line = b"a log line of some length, as tracing writes them at the debug level\n";
         let mut written = 0;
         while err.write_line(line).is_ok() {

@@ -80,35 +80,35 @@ impl Pending {
     /// answers owed, and the rest of its input, which would tell the server so, cannot be read.
     async fn readable(&self, max_open: usize, hangup: &Hangup, drain: Duration) -> bool {
         let budget = budget();
-        loop {
-            let changed = self.changed.notified();
-            tokio::pin!(changed);
-            changed.as_mut().enable();
-            if self.may_read(max_open, budget) {
-                return true;
-            }
-            // Restarted by every answer written: a client slow to read is waited for.
-            let gone = async {
+        // Restarted by every answer written: a client slow to read is waited for.
+        self.until(
+            || self.may_read(max_open, budget),
+            || async {
                 hangup.closed().await;
                 tokio::time::sleep(drain).await;
-            };
-            tokio::select! {
-                () = changed => {}
-                () = gone => return false,
-            }
-        }
+            },
+        )
+        .await
     }
 
-    /// Waits until `done()` holds, rechecking whenever an answer is written.
-    async fn until(&self, done: impl Fn() -> bool) {
+    /// Waits until `done()` holds, rechecking whenever an answer is written: true then. False
+    /// when `give_up()`, started afresh after each answer, completes first.
+    async fn until<G: Future<Output = ()>>(
+        &self,
+        done: impl Fn() -> bool,
+        give_up: impl Fn() -> G,
+    ) -> bool {
         loop {
             let changed = self.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
             if done() {
-                return;
+                return true;
             }
-            changed.await;
+            tokio::select! {
+                () = changed => {}
+                () = give_up() => return false,
+            }
         }
     }
 }
@@ -160,7 +160,7 @@ impl<R: AsyncBufRead + Unpin, W: Transport<RoleServer>> Bounded<R, W> {
     async fn drained(&mut self, until: Instant) {
         let pending = Arc::clone(&self.pending);
         tokio::select! {
-            () = pending.until(|| pending.open().is_empty()) => {}
+            _ = pending.until(|| pending.open().is_empty(), std::future::pending) => {}
             () = self.closing.cancelled() => {}
             () = tokio::time::sleep_until(until) => {
                 tracing::warn!(
@@ -314,22 +314,13 @@ impl Hangup {
     /// file, whose end is reached by reading it).
     async fn closed(&self) {
         #[cfg(unix)]
-        {
-            use std::os::fd::AsFd as _;
-            use tokio::io::Interest;
-            use tokio::io::unix::AsyncFd;
-            if let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() {
-                // As in `watch_stdout`: an owned duplicate, registered while it is watched.
-                #[allow(deprecated)]
-                if let Ok(fd) = AsyncFd::with_interest(fd, Interest::READABLE) {
-                    while let Ok(mut ready) = fd.readable().await {
-                        if ready.ready().is_read_closed() {
-                            return;
-                        }
-                        // Lines waiting to be read, the writer still there: wait for a change.
-                        ready.clear_ready();
-                    }
+        if let Some(fd) = on_reactor(&std::io::stdin(), tokio::io::Interest::READABLE) {
+            while let Ok(mut ready) = fd.readable().await {
+                if ready.ready().is_read_closed() {
+                    return;
                 }
+                // Lines waiting to be read, the writer still there: wait for a change.
+                ready.clear_ready();
             }
         }
         std::future::pending().await
@@ -341,17 +332,8 @@ impl Hangup {
 /// (a regular file), a failed write still does it.
 #[cfg(unix)]
 pub fn watch_stdout(closing: CancellationToken) {
-    use std::os::fd::AsFd as _;
     use tokio::io::Interest;
-    use tokio::io::unix::AsyncFd;
-    let Ok(owned) = std::io::stdout().as_fd().try_clone_to_owned() else {
-        return;
-    };
-    // Deprecated because a borrowed descriptor could be closed under the reactor; an `OwnedFd`
-    // (a duplicate of stdout's) lives exactly as long as the registration. The safe successor
-    // is `unsafe`, which this crate forbids.
-    #[allow(deprecated)]
-    let Ok(fd) = AsyncFd::with_interest(owned, Interest::ERROR) else {
+    let Some(fd) = on_reactor(&std::io::stdout(), Interest::ERROR) else {
         return;
     };
     tokio::spawn(async move {
@@ -365,6 +347,21 @@ pub fn watch_stdout(closing: CancellationToken) {
             () = closing.cancelled() => {}
         }
     });
+}
+
+/// `stream`'s descriptor, duplicated and registered with the reactor for `interest`, for as long
+/// as the result lives; `None` where it cannot be (a regular file).
+#[cfg(unix)]
+fn on_reactor(
+    stream: &impl std::os::fd::AsFd,
+    interest: tokio::io::Interest,
+) -> Option<tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>> {
+    let owned = stream.as_fd().try_clone_to_owned().ok()?;
+    // Deprecated because a borrowed descriptor could be closed under the reactor; an `OwnedFd`
+    // (a duplicate) lives exactly as long as the registration. The safe successor is `unsafe`,
+    // which this crate forbids.
+    #[allow(deprecated)]
+    tokio::io::unix::AsyncFd::with_interest(owned, interest).ok()
 }
 
 /// Elsewhere a failed write is the only sign.
